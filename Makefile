@@ -1,0 +1,48 @@
+# faultline — every target installs what it needs (fresh Debian 12 + Node 20 is enough).
+SHELL := /bin/bash
+NODE_TEST_FLAGS ?= --test-reporter=spec
+
+.PHONY: all deps build engine unit integration netem test demo bench clean-docker clean
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+build: deps
+	npx tsc -p tsconfig.json
+
+# A Docker engine that answers, and the local image faultline/testbox (no pulls).
+engine:
+	./scripts/ensure-docker.sh
+
+unit: build
+	node --test $(NODE_TEST_FLAGS) dist/test/unit/
+
+integration: build engine
+	node --test --test-concurrency=1 $(NODE_TEST_FLAGS) dist/test/integration/
+
+# netem-dependent tests inside a QEMU guest whose kernel has sch_netem (see scripts/netem-vm/).
+netem: build
+	./scripts/netem-vm/test-netem.sh
+
+# The one command that sets up and passes the tests.
+test: unit integration netem
+
+demo: build engine
+	./scripts/demo.sh
+
+bench: build engine
+	node dist/bench/converge.js
+	node dist/bench/idle.js
+
+# Remove every Docker object faultline owns (label faultline.dev/managed-by=faultline).
+clean-docker:
+	-docker ps -aq --filter label=faultline.dev/managed-by=faultline | xargs -r docker rm -f
+	-docker network ls -q --filter label=faultline.dev/managed-by=faultline | xargs -r docker network rm
+
+clean:
+	rm -rf dist

@@ -1,0 +1,316 @@
+// The Scenario resource: TypeScript view of crds/scenario.yaml (the single source of validation).
+// These types describe a document that has PASSED schema validation (api/validate.ts); nothing
+// here is trusted before that. Field names follow the CRD exactly (camelCase, Kubernetes habits).
+
+export const API_VERSION = 'faultline.dev/v1alpha1';
+export const KIND = 'Scenario';
+
+/** Duration string: Go-style units, e.g. "150ms", "30s", "2m", "1h30m". Parsed by api/duration.ts. */
+export type Duration = string;
+/** Percentage string "25%" or "0.1%" (0..100). Parsed by api/quantity.ts. */
+export type Percent = string;
+/** Rate string with tc units: "1mbit", "50kbit", "10mbps" (bytes), "500bit". */
+export type Rate = string;
+/** Size string with tc units: "32kb", "1mb", "1500b". */
+export type Size = string;
+
+export interface ObjectMeta {
+  name: string; // DNS label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 40 chars (prefixes Docker names)
+  generation?: number; // written by the controller when the spec's hash changes
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface Scenario {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: ScenarioSpec;
+  status?: ScenarioStatus;
+}
+
+export interface ScenarioSpec {
+  description?: string;
+  networks?: NetworkSpec[];
+  containers?: ContainerSpec[];
+  members?: MemberSpec[];
+  faults?: FaultSpec[];
+  /** Scenario timeline start (RFC 3339). Absent: when the controller first reconciles it. */
+  startAt?: string;
+  /** Scenario length; after it phase is Completed and faults are removed. */
+  duration?: Duration;
+  /** What to do when `duration` has elapsed: keep networks/containers (default) or delete them. */
+  onComplete?: 'keep' | 'delete';
+  /** true: every fault removed, networks stay. Object form can freeze the timeline while suspended. */
+  suspend?: boolean | { freezeTimeline?: boolean };
+  /** Allow targets that live in the host network namespace (`--network host`). Default false. */
+  allowHostNetwork?: boolean;
+  /** Seed for every random choice (random targets, partition generators, random windows). */
+  seed?: number;
+}
+
+// ---------------------------------------------------------------- networks
+
+export type NetworkDriver = 'bridge' | 'macvlan' | 'ipvlan' | 'overlay';
+
+export interface IpamConfig {
+  subnet: string; // CIDR, IPv4 or IPv6
+  gateway?: string; // address inside subnet
+  ipRange?: string; // CIDR inside subnet
+  auxAddresses?: Record<string, string>;
+}
+
+export interface NetworkSpec {
+  name: string; // DNS label; Docker name is `<scenario>_<name>`
+  driver?: NetworkDriver; // default bridge
+  options?: Record<string, string>; // driver options (e.g. parent for macvlan)
+  ipam?: { driver?: string; config?: IpamConfig[]; options?: Record<string, string> };
+  internal?: boolean;
+  attachable?: boolean;
+  enableIPv6?: boolean;
+  labels?: Record<string, string>;
+}
+
+// ---------------------------------------------------------------- containers
+
+export interface ContainerSpec {
+  name: string; // DNS label; Docker name is `<scenario>_<name>`; alias `<name>` on every network
+  image: string;
+  command?: string[];
+  entrypoint?: string[];
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  hostname?: string;
+  workingDir?: string;
+  user?: string;
+  capAdd?: string[];
+  capDrop?: string[];
+  restart?: 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  /** Expose ports to the host: "8080:80", "127.0.0.1:5000:5000/udp". */
+  ports?: string[];
+  /** Containers to start before this one (names from spec.containers). Like blockade's `links`. */
+  dependsOn?: string[];
+  stopSignal?: string;
+  stopTimeout?: number; // seconds
+}
+
+// ---------------------------------------------------------------- selection
+
+/**
+ * Which containers. Every given criterion must match (AND); within `names`, any (OR).
+ * `names` matches a container declared in spec.containers by its short name first, then an
+ * existing container by its Docker name (without the leading "/").
+ */
+export interface Selector {
+  names?: string[];
+  labels?: Record<string, string>;
+  compose?: { project?: string; service?: string | string[] };
+  /** Only for fault targets: choose some of the matches, reproducibly from the scenario's seed. */
+  random?: { count?: number; percent?: Percent };
+}
+
+export interface MemberSpec {
+  network: string; // a name from spec.networks
+  select: Selector;
+  aliases?: string[];
+  ipv4Address?: string; // only valid when the selector resolves to exactly one container
+  ipv6Address?: string;
+}
+
+// ---------------------------------------------------------------- faults
+
+export type Direction = 'egress' | 'ingress' | 'both';
+export type Protocol = 'tcp' | 'udp' | 'icmp' | 'all';
+
+export interface NetemSpec {
+  delay?: Duration;
+  jitter?: Duration;
+  correlation?: Percent; // delay correlation
+  distribution?: 'uniform' | 'normal' | 'pareto' | 'paretonormal';
+  loss?: Percent | { percent: Percent; correlation?: Percent };
+  gemodel?: { p: Percent; r?: Percent; h?: Percent; k?: Percent }; // Gilbert-Elliott loss
+  duplicate?: Percent | { percent: Percent; correlation?: Percent };
+  corrupt?: Percent | { percent: Percent; correlation?: Percent };
+  reorder?: { percent: Percent; correlation?: Percent; gap?: number };
+  rate?: Rate;
+}
+
+export interface BandwidthSpec {
+  rate: Rate;
+  burst?: Size;
+  limit?: Size; // queue size in bytes
+  latency?: Duration; // tbf latency (alternative to limit)
+}
+
+export type PartitionGenerator = 'halves' | 'majority' | 'isolate' | 'ring' | 'bridge';
+
+export interface PartitionSpec {
+  /** Explicit groups of container names (short names of declared containers or Docker names). */
+  groups?: string[][];
+  /** Or a seeded generator over the fault's targets. */
+  generator?: PartitionGenerator;
+  /** For `isolate`: how many nodes are cut off (default 1). */
+  count?: number;
+}
+
+export interface RejectSpec {
+  with: 'tcp-reset' | 'icmp-port-unreachable';
+}
+
+export interface DisconnectSpec {
+  network: string; // a name from spec.networks
+}
+
+export interface ContainerActionSpec {
+  action: 'pause' | 'stop' | 'kill' | 'restart';
+  signal?: string; // for kill, e.g. SIGKILL (default) / SIGTERM
+}
+
+/** A time window: from `at` (or `startAt`) for `duration`, possibly repeating. */
+export interface TimingSpec {
+  /** Offset from the scenario start; or a range for a random start (seeded). */
+  at?: Duration | { min: Duration; max: Duration };
+  startAt?: string; // RFC 3339, absolute
+  duration?: Duration; // absent: until the scenario ends
+  repeat?: { every: Duration; times?: number };
+  /** 5- or 6-field cron; windows start at each fire time and last `duration` (required). */
+  schedule?: string;
+  timeZone?: string; // IANA zone for `schedule`; default UTC
+  /** When a new window would start while the previous one is still open. Default forbid. */
+  concurrency?: 'forbid' | 'allow';
+}
+
+export interface FaultSpec extends TimingSpec {
+  name: string; // DNS label, unique within the scenario
+  targets?: Selector; // required for every action but `partition` with explicit groups
+  peers?: { names?: string[]; labels?: Record<string, string>; cidrs?: string[] };
+  ports?: string[]; // "5432", "8000-8100"
+  protocol?: Protocol; // default all (tcp when ports are given and no protocol)
+  direction?: Direction; // default egress for netem/bandwidth, both for partition/blackhole
+  // exactly one action:
+  netem?: NetemSpec;
+  bandwidth?: BandwidthSpec;
+  partition?: PartitionSpec;
+  blackhole?: Record<string, never>;
+  reject?: RejectSpec;
+  disconnect?: DisconnectSpec;
+  container?: ContainerActionSpec;
+}
+
+export const FAULT_ACTIONS = [
+  'netem',
+  'bandwidth',
+  'partition',
+  'blackhole',
+  'reject',
+  'disconnect',
+  'container',
+] as const;
+export type FaultAction = (typeof FAULT_ACTIONS)[number];
+
+// ---------------------------------------------------------------- status (controller-owned)
+
+export type ScenarioPhase =
+  | 'Pending'
+  | 'Running'
+  | 'Completed'
+  | 'Suspended'
+  | 'Failed'
+  | 'Terminating';
+
+export type ConditionType = 'Valid' | 'Ready' | 'Degraded';
+
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string; // CamelCase machine word, e.g. InvalidSpec, Converged, KernelLacksNetem
+  message: string;
+  lastTransitionTime: string; // RFC 3339
+}
+
+/** A validation problem, as data (zod-style). */
+export interface Issue {
+  code: string; // e.g. yaml.syntax, schema.type, name.duplicate, cidr.invalid
+  /** Path in the document, e.g. ["spec","networks",0,"ipam","config",0,"subnet"]. */
+  path: (string | number)[];
+  message: string; // what is wrong AND what to do
+  line?: number; // 1-based, when known
+  column?: number; // 1-based, when known
+}
+
+export interface NetworkStatus {
+  name: string;
+  dockerName: string;
+  id?: string;
+  phase: 'Pending' | 'Ready' | 'Failed';
+  subnets?: string[];
+  message?: string;
+}
+
+export interface MemberStatus {
+  network: string;
+  container: string; // short name for declared containers, Docker name otherwise
+  containerId?: string;
+  ipv4Address?: string;
+  ipv6Address?: string;
+  aliases?: string[];
+  phase: 'Pending' | 'Connected' | 'Failed';
+  message?: string;
+}
+
+export interface ContainerStatus {
+  name: string;
+  dockerName: string;
+  id?: string;
+  state?: string; // Docker's State.Status
+  phase: 'Pending' | 'Running' | 'Exited' | 'Failed';
+  message?: string;
+}
+
+export interface FaultTargetStatus {
+  container: string;
+  containerId?: string;
+  phase: 'Pending' | 'Injected' | 'Recovered' | 'Failed';
+  mechanism?: string; // netem | tbf | htb | iptables | iptables-statistic | docker
+  verified?: boolean; // true only when read back from the kernel / engine
+  injected?: number;
+  recovered?: number;
+  lastError?: string;
+}
+
+export interface FaultStatus {
+  name: string;
+  phase: 'Scheduled' | 'Active' | 'Completed' | 'Missed' | 'Failed' | 'Suspended';
+  window?: { from: string; until?: string };
+  nextWindow?: { from: string; until?: string };
+  windowsRun?: number;
+  missed?: number;
+  seed?: number;
+  targets?: FaultTargetStatus[];
+  message?: string;
+}
+
+export interface StatusEvent {
+  time: string;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface ScenarioStatus {
+  observedGeneration?: number;
+  /** Hash of the spec at metadata.generation (lets the controller bump generation only on change). */
+  specHash?: string;
+  phase?: ScenarioPhase;
+  startedAt?: string;
+  seed?: number;
+  conditions?: Condition[];
+  networks?: NetworkStatus[];
+  containers?: ContainerStatus[];
+  members?: MemberStatus[];
+  faults?: FaultStatus[];
+  nextTransitionAt?: string;
+  lastReconcile?: { time: string; durationMs: number; operations: number; error?: string };
+  issues?: Issue[]; // validation problems, when Valid=False
+  events?: StatusEvent[]; // bounded ring, newest last
+}

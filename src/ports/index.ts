@@ -1,0 +1,90 @@
+// Ports: the interfaces through which the core reaches the outside world. Adapters implement
+// them (adapters/), tests fake them. Nothing in this folder does I/O.
+import type { Snapshot } from '../plan/observed.js';
+
+export interface Clock {
+  now(): Date;
+  /** Resolves after ms, or rejects with AbortError when signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface NetworkCreateRequest {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  internal: boolean;
+  attachable: boolean;
+  enableIPv6: boolean;
+  options: Record<string, string>;
+  ipam?: {
+    driver: string;
+    config: { subnet: string; gateway?: string; ipRange?: string; auxAddresses?: Record<string, string> }[];
+    options: Record<string, string>;
+  };
+}
+
+export interface EndpointRequest {
+  aliases: string[];
+  ipv4Address?: string;
+  ipv6Address?: string;
+}
+
+export interface ContainerCreateRequest {
+  name: string;
+  image: string;
+  command?: string[];
+  entrypoint?: string[];
+  env: string[]; // KEY=value
+  labels: Record<string, string>;
+  hostname?: string;
+  workingDir?: string;
+  user?: string;
+  capAdd: string[];
+  capDrop: string[];
+  restartPolicy: string;
+  ports: { containerPort: string; hostIp?: string; hostPort?: string }[]; // containerPort "80/tcp"
+  stopSignal?: string;
+  stopTimeout?: number;
+  /** First network to attach at create time (Docker attaches one network at create). */
+  network?: { name: string; endpoint: EndpointRequest };
+  /** pid=host and similar, for the helper container only. */
+  pidMode?: string;
+  networkMode?: string;
+}
+
+export interface DockerEvent {
+  type: 'container' | 'network' | 'daemon' | string;
+  action: string; // start, die, destroy, connect, disconnect, ...
+  actorId: string;
+  attributes: Record<string, string>; // labels, name, container (for network events) ...
+  time: number; // unix seconds
+}
+
+/** Everything faultline asks of a Docker engine. Errors carry Docker's message. */
+export interface DockerPort {
+  ping(): Promise<void>;
+  snapshot(): Promise<Snapshot>;
+  createNetwork(req: NetworkCreateRequest): Promise<string>;
+  removeNetwork(idOrName: string): Promise<void>;
+  createContainer(req: ContainerCreateRequest): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
+  removeContainer(id: string): Promise<void>; // force, with anonymous volumes
+  connect(network: string, containerId: string, endpoint: EndpointRequest): Promise<void>;
+  disconnect(network: string, containerId: string): Promise<void>; // force
+  imageExists(ref: string): Promise<boolean>;
+  /**
+   * Stream engine events to onEvent until signal aborts. Reconnects after the daemon restarts
+   * (onReconnect is called each time the stream is re-established, so callers can resync).
+   */
+  watchEvents(onEvent: (e: DockerEvent) => void, signal: AbortSignal, onReconnect?: () => void): Promise<void>;
+}
+
+/** Runs a program inside a network namespace (nsenter or a helper container). Argument arrays only. */
+export interface NetnsExec {
+  run(
+    target: { pid: number; containerId: string },
+    argv: string[],
+    stdin?: string,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
+}
