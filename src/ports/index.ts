@@ -1,55 +1,14 @@
 // Ports: the interfaces through which the core reaches the outside world. Adapters implement
 // them (adapters/), tests fake them. Nothing in this folder does I/O.
 import type { Snapshot } from '../plan/observed.js';
+import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
+
+export type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
 
 export interface Clock {
   now(): Date;
   /** Resolves after ms, or rejects with AbortError when signal aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export interface NetworkCreateRequest {
-  name: string;
-  driver: string;
-  labels: Record<string, string>;
-  internal: boolean;
-  attachable: boolean;
-  enableIPv6: boolean;
-  options: Record<string, string>;
-  ipam?: {
-    driver: string;
-    config: { subnet: string; gateway?: string; ipRange?: string; auxAddresses?: Record<string, string> }[];
-    options: Record<string, string>;
-  };
-}
-
-export interface EndpointRequest {
-  aliases: string[];
-  ipv4Address?: string;
-  ipv6Address?: string;
-}
-
-export interface ContainerCreateRequest {
-  name: string;
-  image: string;
-  command?: string[];
-  entrypoint?: string[];
-  env: string[]; // KEY=value
-  labels: Record<string, string>;
-  hostname?: string;
-  workingDir?: string;
-  user?: string;
-  capAdd: string[];
-  capDrop: string[];
-  restartPolicy: string;
-  ports: { containerPort: string; hostIp?: string; hostPort?: string }[]; // containerPort "80/tcp"
-  stopSignal?: string;
-  stopTimeout?: number;
-  /** First network to attach at create time (Docker attaches one network at create). */
-  network?: { name: string; endpoint: EndpointRequest };
-  /** pid=host and similar, for the helper container only. */
-  pidMode?: string;
-  networkMode?: string;
 }
 
 export interface DockerEvent {
