@@ -1,0 +1,90 @@
+// The executor: runs a Plan through the DockerPort, one Docker call per operation, phases in
+// order, operations inside a phase concurrently (bounded). It carries no decision logic: a failed
+// operation is recorded and the rest of the plan still runs; the next reconcile re-plans from
+// what is then observed.
+import type { DockerPort } from '../ports/index.js';
+import { opName, type Op, type Plan } from '../plan/plan.js';
+
+export interface OpResult {
+  name: string;
+  ok: boolean;
+  error?: string;
+  ms: number;
+}
+
+export interface ExecResult {
+  results: OpResult[];
+  /** Error messages keyed by the Docker name of the object (or "network\0container" for members). */
+  errors: Map<string, string>;
+  durationMs: number;
+}
+
+function errorKey(op: Op): string {
+  switch (op.kind) {
+    case 'member.connect':
+    case 'member.disconnect':
+      return `${op.network}\u0000${op.container}`;
+    case 'network.create':
+    case 'network.remove':
+      return op.network;
+    default:
+      return op.container;
+  }
+}
+
+function run(docker: DockerPort, op: Op): Promise<unknown> {
+  switch (op.kind) {
+    case 'member.disconnect':
+      return docker.disconnect(op.network, op.container);
+    case 'container.remove':
+      return docker.removeContainer(op.id);
+    case 'network.remove':
+      return docker.removeNetwork(op.id);
+    case 'network.create':
+      return docker.createNetwork(op.request);
+    case 'container.create':
+      return docker.createContainer(op.request);
+    case 'member.connect':
+      return docker.connect(op.network, op.container, op.endpoint);
+    case 'container.start':
+      return docker.startContainer(op.container);
+  }
+}
+
+async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}
+
+export async function executePlan(
+  plan: Plan,
+  docker: DockerPort,
+  opts: { concurrency?: number; now?: () => number; onOp?: (r: OpResult) => void } = {},
+): Promise<ExecResult> {
+  const now = opts.now ?? (() => performance.now());
+  const started = now();
+  const results: OpResult[] = [];
+  const errors = new Map<string, string>();
+  for (const phase of plan.phases) {
+    await pool(phase, opts.concurrency ?? 6, async (op) => {
+      const t0 = now();
+      const name = opName(op);
+      try {
+        await run(docker, op);
+        const r = { name, ok: true, ms: Math.round(now() - t0) };
+        results.push(r);
+        opts.onOp?.(r);
+      } catch (e) {
+        const error = `${name}: ${(e as Error).message}`;
+        errors.set(errorKey(op), error);
+        const r = { name, ok: false, error, ms: Math.round(now() - t0) };
+        results.push(r);
+        opts.onOp?.(r);
+      }
+    });
+  }
+  return { results, errors, durationMs: Math.round(now() - started) };
+}

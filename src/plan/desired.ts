@@ -1,0 +1,292 @@
+// Desired Docker state of ONE scenario, computed purely from its (validated) spec and the
+// observed snapshot (the snapshot is needed only to resolve selectors over existing containers).
+//
+// Naming follows compose: scenario "split-brain", network "unstable" → Docker network
+// "split-brain_unstable"; container "db" → "split-brain_db", reachable as "db" (a DNS alias on every
+// scenario network it joins), so two scenarios can both declare a "db".
+import { contentHash } from '../api/hash.js';
+import type { ContainerSpec, MemberSpec, NetworkSpec, Scenario, Selector } from '../api/types.js';
+import {
+  LABEL_HASH,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  LABEL_ROLE,
+  LABEL_SCENARIO,
+  MANAGED_BY,
+  type ObservedContainer,
+  type Snapshot,
+} from './observed.js';
+import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from './requests.js';
+
+export const COMPOSE_PROJECT = 'com.docker.compose.project';
+export const COMPOSE_SERVICE = 'com.docker.compose.service';
+
+export function dockerName(scenario: string, name: string): string {
+  return `${scenario}_${name}`;
+}
+
+export function ownerLabels(scenario: string, name: string, role: string, hash: string): Record<string, string> {
+  return {
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_SCENARIO]: scenario,
+    [LABEL_NAME]: name,
+    [LABEL_ROLE]: role,
+    [LABEL_HASH]: hash,
+  };
+}
+
+export interface DesiredNetwork {
+  name: string; // short name in the spec
+  dockerName: string;
+  index: number; // position in spec.networks (for error paths)
+  hash: string;
+  request: NetworkCreateRequest;
+}
+
+export interface DesiredContainer {
+  name: string;
+  dockerName: string;
+  index: number;
+  hash: string;
+  /** request.network is filled by the planner with the first membership (Docker attaches one at create). */
+  request: ContainerCreateRequest;
+  dependsOn: string[];
+}
+
+/** One container that should be on one scenario network. */
+export interface DesiredMember {
+  network: string; // short network name
+  networkDockerName: string;
+  /** Docker name of the container (declared: "<scenario>_<name>"; adopted: its own name). */
+  container: string;
+  /** How status and people refer to it: the short name for declared containers, else the Docker name. */
+  display: string;
+  declared: boolean;
+  memberIndex: number;
+  endpoint: EndpointRequest;
+}
+
+/** A selector term that matched nothing (yet): reported in status, not an error of the plan. */
+export interface Unresolved {
+  network: string;
+  memberIndex: number;
+  /** true: named containers that do not exist (not ready); false: a label selector matching nobody yet. */
+  missing: boolean;
+  message: string;
+}
+
+export interface DesiredState {
+  scenario: string;
+  networks: DesiredNetwork[];
+  containers: DesiredContainer[];
+  members: DesiredMember[];
+  unresolved: Unresolved[];
+}
+
+function networkRequest(scenario: string, n: NetworkSpec): { hash: string; request: NetworkCreateRequest } {
+  // Only what Docker can't change in place goes into the hash: any change means recreate.
+  const config = {
+    driver: n.driver ?? 'bridge',
+    options: n.options ?? {},
+    ipam: n.ipam
+      ? {
+          driver: n.ipam.driver ?? 'default',
+          config: (n.ipam.config ?? []).map((c) => ({
+            subnet: c.subnet,
+            gateway: c.gateway,
+            ipRange: c.ipRange,
+            auxAddresses: c.auxAddresses,
+          })),
+          options: n.ipam.options ?? {},
+        }
+      : undefined,
+    internal: n.internal ?? false,
+    attachable: n.attachable ?? n.driver === 'overlay',
+    enableIPv6: n.enableIPv6 ?? (n.ipam?.config ?? []).some((c) => c.subnet.includes(':')),
+    labels: n.labels ?? {},
+  };
+  const hash = contentHash(config);
+  const request: NetworkCreateRequest = {
+    name: dockerName(scenario, n.name),
+    driver: config.driver,
+    labels: { ...config.labels, ...ownerLabels(scenario, n.name, 'network', hash) },
+    internal: config.internal,
+    attachable: config.attachable,
+    enableIPv6: config.enableIPv6,
+    options: config.options,
+    ipam: config.ipam,
+  };
+  return { hash, request };
+}
+
+function parsePort(spec: string): { containerPort: string; hostIp?: string; hostPort?: string } {
+  // "80", "8080:80", "127.0.0.1:8080:80", any of them with "/udp". Validated by the schema.
+  const [body, proto = 'tcp'] = spec.split('/');
+  const parts = body.split(':');
+  const containerPort = `${parts[parts.length - 1]}/${proto}`;
+  if (parts.length === 1) return { containerPort };
+  if (parts.length === 2) return { containerPort, hostPort: parts[0] };
+  return { containerPort, hostIp: parts.slice(0, -2).join(':'), hostPort: parts[parts.length - 2] };
+}
+
+function containerRequest(scenario: string, c: ContainerSpec): { hash: string; request: ContainerCreateRequest } {
+  const hash = contentHash({ ...c, dependsOn: undefined });
+  const request: ContainerCreateRequest = {
+    name: dockerName(scenario, c.name),
+    image: c.image,
+    command: c.command,
+    entrypoint: c.entrypoint,
+    env: Object.entries(c.env ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${k}=${v}`),
+    labels: { ...(c.labels ?? {}), ...ownerLabels(scenario, c.name, 'container', hash) },
+    hostname: c.hostname ?? c.name,
+    workingDir: c.workingDir,
+    user: c.user,
+    capAdd: c.capAdd ?? [],
+    capDrop: c.capDrop ?? [],
+    restartPolicy: c.restart ?? 'no',
+    ports: (c.ports ?? []).map(parsePort),
+    stopSignal: c.stopSignal,
+    stopTimeout: c.stopTimeout,
+  };
+  return { hash, request };
+}
+
+/** Does an existing container match every criterion of a selector (names excluded)? */
+function matchesLabels(c: ObservedContainer, sel: Selector): boolean {
+  for (const [k, v] of Object.entries(sel.labels ?? {})) if (c.labels[k] !== v) return false;
+  if (sel.compose) {
+    if (sel.compose.project !== undefined && c.labels[COMPOSE_PROJECT] !== sel.compose.project) return false;
+    if (sel.compose.service !== undefined) {
+      const services = Array.isArray(sel.compose.service) ? sel.compose.service : [sel.compose.service];
+      if (!services.includes(c.labels[COMPOSE_SERVICE])) return false;
+    }
+  }
+  return true;
+}
+
+export interface Resolved {
+  container: string; // Docker name
+  display: string;
+  declared: boolean;
+}
+
+/**
+ * Resolve a selector to containers. `names` first match containers declared in the scenario (by
+ * short name), then existing containers by Docker name. Labels/compose match existing containers
+ * (and declared ones, through their spec labels). Every given criterion must hold.
+ * Containers owned by faultline infrastructure (role=helper) are never selected.
+ */
+export function resolveSelector(
+  scenario: string,
+  sel: Selector,
+  declared: ContainerSpec[],
+  snapshot: Snapshot,
+): { matches: Resolved[]; missing: string[] } {
+  const out = new Map<string, Resolved>();
+  const missing: string[] = [];
+  const selectable = snapshot.containers.filter((c) => c.labels[LABEL_ROLE] !== 'helper');
+  const hasOther = sel.labels !== undefined || sel.compose !== undefined;
+  if (sel.names) {
+    for (const n of sel.names) {
+      const d = declared.find((c) => c.name === n);
+      if (d) {
+        if (!hasOther || matchesDeclared(d, sel)) {
+          const dn = dockerName(scenario, d.name);
+          out.set(dn, { container: dn, display: d.name, declared: true });
+        }
+        continue;
+      }
+      const c = selectable.find((x) => x.name === n);
+      if (!c) {
+        missing.push(n);
+        continue;
+      }
+      if (!hasOther || matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
+    }
+  } else if (hasOther) {
+    for (const d of declared) {
+      if (matchesDeclared(d, sel)) {
+        const dn = dockerName(scenario, d.name);
+        out.set(dn, { container: dn, display: d.name, declared: true });
+      }
+    }
+    for (const c of selectable) {
+      // declared containers of THIS scenario were handled above through their spec
+      if (c.labels[LABEL_SCENARIO] === scenario && c.labels[LABEL_ROLE] === 'container') continue;
+      if (matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
+    }
+  }
+  const matches = [...out.values()].sort((a, b) => (a.container < b.container ? -1 : a.container > b.container ? 1 : 0));
+  return { matches, missing };
+}
+
+function matchesDeclared(d: ContainerSpec, sel: Selector): boolean {
+  for (const [k, v] of Object.entries(sel.labels ?? {})) if (d.labels?.[k] !== v) return false;
+  return sel.compose === undefined;
+}
+
+export function desiredState(scn: Scenario, snapshot: Snapshot): DesiredState {
+  const scenario = scn.metadata.name;
+  const spec = scn.spec;
+  const networks = (spec.networks ?? []).map((n, index) => {
+    const { hash, request } = networkRequest(scenario, n);
+    return { name: n.name, dockerName: request.name, index, hash, request };
+  });
+  const declared = spec.containers ?? [];
+  const containers = declared.map((c, index) => {
+    const { hash, request } = containerRequest(scenario, c);
+    return { name: c.name, dockerName: request.name, index, hash, request, dependsOn: c.dependsOn ?? [] };
+  });
+  const members: DesiredMember[] = [];
+  const unresolved: Unresolved[] = [];
+  const seen = new Map<string, DesiredMember>();
+  (spec.members ?? []).forEach((m: MemberSpec, memberIndex) => {
+    const net = networks.find((n) => n.name === m.network);
+    if (!net) return; // validation reports unknown networks
+    const { matches, missing } = resolveSelector(scenario, m.select, declared, snapshot);
+    for (const name of missing) {
+      unresolved.push({
+        network: m.network,
+        memberIndex,
+        missing: true,
+        message: `no container named "${name}" exists and none is declared in spec.containers; start it or fix spec.members[${memberIndex}].select.names`,
+      });
+    }
+    if (matches.length === 0 && missing.length === 0) {
+      unresolved.push({
+        network: m.network,
+        memberIndex,
+        missing: false,
+        message: `spec.members[${memberIndex}].select matches no container yet; it will join when one appears`,
+      });
+    }
+    for (const r of matches) {
+      const key = `${net.dockerName}\u0000${r.container}`;
+      const aliases = new Set(m.aliases ?? []);
+      if (r.declared) aliases.add(r.display);
+      const prev = seen.get(key);
+      if (prev) {
+        // Several member entries put one container on one network: union their aliases.
+        for (const a of prev.endpoint.aliases) aliases.add(a);
+        prev.endpoint.aliases = [...aliases].sort();
+        prev.endpoint.ipv4Address ??= m.ipv4Address;
+        prev.endpoint.ipv6Address ??= m.ipv6Address;
+        continue;
+      }
+      const member: DesiredMember = {
+        network: net.name,
+        networkDockerName: net.dockerName,
+        container: r.container,
+        display: r.display,
+        declared: r.declared,
+        memberIndex,
+        endpoint: { aliases: [...aliases].sort(), ipv4Address: m.ipv4Address, ipv6Address: m.ipv6Address },
+      };
+      seen.set(key, member);
+      members.push(member);
+    }
+  });
+  return { scenario, networks, containers, members, unresolved };
+}
