@@ -1,0 +1,54 @@
+// NetnsExec through nsenter(1): runs a program inside a container's network namespace, with the
+// controller's own binaries (tc, iptables, ip) rather than whatever the container image ships.
+//
+// Requirements: the controller runs as root (CAP_SYS_ADMIN + CAP_SYS_PTRACE to open
+// /proc/<pid>/ns/net, CAP_NET_ADMIN for tc/iptables) in the Docker host's PID namespace, because
+// State.Pid from Docker is a host pid. When that does not hold (controller in a container, remote
+// engine), a helper-container executor is needed instead: `docker exec` into one pid=host container
+// with NET_ADMIN + SYS_ADMIN that the controller owns. That executor is not written yet.
+//
+// Only the network namespace is entered (--net): the mount namespace stays ours, so argv[0] is
+// resolved on the host, and nsenter execs it directly (no fork), so killing nsenter kills the tool.
+import type { NetnsExec } from '../ports/index.js';
+import { ExecError, runProcess, validateArgv } from './exec.js';
+
+export interface NsenterOptions {
+  /** Per-command limit; the child is killed after it. Default 10 s. */
+  timeoutMs?: number;
+  /** Default "nsenter" from PATH. */
+  nsenterPath?: string;
+  /** Cap on stdout/stderr each. Default 16 MiB (iptables-save on a busy host can be large). */
+  maxOutputBytes?: number;
+}
+
+export function createNsenterExec(opts: NsenterOptions = {}): NetnsExec {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const nsenter = opts.nsenterPath ?? 'nsenter';
+  const maxOutputBytes = opts.maxOutputBytes ?? 16 * 1024 * 1024;
+
+  return {
+    async run(target, argv, stdin) {
+      validateArgv(argv);
+      if (!Number.isSafeInteger(target.pid) || target.pid <= 0) {
+        // pid 0 is what Docker reports for a container that is not running: no netns to enter.
+        throw new ExecError(
+          'InvalidArgv',
+          `container ${target.containerId.slice(0, 12)}: no network namespace to enter (pid ${target.pid}); ` +
+            'is the container running?',
+        );
+      }
+      const full = [nsenter, `--net=/proc/${target.pid}/ns/net`, '--', ...argv];
+      try {
+        return await runProcess(full, { stdin, timeoutMs, maxOutputBytes });
+      } catch (e) {
+        if (e instanceof ExecError) {
+          // Say which container, so a log line is useful without the caller re-wrapping it.
+          throw new ExecError(e.code, `container ${target.containerId.slice(0, 12)}: ${e.message}`, e.stderr, {
+            cause: e,
+          });
+        }
+        throw e;
+      }
+    },
+  };
+}
