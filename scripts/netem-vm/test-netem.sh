@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test-netem.sh — `make netem`: run the netem tests (dist/test/netem/, compiled by `make build`)
+# inside a throw-away QEMU guest whose kernel has sch_netem, with a private dockerd in it.
+#
+#   scripts/netem-vm/test-netem.sh [test paths...]     (default: dist/test/netem/)
+#
+# Phases (each is timed and printed): guest tooling (apt packages + kernel, cached in
+# ~/.cache/netem-vm), guest boot, dockerd ready, testbox image, node --test. Exit code = the
+# tests'. If the guest cannot boot or times out (run-in-vm.sh exit 125), this FAILS loudly: a
+# machine that cannot run the netem tests must not report them as passed.
+#
+# Environment: NETEM_VM_TIMEOUT (guest wall-clock limit, default 480 s), NETEM_VM_MEM (MiB,
+# default 2048), NETEM_VM_CPUS (default nproc), NETEM_OUT (reports dir, default dist/netem-vm).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+T0=$(date +%s.%N)
+T_PREV=$T0
+SUMMARY=()
+now() { date +%s.%N; }
+phase() { # phase NAME: closes the host-side phase NAME
+  local t; t=$(now)
+  local d; d=$(awk "BEGIN{printf \"%.1f\", $t - $T_PREV}")
+  printf '[netem] %-32s %6.1fs\n' "$1" "$d"
+  SUMMARY+=("$(printf '%-32s %6.1fs' "$1" "$d")")
+  T_PREV=$t
+}
+banner() { printf '\n[netem] ==== %s ====\n' "$*"; }
+fail() { # fail RC MESSAGE...
+  local rc=$1; shift
+  printf '\n[netem] ############################################################\n' >&2
+  printf '[netem] FAILED: %s\n' "$*" >&2
+  printf '[netem] ############################################################\n' >&2
+  exit "$rc"
+}
+
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(dist/test/netem/)
+for t in "${tests[@]}"; do
+  [ -e "$t" ] || fail 2 "$t does not exist: build first (make build / npx tsc -p tsconfig.json)"
+done
+if ! find "${tests[@]}" -name '*.test.js' 2>/dev/null | grep -q .; then
+  fail 2 "no compiled *.test.js under ${tests[*]}: build first (make build)"
+fi
+
+OUT=${NETEM_OUT:-$root/dist/netem-vm}
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+banner "netem tests in a QEMU guest: ${tests[*]}"
+echo "[netem] host: kernel $(uname -r), $(nproc) CPU; reports: $OUT"
+
+# ---- 1. guest tooling (idempotent; one-time apt install + kernel download)
+"$here/run-in-vm.sh" -S || fail 1 "could not prepare the QEMU guest tooling (see run-in-vm messages above)"
+phase "guest tooling ready"
+
+# ---- 2. boot the guest and run the tests inside
+set +e
+"$here/run-in-vm.sh" -t "${NETEM_VM_TIMEOUT:-480}" -w "$OUT" -- "$here/guest-netem.sh" "$OUT" "${tests[@]}"
+rc=$?
+set -e
+phase "guest run (boot+dockerd+tests)"
+
+# guest-side phase timings (guest uptime clock), written through the shared dir
+if [ -s "$OUT/guest-phases.txt" ]; then
+  while IFS=$'\t' read -r name _ took; do
+    SUMMARY+=("$(printf '  in guest: %-22s %6.1fs' "$name" "$took")")
+  done < "$OUT/guest-phases.txt"
+fi
+total=$(awk "BEGIN{printf \"%.1f\", $(now) - $T0}")
+banner "summary"
+printf '[netem] %s\n' "${SUMMARY[@]}"
+printf '[netem] %-32s %6.1fs\n' "total" "$total"
+[ -s "$OUT/netem.tap" ] && echo "[netem] TAP report: $OUT/netem.tap"
+
+case $rc in
+  0) echo "[netem] PASSED (${tests[*]}, inside the netem guest)" ;;
+  125) fail 125 "the QEMU guest did not boot or did not finish within ${NETEM_VM_TIMEOUT:-480}s" \
+         "(run-in-vm.sh exit 125); the netem tests did NOT run" ;;
+  3) fail 3 "dockerd did not start inside the guest (log: $OUT/dockerd.log)" ;;
+  4) fail 4 "building faultline/testbox inside the guest failed" ;;
+  *) fail "$rc" "netem tests failed inside the guest (exit $rc)" ;;
+esac
