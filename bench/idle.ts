@@ -1,0 +1,79 @@
+// Benchmark: the controller's resident memory and CPU while idle with 50 scenario files (each one
+// network and one container), measured from /proc over a window that includes a full resync.
+//   make bench   (or: node dist/bench/idle.js [scenarios] [seconds])
+import { spawn } from 'node:child_process';
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { eventually, forceCleanup, ownedLeft, readScenario, removeDir, tempDir, TESTBOX } from '../test/integration/lib.js';
+
+const N = Number(process.argv[2] ?? 50);
+const WINDOW_S = Number(process.argv[3] ?? 60);
+const TICKS = 100; // USER_HZ on Linux
+
+async function cpuTicks(pid: number): Promise<number> {
+  const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
+}
+async function rssKiB(pid: number): Promise<number> {
+  const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0);
+}
+
+async function main(): Promise<void> {
+  const dir = await tempDir();
+  const names = Array.from({ length: N }, (_, i) => `bench-idle-${i}`);
+  for (const [i, name] of names.entries()) {
+    await writeFile(
+      join(dir, `${name}.yaml`),
+      `apiVersion: faultline.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: ${name}\nspec:\n  networks:\n    - name: net\n      ipam: { config: [{ subnet: 10.243.${i}.0/24 }] }\n  containers:\n    - { name: c, image: ${TESTBOX} }\n  members:\n    - { network: net, select: { names: [c] } }\n`,
+    );
+  }
+  const bin = new URL('../src/cli/bin.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--resync', `${Math.floor(WINDOW_S / 2)}s`, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    const t0 = performance.now();
+    await eventually(async () => {
+      for (const n of names) {
+        const s = await readScenario(join(dir, `${n}.yaml`));
+        if (s.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') return false;
+      }
+      return true;
+    }, 'all scenarios Ready', 300_000);
+    console.log(`${N} scenarios converged from a cold start in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await new Promise((r) => setTimeout(r, 3000));
+    const c0 = await cpuTicks(child.pid!);
+    const w0 = performance.now();
+    let maxRss = 0;
+    const samples: number[] = [];
+    while (performance.now() - w0 < WINDOW_S * 1000) {
+      const r = await rssKiB(child.pid!);
+      samples.push(r);
+      maxRss = Math.max(maxRss, r);
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    const cpu = (await cpuTicks(child.pid!)) - c0;
+    const wall = (performance.now() - w0) / 1000;
+    const avgRss = samples.reduce((a, b) => a + b, 0) / samples.length;
+    console.log(
+      `idle controller, ${N} scenario files, ${wall.toFixed(0)} s window incl. resyncs every ${Math.floor(WINDOW_S / 2)} s: ` +
+        `CPU ${((cpu / TICKS / wall) * 100).toFixed(2)}% of one core, RSS avg ${(avgRss / 1024).toFixed(1)} MiB, max ${(maxRss / 1024).toFixed(1)} MiB`,
+    );
+  } finally {
+    for (const n of names) await rm(join(dir, `${n}.yaml`), { force: true });
+    await eventually(async () => {
+      for (const n of names) {
+        const left = await ownedLeft(n);
+        if (left.containers.length + left.networks.length) return false;
+      }
+      return true;
+    }, 'all removed', 300_000).catch((e) => console.error(e.message));
+    child.kill('SIGTERM');
+    for (const n of names) await forceCleanup(n);
+    await removeDir(dir);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
