@@ -1,0 +1,132 @@
+// A coalescing work queue of keys (scenario names), after controller-runtime's workqueue:
+//  * a key is queued at most once; adding a queued key is a no-op (events coalesce);
+//  * a key is never processed by two workers at once: adding it while it is being processed marks
+//    it dirty, and it is queued again when the worker calls done();
+//  * addAfter(key, ms) queues it later (the earliest pending delay wins) — this is how the
+//    controller sleeps until the next timeline transition, with no polling;
+//  * addRateLimited(key) queues it after an exponential backoff that forget(key) resets.
+import type { Clock } from '../ports/index.js';
+
+export interface QueueOptions {
+  baseDelayMs?: number; // first retry delay (default 200 ms)
+  maxDelayMs?: number; // cap (default 60 s)
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, { at: number; abort: AbortController }>();
+  private waiters: ((key: string | undefined) => void)[] = [];
+  private closed = false;
+  private readonly base: number;
+  private readonly max: number;
+
+  constructor(
+    private readonly clock: Clock,
+    opts: QueueOptions = {},
+  ) {
+    this.base = opts.baseDelayMs ?? 200;
+    this.max = opts.maxDelayMs ?? 60_000;
+  }
+
+  add(key: string): void {
+    if (this.closed) return;
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    const w = this.waiters.shift();
+    if (w) {
+      this.queued.delete(key);
+      this.processing.add(key);
+      w(key);
+    } else this.queue.push(key);
+  }
+
+  addAfter(key: string, ms: number): void {
+    if (this.closed) return;
+    if (ms <= 0) return this.add(key);
+    const at = this.clock.now().getTime() + ms;
+    const prev = this.timers.get(key);
+    if (prev && prev.at <= at) return;
+    prev?.abort.abort();
+    const abort = new AbortController();
+    this.timers.set(key, { at, abort });
+    this.clock.sleep(ms, abort.signal).then(
+      () => {
+        if (this.timers.get(key)?.abort === abort) this.timers.delete(key);
+        this.add(key);
+      },
+      () => undefined, // aborted: a sooner timer replaced it
+    );
+  }
+
+  addRateLimited(key: string): number {
+    const n = this.failures.get(key) ?? 0;
+    this.failures.set(key, n + 1);
+    const delay = Math.min(this.max, this.base * 2 ** n);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  /** Next key to process; undefined once shut down. */
+  get(): Promise<string | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    const key = this.queue.shift();
+    if (key !== undefined) {
+      this.queued.delete(key);
+      this.processing.add(key);
+      return Promise.resolve(key);
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.delete(key)) this.add(key);
+  }
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  /** Keys waiting in a timer, with the time they are due (for status and tests). */
+  pendingTimers(): Map<string, number> {
+    return new Map([...this.timers].map(([k, v]) => [k, v.at]));
+  }
+
+  shutdown(): void {
+    this.closed = true;
+    for (const t of this.timers.values()) t.abort.abort();
+    this.timers.clear();
+    for (const w of this.waiters) w(undefined);
+    this.waiters = [];
+  }
+}
+
+/** The real clock. Tests inject a fake one. */
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};

@@ -1,0 +1,76 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import type { Clock } from '../../../src/ports/index.js';
+import { WorkQueue } from '../../../src/controller/queue.js';
+
+/** A clock that only moves when the test says so. */
+class FakeClock implements Clock {
+  t = 0;
+  private sleepers: { at: number; resolve: () => void; reject: (e: unknown) => void; signal?: AbortSignal }[] = [];
+  now = () => new Date(this.t);
+  sleep = (ms: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      const s = { at: this.t + ms, resolve, reject, signal };
+      this.sleepers.push(s);
+      signal?.addEventListener('abort', () => {
+        this.sleepers = this.sleepers.filter((x) => x !== s);
+        reject(signal.reason);
+      });
+    });
+  async advance(ms: number) {
+    this.t += ms;
+    const due = this.sleepers.filter((s) => s.at <= this.t);
+    this.sleepers = this.sleepers.filter((s) => s.at > this.t);
+    for (const s of due) s.resolve();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+test('adding a queued key again coalesces into one item', async () => {
+  const q = new WorkQueue(new FakeClock());
+  q.add('a');
+  q.add('b');
+  q.add('a');
+  assert.equal(q.length, 2);
+  assert.equal(await q.get(), 'a');
+  assert.equal(await q.get(), 'b');
+});
+
+test('a key added while it is being processed is processed again after done(), never concurrently', async () => {
+  const q = new WorkQueue(new FakeClock());
+  q.add('a');
+  const k = await q.get();
+  q.add('a');
+  assert.equal(q.length, 0, 'not handed to a second worker while in flight');
+  q.done(k!);
+  assert.equal(q.length, 1);
+  assert.equal(await q.get(), 'a');
+});
+
+test('addAfter keeps the earliest deadline and fires then', async () => {
+  const clock = new FakeClock();
+  const q = new WorkQueue(clock);
+  q.addAfter('a', 1000);
+  q.addAfter('a', 300);
+  q.addAfter('a', 5000);
+  await clock.advance(299);
+  assert.equal(q.length, 0);
+  await clock.advance(1);
+  assert.equal(q.length, 1);
+  await clock.advance(5000);
+  assert.equal(q.length, 1, 'the replaced timers never fire');
+});
+
+test('rate limiting backs off exponentially up to the cap, and forget() resets it', () => {
+  const q = new WorkQueue(new FakeClock(), { baseDelayMs: 100, maxDelayMs: 1000 });
+  assert.deepEqual([1, 2, 3, 4, 5].map(() => q.addRateLimited('a')), [100, 200, 400, 800, 1000]);
+  q.forget('a');
+  assert.equal(q.addRateLimited('a'), 100);
+});
+
+test('shutdown releases waiting workers', async () => {
+  const q = new WorkQueue(new FakeClock());
+  const waiting = q.get();
+  q.shutdown();
+  assert.equal(await waiting, undefined);
+});
