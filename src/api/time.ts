@@ -1,0 +1,25 @@
+// RFC 3339 timestamps ("2025-01-31T12:00:00Z", "2025-01-31T13:00:00.5+01:00"), checked strictly:
+// a `T` separator, seconds present, an explicit offset, and a real calendar date. Date.parse alone
+// is too lenient ("2025-02-30" rolls over to March; "2025-01-31 12:00" is read as local time).
+
+const RFC3339 =
+  /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|([+-])([0-9]{2}):([0-9]{2}))$/;
+
+function daysIn(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/** True for a valid RFC 3339 date-time (second 60 is accepted for leap seconds). */
+export function isRfc3339(s: unknown): s is string {
+  if (typeof s !== 'string') return false;
+  const m = RFC3339.exec(s);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number, number, number, number, number, number,
+  ];
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return false;
+  if (hour > 23 || minute > 59 || second > 60) return false;
+  if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59)) return false;
+  return true;
+}
