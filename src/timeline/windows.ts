@@ -31,7 +31,7 @@ export interface WindowStream {
 /** Work limits. A cron pattern costs ~20 µs per fire in UTC and ~90 µs in a named zone. */
 export const LIMITS = Object.freeze({
   /** Cron fires walked from the fault's anchor; beyond this the fault is reported Failed. */
-  cronFires: 100_000,
+  cronFires: 50_000,
   /** Periodic windows walked (only merged runs are walked; separate windows are skipped in O(1)). */
   periodicWindows: 5_000_000,
   /** Windows looked at after `now` while a run keeps growing; beyond this it is reported open. */

@@ -100,6 +100,7 @@ function oracleWindows(spec: ScenarioSpec, f: FaultSpec): W[] {
 }
 
 interface Oracle {
+  wins: W[][];
   state(t: number): string;
   active(t: number): string[];
   started(t: number): number[];
@@ -118,7 +119,7 @@ function oracle(spec: ScenarioSpec): Oracle {
     for (const ws of wins) for (const w of ws) cands.add(w.from).add(w.until);
     return [...cands].filter((c) => c > T0 && c < HORIZON && state(c) !== state(c - 1)).sort((x, y) => x - y);
   };
-  return { state, active, started, transitions };
+  return { wins, state, active, started, transitions };
 }
 
 /** Jump from T0 through nextTransitionAt until the horizon, as the controller would. */
@@ -192,6 +193,43 @@ describe('timeline properties (random specs, brute-force oracle)', () => {
         assert.deepEqual(evaluate(withRandom, c), evaluate(structuredClone(withRandom), { ...c }));
       }),
       { numRuns: 60, seed: 20260304 },
+    );
+  });
+
+  it('missed = windows of the stretches that began after lastObservedAt and ended by now', () => {
+    fc.assert(
+      fc.property(specArb, instantArb, fc.integer({ min: 0, max: 1_800_000 }), (spec, now, down) => {
+        const observed = now - down;
+        const r = evaluate(spec, { ...ctx(now), lastObservedAt: new Date(observed) });
+        const want = oracle(spec).wins.map((ws) => {
+          // stretches = windows merged while they overlap or touch
+          const runs: { from: number; until: number; n: number }[] = [];
+          for (const w of ws) {
+            const last = runs[runs.length - 1];
+            if (last && w.from <= last.until) {
+              last.until = Math.max(last.until, w.until);
+              last.n++;
+            } else runs.push({ ...w, n: 1 });
+          }
+          return runs.filter((x) => x.from > observed && x.until <= now).reduce((a, x) => a + x.n, 0);
+        });
+        assert.deepEqual(r.faults.map((f) => f.missed), want);
+        for (const [i, f] of r.faults.entries()) if (f.phase === 'Missed') assert.ok(want[i] > 0);
+      }),
+      { numRuns: 80, seed: 20260305 },
+    );
+  });
+
+  it('frozen time shifts everything: evaluating at now + F with frozenMs F is evaluating at now, moved by F', () => {
+    const shift = (v: unknown, by: number): unknown =>
+      v instanceof Date ? new Date(v.getTime() + by) : Array.isArray(v) ? v.map((x) => shift(x, by)) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shift(x, by)])) : v;
+    fc.assert(
+      fc.property(specArb, instantArb, fc.integer({ min: 1, max: 7_200_000 }), (spec, now, frozen) => {
+        const plain = evaluate(spec, ctx(now));
+        const moved = evaluate(spec, { ...ctx(now + frozen), frozenMs: frozen });
+        assert.deepEqual(moved, { ...(shift(plain, frozen) as object), virtualNow: plain.virtualNow });
+      }),
+      { numRuns: 60, seed: 20260306 },
     );
   });
 });
