@@ -10,7 +10,8 @@
 # machine that cannot run the netem tests must not report them as passed.
 #
 # Environment: NETEM_VM_TIMEOUT (guest wall-clock limit, default 480 s), NETEM_VM_MEM (MiB,
-# default 2048), NETEM_VM_CPUS (default nproc), NETEM_OUT (reports dir, default dist/netem-vm).
+# default 2048), NETEM_VM_CPUS (default nproc), NETEM_OUT (reports dir, default
+# dist/netem-vm/<time>-<pid>/: guest-phases.txt, dockerd.log, netem.tap).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -41,17 +42,40 @@ tests=("$@")
 for t in "${tests[@]}"; do
   [ -e "$t" ] || fail 2 "$t does not exist: build first (make build / npx tsc -p tsconfig.json)"
 done
-if ! find "${tests[@]}" -name '*.test.js' 2>/dev/null | grep -q .; then
+if [ -z "$(find "${tests[@]}" -name '*.test.js' -print -quit 2>/dev/null)" ]; then
   fail 2 "no compiled *.test.js under ${tests[*]}: build first (make build)"
 fi
 
-OUT=${NETEM_OUT:-$root/dist/netem-vm}
-rm -rf "$OUT" && mkdir -p "$OUT"
+# One directory per run (several people may run this in the same checkout at once); the guest
+# writes into it through run-in-vm.sh -w. The 5 newest runs are kept.
+OUT=${NETEM_OUT:-$root/dist/netem-vm/$(date +%Y%m%dT%H%M%S)-$$}
+mkdir -p "$OUT"
+if [ -z "${NETEM_OUT:-}" ]; then
+  { ls -1d "$root"/dist/netem-vm/*-* 2>/dev/null || true; } | sort | head -n -5 | xargs -r rm -rf
+fi
 
 banner "netem tests in a QEMU guest: ${tests[*]}"
 echo "[netem] host: kernel $(uname -r), $(nproc) CPU; reports: $OUT"
 
 # ---- 1. guest tooling (idempotent; one-time apt install + kernel download)
+# The guest runs the HOST's binaries (9p root): it needs a Docker engine's binaries here even
+# though the host's engine is never used (and never started or stopped) by this script.
+command -v node >/dev/null || fail 1 "node (>= 20) is not installed on the host"
+need=()
+for c in dockerd:docker.io docker:docker.io containerd:containerd runc:runc iptables:iptables \
+         tc:iproute2 nsenter:util-linux; do
+  command -v "${c%%:*}" >/dev/null 2>&1 || need+=("${c#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+  { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; } \
+    || fail 1 "missing on the host (the guest uses the host's binaries): ${need[*]}"
+  echo "[netem] installing ${need[*]} (apt-get, --no-install-recommends)"
+  export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
+  apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null; } \
+    || fail 1 "apt-get install ${need[*]} failed"
+fi
 "$here/run-in-vm.sh" -S || fail 1 "could not prepare the QEMU guest tooling (see run-in-vm messages above)"
 phase "guest tooling ready"
 
