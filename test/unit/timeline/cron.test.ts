@@ -63,6 +63,19 @@ describe('schedule (cron)', () => {
     ]);
   });
 
+  it('6 fields in a time zone: 09:00:30 in America/New_York (EST, UTC-5)', () => {
+    const f: FaultSpec = { name: 'c', schedule: '30 0 9 * * *', timeZone: 'America/New_York', duration: '1m' };
+    assert.deepEqual(starts(f, '2026-01-05T00:00:00Z', '2026-01-07T00:00:00Z'), ['2026-01-05T14:00:30.000Z', '2026-01-06T14:00:30.000Z']);
+  });
+
+  it('timeZone absent, "UTC" and "Etc/UTC" are the same schedule', () => {
+    const at = (timeZone?: string) =>
+      starts({ name: 'c', schedule: '15 */7 * * *', duration: '1m', ...(timeZone ? { timeZone } : {}) }, '2026-01-05T00:00:00Z', '2026-01-06T00:00:00Z');
+    assert.equal(at().length, 4);
+    assert.deepEqual(at('UTC'), at());
+    assert.deepEqual(at('Etc/UTC'), at());
+  });
+
   it('at anchors a schedule: fires count only from start + at', () => {
     const f: FaultSpec = { name: 'c', schedule: '*/10 * * * *', at: '25m', duration: '1m' };
     assert.deepEqual(starts(f, '2026-01-05T10:00:00Z', '2026-01-05T11:00:00Z'), [
