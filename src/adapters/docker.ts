@@ -342,7 +342,7 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
  * Incremental decoder for a stream of concatenated JSON objects (what /events sends: one object
  * per line, but HTTP chunking splits and merges them arbitrarily). It scans for the closing brace
  * of each top-level object (tracking strings and escapes) rather than trusting newlines, and
- * decodes UTF-8 across chunk boundaries. An object larger than maxObjectBytes, or one that is not
+ * decodes UTF-8 across chunk boundaries. An object longer than maxObjectBytes characters, or one that is not
  * valid JSON, is reported and skipped; decoding resumes at the next line.
  */
 export class JsonObjectStreamDecoder {
@@ -384,6 +384,9 @@ export class JsonObjectStreamDecoder {
   }
 
   private scan(): void {
+    // Completed objects are emitted only after the scan state is saved: onValue may re-enter
+    // (e.g. abort the watch, which ends the decoder) and must not see half-updated state.
+    const done: string[] = [];
     const b = this.buf;
     let i = this.pos;
     for (; i < b.length; i++) {
@@ -413,24 +416,19 @@ export class JsonObjectStreamDecoder {
       else if (ch === '}' || ch === ']') {
         this.depth--;
         if (this.depth === 0) {
-          const text = b.slice(this.start, i + 1);
-          this.start = -1;
-          let value: unknown;
-          let ok = true;
-          try {
-            value = JSON.parse(text);
-          } catch (e) {
-            ok = false;
-            this.onError(new Error(`undecodable event ${text.slice(0, 80)}: ${(e as Error).message}`));
+          if (i + 1 - this.start > this.maxObjectBytes) {
+            this.onError(new Error(`event larger than ${this.maxObjectBytes} characters; skipping it`));
+          } else {
+            done.push(b.slice(this.start, i + 1));
           }
-          if (ok) this.onValue(value);
+          this.start = -1;
         }
       }
     }
     if (this.start < 0) {
       this.reset('');
     } else if (i - this.start > this.maxObjectBytes) {
-      this.onError(new Error(`event larger than ${this.maxObjectBytes} bytes; skipping it`));
+      this.onError(new Error(`event larger than ${this.maxObjectBytes} characters; skipping it`));
       this.reset('');
       this.skipLine = true;
     } else {
@@ -438,6 +436,16 @@ export class JsonObjectStreamDecoder {
       this.buf = b.slice(this.start);
       this.pos = i - this.start;
       this.start = 0;
+    }
+    for (const text of done) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        this.onError(new Error(`undecodable event ${text.slice(0, 80)}: ${(e as Error).message}`));
+        continue;
+      }
+      this.onValue(value);
     }
   }
 }
@@ -489,19 +497,20 @@ function consume(
   onDecodeError: (e: Error) => void,
 ): Promise<Error | undefined> {
   return new Promise((resolve) => {
-    const decoder = new JsonObjectStreamDecoder(onValue, onDecodeError);
     let done = false;
-    const finish = (err?: Error) => {
+    // Nothing is delivered after the stream is finished (aborted mid-chunk, for instance).
+    const decoder = new JsonObjectStreamDecoder((v) => done || onValue(v), onDecodeError);
+    const finish = (err?: Error, aborted = false) => {
       if (done) return;
+      if (!err && !aborted) decoder.end(); // may still deliver a final object
       done = true;
       signal.removeEventListener('abort', onAbort);
-      if (!err) decoder.end();
       resolve(err);
     };
     const onAbort = () => {
       const d = stream as unknown as { destroy?: () => void };
       d.destroy?.();
-      finish();
+      finish(undefined, true);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     stream.on('data', (c: Buffer | string) => {
@@ -653,7 +662,7 @@ export function createDockerPort(opts: DockerPortOptions = {}): DockerAdapter {
 
   /** One pass over the engine; `dangling` says whether it changed under us. */
   async function readOnce(so: SnapshotOptions): Promise<{ snapshot: Snapshot; dangling: boolean }> {
-    const takenAt = new Date().toISOString();
+    const takenAt = new Date((opts.now ?? Date.now)()).toISOString();
     // The network list lacks attached containers (Containers is {} there); rather than one inspect
     // per network, attachment is derived from the containers' own endpoints below, which also
     // keeps the two halves of the snapshot referentially consistent.

@@ -1,0 +1,253 @@
+// The Docker adapter against the real engine: one labelled network, two testbox containers (one
+// attached at create with an alias and a static IP, one connected later), and what snapshot(),
+// events, connect/disconnect and removal make of them. Steps build on each other, in order.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import Docker from 'dockerode';
+import { createDockerPort, DockerError, type DockerAdapter } from '../../../src/adapters/docker.js';
+import { LABEL_MANAGED_BY, LABEL_SCENARIO, MANAGED_BY, type Snapshot } from '../../../src/plan/observed.js';
+import type { ContainerCreateRequest, DockerEvent } from '../../../src/ports/index.js';
+import { createTestNetwork, eventually, execIn, Janitor } from './fixtures.js';
+
+const IMAGE = 'faultline/testbox';
+
+function containerReq(name: string, labels: Record<string, string>, extra: Partial<ContainerCreateRequest> = {}): ContainerCreateRequest {
+  return {
+    name,
+    image: IMAGE,
+    env: [],
+    labels,
+    capAdd: [],
+    capDrop: [],
+    restartPolicy: 'no',
+    ports: [],
+    stopTimeout: 1,
+    ...extra,
+  };
+}
+
+describe('docker adapter on the real engine', () => {
+  const port: DockerAdapter = createDockerPort({ timeoutMs: 20_000 });
+  const raw = new Docker();
+  const j = new Janitor(port);
+  const events: DockerEvent[] = [];
+  const watch = new AbortController();
+  let watching: Promise<void> | undefined;
+
+  const owned = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_SCENARIO]: 'fltest-adp' };
+  let net: Awaited<ReturnType<typeof createTestNetwork>>;
+  let a = ''; // attached at create: alias alpha, static .10
+  let b = ''; // default bridge at create, connected to net afterwards with alias beta
+  let ipA = '';
+
+  before(async () => {
+    await port.ping();
+    assert.equal(await port.imageExists(IMAGE), true, `image ${IMAGE} must exist locally (make testbox)`);
+    watching = port.watchEvents((e) => events.push(e), watch.signal);
+    net = await createTestNetwork(j, 'net', {
+      driver: 'bridge',
+      labels: { ...owned, 'fltest.example/purpose': 'adapter-test' },
+      internal: false,
+      attachable: true,
+      enableIPv6: false,
+      options: {},
+    });
+    ipA = `${net.prefix}.10`;
+  });
+
+  after(async () => {
+    watch.abort();
+    await watching;
+    await j.cleanup();
+  });
+
+  it('creates and starts containers: one attached at create, one connected afterwards', async () => {
+    a = j.container(
+      await port.createContainer(
+        containerReq(j.name('a'), owned, { network: { name: net.name, endpoint: { aliases: ['alpha'], ipv4Address: ipA } } }),
+      ),
+    );
+    b = j.container(await port.createContainer(containerReq(j.name('b'), owned)));
+    await port.startContainer(a);
+    await port.startContainer(b);
+    await port.startContainer(a); // 304 already started: fine
+    await port.connect(net.name, b, { aliases: ['beta'] });
+  });
+
+  it('snapshot shows the network exactly: labels, subnet, attached containers', async () => {
+    const snap = await port.snapshot();
+    const n = snap.networks.find((x) => x.name === net.name);
+    assert.ok(n, 'network in snapshot');
+    assert.deepEqual(n, {
+      id: net.id,
+      name: net.name,
+      driver: 'bridge',
+      labels: { ...owned, 'fltest.example/purpose': 'adapter-test' },
+      internal: false,
+      attachable: true,
+      enableIPv6: false,
+      subnets: [{ subnet: net.subnet, gateway: net.gateway, ipRange: undefined }],
+      options: {},
+      containerIds: [a, b].sort(),
+    });
+  });
+
+  it('snapshot shows endpoints with user aliases only (no short id), IPs without prefix, pids', async () => {
+    const snap = await port.snapshot();
+    const ca = snap.containers.find((c) => c.id === a);
+    const cb = snap.containers.find((c) => c.id === b);
+    assert.ok(ca && cb);
+    const insA = await raw.getContainer(a).inspect();
+    const insB = await raw.getContainer(b).inspect();
+
+    assert.equal(ca.name, j.name('a'));
+    assert.equal(ca.state, 'running');
+    assert.equal(ca.image, IMAGE);
+    assert.equal(ca.networkMode, net.name);
+    assert.equal(ca.pid, insA.State.Pid);
+    assert.ok(ca.pid > 0);
+    assert.ok(ca.startedAt);
+    assert.equal(ca.labels[LABEL_MANAGED_BY], MANAGED_BY);
+    assert.deepEqual(ca.endpoints, [
+      {
+        networkId: net.id,
+        networkName: net.name,
+        ipv4Address: ipA,
+        ipv6Address: undefined,
+        aliases: ['alpha'],
+        macAddress: insA.NetworkSettings.Networks[net.name].MacAddress,
+      },
+    ]);
+
+    assert.equal(cb.pid, insB.State.Pid);
+    assert.equal(cb.networkMode, 'default');
+    const onNet = cb.endpoints.find((e) => e.networkName === net.name);
+    assert.ok(onNet);
+    assert.deepEqual(onNet.aliases, ['beta']);
+    assert.equal(onNet.networkId, net.id);
+    assert.match(onNet.ipv4Address ?? '', new RegExp(`^${net.prefix.replace(/\./g, '\\.')}\\.\\d+$`));
+    assert.ok(cb.endpoints.some((e) => e.networkName === 'bridge'), 'still on the default bridge');
+  });
+
+  it('aliases resolve: ping works both ways between the containers', async () => {
+    const ab = await execIn(raw, a, ['ping', '-c', '1', '-W', '3', 'beta']);
+    assert.equal(ab.code, 0, ab.output);
+    const ba = await execIn(raw, b, ['ping', '-c', '1', '-W', '3', 'alpha']);
+    assert.equal(ba.code, 0, ba.output);
+  });
+
+  it('connect of an already-connected container: no-op if the endpoint matches, AlreadyConnected if not', async () => {
+    await port.connect(net.name, b, { aliases: ['beta'] });
+    await port.connect(net.id, a, { aliases: ['alpha'], ipv4Address: ipA });
+    await assert.rejects(port.connect(net.name, b, { aliases: ['gamma'] }), (e: unknown) => {
+      assert.ok(e instanceof DockerError);
+      assert.equal(e.code, 'AlreadyConnected');
+      assert.match(e.message, /gamma/);
+      assert.match(e.message, /disconnect it first/);
+      return true;
+    });
+    await assert.rejects(port.connect(net.name, a, { aliases: [], ipv4Address: `${net.prefix}.99` }), /already connected/);
+  });
+
+  it('errors carry what failed, Docker\'s words and the status code', async () => {
+    await assert.rejects(
+      port.createNetwork({
+        name: j.network(j.name('overlap')),
+        driver: 'bridge',
+        labels: owned,
+        internal: false,
+        attachable: false,
+        enableIPv6: false,
+        options: {},
+        ipam: { driver: 'default', config: [{ subnet: net.subnet }], options: {} },
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof DockerError);
+        assert.equal(e.statusCode, 403);
+        assert.match(e.message, new RegExp(`^create network "${j.name('overlap')}": Docker says "Pool overlaps`));
+        assert.match(e.message, /choose a subnet/);
+        return true;
+      },
+    );
+    await assert.rejects(port.createContainer(containerReq(j.name('a'), owned)), (e: unknown) => {
+      assert.ok(e instanceof DockerError);
+      assert.equal(e.statusCode, 409);
+      assert.equal(e.code, 'Conflict');
+      return true;
+    });
+    await assert.rejects(port.removeNetwork(net.name), /has active endpoints.*disconnect or remove its containers first/);
+  });
+
+  it('only containers that matter are inspected; alsoInspect adds more', async () => {
+    const plain = j.container(await port.createContainer(containerReq(j.name('plain'), {})));
+    await port.startContainer(plain);
+    const find = (s: Snapshot) => s.containers.find((c) => c.id === plain);
+    const cheap = find(await port.snapshot());
+    assert.ok(cheap);
+    assert.equal(cheap.state, 'running');
+    assert.equal(cheap.pid, 0, 'not inspected: no pid');
+    assert.equal(cheap.startedAt, undefined);
+    const full = find(await port.snapshot({ alsoInspect: (c) => c.name === j.name('plain') }));
+    assert.ok(full && full.pid > 0);
+    await port.removeContainer(plain);
+  });
+
+  it('a created, never started container shows its configured endpoint without IP and is not attached', async () => {
+    const c = j.container(
+      await port.createContainer(containerReq(j.name('idle'), owned, { network: { name: net.name, endpoint: { aliases: ['idle'] } } })),
+    );
+    const snap = await port.snapshot();
+    const ci = snap.containers.find((x) => x.id === c);
+    assert.ok(ci);
+    assert.equal(ci.state, 'created');
+    assert.equal(ci.pid, 0);
+    assert.deepEqual(
+      ci.endpoints.map((e) => ({ ...e, macAddress: undefined })),
+      [{ networkId: net.id, networkName: net.name, ipv4Address: undefined, ipv6Address: undefined, aliases: ['idle'], macAddress: undefined }],
+    );
+    assert.ok(!snap.networks.find((n) => n.id === net.id)?.containerIds.includes(c));
+    await port.removeContainer(c);
+  });
+
+  it('disconnect removes the endpoint; disconnecting again or from a missing network is a no-op', async () => {
+    await port.disconnect(net.name, b);
+    const snap = await port.snapshot();
+    assert.ok(!snap.containers.find((c) => c.id === b)?.endpoints.some((e) => e.networkName === net.name));
+    assert.deepEqual(snap.networks.find((n) => n.id === net.id)?.containerIds, [a]);
+    await port.disconnect(net.name, b);
+    await port.disconnect(j.name('no-such-net'), b);
+    await port.disconnect(net.name, j.name('no-such-container'));
+  });
+
+  it('events arrive for start, connect, disconnect, die and destroy', async () => {
+    await port.stopContainer(a, 1);
+    await port.stopContainer(a, 1); // already stopped: fine
+    await port.removeContainer(a);
+    await port.removeContainer(b);
+    const has = (type: string, action: string, pred: (e: DockerEvent) => boolean) =>
+      assert.ok(events.some((e) => e.type === type && e.action === action && pred(e)), `${type} ${action} event`);
+    await eventually(() => {
+      has('container', 'start', (e) => e.actorId === a);
+      has('container', 'start', (e) => e.actorId === b);
+      has('network', 'connect', (e) => e.actorId === net.id && e.attributes.container === b);
+      has('network', 'disconnect', (e) => e.actorId === net.id && e.attributes.container === b);
+      has('container', 'die', (e) => e.actorId === a && e.attributes.name === j.name('a'));
+      has('container', 'destroy', (e) => e.actorId === a);
+      has('container', 'destroy', (e) => e.actorId === b);
+    });
+    const start = events.find((e) => e.action === 'start' && e.actorId === a);
+    assert.equal(start?.attributes[LABEL_MANAGED_BY], MANAGED_BY, 'container events carry labels');
+    assert.ok((start?.time ?? 0) > 1_600_000_000);
+  });
+
+  it('removals are idempotent and the snapshot no longer shows removed objects', async () => {
+    await port.removeContainer(a);
+    await port.stopContainer(b);
+    await port.removeNetwork(net.name);
+    await port.removeNetwork(net.name);
+    const snap = await port.snapshot();
+    assert.ok(!snap.networks.some((n) => n.id === net.id));
+    assert.ok(!snap.containers.some((c) => c.id === a || c.id === b));
+    await assert.rejects(port.startContainer(a), (e: unknown) => e instanceof DockerError && e.code === 'NotFound');
+  });
+});
