@@ -251,3 +251,19 @@ describe('docker adapter on the real engine', () => {
     await assert.rejects(port.startContainer(a), (e: unknown) => e instanceof DockerError && e.code === 'NotFound');
   });
 });
+
+describe('docker adapter connection options', () => {
+  it('reaches the engine through a DOCKER_HOST-style unix:// address', async () => {
+    await createDockerPort({ host: 'unix:///var/run/docker.sock' }).ping();
+  });
+
+  it('an unreachable engine is an Unreachable error that says what to check', async () => {
+    await assert.rejects(createDockerPort({ socketPath: '/nonexistent/fltest-adp.sock' }).ping(), (e: unknown) => {
+      assert.ok(e instanceof DockerError);
+      assert.equal(e.code, 'Unreachable');
+      assert.equal(e.statusCode, undefined);
+      assert.match(e.message, /^ping the Docker engine: cannot reach the Docker engine \(ENOENT: .*is the Docker engine running/);
+      return true;
+    });
+  });
+});
