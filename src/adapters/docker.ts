@@ -450,7 +450,11 @@ export class JsonObjectStreamDecoder {
   }
 }
 
-/** Engine event JSON -> DockerEvent; undefined for anything that is not an event. */
+/**
+ * Engine event JSON -> DockerEvent; undefined for anything that is not an event. Action is kept
+ * verbatim, so a few carry a detail after a colon ("exec_start: ip -j addr", "health_status:
+ * healthy"); the ones faultline reacts to (start, die, destroy, connect, ...) never do.
+ */
 export function toDockerEvent(raw: unknown): DockerEvent | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const r = raw as {
