@@ -12,13 +12,13 @@
 // a real partition: the sender's send() succeeds, nothing arrives, connections time out.
 //
 // Generators are seeded and deterministic: the same (members, seed) gives the same groups on every
-// run and machine. Examples (members a..e, seed 42; see test/unit/netfaults/partition.test.ts for
-// the pinned outputs of every generator):
-//   halves   → [[b, e], [a, c, d]]                 floor(n/2) | ceil(n/2), random membership
-//   majority → [[a, b, c, e], [d]]                 random minority of 1..floor((n-1)/2)
-//   isolate  → [[a, b, c, d], [e]]                 count (default 1) nodes, each cut off alone
-//   ring     → [[a, d], [b, d], [b, c], [c, e], [a, e]]   windows of neighbours on a shuffled ring
-//   bridge   → [[a, c, d], [b, c, e]]              c sees both halves; a,d ↮ b,e
+// run and machine. Members a..e, seed 42 (pinned in test/unit/netfaults/partition.test.ts):
+//   halves   → [[c, d], [a, b, e]]                       floor(n/2) | ceil(n/2), random membership
+//   majority → [[a, d, e], [b, c]]                       a random minority of 1..floor((n-1)/2)
+//   isolate  → [[a, c, d, e], [b]]                       `count` (default 1) nodes, each cut off alone
+//   ring     → [[c, d], [b, c], [b, e], [a, e], [a, d]]  ring d–c–b–e–a: each sees itself + both
+//                                                        neighbours (3 of 5), a ↮ b, a ↮ c ...
+//   bridge   → [[a, d, e], [b, c, e]]                    e sees both halves; a,d ↮ b,c
 
 import type { PartitionGenerator } from '../api/types.js';
 import { seededRandom, shuffled } from './random.js';
