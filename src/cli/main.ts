@@ -1,0 +1,277 @@
+// faultline command line: kubectl habits over a directory of Scenario files.
+// This is the only place that wires adapters (dockerode, nsenter, the file store) into ports.
+import { Command, Option } from 'commander';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { parseScenario } from '../api/parse.js';
+import { formatIssue } from '../api/format.js';
+import { parseDuration } from '../api/duration.js';
+import type { Scenario } from '../api/types.js';
+import { desiredState } from '../plan/desired.js';
+import { planScenario, planToJSON, planToText } from '../plan/plan.js';
+import { Controller, peekName } from '../controller/controller.js';
+import { currentLease } from '../controller/lease.js';
+import { systemClock } from '../controller/queue.js';
+import { createDockerPort } from '../adapters/docker.js';
+import { createLogger } from './log.js';
+import { createDirStore, listFiles, readScenarioFile, applyFile, deleteScenario } from './wiring.js';
+import { renderDescribe, renderGet, type Listed } from './render.js';
+
+class UserError extends Error {}
+
+function defaultDir(): string {
+  return process.env.FAULTLINE_DIR ?? 'scenarios';
+}
+
+const dirOption = () => new Option('--dir <dir>', 'directory of Scenario files the controller watches').default(defaultDir(), '$FAULTLINE_DIR or ./scenarios');
+const outputOption = (choices: string[]) => new Option('-o, --output <format>', 'output format').choices(choices);
+
+async function inputFiles(path: string): Promise<string[]> {
+  const st = await stat(path).catch(() => {
+    throw new UserError(`${path}: no such file or directory`);
+  });
+  if (!st.isDirectory()) return [path];
+  return (await readdir(path))
+    .filter((f) => /\.ya?ml$/.test(f) && !f.startsWith('.'))
+    .sort()
+    .map((f) => join(path, f));
+}
+
+/** Parse and validate a file given with -f; print every problem (file:line:col) and fail. */
+async function loadValid(file: string): Promise<{ scenario: Scenario; text: string }> {
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new UserError(`${file}: cannot read (${e.code ?? e.message})`);
+  });
+  const r = parseScenario(text, file);
+  if (!r.ok) {
+    throw new UserError(
+      `${file} is not a valid Scenario (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}):\n` +
+        r.issues.map((i) => '  ' + formatIssue(file, i)).join('\n'),
+    );
+  }
+  return { scenario: r.scenario, text };
+}
+
+async function controllerWatching(dir: string): Promise<boolean> {
+  return (await currentLease(dir, new Date())) !== null;
+}
+
+async function listDir(dir: string): Promise<Listed[]> {
+  const out: Listed[] = [];
+  for (const file of await listFiles(dir)) {
+    const r = await readScenarioFile(file);
+    if (!r) continue;
+    out.push({ file, name: peekName(r.text) ?? `(${file})`, scenario: r.object ?? undefined, error: r.object ? undefined : 'unreadable YAML' });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function print(obj: unknown, format: string | undefined): void {
+  if (format === 'json') process.stdout.write(JSON.stringify(obj, null, 2) + '\n');
+  else process.stdout.write(toYaml(obj));
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('faultline')
+    .description('Declarative network chaos for Docker: Scenario files in, verified faults out.')
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: false });
+
+  program
+    .command('controller')
+    .description('run the reconcile loop over a directory of Scenario files')
+    .addOption(dirOption())
+    .option('--resync <duration>', 'full resync period', '60s')
+    .option('--workers <n>', 'scenarios reconciled in parallel', '2')
+    .option('--log-level <level>', 'trace|debug|info|warn|error', 'info')
+    .action(async (opts: { dir: string; resync: string; workers: string; logLevel: string }) => {
+      const log = createLogger(opts.logLevel);
+      const dir = resolve(opts.dir);
+      await stat(dir).catch(() => {
+        throw new UserError(`--dir ${opts.dir}: no such directory; create it (mkdir -p ${opts.dir}) or point --dir at your scenarios`);
+      });
+      const docker = createDockerPort();
+      const store = createDirStore(dir);
+      const controller = new Controller({
+        dir,
+        docker,
+        store,
+        clock: systemClock,
+        log,
+        workers: Number(opts.workers),
+        resyncMs: parseDuration(opts.resync),
+      });
+      await controller.start();
+      await new Promise<void>((resolveStop) => {
+        const stop = (sig: string) => {
+          log.info({ signal: sig }, 'stopping');
+          controller.stop().then(resolveStop, resolveStop);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+
+  program
+    .command('apply')
+    .description('create or update scenarios in the watched directory (the status is kept)')
+    .requiredOption('-f, --filename <path>', 'a Scenario file, or a directory of them')
+    .addOption(dirOption())
+    .action(async (opts: { filename: string; dir: string }) => {
+      const files = await inputFiles(opts.filename);
+      const loaded = [];
+      for (const f of files) loaded.push(await loadValid(f)); // all valid, or nothing applied
+      for (const { scenario, text } of loaded) {
+        const r = await applyFile(opts.dir, text);
+        process.stdout.write(`scenario.faultline.dev/${scenario.metadata.name} ${r.result} (${r.file})\n`);
+      }
+      if (!(await controllerWatching(opts.dir))) {
+        process.stderr.write(
+          `warning: no controller is watching ${opts.dir}; nothing changes in Docker until one runs: faultline controller --dir ${opts.dir}\n`,
+        );
+      }
+    });
+
+  program
+    .command('get')
+    .description('list scenarios and their status')
+    .argument('[name]', 'one scenario')
+    .addOption(dirOption())
+    .addOption(outputOption(['yaml', 'json', 'wide']))
+    .action(async (name: string | undefined, opts: { dir: string; output?: string }) => {
+      let items = await listDir(opts.dir);
+      if (name) {
+        items = items.filter((i) => i.name === name);
+        if (items.length === 0) throw new UserError(`scenario "${name}" not found in ${opts.dir}`);
+      }
+      if (opts.output === 'yaml' || opts.output === 'json') {
+        const objs = items.map((i) => i.scenario ?? { file: i.file, error: i.error });
+        print(name ? objs[0] : { apiVersion: 'v1', kind: 'List', items: objs }, opts.output);
+        return;
+      }
+      if (items.length === 0) {
+        process.stderr.write(`no scenarios in ${opts.dir}\n`);
+        return;
+      }
+      process.stdout.write(renderGet(items, new Date(), opts.output === 'wide'));
+    });
+
+  program
+    .command('describe')
+    .description('show one scenario in detail: conditions, networks, members, faults, events')
+    .argument('<name>')
+    .addOption(dirOption())
+    .action(async (name: string, opts: { dir: string }) => {
+      const it = (await listDir(opts.dir)).find((i) => i.name === name);
+      if (!it) throw new UserError(`scenario "${name}" not found in ${opts.dir}`);
+      process.stdout.write(renderDescribe(it, new Date()));
+    });
+
+  program
+    .command('delete')
+    .description('delete scenarios from the watched directory; the controller removes what they own')
+    .argument('[name]', 'scenario name')
+    .option('-f, --filename <path>', 'delete the scenario(s) named in this file or directory')
+    .addOption(dirOption())
+    .action(async (name: string | undefined, opts: { filename?: string; dir: string }) => {
+      const names: string[] = [];
+      if (name) names.push(name);
+      if (opts.filename) {
+        for (const f of await inputFiles(opts.filename)) {
+          const n = peekName(await readFile(f, 'utf8'));
+          if (!n) throw new UserError(`${f}: metadata.name is missing or not a DNS label; cannot tell which scenario to delete`);
+          names.push(n);
+        }
+      }
+      if (names.length === 0) throw new UserError('name a scenario, or give -f FILE');
+      for (const n of names) {
+        const file = await deleteScenario(opts.dir, n);
+        if (!file) throw new UserError(`scenario "${n}" not found in ${opts.dir}`);
+        process.stdout.write(`scenario.faultline.dev/${n} deleted (${file})\n`);
+      }
+      if (!(await controllerWatching(opts.dir))) {
+        process.stderr.write(
+          `warning: no controller is watching ${opts.dir}; its networks and containers are removed when one starts: faultline controller --dir ${opts.dir}\n`,
+        );
+      }
+    });
+
+  program
+    .command('wait')
+    .description('wait until a scenario reports a condition (e.g. Ready) for its current generation')
+    .argument('<name>')
+    .option('--for <condition>', 'condition=Ready, condition=Ready=False, or delete', 'condition=Ready')
+    .option('--timeout <duration>', 'give up after', '60s')
+    .addOption(dirOption())
+    .action(async (name: string, opts: { for: string; timeout: string; dir: string }) => {
+      const deadline = Date.now() + parseDuration(opts.timeout);
+      const m = /^condition=(Valid|Ready|Degraded)(?:=(True|False))?$/.exec(opts.for);
+      if (!m && opts.for !== 'delete') throw new UserError(`--for ${opts.for}: use condition=Ready, condition=Ready=False or delete`);
+      for (;;) {
+        const it = (await listDir(opts.dir)).find((i) => i.name === name);
+        if (opts.for === 'delete' && !it) return;
+        const st = it?.scenario?.status;
+        const c = st?.conditions?.find((x) => x.type === m?.[1]);
+        const current = st?.observedGeneration !== undefined && st.observedGeneration === it?.scenario?.metadata?.generation;
+        if (m && c && current && c.status === (m[2] ?? 'True')) {
+          process.stdout.write(`scenario.faultline.dev/${name} condition met: ${c.type}=${c.status} (${c.reason})\n`);
+          return;
+        }
+        if (Date.now() > deadline) {
+          const detail = c ? `${c.type}=${c.status} ${c.reason}: ${c.message}` : it ? 'no such condition yet' : 'no such scenario';
+          throw new UserError(`timed out after ${opts.timeout} waiting for ${name} ${opts.for} (now: ${detail})`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    });
+
+  for (const cmd of ['plan', 'diff']) {
+    program
+      .command(cmd)
+      .description('print the Plan that would converge Docker to this scenario (changes nothing)')
+      .requiredOption('-f, --filename <path>', 'Scenario file')
+      .addOption(outputOption(['text', 'json']))
+      .action(async (opts: { filename: string; output?: string }) => {
+        const { scenario } = await loadValid(opts.filename);
+        const docker = createDockerPort();
+        const snapshot = await docker.snapshot();
+        const plan = planScenario(desiredState(scenario, snapshot), snapshot);
+        if (opts.output === 'json') process.stdout.write(JSON.stringify(planToJSON(plan), null, 2) + '\n');
+        else process.stdout.write(planToText(plan));
+      });
+  }
+
+  program
+    .command('validate')
+    .description('check Scenario files against the schema and the semantic rules (no Docker needed)')
+    .requiredOption('-f, --filename <path>', 'a Scenario file, or a directory of them')
+    .action(async (opts: { filename: string }) => {
+      let bad = 0;
+      for (const f of await inputFiles(opts.filename)) {
+        try {
+          const { scenario } = await loadValid(f);
+          process.stdout.write(`${f}: scenario "${scenario.metadata.name}" is valid\n`);
+        } catch (e) {
+          bad++;
+          process.stderr.write(`${(e as Error).message}\n`);
+        }
+      }
+      if (bad) process.exitCode = 1;
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    const err = e as Error & { statusCode?: number };
+    process.stderr.write(`error: ${err.message}\n`);
+    return err instanceof UserError ? 1 : 2;
+  }
+}

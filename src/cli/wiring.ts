@@ -1,0 +1,47 @@
+// Wires the file store (store/) into the controller's DirStore port, and gives the CLI its
+// directory operations. The store is the only code that writes scenario files.
+import { parse as parseYaml } from 'yaml';
+import type { Scenario } from '../api/types.js';
+import type { DirStore } from '../controller/controller.js';
+import { ScenarioStore } from '../store/index.js';
+
+export function createDirStore(dir: string, store = new ScenarioStore()): DirStore {
+  return {
+    list: () => store.listScenarioFiles(dir),
+    read: async (path) => {
+      const r = await store.readStable(path);
+      return r.missing ? { missing: true as const } : { text: r.text };
+    },
+    writeStatus: async (path, status, reconciledSpecHash) => {
+      const r = await store.writeStatus(path, status, { reconciledSpecHash });
+      return r.written ? { written: true } : { written: false, reason: `${r.reason}: ${r.message}` };
+    },
+    isOwnWrite: (path, text) => store.isOwnWrite(path, text),
+    // The controller indexes the directory itself before watching: initial files need no events.
+    watch: (onEvent, signal) => store.watchDir(dir, onEvent, signal, { ignoreInitial: true }),
+  };
+}
+
+export function listFiles(dir: string): Promise<string[]> {
+  return new ScenarioStore().listScenarioFiles(dir);
+}
+
+/** A file's text and, when it is YAML, its content (not validated). null when it vanished. */
+export async function readScenarioFile(path: string): Promise<{ text: string; object: Partial<Scenario> | null } | null> {
+  const r = await new ScenarioStore().readStable(path);
+  if (r.missing) return null;
+  try {
+    const o = parseYaml(r.text, { maxAliasCount: 50 }) as unknown;
+    return { text: r.text, object: o && typeof o === 'object' ? (o as Partial<Scenario>) : null };
+  } catch {
+    return { text: r.text, object: null };
+  }
+}
+
+export function applyFile(dir: string, text: string): Promise<{ file: string; result: string }> {
+  return new ScenarioStore().applyToDir(dir, text);
+}
+
+export function deleteScenario(dir: string, name: string): Promise<string | null> {
+  return new ScenarioStore().deleteFromDir(dir, name);
+}

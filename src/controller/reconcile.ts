@@ -1,0 +1,179 @@
+// Reconcile ONE scenario, level-triggered: read the file → validate → observe Docker once → plan
+// (pure) → execute → observe again → write status → tell the queue when to come back.
+// It never acts on an event's content: whatever woke it, it looks at the world as it is now.
+import type { Logger } from 'pino';
+import { parseScenario } from '../api/parse.js';
+import { formatIssue } from '../api/format.js';
+import { stableStringify } from '../api/hash.js';
+import type { Issue, Scenario, ScenarioStatus, StatusEvent } from '../api/types.js';
+import { desiredState, type DesiredState } from '../plan/desired.js';
+import { isEmptyPlan, planOps, planScenario, type Plan } from '../plan/plan.js';
+import { dockerStatus } from '../plan/status.js';
+import type { Snapshot } from '../plan/observed.js';
+import type { Clock, DockerPort } from '../ports/index.js';
+import { executePlan, type ExecResult } from '../apply/execute.js';
+import { generationOf } from '../store/index.js';
+import { pushEvents, setCondition } from './conditions.js';
+import type { Document } from 'yaml';
+
+/** What the reconciler needs of the directory of files (store/ implements it). */
+export interface ScenarioFiles {
+  read(path: string): Promise<{ text: string } | { missing: true }>;
+  /** reconciledSpecHash: hash of the spec this status describes (the store bumps generation past it if the file moved on). */
+  writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string): Promise<{ written: boolean; reason?: string }>;
+}
+
+export interface ReconcileDeps {
+  docker: DockerPort;
+  files: ScenarioFiles;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface ReconcileResult {
+  /** Come back after this long (e.g. the next timeline transition, or a pending container). */
+  requeueAfterMs?: number;
+  /** A transient failure: requeue with backoff. */
+  error?: Error;
+  ops: number;
+  /** The scenario parsed from the file (for the controller's event routing), when valid. */
+  scenario?: Scenario;
+  desired?: DesiredState;
+  issues?: Issue[];
+}
+
+const READY_RECHECK_MS = 2_000;
+
+export class Reconciler {
+  constructor(private readonly deps: ReconcileDeps) {}
+
+  /** The scenario's file is gone (or never existed): remove everything it owns. */
+  async reconcileDeleted(name: string, snapshot?: Snapshot): Promise<ReconcileResult> {
+    const { docker, log } = this.deps;
+    const before = snapshot ?? (await docker.snapshot());
+    const empty: Scenario = { apiVersion: 'faultline.dev/v1alpha1', kind: 'Scenario', metadata: { name }, spec: {} };
+    const plan = planScenario(desiredState(empty, before), before);
+    if (isEmptyPlan(plan)) return { ops: 0 };
+    log.info({ scenario: name, operations: planOps(plan).length }, 'scenario deleted: removing what it owns');
+    const exec = await executePlan(plan, docker, { onOp: (r) => this.logOp(name, r) });
+    const failed = exec.results.filter((r) => !r.ok);
+    if (failed.length) return { ops: exec.results.length, error: new Error(failed.map((f) => f.error).join('; ')) };
+    return { ops: exec.results.length };
+  }
+
+  async reconcileFile(name: string, file: string): Promise<ReconcileResult> {
+    const { docker, files, clock, log } = this.deps;
+    const startedMs = clock.now().getTime();
+    const read = await files.read(file);
+    if ('missing' in read) return { ops: 0, error: new Error(`${file} disappeared while reconciling`) };
+    const parsed = parseScenario(read.text, file);
+    if (!parsed.ok) {
+      for (const i of parsed.issues) log.warn({ scenario: name, file, code: i.code }, formatIssue(file, i));
+      if (parsed.doc) await this.writeInvalid(file, parsed.doc, parsed.issues);
+      // Terminal until the file changes: never touch Docker on the strength of an invalid spec.
+      return { ops: 0, issues: parsed.issues };
+    }
+    const scenario = parsed.scenario;
+    const prev = (parsed.doc.toJS()?.status ?? {}) as ScenarioStatus;
+    const gen = generationOf(parsed.doc);
+
+    const before = await docker.snapshot();
+    const desired = desiredState(scenario, before);
+    const plan = planScenario(desired, before);
+    let exec: ExecResult | undefined;
+    let after = before;
+    if (!isEmptyPlan(plan)) {
+      log.info({ scenario: name, operations: planOps(plan).length }, 'converging');
+      exec = await executePlan(plan, docker, { onOp: (r) => this.logOp(name, r) });
+      after = await docker.snapshot();
+    }
+    const now = clock.now();
+    const status = this.composeStatus(prev, gen.generation, desired, plan, after, exec, now, startedMs);
+    const changed = statusChanged(prev, status);
+    if (changed) {
+      const w = await files.writeStatus(file, status, gen.specHash);
+      if (!w.written) log.debug({ scenario: name, reason: w.reason }, 'status not written');
+    }
+    const failed = exec?.results.filter((r) => !r.ok) ?? [];
+    const result: ReconcileResult = { ops: exec?.results.length ?? 0, scenario, desired };
+    if (failed.length) result.error = new Error(failed.map((f) => f.error).join('; '));
+    else if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') {
+      // e.g. a container still starting, or a named container not there yet (its Docker event
+      // will wake us too; this is the safety net).
+      result.requeueAfterMs = READY_RECHECK_MS;
+    }
+    return result;
+  }
+
+  private logOp(scenario: string, r: { name: string; ok: boolean; error?: string; ms: number }): void {
+    if (r.ok) this.deps.log.info({ scenario, op: r.name, ms: r.ms }, r.name);
+    else this.deps.log.warn({ scenario, op: r.name, ms: r.ms }, r.error);
+  }
+
+  private composeStatus(
+    prev: ScenarioStatus,
+    generation: number,
+    desired: DesiredState,
+    plan: Plan,
+    after: Snapshot,
+    exec: ExecResult | undefined,
+    now: Date,
+    startedMs: number,
+  ): ScenarioStatus {
+    const t = now.toISOString();
+    const ds = dockerStatus(desired, after, plan.blocked, exec?.errors ?? new Map());
+    let conditions = setCondition(prev.conditions, 'Valid', 'True', 'SpecValid', 'the spec passed validation', t);
+    const failed = plan.blocked.length > 0 || (exec?.errors.size ?? 0) > 0;
+    if (ds.ready) {
+      conditions = setCondition(conditions, 'Ready', 'True', 'Converged', 'networks, containers and members match the spec', t);
+    } else {
+      const reason = plan.blocked.length ? 'Conflict' : failed ? 'ConvergeFailed' : 'Converging';
+      conditions = setCondition(conditions, 'Ready', 'False', reason, ds.notReady.slice(0, 5).join('; '), t);
+    }
+    const events: StatusEvent[] = [];
+    for (const r of exec?.results ?? []) {
+      events.push(
+        r.ok
+          ? { time: t, type: 'Normal', reason: 'Applied', message: r.name }
+          : { time: t, type: 'Warning', reason: 'Failed', message: r.error ?? r.name },
+      );
+    }
+    for (const b of plan.blocked) {
+      if (!prev.events?.some((e) => e.message === b.message)) events.push({ time: t, type: 'Warning', reason: 'Conflict', message: b.message });
+    }
+    const status: ScenarioStatus = {
+      observedGeneration: generation,
+      phase: failed ? 'Failed' : ds.ready ? 'Running' : 'Pending',
+      startedAt: prev.startedAt ?? t,
+      conditions,
+      networks: ds.networks.length ? ds.networks : undefined,
+      containers: ds.containers.length ? ds.containers : undefined,
+      members: ds.members.length ? ds.members : undefined,
+      lastReconcile: exec
+        ? { time: t, durationMs: now.getTime() - startedMs, operations: exec.results.length, error: failed ? 'see events' : undefined }
+        : prev.lastReconcile,
+      events: pushEvents(prev.events, events),
+    };
+    return status;
+  }
+
+  private async writeInvalid(file: string, doc: Document, issues: Issue[]): Promise<void> {
+    const prev = (doc.toJS()?.status ?? {}) as ScenarioStatus;
+    const t = this.deps.clock.now().toISOString();
+    const first = issues[0];
+    const message = `${issues.length} problem${issues.length === 1 ? '' : 's'}: ${formatIssue(file, first)}${issues.length > 1 ? ' (see status.issues)' : ''}`;
+    const status: ScenarioStatus = {
+      ...prev,
+      phase: 'Failed',
+      conditions: setCondition(prev.conditions, 'Valid', 'False', 'InvalidSpec', message, t),
+      issues: issues.map(({ code, path, message: m, line, column }) => ({ code, path, message: m, line, column })),
+    };
+    if (statusChanged(prev, status)) await this.deps.files.writeStatus(file, status);
+  }
+}
+
+/** Compare statuses ignoring fields that change on every write (so an idle resync writes nothing). */
+export function statusChanged(a: ScenarioStatus, b: ScenarioStatus): boolean {
+  const strip = (s: ScenarioStatus) => stableStringify({ ...s, specHash: undefined });
+  return strip(a) !== strip(b);
+}
