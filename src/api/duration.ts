@@ -49,10 +49,13 @@ export function parseDuration(s: string): number {
     term.lastIndex = pos;
     const m = term.exec(text);
     if (!m) {
-      const rest = text.slice(pos);
-      const why = /^[0-9.]+$/.test(rest)
-        ? `"${rest}" has no unit (ns, us, ms, s, m, h)`
-        : `unexpected "${rest}"`;
+      const [, num = '', after = ''] = /^([0-9]*(?:\.[0-9]*)?)(.*)$/s.exec(text.slice(pos)) ?? [];
+      const why =
+        num === ''
+          ? `unexpected "${after}"`
+          : after === ''
+            ? `"${num}" has no unit (ns, us, ms, s, m, h)`
+            : `"${num}" is followed by "${after}", which is not a unit (ns, us, ms, s, m, h)`;
       throw invalid(s, why);
     }
     const [, whole = '', frac = '', unit = ''] = m;

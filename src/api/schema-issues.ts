@@ -47,7 +47,8 @@ function typeMatches(schemaType: unknown, value: unknown): boolean {
 
 /** Show a value briefly: strings quoted, long things cut. */
 export function show(v: unknown): string {
-  const text = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  const text = JSON.stringify(v) ?? String(v);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -136,8 +137,9 @@ function issueFor(e: ErrorObject, root: unknown): Issue {
       const field = String(params.additionalProperty);
       const allowed = propertyNames(schema);
       let message = `unknown field "${field}"`;
-      const guess = closest(field, allowed);
-      if (guess) message += `; did you mean "${guess}"?`;
+      const guess = field === '<<' ? undefined : closest(field, allowed);
+      if (field === '<<') message += '; merge keys are YAML 1.1 and faultline reads YAML 1.2: write the fields out';
+      else if (guess) message += `; did you mean "${guess}"?`;
       else {
         const home = allowed.find((p) => propertyNames(childObject(schema, p)).includes(field));
         if (home) message += `; it belongs under "${home}"`;

@@ -156,8 +156,11 @@ export function semanticIssues(root: unknown): Issue[] {
     return seen;
   };
 
+  const dnsLabel = (v: string | undefined, max: number): boolean =>
+    v !== undefined && v.length <= max && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v);
   const dockerNameLength = (name: string, path: Path, kind: string): void => {
-    if (scenarioName === undefined) return;
+    // Only for names the schema accepted: otherwise it has already said what to fix.
+    if (!dnsLabel(scenarioName, 40) || !dnsLabel(name, 63)) return;
     const full = `${scenarioName}_${name}`;
     if (full.length > MAX_DOCKER_NAME) {
       add('name.tooLong', path, `Docker ${kind} name ${q(full)} would be ${full.length} characters; at most ${MAX_DOCKER_NAME} are allowed: shorten ${q(name)} or metadata.name`);
