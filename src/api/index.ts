@@ -3,7 +3,17 @@ export * from './types.js';
 export { stableStringify, contentHash, specHash } from './hash.js';
 export { parseDuration, formatDuration, isDuration } from './duration.js';
 export { parsePercent, parseRate, parseSize } from './quantity.js';
-export { parseIp, parseCidr, formatIp, formatCidr, cidrContains, cidrContainsCidr, type Cidr, type IpAddress, type IpFamily } from './net.js';
+export {
+  parseIp,
+  parseCidr,
+  formatIp,
+  formatCidr,
+  cidrContains,
+  cidrContainsCidr,
+  type Cidr,
+  type IpAddress,
+  type IpFamily,
+} from './net.js';
 export { isRfc3339 } from './time.js';
 export { parseScenario, MAX_FILE_BYTES, MAX_ALIAS_COUNT, type ParseResult } from './parse.js';
 export { validateScenario } from './validate.js';

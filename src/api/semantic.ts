@@ -150,7 +150,11 @@ export function semanticIssues(root: unknown): Issue[] {
       if (name === undefined) return;
       const first = seen.get(name);
       if (first !== undefined) {
-        add('name.duplicate', [...base, i, 'name'], `${kind} ${q(name)} is declared twice (first at ${base.join('.')}[${first}]); names must be unique`);
+        add(
+          'name.duplicate',
+          [...base, i, 'name'],
+          `${kind} ${q(name)} is declared twice (first at ${base.join('.')}[${first}]); names must be unique`,
+        );
       } else seen.set(name, i);
     });
     return seen;
@@ -163,7 +167,11 @@ export function semanticIssues(root: unknown): Issue[] {
     if (!dnsLabel(scenarioName, 40) || !dnsLabel(name, 63)) return;
     const full = `${scenarioName}_${name}`;
     if (full.length > MAX_DOCKER_NAME) {
-      add('name.tooLong', path, `Docker ${kind} name ${q(full)} would be ${full.length} characters; at most ${MAX_DOCKER_NAME} are allowed: shorten ${q(name)} or metadata.name`);
+      add(
+        'name.tooLong',
+        path,
+        `Docker ${kind} name ${q(full)} would be ${full.length} characters; at most ${MAX_DOCKER_NAME} are allowed: shorten ${q(name)} or metadata.name`,
+      );
     }
   };
 
@@ -204,12 +212,24 @@ export function semanticIssues(root: unknown): Issue[] {
     if (!isObj(v)) return;
     for (const [key, value] of Object.entries(v)) {
       if (key === '' || /[\s=\u0000-\u001f\u007f]/.test(key)) {
-        add('label.key', [...path, key], `label key ${q(key)} must not be empty or contain spaces, "=" or control characters; e.g. "com.example.role"`);
+        add(
+          'label.key',
+          [...path, key],
+          `label key ${q(key)} must not be empty or contain spaces, "=" or control characters; e.g. "com.example.role"`,
+        );
       } else if (reserved && key.startsWith(RESERVED_LABEL_PREFIX)) {
-        add('label.reserved', [...path, key], `label ${q(key)} uses the prefix ${q(RESERVED_LABEL_PREFIX)}, which faultline reserves to mark what it owns; choose another key`);
+        add(
+          'label.reserved',
+          [...path, key],
+          `label ${q(key)} uses the prefix ${q(RESERVED_LABEL_PREFIX)}, which faultline reserves to mark what it owns; choose another key`,
+        );
       }
       if (typeof value === 'string' && /[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) {
-        add('label.key', [...path, key], `label ${q(key)} has a value with control characters (newline?); use a single line`);
+        add(
+          'label.key',
+          [...path, key],
+          `label ${q(key)} has a value with control characters (newline?); use a single line`,
+        );
       }
     }
   };
@@ -218,20 +238,36 @@ export function semanticIssues(root: unknown): Issue[] {
     if (!isObj(v)) return;
     const criteria = ['names', 'labels', 'compose'].filter((k) => v[k] !== undefined);
     if (isObj(v.labels) && Object.keys(v.labels).length === 0 && criteria.length === 1) {
-      add('selector.empty', [...path, 'labels'], 'an empty labels selector matches every container; give at least one label');
+      add(
+        'selector.empty',
+        [...path, 'labels'],
+        'an empty labels selector matches every container; give at least one label',
+      );
     }
     if (v.random !== undefined) {
       if (!forTargets) {
-        add('selector.random', [...path, 'random'], 'random applies only to fault targets; members take every matching container');
+        add(
+          'selector.random',
+          [...path, 'random'],
+          'random applies only to fault targets; members take every matching container',
+        );
       } else if (isObj(v.random)) {
         const given = ['count', 'percent'].filter((k) => (v.random as Obj)[k] !== undefined);
         if (given.length !== 1) {
-          add('selector.random', [...path, 'random'], given.length === 0 ? 'random needs count or percent, e.g. {count: 1}' : 'random takes count or percent, not both');
+          add(
+            'selector.random',
+            [...path, 'random'],
+            given.length === 0 ? 'random needs count or percent, e.g. {count: 1}' : 'random takes count or percent, not both',
+          );
         }
         percent(v.random.percent, [...path, 'random', 'percent']);
       }
       if (criteria.length === 0) {
-        add('selector.empty', path, 'random chooses among the matches of names, labels or compose; give one of them too');
+        add(
+          'selector.empty',
+          path,
+          'random chooses among the matches of names, labels or compose; give one of them too',
+        );
       }
     }
   };
@@ -243,7 +279,11 @@ export function semanticIssues(root: unknown): Issue[] {
       const ip = parseIp(s);
       if (ip) {
         const fixed = `${formatIp(ip.family, ip.value)}/${ip.family === 4 ? 32 : 128}`;
-        add('cidr.invalid', path, `${q(s)} is not a valid CIDR: the prefix length is missing; write ${fixed} for this one address`);
+        add(
+          'cidr.invalid',
+          path,
+          `${q(s)} is not a valid CIDR: the prefix length is missing; write ${fixed} for this one address`,
+        );
         return undefined;
       }
     }
@@ -285,17 +325,29 @@ export function semanticIssues(root: unknown): Issue[] {
         if (subnet.family === 6) hasV6 = true;
         const clash = allSubnets.find((o) => cidrsOverlap(o.cidr, subnet));
         if (clash) {
-          add('cidr.overlap', [...cp, 'subnet'], `subnet ${formatCidr(subnet)} overlaps ${formatCidr(clash.cidr)} (${clash.path.join('.')}); Docker refuses overlapping subnets`);
+          add(
+            'cidr.overlap',
+            [...cp, 'subnet'],
+            `subnet ${formatCidr(subnet)} overlaps ${formatCidr(clash.cidr)} (${clash.path.join('.')}); Docker refuses overlapping subnets`,
+          );
         } else allSubnets.push({ cidr: subnet, path: [...cp, 'subnet'] });
       }
       const inside = (text: string, path: Path, what: string): void => {
         const ip = parseIp(text);
         if (!ip) {
-          add('ip.invalid', path, `${q(text)} is not an IP address; write e.g. ${subnet ? formatIp(subnet.family, subnet.network + 1n) : '10.30.0.1'}`);
+          add(
+            'ip.invalid',
+            path,
+            `${q(text)} is not an IP address; write e.g. ${subnet ? formatIp(subnet.family, subnet.network + 1n) : '10.30.0.1'}`,
+          );
           return;
         }
         if (subnet && !cidrContains(subnet, ip)) {
-          add('ip.outsideSubnet', path, `${what} ${text} is outside subnet ${formatCidr(subnet)}; pick an address inside it, e.g. ${formatIp(subnet.family, subnet.network + 1n)}`);
+          add(
+            'ip.outsideSubnet',
+            path,
+            `${what} ${text} is outside subnet ${formatCidr(subnet)}; pick an address inside it, e.g. ${formatIp(subnet.family, subnet.network + 1n)}`,
+          );
           return;
         }
         info.reserved.set(formatIp(ip.family, ip.value), what);
@@ -304,7 +356,11 @@ export function semanticIssues(root: unknown): Issue[] {
       if (gateway !== undefined) inside(gateway, [...cp, 'gateway'], 'gateway');
       const range = checkCidr(c.ipRange, [...cp, 'ipRange'], false);
       if (range && subnet && !cidrContainsCidr(subnet, range)) {
-        add('cidr.outsideSubnet', [...cp, 'ipRange'], `ipRange ${formatCidr(range)} is outside subnet ${formatCidr(subnet)}; give a CIDR inside it, e.g. ${formatCidr({ ...subnet, prefix: Math.min(subnet.prefix + 1, subnet.family === 4 ? 32 : 128) })}`);
+        add(
+          'cidr.outsideSubnet',
+          [...cp, 'ipRange'],
+          `ipRange ${formatCidr(range)} is outside subnet ${formatCidr(subnet)}; give a CIDR inside it, e.g. ${formatCidr({ ...subnet, prefix: Math.min(subnet.prefix + 1, subnet.family === 4 ? 32 : 128) })}`,
+        );
       }
       if (isObj(c.auxAddresses)) {
         for (const [host, addr] of Object.entries(c.auxAddresses)) {
@@ -324,7 +380,11 @@ export function semanticIssues(root: unknown): Issue[] {
     if (info) return info;
     const declared = [...netNames.keys()];
     const guess = closest(name, declared);
-    add('ref.network', path, `network ${q(name)} is not declared in spec.networks${declared.length ? ` (declared: ${declared.join(', ')})` : ''}${guess ? `; did you mean ${q(guess)}?` : ''}`);
+    add(
+      'ref.network',
+      path,
+      `network ${q(name)} is not declared in spec.networks${declared.length ? ` (declared: ${declared.join(', ')})` : ''}${guess ? `; did you mean ${q(guess)}?` : ''}`,
+    );
     return undefined;
   };
 
@@ -341,13 +401,23 @@ export function semanticIssues(root: unknown): Issue[] {
     const image = str(c.image);
     if (image !== undefined && image !== '') {
       const why = imageProblem(image);
-      if (why) add('image.invalid', [...p, 'image'], `${q(image)} is not a valid image reference: ${why}; e.g. "nginx:1.27", "ghcr.io/org/app:v1"`);
+      if (why) {
+        add(
+          'image.invalid',
+          [...p, 'image'],
+          `${q(image)} is not a valid image reference: ${why}; e.g. "nginx:1.27", "ghcr.io/org/app:v1"`,
+        );
+      }
     }
     labels(c.labels, [...p, 'labels'], true);
     if (isObj(c.env)) {
       for (const key of Object.keys(c.env)) {
         if (key === '' || /[=\s\u0000-\u001f\u007f]/.test(key)) {
-          add('env.key', [...p, 'env', key], `${q(key)} is not a valid environment variable name: no "=", spaces or control characters; e.g. "MY_VAR"`);
+          add(
+            'env.key',
+            [...p, 'env', key],
+            `${q(key)} is not a valid environment variable name: no "=", spaces or control characters; e.g. "MY_VAR"`,
+          );
         }
       }
     }
@@ -357,14 +427,24 @@ export function semanticIssues(root: unknown): Issue[] {
         const bare = cap.startsWith('CAP_') ? cap.slice(4) : cap;
         if (!CAPABILITIES.includes(bare)) {
           const guess = closest(bare, CAPABILITIES);
-          add('cap.unknown', [...p, field, j], `${q(cap)} is not a Linux capability${guess ? `; did you mean ${q(guess)}?` : ''} (see capabilities(7); the CAP_ prefix is optional)`);
+          add(
+            'cap.unknown',
+            [...p, field, j],
+            `${q(cap)} is not a Linux capability${guess ? `; did you mean ${q(guess)}?` : ''} (see capabilities(7); the CAP_ prefix is optional)`,
+          );
         }
       });
     }
     list(c.ports).forEach((port, j) => {
       if (typeof port !== 'string' || port === '') return;
       const why = publishProblem(port);
-      if (why) add('port.invalid', [...p, 'ports', j], `${q(port)} is not a port mapping: ${why}; write e.g. "8080:80" or "127.0.0.1:5000:5000/udp"`);
+      if (why) {
+        add(
+          'port.invalid',
+          [...p, 'ports', j],
+          `${q(port)} is not a port mapping: ${why}; write e.g. "8080:80" or "127.0.0.1:5000:5000/udp"`,
+        );
+      }
     });
     if (name !== undefined && ctrNames.get(name) === i) {
       const on: string[] = [];
@@ -373,7 +453,11 @@ export function semanticIssues(root: unknown): Issue[] {
         if (d === name) add('ref.container', [...p, 'dependsOn', j], `container ${q(name)} cannot depend on itself`);
         else if (!ctrNames.has(d)) {
           const guess = closest(d, [...ctrNames.keys()]);
-          add('ref.container', [...p, 'dependsOn', j], `dependsOn ${q(d)} is not declared in spec.containers${guess ? `; did you mean ${q(guess)}?` : ''}`);
+          add(
+            'ref.container',
+            [...p, 'dependsOn', j],
+            `dependsOn ${q(d)} is not declared in spec.containers${guess ? `; did you mean ${q(guess)}?` : ''}`,
+          );
         } else on.push(d);
       });
       deps.set(name, { index: i, on });
@@ -391,7 +475,11 @@ export function semanticIssues(root: unknown): Issue[] {
       if (state.get(d) === 'visiting') {
         const cycle = [...stack.slice(stack.indexOf(d)), d];
         const j = list((containers[node.index] as Obj).dependsOn).indexOf(d);
-        add('dependsOn.cycle', [...S, 'containers', node.index, 'dependsOn', j], `dependsOn forms a cycle: ${cycle.join(' -> ')}; remove one of these dependencies`);
+        add(
+          'dependsOn.cycle',
+          [...S, 'containers', node.index, 'dependsOn', j],
+          `dependsOn forms a cycle: ${cycle.join(' -> ')}; remove one of these dependencies`,
+        );
       } else if (!state.has(d)) visit(d);
     });
     stack.pop();
@@ -413,32 +501,60 @@ export function semanticIssues(root: unknown): Issue[] {
       const fp: Path = [...p, field];
       const ip = parseIp(text);
       if (!ip || ip.family !== family) {
-        add('ip.invalid', fp, `${q(text)} is not an IPv${family} address; write e.g. ${family === 4 ? '10.30.0.10' : 'fd00:30::10'}`);
+        add(
+          'ip.invalid',
+          fp,
+          `${q(text)} is not an IPv${family} address; write e.g. ${family === 4 ? '10.30.0.10' : 'fd00:30::10'}`,
+        );
         continue;
       }
       const sel = isObj(m.select) ? m.select : {};
       const names = list(sel.names);
       const onlyNames = Object.keys(sel).every((k) => k === 'names');
       if (names.length !== 1 || !onlyNames) {
-        add('member.staticAddress', fp, `a static ${field} needs exactly one container: select it with names and a single name (two containers cannot share ${text})`);
+        add(
+          'member.staticAddress',
+          fp,
+          `a static ${field} needs exactly one container: select it with names and a single name (two containers cannot share ${text})`,
+        );
       }
       if (!net) continue;
       const familySubnets = net.subnets.filter((s) => s.family === family);
       const networkName = str(m.network) as string;
       if (familySubnets.length === 0) {
-        add('member.staticAddress', fp, `network ${q(networkName)} declares no IPv${family} subnet in ipam.config; Docker assigns static addresses only inside a declared subnet`);
+        add(
+          'member.staticAddress',
+          fp,
+          `network ${q(networkName)} declares no IPv${family} subnet in ipam.config; Docker assigns static addresses only inside a declared subnet`,
+        );
         continue;
       }
       if (!familySubnets.some((s) => cidrContains(s, ip))) {
-        add('ip.outsideSubnet', fp, `${text} is outside the subnets of network ${q(networkName)} (${familySubnets.map(formatCidr).join(', ')})`);
+        add(
+          'ip.outsideSubnet',
+          fp,
+          `${text} is outside the subnets of network ${q(networkName)} (${familySubnets.map(formatCidr).join(', ')})`,
+        );
         continue;
       }
       const canonical = formatIp(ip.family as IpFamily, ip.value);
       const holder = net.reserved.get(canonical);
-      if (holder) add('ip.conflict', fp, `${text} is already the ${holder} of network ${q(networkName)}; choose another address`);
+      if (holder) {
+        add(
+          'ip.conflict',
+          fp,
+          `${text} is already the ${holder} of network ${q(networkName)}; choose another address`,
+        );
+      }
       const key = `${networkName}|${canonical}`;
       const prior = staticTaken.get(key);
-      if (prior) add('ip.conflict', fp, `${text} is also given at ${prior.join('.')}; static addresses on one network must differ`);
+      if (prior) {
+        add(
+          'ip.conflict',
+          fp,
+          `${text} is also given at ${prior.join('.')}; static addresses on one network must differ`,
+        );
+      }
       else staticTaken.set(key, fp);
     }
   });
@@ -455,7 +571,11 @@ export function semanticIssues(root: unknown): Issue[] {
     if (actions.length === 0) {
       add('fault.action', p, `${label} has no action; give exactly one of ${FAULT_ACTIONS.join(', ')}`);
     } else if (actions.length > 1) {
-      add('fault.action', [...p, actions[1] as string], `${label} has ${actions.length} actions (${actions.join(', ')}); give exactly one, and split the rest into separate faults`);
+      add(
+        'fault.action',
+        [...p, actions[1] as string],
+        `${label} has ${actions.length} actions (${actions.join(', ')}); give exactly one, and split the rest into separate faults`,
+      );
     }
     const action = actions.length === 1 ? actions[0] : undefined;
 
@@ -463,9 +583,17 @@ export function semanticIssues(root: unknown): Issue[] {
     const partition = isObj(f.partition) ? f.partition : undefined;
     const explicitGroups = action === 'partition' && partition !== undefined && partition.groups !== undefined;
     if (explicitGroups && f.targets !== undefined) {
-      add('fault.targets', [...p, 'targets'], `${label}: a partition with explicit groups takes no targets (the groups name every container); remove targets`);
+      add(
+        'fault.targets',
+        [...p, 'targets'],
+        `${label}: a partition with explicit groups takes no targets (the groups name every container); remove targets`,
+      );
     } else if (!explicitGroups && action !== undefined && f.targets === undefined) {
-      add('fault.targets', p, `${label} needs targets: which containers get the fault, e.g. targets: {names: [server]}`);
+      add(
+        'fault.targets',
+        p,
+        `${label} needs targets: which containers get the fault, e.g. targets: {names: [server]}`,
+      );
     }
     selector(f.targets, [...p, 'targets'], true);
     if (isObj(f.peers)) {
@@ -474,19 +602,37 @@ export function semanticIssues(root: unknown): Issue[] {
     list(f.ports).forEach((port, j) => {
       if (typeof port !== 'string' || !/^[0-9]{1,5}(-[0-9]{1,5})?$/.test(port)) return;
       if (!portRange(port)) {
-        add('port.invalid', [...p, 'ports', j], `${q(port)} is not a port or range: ports run from 1 to 65535 and a range is low-high, e.g. "8000-8100"`);
+        add(
+          'port.invalid',
+          [...p, 'ports', j],
+          `${q(port)} is not a port or range: ports run from 1 to 65535 and a range is low-high, e.g. "8000-8100"`,
+        );
       }
     });
     if (f.ports !== undefined && (f.protocol === 'icmp' || f.protocol === 'all')) {
-      add('port.protocol', [...p, 'protocol'], `ports need protocol tcp or udp (${f.protocol} has no ports); set protocol: tcp or remove ports`);
+      add(
+        'port.protocol',
+        [...p, 'protocol'],
+        `ports need protocol tcp or udp (${f.protocol} has no ports); set protocol: tcp or remove ports`,
+      );
     }
     if (action === 'container' || action === 'disconnect') {
       for (const k of ['peers', 'ports', 'protocol', 'direction']) {
-        if (f[k] !== undefined) add('fault.notApplicable', [...p, k], `${k} does not apply to a ${action} fault (it acts on whole containers); remove it`);
+        if (f[k] !== undefined) {
+          add(
+            'fault.notApplicable',
+            [...p, k],
+            `${k} does not apply to a ${action} fault (it acts on whole containers); remove it`,
+          );
+        }
       }
     }
     if (action === 'partition' && f.peers !== undefined) {
-      add('fault.notApplicable', [...p, 'peers'], 'peers does not apply to a partition (its groups say who is cut off from whom); remove it');
+      add(
+        'fault.notApplicable',
+        [...p, 'peers'],
+        'peers does not apply to a partition (its groups say who is cut off from whom); remove it',
+      );
     }
 
     // What.
@@ -497,11 +643,41 @@ export function semanticIssues(root: unknown): Issue[] {
       if (!effects.some((k) => n[k] !== undefined)) {
         add('netem.empty', np, `netem needs at least one of ${effects.join(', ')}`);
       }
-      if (n.jitter !== undefined && n.delay === undefined) add('netem.dependency', [...np, 'jitter'], 'jitter varies the delay; give delay too, e.g. delay: 100ms');
-      if (n.correlation !== undefined && n.jitter === undefined) add('netem.dependency', [...np, 'correlation'], 'correlation relates successive delays and needs jitter, e.g. jitter: 10ms');
-      if (n.distribution !== undefined && n.jitter === undefined) add('netem.dependency', [...np, 'distribution'], 'distribution shapes the jitter; give jitter too, e.g. jitter: 10ms');
-      if (n.reorder !== undefined && n.delay === undefined) add('netem.dependency', [...np, 'reorder'], 'reorder sends some packets without the delay, so it needs delay, e.g. delay: 10ms');
-      if (n.loss !== undefined && n.gemodel !== undefined) add('netem.conflict', [...np, 'gemodel'], 'give loss or gemodel, not both (both set the loss model)');
+      if (n.jitter !== undefined && n.delay === undefined) {
+        add(
+          'netem.dependency',
+          [...np, 'jitter'],
+          'jitter varies the delay; give delay too, e.g. delay: 100ms',
+        );
+      }
+      if (n.correlation !== undefined && n.jitter === undefined) {
+        add(
+          'netem.dependency',
+          [...np, 'correlation'],
+          'correlation relates successive delays and needs jitter, e.g. jitter: 10ms',
+        );
+      }
+      if (n.distribution !== undefined && n.jitter === undefined) {
+        add(
+          'netem.dependency',
+          [...np, 'distribution'],
+          'distribution shapes the jitter; give jitter too, e.g. jitter: 10ms',
+        );
+      }
+      if (n.reorder !== undefined && n.delay === undefined) {
+        add(
+          'netem.dependency',
+          [...np, 'reorder'],
+          'reorder sends some packets without the delay, so it needs delay, e.g. delay: 10ms',
+        );
+      }
+      if (n.loss !== undefined && n.gemodel !== undefined) {
+        add(
+          'netem.conflict',
+          [...np, 'gemodel'],
+          'give loss or gemodel, not both (both set the loss model)',
+        );
+      }
       percent(n.correlation, [...np, 'correlation']);
       percentOrObject(n.loss, [...np, 'loss']);
       percentOrObject(n.duplicate, [...np, 'duplicate']);
@@ -519,7 +695,13 @@ export function semanticIssues(root: unknown): Issue[] {
       rate(b.rate, [...bp, 'rate']);
       size(b.burst, [...bp, 'burst']);
       size(b.limit, [...bp, 'limit']);
-      if (b.limit !== undefined && b.latency !== undefined) add('bandwidth.conflict', [...bp, 'latency'], 'give limit or latency, not both (tbf sizes its queue from one of them)');
+      if (b.limit !== undefined && b.latency !== undefined) {
+        add(
+          'bandwidth.conflict',
+          [...bp, 'latency'],
+          'give limit or latency, not both (tbf sizes its queue from one of them)',
+        );
+      }
       positive(b.latency, [...bp, 'latency'], 'latency');
     }
     if (partition) {
@@ -527,7 +709,11 @@ export function semanticIssues(root: unknown): Issue[] {
       const hasGroups = partition.groups !== undefined;
       const hasGen = partition.generator !== undefined;
       if (hasGroups === hasGen) {
-        add('partition.spec', pp, hasGroups ? 'give groups or generator, not both' : 'a partition needs groups (e.g. [[server], [client1, client2]]) or a generator (halves, majority, isolate, ring, bridge)');
+        add(
+          'partition.spec',
+          pp,
+          hasGroups ? 'give groups or generator, not both' : 'a partition needs groups (e.g. [[server], [client1, client2]]) or a generator (halves, majority, isolate, ring, bridge)',
+        );
       }
       const where = new Map<string, number>();
       list(partition.groups).forEach((g, gi) => {
@@ -535,7 +721,11 @@ export function semanticIssues(root: unknown): Issue[] {
           if (typeof name !== 'string') return;
           const prior = where.get(name);
           if (prior !== undefined) {
-            add('partition.groups', [...pp, 'groups', gi, ni], prior === gi ? `${q(name)} appears twice in group ${gi}` : `${q(name)} is in group ${prior} and group ${gi}; a container belongs to one group`);
+            add(
+              'partition.groups',
+              [...pp, 'groups', gi, ni],
+              prior === gi ? `${q(name)} appears twice in group ${gi}` : `${q(name)} is in group ${prior} and group ${gi}; a container belongs to one group`,
+            );
           } else where.set(name, gi);
         });
       });
@@ -544,15 +734,29 @@ export function semanticIssues(root: unknown): Issue[] {
       }
     }
     if (isObj(f.reject) && f.reject.with === 'tcp-reset' && (f.protocol === 'udp' || f.protocol === 'icmp')) {
-      add('reject.protocol', [...p, 'reject', 'with'], `tcp-reset answers TCP only, but protocol is ${f.protocol}; use icmp-port-unreachable or protocol: tcp`);
+      add(
+        'reject.protocol',
+        [...p, 'reject', 'with'],
+        `tcp-reset answers TCP only, but protocol is ${f.protocol}; use icmp-port-unreachable or protocol: tcp`,
+      );
     }
     if (isObj(f.disconnect)) networkRef(f.disconnect.network, [...p, 'disconnect', 'network']);
     if (isObj(f.container) && f.container.signal !== undefined && f.container.action !== 'kill' && f.container.action !== 'stop') {
-      add('container.signal', [...p, 'container', 'signal'], `signal applies to kill and stop, not ${String(f.container.action)}; remove it`);
+      add(
+        'container.signal',
+        [...p, 'container', 'signal'],
+        `signal applies to kill and stop, not ${String(f.container.action)}; remove it`,
+      );
     }
 
     // When.
-    if (f.at !== undefined && f.startAt !== undefined) add('timing.conflict', [...p, 'startAt'], 'give at (an offset) or startAt (a time), not both');
+    if (f.at !== undefined && f.startAt !== undefined) {
+      add(
+        'timing.conflict',
+        [...p, 'startAt'],
+        'give at (an offset) or startAt (a time), not both',
+      );
+    }
     if (isObj(f.at)) {
       const min = positiveOrZero(f.at.min);
       const max = positiveOrZero(f.at.max);
@@ -561,13 +765,27 @@ export function semanticIssues(root: unknown): Issue[] {
       }
     }
     const duration = positive(f.duration, [...p, 'duration'], 'duration');
-    if (f.repeat !== undefined && f.schedule !== undefined) add('timing.conflict', [...p, 'schedule'], 'give repeat or schedule, not both');
+    if (f.repeat !== undefined && f.schedule !== undefined) {
+      add(
+        'timing.conflict',
+        [...p, 'schedule'],
+        'give repeat or schedule, not both',
+      );
+    }
     if (isObj(f.repeat)) {
       const every = positive(f.repeat.every, [...p, 'repeat', 'every'], 'repeat.every');
       if (f.duration === undefined) {
-        add('repeat.duration', [...p, 'repeat'], 'repeat needs duration: without it the first window lasts until the scenario ends');
+        add(
+          'repeat.duration',
+          [...p, 'repeat'],
+          'repeat needs duration: without it the first window lasts until the scenario ends',
+        );
       } else if (every !== undefined && duration !== undefined && every > 0 && every < duration && f.concurrency !== 'allow') {
-        add('repeat.overlap', [...p, 'repeat', 'every'], `repeat.every (${String(f.repeat.every)}) is shorter than duration (${String(f.duration)}), so windows would overlap; make every at least ${formatDuration(duration)} or set concurrency: allow`);
+        add(
+          'repeat.overlap',
+          [...p, 'repeat', 'every'],
+          `repeat.every (${String(f.repeat.every)}) is shorter than duration (${String(f.duration)}), so windows would overlap; make every at least ${formatDuration(duration)} or set concurrency: allow`,
+        );
       }
     }
     const schedule = str(f.schedule);
@@ -576,20 +794,44 @@ export function semanticIssues(root: unknown): Issue[] {
         new CronPattern(schedule, undefined, { mode: '5-or-6-parts' });
       } catch (err) {
         const why = (err as Error).message.replace(/^CronPattern:\s*/, '');
-        add('schedule.invalid', [...p, 'schedule'], `${q(schedule)} is not a valid cron schedule: ${why}; write 5 fields (minute hour day month weekday) or 6 (with seconds first), e.g. "*/5 * * * *"`);
+        add(
+          'schedule.invalid',
+          [...p, 'schedule'],
+          `${q(schedule)} is not a valid cron schedule: ${why}; write 5 fields (minute hour day month weekday) or 6 (with seconds first), e.g. "*/5 * * * *"`,
+        );
       }
-      if (f.duration === undefined) add('schedule.duration', [...p, 'schedule'], 'schedule needs duration: how long each window lasts, e.g. duration: 1m');
+      if (f.duration === undefined) {
+        add(
+          'schedule.duration',
+          [...p, 'schedule'],
+          'schedule needs duration: how long each window lasts, e.g. duration: 1m',
+        );
+      }
       if (f.at !== undefined || f.startAt !== undefined) {
-        add('timing.conflict', [...p, f.at !== undefined ? 'at' : 'startAt'], 'schedule sets the start times; remove at/startAt');
+        add(
+          'timing.conflict',
+          [...p, f.at !== undefined ? 'at' : 'startAt'],
+          'schedule sets the start times; remove at/startAt',
+        );
       }
     }
     const tz = str(f.timeZone);
     if (tz !== undefined && tz !== '') {
       if (!validTimeZone(tz)) {
         const guess = closest(tz, supportedTimeZones());
-        add('timeZone.invalid', [...p, 'timeZone'], `${q(tz)} is not an IANA time zone${guess ? `; did you mean ${q(guess)}?` : '; write e.g. "Europe/Berlin" or "UTC"'}`);
+        add(
+          'timeZone.invalid',
+          [...p, 'timeZone'],
+          `${q(tz)} is not an IANA time zone${guess ? `; did you mean ${q(guess)}?` : '; write e.g. "Europe/Berlin" or "UTC"'}`,
+        );
       }
-      if (f.schedule === undefined) add('timing.conflict', [...p, 'timeZone'], 'timeZone applies only to schedule; remove it');
+      if (f.schedule === undefined) {
+        add(
+          'timing.conflict',
+          [...p, 'timeZone'],
+          'timeZone applies only to schedule; remove it',
+        );
+      }
     }
   });
 
