@@ -11,8 +11,14 @@
 // ever use netem. On the machine this folder was written on (Linux 6.18, iproute2 6.1,
 // iptables 1.8.9 nf_tables) the probe gives:
 //   netem false, tbf true, htb true, blackhole true, ingress true, clsact true, ifb true,
-//   mirred true, u32 true, u32Mark true, matchall false, gact false,
+//   mirred true, u32 true, u32Mark false, bpf true, matchall false, gact false,
 //   iptables 'nft', ip6tables 'nft', statistic true, multiport true, reject true, mark true
+//
+// A success code is not always proof. Without CONFIG_CLS_U32_MARK the kernel ACCEPTS
+// `u32 match mark ...` and silently drops the mark condition, leaving a u32 node with no keys that
+// matches every packet (found the hard way: the "mark" filter swallowed all traffic, ARP included).
+// So `u32Mark` also reads the filter back and requires the mark to be printed (iproute2 prints
+// "mark 0x..." / "fwmark_value" only when the kernel dumps it).
 
 export type IptablesBackend = 'nft' | 'legacy';
 
@@ -34,8 +40,10 @@ export interface Capabilities {
   mirred: boolean;
   /** cls_u32: selects peers/ports/protocol. */
   u32: boolean;
-  /** u32 `match mark`: needed for the egress loss fallback (mangle MARK → tc drop). */
+  /** u32 `match mark` that the kernel really honours (CONFIG_CLS_U32_MARK; verified by read-back). */
   u32Mark: boolean;
+  /** cls_bpf (classic BPF): how we match the packet mark for the egress loss fallback. */
+  bpf: boolean;
   matchall: boolean;
   /** act_gact (`action drop`); informational — we drop with a blackhole leaf instead. */
   gact: boolean;
@@ -63,6 +71,7 @@ export const FULL_CAPS: Capabilities = Object.freeze({
   mirred: true,
   u32: true,
   u32Mark: true,
+  bpf: true,
   matchall: true,
   gact: true,
   iptables: 'nft',
@@ -81,6 +90,8 @@ export type ProbeId =
   | 'blackhole'
   | 'u32'
   | 'u32Mark'
+  | 'u32Mark-show'
+  | 'bpf'
   | 'matchall'
   | 'gact'
   | 'ingress'
@@ -131,6 +142,8 @@ export const PROBE_PROGRAM: readonly ProbeStep[] = Object.freeze([
   { id: 'blackhole', argv: tc('qdisc', 'add', 'dev', 'lo', 'parent', '1fa1:103', 'handle', '103:', 'blackhole') },
   { id: 'u32', argv: tc('filter', 'add', 'dev', 'lo', 'parent', '1fa1:', 'protocol', 'ip', 'prio', '10', 'u32', 'match', 'ip', 'dst', '127.0.0.2/32', 'flowid', '1fa1:103') },
   { id: 'u32Mark', argv: tc('filter', 'add', 'dev', 'lo', 'parent', '1fa1:', 'protocol', 'all', 'prio', '11', 'u32', 'match', 'mark', '0x800000', '0x800000', 'flowid', '1fa1:103') },
+  { id: 'u32Mark-show', argv: tc('filter', 'show', 'dev', 'lo', 'parent', '1fa1:') },
+  { id: 'bpf', argv: tc('filter', 'add', 'dev', 'lo', 'parent', '1fa1:', 'protocol', 'all', 'prio', '14', 'bpf', 'bytecode', '1,6 0 0 0', 'flowid', '1fa1:103') },
   { id: 'matchall', argv: tc('filter', 'add', 'dev', 'lo', 'parent', '1fa1:', 'protocol', 'all', 'prio', '12', 'matchall', 'classid', '1fa1:103') },
   { id: 'gact', argv: tc('filter', 'add', 'dev', 'lo', 'parent', '1fa1:', 'protocol', 'ip', 'prio', '13', 'u32', 'match', 'ip', 'dst', '127.0.0.3/32', 'action', 'drop') },
   { id: 'cleanup', argv: tc('qdisc', 'del', 'dev', 'lo', 'root'), cleanup: true },
@@ -189,7 +202,8 @@ export function parseProbe(results: readonly ProbeResult[]): Capabilities {
     ifb: ok('ifb'),
     mirred: ok('ingress') && ok('ifb') && ok('mirred'),
     u32: htb && ok('u32'),
-    u32Mark: htb && ok('u32Mark'),
+    u32Mark: htb && ok('u32Mark') && /mark 0x|fwmark_value/.test(out('u32Mark-show') ?? ''),
+    bpf: htb && ok('bpf'),
     matchall: htb && ok('matchall'),
     gact: htb && ok('gact'),
     iptables,

@@ -144,6 +144,13 @@ export interface U32Key {
 export interface U32Node {
   matchText: string;
   keys: U32Key[];
+  /** Identity for classifiers whose read-back is not u32 keys (the bpf mark filter). */
+  sig?: string;
+}
+
+/** How a node is compared with its read-back. */
+export function nodeSig(n: { keys: U32Key[]; sig?: string }): string {
+  return n.sig ?? n.keys.map(keyText).join(' ');
 }
 
 /** iproute2 folds keys at the same offset into one (value |= , mask |=); so do we. */

@@ -18,7 +18,7 @@
 import type { Family } from './cidr.js';
 import { asArray, parseJsonKeepDuplicates, type Json } from './json.js';
 import type { Degraded } from './ledger.js';
-import { foldKeys, keyText, type U32Key } from './match.js';
+import { foldKeys, nodeSig, type U32Key } from './match.js';
 import {
   CHAIN_TAGS,
   OWNED_CHAINS,
@@ -59,6 +59,8 @@ export interface FilterRecord {
   keys: U32Key[];
   /** mirred redirect target, when the node carries one */
   redirectTo?: string;
+  /** bpf bytecode ("bpf:code jt jf k,...") or u32 mark ("mark:val/mask"), see match.nodeSig */
+  sig?: string;
 }
 
 export interface ClassRecord {
@@ -124,7 +126,13 @@ export function parseTcFilters(json: string): FilterRecord[] {
       const ao = obj(a);
       if (str(ao.kind) === 'mirred' && str(ao.mirred_action) === 'redirect') redirectTo = str(ao.to_dev);
     }
-    out.push({
+    let sig: string | undefined;
+    const bc = obj(opts.bytecode);
+    if (str(o.kind) === 'bpf' && Array.isArray(bc.insns)) {
+      sig = `bpf:${bc.insns.map((i) => { const x = obj(i); return `${num(x.code)} ${num(x.jt)} ${num(x.jf)} ${num(x.k)}`; }).join(',')}`;
+    }
+    if (opts.fwmark_value !== undefined) sig = `mark:${(parseInt(String(opts.fwmark_value), 16) >>> 0).toString(16)}/${(parseInt(String(opts.fwmark_mask), 16) >>> 0).toString(16)}`;
+    const rec: FilterRecord = {
       parent: str(o.parent),
       protocol: str(o.protocol) ?? 'all',
       pref: num(o.pref),
@@ -132,7 +140,9 @@ export function parseTcFilters(json: string): FilterRecord[] {
       flowid: str(opts.flowid) ?? str(opts.classid),
       keys: foldKeys(keys),
       redirectTo,
-    });
+    };
+    if (sig) rec.sig = sig;
+    out.push(rec);
   }
   return out;
 }
@@ -203,7 +213,7 @@ export interface ObservedFilterGroup {
   pref: number;
   protocol: string;
   flowids: string[];
-  /** keyText of each node's keys, one string per node, sorted */
+  /** nodeSig of each node (u32 keys, or the bpf/mark signature), sorted */
   nodes: string[];
   redirectTo?: string;
 }
@@ -290,7 +300,7 @@ function groupFilters(records: FilterRecord[]): ObservedFilterGroup[] {
     const k = `${f.pref}/${f.protocol}`;
     const g = groups.get(k) ?? { pref: f.pref, protocol: f.protocol, flowids: [], nodes: [] };
     if (f.flowid && !g.flowids.includes(f.flowid)) g.flowids.push(f.flowid);
-    g.nodes.push(f.keys.map(keyText).join(' '));
+    g.nodes.push(nodeSig(f));
     if (f.redirectTo) g.redirectTo = f.redirectTo;
     groups.set(k, g);
   }
@@ -484,10 +494,7 @@ function diffDevice(d: DesiredDevice | undefined, o: TcDeviceState | undefined, 
     const obsGroups = new Map(o!.groups.map((g) => [`${g.pref}/${g.protocol}`, g]));
     const desGroups = new Map(d!.groups.map((g) => [`${g.pref}/${g.protocol}`, g]));
     const groupEqual = (dg: (typeof d)['groups'][number], og: ObservedFilterGroup) =>
-      og.flowids.length === 1 &&
-      og.flowids[0] === dg.flowid &&
-      // u32 `match mark` is not printed by iproute2: for the mark filter only presence is checked
-      (dg.nodes.every((n) => n.keys.length === 0) ? og.nodes.length === dg.nodes.length : sameList(og.nodes, dg.nodes.map((n) => n.keys.map(keyText).join(' ')).sort()));
+      og.flowids.length === 1 && og.flowids[0] === dg.flowid && sameList(og.nodes, dg.nodes.map(nodeSig).sort());
     const delGroups: ProgramLine[] = [];
     const addGroups: ProgramLine[] = [];
     for (const [k, og] of obsGroups) {
@@ -682,7 +689,7 @@ export function observedFromDesired(desired: DesiredNetns): ObservedNetns {
         pref: g.pref,
         protocol: g.protocol,
         flowids: [g.flowid],
-        nodes: g.nodes.map((n) => n.keys.map(keyText).join(' ')).sort(),
+        nodes: g.nodes.map(nodeSig).sort(),
       })),
       ingressGroups: [],
     };

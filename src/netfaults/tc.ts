@@ -38,8 +38,10 @@
 // EGRESS LOSS FALLBACK (no sch_netem). Random loss of our own packets must not be an iptables
 // DROP in OUTPUT: that makes the sender's send() fail at once with EPERM (nf_hook_slow turns
 // NF_DROP into -EPERM). Instead iptables marks the chosen packets in mangle (FAULTLINE-MARK,
-// `-m statistic ... -j MARK --set-xmark 0x800000/0x800000`) and a u32 `match mark` filter at pref
-// 0x10 sends them into a blackhole class: dropped below the socket layer, send() succeeds.
+// `-m statistic ... -j MARK --set-xmark 0x800000/0x800000`) and a filter at pref 0x10 sends marked
+// packets into a blackhole class: dropped below the socket layer, send() succeeds. The filter is
+// cls_bpf running MARK_BPF (u32 `match mark` only where the probe proved the kernel honours it:
+// without CONFIG_CLS_U32_MARK it is silently ignored and the filter would match EVERY packet).
 // sch_blackhole returns NET_XMIT_SUCCESS|__NET_XMIT_BYPASS: not even IP_RECVERR sockets see an error
 // (checked on Linux 6.18: UDP sendto succeeds; a `pfifo limit 0` leaf instead returns
 // NET_XMIT_DROP, which UDP turns into ENOBUFS for IP_RECVERR sockets only, so it is our fallback
@@ -298,6 +300,7 @@ export interface DesiredClass {
 export interface FilterGroup {
   pref: number;
   protocol: 'ip' | 'ipv6' | 'all';
+  classifier: 'u32' | 'bpf';
   flowid: string;
   nodes: U32Node[];
   keys: string[];
@@ -344,8 +347,19 @@ export function tcDropPossible(caps: Capabilities): boolean {
 
 /** Egress loss-statistic entries are realised as mangle MARK + a u32 mark filter when possible. */
 export function markDropPossible(caps: Capabilities): boolean {
-  return caps.htb && caps.u32 && caps.u32Mark && caps.mark && caps.statistic && caps.iptables !== null;
+  return caps.htb && (caps.bpf || caps.u32Mark) && caps.mark && caps.statistic && caps.iptables !== null;
 }
+
+/**
+ * Classic BPF for cls_bpf: "is bit 0x800000 of skb->mark set?" → -1 (use the filter's flowid) or
+ * 0 (no match). Instructions as `code jt jf k` (tc's bytecode syntax), decimal:
+ *   ld  [SKF_AD_OFF + SKF_AD_MARK]    32 0 0 4294963220   (0xfffff000 + 20)
+ *   and #0x800000                     84 0 0 8388608
+ *   jeq #0x800000, match, nomatch     21 0 1 8388608
+ *   ret #-1                            6 0 0 4294967295
+ *   ret #0                             6 0 0 0
+ */
+export const MARK_BPF = '5,32 0 0 4294963220,84 0 0 8388608,21 0 1 8388608,6 0 0 4294967295,6 0 0 0';
 
 interface Region {
   members: number[]; // indices into the tree's entries
@@ -483,7 +497,11 @@ function buildTree(
     const flowid = classId(minor);
     desiredClasses.push({ minor, classid: flowid, keys: c.keys, leaf: leafStateOf(c.spec), leafArgs: leaf, childArgs: child, note: summary(c.spec) });
     if (c.mark) {
-      groups.push({ pref: MARK_PREF, protocol: 'all', flowid, nodes: [{ matchText: `match mark 0x${hex(DROP_MARK)} 0x${hex(DROP_MARK)}`, keys: [] }], keys: c.keys });
+      groups.push(
+        caps.bpf
+          ? { pref: MARK_PREF, protocol: 'all', classifier: 'bpf', flowid, nodes: [{ matchText: `bytecode "${MARK_BPF}"`, keys: [], sig: `bpf:${MARK_BPF.slice(2)}` }], keys: c.keys }
+          : { pref: MARK_PREF, protocol: 'all', classifier: 'u32', flowid, nodes: [{ matchText: `match mark 0x${hex(DROP_MARK)} 0x${hex(DROP_MARK)}`, keys: [], sig: `mark:${hex(DROP_MARK)}/${hex(DROP_MARK)}` }], keys: c.keys },
+      );
       continue;
     }
     const tier = Math.min(c.size, 15);
@@ -495,7 +513,7 @@ function buildTree(
     used.add(slot);
     for (const family of [4, 6] as const) {
       const nodes = uniqueNodes(c.atoms.filter((a) => a.family === family).flatMap((a) => u32NodesFor(a, direction)));
-      if (nodes.length) groups.push({ pref: base + 2 * slot + (family === 6 ? 1 : 0), protocol: family === 4 ? 'ip' : 'ipv6', flowid, nodes, keys: c.keys });
+      if (nodes.length) groups.push({ pref: base + 2 * slot + (family === 6 ? 1 : 0), protocol: family === 4 ? 'ip' : 'ipv6', classifier: 'u32', flowid, nodes, keys: c.keys });
     }
   }
   groups.sort((a, b) => a.pref - b.pref);
@@ -604,7 +622,7 @@ export const tcLines = {
   delLeaf: (dev: string, classid: string, handle: string) => `qdisc del dev ${dev} parent ${classid} handle ${handle}`,
   addChild: (dev: string, c: DesiredClass) => `qdisc add dev ${dev} parent ${hex(c.minor)}:1 handle ${hex(c.minor | CHILD_BIT)}: ${c.childArgs}`,
   addFilters: (dev: string, g: FilterGroup) =>
-    g.nodes.map((n) => `filter add dev ${dev} parent ${ROOT_HANDLE} protocol ${g.protocol} prio ${g.pref} u32 ${n.matchText} flowid ${g.flowid}`),
+    g.nodes.map((n) => `filter add dev ${dev} parent ${ROOT_HANDLE} protocol ${g.protocol} prio ${g.pref} ${g.classifier} ${n.matchText} flowid ${g.flowid}`),
   delFilters: (dev: string, pref: number, protocol: string) => `filter del dev ${dev} parent ${ROOT_HANDLE} protocol ${protocol} prio ${pref}`,
   addIngress: (dev: string, kind: 'ingress' | 'clsact') => (kind === 'ingress' ? `qdisc add dev ${dev} handle ffff: ingress` : `qdisc add dev ${dev} clsact`),
   delIngress: (dev: string, kind: 'ingress' | 'clsact') => `qdisc del dev ${dev} ${kind}`,

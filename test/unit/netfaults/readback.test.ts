@@ -83,7 +83,8 @@ describe('parsers on captured kernel output', () => {
     );
     const mark = f.find((x) => x.pref === 16)!;
     assert.equal(mark.protocol, 'all');
-    assert.deepEqual(mark.keys, [], 'iproute2 does not print u32 "match mark"');
+    assert.equal(mark.kind, 'bpf');
+    assert.equal(mark.sig, 'bpf:32 0 0 4294963220,84 0 0 8388608,21 0 1 8388608,6 0 0 4294967295,6 0 0 0');
   });
 
   it('tc -j filter show ingress: the mirred redirect to our ifb', () => {

@@ -147,8 +147,15 @@ describe('stacked netem composes in series', () => {
 });
 
 describe('capability probe', () => {
-  it('is argument arrays, and every probe step that can fail has an id', () => {
-    for (const s of PROBE_PROGRAM) assert.ok(Array.isArray(s.argv) && s.argv.every((a) => typeof a === 'string' && !a.includes(' ')));
+  it('is argument arrays (no shell: the only argument with spaces is a bpf bytecode)', () => {
+    for (const s of PROBE_PROGRAM) assert.ok(s.argv.every((a, i) => typeof a === 'string' && (!a.includes(' ') || s.argv[i - 1] === 'bytecode')), s.argv.join(' '));
+  });
+
+  it('u32 mark counts only when the kernel dumps it back (CONFIG_CLS_U32_MARK)', () => {
+    const base = PROBE_PROGRAM.map((s) => ({ id: s.id, code: 0, stdout: s.id === 'iptables-version' ? 'iptables v1.8.9 (nf_tables)' : '', stderr: '' }));
+    assert.equal(parseProbe(base).u32Mark, false, 'accepted but not shown: silently ignored by the kernel');
+    const shown = base.map((r) => (r.id === 'u32Mark-show' ? { ...r, stdout: '... *flowid 1fa1:103 not_in_hw \n  mark 0x800000 0x800000 (success 0)' } : r));
+    assert.equal(parseProbe(shown).u32Mark, true);
   });
 
   it('the captured probe of this machine: no netem, no matchall/gact, everything else', () => {
@@ -162,7 +169,8 @@ describe('capability probe', () => {
       ifb: true,
       mirred: true,
       u32: true,
-      u32Mark: true,
+      u32Mark: false,
+      bpf: true,
       matchall: false,
       gact: false,
       iptables: 'nft',
