@@ -864,6 +864,36 @@ export function createDockerPort(opts: DockerPortOptions = {}): DockerAdapter {
       );
     },
 
+    async pauseContainer(id) {
+      await tolerant(
+        `pause container ${id}`,
+        (abortSignal) => docker.getContainer(id).pause({ abortSignal } as object) as Promise<unknown>,
+        (e) => e.statusCode === 409 && /already paused/i.test(e.dockerMessage ?? ''),
+      );
+    },
+
+    async unpauseContainer(id) {
+      await tolerant(
+        `unpause container ${id}`,
+        (abortSignal) => docker.getContainer(id).unpause({ abortSignal } as object) as Promise<unknown>,
+        (e) => e.statusCode === 409 && /not paused/i.test(e.dockerMessage ?? ''),
+      );
+    },
+
+    async killContainer(id, signal) {
+      await call(`kill container ${id} with ${signal ?? 'SIGKILL'}`, (abortSignal) =>
+        docker.getContainer(id).kill({ signal: signal ?? 'SIGKILL', abortSignal } as object) as Promise<unknown>,
+      );
+    },
+
+    async restartContainer(id, timeoutSeconds) {
+      await call(
+        `restart container ${id}`,
+        (abortSignal) => docker.getContainer(id).restart({ ...(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}), abortSignal } as object) as Promise<unknown>,
+        timeoutMs + (timeoutSeconds ?? 10) * 1000,
+      );
+    },
+
     async removeContainer(id) {
       await tolerant(
         `remove container ${id}`,

@@ -276,6 +276,8 @@ export interface FaultTargetStatus {
   injected?: number;
   recovered?: number;
   lastError?: string;
+  /** 0-based index of the window in which the fault was last injected into this target. */
+  window?: number;
 }
 
 export interface FaultStatus {
@@ -310,6 +312,12 @@ export interface ScenarioStatus {
   members?: MemberStatus[];
   faults?: FaultStatus[];
   nextTransitionAt?: string;
+  /** When the controller last evaluated the timeline (windows that end unseen after it are Missed). */
+  observedAt?: string;
+  /** Time spent suspended with freezeTimeline, in ms, not counting a freeze in progress. */
+  frozenMs?: number;
+  /** Start of the freeze in progress, if any. */
+  frozenSince?: string;
   lastReconcile?: { time: string; durationMs: number; operations: number; error?: string };
   issues?: Issue[]; // validation problems, when Valid=False
   events?: StatusEvent[]; // bounded ring, newest last

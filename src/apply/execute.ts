@@ -48,6 +48,16 @@ function run(docker: DockerPort, op: Op): Promise<unknown> {
       return docker.connect(op.network, op.container, op.endpoint);
     case 'container.start':
       return docker.startContainer(op.container);
+    case 'container.pause':
+      return docker.pauseContainer(op.container);
+    case 'container.unpause':
+      return docker.unpauseContainer(op.container);
+    case 'container.stop':
+      return docker.stopContainer(op.container);
+    case 'container.kill':
+      return docker.killContainer(op.container, op.signal);
+    case 'container.restart':
+      return docker.restartContainer(op.container);
   }
 }
 

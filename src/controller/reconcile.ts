@@ -14,6 +14,7 @@ import type { Clock, DockerPort } from '../ports/index.js';
 import { executePlan, type ExecResult } from '../apply/execute.js';
 import { generationOf } from '../store/index.js';
 import { pushEvents, setCondition } from './conditions.js';
+import { evaluateTimeline, faultStatuses, resolveFaults, type NetFaultSync } from './faults.js';
 import type { Document } from 'yaml';
 
 /** What the reconciler needs of the directory of files (store/ implements it). */
@@ -28,6 +29,8 @@ export interface ReconcileDeps {
   files: ScenarioFiles;
   clock: Clock;
   log: Logger;
+  /** Network faults in container namespaces (absent: network faults are reported, not applied). */
+  netFaults?: NetFaultSync;
 }
 
 export interface ReconcileResult {
@@ -40,6 +43,8 @@ export interface ReconcileResult {
   scenario?: Scenario;
   desired?: DesiredState;
   issues?: Issue[];
+  /** The status written (or that would have been). */
+  status?: ScenarioStatus;
 }
 
 const READY_RECHECK_MS = 2_000;
@@ -52,8 +57,10 @@ export class Reconciler {
     const { docker, log } = this.deps;
     const before = snapshot ?? (await docker.snapshot());
     const empty: Scenario = { apiVersion: 'faultline.dev/v1alpha1', kind: 'Scenario', metadata: { name }, spec: {} };
+    const net = this.deps.netFaults ? await this.deps.netFaults.forget(name, before) : undefined;
     const plan = planScenario(desiredState(empty, before), before);
-    if (isEmptyPlan(plan)) return { ops: 0 };
+    if (net?.errors.length) return { ops: net.commands, error: new Error(net.errors.map((e) => e.error).join('; ')) };
+    if (isEmptyPlan(plan)) return { ops: net?.commands ?? 0 };
     log.info({ scenario: name, operations: planOps(plan).length }, 'scenario deleted: removing what it owns');
     const exec = await executePlan(plan, docker, { onOp: (r) => this.logOp(name, r) });
     const failed = exec.results.filter((r) => !r.ok);
@@ -78,7 +85,13 @@ export class Reconciler {
     const gen = generationOf(parsed.doc);
 
     const before = await docker.snapshot();
-    const desired = desiredState(scenario, before);
+    const now = clock.now();
+    const time = evaluateTimeline(scenario, prev, now);
+    const faults = resolveFaults(scenario, time.result, before, time.seed, prev.faults);
+    const teardown = time.result.scenarioPhase === 'Completed' && scenario.spec.onComplete === 'delete';
+    const desired = teardown
+      ? desiredState({ ...scenario, spec: {} }, before)
+      : desiredState(scenario, before, faults.effects);
     const plan = planScenario(desired, before);
     let exec: ExecResult | undefined;
     let after = before;
@@ -87,21 +100,58 @@ export class Reconciler {
       exec = await executePlan(plan, docker, { onOp: (r) => this.logOp(name, r) });
       after = await docker.snapshot();
     }
-    const now = clock.now();
-    const status = this.composeStatus(prev, gen.generation, desired, plan, after, exec, now, startedMs);
+    // Network faults: this scenario's active entries go into the per-container ledgers (shared
+    // with every other scenario touching those containers), which are applied and read back.
+    const net = this.deps.netFaults
+      ? await this.deps.netFaults.sync(scenario, teardown ? [] : faults.active, after)
+      : undefined;
+    const done = clock.now();
+    const status = this.composeStatus(prev, gen.generation, desired, plan, after, exec, done, startedMs);
+    status.seed = time.seed;
+    status.startedAt = time.startedAt;
+    status.frozenMs = time.frozenMs || undefined;
+    status.frozenSince = time.frozenSince;
+    status.observedAt = now.toISOString();
+    status.nextTransitionAt = time.result.nextTransitionAt?.toISOString();
+    status.faults = faultStatuses(scenario, time.result, faults, after, prev.faults, net?.targets, exec?.errors);
+    const degraded = net?.degraded ?? [];
+    const failedFaults = (status.faults ?? []).filter((f) => f.phase === 'Failed' || f.targets?.some((t) => t.phase === 'Failed'));
+    if (degraded.length || failedFaults.length) {
+      const first = degraded[0];
+      status.conditions = setCondition(
+        status.conditions,
+        'Degraded',
+        'True',
+        first?.reason ?? 'FaultFailed',
+        [...degraded.map((d) => d.message), ...failedFaults.map((f) => `fault "${f.name}": ${f.message ?? f.targets?.find((t) => t.lastError)?.lastError ?? 'failed'}`)]
+          .slice(0, 5)
+          .join('; '),
+        done.toISOString(),
+      );
+    } else if ((scenario.spec.faults ?? []).length) {
+      status.conditions = setCondition(status.conditions, 'Degraded', 'False', 'AsDeclared', 'every active fault is in place as declared', done.toISOString());
+    }
+    const tlPhase = time.result.scenarioPhase;
+    if (status.phase !== 'Failed') {
+      status.phase = tlPhase === 'Running' && status.phase === 'Pending' ? 'Pending' : tlPhase;
+    }
+    if (time.result.issues.length) status.issues = time.result.issues;
+
     const changed = statusChanged(prev, status);
     if (changed) {
       const w = await files.writeStatus(file, status, gen.specHash);
       if (!w.written) log.debug({ scenario: name, reason: w.reason }, 'status not written');
     }
-    const failed = exec?.results.filter((r) => !r.ok) ?? [];
-    const result: ReconcileResult = { ops: exec?.results.length ?? 0, scenario, desired };
+    const failed = [...(exec?.results.filter((r) => !r.ok) ?? []), ...(net?.errors ?? [])];
+    const result: ReconcileResult = { ops: (exec?.results.length ?? 0) + (net?.commands ?? 0), scenario, desired, status };
     if (failed.length) result.error = new Error(failed.map((f) => f.error).join('; '));
-    else if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') {
+    let wake = time.result.nextTransitionAt ? Math.max(0, time.result.nextTransitionAt.getTime() - done.getTime()) : undefined;
+    if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') {
       // e.g. a container still starting, or a named container not there yet (its Docker event
       // will wake us too; this is the safety net).
-      result.requeueAfterMs = READY_RECHECK_MS;
+      wake = Math.min(wake ?? Infinity, READY_RECHECK_MS);
     }
+    result.requeueAfterMs = wake;
     return result;
   }
 
@@ -174,6 +224,6 @@ export class Reconciler {
 
 /** Compare statuses ignoring fields that change on every write (so an idle resync writes nothing). */
 export function statusChanged(a: ScenarioStatus, b: ScenarioStatus): boolean {
-  const strip = (s: ScenarioStatus) => stableStringify({ ...s, specHash: undefined });
+  const strip = (s: ScenarioStatus) => stableStringify({ ...s, specHash: undefined, observedAt: undefined });
   return strip(a) !== strip(b);
 }

@@ -17,6 +17,7 @@ import {
   type Snapshot,
 } from './observed.js';
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from './requests.js';
+import type { ContainerFaultOp, DockerFaultEffects } from './faults.js';
 
 export const COMPOSE_PROJECT = 'com.docker.compose.project';
 export const COMPOSE_SERVICE = 'com.docker.compose.service';
@@ -81,6 +82,12 @@ export interface DesiredState {
   containers: DesiredContainer[];
   members: DesiredMember[];
   unresolved: Unresolved[];
+  /** Members an active `disconnect` fault keeps off their network ("net\0container"). */
+  disconnected: Set<string>;
+  /** Containers an active fault holds paused or stopped: never started/unpaused by convergence. */
+  holds: Map<string, 'paused' | 'stopped'>;
+  /** Container operations of faults (pause, stop, kill, restart, and their release). */
+  faultOps: ContainerFaultOp[];
 }
 
 function networkRequest(scenario: string, n: NetworkSpec): { hash: string; request: NetworkCreateRequest } {
@@ -227,7 +234,7 @@ function matchesDeclared(d: ContainerSpec, sel: Selector): boolean {
   return sel.compose === undefined;
 }
 
-export function desiredState(scn: Scenario, snapshot: Snapshot): DesiredState {
+export function desiredState(scn: Scenario, snapshot: Snapshot, effects?: DockerFaultEffects): DesiredState {
   const scenario = scn.metadata.name;
   const spec = scn.spec;
   const networks = (spec.networks ?? []).map((n, index) => {
@@ -264,6 +271,7 @@ export function desiredState(scn: Scenario, snapshot: Snapshot): DesiredState {
     }
     for (const r of matches) {
       const key = `${net.dockerName}\u0000${r.container}`;
+      if (effects?.disconnected.has(key)) continue; // a disconnect fault's window is open
       const aliases = new Set(m.aliases ?? []);
       if (r.declared) aliases.add(r.display);
       const prev = seen.get(key);
@@ -288,5 +296,14 @@ export function desiredState(scn: Scenario, snapshot: Snapshot): DesiredState {
       members.push(member);
     }
   });
-  return { scenario, networks, containers, members, unresolved };
+  return {
+    scenario,
+    networks,
+    containers,
+    members,
+    unresolved,
+    disconnected: effects?.disconnected ?? new Set(),
+    holds: effects?.holds ?? new Map(),
+    faultOps: effects?.ops ?? [],
+  };
 }

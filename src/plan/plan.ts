@@ -10,6 +10,8 @@
 //   4 container.create    attached at create to its first network (Docker attaches one at create)
 //   5 member.connect      every other membership
 //   6.. container.start   one phase per dependsOn level (dependencies start first)
+//   last container.pause|unpause|stop|kill|restart|start of faults (after convergence, so a
+//        container created in this plan can still be hit by its fault in the same pass)
 //
 // Example (scenario "demo", network "net" absent, container "server" absent):
 //   network.create demo_net  # declared in spec.networks[0], absent
@@ -27,7 +29,9 @@ export type Op =
   | { kind: 'network.create'; network: string; request: NetworkCreateRequest; cause: string }
   | { kind: 'container.create'; container: string; request: ContainerCreateRequest; cause: string }
   | { kind: 'member.connect'; network: string; container: string; endpoint: EndpointRequest; cause: string }
-  | { kind: 'container.start'; container: string; cause: string };
+  | { kind: 'container.start'; container: string; cause: string }
+  | { kind: 'container.pause' | 'container.unpause' | 'container.stop' | 'container.restart'; container: string; cause: string }
+  | { kind: 'container.kill'; container: string; signal: string; cause: string };
 
 /** Something the plan refuses to do, because it would change what faultline does not own. */
 export interface Blocked {
@@ -153,7 +157,7 @@ export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
       goneContainers.add(c.dockerName);
       freshContainers.add(c.dockerName);
       toStart.add(c.dockerName);
-    } else if (o.state !== 'running' && o.state !== 'paused' && o.state !== 'restarting' && o.state !== 'removing') {
+    } else if (o.state !== 'running' && o.state !== 'paused' && o.state !== 'restarting' && o.state !== 'removing' && !desired.holds.has(c.dockerName)) {
       toStart.add(c.dockerName);
     }
   }
@@ -240,6 +244,12 @@ export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
     phases[6 + l].push({ kind: 'container.start', container: c.dockerName, cause });
   }
 
+  const faultPhase: Op[] = desired.faultOps.map((f) =>
+    f.kind === 'kill'
+      ? { kind: 'container.kill', container: f.container, signal: f.signal ?? 'SIGKILL', cause: f.cause }
+      : { kind: `container.${f.kind}` as 'container.pause', container: f.container, cause: f.cause },
+  );
+  if (faultPhase.length) phases.push(faultPhase);
   for (const p of phases) p.sort(byName(opName));
   // De-duplicate (a member can be both "reconnect" and "network removed"): keep the first.
   const uniq = phases.map((p) => p.filter((op, i) => p.findIndex((q) => opName(q) === opName(op)) === i));

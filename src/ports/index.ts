@@ -29,6 +29,10 @@ export interface DockerPort {
   startContainer(id: string): Promise<void>;
   stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
   removeContainer(id: string): Promise<void>; // force, with anonymous volumes
+  pauseContainer(id: string): Promise<void>; // already paused: no-op
+  unpauseContainer(id: string): Promise<void>; // not paused: no-op
+  killContainer(id: string, signal?: string): Promise<void>; // default SIGKILL
+  restartContainer(id: string, timeoutSeconds?: number): Promise<void>;
   connect(network: string, containerId: string, endpoint: EndpointRequest): Promise<void>;
   disconnect(network: string, containerId: string): Promise<void>; // force
   imageExists(ref: string): Promise<boolean>;
