@@ -15,8 +15,10 @@
 //   partition (container ↔ container)  DROP in the receiver's FAULTLINE-INPUT (-s sender). Packets
 //       vanish in flight: the sender's send() succeeds and its connections time out, as with a real
 //       partition. A DROP in the sender's OUTPUT would make its own syscall fail with EPERM at
-//       once (nf_hook_slow returns -EPERM for NF_DROP; verified: UDP sendto → EPERM) — no network
-//       does that.
+//       once (nf_hook_slow returns -EPERM for NF_DROP; verified on Linux 6.18: UDP sendto → EPERM,
+//       while a TCP connect just times out) — no network does that. For IPv6 the receiver also
+//       drops the sender's neighbour solicitations (sourced from its address): NDP fails as it
+//       would over a cut link.
 //   blackhole ingress                   DROP in FAULTLINE-INPUT.
 //   blackhole egress                    not here: tc blackhole class (tc.ts), below the socket.
 //   reject                              REJECT in FAULTLINE-INPUT (ingress, -s) / FAULTLINE-OUTPUT
@@ -37,7 +39,6 @@
 //
 //   *filter
 //   :FAULTLINE-INPUT - [0:0]
-//   :FAULTLINE-TAGS - [0:0]
 //   -I INPUT 1 -j FAULTLINE-INPUT
 //   -A FAULTLINE-INPUT -s 10.213.0.2/32 -m comment --comment "faultline:shop/split" -j DROP
 //   -A FAULTLINE-INPUT -p tcp -m multiport --ports 8000:8100 -m comment --comment "faultline:shop/refuse" -j REJECT --reject-with tcp-reset

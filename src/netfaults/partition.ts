@@ -12,16 +12,18 @@
 // a real partition: the sender's send() succeeds, nothing arrives, connections time out.
 //
 // Generators are seeded and deterministic: the same (members, seed) gives the same groups on every
-// run and machine. Members a..e, seed 42 (pinned in test/unit/netfaults/partition.test.ts):
-//   halves   → [[c, d], [a, b, e]]                       floor(n/2) | ceil(n/2), random membership
-//   majority → [[a, d, e], [b, c]]                       a random minority of 1..floor((n-1)/2)
-//   isolate  → [[a, c, d, e], [b]]                       `count` (default 1) nodes, each cut off alone
-//   ring     → [[c, d], [b, c], [b, e], [a, e], [a, d]]  ring d–c–b–e–a: each sees itself + both
-//                                                        neighbours (3 of 5), a ↮ b, a ↮ c ...
-//   bridge   → [[a, d, e], [b, c, e]]                    e sees both halves; a,d ↮ b,c
+// run and machine (the stream is timeline/random.ts's seededRandom(seed, 'partition', generator)).
+// Members a..e, seed 42 (pinned in test/unit/netfaults/partition.test.ts):
+//   halves   → [[a, e], [b, c, d]]                       floor(n/2) | ceil(n/2), random membership
+//   majority → [[a, b, d, e], [c]]                       a random minority of 1..floor((n-1)/2)
+//   isolate  → [[a, b, c, d], [e]]                       `count` (default 1) nodes, each cut off alone
+//   ring     → [[d, e], [b, d], [a, b], [a, c], [c, e]]  ring e–d–b–a–c: each sees itself + both
+//                                                        neighbours (3 of 5): a ↮ d, a ↮ e ...
+//   bridge   → [[a, b, e], [b, c, d]]                    b sees both halves; a,e ↮ c,d
 
 import type { PartitionGenerator } from '../api/types.js';
-import { seededRandom, shuffled } from './random.js';
+import { seededRandom } from '../timeline/random.js';
+import { shuffled } from './random.js';
 
 const sortNames = (xs: string[]) => [...xs].sort();
 

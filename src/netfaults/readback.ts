@@ -660,8 +660,10 @@ export function diffLedger(desired: DesiredNetns, observed: ObservedNetns): Ledg
 export function stepsOf(d: Omit<LedgerDiff, 'steps' | 'empty'>): ExecStep[] {
   const steps: ExecStep[] = [];
   if (d.linkSetup) steps.push({ argv: ['ip', '-batch', '-'], stdin: d.linkSetup, what: 'create owned ifb devices' });
-  if (d.iptablesProgram) steps.push({ argv: ['iptables-restore', '--noflush'], stdin: d.iptablesProgram, what: 'rebuild FAULTLINE-* chains (IPv4)' });
-  if (d.ip6tablesProgram) steps.push({ argv: ['ip6tables-restore', '--noflush'], stdin: d.ip6tablesProgram, what: 'rebuild FAULTLINE-* chains (IPv6)' });
+  // --wait: with the legacy backend another writer (Docker, at container start) may hold the xtables
+  // lock for a moment; the nft backend accepts and ignores it.
+  if (d.iptablesProgram) steps.push({ argv: ['iptables-restore', '--wait=5', '--noflush'], stdin: d.iptablesProgram, what: 'rebuild FAULTLINE-* chains (IPv4)' });
+  if (d.ip6tablesProgram) steps.push({ argv: ['ip6tables-restore', '--wait=5', '--noflush'], stdin: d.ip6tablesProgram, what: 'rebuild FAULTLINE-* chains (IPv6)' });
   for (const p of d.tcPrograms) steps.push({ argv: ['tc', '-batch', '-'], stdin: p.batch, what: `tc on ${p.dev}` });
   if (d.linkCleanup) steps.push({ argv: ['ip', '-batch', '-'], stdin: d.linkCleanup, what: 'delete owned ifb devices' });
   return steps;

@@ -47,21 +47,26 @@
 // NET_XMIT_DROP, which UDP turns into ENOBUFS for IP_RECVERR sockets only, so it is our fallback
 // when sch_blackhole is missing).
 //
-// Worked example — api's ledger: shop/slow-all (netem delay 100ms, all traffic), shop/slow-db-link
-// (bandwidth 1mbit to db 10.213.0.3), compiles for eth0 to (minors are hashes, shown symbolically):
+// Worked example — api's ledger: shop/slow-all (netem delay 100ms loss 1%, all traffic),
+// shop/thin-db (bandwidth 1mbit to db 10.213.0.3), shop/cut-cache (partition: iptables, not here).
+// Two classes: {slow-all, thin-db} for packets to db (pref tier 2, tried first), {slow-all} for the
+// rest (tier 1); unmatched non-IP traffic (ARP) takes the direct queue. eth0's batch
+// (golden/stacked.txt):
 //
 //   qdisc add dev eth0 root handle 1fa1: htb default 0
-//   # 1fa1:B <- shop/slow-all + shop/slow-db-link: netem delay 100ms + tbf rate 1mbit
-//   class add dev eth0 parent 1fa1: classid 1fa1:B htb rate 100gbit ceil 100gbit burst 1250kb cburst 1250kb quantum 60000
-//   qdisc add dev eth0 parent 1fa1:B handle B: netem delay 100ms
-//   qdisc add dev eth0 parent B:1 handle B|8000: tbf rate 1mbit burst 32kb latency 50ms
-//   filter add dev eth0 parent 1fa1: protocol ip prio 0x3800+2·slot u32 match ip dst 10.213.0.3/32 flowid 1fa1:B
-//   # 1fa1:A <- shop/slow-all: netem delay 100ms
-//   class add dev eth0 parent 1fa1: classid 1fa1:A htb rate 100gbit ...
-//   qdisc add dev eth0 parent 1fa1:A handle A: netem delay 100ms
-//   filter add dev eth0 parent 1fa1: protocol ip prio 0x3c00+2·slot u32 match u32 0 0 flowid 1fa1:A
-//   filter add dev eth0 parent 1fa1: protocol ipv6 prio 0x3c00+2·slot+1 u32 match u32 0 0 flowid 1fa1:A
-// (the exact text, with real minors, is pinned in test/unit/netfaults/golden.test.ts)
+//   # 1fa1:2534 <- shop/slow-all + shop/thin-db: netem delay 100ms loss 1% + tbf rate 1mbit burst 32kb latency 50ms
+//   class add dev eth0 parent 1fa1: classid 1fa1:2534 htb rate 100gbit ceil 100gbit burst 1250kb cburst 1250kb quantum 60000
+//   qdisc add dev eth0 parent 1fa1:2534 handle 2534: netem delay 100ms loss 1%
+//   qdisc add dev eth0 parent 2534:1 handle a534: tbf rate 1mbit burst 32kb latency 50ms
+//   filter add dev eth0 parent 1fa1: protocol ip prio 14988 u32 match ip dst 10.213.0.3/32 flowid 1fa1:2534
+//   # 1fa1:7ee8 <- shop/slow-all: netem delay 100ms loss 1%
+//   class add dev eth0 parent 1fa1: classid 1fa1:7ee8 htb rate 100gbit ceil 100gbit burst 1250kb cburst 1250kb quantum 60000
+//   qdisc add dev eth0 parent 1fa1:7ee8 handle 7ee8: netem delay 100ms loss 1%
+//   filter add dev eth0 parent 1fa1: protocol ip prio 15950 u32 match u32 0 0 flowid 1fa1:7ee8
+//   filter add dev eth0 parent 1fa1: protocol ipv6 prio 15951 u32 match u32 0 0 flowid 1fa1:7ee8
+//
+// and the tag map goes to iptables: -A FAULTLINE-TAGS -m comment --comment
+// "faultline:shop/thin-db tc eth0 1fa1:2534" -j RETURN (one rule per class and fault).
 
 import type { Capabilities } from './caps.js';
 import { entryKey, type BandwidthParams, type Degraded, type Ledger, type LedgerEntry, type MatchDirection, type NetemParams } from './ledger.js';
