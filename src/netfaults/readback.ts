@@ -462,8 +462,10 @@ function diffDevice(d: DesiredDevice | undefined, o: TcDeviceState | undefined, 
     }
   } else if (redirect && redirect.redirectTo && isOwnedIfb(redirect.redirectTo)) {
     ingressOps.push({ line: tcLines.delRedirect(dev), keys: [] });
+    // The ingress qdisc goes too when nothing else hangs off it. A clsact stays: its egress hook
+    // may carry someone's filters (we do not read that hook), and an empty clsact is inert.
     const others = o!.ingressGroups.filter((g) => g !== redirect);
-    if (others.length === 0 && o!.ingress) ingressOps.push({ line: tcLines.delIngress(dev, o!.ingress.kind), keys: [] });
+    if (others.length === 0 && o!.ingress?.kind === 'ingress') ingressOps.push({ line: tcLines.delIngress(dev, 'ingress'), keys: [] });
   }
   const teardownIngress = !wantRedirect;
   if (teardownIngress) out.push(...ingressOps);

@@ -371,11 +371,24 @@ interface Region {
   atoms: Atom[];
 }
 
-/** All non-empty overlaps of the entries' matches (a lattice walk, pruned at empty sets). */
-function regionsOf(atomLists: Atom[][]): Region[] {
-  const out: Region[] = [];
+/** At most this many classes per device: beyond it, deeper overlaps are not split out. */
+export const MAX_REGIONS = 256;
+
+/**
+ * All non-empty overlaps of the entries' matches (a lattice walk, pruned at empty sets). Usually a
+ * handful; in the worst case (n faults that all overlap) 2^n, so the walk stops at MAX_REGIONS:
+ * packets in a deeper overlap then get the class of a smaller set (`truncated` is reported).
+ */
+function regionsOf(atomLists: Atom[][]): Region[] & { truncated?: boolean } {
+  const out: Region[] & { truncated?: boolean } = [];
   let frontier: Region[] = atomLists.map((atoms, i) => ({ members: [i], atoms })).filter((r) => r.atoms.length > 0);
   while (frontier.length) {
+    if (out.length + frontier.length > MAX_REGIONS) {
+      out.truncated = true;
+      frontier = frontier.slice(0, Math.max(0, MAX_REGIONS - out.length));
+      out.push(...frontier);
+      break;
+    }
     out.push(...frontier);
     const next: Region[] = [];
     for (const r of frontier) {
@@ -390,8 +403,11 @@ function regionsOf(atomLists: Atom[][]): Region[] {
   // A region whose packets ALL match some further entry j is never reached: they land in the
   // bigger region S∪{j} first. E.g. "loss to db:5432" inside "delay to everyone": the class for
   // {loss} alone would hold no packet. Drop such regions (atom coverage implies packet coverage).
+  // (Not when truncated: the bigger region may be the one that was cut off.)
+  if (out.truncated) return out;
   const covered = (r: Region, j: number) => r.atoms.every((a) => atomLists[j].some((b) => atomCovers(b, a)));
-  return out.filter((r) => !atomLists.some((_, j) => !r.members.includes(j) && covered(r, j)));
+  const kept: Region[] & { truncated?: boolean } = out.filter((r) => !atomLists.some((_, j) => !r.members.includes(j) && covered(r, j)));
+  return kept;
 }
 
 function allocate(sigs: string[], lo: number, hi: number, skip: Set<number>, hash: (s: string) => number): Map<string, number> {
@@ -431,6 +447,15 @@ function buildTree(
   for (const e of entries) addMechanism(mechanisms, entryKey(e), MECH[e.action]);
   for (const k of markKeys) addMechanism(mechanisms, k, 'iptables-statistic');
   const regions = regionsOf(entries.map((e) => atomsOf(e.match)));
+  if (regions.truncated) {
+    for (const e of entries)
+      degraded.push({
+        scenario: e.scenario,
+        fault: e.fault,
+        reason: 'StackedFaultsApproximated',
+        message: `fault "${e.fault}": more than ${MAX_REGIONS} overlapping combinations of faults on ${dev}; packets matched by many faults at once get the parameters of only some of them (use fewer overlapping faults on one container)`,
+      });
+  }
   const classes: TreeClass[] = [];
   for (const r of regions) {
     const members = r.members.map((i) => entries[i]);

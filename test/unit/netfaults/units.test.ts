@@ -185,3 +185,16 @@ describe('capability probe', () => {
     assert.equal(parseProbe([]).iptables, null);
   });
 });
+
+describe('overlap explosion is bounded and reported', () => {
+  it('ten faults that all overlap stop at MAX_REGIONS classes, with a StackedFaultsApproximated condition', async () => {
+    const { compileLedger, buildEntries } = await import('../../../src/netfaults/index.js');
+    const { MAX_REGIONS } = await import('../../../src/netfaults/tc.js');
+    const entries = Array.from({ length: 10 }, (_, i) => buildEntries('s', { name: `f${i}`, netem: { delay: `${i + 1}ms` } }, {}, FULL_CAPS).entries).flat();
+    const c = compileLedger({ netns: 'x', interfaces: ['eth0'], entries }, FULL_CAPS);
+    assert.equal(c.devices[0].classes.length, MAX_REGIONS);
+    assert.ok(c.degraded.every((d) => d.reason === 'StackedFaultsApproximated') && c.degraded.length === 10);
+    // the biggest overlap that was computed comes first, and the tree still round-trips
+    assert.ok(c.devices[0].classes[0].keys.length >= 3);
+  });
+});
