@@ -96,7 +96,11 @@ export type LedgerEntry =
 export interface Ledger {
   /** Which namespace: e.g. the container id (the controller's key; never interpreted here). */
   netns: string;
-  /** The container's interfaces, one per Docker network it is on (eth0, eth1 ...). */
+  /**
+   * The container's interfaces, one per Docker network it is on (eth0, eth1 ...). Their addresses
+   * are not needed: every egress tree goes on every interface, and a peer's address only ever
+   * matches on the interface whose network routes to it.
+   */
   interfaces: string[];
   entries: LedgerEntry[];
 }
