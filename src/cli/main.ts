@@ -14,9 +14,13 @@ import { Controller, peekName } from '../controller/controller.js';
 import { currentLease } from '../controller/lease.js';
 import { systemClock } from '../controller/queue.js';
 import { createDockerPort } from '../adapters/docker.js';
+import { createNetFaults } from './netfaults.js';
 import { createLogger } from './log.js';
 import { createDirStore, listFiles, readScenarioFile, applyFile, deleteScenario } from './wiring.js';
 import { renderDescribe, renderGet, type Listed } from './render.js';
+import { renderSummary, runScenario } from './run.js';
+import { evaluateTimeline } from '../controller/faults.js';
+import { renderGantt, renderSvg } from '../timeline/index.js';
 
 class UserError extends Error {}
 
@@ -53,6 +57,20 @@ async function loadValid(file: string): Promise<{ scenario: Scenario; text: stri
   return { scenario: r.scenario, text };
 }
 
+const netnsOption = () =>
+  new Option('--netns-exec <mode>', 'how to enter container network namespaces: nsenter (root on the engine host), helper (a helper container), auto').choices(['auto', 'nsenter', 'helper']).default('auto');
+
+/** Render a scenario's timeline from its recorded status (or as if it started now). */
+function ganttOf(scenario: Scenario | undefined, format: string, width: number): string | undefined {
+  if (!scenario?.spec?.faults?.length) return undefined;
+  const now = new Date();
+  const prev = scenario.status ?? {};
+  const t = evaluateTimeline(scenario, prev, now);
+  const frozen = t.frozenMs + (t.frozenSince ? now.getTime() - Date.parse(t.frozenSince) : 0);
+  const ctx = { startedAt: new Date(t.startedAt), now, seed: t.seed, frozenMs: frozen };
+  return format === 'svg' ? renderSvg(scenario.spec, t.result, ctx, width) : renderGantt(scenario.spec, t.result, ctx, width);
+}
+
 async function controllerWatching(dir: string): Promise<boolean> {
   return (await currentLease(dir, new Date())) !== null;
 }
@@ -87,7 +105,8 @@ export function buildProgram(): Command {
     .option('--resync <duration>', 'full resync period', '60s')
     .option('--workers <n>', 'scenarios reconciled in parallel', '2')
     .option('--log-level <level>', 'trace|debug|info|warn|error', 'info')
-    .action(async (opts: { dir: string; resync: string; workers: string; logLevel: string }) => {
+    .addOption(netnsOption())
+    .action(async (opts: { dir: string; resync: string; workers: string; logLevel: string; netnsExec: string }) => {
       const log = createLogger(opts.logLevel);
       const dir = resolve(opts.dir);
       await stat(dir).catch(() => {
@@ -95,10 +114,12 @@ export function buildProgram(): Command {
       });
       const docker = createDockerPort();
       const store = createDirStore(dir);
+      const netFaults = await createNetFaults(docker, opts.netnsExec, log);
       const controller = new Controller({
         dir,
         docker,
         store,
+        netFaults,
         clock: systemClock,
         log,
         workers: Number(opts.workers),
@@ -168,6 +189,8 @@ export function buildProgram(): Command {
       const it = (await listDir(opts.dir)).find((i) => i.name === name);
       if (!it) throw new UserError(`scenario "${name}" not found in ${opts.dir}`);
       process.stdout.write(renderDescribe(it, new Date()));
+      const gantt = ganttOf(it.scenario as Scenario | undefined, 'text', Math.max(40, (process.stdout.columns ?? 100) - 30));
+      if (gantt) process.stdout.write(`\nTimeline:\n${gantt}`);
     });
 
   program
@@ -226,6 +249,52 @@ export function buildProgram(): Command {
         }
         await new Promise((r) => setTimeout(r, 200));
       }
+    });
+
+  program
+    .command('run')
+    .description('apply a scenario, follow its timeline in the foreground, remove it at the end; exit 0 only if every fault was applied and verified (for CI)')
+    .requiredOption('-f, --filename <path>', 'Scenario file')
+    .option('--timeout <duration>', 'stop after this long even if the timeline has not ended')
+    .option('--keep', 'at the end, remove the faults but keep networks and containers', false)
+    .addOption(outputOption(['text', 'json']))
+    .option('--log-level <level>', 'controller log level (logs go to stderr)', 'warn')
+    .addOption(netnsOption())
+    .action(async (opts: { filename: string; timeout?: string; keep: boolean; output?: string; logLevel: string; netnsExec: string }) => {
+      const { scenario, text } = await loadValid(opts.filename);
+      const docker = createDockerPort();
+      const netFaults = await createNetFaults(docker, opts.netnsExec, createLogger(opts.logLevel));
+      const summary = await runScenario({
+        text,
+        scenario,
+        docker,
+        netFaults,
+        log: createLogger(opts.logLevel),
+        timeoutMs: opts.timeout ? parseDuration(opts.timeout) : undefined,
+        keep: opts.keep,
+        out: opts.output === 'json' ? process.stderr : process.stdout,
+      });
+      if (opts.output === 'json') process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      else process.stdout.write(renderSummary(summary));
+      if (!summary.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('timeline')
+    .description("render a scenario's timeline (past, current and next windows) as text or SVG")
+    .argument('[name]', 'a scenario in --dir (its recorded start and status are used)')
+    .option('-f, --filename <path>', 'or a Scenario file (previewed as if it started now)')
+    .option('--format <format>', 'text | svg', 'text')
+    .option('--width <n>', 'columns (text) or pixels (svg)')
+    .addOption(dirOption())
+    .action(async (name: string | undefined, opts: { filename?: string; format: string; width?: string; dir: string }) => {
+      let scenario: Scenario | undefined;
+      if (opts.filename) scenario = (await loadValid(opts.filename)).scenario;
+      else if (name) scenario = (await listDir(opts.dir)).find((i) => i.name === name)?.scenario as Scenario | undefined;
+      if (!scenario) throw new UserError(name ? `scenario "${name}" not found in ${opts.dir}` : 'name a scenario or give -f FILE');
+      if (opts.format !== 'text' && opts.format !== 'svg') throw new UserError('--format must be text or svg');
+      const width = opts.width ? Number(opts.width) : opts.format === 'svg' ? 900 : Math.max(40, (process.stdout.columns ?? 100) - 30);
+      process.stdout.write(ganttOf(scenario, opts.format, width) ?? 'no faults\n');
     });
 
   for (const cmd of ['plan', 'diff']) {

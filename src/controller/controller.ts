@@ -15,6 +15,7 @@ import { scenariosWithResources } from '../plan/plan.js';
 import type { Clock, DockerEvent, DockerPort } from '../ports/index.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, type ScenarioFiles } from './reconcile.js';
+import type { NetFaultSync } from './faults.js';
 import { acquireLease, releaseLease, renewLease, LEASE_RENEW_MS, type Lease } from './lease.js';
 import { setCondition } from './conditions.js';
 
@@ -41,6 +42,8 @@ export interface ControllerOptions {
   resyncMs?: number; // default 60 s
   /** Time a vanished file must stay vanished before its scenario is torn down (editors rename). */
   deleteGraceMs?: number; // default 500 ms
+  /** Network faults in container namespaces (absent: network faults are reported, not applied). */
+  netFaults?: NetFaultSync;
 }
 
 const FILE_KEY = 'file:';
@@ -73,7 +76,7 @@ export class Controller {
 
   constructor(private readonly o: ControllerOptions) {
     this.queue = new WorkQueue(o.clock);
-    this.reconciler = new Reconciler({ docker: o.docker, files: o.store, clock: o.clock, log: o.log });
+    this.reconciler = new Reconciler({ docker: o.docker, files: o.store, clock: o.clock, log: o.log, netFaults: o.netFaults });
   }
 
   get signal(): AbortSignal {
@@ -174,11 +177,25 @@ export class Controller {
         return;
       }
     }
-    const { old, now, text } = await this.indexFile(e.path);
-    if (text !== undefined && o.store.isOwnWrite(e.path, text)) return; // our own status write
+    await this.refresh(e.path, true);
+  }
+
+  /** Re-read one file now and queue what it affects (also for callers that just changed it). */
+  private async refresh(path: string, skipOwn: boolean): Promise<void> {
+    const { old, now, text } = await this.indexFile(path);
+    if (skipOwn && text !== undefined && this.o.store.isOwnWrite(path, text)) return; // our own status write
     if (old && old !== now) this.queue.add(old); // renamed or deleted: the old name may be gone
     if (now) this.queue.add(now);
-    else if (text !== undefined) this.queue.add(FILE_KEY + e.path);
+    else if (text !== undefined) this.queue.add(FILE_KEY + path);
+  }
+
+  /**
+   * The caller just changed or removed `path`: take it into account now (without waiting for the
+   * watcher) and resolve when every resulting reconcile has finished (`faultline run`, tests).
+   */
+  async settle(path: string): Promise<void> {
+    await this.refresh(path, false);
+    await this.idle();
   }
 
   private onDockerEvent(e: DockerEvent): void {
