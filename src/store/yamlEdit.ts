@@ -1,0 +1,414 @@
+// Text-level edits of a Scenario file that leave every byte outside the edited entry alone.
+//
+// The yaml library's Document API keeps comments and key order, but `doc.toString()` re-prints the
+// whole file: `labels: {a: b}` becomes `labels: { a: b }`, `x:   1  # c` becomes `x: 1 # c`. A
+// person who commits these files would see the controller rewrite lines it never meant to touch.
+// So we parse with `parseDocument` only to learn WHERE things are (every node carries a source
+// range) and splice new text into the original string. Each splice is verified by parsing the
+// result and comparing its value with the intended value; if a file is shaped in a way the splice
+// does not understand (flow-style metadata, anchors, a document-end marker ...), we fall back to
+// the Document API, which still keeps comments and key order.
+//
+// Worked example: status replaced, generation inserted, everything else byte-for-byte.
+//
+//   before                              after writeStatus({phase: 'Running'}) (spec hash changed)
+//   metadata:                           metadata:
+//     name: web     # the name            name: web     # the name
+//   spec: {suspend: false}                generation: 1
+//   status: {}   # controller only      spec: {suspend: false}
+//   # a person's note                   status:   # controller only
+//                                         phase: Running
+//                                         specHash: 3f0c...
+//                                       # a person's note
+import { Document, isDocument, isMap, isScalar, parseDocument, type Pair, type YAMLMap } from 'yaml';
+import { specHash, stableStringify } from '../api/hash.js';
+import type { ScenarioStatus } from '../api/types.js';
+
+// ---------------------------------------------------------------- generation
+
+export interface GenerationInfo {
+  /** The generation the file has, or will have once its spec change is recorded. */
+  generation: number;
+  /** specHash() of the spec as it is in the file now. */
+  specHash: string;
+  /** The spec differs from the one recorded in status.specHash (or none is recorded). */
+  changed: boolean;
+}
+
+/**
+ * Generation bookkeeping, shared by the controller (at read time) and writeStatus (at write time).
+ * Pure. Accepts a yaml Document or the plain object it holds.
+ *
+ *   file: metadata.generation 3, status.specHash == specHash(spec)  -> {generation: 3, changed: false}
+ *   file: metadata.generation 3, spec edited since                  -> {generation: 4, changed: true}
+ *   file: neither (a fresh scenario)                                -> {generation: 1, changed: true}
+ *
+ * Comments, formatting and status edits never change the spec's hash, so they never bump it.
+ * A status deleted by hand loses the recorded hash, so the next write bumps once (safe direction).
+ */
+export function generationOf(doc: Document | unknown): GenerationInfo {
+  const root = asRecord(isDocument(doc) ? safeToJS(doc) : doc);
+  const meta = asRecord(root.metadata);
+  const status = asRecord(root.status);
+  const current = isGeneration(meta.generation) ? meta.generation : undefined;
+  const observed = isGeneration(status.observedGeneration) ? status.observedGeneration : undefined;
+  const recorded = typeof status.specHash === 'string' ? status.specHash : undefined;
+  const hash = specHash(root.spec);
+  const changed = recorded !== hash;
+  const generation = changed ? (current ?? 0) + 1 : (current ?? observed ?? 1);
+  return { generation, specHash: hash, changed };
+}
+
+function isGeneration(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+export function asRecord(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** toJS that never throws (a broken alias makes the yaml library throw). */
+export function safeToJS(doc: Document): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Plain JSON copy: drops undefined members, turns Dates into strings; what the file will hold. */
+export function plain<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+// ---------------------------------------------------------------- reading names
+
+/** metadata.name read leniently: syntax errors elsewhere in the file do not matter if the name is readable. */
+export function readName(text: string): { name: string } | { error: string } {
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { prettyErrors: false });
+  } catch (e) {
+    return { error: `not YAML: ${(e as Error).message}` };
+  }
+  let name: unknown;
+  try {
+    name = doc.getIn(['metadata', 'name']);
+  } catch {
+    name = undefined;
+  }
+  if (isScalar(name)) name = name.value;
+  if (typeof name === 'string' && name.trim() !== '') return { name };
+  if (doc.errors.length > 0) return { error: `YAML error: ${firstLine(doc.errors[0].message)}` };
+  return { error: 'metadata.name is missing or not a string' };
+}
+
+export function firstLine(s: string): string {
+  const i = s.indexOf('\n');
+  return i < 0 ? s : s.slice(0, i);
+}
+
+// ---------------------------------------------------------------- splicing helpers
+
+/** The region of one `key: value` entry of a block map, in source offsets. */
+interface EntryRegion {
+  start: number; // the key's first character (only indentation before it on its line)
+  end: number; // just past the newline that ends the entry (or the end of the text)
+  keyLineComment: string; // e.g. "   # controller only" (with its leading spaces), or ''
+  indent: number; // column of the key
+}
+
+function lineStart(text: string, pos: number): number {
+  return text.lastIndexOf('\n', pos - 1) + 1;
+}
+
+function lineEnd(text: string, pos: number): number {
+  const i = text.indexOf('\n', pos);
+  return i < 0 ? text.length : i;
+}
+
+function isBlockMap(node: unknown): node is YAMLMap.Parsed {
+  return isMap(node) && !node.flow && Array.isArray((node as YAMLMap.Parsed).range);
+}
+
+function findPair(map: YAMLMap, key: string): Pair | undefined {
+  return map.items.find((p) => (isScalar(p.key) ? p.key.value === key : p.key === key)) as Pair | undefined;
+}
+
+/**
+ * Where a block-map entry lives in the text. Returns undefined for shapes we do not splice
+ * (complex keys, something other than indentation before the key, ...).
+ *
+ *   "status: {}   # c\n"           -> [start of "status", after "\n"], keyLineComment "   # c"
+ *   "status:  # c\n  phase: X\n"   -> [start of "status", after "X\n"], keyLineComment "  # c"
+ *   "status:\n  a: 1\n# note\n"    -> ends after "a: 1\n": the trailing "# note" is not ours
+ */
+function entryRegion(text: string, pair: Pair): EntryRegion | undefined {
+  const key = pair.key as { range?: [number, number, number] } | null;
+  if (!isScalar(pair.key) || !key?.range) return undefined;
+  const start = key.range[0];
+  const ls = lineStart(text, start);
+  if (text.slice(ls, start).trim() !== '') return undefined;
+  const keyLineEnd = lineEnd(text, key.range[1]);
+  const value = pair.value as { range?: [number, number, number] } | null;
+  let end: number;
+  let keyLineComment = '';
+  if (!value?.range) {
+    end = Math.min(text.length, keyLineEnd + 1);
+    const after = text.slice(key.range[1], keyLineEnd).replace(/^\s*:/, '');
+    if (/^\s*#/.test(after)) keyLineComment = after;
+  } else if (value.range[0] >= keyLineEnd) {
+    // Block value on the following lines; it ends at a line start (or the end of the text).
+    end = value.range[1];
+    if (end < text.length && text[end - 1] !== '\n') end = Math.min(text.length, lineEnd(text, end) + 1);
+    const after = text.slice(key.range[1], keyLineEnd).replace(/^\s*:/, '');
+    if (/^\s*#/.test(after)) keyLineComment = after;
+  } else {
+    const vEnd = value.range[1];
+    if (vEnd > 0 && text[vEnd - 1] === '\n') {
+      end = vEnd; // a block scalar: "key: |\n  text\n"
+    } else {
+      const le = lineEnd(text, vEnd);
+      const tail = text.slice(vEnd, le);
+      if (tail.trim() !== '' && !/^\s*#/.test(tail)) return undefined;
+      if (le <= keyLineEnd && /^\s*#/.test(tail)) keyLineComment = tail;
+      end = Math.min(text.length, le + 1);
+    }
+  }
+  return { start, end, keyLineComment, indent: start - ls };
+}
+
+/** The indentation unit the file uses for nested maps (2 unless the file shows otherwise). */
+function indentUnit(text: string, map: YAMLMap): number {
+  for (const p of map.items) {
+    const v = p.value;
+    if (isBlockMap(v) && v.items.length > 0) {
+      const k = v.items[0].key as { range?: [number, number, number] } | null;
+      if (k?.range) {
+        const col = k.range[0] - lineStart(text, k.range[0]);
+        if (col > 0 && col <= 8) return col;
+      }
+    }
+  }
+  return 2;
+}
+
+/** `key: value` as a block at column 0, in the file's indentation, ending with a newline. */
+function renderEntry(key: string, value: unknown, indent: number, keyLineComment = ''): string {
+  const fresh = new Document({ [key]: value }).toString({ indent, lineWidth: 0 });
+  const nl = fresh.indexOf('\n');
+  return fresh.slice(0, nl) + keyLineComment + fresh.slice(nl);
+}
+
+/** A replacement of text[start, end) by `insert`. Splices computed from one parse must not overlap. */
+interface Splice {
+  start: number;
+  end: number;
+  insert: string;
+}
+
+function applySplices(text: string, splices: Splice[]): string {
+  let out = text;
+  // From the end backwards, so earlier offsets stay valid; of two inserts at one offset, the one
+  // listed first ends up first.
+  const order = splices.map((s, i) => ({ s, i })).sort((a, b) => b.s.start - a.s.start || b.i - a.i);
+  for (const { s } of order) out = out.slice(0, s.start) + s.insert + out.slice(s.end);
+  return out;
+}
+
+/** Append a block at the end, on a line of its own. */
+function appendSplice(text: string, block: string): Splice {
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+  return { start: text.length, end: text.length, insert: sep + block };
+}
+
+interface Top {
+  doc: Document.Parsed;
+  map: YAMLMap.Parsed;
+}
+
+function topOf(text: string, doc: Document.Parsed): Top | undefined {
+  if (doc.errors.length > 0 || !isBlockMap(doc.contents)) return undefined;
+  if (/^\.\.\.\s*$/m.test(text.slice((doc.contents.range as number[])[1]))) return undefined; // "..." end marker
+  return { doc, map: doc.contents };
+}
+
+/** Same value (keys in any order), as the file's reader will see it. */
+function sameValue(text: string, expected: unknown): boolean {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) return false;
+  return stableStringify(safeToJS(doc)) === stableStringify(expected);
+}
+
+// ---------------------------------------------------------------- the edits
+
+/** Replace (or append) the top-level `status` entry: `entry` is the new entry's text ('' removes it). */
+function statusSplice(text: string, top: Top, entry: (keyLineComment: string) => string): Splice | undefined {
+  const pair = findPair(top.map, 'status');
+  if (!pair) {
+    const block = entry('');
+    return block === '' ? { start: 0, end: 0, insert: '' } : appendSplice(text, block);
+  }
+  const r = entryRegion(text, pair);
+  if (!r || r.indent !== 0) return undefined;
+  return { start: r.start, end: r.end, insert: entry(r.keyLineComment) };
+}
+
+/**
+ * Set metadata.generation (or remove it when `generation` is undefined), touching one line.
+ *
+ *   "metadata:\n  name: web\n  labels: ..."  -> "metadata:\n  name: web\n  generation: 2\n  labels: ..."
+ *   "metadata:\n  generation: 1  # x\n"     -> "metadata:\n  generation: 2  # x\n"
+ */
+function generationSplice(text: string, top: Top, generation: number | undefined): Splice | undefined {
+  const none: Splice = { start: 0, end: 0, insert: '' };
+  const metaPair = findPair(top.map, 'metadata');
+  const meta = metaPair?.value;
+  if (!isBlockMap(meta)) return generation === undefined && !metaPair ? none : undefined;
+  const genPair = findPair(meta, 'generation');
+  if (genPair) {
+    const v = genPair.value as { range?: [number, number, number] } | null;
+    if (generation === undefined) {
+      const r = entryRegion(text, genPair);
+      return r && { start: lineStart(text, r.start), end: r.end, insert: '' };
+    }
+    if (!isScalar(genPair.value) || !v?.range) return undefined;
+    if (text.slice(v.range[0], v.range[1]).includes('\n')) return undefined;
+    if (text.slice(v.range[0], v.range[1]) === String(generation)) return none;
+    return { start: v.range[0], end: v.range[1], insert: String(generation) };
+  }
+  if (generation === undefined) return none;
+  const anchor = findPair(meta, 'name') ?? meta.items[meta.items.length - 1];
+  if (!anchor) return undefined;
+  const r = entryRegion(text, anchor);
+  if (!r || r.indent === 0) return undefined;
+  const line = `${' '.repeat(r.indent)}generation: ${generation}\n`;
+  return { start: r.end, end: r.end, insert: text.slice(0, r.end).endsWith('\n') ? line : `\n${line}` };
+}
+
+/** The text of the top-level `status` entry, verbatim (key line included), or undefined if absent. */
+export function statusEntryText(text: string, doc: Document.Parsed = parseDocument(text)): string | undefined {
+  const top = topOf(text, doc);
+  const pair = top && findPair(top.map, 'status');
+  if (!top || !pair) return undefined;
+  const r = entryRegion(text, pair);
+  if (!r || r.indent !== 0) return undefined;
+  const s = text.slice(r.start, r.end);
+  return s.endsWith('\n') ? s : `${s}\n`;
+}
+
+export interface StatusEdit {
+  /** The whole new file text. */
+  text: string;
+  generation: number;
+  specHash: string;
+  /** Did the spec change relative to the hash recorded in the file (so generation was bumped)? */
+  bumped: boolean;
+  /** 'splice' when only the status entry (and the generation line) changed byte-wise. */
+  method: 'splice' | 'document';
+}
+
+/**
+ * The new text of a Scenario file with `status` replaced and metadata.generation brought up to date.
+ * `reconciledSpecHash`: the hash of the spec the status describes; when the file's spec differs, the
+ * generation is made greater than status.observedGeneration. `doc`: the text, already parsed.
+ * Returns undefined when the text is not a YAML mapping (nothing sensible to write into).
+ */
+export function withStatus(
+  text: string,
+  status: ScenarioStatus,
+  opts: { doc?: Document.Parsed; reconciledSpecHash?: string } = {},
+): StatusEdit | undefined {
+  const doc = opts.doc ?? parseDocument(text);
+  if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
+  const value = asRecord(safeToJS(doc));
+  const g = generationOf(value);
+  // A status that describes an older spec than the file now holds must not claim to have observed
+  // the file's generation: make the generation newer than status.observedGeneration.
+  const reconciled = opts.reconciledSpecHash;
+  const observed = status.observedGeneration;
+  const stale = reconciled !== undefined && reconciled !== g.specHash && observed !== undefined;
+  const generation = stale ? Math.max(g.generation, observed + 1) : g.generation;
+  const newStatus = plain({ ...status, specHash: g.specHash });
+  const meta = asRecord(value.metadata);
+  const expected = { ...value, metadata: { ...meta, generation }, status: newStatus };
+  const bumped = g.changed;
+
+  const top = topOf(text, doc);
+  if (top) {
+    const unit = indentUnit(text, top.map);
+    const gs = generationSplice(text, top, generation);
+    const ss = statusSplice(text, top, (c) => renderEntry('status', newStatus, unit, c));
+    if (gs && ss) {
+      const spliced = applySplices(text, [gs, ss]);
+      if (sameValue(spliced, expected)) {
+        return { text: spliced, generation, specHash: g.specHash, bumped, method: 'splice' };
+      }
+    }
+  }
+  // Fallback: the Document API (keeps comments and key order; may re-space some lines).
+  const d = parseDocument(text);
+  d.setIn(['metadata', 'generation'], generation);
+  const old = d.get('status', true) as { comment?: string | null } | undefined;
+  const node = d.createNode(newStatus);
+  if (old && typeof old === 'object' && old.comment) node.comment = old.comment;
+  d.set('status', node);
+  const out = d.toString({ lineWidth: 0 });
+  if (!sameValue(out, expected)) throw new Error('store: could not write status into the document (internal error)');
+  return { text: out, generation, specHash: g.specHash, bumped, method: 'document' };
+}
+
+/**
+ * kubectl-apply merge: the source's text, carrying over the existing file's `status` entry
+ * (verbatim, where the source has its status entry, else at the end) and metadata.generation.
+ * A generation in the source is dropped, and so is the source's status content: on create
+ * (`existing` undefined) a status entry in the source becomes `status: {}` (its comment kept).
+ *
+ *   source "spec: {...}\nstatus: {}  # ours\n", file with "status:\n  phase: Running\n"
+ *     -> "spec: {...}\nstatus:\n  phase: Running\n"      (applying it again changes nothing)
+ */
+export function applyMerge(sourceText: string, existing: string | undefined): string {
+  const src = parseDocument(sourceText);
+  if (src.errors.length > 0 || !isMap(src.contents)) {
+    throw new Error('the applied file is not a YAML mapping; fix its syntax first');
+  }
+  const srcValue = asRecord(safeToJS(src));
+  const srcHasStatus = Object.prototype.hasOwnProperty.call(srcValue, 'status');
+  const exDoc = existing === undefined ? undefined : parseDocument(existing);
+  const exValue = exDoc && exDoc.errors.length === 0 ? asRecord(safeToJS(exDoc)) : {};
+  const generation = isGeneration(asRecord(exValue.metadata).generation) ? (asRecord(exValue.metadata).generation as number) : undefined;
+  // The status the result carries: the existing file's, or {} for a new file whose source has one.
+  const hasStatus = existing === undefined ? srcHasStatus : Object.prototype.hasOwnProperty.call(exValue, 'status');
+  const statusValue = existing === undefined ? {} : exValue.status;
+  const statusText = existing !== undefined && hasStatus ? statusEntryText(existing, exDoc) : undefined;
+
+  const expected: Record<string, unknown> = { ...srcValue };
+  const srcMeta = { ...asRecord(srcValue.metadata) };
+  delete srcMeta.generation;
+  if (generation !== undefined) srcMeta.generation = generation;
+  expected.metadata = srcMeta;
+  delete expected.status;
+  if (hasStatus) expected.status = statusValue;
+
+  const top = topOf(sourceText, src);
+  if (top && !(existing !== undefined && hasStatus && statusText === undefined)) {
+    const unit = indentUnit(sourceText, top.map);
+    const entry = (comment: string): string =>
+      !hasStatus ? '' : existing === undefined ? renderEntry('status', {}, unit, comment) : (statusText as string);
+    const ss = statusSplice(sourceText, top, entry);
+    const gs = generationSplice(sourceText, top, generation);
+    if (ss && gs) {
+      const out = applySplices(sourceText, [gs, ss]);
+      if (sameValue(out, expected)) return out;
+    }
+  }
+
+  const d = parseDocument(sourceText);
+  if (generation === undefined) d.deleteIn(['metadata', 'generation']);
+  else d.setIn(['metadata', 'generation'], generation);
+  if (hasStatus) d.set('status', d.createNode(statusValue));
+  else d.delete('status');
+  const text = d.toString({ lineWidth: 0 });
+  if (!sameValue(text, expected)) throw new Error('store: could not merge the applied file (internal error)');
+  return text;
+}

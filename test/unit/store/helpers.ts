@@ -1,0 +1,64 @@
+// Shared by the store's tests (not a test file itself).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Clock } from '../../../src/ports/index.js';
+
+/** A scratch directory, removed when the returned object is disposed (or by `cleanup`). */
+export function scratch(prefix = 'faultline-store-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Polls `check` until it returns without throwing (state, not sleep-and-hope). */
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await delay(10);
+    }
+  }
+}
+
+/** A clock whose sleep runs `onSleep` (the world changing while we wait) and returns at once. */
+export function scriptedClock(onSleep: (ms: number, call: number) => void = () => {}): Clock & { sleeps: number[] } {
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => new Date(0),
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      onSleep(ms, sleeps.length);
+    },
+  };
+}
+
+/** A scenario as a person writes it: comments, odd spacing, flow maps, quoting. */
+export const SCENARIO = `# yaml-language-server: $schema=../crds/scenario.schema.json
+apiVersion: faultline.dev/v1alpha1
+kind: Scenario
+
+metadata:
+  name: split-brain            # unique in the directory
+  labels: {team: net,  tier: "gold"}
+spec:
+  description:   'two halves'   # why we do this
+  networks:
+    - name: unstable
+      driver: bridge            # bridge | macvlan
+      internal: false
+  faults:
+  - name: split
+    partition: { groups: [[server], [client1, client2]] }
+    at: 3m
+    duration: 1m
+
+  suspend: false
+status: {}                      # written by the controller only
+# a note a person left at the end
+`;

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseDocument } from 'yaml';
+import { specHash } from '../../../src/api/hash.js';
+import type { ScenarioStatus } from '../../../src/api/types.js';
+import { applyMerge, generationOf, statusEntryText, withStatus } from '../../../src/store/yamlEdit.js';
+import { SCENARIO } from './helpers.js';
+
+/** The text with the status entry and the generation line cut out: what a person owns. */
+function personsPart(text: string): string {
+  const entry = statusEntryText(text);
+  const cut = entry === undefined ? text : text.replace(entry, '<status>\n');
+  return cut.replace(/^ {2}generation: \d+\n/m, '');
+}
+
+function statusOf(text: string): unknown {
+  return (parseDocument(text).toJS() as { status?: unknown }).status;
+}
+
+function write(text: string, status: ScenarioStatus, reconciledSpecHash?: string): string {
+  const out = withStatus(text, status, { reconciledSpecHash });
+  assert.ok(out, 'withStatus returned nothing');
+  return out.text;
+}
+
+describe('withStatus: the person\'s bytes', () => {
+  it('keeps every byte outside status and the generation line across repeated writes', () => {
+    let text = SCENARIO;
+    for (let i = 0; i < 20; i++) {
+      const status: ScenarioStatus =
+        i % 3 === 0
+          ? { observedGeneration: 1, phase: 'Running', conditions: [{ type: 'Ready', status: 'True', reason: 'Converged', message: `round ${i}`, lastTransitionTime: '2025-01-01T00:00:00Z' }] }
+          : i % 3 === 1
+            ? { observedGeneration: 1, phase: 'Pending', events: [{ time: 't', type: 'Normal', reason: 'R', message: 'multi\nline' }] }
+            : {};
+      const out = withStatus(text, status);
+      assert.ok(out);
+      assert.equal(out.method, 'splice');
+      text = out.text;
+      assert.equal(personsPart(text), personsPart(SCENARIO));
+    }
+    // The lines a reformatting printer would have changed are still exactly as written.
+    for (const line of [
+      '  labels: {team: net,  tier: "gold"}',
+      "  description:   'two halves'   # why we do this",
+      '    partition: { groups: [[server], [client1, client2]] }',
+      '  - name: split',
+      '# a note a person left at the end',
+    ]) {
+      assert.ok(text.includes(`${line}\n`), `lost: ${line}`);
+    }
+    // The comment on the status line stays on the status line.
+    assert.match(text, /^status: +# written by the controller only\n {2}\S/m);
+  });
+
+  it('inserts metadata.generation right after metadata.name, in the file\'s indentation', () => {
+    const text = write(SCENARIO, { observedGeneration: 1 });
+    assert.ok(text.includes('  name: split-brain            # unique in the directory\n  generation: 1\n  labels:'));
+  });
+
+  it('appends status at the end when the file has none (also without a final newline)', () => {
+    const bare = 'metadata:\n  name: a\nspec:\n  suspend: true';
+    const text = write(bare, { phase: 'Suspended' });
+    assert.ok(text.startsWith('metadata:\n  name: a\n  generation: 1\nspec:\n  suspend: true\nstatus:\n  phase: Suspended\n'));
+  });
+
+  it('falls back to the Document API for shapes it does not splice, keeping comments and the value', () => {
+    const flow = 'metadata: {name: a}   # flow style\nspec: {suspend: true}\n';
+    const out = withStatus(flow, { phase: 'Running' });
+    assert.ok(out);
+    assert.equal(out.method, 'document');
+    assert.match(out.text, /# flow style/);
+    assert.deepEqual(parseDocument(out.text).toJS(), {
+      metadata: { name: 'a', generation: 1 },
+      spec: { suspend: true },
+      status: { phase: 'Running', specHash: specHash({ suspend: true }) },
+    });
+  });
+
+  it('refuses a document that is not a mapping', () => {
+    assert.equal(withStatus('- a\n- b\n', {}), undefined);
+    assert.equal(withStatus('key: [unclosed\n', {}), undefined);
+  });
+});
+
+describe('withStatus: status and generation', () => {
+  it('replaces the status entry instead of merging into it', () => {
+    const first = write(SCENARIO, {
+      observedGeneration: 1,
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Converged', message: 'ok', lastTransitionTime: 't' }],
+      startedAt: '2025-01-01T00:00:00Z',
+    });
+    const second = write(first, { observedGeneration: 1, phase: 'Failed' });
+    const spec = (parseDocument(SCENARIO).toJS() as { spec: unknown }).spec;
+    assert.deepEqual(statusOf(second), { observedGeneration: 1, phase: 'Failed', specHash: specHash(spec) });
+  });
+
+  it('bumps the generation only when the spec changes', () => {
+    const g = (t: string) => (parseDocument(t).toJS() as { metadata: { generation: number } }).metadata.generation;
+    let text = write(SCENARIO, { observedGeneration: 1 });
+    assert.equal(g(text), 1);
+    text = write(text, { observedGeneration: 1, phase: 'Running' });
+    assert.equal(g(text), 1, 'a second write of the same spec');
+
+    const commented = text.replace('  suspend: false\n', '  # paused on Fridays\n  suspend: false\n');
+    assert.equal(g(write(commented, { observedGeneration: 1 })), 1, 'a comment edit');
+
+    const statusEdited = text.replace('phase: Running', 'phase: Completed');
+    assert.equal(g(write(statusEdited, { observedGeneration: 1 })), 1, 'a status edit by hand');
+
+    const reformatted = text.replace(
+      '    partition: { groups: [[server], [client1, client2]] }',
+      '    partition:\n      groups:\n        - [server]\n        - [client1, client2]',
+    );
+    assert.equal(g(write(reformatted, { observedGeneration: 1 })), 1, 'the same spec, formatted differently');
+
+    const specEdited = text.replace('  suspend: false', '  suspend: true');
+    const out = withStatus(specEdited, { observedGeneration: 1 });
+    assert.ok(out);
+    assert.equal(out.generation, 2);
+    assert.equal(out.bumped, true);
+    assert.equal(g(out.text), 2, 'a spec edit');
+    assert.equal((statusOf(out.text) as { specHash: string }).specHash, specHash({ ...(parseDocument(specEdited).toJS() as { spec: object }).spec }));
+  });
+
+  it('makes the generation newer than observedGeneration when the status describes an older spec', () => {
+    // The controller reconciled spec A (generation 1), a person saved spec B before the status write.
+    const a = write(SCENARIO, { observedGeneration: 1 });
+    const hashA = generationOf(parseDocument(a)).specHash;
+    const b = a.replace('  suspend: false', '  suspend: true');
+    const out = withStatus(b, { observedGeneration: 1 }, { reconciledSpecHash: hashA });
+    assert.ok(out);
+    assert.equal(out.generation, 2);
+    // Even when the file never recorded a hash, the status must not claim generation 1 for spec B.
+    const fresh = withStatus(SCENARIO.replace('  suspend: false', '  suspend: true'), { observedGeneration: 1 }, { reconciledSpecHash: hashA });
+    assert.equal(fresh?.generation, 2);
+  });
+});
+
+describe('generationOf', () => {
+  const spec = { suspend: true };
+  const h = specHash(spec);
+  const cases: [string, unknown, { generation: number; changed: boolean }][] = [
+    ['fresh file', { metadata: { name: 'a' }, spec }, { generation: 1, changed: true }],
+    ['recorded, unchanged', { metadata: { generation: 3 }, spec, status: { specHash: h } }, { generation: 3, changed: false }],
+    ['recorded, spec edited', { metadata: { generation: 3 }, spec: { suspend: false }, status: { specHash: h } }, { generation: 4, changed: true }],
+    ['generation deleted by hand', { metadata: {}, spec, status: { specHash: h, observedGeneration: 5 } }, { generation: 5, changed: false }],
+    ['status deleted by hand', { metadata: { generation: 3 }, spec }, { generation: 4, changed: true }],
+    ['not an object', 'text', { generation: 1, changed: true }],
+  ];
+  for (const [name, input, want] of cases) {
+    it(name, () => {
+      const got = generationOf(input);
+      assert.deepEqual({ generation: got.generation, changed: got.changed }, want);
+    });
+  }
+  it('reads a yaml Document like the plain object it holds', () => {
+    const text = `metadata:\n  generation: 3\nspec:\n  suspend: true\nstatus:\n  specHash: ${h}\n`;
+    assert.deepEqual(generationOf(parseDocument(text)), { generation: 3, specHash: h, changed: false });
+  });
+});
+
+describe('applyMerge', () => {
+  const withStatusText = write(SCENARIO, { observedGeneration: 1, phase: 'Running' });
+
+  it('takes everything from the source but the status entry and generation, which stay verbatim', () => {
+    const source = SCENARIO.replace("'two halves'", '"both halves"').replace('status: {}                      # written by the controller only\n', '');
+    const out = applyMerge(source, withStatusText);
+    assert.ok(out.includes(statusEntryText(withStatusText) as string));
+    assert.ok(out.includes('  generation: 1\n'));
+    assert.ok(out.includes('"both halves"'));
+    assert.equal(personsPart(out), `${source}<status>\n`, 'the status entry goes at the end, nothing else differs');
+  });
+
+  it('drops the status content and generation the source carries', () => {
+    const source = 'metadata:\n  name: a\n  generation: 9\nspec: {}\nstatus:  # ours\n  phase: Running\n';
+    assert.equal(applyMerge(source, undefined), 'metadata:\n  name: a\nspec: {}\nstatus: {}  # ours\n');
+    assert.equal(applyMerge(source, 'metadata:\n  name: a\nspec: {}\n'), 'metadata:\n  name: a\nspec: {}\n');
+  });
+
+  it('gives back the file unchanged when the same source is applied again', () => {
+    for (const source of [SCENARIO, SCENARIO.replace(/^status: .*\n/m, '')]) {
+      const created = applyMerge(source, undefined);
+      assert.equal(applyMerge(source, created), created);
+      const statused = write(created, { observedGeneration: 1, phase: 'Running' });
+      assert.equal(applyMerge(source, statused), statused);
+    }
+  });
+
+  it('explains a source that is not YAML', () => {
+    assert.throws(() => applyMerge('a: [unclosed\n', undefined), /not a YAML mapping; fix its syntax/);
+  });
+});
