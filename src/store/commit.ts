@@ -1,0 +1,446 @@
+// Replacing a file that a person may be saving at the same moment, without ever losing their save.
+//
+// The naive "read, compare, rename over" has a window between the compare and the rename: a save
+// that lands there (editor: temp + rename; VS Code: truncate + write in place) is destroyed. POSIX
+// has no compare-and-swap on a directory entry, so the window cannot be closed by checking harder.
+// What Linux does offer, and what this file uses (method 'exchange+lease'):
+//
+//   1. LEASE  open the file and take an exclusive lease (native.ts). Granted only when nobody else
+//             has it open, so no in-place writer is half-way through; from now on every other open()
+//             of this inode, for reading or writing, waits in the kernel until we let go.
+//   2. READ   the text B under the lease: it is complete and cannot change under us. Apply the edit
+//             to it: M. Write M to `.faultline-tmp-*` in the same directory, fsync, lease that too.
+//   3. SWAP   renameat2(tmp, file, RENAME_EXCHANGE): the file is M now; the tmp name holds whatever
+//             inode the file had an instant before: D.
+//   4. CHECK  D is the inode we leased and nobody is waiting to open it  -> unlink D, release. Done.
+//             Otherwise a person was faster than us:
+//               a. an editor renamed its save X over the file between 1 and 3 (D is X), or
+//               b. a process opened the file while we held the lease and waits (D is B).
+//             Nobody can have READ M yet: any open of M waits on M's lease. So we drain D (wait
+//             until nobody has it open, then lease it: its text is final), merge the edit into D's
+//             text, and write that INTO M's inode, still under M's lease. Then release: every waiting
+//             reader sees the person's text plus our edit, and a waiting in-place writer writes into
+//             the inode that is now the file.
+//
+// Worked example (case a), a person saving "edit 7" with vim while we write a status:
+//
+//   t0 we lease I_B ("edit 6"), read it, write tmp = "edit 6" + status
+//   t1 vim renames its file X ("edit 7") over the name;  I_B is unlinked
+//   t2 we exchange: the name -> our tmp inode ("edit 6" + status), tmp name -> X
+//   t3 vim (or anyone) opens the file to read: blocks on our lease
+//   t4 we see D = X != I_B: read X, merge: "edit 7" + status, write it into the file's inode
+//   t5 release: the reader's open completes and reads "edit 7" + status. Nothing was lost, and no
+//      one ever saw "edit 6" again.
+//
+// What is left (the residual window, documented in README.md too):
+//   - An opener that had already looked the name up before step 3 but had not yet reached the
+//     kernel's lease check when we checked (step 4, after a short settle delay, default 1 ms) gets
+//     the old inode after we released it; if it writes in place, that write lands in an unlinked
+//     file. It needs a thread descheduled inside its own open() for longer than the settle delay.
+//   - A process that holds the file open for longer than leaseWaitMs (`less`, `tail -f`) keeps us
+//     from taking a lease; the write then uses method 'exchange' below.
+//   - Leases end after /proc/sys/fs/lease-break-time (45 s) even if we still hold them.
+//
+// Fallbacks, chosen per write when the kernel says no:
+//   'exchange' (no lease: another owner without CAP_LEASE, NFS, a file held open): steps 2-4 with
+//     a content compare instead of a lease. If a person's save was displaced, it is put back with
+//     our edit merged by a second exchange, about a millisecond later (the time to write and fsync
+//     the merge); a reader in that millisecond sees the older text, and an in-place writer that
+//     opened the file before our swap and writes after our compare writes into the displaced file.
+//   'rename' (no renameat2: another OS, or a filesystem that lacks RENAME_EXCHANGE): compare, then
+//     rename over. A save landing between the compare and the rename (a few microseconds) is lost,
+//     and a file deleted in that instant is recreated. This is the classic window; we only shrink it.
+import {
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type Document, parseDocument } from 'yaml';
+import { EAGAIN, EINVAL, ENOENT, ENOSYS, F_WRLCK, type Native, sleepSync } from './native.js';
+import { readAllFd } from './read.js';
+import { firstLine } from './yamlEdit.js';
+
+/**
+ * An edit of the whole file: mutate `doc` (its toString() is written), or return the new text
+ * (for byte-exact edits), or 'skip' to write nothing. It may be called more than once per update:
+ * once for every newer version of the file that a person saved while we were writing.
+ */
+export type Edit = (doc: Document.Parsed, text: string) => 'skip' | string | void;
+
+export type CommitMethod = 'exchange+lease' | 'exchange' | 'rename';
+
+export type Outcome =
+  | { kind: 'done'; text: string; merged: boolean }
+  | { kind: 'retry'; why: string }
+  | { kind: 'busy' } // lease refused because someone has the file open
+  | { kind: 'no-lease' }
+  | { kind: 'no-exchange' }
+  | { kind: 'missing' }
+  | { kind: 'invalid'; message: string; text: string }
+  | { kind: 'skip'; text: string }
+  | { kind: 'unchanged'; text: string };
+
+export interface CommitContext {
+  target: string; // symlinks already resolved
+  edit: Edit;
+  native: Native | null;
+  settleMs: number;
+  drainMs: number;
+  /** The text a stable read saw (methods without a lease only proceed if the file still holds it). */
+  expected: string;
+}
+
+export const TEMP_PREFIX = '.faultline-tmp-';
+
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `${TEMP_PREFIX}${basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+type Edited = { kind: 'text'; text: string } | { kind: 'invalid'; message: string } | { kind: 'skip' } | { kind: 'unchanged' };
+
+/** Run the edit against one version of the file. Unparseable text is never edited. */
+export function runEdit(edit: Edit, text: string): Edited {
+  if (text.trim() === '') return { kind: 'invalid', message: 'the file is empty' };
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text);
+  } catch (e) {
+    return { kind: 'invalid', message: `the file is not valid YAML: ${(e as Error).message}` };
+  }
+  if (doc.errors.length > 0) return { kind: 'invalid', message: `the file is not valid YAML: ${firstLine(doc.errors[0].message)}` };
+  const out = edit(doc, text);
+  if (out === 'skip') return { kind: 'skip' };
+  const next = typeof out === 'string' ? out : doc.toString();
+  return next === text ? { kind: 'unchanged' } : { kind: 'text', text: next };
+}
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException).code;
+}
+
+function writeAllAt(fd: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off, off);
+  ftruncateSync(fd, buf.length);
+}
+
+/** Create the temp file with `text`, the original's mode and (when we may) owner, fsynced. */
+function createTemp(target: string, text: string, like: Stats): { path: string; fd: number } {
+  const path = tempPathFor(target);
+  const fd = openSync(path, 'wx+', 0o600);
+  try {
+    writeAllAt(fd, text);
+    fchmodSync(fd, like.mode & 0o7777);
+    if (process.getuid && (like.uid !== process.getuid() || like.gid !== process.getgid?.())) {
+      try {
+        fchownSync(fd, like.uid, like.gid); // root writing a person's file: keep it theirs
+      } catch {
+        /* not permitted: the file becomes ours; nothing better to do */
+      }
+    }
+    fsyncSync(fd);
+    return { path, fd };
+  } catch (e) {
+    closeQuiet(fd);
+    unlinkQuiet(path);
+    throw e;
+  }
+}
+
+function closeQuiet(fd: number | undefined): void {
+  if (fd === undefined) return;
+  try {
+    closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+}
+
+function unlinkQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
+}
+
+function sameStat(a: Stats, b: Stats): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+function inoAt(path: string): number | undefined {
+  try {
+    return lstatSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------- exchange + lease
+
+/**
+ * Wait until nobody has `path` open and lease it, so its content is final. Returns the open fd
+ * (lease held when `leased`) and the content. Bounded by `ms`; after that, the content is read as
+ * it is (best effort) and `leased` is false.
+ */
+function drain(native: Native, path: string, settleMs: number, ms: number): { fd: number; text: string; leased: boolean } {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const fd = openSync(path, 'r');
+    const r = native.lease(fd);
+    if (r === 0) {
+      sleepSync(settleMs);
+      if (native.leaseState(fd) === F_WRLCK) return { fd, text: readAllFd(fd).toString('utf8'), leased: true };
+    } else if (r !== -EAGAIN || performance.now() > deadline) {
+      return { fd, text: readAllFd(fd).toString('utf8'), leased: false };
+    }
+    closeSync(fd); // lets a waiting opener through; we try again once it is done
+    sleepSync(0.2);
+  }
+}
+
+/** One attempt of the leased protocol described at the top. Synchronous from lease to release. */
+export function commitLeased(ctx: CommitContext): Outcome {
+  const { native, target, edit } = ctx;
+  if (!native) return { kind: 'no-exchange' };
+  let fdB: number | undefined;
+  let fdM: number | undefined;
+  let tmp: string | undefined;
+  let fdD: number | undefined;
+  try {
+    try {
+      fdB = openSync(target, 'r');
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return { kind: 'missing' };
+      throw e;
+    }
+    const lr = native.lease(fdB);
+    if (lr === -EAGAIN) return { kind: 'busy' };
+    if (lr < 0) return { kind: 'no-lease' };
+    const stB = fstatSync(fdB);
+    if (stB.nlink === 0 || inoAt(target) !== stB.ino) return { kind: 'retry', why: 'replaced while opening' };
+    const textB = readAllFd(fdB, stB.size).toString('utf8');
+    const e = runEdit(edit, textB);
+    if (e.kind === 'invalid') return { kind: 'invalid', message: e.message, text: textB };
+    if (e.kind === 'skip') return { kind: 'skip', text: textB };
+    if (e.kind === 'unchanged') return { kind: 'unchanged', text: textB };
+
+    const t = createTemp(target, e.text, stB);
+    tmp = t.path;
+    fdM = t.fd;
+    if (native.lease(fdM) !== 0) return { kind: 'retry', why: 'temp file opened by someone' };
+    const x = native.exchange(tmp, target);
+    if (x === -ENOENT) return { kind: 'missing' }; // deleted by a person: never recreate it
+    if (x === -EINVAL || x === -ENOSYS) return { kind: 'no-exchange' };
+    if (x < 0) throw new Error(`renameat2(RENAME_EXCHANGE) ${tmp} <-> ${target} failed: errno ${-x}`);
+    const displaced = tmp; // from here on, the tmp name holds the inode that was the file: D
+    tmp = undefined;
+
+    const dIno = inoAt(displaced);
+    sleepSync(ctx.settleMs); // see "residual window" above
+    let final = e.text;
+    let merged = false;
+    let note: Outcome | undefined;
+    if (dIno === stB.ino && native.leaseState(fdB) === F_WRLCK) {
+      unlinkSync(displaced); // nobody touched B: it goes
+      closeQuiet(fdB);
+      fdB = undefined;
+    } else {
+      closeQuiet(fdB); // let a waiting opener of B through: it may be writing
+      fdB = undefined;
+      const d = drain(native, displaced, ctx.settleMs, ctx.drainMs);
+      fdD = d.fd;
+      if (!(dIno === stB.ino && d.text === textB)) {
+        const e2 = runEdit(edit, d.text);
+        final = e2.kind === 'text' ? e2.text : d.text; // invalid or skipped: their text, verbatim
+        if (e2.kind === 'invalid') note = { kind: 'invalid', message: e2.message, text: d.text };
+        if (e2.kind === 'skip') note = { kind: 'skip', text: d.text };
+        writeAllAt(fdM, final); // M's inode is the file, and it is still leased: nobody sees this happen
+        fsyncSync(fdM);
+        merged = true;
+      }
+      unlinkSync(displaced);
+      closeQuiet(fdD);
+      fdD = undefined;
+    }
+    const stM = fstatSync(fdM);
+    closeQuiet(fdM); // release: waiting openers now see `final`
+    fdM = undefined;
+    if (stM.nlink === 0) {
+      // A person renamed a save over our file after the swap (their text is in place, ours is not).
+      return exists(target) ? { kind: 'retry', why: 'replaced after the swap' } : { kind: 'missing' };
+    }
+    return note ?? { kind: 'done', text: final, merged };
+  } finally {
+    closeQuiet(fdD);
+    closeQuiet(fdB);
+    closeQuiet(fdM);
+    if (tmp) unlinkQuiet(tmp);
+  }
+}
+
+// ---------------------------------------------------------------- exchange without a lease
+
+/** Read a displaced file until two reads agree (an in-place writer may be mid-write). */
+function settledRead(path: string): { text: string; st: Stats } {
+  let prev: string | undefined;
+  for (let i = 0; i < 20; i++) {
+    const fd = openSync(path, 'r');
+    try {
+      const st = fstatSync(fd);
+      const text = readAllFd(fd, st.size).toString('utf8');
+      if (text === prev) return { text, st };
+      prev = text;
+    } finally {
+      closeSync(fd);
+    }
+    sleepSync(1);
+  }
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    return { text: readAllFd(fd, st.size).toString('utf8'), st };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The brief's protocol: compare, exchange, and if a person's save came out, exchange it back merged. */
+export function commitExchange(ctx: CommitContext): Outcome {
+  const { native, target, edit } = ctx;
+  if (!native) return { kind: 'no-exchange' };
+  let fdB: number | undefined;
+  const temps: string[] = [];
+  try {
+    try {
+      fdB = openSync(target, 'r');
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return { kind: 'missing' };
+      throw e;
+    }
+    const stB = fstatSync(fdB);
+    const textB = readAllFd(fdB, stB.size).toString('utf8');
+    if (textB !== ctx.expected) return { kind: 'retry', why: 'changed since the stable read' };
+    const e = runEdit(edit, textB);
+    if (e.kind === 'invalid') return { kind: 'invalid', message: e.message, text: textB };
+    if (e.kind === 'skip') return { kind: 'skip', text: textB };
+    if (e.kind === 'unchanged') return { kind: 'unchanged', text: textB };
+
+    let placed = createTemp(target, e.text, stB); // what we are about to put at the name
+    temps.push(placed.path);
+    let placedText = e.text;
+    if (inoAt(target) !== stB.ino || !sameStat(fstatSync(fdB), stB)) return { kind: 'retry', why: 'changed' };
+    let x = native.exchange(placed.path, target);
+    if (x === -ENOENT) return { kind: 'missing' };
+    if (x === -EINVAL || x === -ENOSYS) return { kind: 'no-exchange' };
+    if (x < 0) throw new Error(`renameat2(RENAME_EXCHANGE) ${placed.path} <-> ${target} failed: errno ${-x}`);
+    // The name placed.path now holds what the file was. Did B come out untouched?
+    let displaced = placed.path;
+    let untouched = inoAt(displaced) === stB.ino && sameStat(fstatSync(fdB), stB) && readAllFd(fdB).toString('utf8') === textB;
+    let merged = false;
+    let note: Outcome | undefined;
+    for (let round = 0; !untouched; round++) {
+      if (round >= 10) throw new Error(`${target}: gave up putting a concurrent save back after 10 rounds`);
+      // A person's save came out (renamed over the file, or written into B in place): put it
+      // back, merged with our edit.
+      const d = settledRead(displaced);
+      const e2 = runEdit(edit, d.text);
+      const text = e2.kind === 'text' ? e2.text : d.text;
+      if (e2.kind === 'invalid') note = { kind: 'invalid', message: e2.message, text: d.text };
+      else if (e2.kind === 'skip') note = { kind: 'skip', text: d.text };
+      else note = undefined;
+      const placedIno = fstatSync(placed.fd).ino;
+      closeQuiet(placed.fd);
+      const next = createTemp(target, text, d.st);
+      temps.push(next.path);
+      x = native.exchange(next.path, target);
+      if (x === -ENOENT) return { kind: 'missing' };
+      if (x < 0) throw new Error(`renameat2(RENAME_EXCHANGE) ${next.path} <-> ${target} failed: errno ${-x}`);
+      // Our earlier placement should come out now, unchanged; anything else is a newer save.
+      untouched = inoAt(next.path) === placedIno && readFileText(next.path) === placedText;
+      displaced = next.path;
+      placed = next;
+      placedText = text;
+      merged = true;
+    }
+    closeQuiet(placed.fd);
+    for (const p of temps) unlinkQuiet(p);
+    temps.length = 0;
+    return note ?? { kind: 'done', text: placedText, merged };
+  } finally {
+    closeQuiet(fdB);
+    for (const p of temps) unlinkQuiet(p);
+  }
+}
+
+function readFileText(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    return readAllFd(fd).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------- compare, then rename
+
+/** Last resort where renameat2 is missing. The window between compare and rename stays open. */
+export function commitRename(ctx: CommitContext): Outcome {
+  const { target, edit } = ctx;
+  let fdB: number | undefined;
+  let tmp: { path: string; fd: number } | undefined;
+  try {
+    try {
+      fdB = openSync(target, 'r');
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return { kind: 'missing' };
+      throw e;
+    }
+    const stB = fstatSync(fdB);
+    const textB = readAllFd(fdB, stB.size).toString('utf8');
+    if (textB !== ctx.expected) return { kind: 'retry', why: 'changed since the stable read' };
+    const e = runEdit(edit, textB);
+    if (e.kind === 'invalid') return { kind: 'invalid', message: e.message, text: textB };
+    if (e.kind === 'skip') return { kind: 'skip', text: textB };
+    if (e.kind === 'unchanged') return { kind: 'unchanged', text: textB };
+    tmp = createTemp(target, e.text, stB);
+    // compare ...
+    if (inoAt(target) !== stB.ino || !sameStat(fstatSync(fdB), stB) || readAllFd(fdB).toString('utf8') !== textB) {
+      return { kind: 'retry', why: 'changed' };
+    }
+    // ... then rename: THE WINDOW. A save landing here is overwritten.
+    renameSync(tmp.path, target);
+    tmp = { path: '', fd: tmp.fd };
+    return { kind: 'done', text: e.text, merged: false };
+  } finally {
+    closeQuiet(fdB);
+    if (tmp) {
+      closeQuiet(tmp.fd);
+      if (tmp.path) unlinkQuiet(tmp.path);
+    }
+  }
+}

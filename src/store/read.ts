@@ -1,0 +1,115 @@
+// Reading a file that someone may be writing right now.
+//
+// Editors and tools write a file in one of two ways:
+//   - temp + rename (vim, sed -i, git): the name points at the old or the new inode, never at a
+//     half-written one. Nothing can tear.
+//   - in place (VS Code, `fs.writeFile`, `>` in a shell): open with O_TRUNC, then write. Between the
+//     two, the file is empty; for files over a page, a reader can see a prefix of the new text.
+// An empty or unparseable read is therefore not trusted: we read again after a short delay, and
+// accept it only when two consecutive reads agree (the person really did save that) or it becomes
+// valid. A read whose inode, size or mtime moved while we were reading is retried the same way.
+import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { Clock } from '../ports/index.js';
+import { systemClock } from './clock.js';
+
+export type StableRead =
+  | { missing: true }
+  | { missing: false; text: string; ino: number; size: number; mtimeMs: number };
+
+export interface ReadOptions {
+  clock: Clock;
+  /** Delay between re-reads of a suspicious read. */
+  delayMs: number;
+  /** Reads at most (the last one is returned whatever it holds). */
+  tries: number;
+}
+
+interface Snapshot {
+  text: string;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  moved: boolean; // the file changed while we read it
+}
+
+/** Read all of an open file from offset 0. */
+export function readAllFd(fd: number, sizeHint = 0): Buffer {
+  let buf = Buffer.allocUnsafe(Math.max(4096, sizeHint + 1));
+  let len = 0;
+  for (;;) {
+    if (len === buf.length) {
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, len);
+      buf = bigger;
+    }
+    const n = readSync(fd, buf, len, buf.length - len, len);
+    if (n === 0) return buf.subarray(0, len);
+    len += n;
+  }
+}
+
+function sameStat(a: Stats, b: Stats): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+function isMissingError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** One synchronous read (open, fstat, read, fstat, close): see native.ts for why it is synchronous. */
+export function readOnce(path: string): Snapshot | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if (isMissingError(e)) return null;
+    throw e;
+  }
+  try {
+    const before = fstatSync(fd);
+    const text = readAllFd(fd, before.size).toString('utf8');
+    const after = fstatSync(fd);
+    return { text, ino: after.ino, size: after.size, mtimeMs: after.mtimeMs, moved: !sameStat(before, after) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Parses as one YAML document without errors. */
+export function parses(text: string): boolean {
+  if (text.trim() === '') return false;
+  try {
+    return parseDocument(text).errors.length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Read a file that may be being written. Returns `{missing: true}` when it does not exist (after
+ * one confirming look, since some editors delete and recreate), never throws for ENOENT.
+ *
+ *   content "" then "kind: Scenario\n..."  -> the second read is returned
+ *   content "key: [unclosed" twice         -> returned as is (the person saved that)
+ */
+export async function readStable(path: string, options: Partial<ReadOptions> = {}): Promise<StableRead> {
+  const opts: ReadOptions = { clock: options.clock ?? systemClock(), delayMs: options.delayMs ?? 20, tries: options.tries ?? 6 };
+  let prev: Snapshot | null | undefined;
+  for (let i = 0; i < Math.max(1, opts.tries); i++) {
+    const snap = readOnce(path);
+    const last = i === Math.max(1, opts.tries) - 1;
+    if (snap === null) {
+      if (prev === null || last) return { missing: true };
+    } else {
+      const result = { missing: false as const, text: snap.text, ino: snap.ino, size: snap.size, mtimeMs: snap.mtimeMs };
+      if (!snap.moved && parses(snap.text)) return result;
+      if (!snap.moved && prev && prev.text === snap.text && prev.ino === snap.ino) return result;
+      if (last) return result;
+    }
+    prev = snap;
+    await opts.clock.sleep(opts.delayMs);
+  }
+  return { missing: true }; // unreachable: the loop returns on its last turn
+}
