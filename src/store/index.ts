@@ -1,0 +1,11 @@
+// The store's public surface. See README.md.
+export { ScenarioStore } from './store.js';
+export { systemClock } from './clock.js';
+export { readStable, type ReadOptions } from './read.js';
+export type { ApplyResult, StoreOptions, UpdateResult, WriteStatusOptions, WriteStatusResult } from './store.js';
+export type { CommitMethod, Edit } from './commit.js';
+export { TEMP_PREFIX } from './commit.js';
+export { listScenarioFiles, type NameIndex } from './dir.js';
+export type { StableRead } from './read.js';
+export type { WatchEvent, WatchOptions } from './watch.js';
+export { generationOf, readName, type GenerationInfo } from './yamlEdit.js';

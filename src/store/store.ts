@@ -1,0 +1,401 @@
+// ScenarioStore: the directory of Scenario files as the controller and the CLI see it.
+//
+// All state lives in an instance: which texts this store wrote (own-write suppression) and what
+// the kernel turned out not to support. Time goes through the injected Clock wherever a delay is
+// part of the behaviour (re-reads, backoff, unlink confirmation); the sub-millisecond waits inside
+// a write's critical section are real time on purpose (commit.ts explains why they must block).
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, linkSync, openSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { ScenarioStatus } from '../api/types.js';
+import type { Clock } from '../ports/index.js';
+import {
+  type CommitContext,
+  type CommitMethod,
+  type Edit,
+  type Outcome,
+  commitExchange,
+  commitLeased,
+  commitRename,
+  tempPathFor,
+} from './commit.js';
+import { systemClock } from './clock.js';
+import { type NameIndex, fileNameProblem, indexByName, listScenarioFiles } from './dir.js';
+import { type Native, loadNative } from './native.js';
+import { type StableRead, parses, readStable } from './read.js';
+import { applyMerge, readName, withStatus } from './yamlEdit.js';
+import { type WatchEvent, type WatchOptions, watchDir } from './watch.js';
+
+export interface StoreOptions {
+  clock?: Clock;
+  /** Delay before re-reading a file that looked torn (empty, unparseable, changing). Default 20 ms. */
+  readDelayMs?: number;
+  /** Reads per readStable at most. Default 6. */
+  readTries?: number;
+  /** 'auto' (default): exchange+lease where the kernel allows, falling back per write. */
+  method?: 'auto' | CommitMethod;
+  /** Wait after the exchange before trusting "nobody opened the old file" (commit.ts). Default 1 ms. */
+  settleMs?: number;
+  /** How long others may keep the file open before we write without a lease. Default 1000 ms. */
+  leaseWaitMs?: number;
+  /** How long to wait for a displaced file's openers to finish. Default 500 ms. */
+  drainMs?: number;
+  /** Attempts per write before giving up with reason 'busy'. Default 200. */
+  maxAttempts?: number;
+  /** fsync the directory after a write (durable renames). Default true. */
+  durable?: boolean;
+  /** watchDir: how long a vanished file must stay gone to be reported. Default 100 ms. */
+  unlinkConfirmMs?: number;
+}
+
+export type UpdateResult =
+  | { written: true; path: string; text: string; merged: boolean; method: CommitMethod; attempts: number }
+  | {
+      written: false;
+      path: string;
+      reason: 'missing' | 'invalid' | 'skipped' | 'unchanged' | 'busy';
+      message: string;
+      /** The file's text when it was read (absent when missing). */
+      text?: string;
+    };
+
+export interface WriteStatusOptions {
+  /**
+   * specHash of the spec this status describes (generationOf(doc).specHash when the controller
+   * read the file). Defaults to status.specHash. If the file's spec differs by the time of the
+   * write, the generation is made greater than status.observedGeneration and the write is not an
+   * own write, so the watcher's event for it triggers a reconcile of the newer spec.
+   */
+  reconciledSpecHash?: string;
+}
+
+export type WriteStatusResult = UpdateResult & {
+  /** metadata.generation and status.specHash as written (absent when nothing was written). */
+  generation?: number;
+  specHash?: string;
+  /** True when the watcher may ignore this text (isOwnWrite). */
+  own?: boolean;
+};
+
+export interface ApplyResult {
+  file: string;
+  result: 'created' | 'configured' | 'unchanged';
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function isMissing(e: unknown): boolean {
+  const c = (e as NodeJS.ErrnoException).code;
+  return c === 'ENOENT' || c === 'ENOTDIR';
+}
+
+export class ScenarioStore {
+  private readonly clock: Clock;
+  private readonly opts: Required<Omit<StoreOptions, 'clock'>>;
+  /** Absolute path -> sha256 of the last text this store wrote there as its own. */
+  private readonly ownWrites = new Map<string, string>();
+  private native: Native | null | undefined; // undefined: not loaded yet
+  /** Directories where RENAME_EXCHANGE turned out unsupported (another filesystem). */
+  private readonly noExchangeDirs = new Set<string>();
+
+  constructor(opts: StoreOptions = {}) {
+    this.clock = opts.clock ?? systemClock();
+    this.opts = {
+      readDelayMs: opts.readDelayMs ?? 20,
+      readTries: opts.readTries ?? 6,
+      method: opts.method ?? 'auto',
+      settleMs: opts.settleMs ?? 1,
+      leaseWaitMs: opts.leaseWaitMs ?? 1000,
+      drainMs: opts.drainMs ?? 500,
+      maxAttempts: opts.maxAttempts ?? 200,
+      durable: opts.durable ?? true,
+      unlinkConfirmMs: opts.unlinkConfirmMs ?? 100,
+    };
+  }
+
+  private nativeFs(): Native | null {
+    if (this.native === undefined) this.native = loadNative();
+    return this.native;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** See read.ts: a read that never mistakes a torn in-place write for the person's content. */
+  readStable(path: string): Promise<StableRead> {
+    return readStable(path, { clock: this.clock, delayMs: this.opts.readDelayMs, tries: this.opts.readTries });
+  }
+
+  listScenarioFiles(dir: string): Promise<string[]> {
+    return listScenarioFiles(dir);
+  }
+
+  indexByName(dir: string): Promise<NameIndex> {
+    return indexByName(dir, { clock: this.clock, delayMs: this.opts.readDelayMs, tries: this.opts.readTries });
+  }
+
+  watchDir(dir: string, onEvent: (e: WatchEvent) => void, signal: AbortSignal, opts: WatchOptions = {}): Promise<void> {
+    return watchDir(dir, onEvent, signal, {
+      unlinkConfirmMs: this.opts.unlinkConfirmMs,
+      ...opts,
+      clock: this.clock,
+    });
+  }
+
+  // ---------------------------------------------------------------- own writes
+
+  /**
+   * Is `text` exactly what this store last wrote to `path` as a status write whose spec the caller
+   * had reconciled? Then the watcher's event for it needs no reconcile. Only the LAST own text per
+   * path counts: a person restoring an older text of ours is a change.
+   */
+  isOwnWrite(path: string, text: string): boolean {
+    return this.ownWrites.get(resolve(path)) === sha256(text);
+  }
+
+  private noteWrite(paths: string[], text: string, own: boolean): void {
+    const h = sha256(text);
+    for (const p of paths) {
+      if (own) this.ownWrites.set(p, h);
+      else this.ownWrites.delete(p);
+    }
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /**
+   * Edit a file safely against concurrent saves (commit.ts). Never writes a file that is missing
+   * (never recreates a deleted file) or whose latest text does not parse.
+   */
+  updateFile(path: string, edit: Edit): Promise<UpdateResult> {
+    return this.update(path, edit);
+  }
+
+  private pickMethod(target: string, leaseAllowed: boolean): CommitMethod {
+    const m = this.opts.method;
+    const canExchange = this.nativeFs() !== null && !this.noExchangeDirs.has(dirname(target));
+    if (m === 'rename' || !canExchange) return 'rename';
+    if (m === 'exchange' || !leaseAllowed) return 'exchange';
+    return 'exchange+lease';
+  }
+
+  private async update(path: string, edit: Edit, after?: (text: string) => void): Promise<UpdateResult> {
+    const abs = resolve(path);
+    let target: string;
+    try {
+      target = realpathSync(abs); // write the file a symlink points to, not over the symlink
+    } catch (e) {
+      if (isMissing(e)) return { written: false, path: abs, reason: 'missing', message: `${abs} does not exist` };
+      throw e;
+    }
+    let leaseAllowed = true;
+    let busySince: number | undefined;
+    for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
+      const method = this.pickMethod(target, leaseAllowed);
+      let expected = '';
+      if (method !== 'exchange+lease') {
+        // Without a lease, the file may be half-written when we read it: settle it first.
+        const r = await this.readStable(target);
+        if (r.missing) return { written: false, path: abs, reason: 'missing', message: `${abs} does not exist` };
+        if (!parses(r.text)) {
+          return { written: false, path: abs, reason: 'invalid', message: `${abs}: not valid YAML; not written`, text: r.text };
+        }
+        expected = r.text;
+      }
+      const ctx: CommitContext = {
+        target,
+        edit,
+        native: this.nativeFs(),
+        settleMs: this.opts.settleMs,
+        drainMs: this.opts.drainMs,
+        expected,
+      };
+      const out: Outcome =
+        method === 'exchange+lease' ? commitLeased(ctx) : method === 'exchange' ? commitExchange(ctx) : commitRename(ctx);
+      switch (out.kind) {
+        case 'done':
+          after?.(out.text);
+          if (this.opts.durable) fsyncDir(dirname(target));
+          return { written: true, path: abs, text: out.text, merged: out.merged, method, attempts: attempt };
+        case 'busy': {
+          // Someone has the file open (an in-place save in progress, or a long-lived reader).
+          const now = this.clock.now().getTime();
+          busySince ??= now;
+          if (now - busySince >= this.opts.leaseWaitMs) leaseAllowed = false;
+          await this.clock.sleep(Math.min(1 + attempt, 10));
+          continue;
+        }
+        case 'no-lease':
+          leaseAllowed = false;
+          continue;
+        case 'no-exchange':
+          this.noExchangeDirs.add(dirname(target));
+          continue;
+        case 'retry':
+          await this.clock.sleep(attempt < 3 ? 0 : Math.min(attempt, 10));
+          continue;
+        case 'missing': {
+          // Deleted, or an editor between delete and create: look once more before giving up.
+          await this.clock.sleep(this.opts.readDelayMs);
+          if ((await this.readStable(target)).missing) {
+            return { written: false, path: abs, reason: 'missing', message: `${abs} was deleted; not recreated` };
+          }
+          continue;
+        }
+        case 'invalid':
+          return { written: false, path: abs, reason: 'invalid', message: `${abs}: ${out.message}; not written`, text: out.text };
+        case 'skip':
+          return { written: false, path: abs, reason: 'skipped', message: `${abs}: nothing to write`, text: out.text };
+        case 'unchanged':
+          after?.(out.text);
+          return { written: false, path: abs, reason: 'unchanged', message: `${abs} already up to date`, text: out.text };
+      }
+    }
+    return {
+      written: false,
+      path: abs,
+      reason: 'busy',
+      message: `${abs}: still changing after ${this.opts.maxAttempts} attempts; try again later`,
+    };
+  }
+
+  /**
+   * Write `status` into the scenario file at `path`, replacing the whole status entry (never
+   * merging it), and bring metadata.generation up to date (generationOf). Everything outside the
+   * status entry and the generation line stays byte-for-byte (yamlEdit.ts).
+   */
+  async writeStatus(path: string, status: ScenarioStatus, opts: WriteStatusOptions = {}): Promise<WriteStatusResult> {
+    const reconciled = opts.reconciledSpecHash ?? status.specHash;
+    let last: { generation: number; specHash: string; own: boolean } | undefined;
+    const paths = [resolve(path)];
+    try {
+      paths.push(realpathSync(path));
+    } catch {
+      /* reported by update() */
+    }
+    const res = await this.update(
+      path,
+      (doc, text) => {
+        const out = withStatus(text, status, { doc, reconciledSpecHash: reconciled });
+        if (!out) return 'skip'; // not a mapping: nothing sensible to write into
+        const own = reconciled !== undefined ? reconciled === out.specHash : !out.bumped;
+        last = { generation: out.generation, specHash: out.specHash, own };
+        return out.text;
+      },
+      (text) => this.noteWrite(paths, text, last?.own ?? false),
+    );
+    return res.written || res.reason === 'unchanged' ? { ...res, ...last } : res;
+  }
+
+  // ---------------------------------------------------------------- apply / delete
+
+  /**
+   * kubectl apply into the directory: the scenario named in `sourceText` gets the source's content,
+   * keeping its file's status and metadata.generation; a new name gets `<dir>/<name>.yaml`.
+   * Does not validate the spec (the caller does); needs a readable metadata.name.
+   */
+  async applyToDir(dir: string, sourceText: string): Promise<ApplyResult> {
+    const n = readName(sourceText);
+    if ('error' in n) {
+      throw new Error(`cannot apply: ${n.error}. Give the scenario a name under metadata.name, e.g. "split-brain".`);
+    }
+    applyMerge(sourceText, undefined); // throws with a clear message if the source is not a YAML mapping
+    for (let round = 0; round < 3; round++) {
+      const idx = await this.indexByName(dir);
+      const conflict = idx.conflicts.find((c) => c.name === n.name);
+      if (conflict) {
+        throw new Error(
+          `scenario "${n.name}" is defined by ${conflict.files.length} files (${conflict.files.join(', ')}); ` +
+            'delete or rename all but one, then apply again',
+        );
+      }
+      const file = idx.byName.get(n.name);
+      if (file) {
+        const r = await this.update(file, (_doc, text) => applyMerge(sourceText, text));
+        if (r.written) return { file: r.path, result: 'configured' };
+        if (r.reason === 'unchanged') return { file: r.path, result: 'unchanged' };
+        if (r.reason === 'missing') continue; // deleted meanwhile: create it again below
+        throw new Error(`cannot apply to ${r.path}: ${r.message}. Fix or delete that file, then apply again.`);
+      }
+      const problem = fileNameProblem(n.name);
+      if (problem) throw new Error(`cannot apply: ${problem}`);
+      const target = join(resolve(dir), `${n.name}.yaml`);
+      if (createExclusive(target, applyMerge(sourceText, undefined))) {
+        if (this.opts.durable) fsyncDir(dirname(target));
+        return { file: target, result: 'created' };
+      }
+      // Someone created that file meanwhile. If it holds our name, the next round configures it.
+      const now = await this.readStable(target);
+      const held = now.missing ? undefined : readName(now.text);
+      if (held && 'name' in held && held.name !== n.name) {
+        throw new Error(`cannot apply: ${target} already exists and holds scenario "${held.name}"; rename one of them`);
+      }
+    }
+    throw new Error(`cannot apply scenario "${n.name}": the directory kept changing; try again`);
+  }
+
+  /** Remove the file of scenario `name`. Returns its path, or null if no file holds that name. */
+  async deleteFromDir(dir: string, name: string): Promise<string | null> {
+    const idx = await this.indexByName(dir);
+    const conflict = idx.conflicts.find((c) => c.name === name);
+    if (conflict) {
+      throw new Error(`scenario "${name}" is defined by several files (${conflict.files.join(', ')}); delete the right one by hand`);
+    }
+    const file = idx.byName.get(name);
+    if (!file) return null;
+    try {
+      await unlink(file);
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+      return null;
+    }
+    this.ownWrites.delete(resolve(file));
+    return file;
+  }
+}
+
+/**
+ * Create `target` with `text` atomically, never replacing anything: the text goes to a temp file
+ * (O_EXCL), which is fsynced and then hard-linked to the name (link fails if the name exists).
+ * Returns false when the name exists.
+ */
+function createExclusive(target: string, text: string): boolean {
+  const tmp = tempPathFor(target);
+  const fd = openSync(tmp, 'wx', 0o644);
+  try {
+    const buf = Buffer.from(text, 'utf8');
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, target);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* some filesystems refuse fsync on directories; the data itself was fsynced */
+  }
+}

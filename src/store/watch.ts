@@ -1,0 +1,96 @@
+// Watching the directory: chokidar, reduced to three facts about scenario files.
+//
+// A disappearance is not trusted at once. An editor that saves by rename, git checking out a
+// branch, and our own exchange can all make a name vanish for an instant; the controller would
+// tear down a scenario's networks for nothing. So an `unlink` is reported only if the file is still
+// absent `unlinkConfirmMs` later; if it came back, that is a `change`.
+//
+//   chokidar: unlink a.yaml, add a.yaml (12 ms later)   -> we report: change a.yaml
+//   chokidar: unlink a.yaml (nothing after)             -> we report: unlink a.yaml (after the delay)
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { watch } from 'chokidar';
+import type { Clock } from '../ports/index.js';
+import { MAX_DEPTH, SCENARIO_FILE, isHiddenPath } from './dir.js';
+
+export interface WatchEvent {
+  path: string; // absolute
+  kind: 'add' | 'change' | 'unlink';
+}
+
+export interface WatchOptions {
+  /** Do not report the files that exist when watching starts (default false: they come as `add`). */
+  ignoreInitial?: boolean;
+  /** How long a file must stay gone before `unlink` is reported (default 100 ms). */
+  unlinkConfirmMs?: number;
+  onError?: (err: Error) => void;
+}
+
+/**
+ * Report add/change/unlink of scenario files under `dir` until `signal` aborts. Resolves once the
+ * initial scan is done (so a caller can rely on later changes being reported).
+ */
+export async function watchDir(
+  dir: string,
+  onEvent: (e: WatchEvent) => void,
+  signal: AbortSignal,
+  opts: WatchOptions & { clock: Clock },
+): Promise<void> {
+  if (signal.aborted) return;
+  const root = resolve(dir);
+  const confirmMs = opts.unlinkConfirmMs ?? 100;
+  const watcher = watch(root, {
+    ignoreInitial: opts.ignoreInitial ?? false,
+    depth: MAX_DEPTH,
+    ignored: (p, stats) => {
+      if (isHiddenPath(root, p)) return true;
+      return stats?.isFile() === true && !SCENARIO_FILE.test(p);
+    },
+  });
+  const pending = new Map<string, AbortController>();
+  const emit = (path: string, kind: WatchEvent['kind']): void => {
+    if (!signal.aborted) onEvent({ path, kind });
+  };
+  const reappeared = (path: string): boolean => {
+    const p = pending.get(path);
+    if (!p) return false;
+    p.abort();
+    pending.delete(path);
+    return true;
+  };
+  watcher.on('add', (p) => emit(p, reappeared(p) ? 'change' : 'add'));
+  watcher.on('change', (p) => {
+    reappeared(p);
+    emit(p, 'change');
+  });
+  watcher.on('unlink', (p) => {
+    pending.get(p)?.abort();
+    const ac = new AbortController();
+    pending.set(p, ac);
+    opts.clock
+      .sleep(confirmMs, AbortSignal.any([signal, ac.signal]))
+      .then(async () => {
+        if (pending.get(p) !== ac) return;
+        pending.delete(p);
+        const st = await stat(p).catch(() => undefined);
+        emit(p, st?.isFile() ? 'change' : 'unlink');
+      })
+      .catch(() => {
+        /* aborted: the file came back, or we stopped watching */
+      });
+  });
+  watcher.on('error', (e) => opts.onError?.(e instanceof Error ? e : new Error(String(e))));
+  signal.addEventListener(
+    'abort',
+    () => {
+      for (const ac of pending.values()) ac.abort();
+      pending.clear();
+      void watcher.close();
+    },
+    { once: true },
+  );
+  await new Promise<void>((res) => {
+    watcher.once('ready', () => res());
+    signal.addEventListener('abort', () => res(), { once: true });
+  });
+}
