@@ -686,6 +686,9 @@ export function createDockerPort(opts: DockerPortOptions = {}): DockerAdapter {
     const matters = (c: RawContainerSummary): boolean => {
       const labels = c.Labels ?? {};
       if (LABEL_MANAGED_BY in labels) return true;
+      // A running container may be a fault target (selected by name or labels): its pid is needed
+      // to enter its network namespace, and only inspect gives it.
+      if (c.State === 'running') return true;
       const eps = c.NetworkSettings?.Networks ?? {};
       if (Object.entries(eps).some(([name, ep]) => ownedNets.has(name) || (!!ep.NetworkID && ownedNets.has(ep.NetworkID)))) {
         return true;

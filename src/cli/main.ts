@@ -11,7 +11,7 @@ import type { Scenario } from '../api/types.js';
 import { desiredState } from '../plan/desired.js';
 import { planScenario, planToJSON, planToText } from '../plan/plan.js';
 import { Controller, peekName } from '../controller/controller.js';
-import { currentLease } from '../controller/lease.js';
+import { controllerIdFor, currentLease } from '../controller/lease.js';
 import { systemClock } from '../controller/queue.js';
 import { createDockerPort } from '../adapters/docker.js';
 import { createNetFaults } from './netfaults.js';
@@ -114,7 +114,7 @@ export function buildProgram(): Command {
       });
       const docker = createDockerPort();
       const store = createDirStore(dir);
-      const netFaults = await createNetFaults(docker, opts.netnsExec, log);
+      const netFaults = await createNetFaults(docker, opts.netnsExec, log, controllerIdFor(dir));
       const controller = new Controller({
         dir,
         docker,
@@ -263,7 +263,7 @@ export function buildProgram(): Command {
     .action(async (opts: { filename: string; timeout?: string; keep: boolean; output?: string; logLevel: string; netnsExec: string }) => {
       const { scenario, text } = await loadValid(opts.filename);
       const docker = createDockerPort();
-      const netFaults = await createNetFaults(docker, opts.netnsExec, createLogger(opts.logLevel));
+      const netFaults = await createNetFaults(docker, opts.netnsExec, createLogger(opts.logLevel), `run-${scenario.metadata.name}`);
       const summary = await runScenario({
         text,
         scenario,
@@ -302,12 +302,14 @@ export function buildProgram(): Command {
       .command(cmd)
       .description('print the Plan that would converge Docker to this scenario (changes nothing)')
       .requiredOption('-f, --filename <path>', 'Scenario file')
+      .addOption(dirOption())
       .addOption(outputOption(['text', 'json']))
-      .action(async (opts: { filename: string; output?: string }) => {
+      .action(async (opts: { filename: string; output?: string; dir: string }) => {
         const { scenario } = await loadValid(opts.filename);
         const docker = createDockerPort();
         const snapshot = await docker.snapshot();
-        const plan = planScenario(desiredState(scenario, snapshot), snapshot);
+        // As the controller of --dir would plan it (its identity owns what it created).
+        const plan = planScenario(desiredState(controllerIdFor(opts.dir), scenario, snapshot), snapshot);
         if (opts.output === 'json') process.stdout.write(JSON.stringify(planToJSON(plan), null, 2) + '\n');
         else process.stdout.write(planToText(plan));
       });

@@ -118,7 +118,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const name = o.scenario.metadata.name;
   const file = join(dir, `${name}.yaml`);
   const store = new ScenarioStore();
-  const controller = new Controller({ dir, docker: o.docker, netFaults: o.netFaults, store: createDirStore(dir, store), clock: systemClock, log: o.log });
+  // A stable identity per scenario: a `run` killed half-way is swept by the next run of it.
+  const controller = new Controller({ dir, id: `run-${name}`, docker: o.docker, netFaults: o.netFaults, store: createDirStore(dir, store), clock: systemClock, log: o.log });
   const say = (line: string) => {
     const ts = new Date().toISOString().slice(11, 23);
     if (o.out.isTTY) o.out.write('\r\x1b[K');

@@ -16,7 +16,7 @@ import type { Clock, DockerEvent, DockerPort } from '../ports/index.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, type ScenarioFiles } from './reconcile.js';
 import type { NetFaultSync } from './faults.js';
-import { acquireLease, releaseLease, renewLease, LEASE_RENEW_MS, type Lease } from './lease.js';
+import { acquireLease, controllerIdFor, releaseLease, renewLease, LEASE_RENEW_MS, type Lease } from './lease.js';
 import { setCondition } from './conditions.js';
 
 export interface DirEvent {
@@ -34,6 +34,8 @@ export interface DirStore extends ScenarioFiles {
 
 export interface ControllerOptions {
   dir: string;
+  /** Identity (default: derived from the directory's real path, see controllerIdFor). */
+  id?: string;
   docker: DockerPort;
   store: DirStore;
   clock: Clock;
@@ -74,9 +76,12 @@ export class Controller {
   private idleWaiters: (() => void)[] = [];
   private busy = 0;
 
+  readonly id: string;
+
   constructor(private readonly o: ControllerOptions) {
+    this.id = o.id ?? controllerIdFor(o.dir);
     this.queue = new WorkQueue(o.clock);
-    this.reconciler = new Reconciler({ docker: o.docker, files: o.store, clock: o.clock, log: o.log, netFaults: o.netFaults });
+    this.reconciler = new Reconciler({ controller: this.id, docker: o.docker, files: o.store, clock: o.clock, log: o.log, netFaults: o.netFaults });
   }
 
   get signal(): AbortSignal {
@@ -96,11 +101,13 @@ export class Controller {
     // were not running) are reconciled as deleted.
     const snapshot = await o.docker.snapshot();
     const known = new Set([...this.pathName.values()].filter((n): n is string => !!n));
-    for (const name of scenariosWithResources(snapshot)) {
-      if (!known.has(name)) {
-        o.log.info({ scenario: name }, 'found resources of a scenario with no file: sweeping');
-        this.queue.add(name);
-      }
+    const isLive = (s: string) => [...this.pathName.values()].includes(s);
+    const orphans = new Set(scenariosWithResources(snapshot, this.id).filter((n) => !known.has(n)));
+    // Rules left in container namespaces by scenarios deleted while we were down (even SIGKILLed).
+    if (o.netFaults?.sweep) for (const n of await o.netFaults.sweep(snapshot, isLive)) orphans.add(n);
+    for (const name of orphans) {
+      o.log.info({ scenario: name }, 'found resources of a scenario with no file: sweeping');
+      this.queue.add(name);
     }
     for (const [path, name] of this.pathName) this.queue.add(name ?? FILE_KEY + path);
 
@@ -117,7 +124,7 @@ export class Controller {
       this.loop(LEASE_RENEW_MS, () => renewLease(o.dir, this.lease!, o.clock.now())),
     );
     for (let i = 0; i < (o.workers ?? 2); i++) this.workers.push(this.worker());
-    o.log.info({ dir: o.dir, scenarios: known.size }, 'controller started');
+    o.log.info({ dir: o.dir, id: this.id, scenarios: known.size }, 'controller started');
   }
 
   async stop(): Promise<void> {
@@ -249,7 +256,7 @@ export class Controller {
     if (key.startsWith(FILE_KEY)) {
       const path = key.slice(FILE_KEY.length);
       if (!this.pathName.has(path) || this.pathName.get(path)) return; // gone, or now has a name
-      await new Reconciler({ ...o, files: o.store, log }).reconcileFile('(unnamed)', path);
+      await new Reconciler({ ...o, controller: this.id, files: o.store, log }).reconcileFile('(unnamed)', path);
       return;
     }
     const files = this.filesNamed(key);

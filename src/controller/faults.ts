@@ -76,6 +76,8 @@ export interface NetFaultResult {
   degraded: { fault: string; reason: string; message: string }[];
   errors: { error: string }[];
   commands: number;
+  /** Come back soon (e.g. a namespace shared with a scenario that has not registered yet). */
+  retryAfterMs?: number;
 }
 
 /** The netns side: register a scenario's active network faults and converge affected namespaces. */
@@ -83,6 +85,11 @@ export interface NetFaultSync {
   sync(scn: Scenario, active: ActiveFaultInput[], snapshot: Snapshot): Promise<NetFaultResult>;
   /** The scenario is gone: remove its entries everywhere. */
   forget(scenario: string, snapshot: Snapshot): Promise<NetFaultResult>;
+  /**
+   * At start: read every running container back; returns scenarios that own rules but have no
+   * file (to reconcile as deleted). `isLive` tells which scenarios have a file, from now on.
+   */
+  sweep?(snapshot: Snapshot, isLive: (scenario: string) => boolean): Promise<string[]>;
 }
 
 const isDockerFault = (f: FaultSpec) => !!(f.disconnect || f.container);
@@ -156,7 +163,15 @@ export function faultStatuses(
         dockerTargetStatus(scn.metadata.name, f, tg, !!activeEntry, activeEntry?.index, after, p?.targets?.find((x) => x.container === tg.display), errors),
       );
     } else {
-      targets = net?.get(f.name) ?? (activeEntry ? undefined : p?.targets?.map((x) => (x.phase === 'Injected' ? { ...x, phase: 'Recovered' as const } : x)));
+      targets = net?.get(f.name)?.map((r) => {
+        const pt = p?.targets?.find((x) => x.container === r.container);
+        if (r.phase === 'Injected' && activeEntry) {
+          const fresh = pt?.window !== activeEntry.index;
+          return { ...r, injected: (pt?.injected ?? 0) + (fresh ? 1 : 0), recovered: pt?.recovered, window: activeEntry.index };
+        }
+        if (r.phase === 'Recovered') return { ...r, injected: pt?.injected, recovered: (pt?.recovered ?? 0) + (pt?.phase === 'Injected' ? 1 : 0), window: pt?.window, mechanism: pt?.mechanism };
+        return { ...r, injected: pt?.injected, recovered: pt?.recovered, window: pt?.window };
+      }) ?? (activeEntry ? undefined : p?.targets);
     }
     if (targets?.length) base.targets = targets;
     if (resolved?.missing.length) base.message = `no container named ${resolved.missing.map((m) => `"${m}"`).join(', ')}`;

@@ -3,11 +3,28 @@
 // for 3 periods, or held by a dead process on this host, is stale and may be taken over.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { contentHash } from '../api/hash.js';
 
 export const LEASE_DIR = '.faultline';
 export const LEASE_FILE = 'controller.lease';
 export const LEASE_RENEW_MS = 5_000;
+
+/**
+ * The identity of the controller of a directory: labels every Docker object it creates and
+ * prefixes every kernel rule it installs, so that controllers of different directories on one
+ * engine never sweep each other's objects. Stable for a directory across restarts.
+ */
+export function controllerIdFor(dir: string): string {
+  let real = resolve(dir);
+  try {
+    real = realpathSync(real);
+  } catch {
+    /* not created yet: the resolved path */
+  }
+  return `dir-${contentHash(real).slice(0, 12)}`;
+}
 
 export interface Lease {
   pid: number;

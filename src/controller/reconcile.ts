@@ -25,6 +25,8 @@ export interface ScenarioFiles {
 }
 
 export interface ReconcileDeps {
+  /** This controller's identity (label faultline.dev/controller on what it creates). */
+  controller: string;
   docker: DockerPort;
   files: ScenarioFiles;
   clock: Clock;
@@ -58,7 +60,7 @@ export class Reconciler {
     const before = snapshot ?? (await docker.snapshot());
     const empty: Scenario = { apiVersion: 'faultline.dev/v1alpha1', kind: 'Scenario', metadata: { name }, spec: {} };
     const net = this.deps.netFaults ? await this.deps.netFaults.forget(name, before) : undefined;
-    const plan = planScenario(desiredState(empty, before), before);
+    const plan = planScenario(desiredState(this.deps.controller, empty, before), before);
     if (net?.errors.length) return { ops: net.commands, error: new Error(net.errors.map((e) => e.error).join('; ')) };
     if (isEmptyPlan(plan)) return { ops: net?.commands ?? 0 };
     log.info({ scenario: name, operations: planOps(plan).length }, 'scenario deleted: removing what it owns');
@@ -90,8 +92,8 @@ export class Reconciler {
     const faults = resolveFaults(scenario, time.result, before, time.seed, prev.faults);
     const teardown = time.result.scenarioPhase === 'Completed' && scenario.spec.onComplete === 'delete';
     const desired = teardown
-      ? desiredState({ ...scenario, spec: {} }, before)
-      : desiredState(scenario, before, faults.effects);
+      ? desiredState(this.deps.controller, { ...scenario, spec: {} }, before)
+      : desiredState(this.deps.controller, scenario, before, faults.effects);
     const plan = planScenario(desired, before);
     let exec: ExecResult | undefined;
     let after = before;
@@ -123,7 +125,15 @@ export class Reconciler {
         'Degraded',
         'True',
         first?.reason ?? 'FaultFailed',
-        [...degraded.map((d) => d.message), ...failedFaults.map((f) => `fault "${f.name}": ${f.message ?? f.targets?.find((t) => t.lastError)?.lastError ?? 'failed'}`)]
+        [
+          ...new Set([
+            ...degraded.map((d) => d.message),
+            ...failedFaults.map((f) => {
+              const why = f.message ?? f.targets?.find((t) => t.lastError)?.lastError ?? 'failed';
+              return why.startsWith(`fault "${f.name}"`) ? why : `fault "${f.name}": ${why}`;
+            }),
+          ]),
+        ]
           .slice(0, 5)
           .join('; '),
         done.toISOString(),
@@ -151,6 +161,7 @@ export class Reconciler {
       // will wake us too; this is the safety net).
       wake = Math.min(wake ?? Infinity, READY_RECHECK_MS);
     }
+    if (net?.retryAfterMs !== undefined) wake = Math.min(wake ?? Infinity, net.retryAfterMs);
     result.requeueAfterMs = wake;
     return result;
   }

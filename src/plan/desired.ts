@@ -12,6 +12,7 @@ import {
   LABEL_NAME,
   LABEL_ROLE,
   LABEL_SCENARIO,
+  LABEL_CONTROLLER,
   MANAGED_BY,
   type ObservedContainer,
   type Snapshot,
@@ -26,9 +27,10 @@ export function dockerName(scenario: string, name: string): string {
   return `${scenario}_${name}`;
 }
 
-export function ownerLabels(scenario: string, name: string, role: string, hash: string): Record<string, string> {
+export function ownerLabels(controller: string, scenario: string, name: string, role: string, hash: string): Record<string, string> {
   return {
     [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_CONTROLLER]: controller,
     [LABEL_SCENARIO]: scenario,
     [LABEL_NAME]: name,
     [LABEL_ROLE]: role,
@@ -77,6 +79,8 @@ export interface Unresolved {
 }
 
 export interface DesiredState {
+  /** The controller that owns what this state creates (label faultline.dev/controller). */
+  controller: string;
   scenario: string;
   networks: DesiredNetwork[];
   containers: DesiredContainer[];
@@ -90,7 +94,7 @@ export interface DesiredState {
   faultOps: ContainerFaultOp[];
 }
 
-function networkRequest(scenario: string, n: NetworkSpec): { hash: string; request: NetworkCreateRequest } {
+function networkRequest(controller: string, scenario: string, n: NetworkSpec): { hash: string; request: NetworkCreateRequest } {
   // Only what Docker can't change in place goes into the hash: any change means recreate.
   const config = {
     driver: n.driver ?? 'bridge',
@@ -116,7 +120,7 @@ function networkRequest(scenario: string, n: NetworkSpec): { hash: string; reque
   const request: NetworkCreateRequest = {
     name: dockerName(scenario, n.name),
     driver: config.driver,
-    labels: { ...config.labels, ...ownerLabels(scenario, n.name, 'network', hash) },
+    labels: { ...config.labels, ...ownerLabels(controller, scenario, n.name, 'network', hash) },
     internal: config.internal,
     attachable: config.attachable,
     enableIPv6: config.enableIPv6,
@@ -136,7 +140,7 @@ function parsePort(spec: string): { containerPort: string; hostIp?: string; host
   return { containerPort, hostIp: parts.slice(0, -2).join(':'), hostPort: parts[parts.length - 2] };
 }
 
-function containerRequest(scenario: string, c: ContainerSpec): { hash: string; request: ContainerCreateRequest } {
+function containerRequest(controller: string, scenario: string, c: ContainerSpec): { hash: string; request: ContainerCreateRequest } {
   const hash = contentHash({ ...c, dependsOn: undefined });
   const request: ContainerCreateRequest = {
     name: dockerName(scenario, c.name),
@@ -146,7 +150,7 @@ function containerRequest(scenario: string, c: ContainerSpec): { hash: string; r
     env: Object.entries(c.env ?? {})
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([k, v]) => `${k}=${v}`),
-    labels: { ...(c.labels ?? {}), ...ownerLabels(scenario, c.name, 'container', hash) },
+    labels: { ...(c.labels ?? {}), ...ownerLabels(controller, scenario, c.name, 'container', hash) },
     hostname: c.hostname ?? c.name,
     workingDir: c.workingDir,
     user: c.user,
@@ -234,16 +238,16 @@ function matchesDeclared(d: ContainerSpec, sel: Selector): boolean {
   return sel.compose === undefined;
 }
 
-export function desiredState(scn: Scenario, snapshot: Snapshot, effects?: DockerFaultEffects): DesiredState {
+export function desiredState(controller: string, scn: Scenario, snapshot: Snapshot, effects?: DockerFaultEffects): DesiredState {
   const scenario = scn.metadata.name;
   const spec = scn.spec;
   const networks = (spec.networks ?? []).map((n, index) => {
-    const { hash, request } = networkRequest(scenario, n);
+    const { hash, request } = networkRequest(controller, scenario, n);
     return { name: n.name, dockerName: request.name, index, hash, request };
   });
   const declared = spec.containers ?? [];
   const containers = declared.map((c, index) => {
-    const { hash, request } = containerRequest(scenario, c);
+    const { hash, request } = containerRequest(controller, scenario, c);
     return { name: c.name, dockerName: request.name, index, hash, request, dependsOn: c.dependsOn ?? [] };
   });
   const members: DesiredMember[] = [];
@@ -297,6 +301,7 @@ export function desiredState(scn: Scenario, snapshot: Snapshot, effects?: Docker
     }
   });
   return {
+    controller,
     scenario,
     networks,
     containers,

@@ -7,6 +7,8 @@ export const LABEL_MANAGED_BY = 'faultline.dev/managed-by';
 export const LABEL_NAME = 'faultline.dev/name'; // short name inside the scenario
 export const LABEL_HASH = 'faultline.dev/config-hash'; // hash of the object's desired config
 export const LABEL_ROLE = 'faultline.dev/role'; // network | container | helper
+/** Which controller owns it: several controllers (directories) may share one engine. */
+export const LABEL_CONTROLLER = 'faultline.dev/controller';
 export const MANAGED_BY = 'faultline';
 
 export interface ObservedEndpoint {

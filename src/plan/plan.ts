@@ -17,7 +17,7 @@
 //   network.create demo_net  # declared in spec.networks[0], absent
 //   container.create demo_server  # declared in spec.containers[0], absent (network demo_net, aliases server)
 //   container.start demo_server  # created by this plan
-import { LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, LABEL_SCENARIO, MANAGED_BY } from './observed.js';
+import { LABEL_CONTROLLER, LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, LABEL_SCENARIO, MANAGED_BY } from './observed.js';
 import type { ObservedContainer, ObservedNetwork, Snapshot } from './observed.js';
 import type { DesiredMember, DesiredState } from './desired.js';
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from './requests.js';
@@ -48,8 +48,9 @@ export interface Plan {
   blocked: Blocked[];
 }
 
-export function isOwnedBy(labels: Record<string, string>, scenario: string): boolean {
-  return labels[LABEL_MANAGED_BY] === MANAGED_BY && labels[LABEL_SCENARIO] === scenario;
+/** Created by THIS controller for this scenario (another controller's objects are not ours). */
+export function isOwnedBy(labels: Record<string, string>, scenario: string, controller: string): boolean {
+  return labels[LABEL_MANAGED_BY] === MANAGED_BY && labels[LABEL_SCENARIO] === scenario && labels[LABEL_CONTROLLER] === controller;
 }
 
 /** Stable, human-readable operation name: the same op always prints the same. */
@@ -68,7 +69,7 @@ export function opName(op: Op): string {
 
 function ownerOf(labels: Record<string, string>): string {
   if (labels[LABEL_MANAGED_BY] !== MANAGED_BY) return 'not created by faultline';
-  return `owned by scenario "${labels[LABEL_SCENARIO] ?? '?'}"`;
+  return `owned by scenario "${labels[LABEL_SCENARIO] ?? '?'}" of controller "${labels[LABEL_CONTROLLER] ?? '?'}"`;
 }
 
 /**
@@ -94,6 +95,7 @@ const byName = <T>(key: (t: T) => string) => (a: T, b: T) => (key(a) < key(b) ? 
  */
 export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
   const scenario = desired.scenario;
+  const controller = desired.controller;
   const phases: Op[][] = [[], [], [], [], [], []];
   const [disconnects, containerRemoves, networkRemoves, networkCreates, containerCreates, connects] = phases;
   const blocked: Blocked[] = [];
@@ -110,7 +112,7 @@ export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
     if (!o) {
       networkCreates.push({ kind: 'network.create', network: n.dockerName, request: n.request, cause: `declared in spec.networks[${n.index}], absent` });
       freshNetworks.add(n.dockerName);
-    } else if (!isOwnedBy(o.labels, scenario)) {
+    } else if (!isOwnedBy(o.labels, scenario, controller)) {
       blocked.push({
         kind: 'network',
         name: n.name,
@@ -127,7 +129,7 @@ export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
     }
   }
   const wantedNetworks = new Set(desired.networks.map((n) => n.dockerName));
-  for (const o of snapshot.networks.filter((x) => isOwnedBy(x.labels, scenario) && x.labels[LABEL_ROLE] === 'network')) {
+  for (const o of snapshot.networks.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network')) {
     if (wantedNetworks.has(o.name)) continue;
     networkRemoves.push({ kind: 'network.remove', network: o.name, id: o.id, cause: 'no longer declared in spec.networks' });
     goneNetworks.add(o.name);
@@ -143,7 +145,7 @@ export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
     if (!o) {
       freshContainers.add(c.dockerName);
       toStart.add(c.dockerName);
-    } else if (!isOwnedBy(o.labels, scenario)) {
+    } else if (!isOwnedBy(o.labels, scenario, controller)) {
       blocked.push({
         kind: 'container',
         name: c.name,
@@ -162,7 +164,7 @@ export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
     }
   }
   const wantedContainers = new Set(desired.containers.map((c) => c.dockerName));
-  for (const o of snapshot.containers.filter((x) => isOwnedBy(x.labels, scenario) && x.labels[LABEL_ROLE] === 'container')) {
+  for (const o of snapshot.containers.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'container')) {
     if (wantedContainers.has(o.name)) continue;
     containerRemoves.push({ kind: 'container.remove', container: o.name, id: o.id, cause: 'no longer declared in spec.containers' });
     goneContainers.add(o.name);
@@ -197,7 +199,7 @@ export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
   // Endpoints on this scenario's networks that nobody declares any more (adopted containers
   // included: they are only ever disconnected, never stopped or removed), and every endpoint of a
   // network about to be removed (Docker refuses to remove a network with active endpoints).
-  const ownedNetworks = snapshot.networks.filter((x) => isOwnedBy(x.labels, scenario) && x.labels[LABEL_ROLE] === 'network');
+  const ownedNetworks = snapshot.networks.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network');
   const ownedNames = new Set(ownedNetworks.map((n) => n.name));
   for (const c of snapshot.containers) {
     if (goneContainers.has(c.name)) continue; // removal takes its endpoints along
@@ -289,18 +291,19 @@ export function planToJSON(plan: Plan): unknown {
 }
 
 /** Everything in the snapshot labelled as owned by `scenario` (for `delete` previews and sweeps). */
-export function ownedBy(snapshot: Snapshot, scenario: string): { networks: ObservedNetwork[]; containers: ObservedContainer[] } {
+export function ownedBy(snapshot: Snapshot, scenario: string, controller: string): { networks: ObservedNetwork[]; containers: ObservedContainer[] } {
   return {
-    networks: snapshot.networks.filter((n) => isOwnedBy(n.labels, scenario)),
-    containers: snapshot.containers.filter((c) => isOwnedBy(c.labels, scenario)),
+    networks: snapshot.networks.filter((n) => isOwnedBy(n.labels, scenario, controller)),
+    containers: snapshot.containers.filter((c) => isOwnedBy(c.labels, scenario, controller)),
   };
 }
 
 /** Scenario names that own something on the engine (label values), for the orphan sweep. */
-export function scenariosWithResources(snapshot: Snapshot): string[] {
+export function scenariosWithResources(snapshot: Snapshot, controller: string): string[] {
   const names = new Set<string>();
   for (const o of [...snapshot.networks, ...snapshot.containers]) {
-    if (o.labels[LABEL_MANAGED_BY] === MANAGED_BY && o.labels[LABEL_SCENARIO] && o.labels[LABEL_ROLE] !== 'helper') names.add(o.labels[LABEL_SCENARIO]);
+    if (o.labels[LABEL_MANAGED_BY] === MANAGED_BY && o.labels[LABEL_CONTROLLER] === controller && o.labels[LABEL_SCENARIO] && o.labels[LABEL_ROLE] !== 'helper')
+      names.add(o.labels[LABEL_SCENARIO]);
   }
   return [...names].sort();
 }

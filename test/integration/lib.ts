@@ -10,8 +10,10 @@ import { parse } from 'yaml';
 import type { Scenario } from '../../src/api/types.js';
 import { Controller } from '../../src/controller/controller.js';
 import { systemClock } from '../../src/controller/queue.js';
+import { controllerIdFor } from '../../src/controller/lease.js';
 import { createDockerPort } from '../../src/adapters/docker.js';
 import { createDirStore } from '../../src/cli/wiring.js';
+import { createNetFaults } from '../../src/cli/netfaults.js';
 
 const run = promisify(execFile);
 
@@ -70,9 +72,11 @@ export interface Running {
 /** An in-process controller on `dir` with the real Docker adapter and file store. */
 export async function startController(dir: string, opts: { resyncMs?: number } = {}): Promise<Running> {
   const log = pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
+  const docker = createDockerPort();
   const controller = new Controller({
     dir,
-    docker: createDockerPort(),
+    docker,
+    netFaults: await createNetFaults(docker, 'nsenter', log, controllerIdFor(dir)),
     store: createDirStore(dir),
     clock: systemClock,
     log,

@@ -26,7 +26,7 @@ const empty: Snapshot = { networks: [], containers: [], takenAt: '2026-11-23T00:
 
 /** The snapshot Docker would show after the plan for scn() ran to completion. */
 function converged(s: Scenario, extra: ObservedContainer[] = []): Snapshot {
-  const d = desiredState(s, { ...empty, containers: extra });
+  const d = desiredState('ctl', s, { ...empty, containers: extra });
   const networks: ObservedNetwork[] = d.networks.map((n) => ({
     id: `id-${n.dockerName}`,
     name: n.dockerName,
@@ -66,7 +66,7 @@ const legacy = (): ObservedContainer => ({
 test('from nothing: networks, then containers attached to their first network, then starts in dependsOn order', () => {
   const s = scn();
   const snap = { ...empty, containers: [legacy()] };
-  const text = planToText(planScenario(desiredState(s, snap), snap));
+  const text = planToText(planScenario(desiredState('ctl', s, snap), snap));
   assert.equal(
     text,
     `Plan for scenario "demo": 8 operations
@@ -90,7 +90,7 @@ test('from nothing: networks, then containers attached to their first network, t
 test('converged: re-planning an unchanged spec yields no operation', () => {
   const s = scn();
   const snap = converged(s, [legacy()]);
-  const plan = planScenario(desiredState(s, snap), snap);
+  const plan = planScenario(desiredState('ctl', s, snap), snap);
   assert.ok(isEmptyPlan(plan), planToText(plan));
 });
 
@@ -99,7 +99,7 @@ test('a subnet change recreates that network: endpoints disconnected, removed, c
   const snap = converged(before, [legacy()]);
   const after = scn();
   after.spec.networks![0].ipam = { config: [{ subnet: '10.78.0.0/24' }] };
-  const text = planToText(planScenario(desiredState(after, snap), snap));
+  const text = planToText(planScenario(desiredState('ctl', after, snap), snap));
   assert.match(text, /member\.disconnect demo_net demo_server  # network demo_net is being removed/);
   assert.match(text, /member\.disconnect demo_net legacy  # network demo_net is being removed/);
   assert.match(text, /network\.remove demo_net  # config of spec\.networks\[0\] changed/);
@@ -112,7 +112,7 @@ test('deleting the scenario removes what it owns and only disconnects the adopte
   const s = scn();
   const snap = converged(s, [legacy()]);
   const gone: Scenario = { ...s, spec: {} };
-  const text = planToText(planScenario(desiredState(gone, snap), snap));
+  const text = planToText(planScenario(desiredState('ctl', gone, snap), snap));
   assert.match(text, /member\.disconnect demo_net legacy  # network demo_net is being removed/);
   assert.match(text, /container\.remove demo_server  # no longer declared/);
   assert.match(text, /network\.remove demo_back  # no longer declared/);
@@ -125,7 +125,7 @@ test('an existing network of the same name that faultline does not own blocks, a
     ...empty,
     networks: [{ id: 'x', name: 'demo_net', driver: 'bridge', labels: {}, internal: false, attachable: false, enableIPv6: false, subnets: [], options: {}, containerIds: [] }],
   };
-  const plan = planScenario(desiredState(s, snap), snap);
+  const plan = planScenario(desiredState('ctl', s, snap), snap);
   const text = planToText(plan);
   assert.match(text, /blocked network demo_net: a Docker network named "demo_net" already exists and is not created by faultline/);
   assert.doesNotMatch(text, /network\.(remove|create) demo_net/);
@@ -136,7 +136,7 @@ test('a missing alias reconnects the member', () => {
   const s = scn();
   const snap = converged(s);
   snap.containers.find((c) => c.name === 'demo_server')!.endpoints.find((e) => e.networkName === 'demo_back')!.aliases = ['server'];
-  const text = planToText(planScenario(desiredState(s, snap), snap));
+  const text = planToText(planScenario(desiredState('ctl', s, snap), snap));
   assert.match(text, /member\.disconnect demo_back demo_server  # reconnect: aliases db missing/);
   assert.match(text, /member\.connect demo_back demo_server/);
 });
