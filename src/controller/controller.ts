@@ -72,9 +72,8 @@ export class Controller {
   private workers: Promise<void>[] = [];
   private background: Promise<unknown>[] = [];
   /** Reconcile counters, for tests and `faultline get`-style introspection. */
-  readonly stats = { reconciles: 0, errors: 0, operations: 0 };
+  readonly stats = { reconciles: 0, errors: 0, operations: 0, kernelCommands: 0, kernelWrites: 0 };
   private idleWaiters: (() => void)[] = [];
-  private busy = 0;
 
   readonly id: string;
 
@@ -137,7 +136,7 @@ export class Controller {
 
   /** Resolves when the queue is empty and no reconcile is running (tests, `run`). */
   idle(): Promise<void> {
-    if (this.busy === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.queue.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
@@ -230,7 +229,6 @@ export class Controller {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
-      this.busy++;
       try {
         await this.process(key);
       } catch (e) {
@@ -238,9 +236,8 @@ export class Controller {
         this.o.log.error({ key, err: e }, 'reconcile crashed; retrying with backoff');
         this.queue.addRateLimited(key);
       } finally {
-        this.busy--;
         this.queue.done(key);
-        if (this.busy === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+        if (this.queue.inFlight === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
       }
     }
   }
@@ -266,6 +263,8 @@ export class Controller {
     }
     const r = files.length === 0 ? await this.reconciler.reconcileDeleted(key) : await this.reconciler.reconcileFile(key, files[0]);
     this.stats.operations += r.ops;
+    this.stats.kernelCommands += r.kernelCommands ?? 0;
+    this.stats.kernelWrites += r.kernelWrites ?? 0;
     if (files.length === 0) {
       this.scenarios.delete(key);
       for (const [n, s] of this.ownedNames) if (s === key) this.ownedNames.delete(n);

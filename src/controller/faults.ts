@@ -75,7 +75,9 @@ export interface NetFaultResult {
   targets: Map<string, FaultTargetStatus[]>;
   degraded: { fault: string; reason: string; message: string }[];
   errors: { error: string }[];
+  /** Programs run in namespaces: reads (read-back) + writes (batches that change the kernel). */
   commands: number;
+  writes?: number;
   /** Come back soon (e.g. a namespace shared with a scenario that has not registered yet). */
   retryAfterMs?: number;
 }

@@ -80,6 +80,7 @@ interface NsOutcome {
   error?: string;
   deferred?: boolean;
   commands: number;
+  writes: number;
 }
 
 function addressesOf(c: ObservedContainer): { v4: string[]; v6: string[] } {
@@ -242,12 +243,14 @@ export class NetnsEngine implements NetFaultSync {
       const compiled = compileLedger({ netns: id, interfaces: before.interfaces, entries }, caps);
       const mechanisms = new Map(compiled.mechanisms.map((m) => [keyOf(m.scenario, m.fault), m.mechanisms]));
       const keys = new Set(entries.map((e) => keyOf(e.scenario, e.fault)));
-      if (waiting.length) return { verified: new Set(), pending: keys, mechanisms, deferred: true, commands };
+      if (waiting.length) return { verified: new Set(), pending: keys, mechanisms, deferred: true, commands, writes: 0 };
       const diff = diffLedger(compiled, before.observed);
       let error: string | undefined;
+      let writes = 0;
       if (!diff.empty) {
         const r = await runSteps(exec, target, diff.steps);
         commands += r.ran;
+        writes = r.ran;
         error = r.error;
       }
       // Read back: what the kernel shows now is the only proof.
@@ -259,7 +262,7 @@ export class NetnsEngine implements NetFaultSync {
       if (!check.empty && !error) error = `kernel state still differs after applying: ${check.steps.map((s) => s.what).join(', ')}`;
       this.seen.set(id, new Set(ownedButUnwanted(after.observed, []).flatMap((o) => ('key' in o && o.key ? [o.key] : 'keys' in o ? o.keys : []))));
       const verified = new Set([...keys].filter((k) => !pending.has(k) && !(error && !check.empty)));
-      return { verified, pending, mechanisms, error, commands };
+      return { verified, pending, mechanisms, error, commands, writes };
     });
   }
 
@@ -298,10 +301,11 @@ export class NetnsEngine implements NetFaultSync {
         const out = await this.converge(id, running.get(id)!.pid);
         outcomes.set(id, out);
         result.commands += out.commands;
+        result.writes = (result.writes ?? 0) + out.writes;
         if (out.error) result.errors.push({ error: `container ${running.get(id)!.name}: ${out.error}` });
       } catch (e) {
         const msg = (e as Error).message;
-        outcomes.set(id, { verified: new Set(), pending: new Set(), mechanisms: new Map(), error: msg, commands: 0 });
+        outcomes.set(id, { verified: new Set(), pending: new Set(), mechanisms: new Map(), error: msg, commands: 0, writes: 0 });
         result.errors.push({ error: `container ${running.get(id)!.name}: ${msg}` });
       }
     });

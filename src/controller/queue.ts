@@ -99,6 +99,11 @@ export class WorkQueue {
     return this.queue.length;
   }
 
+  /** Keys handed to workers and not yet done(). */
+  get inFlight(): number {
+    return this.processing.size;
+  }
+
   /** Keys waiting in a timer, with the time they are due (for status and tests). */
   pendingTimers(): Map<string, number> {
     return new Map([...this.timers].map(([k, v]) => [k, v.at]));

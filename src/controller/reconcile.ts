@@ -47,6 +47,9 @@ export interface ReconcileResult {
   issues?: Issue[];
   /** The status written (or that would have been). */
   status?: ScenarioStatus;
+  /** Programs run in container namespaces, and how many of them changed the kernel. */
+  kernelCommands?: number;
+  kernelWrites?: number;
 }
 
 const READY_RECHECK_MS = 2_000;
@@ -153,7 +156,14 @@ export class Reconciler {
       if (!w.written) log.debug({ scenario: name, reason: w.reason }, 'status not written');
     }
     const failed = [...(exec?.results.filter((r) => !r.ok) ?? []), ...(net?.errors ?? [])];
-    const result: ReconcileResult = { ops: (exec?.results.length ?? 0) + (net?.commands ?? 0), scenario, desired, status };
+    const result: ReconcileResult = {
+      ops: (exec?.results.length ?? 0) + (net?.writes ?? 0),
+      scenario,
+      desired,
+      status,
+      kernelCommands: net?.commands ?? 0,
+      kernelWrites: net?.writes ?? 0,
+    };
     if (failed.length) result.error = new Error(failed.map((f) => f.error).join('; '));
     let wake = time.result.nextTransitionAt ? Math.max(0, time.result.nextTransitionAt.getTime() - done.getTime()) : undefined;
     if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') {
