@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { generationOf, ScenarioStore, type WatchEvent } from '../../../src/store/index.js';
+import { parseDocument } from 'yaml';
+import { SCENARIO, eventually, scratch } from './helpers.js';
+
+const CONFIRM_MS = 50;
+
+async function watching(
+  ignoreInitial: boolean,
+  body: (ctx: { dir: string; events: WatchEvent[]; store: ScenarioStore }) => Promise<void>,
+  setup?: (dir: string) => void,
+): Promise<void> {
+  const s = scratch();
+  const ac = new AbortController();
+  try {
+    setup?.(s.dir);
+    const store = new ScenarioStore({ unlinkConfirmMs: CONFIRM_MS, durable: false });
+    const events: WatchEvent[] = [];
+    await store.watchDir(s.dir, (e) => events.push(e), ac.signal, { ignoreInitial });
+    await body({ dir: s.dir, events, store });
+  } finally {
+    ac.abort();
+    s.cleanup();
+  }
+}
+
+const kinds = (events: WatchEvent[], path: string) => events.filter((e) => e.path === path).map((e) => e.kind);
+
+describe('watchDir', () => {
+  it('reports add, change and (confirmed) unlink of a scenario file', async () => {
+    await watching(true, async ({ dir, events }) => {
+      const f = join(dir, 'a.yaml');
+      writeFileSync(f, SCENARIO);
+      await eventually(() => assert.deepEqual(kinds(events, f), ['add']));
+      appendFileSync(f, '# one more line\n');
+      await eventually(() => assert.equal(kinds(events, f).at(-1), 'change'));
+      unlinkSync(f);
+      await eventually(() => assert.equal(kinds(events, f).at(-1), 'unlink'));
+    });
+  });
+
+  it('reports the files already there as add, unless ignoreInitial', async () => {
+    const setup = (dir: string) => {
+      mkdirSync(join(dir, 'sub'));
+      writeFileSync(join(dir, 'a.yaml'), SCENARIO);
+      writeFileSync(join(dir, 'sub', 'b.yml'), SCENARIO);
+    };
+    await watching(
+      false,
+      async ({ dir, events }) => {
+        await eventually(() =>
+          assert.deepEqual(
+            events.map((e) => `${e.kind} ${e.path}`).sort(),
+            [`add ${join(dir, 'a.yaml')}`, `add ${join(dir, 'sub', 'b.yml')}`],
+          ),
+        );
+      },
+      setup,
+    );
+    await watching(
+      true,
+      async ({ dir, events }) => {
+        writeFileSync(join(dir, 'c.yaml'), SCENARIO); // a sentinel: once it is seen, the rest would have been
+        await eventually(() => assert.equal(events.length, 1));
+        assert.deepEqual(events, [{ path: join(dir, 'c.yaml'), kind: 'add' }]);
+      },
+      setup,
+    );
+  });
+
+  it('ignores temp files, hidden directories and other files', async () => {
+    await watching(true, async ({ dir, events }) => {
+      mkdirSync(join(dir, '.git'));
+      writeFileSync(join(dir, '.faultline-tmp-a.yaml-1-abcd'), SCENARIO);
+      writeFileSync(join(dir, '.git', 'x.yaml'), SCENARIO);
+      writeFileSync(join(dir, 'notes.md'), 'hello');
+      writeFileSync(join(dir, 'a.yaml.swp'), 'x');
+      writeFileSync(join(dir, 'z.yaml'), SCENARIO); // sentinel
+      await eventually(() => assert.ok(events.length >= 1));
+      await delay(CONFIRM_MS * 2);
+      assert.deepEqual(events, [{ path: join(dir, 'z.yaml'), kind: 'add' }]);
+    });
+  });
+
+  it('reports a save by rename and our own status write as change, never as unlink', async () => {
+    await watching(true, async ({ dir, events, store }) => {
+      const f = join(dir, 'a.yaml');
+      writeFileSync(f, SCENARIO);
+      await eventually(() => assert.deepEqual(kinds(events, f), ['add']));
+      events.length = 0;
+
+      writeFileSync(`${f}.tmp`, SCENARIO.replace('suspend: false', 'suspend: true')); // like vim / sed -i
+      renameSync(`${f}.tmp`, f);
+      await eventually(() => assert.ok(kinds(events, f).includes('change')));
+
+      events.length = 0;
+      const g = generationOf(parseDocument(readFileSync(f, 'utf8')));
+      const r = await store.writeStatus(f, { observedGeneration: g.generation, specHash: g.specHash, phase: 'Running' });
+      assert.equal(r.written, true);
+      await eventually(() => assert.ok(kinds(events, f).includes('change')));
+      // The controller's handler reads the file and recognises its own write: no reconcile.
+      assert.equal(store.isOwnWrite(f, readFileSync(f, 'utf8')), true);
+
+      await delay(CONFIRM_MS * 3 + 150); // longer than chokidar's and our unlink confirmation
+      assert.ok(!kinds(events, f).includes('unlink'), `events: ${JSON.stringify(events)}`);
+      assert.ok(!events.some((e) => e.path !== f), `events: ${JSON.stringify(events)}`);
+    });
+  });
+
+  it('stops reporting when the signal aborts', async () => {
+    const s = scratch();
+    try {
+      const ac = new AbortController();
+      const events: WatchEvent[] = [];
+      await new ScenarioStore().watchDir(s.dir, (e) => events.push(e), ac.signal, { ignoreInitial: true });
+      ac.abort();
+      writeFileSync(join(s.dir, 'a.yaml'), SCENARIO);
+      await delay(150);
+      assert.deepEqual(events, []);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
