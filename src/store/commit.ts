@@ -99,8 +99,6 @@ export interface CommitContext {
   native: Native | null;
   settleMs: number;
   drainMs: number;
-  /** The text a stable read saw (methods without a lease only proceed if the file still holds it). */
-  expected: string;
 }
 
 export const TEMP_PREFIX = '.faultline-tmp-';
@@ -305,95 +303,136 @@ export function commitLeased(ctx: CommitContext): Outcome {
 
 // ---------------------------------------------------------------- exchange without a lease
 
-/** Read a displaced file until two reads agree (an in-place writer may be mid-write). */
-function settledRead(path: string): { text: string; st: Stats } {
-  let prev: string | undefined;
-  for (let i = 0; i < 20; i++) {
-    const fd = openSync(path, 'r');
-    try {
-      const st = fstatSync(fd);
-      const text = readAllFd(fd, st.size).toString('utf8');
-      if (text === prev) return { text, st };
-      prev = text;
-    } finally {
-      closeSync(fd);
-    }
+/**
+ * Read an open file until it holds a parseable text that two reads a millisecond apart agree on
+ * (same text, same inode timestamps), or until the same unparseable text has been there for 50 ms.
+ * An in-place writer can sit between its truncate and its write for tens of milliseconds (we have
+ * measured 30 ms on a busy machine), so an empty file is not believed quickly. Bounded (~200 ms).
+ */
+function settledReadFd(fd: number): { text: string; st: Stats } {
+  let prev: { text: string; st: Stats } | undefined;
+  let sameSince = performance.now();
+  const deadline = performance.now() + 200;
+  for (;;) {
+    const st = fstatSync(fd);
+    const text = readAllFd(fd, st.size).toString('utf8');
+    const now = performance.now();
+    if (!prev || text !== prev.text || !sameStat(st, prev.st)) sameSince = now;
+    else if (runEdit(() => 'skip', text).kind !== 'invalid' || now - sameSince >= 50) return { text, st };
+    if (now > deadline) return { text, st };
+    prev = { text, st };
     sleepSync(1);
   }
+}
+
+function settledRead(path: string): { text: string; st: Stats } {
   const fd = openSync(path, 'r');
   try {
-    const st = fstatSync(fd);
-    return { text: readAllFd(fd, st.size).toString('utf8'), st };
+    return settledReadFd(fd);
   } finally {
     closeSync(fd);
   }
 }
 
-/** The brief's protocol: compare, exchange, and if a person's save came out, exchange it back merged. */
+/** Open the target and read it; undefined if it changed while we read (a write in progress). */
+function openAndRead(target: string): { fd: number; st: Stats; text: string } | 'missing' | undefined {
+  let fd: number;
+  try {
+    fd = openSync(target, 'r');
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return 'missing';
+    throw e;
+  }
+  const st = fstatSync(fd);
+  const text = readAllFd(fd, st.size).toString('utf8');
+  if (!sameStat(st, fstatSync(fd))) {
+    closeSync(fd);
+    return undefined;
+  }
+  return { fd, st, text };
+}
+
+/**
+ * Without a lease: compare, exchange, and if a person's save came out (renamed over the file, or
+ * written into it in place), exchange it back in with our edit merged, as long as saves keep coming
+ * out (bounded). A displaced save is never deleted before its content is at the file's name.
+ */
 export function commitExchange(ctx: CommitContext): Outcome {
   const { native, target, edit } = ctx;
   if (!native) return { kind: 'no-exchange' };
-  let fdB: number | undefined;
-  const temps: string[] = [];
+  const b = openAndRead(target);
+  if (b === 'missing') return { kind: 'missing' };
+  if (!b) return { kind: 'retry', why: 'changing while read' };
+  const ours: string[] = []; // temp names that hold nothing but our own text: always safe to delete
+  let held: string | undefined; // a temp name holding a person's save that is not at the file's name
+  let placedFd: number | undefined;
   try {
-    try {
-      fdB = openSync(target, 'r');
-    } catch (e) {
-      if (errno(e) === 'ENOENT') return { kind: 'missing' };
-      throw e;
-    }
-    const stB = fstatSync(fdB);
-    const textB = readAllFd(fdB, stB.size).toString('utf8');
-    if (textB !== ctx.expected) return { kind: 'retry', why: 'changed since the stable read' };
-    const e = runEdit(edit, textB);
-    if (e.kind === 'invalid') return { kind: 'invalid', message: e.message, text: textB };
-    if (e.kind === 'skip') return { kind: 'skip', text: textB };
-    if (e.kind === 'unchanged') return { kind: 'unchanged', text: textB };
+    const e = runEdit(edit, b.text);
+    if (e.kind === 'invalid') return { kind: 'invalid', message: e.message, text: b.text };
+    if (e.kind === 'skip') return { kind: 'skip', text: b.text };
+    if (e.kind === 'unchanged') return { kind: 'unchanged', text: b.text };
 
-    let placed = createTemp(target, e.text, stB); // what we are about to put at the name
-    temps.push(placed.path);
+    let placed = createTemp(target, e.text, b.st);
+    ours.push(placed.path);
+    placedFd = placed.fd;
     let placedText = e.text;
-    if (inoAt(target) !== stB.ino || !sameStat(fstatSync(fdB), stB)) return { kind: 'retry', why: 'changed' };
-    let x = native.exchange(placed.path, target);
+    if (inoAt(target) !== b.st.ino || !sameStat(fstatSync(b.fd), b.st)) return { kind: 'retry', why: 'changed' };
+    const x = native.exchange(placed.path, target);
     if (x === -ENOENT) return { kind: 'missing' };
     if (x === -EINVAL || x === -ENOSYS) return { kind: 'no-exchange' };
     if (x < 0) throw new Error(`renameat2(RENAME_EXCHANGE) ${placed.path} <-> ${target} failed: errno ${-x}`);
-    // The name placed.path now holds what the file was. Did B come out untouched?
-    let displaced = placed.path;
-    let untouched = inoAt(displaced) === stB.ino && sameStat(fstatSync(fdB), stB) && readAllFd(fdB).toString('utf8') === textB;
-    let merged = false;
+    // placed.path now names what the file was an instant ago. Is it B, untouched?
+    const out = placed.path;
+    ours.pop();
+    if (inoAt(out) === b.st.ino && sameStat(fstatSync(b.fd), b.st) && readAllFd(b.fd).toString('utf8') === b.text) {
+      ours.push(out);
+      return { kind: 'done', text: placedText, merged: false };
+    }
+    held = out;
     let note: Outcome | undefined;
-    for (let round = 0; !untouched; round++) {
-      if (round >= 10) throw new Error(`${target}: gave up putting a concurrent save back after 10 rounds`);
-      // A person's save came out (renamed over the file, or written into B in place): put it
-      // back, merged with our edit.
-      const d = settledRead(displaced);
+    for (let round = 0; round < 10; round++) {
+      const d = settledRead(held);
       const e2 = runEdit(edit, d.text);
-      const text = e2.kind === 'text' ? e2.text : d.text;
-      if (e2.kind === 'invalid') note = { kind: 'invalid', message: e2.message, text: d.text };
-      else if (e2.kind === 'skip') note = { kind: 'skip', text: d.text };
-      else note = undefined;
-      const placedIno = fstatSync(placed.fd).ino;
-      closeQuiet(placed.fd);
+      const text = e2.kind === 'text' ? e2.text : d.text; // invalid or skipped: their text, verbatim
+      note = e2.kind === 'invalid' ? { kind: 'invalid', message: e2.message, text: d.text } : e2.kind === 'skip' ? { kind: 'skip', text: d.text } : undefined;
+      const prevIno = fstatSync(placed.fd).ino;
       const next = createTemp(target, text, d.st);
-      temps.push(next.path);
-      x = native.exchange(next.path, target);
-      if (x === -ENOENT) return { kind: 'missing' };
-      if (x < 0) throw new Error(`renameat2(RENAME_EXCHANGE) ${next.path} <-> ${target} failed: errno ${-x}`);
-      // Our earlier placement should come out now, unchanged; anything else is a newer save.
-      untouched = inoAt(next.path) === placedIno && readFileText(next.path) === placedText;
-      displaced = next.path;
+      closeQuiet(placedFd);
+      placedFd = next.fd;
+      const y = native.exchange(next.path, target);
+      if (y === -ENOENT) {
+        ours.push(next.path, held); // deleted by the person after our swap: their call
+        held = undefined;
+        return { kind: 'missing' };
+      }
+      if (y < 0) {
+        ours.push(next.path);
+        throw new Error(`renameat2(RENAME_EXCHANGE) ${next.path} <-> ${target} failed: errno ${-y}`);
+      }
+      ours.push(held); // its content is at the file's name now (merged)
+      held = undefined;
+      const untouched = inoAt(next.path) === prevIno && readFileText(next.path) === placedText;
       placed = next;
       placedText = text;
-      merged = true;
+      if (untouched) {
+        ours.push(next.path);
+        return note ?? { kind: 'done', text, merged: true };
+      }
+      held = next.path; // yet another save came out
     }
-    closeQuiet(placed.fd);
-    for (const p of temps) unlinkQuiet(p);
-    temps.length = 0;
-    return note ?? { kind: 'done', text: placedText, merged };
+    return { kind: 'retry', why: 'saves keep coming' }; // `held` goes back below
   } finally {
-    closeQuiet(fdB);
-    for (const p of temps) unlinkQuiet(p);
+    closeQuiet(b.fd);
+    closeQuiet(placedFd);
+    if (held) {
+      // Never drop a person's save: put the newest one we hold back at the name, verbatim.
+      try {
+        renameSync(held, target);
+      } catch {
+        /* leave it under its temp name rather than delete it */
+      }
+    }
+    for (const p of ours) unlinkQuiet(p);
   }
 }
 
@@ -408,39 +447,49 @@ function readFileText(path: string): string {
 
 // ---------------------------------------------------------------- compare, then rename
 
-/** Last resort where renameat2 is missing. The window between compare and rename stays open. */
+/**
+ * Last resort where renameat2 is missing: compare, then rename over. A save renamed over the file
+ * between the compare and the rename is lost (THE window). An in-place save into the old inode
+ * after the compare is not: we still hold that inode open, see it change, and merge it again.
+ */
 export function commitRename(ctx: CommitContext): Outcome {
   const { target, edit } = ctx;
-  let fdB: number | undefined;
-  let tmp: { path: string; fd: number } | undefined;
+  const b = openAndRead(target);
+  if (b === 'missing') return { kind: 'missing' };
+  if (!b) return { kind: 'retry', why: 'changing while read' };
+  const temps: string[] = [];
   try {
-    try {
-      fdB = openSync(target, 'r');
-    } catch (e) {
-      if (errno(e) === 'ENOENT') return { kind: 'missing' };
-      throw e;
-    }
-    const stB = fstatSync(fdB);
-    const textB = readAllFd(fdB, stB.size).toString('utf8');
-    if (textB !== ctx.expected) return { kind: 'retry', why: 'changed since the stable read' };
-    const e = runEdit(edit, textB);
-    if (e.kind === 'invalid') return { kind: 'invalid', message: e.message, text: textB };
-    if (e.kind === 'skip') return { kind: 'skip', text: textB };
-    if (e.kind === 'unchanged') return { kind: 'unchanged', text: textB };
-    tmp = createTemp(target, e.text, stB);
+    const e = runEdit(edit, b.text);
+    if (e.kind === 'invalid') return { kind: 'invalid', message: e.message, text: b.text };
+    if (e.kind === 'skip') return { kind: 'skip', text: b.text };
+    if (e.kind === 'unchanged') return { kind: 'unchanged', text: b.text };
+    const tmp = createTemp(target, e.text, b.st);
+    closeQuiet(tmp.fd);
+    temps.push(tmp.path);
     // compare ...
-    if (inoAt(target) !== stB.ino || !sameStat(fstatSync(fdB), stB) || readAllFd(fdB).toString('utf8') !== textB) {
+    if (inoAt(target) !== b.st.ino || !sameStat(fstatSync(b.fd), b.st) || readAllFd(b.fd).toString('utf8') !== b.text) {
       return { kind: 'retry', why: 'changed' };
     }
-    // ... then rename: THE WINDOW. A save landing here is overwritten.
+    // ... then rename: THE WINDOW. A save renamed over the file right here is overwritten.
     renameSync(tmp.path, target);
-    tmp = { path: '', fd: tmp.fd };
-    return { kind: 'done', text: e.text, merged: false };
+    temps.pop();
+    // An in-place save that opened the old inode before our rename writes into it after: we still
+    // hold that inode, so we see it, merge it and write again (through the same window).
+    sleepSync(1);
+    const after = settledReadFd(b.fd);
+    if (sameStat(after.st, b.st) && after.text === b.text) return { kind: 'done', text: e.text, merged: false };
+    const e2 = runEdit(edit, after.text);
+    const text = e2.kind === 'text' ? e2.text : after.text;
+    const t2 = createTemp(target, text, after.st);
+    closeQuiet(t2.fd);
+    temps.push(t2.path);
+    renameSync(t2.path, target);
+    temps.pop();
+    if (e2.kind === 'invalid') return { kind: 'invalid', message: e2.message, text: after.text };
+    if (e2.kind === 'skip') return { kind: 'skip', text: after.text };
+    return { kind: 'done', text, merged: true };
   } finally {
-    closeQuiet(fdB);
-    if (tmp) {
-      closeQuiet(tmp.fd);
-      if (tmp.path) unlinkQuiet(tmp.path);
-    }
+    closeQuiet(b.fd);
+    for (const p of temps) unlinkQuiet(p);
   }
 }

@@ -6,8 +6,11 @@
 //   - in place (VS Code, `fs.writeFile`, `>` in a shell): open with O_TRUNC, then write. Between the
 //     two, the file is empty; for files over a page, a reader can see a prefix of the new text.
 // An empty or unparseable read is therefore not trusted: we read again after a short delay, and
-// accept it only when two consecutive reads agree (the person really did save that) or it becomes
-// valid. A read whose inode, size or mtime moved while we were reading is retried the same way.
+// accept it only when two consecutive reads agree (same text, same inode, same mtime and ctime:
+// the person really did save that) or it becomes valid. A read whose inode, size or times moved
+// while we were reading is retried the same way. On a busy machine an in-place writer can sit
+// between its truncate and its write for tens of milliseconds (30 ms measured here), hence the
+// default delay of 50 ms: a shorter one would believe an empty file that is only half-saved.
 import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { Clock } from '../ports/index.js';
@@ -30,6 +33,7 @@ interface Snapshot {
   ino: number;
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
   moved: boolean; // the file changed while we read it
 }
 
@@ -71,7 +75,7 @@ export function readOnce(path: string): Snapshot | null {
     const before = fstatSync(fd);
     const text = readAllFd(fd, before.size).toString('utf8');
     const after = fstatSync(fd);
-    return { text, ino: after.ino, size: after.size, mtimeMs: after.mtimeMs, moved: !sameStat(before, after) };
+    return { text, ino: after.ino, size: after.size, mtimeMs: after.mtimeMs, ctimeMs: after.ctimeMs, moved: !sameStat(before, after) };
   } finally {
     closeSync(fd);
   }
@@ -95,7 +99,7 @@ export function parses(text: string): boolean {
  *   content "key: [unclosed" twice         -> returned as is (the person saved that)
  */
 export async function readStable(path: string, options: Partial<ReadOptions> = {}): Promise<StableRead> {
-  const opts: ReadOptions = { clock: options.clock ?? systemClock(), delayMs: options.delayMs ?? 20, tries: options.tries ?? 6 };
+  const opts: ReadOptions = { clock: options.clock ?? systemClock(), delayMs: options.delayMs ?? 50, tries: options.tries ?? 6 };
   let prev: Snapshot | null | undefined;
   for (let i = 0; i < Math.max(1, opts.tries); i++) {
     const snap = readOnce(path);
@@ -105,7 +109,11 @@ export async function readStable(path: string, options: Partial<ReadOptions> = {
     } else {
       const result = { missing: false as const, text: snap.text, ino: snap.ino, size: snap.size, mtimeMs: snap.mtimeMs };
       if (!snap.moved && parses(snap.text)) return result;
-      if (!snap.moved && prev && prev.text === snap.text && prev.ino === snap.ino) return result;
+      // "Agree": same text in the same, unrewritten inode. A writer that keeps rewriting the file
+      // in place shows an empty file at each write; two of those moments are not agreement.
+      if (!snap.moved && prev && prev.text === snap.text && prev.ino === snap.ino && prev.mtimeMs === snap.mtimeMs && prev.ctimeMs === snap.ctimeMs) {
+        return result;
+      }
       if (last) return result;
     }
     prev = snap;

@@ -29,7 +29,7 @@ import { type WatchEvent, type WatchOptions, watchDir } from './watch.js';
 
 export interface StoreOptions {
   clock?: Clock;
-  /** Delay before re-reading a file that looked torn (empty, unparseable, changing). Default 20 ms. */
+  /** Delay before re-reading a file that looked torn (empty, unparseable, changing). Default 50 ms. */
   readDelayMs?: number;
   /** Reads per readStable at most. Default 6. */
   readTries?: number;
@@ -104,7 +104,7 @@ export class ScenarioStore {
   constructor(opts: StoreOptions = {}) {
     this.clock = opts.clock ?? systemClock();
     this.opts = {
-      readDelayMs: opts.readDelayMs ?? 20,
+      readDelayMs: opts.readDelayMs ?? 50,
       readTries: opts.readTries ?? 6,
       method: opts.method ?? 'auto',
       settleMs: opts.settleMs ?? 1,
@@ -194,26 +194,20 @@ export class ScenarioStore {
     let busySince: number | undefined;
     for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
       const method = this.pickMethod(target, leaseAllowed);
-      let expected = '';
-      if (method !== 'exchange+lease') {
-        // Without a lease, the file may be half-written when we read it: settle it first.
-        const r = await this.readStable(target);
-        if (r.missing) return { written: false, path: abs, reason: 'missing', message: `${abs} does not exist` };
-        if (!parses(r.text)) {
-          return { written: false, path: abs, reason: 'invalid', message: `${abs}: not valid YAML; not written`, text: r.text };
-        }
-        expected = r.text;
-      }
       const ctx: CommitContext = {
         target,
         edit,
         native: this.nativeFs(),
         settleMs: this.opts.settleMs,
         drainMs: this.opts.drainMs,
-        expected,
       };
-      const out: Outcome =
+      let out: Outcome =
         method === 'exchange+lease' ? commitLeased(ctx) : method === 'exchange' ? commitExchange(ctx) : commitRename(ctx);
+      if (out.kind === 'invalid' && method !== 'exchange+lease') {
+        // Without a lease we may have read an in-place save half-way: believe it only if it stays so.
+        const r = await this.readStable(target);
+        if (!r.missing && parses(r.text)) out = { kind: 'retry', why: 'torn read' };
+      }
       switch (out.kind) {
         case 'done':
           after?.(out.text);
