@@ -14,9 +14,13 @@ import {
   ownedLeft,
   readScenario,
   removeDir,
-  startController,
   tempDir,
 } from './lib.js';
+import { startScopedController } from './fixtures/scoped.js';
+
+/** The controllers here see only the examples' scenarios (fixtures/scoped.ts explains why). */
+const EXAMPLES = new Set(['echo', 'bastion', 'unstable']);
+const onlyExamples = (scenario: string) => EXAMPLES.has(scenario);
 
 const ROOT = new URL('../../../', import.meta.url).pathname; // dist/test/integration -> repo root
 const example = (name: string) => join(ROOT, 'examples', `${name}.yaml`);
@@ -31,7 +35,7 @@ async function ready(file: string) {
 /** A controller on a fresh directory; `name`'s Docker objects and the directory go in t.after. */
 async function setup(t: test.TestContext, name: string) {
   const dir = await tempDir();
-  const ctl = await startController(dir);
+  const ctl = await startScopedController(dir, onlyExamples);
   t.after(async () => {
     await ctl.stop();
     await forceCleanup(name);
@@ -207,4 +211,26 @@ test('faultline delete -f with an example removes its file; the controller remov
     const left = await ownedLeft('unstable');
     return left.containers.length === 0 && left.networks.length === 0;
   }, 'nothing owned by unstable left');
+});
+
+test('a second controller on another directory leaves the first one\'s scenario alone', async (t) => {
+  const { dir, file } = await setup(t, 'unstable');
+  await applyExample(example('unstable'), dir, 'unstable');
+  const s = await eventually(() => ready(file), 'unstable Ready=True', 60_000);
+  const ids = async () => (await docker('ps', '-aq', '--no-trunc', '--filter', 'label=faultline.dev/scenario=unstable')).split('\n').filter(Boolean).sort();
+  const before = await ids();
+  assert.equal(before.length, 3);
+
+  // Someone else runs a controller on their own, empty, directory against the same engine.
+  const other = await tempDir();
+  const ctl2 = await startScopedController(other, onlyExamples);
+  t.after(async () => {
+    await ctl2.stop();
+    await removeDir(other);
+  });
+  await ctl2.idle();
+  assert.deepEqual(await ids(), before, 'the other controller removed (and ours re-created) unstable\'s containers');
+  const now = await readScenario(file);
+  const since = (x: typeof s) => x.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
+  assert.equal(since(now), since(s), 'unstable left Ready meanwhile');
 });
