@@ -59,7 +59,7 @@ export interface NameIndex {
 }
 
 /** Map every scenario name in `dir` to its file, reading metadata.name leniently. */
-export async function indexByName(dir: string, read: ReadOptions): Promise<NameIndex> {
+export async function indexByName(dir: string, read: Partial<ReadOptions> = {}): Promise<NameIndex> {
   const files = await listScenarioFiles(dir);
   const seen = new Map<string, string[]>();
   const unreadable: NameIndex['unreadable'] = [];

@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { watch } from 'chokidar';
 import type { Clock } from '../ports/index.js';
+import { systemClock } from './clock.js';
 import { MAX_DEPTH, SCENARIO_FILE, isHiddenPath } from './dir.js';
 
 export interface WatchEvent {
@@ -34,11 +35,12 @@ export async function watchDir(
   dir: string,
   onEvent: (e: WatchEvent) => void,
   signal: AbortSignal,
-  opts: WatchOptions & { clock: Clock },
+  opts: WatchOptions & { clock?: Clock } = {},
 ): Promise<void> {
   if (signal.aborted) return;
   const root = resolve(dir);
   const confirmMs = opts.unlinkConfirmMs ?? 100;
+  const clock = opts.clock ?? systemClock();
   const watcher = watch(root, {
     ignoreInitial: opts.ignoreInitial ?? false,
     depth: MAX_DEPTH,
@@ -67,7 +69,7 @@ export async function watchDir(
     pending.get(p)?.abort();
     const ac = new AbortController();
     pending.set(p, ac);
-    opts.clock
+    clock
       .sleep(confirmMs, AbortSignal.any([signal, ac.signal]))
       .then(async () => {
         if (pending.get(p) !== ac) return;
