@@ -180,9 +180,9 @@ export function parseScenario(text: string, file: string): ParseResult {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     const bomb = err instanceof ReferenceError && /alias/i.test(err.message);
+    // No `doc` here: a caller could not convert it either (it would hit the same alias limit).
     return {
       ok: false,
-      doc,
       issues: [
         {
           code: bomb ? 'yaml.aliasLimit' : 'yaml.syntax',

@@ -229,7 +229,12 @@ export class Reconciler {
   }
 
   private async writeInvalid(file: string, doc: Document, issues: Issue[]): Promise<void> {
-    const prev = (doc.toJS()?.status ?? {}) as ScenarioStatus;
+    let prev: ScenarioStatus;
+    try {
+      prev = (doc.toJS({ maxAliasCount: 100 })?.status ?? {}) as ScenarioStatus;
+    } catch {
+      return; // not convertible: nothing sensible can be written into it; the log has the issues
+    }
     const t = this.deps.clock.now().toISOString();
     const first = issues[0];
     const message = `${issues.length} problem${issues.length === 1 ? '' : 's'}: ${formatIssue(file, first)}${issues.length > 1 ? ' (see status.issues)' : ''}`;

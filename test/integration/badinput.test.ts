@@ -422,7 +422,6 @@ const unparseable: Unparseable[] = [
     code: 'yaml.aliasLimit',
     at: [1, 1],
     words: [/alias bomb/, /use fewer aliases/],
-    todo: 'bug: reconcile.ts writeInvalid calls doc.toJS() on the bomb document parse.ts returned; it throws, the reconcile crashes and is retried with backoff forever',
   },
   {
     title: 'a 10 MB file saved by rename',
@@ -479,10 +478,6 @@ for (const c of unparseable) {
 
 test(
   'a 10 MB file written in place, five times: the controller never takes a prefix of it for the file',
-  {
-    todo:
-      'bug: store/read.ts readStable accepts a parseable prefix of an in-place write in progress (it only checks that the file did not move DURING its read); the controller reconciles the prefix as a valid scenario and store.ts update() then writes status into the 10 MB file',
-  },
   async (t) => {
     // A writer like fs.writeFile or a download: 512 KiB at a time, in place. Every prefix under
     // 1 MiB is a valid Scenario (a truncated description); the whole file is too large.
