@@ -11,6 +11,7 @@
 //     notes.md                  -> skipped
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
+import { loadNative } from './native.js';
 import { type ReadOptions, readStable } from './read.js';
 import { readName } from './yamlEdit.js';
 
@@ -61,10 +62,11 @@ export interface NameIndex {
 /** Map every scenario name in `dir` to its file, reading metadata.name leniently. */
 export async function indexByName(dir: string, read: Partial<ReadOptions> = {}): Promise<NameIndex> {
   const files = await listScenarioFiles(dir);
+  const opts = { ...read, native: read.native === undefined ? loadNative() : read.native }; // load once
   const seen = new Map<string, string[]>();
   const unreadable: NameIndex['unreadable'] = [];
   for (const file of files) {
-    const r = await readStable(file, read);
+    const r = await readStable(file, opts);
     if (r.missing) continue; // deleted while we listed
     const n = readName(r.text);
     if ('error' in n) {

@@ -38,6 +38,12 @@ export interface Native {
   exchange(a: string, b: string): number;
   /** Take an exclusive lease: 0, or -errno (EAGAIN: someone has the file open; EINVAL/EACCES: not here). */
   lease(fd: number): number;
+  /**
+   * Take a read lease on an fd opened read-only: 0, or -EAGAIN while anyone has the file open for
+   * writing (an in-place save in progress), or another -errno where leases are unavailable.
+   * While held, writers' open() waits; release it by closing the fd.
+   */
+  readLease(fd: number): number;
   /** F_WRLCK while the lease is ours and nobody waits; F_RDLCK/F_UNLCK while an opener waits. */
   leaseState(fd: number): number;
 }
@@ -62,6 +68,11 @@ export function loadNative(): Native | null {
         const s = call(fcntl(fd, F_SETSIG, 'int', SIGURG));
         if (s < 0) return s;
         return call(fcntl(fd, F_SETLEASE, 'int', F_WRLCK));
+      },
+      readLease(fd) {
+        const s = call(fcntl(fd, F_SETSIG, 'int', SIGURG));
+        if (s < 0) return s;
+        return call(fcntl(fd, F_SETLEASE, 'int', F_RDLCK));
       },
       leaseState: (fd) => call(fcntl(fd, F_GETLEASE)),
     };

@@ -23,7 +23,7 @@ import {
 import { systemClock } from './clock.js';
 import { type NameIndex, fileNameProblem, indexByName, listScenarioFiles } from './dir.js';
 import { type Native, loadNative } from './native.js';
-import { type StableRead, parses, readStable } from './read.js';
+import { type ReadOptions, type StableRead, parses, readStable } from './read.js';
 import { applyMerge, readName, withStatus } from './yamlEdit.js';
 import { type WatchEvent, type WatchOptions, watchDir } from './watch.js';
 
@@ -116,6 +116,10 @@ export class ScenarioStore {
     };
   }
 
+  private readOptions(): ReadOptions {
+    return { clock: this.clock, delayMs: this.opts.readDelayMs, tries: this.opts.readTries, native: this.nativeFs() };
+  }
+
   private nativeFs(): Native | null {
     if (this.native === undefined) this.native = loadNative();
     return this.native;
@@ -125,7 +129,7 @@ export class ScenarioStore {
 
   /** See read.ts: a read that never mistakes a torn in-place write for the person's content. */
   readStable(path: string): Promise<StableRead> {
-    return readStable(path, { clock: this.clock, delayMs: this.opts.readDelayMs, tries: this.opts.readTries });
+    return readStable(path, this.readOptions());
   }
 
   listScenarioFiles(dir: string): Promise<string[]> {
@@ -133,7 +137,7 @@ export class ScenarioStore {
   }
 
   indexByName(dir: string): Promise<NameIndex> {
-    return indexByName(dir, { clock: this.clock, delayMs: this.opts.readDelayMs, tries: this.opts.readTries });
+    return indexByName(dir, this.readOptions());
   }
 
   watchDir(dir: string, onEvent: (e: WatchEvent) => void, signal: AbortSignal, opts: WatchOptions = {}): Promise<void> {

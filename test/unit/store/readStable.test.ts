@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadNative } from '../../../src/store/native.js';
 import { readStable } from '../../../src/store/read.js';
 import { scratch, scriptedClock } from './helpers.js';
 
@@ -20,11 +21,12 @@ describe('readStable', () => {
     }
   });
 
-  it('returns valid content at once', async () => {
+  it('returns valid content of a file left alone at once', async () => {
     const s = scratch();
     try {
       const file = join(s.dir, 'a.yaml');
       writeFileSync(file, VALID);
+      utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
       const clock = scriptedClock();
       const r = await readStable(file, { clock });
       assert.equal(r.missing, false);
@@ -40,10 +42,10 @@ describe('readStable', () => {
     try {
       const file = join(s.dir, 'a.yaml');
       writeFileSync(file, ''); // truncated, the writer has not written yet
-      const clock = scriptedClock(() => writeFileSync(file, VALID)); // ... and writes while we wait
+      const clock = scriptedClock((_ms, n) => n === 1 && writeFileSync(file, VALID)); // ... and writes while we wait
       const r = await readStable(file, { clock, delayMs: 5 });
       assert.equal(r.missing === false && r.text, VALID);
-      assert.deepEqual(clock.sleeps, [5]);
+      assert.equal(r.missing === false && r.unsettled, undefined);
     } finally {
       s.cleanup();
     }
@@ -72,6 +74,46 @@ describe('readStable', () => {
       const r = await readStable(file, { clock, tries: 4 });
       assert.equal(r.missing === false && r.text, 'x: [3\n');
       assert.equal(clock.sleeps.length, 3);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('does not take a parseable prefix of a save in progress for the content', { skip: loadNative() === null }, async () => {
+    const s = scratch();
+    try {
+      const file = join(s.dir, 'a.yaml');
+      const whole = `metadata:\n  name: a\nspec:\n  description: "${'x'.repeat(5000)}"\n  suspend: true\n`;
+      // A writer that keeps the file open and writes it in pieces: between pieces, the prefix
+      // parses ("metadata: {name: a}"), and nothing moves while we read it.
+      const fd = openSync(file, 'w');
+      writeSync(fd, whole.slice(0, 22));
+      const clock = scriptedClock((_ms, n) => {
+        if (n === 2) {
+          writeSync(fd, whole.slice(22));
+          closeSync(fd);
+        }
+      });
+      const r = await readStable(file, { clock });
+      assert.equal(r.missing === false && r.text, whole);
+      assert.ok(clock.sleeps.length >= 2, 'read again while the writer had the file open');
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('says when it ran out of tries while a save was still in progress', { skip: loadNative() === null }, async () => {
+    const s = scratch();
+    try {
+      const file = join(s.dir, 'a.yaml');
+      const fd = openSync(file, 'w');
+      writeSync(fd, VALID);
+      try {
+        const r = await readStable(file, { clock: scriptedClock(), tries: 3 });
+        assert.equal(r.missing === false && r.unsettled, true);
+      } finally {
+        closeSync(fd);
+      }
     } finally {
       s.cleanup();
     }
