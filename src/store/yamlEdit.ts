@@ -312,7 +312,8 @@ export interface StatusEdit {
  * The new text of a Scenario file with `status` replaced and metadata.generation brought up to date.
  * `reconciledSpecHash`: the hash of the spec the status describes; when the file's spec differs, the
  * generation is made greater than status.observedGeneration. `doc`: the text, already parsed.
- * Returns undefined when the text is not a YAML mapping (nothing sensible to write into).
+ * Returns undefined when the text is not a YAML mapping, or not data (an alias bomb): nothing
+ * sensible to write into.
  */
 export function withStatus(
   text: string,
@@ -321,7 +322,9 @@ export function withStatus(
 ): StatusEdit | undefined {
   const doc = opts.doc ?? parseDocument(text);
   if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
-  const value = asRecord(safeToJS(doc));
+  const js = safeToJS(doc);
+  if (js === undefined) return undefined; // e.g. an alias bomb: not data we can write into
+  const value = asRecord(js);
   const g = generationOf(value);
   // A status that describes an older spec than the file now holds must not claim to have observed
   // the file's generation: make the generation newer than status.observedGeneration.
@@ -372,7 +375,11 @@ export function applyMerge(sourceText: string, existing: string | undefined): st
   if (src.errors.length > 0 || !isMap(src.contents)) {
     throw new Error('the applied file is not a YAML mapping; fix its syntax first');
   }
-  const srcValue = asRecord(safeToJS(src));
+  const srcJS = safeToJS(src);
+  if (srcJS === undefined) {
+    throw new Error('the applied file cannot be read as data (an alias that is missing, or too many aliases); expand them');
+  }
+  const srcValue = asRecord(srcJS);
   const srcHasStatus = Object.prototype.hasOwnProperty.call(srcValue, 'status');
   const exDoc = existing === undefined ? undefined : parseDocument(existing);
   const exValue = exDoc && exDoc.errors.length === 0 ? asRecord(safeToJS(exDoc)) : {};

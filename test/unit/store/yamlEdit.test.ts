@@ -77,9 +77,14 @@ describe('withStatus: the person\'s bytes', () => {
     });
   });
 
-  it('refuses a document that is not a mapping', () => {
+  it('refuses a document that is not a mapping, or not data', () => {
     assert.equal(withStatus('- a\n- b\n', {}), undefined);
     assert.equal(withStatus('key: [unclosed\n', {}), undefined);
+    // A billion laughs: parses, but expanding it is refused.
+    let bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
+    for (let i = 1; i < 9; i++) bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+    assert.equal(withStatus(`metadata:\n  name: a\n${bomb}`, {}), undefined);
+    assert.throws(() => applyMerge(`metadata:\n  name: a\n${bomb}`, undefined), /too many aliases/);
   });
 });
 
