@@ -25,3 +25,31 @@ export async function createScratchNetns(timeoutMs = 5_000): Promise<{ pid: numb
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * In helper mode (no root on the engine's host), the scratch namespace is a throwaway container
+ * of the helper image with `--network none`: an empty namespace the helper can enter by pid.
+ */
+export async function createScratchContainer(
+  docker: import('dockerode'),
+  image: string,
+): Promise<{ pid: number; containerId: string; release(): Promise<void> }> {
+  const c = await docker.createContainer({
+    Image: image,
+    Cmd: ['sleep', '600'],
+    Labels: { 'faultline.dev/managed-by': 'faultline', 'faultline.dev/role': 'helper' },
+    HostConfig: { NetworkMode: 'none', AutoRemove: true, CapDrop: ['ALL'] },
+  });
+  const release = async () => {
+    await c.remove({ force: true }).catch(() => undefined);
+  };
+  try {
+    await c.start();
+    const pid = (await c.inspect()).State.Pid;
+    if (!pid) throw new Error('scratch container has no pid');
+    return { pid, containerId: c.id, release };
+  } catch (e) {
+    await release();
+    throw new Error(`cannot start a scratch container from ${image} for the capability probe: ${(e as Error).message}; build it with scripts/build-helper-image.sh`);
+  }
+}

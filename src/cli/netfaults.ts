@@ -1,13 +1,19 @@
-// Wiring of the network-fault engine (controller/netns.ts) with a namespace executor and a
-// scratch namespace for the capability probe.
+// Wiring of the network-fault engine (controller/netns.ts): a namespace executor chosen by
+// --netns-exec (auto: nsenter when we are root on the engine's host, else the helper container)
+// and a scratch namespace for the capability probe.
+import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { NetFaultSync } from '../controller/faults.js';
 import { NetnsEngine } from '../controller/netns.js';
 import type { DockerPort } from '../ports/index.js';
-import { createNsenterExec } from '../adapters/nsenter.js';
-import { createScratchNetns } from '../adapters/scratch.js';
+import { createNetnsExec, type NetnsExecMode } from '../adapters/netns.js';
+import { HELPER_IMAGE } from '../adapters/helper.js';
+import { createScratchContainer, createScratchNetns } from '../adapters/scratch.js';
 
 export async function createNetFaults(_docker: DockerPort, mode: string, log: Logger, scope: string): Promise<NetFaultSync> {
-  if (mode === 'helper') throw new Error('--netns-exec helper is not available yet; run the controller as root on the Docker host (nsenter)');
-  return new NetnsEngine({ scope, exec: createNsenterExec(), scratch: () => createScratchNetns(), log });
+  const choice = await createNetnsExec({ mode: mode as NetnsExecMode });
+  log.info({ mode: choice.mode, reason: choice.reason }, 'network namespaces entered through ' + choice.mode);
+  if (choice.helper) await choice.helper.ensure();
+  const scratch = choice.mode === 'nsenter' ? () => createScratchNetns() : () => createScratchContainer(new Docker(), HELPER_IMAGE);
+  return new NetnsEngine({ scope, exec: choice.exec, scratch, log });
 }

@@ -76,9 +76,21 @@ export class Reconciler {
   async reconcileFile(name: string, file: string): Promise<ReconcileResult> {
     const { docker, files, clock, log } = this.deps;
     const startedMs = clock.now().getTime();
+    const mark = (() => {
+      const t: Record<string, number> = {};
+      let last = performance.now();
+      return (k: string) => {
+        const n = performance.now();
+        t[k] = Math.round(n - last);
+        last = n;
+        return t;
+      };
+    })();
     const read = await files.read(file);
     if ('missing' in read) return { ops: 0, error: new Error(`${file} disappeared while reconciling`) };
+    mark('read');
     const parsed = parseScenario(read.text, file);
+    mark('parse');
     if (!parsed.ok) {
       for (const i of parsed.issues) log.warn({ scenario: name, file, code: i.code }, formatIssue(file, i));
       if (parsed.doc) await this.writeInvalid(file, parsed.doc, parsed.issues);
@@ -90,6 +102,7 @@ export class Reconciler {
     const gen = generationOf(parsed.doc);
 
     const before = await docker.snapshot();
+    mark('snapshot');
     const now = clock.now();
     const time = evaluateTimeline(scenario, prev, now);
     const faults = resolveFaults(scenario, time.result, before, time.seed, prev.faults);
@@ -98,6 +111,7 @@ export class Reconciler {
       ? desiredState(this.deps.controller, { ...scenario, spec: {} }, before)
       : desiredState(this.deps.controller, scenario, before, faults.effects);
     const plan = planScenario(desired, before);
+    mark('plan');
     let exec: ExecResult | undefined;
     let after = before;
     if (!isEmptyPlan(plan)) {
@@ -110,6 +124,7 @@ export class Reconciler {
     const net = this.deps.netFaults
       ? await this.deps.netFaults.sync(scenario, teardown ? [] : faults.active, after)
       : undefined;
+    mark('netns');
     const done = clock.now();
     const status = this.composeStatus(prev, gen.generation, desired, plan, after, exec, done, startedMs);
     status.seed = time.seed;
@@ -151,10 +166,12 @@ export class Reconciler {
     if (time.result.issues.length) status.issues = time.result.issues;
 
     const changed = statusChanged(prev, status);
+    mark('status');
     if (changed) {
       const w = await files.writeStatus(file, status, gen.specHash);
       if (!w.written) log.debug({ scenario: name, reason: w.reason }, 'status not written');
     }
+    log.debug({ scenario: name, ms: mark('write'), active: time.result.active.length }, 'reconciled');
     const failed = [...(exec?.results.filter((r) => !r.ok) ?? []), ...(net?.errors ?? [])];
     const result: ReconcileResult = {
       ops: (exec?.results.length ?? 0) + (net?.writes ?? 0),
