@@ -14,7 +14,7 @@ export function createDirStore(dir: string, store = new ScenarioStore()): DirSto
     },
     writeStatus: async (path, status, reconciledSpecHash) => {
       const r = await store.writeStatus(path, status, { reconciledSpecHash });
-      return r.written ? { written: true } : { written: false, reason: `${r.reason}: ${r.message}` };
+      return r.written ? { written: true, own: r.own } : { written: false, reason: `${r.reason}: ${r.message}` };
     },
     isOwnWrite: (path, text) => store.isOwnWrite(path, text),
     // The controller indexes the directory itself before watching: initial files need no events.

@@ -21,7 +21,8 @@ import type { Document } from 'yaml';
 export interface ScenarioFiles {
   read(path: string): Promise<{ text: string } | { missing: true }>;
   /** reconciledSpecHash: hash of the spec this status describes (the store bumps generation past it if the file moved on). */
-  writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string): Promise<{ written: boolean; reason?: string }>;
+  /** `own: false` when the write merged a newer spec saved meanwhile (reconcile again). */
+  writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string): Promise<{ written: boolean; own?: boolean; reason?: string }>;
 }
 
 export interface ReconcileDeps {
@@ -167,9 +168,13 @@ export class Reconciler {
 
     const changed = statusChanged(prev, status);
     mark('status');
+    let newerSpec = false;
     if (changed) {
       const w = await files.writeStatus(file, status, gen.specHash);
       if (!w.written) log.debug({ scenario: name, reason: w.reason }, 'status not written');
+      // The file moved on while we worked (a person's save merged into our write): do not rely
+      // on the watcher's event for it, come back at once.
+      newerSpec = w.written && w.own === false;
     }
     log.debug({ scenario: name, ms: mark('write'), active: time.result.active.length }, 'reconciled');
     const failed = [...(exec?.results.filter((r) => !r.ok) ?? []), ...(net?.errors ?? [])];
@@ -189,6 +194,7 @@ export class Reconciler {
       wake = Math.min(wake ?? Infinity, READY_RECHECK_MS);
     }
     if (net?.retryAfterMs !== undefined) wake = Math.min(wake ?? Infinity, net.retryAfterMs);
+    if (newerSpec) wake = 0;
     result.requeueAfterMs = wake;
     return result;
   }

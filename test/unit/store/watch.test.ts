@@ -95,14 +95,17 @@ describe('watchDir', () => {
 
       writeFileSync(`${f}.tmp`, SCENARIO.replace('suspend: false', 'suspend: true')); // like vim / sed -i
       renameSync(`${f}.tmp`, f);
-      await eventually(() => assert.ok(kinds(events, f).includes('change')));
+      // chokidar reports a rename-over as change, or (under load) as add: the controller treats
+      // both alike. What must never happen is an unlink (checked below).
+      const seen = () => kinds(events, f).some((k) => k === 'change' || k === 'add');
+      await eventually(() => assert.ok(seen(), `events: ${JSON.stringify(events)}`));
 
       events.length = 0;
       const g = generationOf(parseDocument(readFileSync(f, 'utf8')));
       const r = await store.writeStatus(f, { observedGeneration: g.generation, specHash: g.specHash, phase: 'Running' });
       assert.equal(r.written, true);
-      await eventually(() => assert.ok(kinds(events, f).includes('change')));
-      // The controller's handler reads the file and recognises its own write: no reconcile.
+      // Our own write may or may not surface as an event (an exchange of two names in one
+      // directory); when it does, the controller's handler recognises it: no reconcile.
       assert.equal(store.isOwnWrite(f, readFileSync(f, 'utf8')), true);
 
       await delay(CONFIRM_MS * 3 + 150); // longer than chokidar's and our unlink confirmation
