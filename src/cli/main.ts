@@ -2,6 +2,8 @@
 // This is the only place that wires adapters (dockerode, nsenter, the file store) into ports.
 import { Command, Option } from 'commander';
 import { readFile, readdir, stat } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
+import { ScenarioStore } from '../store/index.js';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { parseScenario } from '../api/parse.js';
@@ -295,6 +297,24 @@ export function buildProgram(): Command {
       if (opts.format !== 'text' && opts.format !== 'svg') throw new UserError('--format must be text or svg');
       const width = opts.width ? Number(opts.width) : opts.format === 'svg' ? 900 : Math.max(40, (process.stdout.columns ?? 100) - 30);
       process.stdout.write(ganttOf(scenario, opts.format, width) ?? 'no faults\n');
+    });
+
+  program
+    .command('reseed')
+    .description('choose new random targets, partitions and random start times: set spec.seed (a new random one, or --seed N)')
+    .argument('<name>')
+    .option('--seed <n>', 'the seed to use (a non-negative integer)')
+    .addOption(dirOption())
+    .action(async (name: string, opts: { seed?: string; dir: string }) => {
+      const seed = opts.seed !== undefined ? Number(opts.seed) : randomInt(0, 2 ** 31 - 1);
+      if (!Number.isSafeInteger(seed) || seed < 0) throw new UserError(`--seed ${opts.seed}: use a non-negative integer`);
+      const it = (await listDir(opts.dir)).find((i) => i.name === name);
+      if (!it) throw new UserError(`scenario "${name}" not found in ${opts.dir}`);
+      const r = await new ScenarioStore().updateFile(it.file, (doc) => {
+        doc.setIn(['spec', 'seed'], seed);
+      });
+      if (!r.written) throw new UserError(`cannot write ${it.file}: ${r.message}`);
+      process.stdout.write(`scenario.faultline.dev/${name} reseeded: spec.seed = ${seed}\n`);
     });
 
   for (const cmd of ['plan', 'diff']) {
