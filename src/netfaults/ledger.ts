@@ -269,9 +269,14 @@ export function parseNetem(spec: NetemSpec): NetemParams {
   return p;
 }
 
-/** Default tbf burst: 10 ms worth of traffic, at least 32 KiB (below that tbf stalls on GSO). */
+/**
+ * Default tbf burst: 10 ms worth of traffic, at least two full Ethernet frames. A fixed large floor
+ * is wrong at low rates: 32 KiB at 50 kbit/s is 5 s of line time, so a 24 KiB response would pass
+ * unshaped as one burst (measured). tbf segments GSO packets larger than its burst, so a small
+ * burst does not stall (measured: 24 KiB at 50 kbit/s with a 3 KiB burst takes 3.8 s).
+ */
 export function defaultBurstBytes(rateBps: number): number {
-  return Math.max(32 * 1024, Math.ceil(rateBps / 8 / 100));
+  return Math.max(2 * 1514, Math.ceil(rateBps / 8 / 100));
 }
 
 /** Default tbf queue when neither limit nor latency is given: 50 ms of queueing. */

@@ -35,7 +35,7 @@ type Raw = Parameters<typeof observeNetns>[0];
 /** The ledger that was applied in the scratch netns when applied-linux-6.18.json was captured. */
 const APPLIED: [string, FaultSpec, ResolvedFault][] = [
   ['shop', { name: 'slow-all', netem: { delay: '100ms', loss: '1%' } }, {}],
-  ['shop', { name: 'db-link', bandwidth: { rate: '1mbit' }, peers: { names: ['db'] } }, { peersV4: ['10.213.0.2'], peersV6: ['fd00:213::2'] }],
+  ['shop', { name: 'db-link', bandwidth: { rate: '1mbit', burst: '32kb' }, peers: { names: ['db'] } }, { peersV4: ['10.213.0.2'], peersV6: ['fd00:213::2'] }],
   ['shop', { name: 'split', partition: { generator: 'halves' } }, { partitionDropFrom: { v4: ['10.213.0.4'], v6: ['fd00:213::4'] } }],
   ['shop', { name: 'hole', blackhole: {}, ports: ['8000-8100'] }, { peersV4: ['10.213.7.0/24'] }],
   ['shop', { name: 'refuse', reject: { with: 'tcp-reset' }, direction: 'ingress' }, { peersV4: ['10.213.0.9'] }],
@@ -160,7 +160,7 @@ describe('diff against the kernel', () => {
 
   it('a parameter change is one `qdisc replace` of one leaf; nothing else is touched', () => {
     const changed = APPLIED.map(([s, f, r]): [string, FaultSpec, ResolvedFault] =>
-      f.name === 'db-link' ? [s, { ...f, bandwidth: { rate: '2mbit' } }, r] : [s, f, r],
+      f.name === 'db-link' ? [s, { ...f, bandwidth: { rate: '2mbit', burst: '32kb' } }, r] : [s, f, r],
     );
     const d = diffLedger(compileFaults(changed, THIS_KERNEL), applied());
     assert.equal(d.iptablesProgram, undefined);
@@ -199,7 +199,7 @@ describe('diff against the kernel', () => {
     const faults: [string, FaultSpec, ResolvedFault][] = [
       ['shop', { name: 'split', partition: {} }, { partitionDropFrom: { v4: ['10.213.0.1'], v6: [] } }],
       ['shop', { name: 'refuse', reject: { with: 'tcp-reset' }, ports: ['8000-8100'], direction: 'ingress' }, {}],
-      ['shop', { name: 'thin', bandwidth: { rate: '2mbit' } }, {}],
+      ['shop', { name: 'thin', bandwidth: { rate: '2mbit', burst: '32kb' } }, {}],
     ];
     const c = compileFaults(faults, THIS_KERNEL, 'db');
     const d = diffLedger(c, obs);
@@ -231,7 +231,7 @@ describe('diff against the kernel', () => {
   });
 
   it('a class that lost its leaf (a half-applied batch) gets the leaf back, nothing more', () => {
-    const c = compileFaults([['shop', { name: 'thin', bandwidth: { rate: '2mbit' } }, {}]], FULL_CAPS);
+    const c = compileFaults([['shop', { name: 'thin', bandwidth: { rate: '2mbit', burst: '32kb' } }, {}]], FULL_CAPS);
     const obs: ObservedNetns = observedFromDesired(c);
     delete obs.devices[0].classes[0].leaf;
     const d = diffLedger(c, obs);
