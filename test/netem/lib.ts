@@ -130,6 +130,8 @@ export interface PingStats {
   dups: number;
   /** RTT of each distinct reply, in arrival order. */
   rtts: number[];
+  /** icmp_seq of each distinct reply, in arrival order (out of order = reordered on the way). */
+  seqs: number[];
 }
 
 /**
@@ -145,12 +147,16 @@ export function parseBusyboxPing(out: string): PingStats {
   const summary = /(\d+) packets transmitted, (\d+) packets received(?:, (\d+) duplicates)?/.exec(out);
   if (!summary) throw new Error(`not busybox ping output (no statistics line):\n${out.slice(-500)}`);
   const rtts: number[] = [];
+  const seqs: number[] = [];
   let dupLines = 0;
   for (const line of out.split('\n')) {
     const m = /bytes from .*time=([\d.]+) ms/.exec(line);
     if (!m) continue;
     if (line.includes('(DUP!)')) dupLines++;
-    else rtts.push(Number(m[1]));
+    else {
+      rtts.push(Number(m[1]));
+      seqs.push(Number(/seq=(\d+)/.exec(line)?.[1] ?? NaN));
+    }
   }
   const n = rtts.length;
   const mean = n ? rtts.reduce((a, b) => a + b, 0) / n : NaN;
@@ -164,6 +170,7 @@ export function parseBusyboxPing(out: string): PingStats {
     maxMs: n ? Math.max(...rtts) : NaN,
     dups: summary[3] !== undefined ? Number(summary[3]) : dupLines,
     rtts,
+    seqs,
   };
 }
 
@@ -312,4 +319,83 @@ export interface Qdisc {
 /** `tc -j qdisc show dev <dev>` inside the netns of `pid`, parsed. */
 export async function showQdiscs(pid: number, dev: string): Promise<Qdisc[]> {
   return JSON.parse(await inNetns(pid, 'tc', ['-j', 'qdisc', 'show', 'dev', dev])) as Qdisc[];
+}
+
+// ------------------------------------------------------------------------------------ waiting / transfer
+
+/** Polls `fn` every `everyMs` until it returns a truthy value; rejects after `timeoutMs` naming `what`. */
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false | null>,
+  what: string,
+  timeoutMs = 30_000 * SLOW,
+  everyMs = 250 * Math.min(SLOW, 4),
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = undefined;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      const why = last instanceof Error ? ` (last error: ${last.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Serves a file of `bytes` zero bytes from `container` with busybox httpd on `port` (in the
+ * container's own /tmp, nothing on the host). Traffic from a download leaves through the
+ * container's egress, so this is how a bandwidth fault on it is measured.
+ */
+export async function serveBlob(container: string, bytes: number, port = 8080): Promise<string> {
+  const kib = Math.ceil(bytes / 1024);
+  const script = `mkdir -p /tmp/www && dd if=/dev/zero of=/tmp/www/blob bs=1024 count=${kib} 2>/dev/null && httpd -p ${port} -h /tmp/www`;
+  await runOk('docker', ['exec', container, 'sh', '-c', script]);
+  return `/blob`;
+}
+
+export interface Transfer {
+  bytes: number;
+  /** Wall time of the download measured inside the container (/proc/uptime, 10 ms resolution). */
+  seconds: number;
+  /** bytes * 8 / seconds. */
+  bitsPerSecond: number;
+}
+
+/**
+ * `wget` of http://host:port/path from inside `container`, timed inside the container (so the
+ * slow `docker exec` of an emulated guest does not count). Rejects when the download fails.
+ */
+export async function timedDownload(container: string, host: string, path: string, bytes: number, port = 8080): Promise<Transfer> {
+  const url = `http://${host}:${port}${path}`;
+  const script =
+    `s=$(cut -d' ' -f1 /proc/uptime); wget -q -O /tmp/dl ${url}; rc=$?; e=$(cut -d' ' -f1 /proc/uptime); ` +
+    `n=$(wc -c < /tmp/dl); rm -f /tmp/dl; echo "$rc $s $e $n"`;
+  const out = (await runOk('docker', ['exec', container, 'sh', '-c', script], 120_000 * SLOW)).trim();
+  const [rc, s, e, n] = out.split(/\s+/).map(Number);
+  if (rc !== 0 || n !== Math.ceil(bytes / 1024) * 1024) throw new Error(`wget ${url} in ${container}: rc=${rc}, ${n} bytes (${out})`);
+  const seconds = Math.max(e - s, 0.01);
+  return { bytes: n, seconds, bitsPerSecond: (n * 8) / seconds };
+}
+
+/** Replies that arrived after a reply with a higher icmp_seq (i.e. were overtaken). */
+export function overtaken(seqs: readonly number[]): number {
+  let max = -Infinity;
+  let n = 0;
+  for (const s of seqs) {
+    if (s < max) n++;
+    else max = s;
+  }
+  return n;
+}
+
+/** The root qdisc of `dev` in the netns of `pid` (undefined: the kernel's default, none shown as root). */
+export async function rootQdisc(pid: number, dev: string): Promise<Qdisc | undefined> {
+  return (await showQdiscs(pid, dev)).find((q) => q.root);
 }
