@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 
 say "A controller watches $dir (its log: $dir.log)"
-fl controller --dir "$dir" >"$dir.log" 2>&1 &
+node dist/src/cli/bin.js controller --dir "$dir" >"$dir.log" 2>&1 &   # not via fl(): $! must be node itself
 ctl=$!
 sleep 1
 
@@ -56,4 +56,13 @@ for _ in $(seq 1 50); do
   sleep 0.3
 done
 echo "owned containers left: $(echo -n "$left" | grep -c . || true)"
+say "Timed faults, as a CI job would run them: faultline run -f examples/network-partition.yaml"
+echo "(blackhole on the server's port 7 from 2 s to 8 s, then TCP resets from 10 s to 16 s)"
+( sleep 4; printf '   client -> server:7 during the blackhole: '; s=$(date +%s%N)
+  docker exec network-partition_client sh -c 'echo hi | nc -w 3 server 7' >/dev/null 2>&1 && echo answered || echo "no answer after $(( ($(date +%s%N) - s) / 1000000 )) ms (timed out)"
+  sleep 8; printf '   client -> server:7 during the reset:     '; s=$(date +%s%N)
+  docker exec network-partition_client sh -c 'echo hi | nc -w 3 server 7' >/dev/null 2>&1 && echo answered || echo "refused after $(( ($(date +%s%N) - s) / 1000000 )) ms (reset)" ) &
+probe=$!
+fl run -f examples/network-partition.yaml
+wait "$probe"
 say "Done."
