@@ -50,6 +50,8 @@ export interface ControllerOptions {
 
 const FILE_KEY = 'file:';
 
+const RELEVANT_EVENTS = new Set(['create', 'start', 'restart', 'die', 'kill', 'stop', 'pause', 'unpause', 'destroy', 'rename', 'update', 'connect', 'disconnect', 'remove', 'oom']);
+
 /** Read metadata.name without validating anything else; undefined when it can't be read. */
 export function peekName(text: string): string | undefined {
   try {
@@ -205,6 +207,9 @@ export class Controller {
   }
 
   private onDockerEvent(e: DockerEvent): void {
+    // exec_*, attach, top, resize… change nothing a reconcile looks at; every `docker exec` into
+    // a member would otherwise cost a full reconcile.
+    if (!RELEVANT_EVENTS.has(e.action)) return;
     const scenario = e.attributes[LABEL_SCENARIO];
     if (scenario) {
       this.queue.add(scenario);

@@ -84,7 +84,8 @@ export interface NetFaultResult {
 
 /** The netns side: register a scenario's active network faults and converge affected namespaces. */
 export interface NetFaultSync {
-  sync(scn: Scenario, active: ActiveFaultInput[], snapshot: Snapshot): Promise<NetFaultResult>;
+  /** `seed`: the scenario's seed as the timeline used it (spec.seed, else the recorded one). */
+  sync(scn: Scenario, active: ActiveFaultInput[], snapshot: Snapshot, seed: number): Promise<NetFaultResult>;
   /** The scenario is gone: remove its entries everywhere. */
   forget(scenario: string, snapshot: Snapshot): Promise<NetFaultResult>;
   /**

@@ -92,6 +92,8 @@ interface NsOutcome {
   deferred?: boolean;
   commands: number;
   writes: number;
+  /** What the compiler had to leave out or approximate in this namespace (keys of every scope). */
+  degraded: Degraded[];
 }
 
 function addressesOf(c: ObservedContainer): { v4: string[]; v6: string[] } {
@@ -161,14 +163,13 @@ export class NetnsEngine implements NetFaultSync {
     return key.slice(prefix.length).split('/')[0];
   }
 
-  private entriesOf(scn: Scenario, active: ActiveFaultInput[], snapshot: Snapshot, caps: Capabilities) {
+  private entriesOf(scn: Scenario, active: ActiveFaultInput[], snapshot: Snapshot, caps: Capabilities, seed: number) {
     const scenario = scn.metadata.name;
     const scoped = this.scoped(scenario);
     const per = new Map<string, ContainerEntries>();
     const degraded: Degraded[] = [];
     const skipped = new Map<string, Map<string, string>>(); // fault → container → why not applied
     const byName = new Map(snapshot.containers.map((c) => [c.name, c]));
-    const seed = scn.status?.seed ?? scn.spec.seed ?? 0;
     for (const a of active) {
       const f = a.fault;
       if (!isNetFault(f)) continue;
@@ -270,7 +271,7 @@ export class NetnsEngine implements NetFaultSync {
       const compiled = compileLedger({ netns: id, interfaces: before.interfaces, entries }, caps);
       const mechanisms = new Map(compiled.mechanisms.map((m) => [keyOf(m.scenario, m.fault), m.mechanisms]));
       const keys = new Set(entries.map((e) => keyOf(e.scenario, e.fault)));
-      if (waiting.length) return { verified: new Set(), pending: keys, mechanisms, deferred: true, commands, writes: 0 };
+      if (waiting.length) return { verified: new Set(), pending: keys, mechanisms, deferred: true, commands, writes: 0, degraded: compiled.degraded };
       const diff = diffLedger(compiled, before.observed);
       let error: string | undefined;
       let writes = 0;
@@ -289,7 +290,7 @@ export class NetnsEngine implements NetFaultSync {
       if (!check.empty && !error) error = `kernel state still differs after applying: ${check.steps.map((s) => s.what).join(', ')}`;
       this.seen.set(id, keysIn(after.observed));
       const verified = new Set([...keys].filter((k) => !pending.has(k) && !(error && !check.empty)));
-      const outcome = { verified, pending, mechanisms, error, commands, writes };
+      const outcome = { verified, pending, mechanisms, error, commands, writes, degraded: compiled.degraded };
       this.applied.set(id, { hash, pid, at: this.now(), readback: after, outcome });
       return outcome;
     });
@@ -303,7 +304,7 @@ export class NetnsEngine implements NetFaultSync {
     }));
   }
 
-  async sync(scn: Scenario, active: ActiveFaultInput[], snapshot: Snapshot): Promise<NetFaultResult> {
+  async sync(scn: Scenario, active: ActiveFaultInput[], snapshot: Snapshot, seed = 0): Promise<NetFaultResult> {
     const scenario = scn.metadata.name;
     const mine = (k: string) => this.ours(k) === scenario;
     const result: NetFaultResult = { targets: new Map(), degraded: [], errors: [], commands: 0 };
@@ -318,7 +319,7 @@ export class NetnsEngine implements NetFaultSync {
       result.errors.push({ error: `cannot probe kernel capabilities: ${(e as Error).message}` });
       return result;
     }
-    const { per, degraded, skipped } = this.entriesOf(scn, active, snapshot, caps);
+    const { per, degraded, skipped } = this.entriesOf(scn, active, snapshot, caps, seed);
     const old = this.registry.get(scenario) ?? new Map<string, ContainerEntries>();
     this.registry.set(scenario, per);
     const running = new Map(snapshot.containers.filter((c) => c.state === 'running' && c.pid > 0).map((c) => [c.id, c]));
@@ -334,11 +335,17 @@ export class NetnsEngine implements NetFaultSync {
         if (out.error) result.errors.push({ error: `container ${running.get(id)!.name}: ${out.error}` });
       } catch (e) {
         const msg = (e as Error).message;
-        outcomes.set(id, { verified: new Set(), pending: new Set(), mechanisms: new Map(), error: msg, commands: 0, writes: 0 });
+        outcomes.set(id, { verified: new Set(), pending: new Set(), mechanisms: new Map(), error: msg, commands: 0, writes: 0, degraded: [] });
         result.errors.push({ error: `container ${running.get(id)!.name}: ${msg}` });
       }
     });
     if ([...outcomes.values()].some((o) => o.deferred)) result.retryAfterMs = 500;
+    // Degradations found when compiling the merged ledger (e.g. a duplicating netem cannot share
+    // a device with other netems): they belong to this scenario's faults when the key is ours.
+    const scopedName = this.scoped(scenario);
+    const compileDegraded = new Map<string, Degraded>();
+    for (const o of outcomes.values()) for (const d of o.degraded) if (d.scenario === scopedName) compileDegraded.set(`${d.fault}\u0000${d.reason}`, d);
+    degraded.push(...compileDegraded.values());
     // Per-fault, per-target records (phase from what the kernel showed).
     for (const a of active) {
       const f = a.fault;
@@ -357,7 +364,16 @@ export class NetnsEngine implements NetFaultSync {
           const d = degraded.find((x) => x.fault === f.name);
           recs.push({ container: t.display, containerId: id, phase: d ? 'Failed' : 'Injected', verified: !d, mechanism: d ? undefined : 'none-needed', lastError: d?.message });
         } else if (out?.verified.has(key)) {
-          recs.push({ container: t.display, containerId: id, phase: 'Injected', verified: true, mechanism: (out.mechanisms.get(key) ?? []).join('+') || undefined });
+          // In the kernel as compiled; but if the compiler had to drop part of it, say so.
+          const lost = out.degraded.find((d) => d.scenario === scopedName && d.fault === f.name);
+          recs.push({
+            container: t.display,
+            containerId: id,
+            phase: lost ? 'Failed' : 'Injected',
+            verified: !lost,
+            mechanism: (out.mechanisms.get(key) ?? []).join('+') || undefined,
+            lastError: lost?.message,
+          });
         } else {
           recs.push({ container: t.display, containerId: id, phase: out?.error ? 'Failed' : 'Pending', verified: false, mechanism: (out?.mechanisms.get(key) ?? []).join('+') || undefined, lastError: out?.error });
         }
@@ -396,12 +412,19 @@ export class NetnsEngine implements NetFaultSync {
   async sweep(snapshot: Snapshot, isLive?: (scenario: string) => boolean): Promise<string[]> {
     if (isLive) this.o.isLive = isLive;
     const orphans = new Set<string>();
+    const unclaimed: ObservedContainer[] = [];
     const targets = snapshot.containers.filter((c) => c.state === 'running' && c.pid > 0 && c.labels[LABEL_ROLE] !== 'helper' && c.networkMode !== 'host');
     await this.forEachBounded(targets, async (c) => {
       try {
         const r = await readNetns(this.o.exec, { pid: c.pid, containerId: c.id });
+        const owned = ownedButUnwanted(r.observed, []);
         const keys = keysIn(r.observed);
         if (keys.size) this.seen.set(c.id, keys);
+        // Objects of ours that no key attributes (a SIGKILL between the iptables step, which
+        // removes the tag map, and the tc step of a removal leaves an untagged htb class): no
+        // scenario will ever claim them, so converge this namespace now; converge defers while
+        // a live scenario that has rules there has not registered yet.
+        if (owned.some((o) => !('key' in o && o.key) && !('keys' in o && o.keys.length))) unclaimed.push(c);
         for (const k of keys) {
           const s = this.ours(k);
           if (s !== undefined && !(this.o.isLive?.(s) ?? true)) orphans.add(s);
@@ -410,6 +433,9 @@ export class NetnsEngine implements NetFaultSync {
         this.o.log.debug({ container: c.name, err: (e as Error).message }, 'sweep: cannot read namespace');
       }
     });
+    for (const c of unclaimed) {
+      await this.converge(c.id, c.pid).catch((e) => this.o.log.warn({ container: c.name, err: (e as Error).message }, 'sweep: cannot clean unattributed rules'));
+    }
     return [...orphans].sort();
   }
 }

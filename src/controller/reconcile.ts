@@ -123,7 +123,7 @@ export class Reconciler {
     // Network faults: this scenario's active entries go into the per-container ledgers (shared
     // with every other scenario touching those containers), which are applied and read back.
     const net = this.deps.netFaults
-      ? await this.deps.netFaults.sync(scenario, teardown ? [] : faults.active, after)
+      ? await this.deps.netFaults.sync(scenario, teardown ? [] : faults.active, after, time.seed)
       : undefined;
     mark('netns');
     const done = clock.now();

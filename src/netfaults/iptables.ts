@@ -163,6 +163,14 @@ export function rulesFor(e: LedgerEntry, family: Family, caps: Capabilities): { 
         if (addr) parts.push(`${ingress ? '-s' : '-d'} ${addr}`);
         if (proto) parts.push(`-p ${proto}`);
         if (plist) parts.push(`-m multiport --ports ${plist}`);
+        if (e.action === 'reject') {
+          // Never reject what REJECT itself sends: the RST answering a rejected SYN leaves through
+          // OUTPUT with the same ports (a `both` fault, or `egress` on the sender, would swallow
+          // it and the peer would time out instead of being refused); the ICMP error answering a
+          // rejected datagram is RELATED to it. Measured: without these, both cases time out.
+          if (proto === 'tcp') parts.push('-m tcp ! --tcp-flags RST RST');
+          else parts.push('-m conntrack ! --ctstate RELATED');
+        }
         if (pre) parts.push(pre);
         parts.push(comment, target(proto));
         out.push({ table, chain, spec: parts.join(' ') });

@@ -347,7 +347,7 @@ test('generator halves with spec.seed: the groups partitionGroups computes for t
   const g8 = partitionGroups('halves', names, 8);
   assert.deepEqual(g8, [['a', 'c'], ['b', 'd']]);
   await injected(fx.file, 'halves');
-  await t.test('verified means the kernel holds the new seed\'s groups', { todo: 'bug: controller/netns.ts entriesOf seeds generators with scn.status.seed before scn.spec.seed (see report)' }, async () => {
+  await t.test('verified means the kernel holds the new seed\'s groups', async () => {
     assert.deepEqual(await kernelDrops(names, fx.dn, ips, fx.key('halves')), expectedDrops(names, g8));
   });
   await eventually(
@@ -399,12 +399,10 @@ const REJECT_CASES: { direction?: 'ingress' | 'egress'; target: 'server' | 'clie
   {
     direction: 'egress',
     target: 'client',
-    todo: 'bug: netfaults/iptables.ts rulesFor: the RST that the FAULTLINE-OUTPUT REJECT sends back to the local socket itself traverses OUTPUT, and `--ports 7` matches its source port, so the same rule drops it; connect times out instead of being refused (see report)',
   },
   // the default (both) on the server, the seed's "send TCP RST" case.
   {
     target: 'server',
-    todo: 'bug: netfaults/iptables.ts rulesFor: with direction both the RST made by the FAULTLINE-INPUT REJECT leaves through FAULTLINE-OUTPUT, whose REJECT (same --ports) drops it; the peer times out instead of being refused (see report)',
   },
 ];
 
@@ -740,7 +738,6 @@ test('controller SIGKILLed at 10 random points while a partition is applied/chan
 
 test('killed between the two programs of a removal (tag map already gone, tc class still there): the class is swept at start', {
   timeout: 60_000,
-  todo: 'bug: netfaults/readback.ts stepsOf runs iptables-restore (which drops the FAULTLINE-TAGS map) before tc -batch, and an untagged class under 1fa1: yields no key, so controller/netns.ts sweep never converges that namespace (see report)',
 }, async (t) => {
   const fx = await fixture(t);
   const { dn } = await ownBoxes(t, fx.name, [{ name: 't' }, { name: 'p' }]);

@@ -363,12 +363,7 @@ describe('faultline netem faults through a Scenario and the in-process controlle
   // duplicates, or status must say they are missing (DESIGN: never a silent success).
   test(
     'duplicate stacked with a per-peer delay on the same container: duplicates delivered, or the conflict reported in status',
-    {
-      ...opts,
-      todo:
-        'bug: src/controller/netns.ts converge() drops compileLedger().degraded (NetemDuplicateConflict): ' +
-        'status says dup Injected+verified and Degraded=False AsDeclared while no duplicate reaches the wire',
-    },
+    opts,
     async (t: TestContext) => {
       const name = `nt${process.pid}-dupmix`;
       const { scn } = await apply(t, name, [
