@@ -10,7 +10,7 @@ export function createDirStore(dir: string, store = new ScenarioStore()): DirSto
     list: () => store.listScenarioFiles(dir),
     read: async (path) => {
       const r = await store.readStable(path);
-      return r.missing ? { missing: true as const } : { text: r.text };
+      return r.missing ? { missing: true as const } : { text: r.text, unsettled: r.unsettled };
     },
     writeStatus: async (path, status, reconciledSpecHash) => {
       const r = await store.writeStatus(path, status, { reconciledSpecHash });

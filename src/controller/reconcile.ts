@@ -19,7 +19,8 @@ import type { Document } from 'yaml';
 
 /** What the reconciler needs of the directory of files (store/ implements it). */
 export interface ScenarioFiles {
-  read(path: string): Promise<{ text: string } | { missing: true }>;
+  /** `unsettled`: the file kept changing while it was read (a save in progress). */
+  read(path: string): Promise<{ text: string; unsettled?: boolean } | { missing: true }>;
   /** reconciledSpecHash: hash of the spec this status describes (the store bumps generation past it if the file moved on). */
   /** `own: false` when the write merged a newer spec saved meanwhile (reconcile again). */
   writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string): Promise<{ written: boolean; own?: boolean; reason?: string }>;
@@ -89,6 +90,8 @@ export class Reconciler {
     })();
     const read = await files.read(file);
     if ('missing' in read) return { ops: 0, error: new Error(`${file} disappeared while reconciling`) };
+    // Never act on a file that is being written right now: look again shortly.
+    if (read.unsettled) return { ops: 0, requeueAfterMs: 250 };
     mark('read');
     const parsed = parseScenario(read.text, file);
     mark('parse');
