@@ -151,6 +151,35 @@ function codeFor(status: number | undefined): DockerErrorCode {
   return 'DockerError';
 }
 
+/**
+ * One API call with a deadline. The AbortSignal is handed to dockerode (which cancels the HTTP
+ * request); the race makes the deadline hold even for the few calls that ignore it. Every
+ * failure becomes a DockerError.
+ */
+export async function callWithDeadline<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, budgetMs: number): Promise<T> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort();
+      reject(
+        new DockerError({
+          code: 'Timeout',
+          operation,
+          message: `${operation}: no answer from the Docker engine within ${budgetMs} ms; is it overloaded or hung?`,
+        }),
+      );
+    }, budgetMs);
+  });
+  try {
+    return await Promise.race([fn(ac.signal), deadline]);
+  } catch (e) {
+    throw wrapDockerError(operation, e);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function wrapDockerError(operation: string, err: unknown): DockerError {
   if (err instanceof DockerError) return err;
   const e = (err instanceof Error ? err : new Error(String(err))) as ModemError;
@@ -615,33 +644,8 @@ export function createDockerPort(opts: DockerPortOptions = {}): DockerAdapter {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const concurrency = opts.inspectConcurrency ?? 8;
 
-  /**
-   * One API call with a deadline. The AbortSignal is handed to dockerode (which cancels the HTTP
-   * request); the race makes the deadline hold even for the few calls that ignore it.
-   */
-  async function call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, budgetMs = timeoutMs): Promise<T> {
-    const ac = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        ac.abort();
-        reject(
-          new DockerError({
-            code: 'Timeout',
-            operation,
-            message: `${operation}: no answer from the Docker engine within ${budgetMs} ms; is it overloaded or hung?`,
-          }),
-        );
-      }, budgetMs);
-    });
-    try {
-      return await Promise.race([fn(ac.signal), deadline]);
-    } catch (e) {
-      throw wrapDockerError(operation, e);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const call = <T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, budgetMs = timeoutMs): Promise<T> =>
+    callWithDeadline(operation, fn, budgetMs);
 
   /** Like call, but a 404 (or an answer matched by `alsoFine`) resolves to undefined. */
   async function tolerant<T>(

@@ -39,7 +39,7 @@ import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import type { NetnsExec } from '../ports/index.js';
 import { LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from '../plan/observed.js';
-import { DockerError, wrapDockerError } from './docker.js';
+import { callWithDeadline, DockerError } from './docker.js';
 import { describeArgv, ExecError, validateArgv, type RunResult } from './exec.js';
 
 export const HELPER_NAME = 'faultline-netns-helper';
@@ -116,30 +116,7 @@ export function createHelperExec(docker: Docker, opts: HelperExecOptions = {}): 
   // made. Dropped when an exec says the container is gone or stopped.
   let live: Promise<Live> | undefined;
 
-  /** One API call with a deadline (like docker.ts); every failure becomes a DockerError. */
-  async function call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const ac = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        ac.abort();
-        reject(
-          new DockerError({
-            code: 'Timeout',
-            operation,
-            message: `${operation}: no answer from the Docker engine within ${apiTimeoutMs} ms; is it overloaded or hung?`,
-          }),
-        );
-      }, apiTimeoutMs);
-    });
-    try {
-      return await Promise.race([fn(ac.signal), deadline]);
-    } catch (e) {
-      throw wrapDockerError(operation, e);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const call = <T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => callWithDeadline(operation, fn, apiTimeoutMs);
 
   async function inspectHelper(): Promise<RawInspect | undefined> {
     try {

@@ -6,6 +6,7 @@
 //   normalizeCidr('FD00:0213::0002') → 'fd00:213::2/128'    (RFC 5952, as ip6tables-save prints)
 //   intersectCidr('10.0.0.0/8', '10.213.0.2/32') → '10.213.0.2/32'; disjoint → null
 
+import { formatIp } from '../api/net.js';
 export type Family = 4 | 6;
 
 export interface Cidr {
@@ -77,38 +78,8 @@ export function familyOf(text: string): Family {
   return text.includes(':') ? 6 : 4;
 }
 
-function formatV4(v: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => Number((v >> s) & 0xffn)).join('.');
-}
-
-/** RFC 5952: lowercase, no leading zeros, longest run (≥2) of zero groups collapsed, first wins. */
-function formatV6(v: bigint): string {
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
-}
-
 export function formatCidr(c: Cidr): string {
-  return `${c.family === 4 ? formatV4(c.addr) : formatV6(c.addr)}/${c.plen}`;
+  return `${formatIp(c.family, c.addr)}/${c.plen}`;
 }
 
 /** Canonical text, or throws for input that is not an address/CIDR. */

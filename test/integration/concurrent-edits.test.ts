@@ -5,21 +5,13 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { eventually, forceCleanup, readScenario, removeDir, startController, tempDir, uniqueName, TESTBOX } from './lib.js';
+import { eventually, readScenario, scenarioEnv, TESTBOX } from './lib.js';
 
 const EDITS = 1000;
 
 test('1,000 concurrent edits while the controller writes status: no edit lost', async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  const ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
-  const file = join(dir, `${name}.yaml`);
+  const env = await scenarioEnv(t);
+  const { name, file } = env;
   await writeFile(
     file,
     `# edited by a machine: every edit adds a line below and changes spec.description
@@ -35,7 +27,7 @@ spec:
 `,
   );
   await eventually(async () => (await readScenario(file)).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 'Ready');
-  const writesBefore = ctl.controller.stats.reconciles;
+  const writesBefore = env.ctl.controller.stats.reconciles;
 
   // Every edit changes the spec, so the controller bumps the generation and writes status for
   // (almost) every one it sees: its writes race the person's saves all along.
@@ -58,6 +50,6 @@ spec:
   for (let n = 1; n <= EDITS; n++) assert.ok(text.includes(`\n# edit ${n}\n`), `edit ${n} is in the final file`);
   assert.match(text, /^# edited by a machine/);
   assert.equal(s.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
-  const reconciles = ctl.controller.stats.reconciles - writesBefore;
+  const reconciles = env.ctl.controller.stats.reconciles - writesBefore;
   assert.ok(reconciles >= 10, `the controller reconciled (and wrote status) during the edits: ${reconciles} times`);
 });

@@ -3,20 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  cli,
-  docker,
-  dockerStatus,
-  eventually,
-  forceCleanup,
-  ownedLeft,
-  readScenario,
-  removeDir,
-  startController,
-  tempDir,
-  uniqueName,
-  TESTBOX,
-} from './lib.js';
+import { cli, docker, dockerStatus, eventually, forceCleanup, ownedLeft, readScenario, scenarioEnv, TESTBOX } from './lib.js';
 
 function scenarioYaml(name: string, subnet: string, members: string[]): string {
   return `# yaml-language-server: $schema=../crds/scenario.schema.json
@@ -50,21 +37,14 @@ const ready = async (file: string) => {
 };
 
 test('apply: network with our labels, containers joined with aliases, ping by name, status written, comments kept', async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  const ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
+  const { name, dir, file } = await scenarioEnv(t);
   const source = join(dir, '..', `${name}-source.yaml`);
   await writeFile(source, scenarioYaml(name, '10.241.1.0/24', ['server', 'client']));
   t.after(() => rm(source, { force: true }));
   const applied = await cli('apply', '-f', source, '--dir', dir);
   assert.equal(applied.code, 0, applied.stderr);
   assert.match(applied.stdout, new RegExp(`scenario.faultline.dev/${name} created`));
-  const file = join(dir, `${name}.yaml`);
+  assert.match(applied.stdout, new RegExp(`\\(${file}\\)`), 'apply created <dir>/<name>.yaml');
 
   const s = await eventually(() => ready(file), 'Ready=True');
   const net = JSON.parse(await docker('network', 'inspect', `${name}_net`))[0];
@@ -94,15 +74,8 @@ test('apply: network with our labels, containers joined with aliases, ping by na
 });
 
 test('a spec change converges, and the Plan printed beforehand is what ran', async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  const ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
-  const file = join(dir, `${name}.yaml`);
+  const env = await scenarioEnv(t);
+  const { name, dir, file } = env;
   await writeFile(file, scenarioYaml(name, '10.241.2.0/24', ['server']));
   await eventually(() => ready(file), 'first convergence');
 
@@ -110,7 +83,7 @@ test('a spec change converges, and the Plan printed beforehand is what ran', asy
   const next = join(dir, '..', `${name}-next.yaml`);
   await writeFile(next, scenarioYaml(name, '10.241.3.0/24', ['server', 'client']));
   t.after(() => rm(next, { force: true }));
-  const planned = await cli('plan', '-f', next, '-o', 'json');
+  const planned = await cli('plan', '-f', next, '--dir', dir, '-o', 'json'); // as the controller of dir plans it
   assert.equal(planned.code, 0, planned.stderr);
   const ops: string[] = JSON.parse(planned.stdout).operations.map((o: { name: string }) => o.name);
   assert.ok(ops.includes(`network.remove ${name}_net`) && ops.includes(`network.create ${name}_net`), ops.join('\n'));
@@ -132,17 +105,11 @@ test('a spec change converges, and the Plan printed beforehand is what ran', asy
 });
 
 test('deleting the file removes everything owned; an adopted container keeps running, untouched', async (t) => {
-  const name = uniqueName();
+  const env = await scenarioEnv(t);
+  const { name, file } = env;
   const adopted = `${name}-adopted`;
-  const dir = await tempDir();
+  t.after(() => forceCleanup(name, [adopted]));
   await docker('run', '-d', '--name', adopted, '--label', 'team=blue', TESTBOX);
-  const ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name, [adopted]);
-    await removeDir(dir);
-  });
-  const file = join(dir, `${name}.yaml`);
   await writeFile(file, scenarioYaml(name, '10.241.4.0/24', ['server', adopted]));
   await eventually(() => ready(file), 'converged with the adopted container');
   const before = JSON.parse(await docker('inspect', adopted))[0];
@@ -162,21 +129,14 @@ test('deleting the file removes everything owned; an adopted container keeps run
 });
 
 test('a scenario deleted while the controller is stopped is swept when it starts', async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  let ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
-  const file = join(dir, `${name}.yaml`);
+  const env = await scenarioEnv(t);
+  const { name, file } = env;
   await writeFile(file, scenarioYaml(name, '10.241.5.0/24', ['server', 'client']));
   await eventually(() => ready(file), 'converged');
-  await ctl.stop();
+  await env.stop();
   await rm(file);
   assert.equal((await ownedLeft(name)).containers.length, 2, 'nothing removed while stopped');
-  ctl = await startController(dir);
+  await env.restart();
   await eventually(async () => {
     const left = await ownedLeft(name);
     return left.containers.length === 0 && left.networks.length === 0;
@@ -184,17 +144,11 @@ test('a scenario deleted while the controller is stopped is swept when it starts
 });
 
 test('a network of the same name that faultline does not own is reported and left alone', async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  await docker('network', 'create', `${name}_net`);
-  const ctl = await startController(dir);
+  const { name, file } = await scenarioEnv(t);
   t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
     await dockerStatus('network', 'rm', `${name}_net`);
-    await removeDir(dir);
   });
-  const file = join(dir, `${name}.yaml`);
+  await docker('network', 'create', `${name}_net`);
   await writeFile(file, scenarioYaml(name, '10.241.6.0/24', ['server']));
   const s = await eventually(async () => {
     const r = await readScenario(file);

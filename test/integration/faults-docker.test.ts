@@ -4,8 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { docker, dockerStatus, eventually, forceCleanup, readScenario, removeDir, startController, tempDir, uniqueName, TESTBOX } from './lib.js';
+import { docker, dockerStatus, eventually, readScenario, scenarioEnv, TESTBOX } from './lib.js';
 
 function scenario(name: string, fault: string): string {
   return `apiVersion: faultline.dev/v1alpha1
@@ -30,15 +29,8 @@ const state = async (c: string) => JSON.parse(await docker('inspect', c))[0].Sta
 const networks = async (c: string) => Object.keys(JSON.parse(await docker('inspect', c))[0].NetworkSettings.Networks);
 
 test('a pause fault at +2s for 3s: running, then paused inside the window, then running again', async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  const ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
-  const file = join(dir, `${name}.yaml`);
+  const env = await scenarioEnv(t);
+  const { name, file } = env;
   await writeFile(file, scenario(name, '    - { name: freeze, targets: { names: [server] }, container: { action: pause }, at: 2s, duration: 3s }'));
   const s0 = await eventually(async () => {
     const s = await readScenario(file);
@@ -71,15 +63,8 @@ test('a pause fault at +2s for 3s: running, then paused inside the window, then 
 });
 
 test('a disconnect fault takes the member off the network for its window, then reconnects it by name', async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  const ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
-  const file = join(dir, `${name}.yaml`);
+  const env = await scenarioEnv(t);
+  const { name, file } = env;
   await writeFile(file, scenario(name, '    - { name: cut, targets: { names: [client] }, disconnect: { network: net }, at: 1s, duration: 3s }'));
   await eventually(async () => (await networks(`${name}_client`).catch((): string[] => [])).includes(`${name}_net`), 'connected first');
   await eventually(async () => !(await networks(`${name}_client`)).includes(`${name}_net`), 'disconnected inside the window');
@@ -90,22 +75,15 @@ test('a disconnect fault takes the member off the network for its window, then r
 });
 
 test('controller stopped mid-window: the fault stays, and after a restart it is released on time', async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  let ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
-  const file = join(dir, `${name}.yaml`);
+  const env = await scenarioEnv(t);
+  const { name, file } = env;
   await writeFile(file, scenario(name, '    - { name: freeze, targets: { names: [server] }, container: { action: pause }, at: 1s, duration: 6s }'));
   await eventually(async () => (await readScenario(file)).status?.faults?.[0]?.targets?.[0]?.phase === 'Injected', 'injected');
   const startedAt = Date.parse((await readScenario(file)).status!.startedAt!);
-  await ctl.stop();
+  await env.stop();
   await new Promise((r) => setTimeout(r, 1000)); // the controller is down for a while inside the window
   assert.equal(await state(`${name}_server`), 'paused');
-  ctl = await startController(dir);
+  await env.restart();
   const s = await eventually(async () => {
     const x = await readScenario(file);
     return x.status?.faults?.[0]?.targets?.[0]?.phase === 'Recovered' ? x : undefined;

@@ -117,3 +117,41 @@ export async function cli(...args: string[]): Promise<{ code: number; stdout: st
     return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
   }
 }
+
+export interface ScenarioEnv {
+  name: string; // unique scenario name
+  dir: string; // the watched directory
+  file: string; // <dir>/<name>.yaml
+  ctl: Running; // the current controller (see restart)
+  /** Stop the controller (as if it went away) and start a new one on the same directory. */
+  restart(opts?: { downMs?: number }): Promise<Running>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A fresh directory watched by an in-process controller and a unique scenario name; after the
+ * test the controller stops and everything the scenario (and `extraContainers`) left is removed.
+ */
+export async function scenarioEnv(t: { after(fn: () => Promise<void> | void): void }, extraContainers: string[] = []): Promise<ScenarioEnv> {
+  const name = uniqueName();
+  const dir = await tempDir();
+  const env: ScenarioEnv = {
+    name,
+    dir,
+    file: join(dir, `${name}.yaml`),
+    ctl: await startController(dir),
+    async restart(opts = {}) {
+      await env.ctl.stop();
+      if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+      env.ctl = await startController(dir);
+      return env.ctl;
+    },
+    stop: () => env.ctl.stop(),
+  };
+  t.after(async () => {
+    await env.ctl.stop();
+    await forceCleanup(name, extraContainers);
+    await removeDir(dir);
+  });
+  return env;
+}

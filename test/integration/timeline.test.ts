@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { netemAvailable } from '../netem/lib.js';
-import { cli, docker, eventually, forceCleanup, ownedLeft, readScenario, removeDir, startController, tempDir, uniqueName, TESTBOX } from './lib.js';
+import { cli, docker, eventually, forceCleanup, ownedLeft, readScenario, removeDir, scenarioEnv, tempDir, TESTBOX, uniqueName } from './lib.js';
 
 const run = promisify(execFile);
 
@@ -35,15 +35,8 @@ ${faults}
 }
 
 test('a fault at +2s for 3s is in the kernel inside its window only; a controller restart mid-window keeps the end on time', async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  let ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
-  const file = join(dir, `${name}.yaml`);
+  const env = await scenarioEnv(t);
+  const { name, file } = env;
   await writeFile(file, scenario(name, '    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 2s, duration: 3s }'));
   const s0 = await eventually(async () => {
     const s = await readScenario(file);
@@ -62,9 +55,9 @@ test('a fault at +2s for 3s is in the kernel inside its window only; a controlle
 
   // The controller goes away inside the window and comes back: the rule stays meanwhile, and the
   // restarted controller removes it at the original end.
-  await ctl.stop();
+  await env.stop();
   assert.ok((await faultlineRules(`${name}_a`)).length > 0, 'rules stay while the controller is down');
-  ctl = await startController(dir);
+  await env.restart();
   await eventually(async () => (await faultlineRules(`${name}_a`)).length === 0, 'rule removed after the window', 15_000);
   assert.ok(Date.now() - start >= 5000, 'not removed before the window closed');
   const s = await readScenario(file);
@@ -77,15 +70,8 @@ test('a fault at +2s for 3s is in the kernel inside its window only; a controlle
 });
 
 test('suspend removes every fault and keeps the networks; resuming puts them back', async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  const ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
-  const file = join(dir, `${name}.yaml`);
+  const env = await scenarioEnv(t);
+  const { name, file } = env;
   const faults = '    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress }';
   await writeFile(file, scenario(name, faults));
   await eventually(async () => (await faultlineRules(`${name}_a`)).length > 0, 'active');
