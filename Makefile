@@ -36,8 +36,7 @@ demo: build engine
 	./scripts/demo.sh
 
 bench: build engine
-	node dist/bench/converge.js
-	node dist/bench/idle.js
+	./bench/run-all.sh
 
 # Remove every Docker object faultline owns (label faultline.dev/managed-by=faultline).
 clean-docker:
