@@ -6,6 +6,7 @@
 //                                                              └── requeueAfter ────┘
 // A file whose metadata.name can't be read is queued under "file:<path>" so its problems still
 // reach its status. Two files claiming one name are both refused (nothing is changed in Docker).
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { Issue, Scenario } from '../api/types.js';
@@ -81,6 +82,9 @@ export class Controller {
 
   constructor(private readonly o: ControllerOptions) {
     this.id = o.id ?? controllerIdFor(o.dir);
+    // One signal stops everything: loops, watchers, and a delete-grace sleep per vanished file
+    // (a `rm *.yaml` of 50 scenarios is 50 listeners at once, not a leak).
+    setMaxListeners(10_000, this.abort.signal);
     this.queue = new WorkQueue(o.clock);
     this.reconciler = new Reconciler({ controller: this.id, docker: o.docker, files: o.store, clock: o.clock, log: o.log, netFaults: o.netFaults });
   }
