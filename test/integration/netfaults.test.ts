@@ -440,16 +440,27 @@ test('loss 30% on ingress without sch_netem: iptables statistic, 1,000 pings ins
   assert.notEqual(s.status?.conditions?.find((c) => c.type === 'Degraded')?.status, 'True', 'loss alone is fully applied by the fallback');
 
   const n = 1000;
-  const received = await pingReceived(fx.dn('client'), await ipOf(fx.dn('server')), n);
-  const lost = n - received;
   const [lo, hi] = binomialInterval(n, 0.3);
+  const sample = async () => n - (await pingReceived(fx.dn('client'), await ipOf(fx.dn('server')), n));
+  let lost = await sample();
   t.diagnostic(`loss: ${lost}/${n} = ${((100 * lost) / n).toFixed(1)}% (99% interval for 30%: ${lo}..${hi})`);
+  if (lost < lo || lost > hi) {
+    // A correct 30% misses the 99% interval 1 time in 100: one fresh, independent sample decides
+    // (a correct implementation then fails 1 time in 10,000; a wrong rate still fails both).
+    lost = await sample();
+    t.diagnostic(`second sample: ${lost}/${n}`);
+  }
   assert.ok(lost >= lo && lost <= hi, `${lost} lost of ${n}, expected ${lo}..${hi}`);
 });
 
 // ---------------------------------------------------------------- 5. bandwidth
 
 const RATE_BPS = 2_000_000;
+/**
+ * tbf meters whole frames; the download measures TCP payload. With MSS 1448 (timestamps on) a
+ * full frame is 1514 bytes on the wire, so the payload rate is RATE × 1448/1514 (≈ −4.4%).
+ */
+const PAYLOAD_RATE_BPS = (RATE_BPS * 1448) / 1514;
 
 /**
  * Download the blob over HTTP and return the measured rate in bit/s (bytes checked). The wall
@@ -482,7 +493,7 @@ test('bandwidth 2mbit on the sender egress: a timed transfer runs within ±10% o
   await eventually(async () => (await timedExec(fx.dn('client'), 'wget', '-q', '-O', '/dev/null', `http://${server}:8080/small`)).code === 0, 'httpd up');
   const { bps, ms } = await downloadRate(fx.dn('client'), server);
   t.diagnostic(`bandwidth: ${BLOB_BYTES} B in ${(ms / 1000).toFixed(2)} s = ${(bps / 1e6).toFixed(3)} Mbit/s (requested 2 Mbit/s)`);
-  assert.ok(Math.abs(bps / RATE_BPS - 1) <= 0.1, `measured ${(bps / 1e6).toFixed(3)} Mbit/s`);
+  assert.ok(Math.abs(bps / PAYLOAD_RATE_BPS - 1) <= 0.1, `measured ${(bps / 1e6).toFixed(3)} Mbit/s of payload (${(PAYLOAD_RATE_BPS / 1e6).toFixed(3)} expected at 2 Mbit/s of frames)`);
 });
 
 // ---------------------------------------------------------------- 6. stacking
@@ -513,7 +524,7 @@ test('stacked on one container: icmp loss for all + partition from p1 + bandwidt
   assert.ok(n - received >= lo && n - received <= hi, `icmp loss ${n - received}/${n}, expected ${lo}..${hi}`);
   assert.equal(cut, 0, 'p1 cannot reach t');
   assert.equal(cutBack, 0, 't cannot reach p1');
-  assert.ok(Math.abs(transfer.bps / RATE_BPS - 1) <= 0.1, `rate to p2 ${(transfer.bps / 1e6).toFixed(3)} Mbit/s`);
+  assert.ok(Math.abs(transfer.bps / PAYLOAD_RATE_BPS - 1) <= 0.1, `rate to p2 ${(transfer.bps / 1e6).toFixed(3)} Mbit/s of payload`);
   // The partition is from p1 only, the bandwidth to p2 only: p3 ↔ t TCP is neither cut nor shaped.
   const free = await downloadRate(fx.dn('p3'), ip.get('t')!);
   assert.ok(free.bps > 4 * RATE_BPS, `unshaped to p3: ${(free.bps / 1e6).toFixed(1)} Mbit/s`);
