@@ -100,7 +100,16 @@ export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
   const [disconnects, containerRemoves, networkRemoves, networkCreates, containerCreates, connects] = phases;
   const blocked: Blocked[] = [];
 
-  const netByName = new Map(snapshot.networks.map((n) => [n.name, n]));
+  // Docker does not enforce unique network names atomically: a create sent by a controller that
+  // was SIGKILLed can land after its successor looked. Keep one owned network per name (the one
+  // with most endpoints, then the lowest id) and remove the others.
+  const extraNetworks: ObservedNetwork[] = [];
+  const netByName = new Map<string, ObservedNetwork>();
+  const rank = (n: ObservedNetwork) => [-n.containerIds.length, n.id] as const;
+  for (const n of [...snapshot.networks].sort((a, b) => (rank(a)[0] - rank(b)[0]) || (rank(a)[1] < rank(b)[1] ? -1 : 1))) {
+    if (!netByName.has(n.name)) netByName.set(n.name, n);
+    else if (isOwnedBy(n.labels, scenario, controller)) extraNetworks.push(n);
+  }
   const ctrByName = new Map(snapshot.containers.map((c) => [c.name, c]));
 
   // ---- networks
@@ -127,6 +136,9 @@ export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
       goneNetworks.add(n.dockerName);
       freshNetworks.add(n.dockerName);
     }
+  }
+  for (const x of extraNetworks) {
+    networkRemoves.push({ kind: 'network.remove', network: `${x.name}@${x.id.slice(0, 12)}`, id: x.id, cause: `a second network named ${x.name} (a create that raced another); keep one` });
   }
   const wantedNetworks = new Set(desired.networks.map((n) => n.dockerName));
   for (const o of snapshot.networks.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network')) {
@@ -201,10 +213,16 @@ export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
   // network about to be removed (Docker refuses to remove a network with active endpoints).
   const ownedNetworks = snapshot.networks.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network');
   const ownedNames = new Set(ownedNetworks.map((n) => n.name));
+  const extraIds = new Set(extraNetworks.map((x) => x.id));
   for (const c of snapshot.containers) {
     if (goneContainers.has(c.name)) continue; // removal takes its endpoints along
     for (const ep of c.endpoints) {
-      if (!ownedNames.has(ep.networkName)) continue;
+      const extra = extraNetworks.find((x) => x.id === ep.networkId);
+      if (extra) {
+        disconnects.push({ kind: 'member.disconnect', network: extra.id, container: c.name, cause: `${extra.name}@${extra.id.slice(0, 12)} is a duplicate being removed` });
+        continue;
+      }
+      if (!ownedNames.has(ep.networkName) || extraIds.has(ep.networkId)) continue;
       const key = `${ep.networkName}\u0000${c.name}`;
       if (goneNetworks.has(ep.networkName)) {
         disconnects.push({ kind: 'member.disconnect', network: ep.networkName, container: c.name, cause: `network ${ep.networkName} is being removed` });

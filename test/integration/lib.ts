@@ -94,12 +94,17 @@ export async function ownedLeft(scenario: string): Promise<{ containers: string[
   return { containers, networks };
 }
 
+async function ownedNetworkIds(scenario: string): Promise<string[]> {
+  return (await docker('network', 'ls', '-q', '--no-trunc', '--filter', `label=faultline.dev/scenario=${scenario}`)).split('\n').filter(Boolean);
+}
+
 /** Remove whatever a test scenario left behind (best effort; for t.after). */
 export async function forceCleanup(scenario: string, extraContainers: string[] = []): Promise<void> {
   const left = await ownedLeft(scenario).catch(() => ({ containers: [], networks: [] }));
   const containers = [...left.containers, ...extraContainers];
   if (containers.length) await dockerStatus('rm', '-f', ...containers);
-  for (const n of left.networks) await dockerStatus('network', 'rm', n);
+  // by id: two networks can share a name (Docker does not enforce unique names atomically)
+  for (const id of await ownedNetworkIds(scenario).catch((): string[] => [])) await dockerStatus('network', 'rm', id);
 }
 
 export async function removeDir(dir: string): Promise<void> {

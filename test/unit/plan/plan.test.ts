@@ -140,3 +140,15 @@ test('a missing alias reconnects the member', () => {
   assert.match(text, /member\.disconnect demo_back demo_server  # reconnect: aliases db missing/);
   assert.match(text, /member\.connect demo_back demo_server/);
 });
+
+test('two owned networks with one name (a create that raced a SIGKILLed controller): the emptier one is removed', () => {
+  const s = scn();
+  const snap = converged(s);
+  const kept = snap.networks.find((n) => n.name === 'demo_net')!;
+  kept.containerIds = ['id-demo_server'];
+  snap.networks.push({ ...kept, id: 'ffff00000000aaaa', containerIds: [] });
+  const text = planToText(planScenario(desiredState('ctl', s, snap), snap));
+  assert.match(text, /network\.remove demo_net@ffff00000000  # a second network named demo_net/);
+  assert.doesNotMatch(text, /network\.remove demo_net  #/);
+  assert.doesNotMatch(text, /network\.create/);
+});
