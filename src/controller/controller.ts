@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { Issue, Scenario } from '../api/types.js';
 import { formatIssue } from '../api/format.js';
+import { readName } from '../store/index.js';
 import { LABEL_SCENARIO } from '../plan/observed.js';
 import { scenariosWithResources } from '../plan/plan.js';
 import type { Clock, DockerEvent, DockerPort } from '../ports/index.js';
@@ -53,15 +54,10 @@ const FILE_KEY = 'file:';
 
 const RELEVANT_EVENTS = new Set(['create', 'start', 'restart', 'die', 'kill', 'stop', 'pause', 'unpause', 'destroy', 'rename', 'update', 'connect', 'disconnect', 'remove', 'oom']);
 
-/** Read metadata.name without validating anything else; undefined when it can't be read. */
+/** metadata.name when it can be read and is a valid scenario name (nothing else is validated). */
 export function peekName(text: string): string | undefined {
-  try {
-    const v = parseYaml(text, { maxAliasCount: 50, uniqueKeys: false, prettyErrors: false }) as { metadata?: { name?: unknown } } | null;
-    const n = v?.metadata?.name;
-    return typeof n === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) && n.length <= 40 ? n : undefined;
-  } catch {
-    return undefined;
-  }
+  const r = readName(text);
+  return 'name' in r && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(r.name) && r.name.length <= 40 ? r.name : undefined;
 }
 
 export class Controller {
@@ -174,7 +170,10 @@ export class Controller {
       this.pathName.delete(path);
       return { old };
     }
-    const name = peekName(r.text);
+    // A file that still exists but whose name cannot be read (a typo saved mid-edit) keeps the
+    // name it had: it is a broken scenario to report, not a deleted one to tear down. Only a
+    // readable, different name is a rename.
+    const name = peekName(r.text) ?? old;
     this.pathName.set(path, name);
     return { old, now: name, text: r.text };
   }

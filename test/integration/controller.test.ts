@@ -158,3 +158,31 @@ test('a network of the same name that faultline does not own is reported and lef
   const net = JSON.parse(await docker('network', 'inspect', `${name}_net`))[0];
   assert.equal(net.Labels['faultline.dev/scenario'], undefined, 'the foreign network was not changed');
 });
+
+test('a YAML typo saved into a running scenario changes nothing in Docker; fixing it converges again', async (t) => {
+  const env = await scenarioEnv(t);
+  const { name, file } = env;
+  const good = scenarioYaml(name, '10.241.7.0/24', ['server', 'client']);
+  await writeFile(file, good);
+  await eventually(() => ready(file), 'converged');
+  const ids = async () => (await docker('ps', '-aq', '--no-trunc', '--filter', `label=faultline.dev/scenario=${name}`)).split('\n').filter(Boolean).sort();
+  const before = await ids();
+  assert.equal(before.length, 2);
+
+  // A typo above metadata: the file is unreadable YAML, its name cannot be read any more.
+  const broken = good.replace('kind: Scenario', 'kind: [Scenario');
+  const seen = env.ctl.controller.stats.reconciles;
+  await writeFile(file, broken);
+  await eventually(async () => env.ctl.controller.stats.reconciles > seen, 'the controller looked at the broken file');
+  await env.ctl.controller.idle();
+  assert.deepEqual(await ids(), before, 'the scenario is not torn down by a typo');
+  assert.equal(await readFile(file, 'utf8'), broken, 'the broken file is left as the person saved it');
+
+  await writeFile(file, good.replace(`aliases: [svc-${name}]`, `aliases: [svc-${name}, fixed]`));
+  const s = await eventually(async () => {
+    const x = await ready(file);
+    return x && x.status?.members?.some((m) => m.aliases?.includes('fixed')) ? x : undefined;
+  }, 'converged after the fix');
+  assert.deepEqual(await ids(), before, 'same containers throughout');
+  assert.equal(s.status?.phase, 'Running');
+});
