@@ -61,7 +61,8 @@ function run(docker: DockerPort, op: Op): Promise<unknown> {
   }
 }
 
-async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+/** Run fn over items with at most `limit` in flight. */
+export async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) await fn(items[next++]);

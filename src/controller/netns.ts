@@ -40,6 +40,7 @@ import type { NetnsExec } from '../ports/index.js';
 import { readNetns, type NetnsReadback } from '../observe/netns.js';
 import { contentHash } from '../api/hash.js';
 import { runSteps } from '../apply/netns.js';
+import { pool } from '../apply/execute.js';
 import type { NetFaultResult, NetFaultSync } from './faults.js';
 
 /** A namespace with nothing else in it, for the capability probe. */
@@ -296,13 +297,6 @@ export class NetnsEngine implements NetFaultSync {
     });
   }
 
-  private async forEachBounded<T>(items: T[], fn: (t: T) => Promise<void>): Promise<void> {
-    let i = 0;
-    const n = Math.min(this.o.concurrency ?? 8, items.length);
-    await Promise.all(Array.from({ length: n }, async () => {
-      while (i < items.length) await fn(items[i++]);
-    }));
-  }
 
   async sync(scn: Scenario, active: ActiveFaultInput[], snapshot: Snapshot, seed = 0): Promise<NetFaultResult> {
     const scenario = scn.metadata.name;
@@ -326,7 +320,7 @@ export class NetnsEngine implements NetFaultSync {
     const affected = new Set<string>([...old.keys(), ...per.keys()]);
     for (const [id, keys] of this.seen) if ([...keys].some(mine)) affected.add(id);
     const outcomes = new Map<string, NsOutcome>();
-    await this.forEachBounded([...affected].filter((id) => running.has(id)), async (id) => {
+    await pool([...affected].filter((id) => running.has(id)), this.o.concurrency ?? 8, async (id) => {
       try {
         const out = await this.converge(id, running.get(id)!.pid);
         outcomes.set(id, out);
@@ -414,7 +408,7 @@ export class NetnsEngine implements NetFaultSync {
     const orphans = new Set<string>();
     const unclaimed: ObservedContainer[] = [];
     const targets = snapshot.containers.filter((c) => c.state === 'running' && c.pid > 0 && c.labels[LABEL_ROLE] !== 'helper' && c.networkMode !== 'host');
-    await this.forEachBounded(targets, async (c) => {
+    await pool(targets, this.o.concurrency ?? 8, async (c) => {
       try {
         const r = await readNetns(this.o.exec, { pid: c.pid, containerId: c.id });
         const owned = ownedButUnwanted(r.observed, []);

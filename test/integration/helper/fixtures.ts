@@ -11,18 +11,7 @@ const run = promisify(execFile);
 export const PREFIX = 'fltest-hlp-';
 export const TESTBOX = 'faultline/testbox';
 
-/** Polls until fn stops throwing, or rethrows its last error at the deadline. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  }
-}
+export { eventually } from '../adapters/fixtures.js';
 
 /** Runs scripts/build-helper-image.sh; resolves with the image it printed and how long it took. */
 export async function buildHelperImage(): Promise<{ image: string; ms: number; log: string }> {
