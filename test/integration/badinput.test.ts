@@ -25,8 +25,8 @@ import {
   tempDir,
   uniqueName,
   TESTBOX,
+  startController,
 } from './lib.js';
-import { startScopedController } from './fixtures/scoped.js';
 
 // ---------------------------------------------------------------- one controller for the file
 
@@ -38,14 +38,10 @@ interface LogRecord {
   [k: string]: unknown;
 }
 
-/**
- * Every scenario in this file is named RUN-<n> ("it-xxxxxx-3"): the controller sees only those
- * (fixtures/scoped.ts), so it never sweeps another engineer's scenarios on the shared engine.
- */
+/** Every scenario in this file is named RUN-<n> ("it-xxxxxx-3"). */
 const RUN = uniqueName();
 let counter = 0;
 const nextName = () => `${RUN}-${++counter}`;
-const mine = (scenario: string) => scenario.startsWith(`${RUN}-`);
 
 /** Every log record the controller wrote (JSON lines from pino). */
 const logs: LogRecord[] = [];
@@ -92,9 +88,9 @@ async function dockerIds(name: string): Promise<string[]> {
 
 before(async () => {
   dir = await tempDir();
-  controller = await startScopedController(dir, mine, {
+  ({ controller } = await startController(dir, {
     log: pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogRecord) }),
-  });
+  }));
   healthy.file = join(dir, `${healthy.name}.yaml`);
   await writeFile(healthy.file, healthyYaml(healthy.name));
   const s = await eventually(() => ready(healthy.file), 'the healthy scenario is Ready', 60_000);

@@ -15,12 +15,8 @@ import {
   readScenario,
   removeDir,
   tempDir,
+  startController,
 } from './lib.js';
-import { startScopedController } from './fixtures/scoped.js';
-
-/** The controllers here see only the examples' scenarios (fixtures/scoped.ts explains why). */
-const EXAMPLES = new Set(['echo', 'bastion', 'unstable']);
-const onlyExamples = (scenario: string) => EXAMPLES.has(scenario);
 
 const ROOT = new URL('../../../', import.meta.url).pathname; // dist/test/integration -> repo root
 const example = (name: string) => join(ROOT, 'examples', `${name}.yaml`);
@@ -35,7 +31,7 @@ async function ready(file: string) {
 /** A controller on a fresh directory; `name`'s Docker objects and the directory go in t.after. */
 async function setup(t: test.TestContext, name: string) {
   const dir = await tempDir();
-  const ctl = await startScopedController(dir, onlyExamples);
+  const { controller: ctl } = await startController(dir);
   t.after(async () => {
     await ctl.stop();
     await forceCleanup(name);
@@ -204,7 +200,7 @@ test('a second controller on another directory leaves the first one\'s scenario 
 
   // Someone else runs a controller on their own, empty, directory against the same engine.
   const other = await tempDir();
-  const ctl2 = await startScopedController(other, onlyExamples);
+  const { controller: ctl2 } = await startController(other);
   t.after(async () => {
     await ctl2.stop();
     await removeDir(other);

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { parse } from 'yaml';
 import type { Scenario } from '../../src/api/types.js';
 import { Controller } from '../../src/controller/controller.js';
@@ -70,8 +70,8 @@ export interface Running {
 }
 
 /** An in-process controller on `dir` with the real Docker adapter and file store. */
-export async function startController(dir: string, opts: { resyncMs?: number } = {}): Promise<Running> {
-  const log = pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
+export async function startController(dir: string, opts: { resyncMs?: number; log?: Logger } = {}): Promise<Running> {
+  const log = opts.log ?? pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
   const docker = createDockerPort();
   const controller = new Controller({
     dir,
