@@ -26,13 +26,8 @@ import type {
   EndpointRequest,
   NetworkCreateRequest,
 } from '../ports/index.js';
-import {
-  LABEL_MANAGED_BY,
-  type ObservedContainer,
-  type ObservedEndpoint,
-  type ObservedNetwork,
-  type Snapshot,
-} from '../plan/observed.js';
+import { LABEL_MANAGED_BY } from '../api/ownership.js';
+import type { ObservedContainer, ObservedEndpoint, ObservedNetwork, Snapshot } from '../plan/observed.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options and exported types

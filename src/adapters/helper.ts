@@ -38,7 +38,7 @@ import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import type { NetnsExec } from '../ports/index.js';
-import { LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from '../plan/observed.js';
+import { LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from '../api/ownership.js';
 import { callWithDeadline, DockerError } from './docker.js';
 import { describeArgv, ExecError, validateArgv, type RunResult } from './exec.js';
 

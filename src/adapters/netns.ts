@@ -19,7 +19,7 @@
 import Docker from 'dockerode';
 import { open, readFile } from 'node:fs/promises';
 import type { NetnsExec } from '../ports/index.js';
-import { LABEL_ROLE } from '../plan/observed.js';
+import { LABEL_ROLE } from '../api/ownership.js';
 import { wrapDockerError } from './docker.js';
 import { ExecError } from './exec.js';
 import { createHelperExec, type HelperExec, type HelperExecOptions } from './helper.js';

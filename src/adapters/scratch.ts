@@ -3,6 +3,7 @@
 // (adding an htb root to its `lo`, creating chains) can disturb nothing.
 import { spawn } from 'node:child_process';
 import { readlink } from 'node:fs/promises';
+import { HELPER_LABELS } from '../api/ownership.js';
 
 export async function createScratchNetns(timeoutMs = 5_000): Promise<{ pid: number; containerId: string; release(): Promise<void> }> {
   const child = spawn('unshare', ['--net', '--', 'sleep', '600'], { stdio: 'ignore' });
@@ -37,7 +38,7 @@ export async function createScratchContainer(
   const c = await docker.createContainer({
     Image: image,
     Cmd: ['sleep', '600'],
-    Labels: { 'faultline.dev/managed-by': 'faultline', 'faultline.dev/role': 'helper' },
+    Labels: { ...HELPER_LABELS },
     HostConfig: { NetworkMode: 'none', AutoRemove: true, CapDrop: ['ALL'] },
   });
   const release = async () => {

@@ -30,6 +30,7 @@ import {
   type IpFamily,
 } from './net.js';
 import { closest } from './suggest.js';
+import { RESERVED_LABEL_PREFIX } from './ownership.js';
 
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;
@@ -43,7 +44,6 @@ const q = (s: string): string => JSON.stringify(s);
 export const MAX_DOCKER_NAME = 63;
 
 /** Labels under this prefix are how faultline recognises what it owns; people may not set them. */
-export const RESERVED_LABEL_PREFIX = 'faultline.dev/';
 
 /** Linux capabilities (capabilities(7), Linux 6.x), as Docker spells them without CAP_. */
 export const CAPABILITIES: readonly string[] = [

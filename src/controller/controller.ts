@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Issue, Scenario } from '../api/types.js';
 import { formatIssue } from '../api/format.js';
 import { readName } from '../store/index.js';
-import { LABEL_SCENARIO } from '../plan/observed.js';
+import { LABEL_SCENARIO } from '../api/ownership.js';
 import { scenariosWithResources } from '../plan/plan.js';
 import type { Clock, DockerEvent, DockerPort } from '../ports/index.js';
 import { WorkQueue } from './queue.js';

@@ -7,7 +7,7 @@ import { contentHash } from '../api/hash.js';
 import type { FaultSpec, FaultStatus, FaultTargetStatus, Scenario, ScenarioStatus } from '../api/types.js';
 import { evaluate, suspension, toFaultStatus, type TimelineResult } from '../timeline/index.js';
 import { dockerFaultEffects, resolveTargets, type ActiveFaultInput, type DockerFaultEffects, type FaultTarget } from '../plan/faults.js';
-import { dockerName } from '../plan/desired.js';
+import { dockerName } from '../api/ownership.js';
 import type { Snapshot } from '../plan/observed.js';
 
 export interface TimelineState {

@@ -33,7 +33,8 @@ import {
   type ProbeResult,
   type ResolvedFault,
 } from '../netfaults/index.js';
-import { LABEL_ROLE, type ObservedContainer, type Snapshot } from '../plan/observed.js';
+import { LABEL_ROLE } from '../api/ownership.js';
+import type { ObservedContainer, Snapshot } from '../plan/observed.js';
 import { resolveSelector } from '../plan/desired.js';
 import type { ActiveFaultInput, FaultTarget } from '../plan/faults.js';
 import type { NetnsExec } from '../ports/index.js';

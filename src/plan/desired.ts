@@ -6,37 +6,14 @@
 // scenario network it joins), so two scenarios can both declare a "db".
 import { contentHash } from '../api/hash.js';
 import type { ContainerSpec, MemberSpec, NetworkSpec, Scenario, Selector } from '../api/types.js';
-import {
-  LABEL_HASH,
-  LABEL_MANAGED_BY,
-  LABEL_NAME,
-  LABEL_ROLE,
-  LABEL_SCENARIO,
-  LABEL_CONTROLLER,
-  MANAGED_BY,
-  type ObservedContainer,
-  type Snapshot,
-} from './observed.js';
+import { dockerName, LABEL_ROLE, LABEL_SCENARIO, ownerLabels } from '../api/ownership.js';
+import type { ObservedContainer, Snapshot } from './observed.js';
+
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from './requests.js';
 import type { ContainerFaultOp, DockerFaultEffects } from './faults.js';
 
 export const COMPOSE_PROJECT = 'com.docker.compose.project';
 export const COMPOSE_SERVICE = 'com.docker.compose.service';
-
-export function dockerName(scenario: string, name: string): string {
-  return `${scenario}_${name}`;
-}
-
-export function ownerLabels(controller: string, scenario: string, name: string, role: string, hash: string): Record<string, string> {
-  return {
-    [LABEL_MANAGED_BY]: MANAGED_BY,
-    [LABEL_CONTROLLER]: controller,
-    [LABEL_SCENARIO]: scenario,
-    [LABEL_NAME]: name,
-    [LABEL_ROLE]: role,
-    [LABEL_HASH]: hash,
-  };
-}
 
 export interface DesiredNetwork {
   name: string; // short name in the spec

@@ -11,7 +11,8 @@
 //                                after a kill window, a container faultline killed is started again.
 import type { ContainerSpec, FaultSpec, FaultStatus, Scenario } from '../api/types.js';
 import { seededRandom } from '../timeline/index.js';
-import { dockerName, resolveSelector, type Resolved } from './desired.js';
+import { dockerName } from '../api/ownership.js';
+import { resolveSelector, type Resolved } from './desired.js';
 import type { ObservedContainer, Snapshot } from './observed.js';
 
 export interface FaultTarget extends Resolved {

@@ -1,15 +1,5 @@
 // The observed snapshot: what live Docker looks like, read ONCE per reconcile (observe/) and
-// handed to the pure planner. Plain data; nothing here talks to Docker.
-
-/** Labels every owned Docker object carries. */
-export const LABEL_SCENARIO = 'faultline.dev/scenario';
-export const LABEL_MANAGED_BY = 'faultline.dev/managed-by';
-export const LABEL_NAME = 'faultline.dev/name'; // short name inside the scenario
-export const LABEL_HASH = 'faultline.dev/config-hash'; // hash of the object's desired config
-export const LABEL_ROLE = 'faultline.dev/role'; // network | container | helper
-/** Which controller owns it: several controllers (directories) may share one engine. */
-export const LABEL_CONTROLLER = 'faultline.dev/controller';
-export const MANAGED_BY = 'faultline';
+// handed to the pure planner. Plain data; nothing here talks to Docker. Ownership labels: api/ownership.ts.
 
 export interface ObservedEndpoint {
   networkId: string;

@@ -17,7 +17,7 @@
 //   network.create demo_net  # declared in spec.networks[0], absent
 //   container.create demo_server  # declared in spec.containers[0], absent (network demo_net, aliases server)
 //   container.start demo_server  # created by this plan
-import { LABEL_CONTROLLER, LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, LABEL_SCENARIO, MANAGED_BY } from './observed.js';
+import { isOwnedBy, LABEL_CONTROLLER, LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, LABEL_SCENARIO, MANAGED_BY } from '../api/ownership.js';
 import type { ObservedContainer, ObservedNetwork, Snapshot } from './observed.js';
 import type { DesiredMember, DesiredState } from './desired.js';
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from './requests.js';
@@ -46,11 +46,6 @@ export interface Plan {
   scenario: string;
   phases: Op[][];
   blocked: Blocked[];
-}
-
-/** Created by THIS controller for this scenario (another controller's objects are not ours). */
-export function isOwnedBy(labels: Record<string, string>, scenario: string, controller: string): boolean {
-  return labels[LABEL_MANAGED_BY] === MANAGED_BY && labels[LABEL_SCENARIO] === scenario && labels[LABEL_CONTROLLER] === controller;
 }
 
 /** Stable, human-readable operation name: the same op always prints the same. */
@@ -305,14 +300,6 @@ export function planToJSON(plan: Plan): unknown {
     scenario: plan.scenario,
     operations: plan.phases.flatMap((phase, i) => phase.map((op) => ({ phase: i, name: opName(op), ...op }))),
     blocked: plan.blocked,
-  };
-}
-
-/** Everything in the snapshot labelled as owned by `scenario` (for `delete` previews and sweeps). */
-export function ownedBy(snapshot: Snapshot, scenario: string, controller: string): { networks: ObservedNetwork[]; containers: ObservedContainer[] } {
-  return {
-    networks: snapshot.networks.filter((n) => isOwnedBy(n.labels, scenario, controller)),
-    containers: snapshot.containers.filter((c) => isOwnedBy(c.labels, scenario, controller)),
   };
 }
 

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
 import { createDockerPort, DockerError, type DockerAdapter } from '../../../src/adapters/docker.js';
-import { LABEL_MANAGED_BY, LABEL_SCENARIO, MANAGED_BY, type Snapshot } from '../../../src/plan/observed.js';
+import { LABEL_MANAGED_BY, LABEL_SCENARIO, MANAGED_BY } from '../../../src/api/ownership.js';
+import type { Snapshot } from '../../../src/plan/observed.js';
 import type { ContainerCreateRequest, DockerEvent } from '../../../src/ports/index.js';
 import { createTestNetwork, eventually, execIn, Janitor } from './fixtures.js';
 

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createDockerPort } from '../../../src/adapters/docker.js';
 import { ExecError } from '../../../src/adapters/exec.js';
 import { createNsenterExec } from '../../../src/adapters/nsenter.js';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../../../src/plan/observed.js';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../../../src/api/ownership.js';
 import { createTestNetwork, Janitor } from './fixtures.js';
 
 function skipReason(): string | undefined {

@@ -9,7 +9,7 @@ import { ExecError } from '../../../src/adapters/exec.js';
 import { createHelperExec, HELPER_CAPABILITIES, type HelperExec } from '../../../src/adapters/helper.js';
 import { createNetnsExec } from '../../../src/adapters/netns.js';
 import { createNsenterExec } from '../../../src/adapters/nsenter.js';
-import { LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from '../../../src/plan/observed.js';
+import { LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from '../../../src/api/ownership.js';
 import { buildHelperImage, eventually, Lab, normalizeSave } from './fixtures.js';
 
 type Target = { pid: number; containerId: string };
