@@ -15,7 +15,8 @@
 //   label.key label.reserved image.invalid
 
 import { CronPattern } from 'croner';
-import { FAULT_ACTIONS, type Issue } from './types.js';
+import type { Issue } from './types.js';
+import { FAULT_ACTIONS } from './kinds.js';
 import { parseDuration, formatDuration } from './duration.js';
 import { parsePercent, parseRate, parseSize } from './quantity.js';
 import {

@@ -15,6 +15,7 @@
 //     match: { peers: { v4: ['10.213.0.3/32'], v6: [] }, ports: [[5432, 5432]], protocol: 'tcp',
 //              direction: 'egress' } }
 
+import { actionOf, assertNever, directionOf } from '../api/kinds.js';
 import type { FaultSpec, NetemSpec, Percent } from '../api/types.js';
 import type { Capabilities } from './caps.js';
 import { normalizeCidr } from './cidr.js';
@@ -316,8 +317,8 @@ function netemOnlyFeatures(p: NetemParams, lossFallback: boolean): string[] {
   return out;
 }
 
-function directionsOf(fault: FaultSpec, dflt: 'egress' | 'both'): MatchDirection[] {
-  const d = fault.direction ?? dflt;
+function directionsOf(fault: FaultSpec): MatchDirection[] {
+  const d = directionOf(fault);
   return d === 'both' ? ['egress', 'ingress'] : [d];
 }
 
@@ -352,9 +353,11 @@ export function buildEntries(scenario: string, fault: FaultSpec, resolved: Resol
     return m;
   };
 
-  if (fault.netem) {
-    const params = parseNetem(fault.netem);
-    for (const direction of directionsOf(fault, 'egress')) {
+  const action = actionOf(fault);
+  switch (action.kind) {
+  case 'netem': {
+    const params = parseNetem(action.spec);
+    for (const direction of directionsOf(fault)) {
       const tcOk = caps.netem && (direction === 'egress' || ingressShapingPossible(caps));
       if (tcOk) {
         entries.push({ ...base, action: 'netem', params, match: matchFor(direction) });
@@ -392,27 +395,40 @@ export function buildEntries(scenario: string, fault: FaultSpec, resolved: Resol
         message: `fault "${fault.name}": ${what}; ${dirWord}${lost.join(', ')} cannot be applied (${[...notes, fix].join('; ')})`,
       });
     }
-  } else if (fault.bandwidth) {
-    const b = fault.bandwidth;
+    break;
+  }
+  case 'bandwidth': {
+    const b = action.spec;
     const params = bandwidthParams(b.rate, b.burst, b.limit, b.latency);
-    for (const direction of directionsOf(fault, 'egress')) {
+    for (const direction of directionsOf(fault)) {
       entries.push({ ...base, action: 'bandwidth', params, match: matchFor(direction) });
     }
-  } else if (fault.blackhole) {
-    for (const direction of directionsOf(fault, 'both')) {
+    break;
+  }
+  case 'blackhole':
+    for (const direction of directionsOf(fault)) {
       entries.push({ ...base, action: 'blackhole', params: {}, match: matchFor(direction) });
     }
-  } else if (fault.reject) {
-    for (const direction of directionsOf(fault, 'both')) {
-      entries.push({ ...base, action: 'reject', params: { with: fault.reject.with }, match: matchFor(direction) });
+    break;
+  case 'reject':
+    for (const direction of directionsOf(fault)) {
+      entries.push({ ...base, action: 'reject', params: { with: action.spec.with }, match: matchFor(direction) });
     }
-  } else if (fault.partition) {
+    break;
+  case 'partition': {
     const from = resolved.partitionDropFrom;
     if (from && from.v4.length + from.v6.length > 0) {
       const m: EntryMatch = { protocol, direction: 'ingress', peers: normalizePeers(from.v4, from.v6) };
       if (ports) m.ports = ports;
       entries.push({ ...base, action: 'partition-drop', params: {}, match: m });
     }
+    break;
+  }
+  case 'disconnect':
+  case 'container':
+    break; // Docker-level faults: no namespace entries
+  default:
+    assertNever(action, 'fault action');
   }
   return { entries, degraded };
 }

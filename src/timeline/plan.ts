@@ -3,7 +3,7 @@
 // evaluate.ts). Nothing here looks at `now`.
 
 import { Cron } from 'croner';
-import type { FaultSpec, Issue, ScenarioSpec } from '../api/types.js';
+import type { FaultBase, Issue, TimelineSpec, TimingSpec } from '../api/types.js';
 import { parseGoDuration } from './duration.js';
 import { seededRandom } from './random.js';
 
@@ -103,7 +103,7 @@ function knownZone(tz: string): boolean {
   }
 }
 
-function planFault(f: FaultSpec, path: (string | number)[], start: number, seed: number): WindowPlan {
+function planFault(f: Pick<FaultBase, 'name'> & TimingSpec, path: (string | number)[], start: number, seed: number): WindowPlan {
   if (f.at !== undefined && f.startAt !== undefined) {
     throw new PlanError('timeline.conflict', path, `fault "${f.name}": give either at (offset) or startAt (absolute time), not both`);
   }
@@ -166,7 +166,7 @@ function planFault(f: FaultSpec, path: (string | number)[], start: number, seed:
 }
 
 /** Resolve the scenario's start/end and every fault's window plan. Never throws: problems are issues. */
-export function planScenario(spec: ScenarioSpec, startedAt: number, seed: number): ScenarioPlan {
+export function planScenario(spec: TimelineSpec, startedAt: number, seed: number): ScenarioPlan {
   const issues: Issue[] = [];
   const record = (e: unknown): string => {
     if (!(e instanceof PlanError)) throw e;

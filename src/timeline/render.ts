@@ -12,7 +12,7 @@
 //                         ^ now
 //   = past  # active  ~ suspended  x missed  + planned
 
-import type { ScenarioSpec } from '../api/types.js';
+import type { TimelineSpec } from '../api/types.js';
 import { formatDuration } from './duration.js';
 import { evaluateDetailed, type Evaluation, type TimelineContext, type TimelineResult } from './evaluate.js';
 import { runsBetween } from './windows.js';
@@ -54,7 +54,7 @@ function niceStep(span: number, cols: number, minCols: number): number {
  * if later). Without an end: to the last instant anything is known to happen (current and next
  * runs, now), plus a tenth, rounded up to a tick.
  */
-function layout(spec: ScenarioSpec, result: TimelineResult, ctx: TimelineContext, cols: number, minTickCols: number): Layout {
+function layout(spec: TimelineSpec, result: TimelineResult, ctx: TimelineContext, cols: number, minTickCols: number): Layout {
   const ev = evaluateDetailed(spec, ctx);
   const { start, end } = ev.plan;
   const now = ev.now;
@@ -115,7 +115,7 @@ const offset = (ms: number) => (ms < 0 ? formatDuration(ms) : `+${formatDuration
  * from the scenario's start, a `|` column and `^ now` marker at now, and each row's phase and
  * window counts. `result` must come from evaluate(spec, ctx).
  */
-export function renderGantt(spec: ScenarioSpec, result: TimelineResult, ctx: TimelineContext, width: number): string {
+export function renderGantt(spec: TimelineSpec, result: TimelineResult, ctx: TimelineContext, width: number): string {
   const cols = Math.max(10, Math.floor(width));
   const l = layout(spec, result, ctx, cols, 10);
   const { t0, t1, ev } = l;
@@ -182,7 +182,7 @@ const esc = (s: string) =>
  * active, suspended, planned; each with a <title> of its wall-clock window), an axis, a dashed `now`
  * line, and each row's phase. Plain attributes only, no scripts, no external references.
  */
-export function renderSvg(spec: ScenarioSpec, result: TimelineResult, ctx: TimelineContext, width: number): string {
+export function renderSvg(spec: TimelineSpec, result: TimelineResult, ctx: TimelineContext, width: number): string {
   const W = Math.max(300, Math.floor(width));
   const nameW = 12 + 7 * Math.min(24, Math.max(4, ...(spec.faults ?? []).map((f) => f.name.length)));
   const phaseW = 150;

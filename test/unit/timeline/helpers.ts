@@ -1,5 +1,5 @@
 // Shared by the timeline tests: a fixed base instant and offsets written as Go durations.
-import type { ScenarioSpec } from '../../../src/api/types.js';
+import type { TimelineSpec } from '../../../src/api/types.js';
 import { parseGoDuration } from '../../../src/timeline/duration.js';
 import type { TimelineContext, TimeWindow } from '../../../src/timeline/index.js';
 
@@ -30,4 +30,4 @@ export function fmt(ms: number): string {
   return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
 }
 
-export const spec = (s: ScenarioSpec): ScenarioSpec => s;
+export const spec = (s: TimelineSpec): TimelineSpec => s;

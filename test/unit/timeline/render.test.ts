@@ -3,10 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ScenarioSpec } from '../../../src/api/types.js';
+import type { TimelineSpec } from '../../../src/api/types.js';
 import { evaluate, renderGantt, renderSvg, type TimelineContext } from '../../../src/timeline/index.js';
 
-const SPEC: ScenarioSpec = {
+const SPEC: TimelineSpec = {
   duration: '10m',
   faults: [
     { name: 'slow-clients', at: '30s', duration: '1m', repeat: { every: '3m' } },
@@ -21,7 +21,7 @@ const CTX: TimelineContext = {
   seed: 1,
   lastObservedAt: new Date('2026-03-01T12:01:00Z'), // flap's 12:02 window was missed
 };
-const gantt = (spec: ScenarioSpec, ctx: TimelineContext, width: number) => renderGantt(spec, evaluate(spec, ctx), ctx, width);
+const gantt = (spec: TimelineSpec, ctx: TimelineContext, width: number) => renderGantt(spec, evaluate(spec, ctx), ctx, width);
 
 describe('renderGantt', () => {
   it('running: past, active, missed and planned windows, the now marker', () => {
@@ -66,7 +66,7 @@ tail          |                               ++++++++  Scheduled  windows 0
   });
 
   it('open-ended scenario: drawn to a little past the next known window', () => {
-    const spec: ScenarioSpec = { faults: [{ name: 'tick', duration: '20s', repeat: { every: '1m' } }, { name: 'forever', at: '2m' }] };
+    const spec: TimelineSpec = { faults: [{ name: 'tick', duration: '20s', repeat: { every: '1m' } }, { name: 'forever', at: '2m' }] };
     const ctx = { startedAt: new Date('2026-03-01T12:00:00Z'), now: new Date('2026-03-01T12:02:30Z'), seed: 1 };
     assert.equal(gantt(spec, ctx, 50), `scenario Running  start 2026-03-01T12:00:00.000Z  now +2m30s  next +3m
          0s           1m          2m           3m          4m
@@ -92,7 +92,7 @@ forever                           #########################  Active     windows 
 
 describe('renderSvg', () => {
   it('golden: bars with classes and titles, axis, now line; names escaped', () => {
-    const spec: ScenarioSpec = {
+    const spec: TimelineSpec = {
       duration: '5m',
       faults: [
         { name: 'a&b', at: '1m', duration: '1m' },
