@@ -277,7 +277,9 @@ export interface FaultTargetStatus {
   container: string;
   containerId?: string;
   phase: 'Pending' | 'Injected' | 'Recovered' | 'Failed';
-  mechanism?: string; // netem | tbf | htb | iptables | iptables-statistic | docker
+  mechanism?: string; // netem | tbf | htb | iptables | iptables-forward | iptables-statistic | docker, joined by +
+  /** Why it is Pending or Failed (NoPeers, ContainerNotRunning, HostNetwork…). */
+  reason?: string;
   verified?: boolean; // true only when read back from the kernel / engine
   injected?: number;
   recovered?: number;
@@ -295,6 +297,8 @@ export interface FaultStatus {
   missed?: number;
   seed?: number;
   targets?: FaultTargetStatus[];
+  /** Why the fault acts on nothing or is not as declared (NoTargets…). */
+  reason?: string;
   message?: string;
 }
 

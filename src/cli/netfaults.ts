@@ -1,19 +1,27 @@
-// Wiring of the network-fault engine (controller/netns.ts): a namespace executor chosen by
-// --netns-exec (auto: nsenter when we are root on the engine's host, else the helper container)
-// and a scratch namespace for the capability probe.
+// Wiring of the kernel engine (kernel/engine.ts): a namespace executor chosen by --netns-exec
+// (auto: nsenter when we are root on the engine's host, else the helper container), a scratch
+// namespace for the capability probe, and --host-rules.
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
-import type { NetFaultSync } from '../controller/faults.js';
-import { NetnsEngine } from '../controller/netns.js';
-import type { DockerPort } from '../ports/index.js';
+import { KernelEngine } from '../kernel/engine.js';
+import type { DockerPort, KernelPort } from '../ports/index.js';
 import { createNetnsExec, type NetnsExecMode } from '../adapters/netns.js';
 import { HELPER_IMAGE } from '../adapters/helper.js';
 import { createScratchContainer, createScratchNetns } from '../adapters/scratch.js';
+import { dockerdPid } from '../adapters/hostns.js';
 
-export async function createNetFaults(_docker: DockerPort, mode: string, log: Logger, scope: string): Promise<NetFaultSync> {
-  const choice = await createNetnsExec({ mode: mode as NetnsExecMode });
+export interface KernelWiring {
+  mode: string;
+  hostRules?: 'auto' | 'off';
+}
+
+export async function createKernel(_docker: DockerPort, w: KernelWiring, log: Logger, scope: string): Promise<KernelPort> {
+  const choice = await createNetnsExec({ mode: w.mode as NetnsExecMode });
   log.info({ mode: choice.mode, reason: choice.reason }, 'network namespaces entered through ' + choice.mode);
   if (choice.helper) await choice.helper.ensure();
   const scratch = choice.mode === 'nsenter' ? () => createScratchNetns() : () => createScratchContainer(new Docker(), HELPER_IMAGE);
-  return new NetnsEngine({ scope, exec: choice.exec, scratch, log });
+  // nsenter: the daemon runs beside us, its namespace is the host's. The helper sees host pids
+  // (pid=host) and enters pid 1's namespace.
+  const hostPid = choice.mode === 'nsenter' ? () => dockerdPid(process.pid) : async () => 1;
+  return new KernelEngine({ scope, exec: choice.exec, scratch, log, hostRules: w.hostRules ?? 'auto', hostPid });
 }

@@ -93,7 +93,7 @@ export function renderProbability(pct: number): string {
 }
 
 /** "--ports" lists hold at most 15 slots, a range counting as two. */
-function portLists(ports: [number, number][]): string[] {
+export function portLists(ports: [number, number][]): string[] {
   const out: string[] = [];
   let cur: string[] = [];
   let slots = 0;
@@ -113,7 +113,7 @@ function portLists(ports: [number, number][]): string[] {
 
 const quote = (s: string) => `"${s}"`;
 
-function protoName(p: 'tcp' | 'udp' | 'icmp', family: Family): string {
+export function protoName(p: 'tcp' | 'udp' | 'icmp', family: Family): string {
   return p === 'icmp' ? (family === 4 ? 'icmp' : 'ipv6-icmp') : p;
 }
 

@@ -13,3 +13,4 @@ export {
 } from './evaluate.js';
 export { seededRandom } from './random.js';
 export { renderGantt, renderSvg } from './render.js';
+export { evaluateRecorded, type RecordedTimeline } from './recorded.js';

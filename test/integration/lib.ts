@@ -13,7 +13,9 @@ import { systemClock } from '../../src/controller/queue.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
 import { createDockerPort } from '../../src/adapters/docker.js';
 import { createDirStore } from '../../src/cli/wiring.js';
-import { createNetFaults } from '../../src/cli/netfaults.js';
+import { createKernel } from '../../src/cli/netfaults.js';
+import { dockerdPid } from '../../src/adapters/hostns.js';
+import { hostRootChain, hostScenarioChain } from '../../src/netfaults/host.js';
 
 const run = promisify(execFile);
 
@@ -70,13 +72,13 @@ export interface Running {
 }
 
 /** An in-process controller on `dir` with the real Docker adapter and file store. */
-export async function startController(dir: string, opts: { resyncMs?: number; log?: Logger } = {}): Promise<Running> {
+export async function startController(dir: string, opts: { resyncMs?: number; log?: Logger; hostRules?: 'auto' | 'off' } = {}): Promise<Running> {
   const log = opts.log ?? pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
   const docker = createDockerPort();
   const controller = new Controller({
     dir,
     docker,
-    netFaults: await createNetFaults(docker, 'nsenter', log, controllerIdFor(dir)),
+    kernel: await createKernel(docker, { mode: 'nsenter', hostRules: opts.hostRules ?? 'auto' }, log, controllerIdFor(dir)),
     store: createDirStore(dir),
     clock: systemClock,
     log,
@@ -159,4 +161,42 @@ export async function scenarioEnv(t: { after(fn: () => Promise<void> | void): vo
     await removeDir(dir);
   });
   return env;
+}
+
+// ---------------------------------------------------------------- the host's FORWARD path
+
+/** `iptables-save -t filter` (or ip6tables-save) of the host's namespace (the Docker daemon's), read with nsenter. */
+export async function hostIptablesSave(family: 4 | 6 = 4): Promise<string[]> {
+  const pid = await dockerdPid(process.pid);
+  const { stdout } = await run('nsenter', [`--net=/proc/${pid}/ns/net`, family === 4 ? 'iptables-save' : 'ip6tables-save', '-t', 'filter'], { maxBuffer: 64 << 20 });
+  return stdout.split('\n').filter((l) => l && !l.startsWith('#'));
+}
+
+/** Every line of a controller's chains in the host (its FAULTLINE-<hash> chains and the jump to them). */
+export async function hostOwnedLines(scope: string, family: 4 | 6 = 4): Promise<string[]> {
+  const root = hostRootChain(scope);
+  return (await hostIptablesSave(family)).filter((l) => l.includes(root));
+}
+
+/**
+ * The pairs a fault cuts in the host's FORWARD path, read from the kernel: every (from, to) of the
+ * rules of key "<scope>.<scenario>/<fault>" — inline `-s from -d to … -j DROP`, or `-d to … -j SET`
+ * with SET's `-s from -j DROP`.
+ */
+export async function hostDrops(key: string, family: 4 | 6 = 4): Promise<{ from: string; to: string }[]> {
+  const scoped = key.split('/')[0];
+  const scope = scoped.slice(0, scoped.indexOf('.'));
+  const chain = hostScenarioChain(hostRootChain(scope), scoped);
+  const lines = await hostIptablesSave(family);
+  const rulesOf = (c: string) => lines.filter((l) => l.startsWith(`-A ${c} `));
+  const out: { from: string; to: string }[] = [];
+  for (const l of rulesOf(chain)) {
+    if (!l.includes(`"faultline:${key}"`)) continue;
+    const to = /-d (\S+)/.exec(l)?.[1];
+    const target = /-j (\S+)$/.exec(l)?.[1];
+    if (!to || !target) continue;
+    if (target === 'DROP') out.push({ from: /-s (\S+)/.exec(l)?.[1] ?? '?', to });
+    else for (const r of rulesOf(target)) out.push({ from: /-s (\S+)/.exec(r)?.[1] ?? '?', to });
+  }
+  return out;
 }

@@ -1,9 +1,10 @@
-// Status records computed from the desired state and a snapshot taken AFTER the plan ran: what the
+// Docker status records, computed from the desired state and the view AFTER the plan ran: what the
 // file reports is what Docker shows, never merely what was requested.
 import type { ContainerStatus, MemberStatus, NetworkStatus } from '../api/types.js';
-import type { DesiredState } from './desired.js';
-import type { Snapshot } from './observed.js';
-import type { Blocked } from './plan.js';
+import { memberKey } from '../api/ownership.js';
+import type { DesiredState } from '../plan/desired.js';
+import type { Blocked } from '../plan/plan.js';
+import type { Snapshot } from '../resolve/index.js';
 
 export interface DockerStatus {
   networks: NetworkStatus[];
@@ -16,7 +17,7 @@ export interface DockerStatus {
 }
 
 /** Errors of operations that failed in this reconcile, by Docker name of their object. */
-export type OpErrors = Map<string, string>;
+export type OpErrors = ReadonlyMap<string, string>;
 
 export function dockerStatus(desired: DesiredState, after: Snapshot, blocked: Blocked[], errors: OpErrors): DockerStatus {
   const notReady: string[] = [];
@@ -59,7 +60,7 @@ export function dockerStatus(desired: DesiredState, after: Snapshot, blocked: Bl
   const members: MemberStatus[] = desired.members.map((m) => {
     const o = ctrByName.get(m.container);
     const ep = o?.endpoints.find((e) => e.networkName === m.networkDockerName);
-    const failure = errors.get(`${m.networkDockerName}\u0000${m.container}`) ?? blockedMsg.get(m.networkDockerName) ?? blockedMsg.get(m.container);
+    const failure = errors.get(memberKey(m.networkDockerName, m.container)) ?? blockedMsg.get(m.networkDockerName) ?? blockedMsg.get(m.container);
     const base = { network: m.network, container: m.display, containerId: o?.id };
     if (failure) {
       notReady.push(`member ${m.display} on ${m.network}: ${failure}`);
