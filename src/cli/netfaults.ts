@@ -9,6 +9,7 @@ import { createNetnsExec, type NetnsExecMode } from '../adapters/netns.js';
 import { HELPER_IMAGE } from '../adapters/helper.js';
 import { createScratchContainer, createScratchNetns } from '../adapters/scratch.js';
 import { dockerdPid } from '../adapters/hostns.js';
+import { createSysfsBridgePorts } from '../adapters/bridgeports.js';
 
 export interface KernelWiring {
   mode: string;
@@ -23,5 +24,8 @@ export async function createKernel(_docker: DockerPort, w: KernelWiring, log: Lo
   // nsenter: the daemon runs beside us, its namespace is the host's. The helper sees host pids
   // (pid=host) and enters pid 1's namespace.
   const hostPid = choice.mode === 'nsenter' ? () => dockerdPid(process.pid) : async () => 1;
-  return new KernelEngine({ scope, exec: choice.exec, scratch, log, hostRules: w.hostRules ?? 'auto', hostPid });
+  // The host path names containers by their bridge ports, read from sysfs: only when the controller
+  // is root on the engine's host (nsenter). Through the helper, every cut stays in the namespaces.
+  const bridgePorts = choice.mode === 'nsenter' ? createSysfsBridgePorts(hostPid) : undefined;
+  return new KernelEngine({ scope, exec: choice.exec, scratch, log, hostRules: w.hostRules ?? 'auto', hostPid, bridgePorts });
 }

@@ -179,8 +179,8 @@ export class Reconciler {
   async planNetnsAt(intent: NetnsIntent): Promise<NetPlan | undefined> {
     const { kernel } = this.deps;
     if (!kernel) return undefined;
-    const [caps, hostForward] = await Promise.all([kernel.capabilities(), kernel.hostForward()]);
-    return planNetns({ scope: this.deps.controller, scenario: intent.scenario, active: intent.active, view: intent.view, caps, seed: intent.seed, hostForward });
+    const [caps, hostPath] = await Promise.all([kernel.capabilities(), kernel.hostPath()]);
+    return planNetns({ scope: this.deps.controller, scenario: intent.scenario, active: intent.active, view: intent.view, caps, seed: intent.seed, hostPath });
   }
 
   /** The valid scenario and status of `file` as last read (no I/O). */

@@ -47,8 +47,8 @@ import {
   type HostEntry,
   type HostHooks,
 } from '../netfaults/host.js';
-import { HOST_KEY, type NetPlan, type NetnsTarget } from '../netplan/index.js';
-import type { KernelPort, KernelReport, NetnsExec, NetnsOutcome, ScratchNetns } from '../ports/index.js';
+import { HOST_KEY, type HostCut, type HostPath, type NetPlan, type NetnsTarget } from '../netplan/index.js';
+import type { BridgePortsReader, KernelPort, KernelReport, NetnsExec, NetnsOutcome, ScratchNetns } from '../ports/index.js';
 import type { Snapshot } from '../resolve/index.js';
 import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../observe/netns.js';
 import { runSteps } from '../apply/netns.js';
@@ -68,6 +68,8 @@ export interface KernelEngineOptions {
   hostRules?: 'auto' | 'off';
   /** A process in the host's network namespace (the Docker daemon's). Default: pid 1. */
   hostPid?: () => Promise<number>;
+  /** How the host path names containers (their bridge ports). Absent: no host path. */
+  bridgePorts?: BridgePortsReader;
   /** Is there a scenario file with this name (live)? Set by the controller's sweep. */
   isLive?: (scenario: string) => boolean;
   /** Namespaces processed in parallel. Default 8. */
@@ -160,9 +162,9 @@ export class KernelEngine implements KernelPort {
     return this.hooks;
   }
 
-  async hostForward(): Promise<boolean> {
+  async hostPath(): Promise<HostPath> {
     const h = await this.hostHooks();
-    return h.v4 !== null || h.v6 !== null;
+    return { v4: h.v4 !== null, v6: h.v6 !== null };
   }
 
   private async probe(): Promise<Capabilities> {
@@ -190,7 +192,7 @@ export class KernelEngine implements KernelPort {
    */
   private async probeHost(): Promise<HostHooks> {
     const off: HostHooks = { v4: null, v6: null };
-    if (this.o.hostRules === 'off') return off;
+    if (this.o.hostRules === 'off' || !this.o.bridgePorts) return off;
     const caps = await this.capabilities();
     const host = await this.host();
     const sysctl = async (name: string) => {
@@ -291,10 +293,28 @@ export class KernelEngine implements KernelPort {
 
   // ------------------------------------------------------------------ the host's FORWARD path
 
-  private hostEntries(): HostEntry[] {
-    const out: HostEntry[] = [];
-    for (const { plan } of this.registry.values()) out.push(...plan.host);
-    return out;
+  /** namespace key → its bridge ports, valid for one pid and one set of networks (a restart or a connect changes them). */
+  private readonly ports = new Map<string, { stamp: string; ports: string[] }>();
+
+  /** Every scenario's host cuts, their ends named by bridge ports (learned once per container start). */
+  private async hostEntries(): Promise<HostEntry[]> {
+    const cuts: HostCut[] = [];
+    for (const { plan } of this.registry.values()) cuts.push(...plan.host);
+    const ends = new Map<string, { target: NetnsTarget; stamp: string }>();
+    for (const c of cuts) for (const e of [c.receiver, ...c.senders]) ends.set(e.target.key, { target: e.target, stamp: `${e.target.pid}/${e.networks.join(',')}` });
+    const unknown = [...ends.values()].filter((e) => this.ports.get(e.target.key)?.stamp !== e.stamp);
+    if (unknown.length) {
+      for (const [key, ports] of await this.o.bridgePorts!.portsOf(unknown.map((e) => e.target))) this.ports.set(key, { stamp: ends.get(key)!.stamp, ports });
+    }
+    const portsOf = (t: NetnsTarget) => this.ports.get(t.key)?.ports ?? [];
+    return cuts.map((c) => ({
+      scenario: c.scenario,
+      fault: c.fault,
+      receiver: { ports: portsOf(c.receiver.target), v4: c.receiver.v4, v6: c.receiver.v6 },
+      senders: { ports: c.senders.flatMap((s) => portsOf(s.target)), v4: c.senders.some((s) => s.v4), v6: c.senders.some((s) => s.v6) },
+      protocol: c.protocol,
+      ...(c.ports ? { ports: c.ports } : {}),
+    }));
   }
 
   private async readHost(hooks: HostHooks): Promise<{ v4: IptablesState | null; v6: IptablesState | null; commands: number }> {
@@ -312,7 +332,7 @@ export class KernelEngine implements KernelPort {
   private convergeHost(): Promise<NetnsOutcome & { commands: number; writes: number }> {
     return this.withLock(HOST_KEY, async () => {
       const hooks = await this.hostHooks();
-      const entries = this.hostEntries();
+      const entries = await this.hostEntries();
       const hash = contentHash(entries);
       const now = this.now();
       const c = this.hostCache;

@@ -10,6 +10,12 @@
 // container's namespace (netplan/ decides per pair): traffic that does not cross this host's bridge
 // (macvlan, ipvlan, overlay, other hosts), netem/tbf shaping, and faults without container peers.
 //
+// Containers are named by their BRIDGE PORTS (the host end of their veth pairs, `-m physdev`), not
+// by their addresses: a rule left behind for a container that is gone names a veth that no longer
+// exists and matches nothing, whereas an address is handed to the next container on the network.
+// One rule covers IPv4 and IPv6 alike (each family's table gets it when either end has addresses
+// of that family).
+//
 // CHAINS (all ours, recognised by their prefix; everything else is never touched):
 //   FAULTLINE-<c6>              one per controller (c6 = hash of its scope), jumped from the hook
 //                               chain (DOCKER-USER; FORWARD for IPv6 when Docker made no
@@ -23,35 +29,43 @@
 // creates or flushes exactly that chain) and filled in one transaction, so the kernel never shows a
 // half-written partition.
 //
-// Worked example: scope "dir-1", scenario "shop", fault "split", groups [[a, b], [c]], a=10.9.0.2
-// b=10.9.0.3 c=10.9.0.4 (c6 = hash("dir-1"), s8 = hash("dir-1.shop")):
+// Worked example: scope "dir-1", scenario "shop", fault "split", groups [[a, b], [c]], with bridge
+// ports a=vetha, b=vethb, c=vethc (c6 = hash("dir-1"), s8 = hash("dir-1.shop"); the golden file
+// test/unit/netfaults/golden/host-partition-groups.txt holds exactly this):
 //
 //   *filter
-//   :FAULTLINE-3e1b6f - [0:0]
-//   :FAULTLINE-3e1b6f-81c2d4a0 - [0:0]
-//   :FAULTLINE-3e1b6f-81c2d4a0-1 - [0:0]
-//   -I DOCKER-USER 1 -j FAULTLINE-3e1b6f
-//   -A FAULTLINE-3e1b6f -m comment --comment "faultline:dir-1.shop" -j FAULTLINE-3e1b6f-81c2d4a0
-//   -A FAULTLINE-3e1b6f-81c2d4a0 -d 10.9.0.2/32 -m comment --comment "faultline:dir-1.shop/split" -j FAULTLINE-3e1b6f-81c2d4a0-1
-//   -A FAULTLINE-3e1b6f-81c2d4a0 -d 10.9.0.3/32 -m comment --comment "faultline:dir-1.shop/split" -j FAULTLINE-3e1b6f-81c2d4a0-1
-//   -A FAULTLINE-3e1b6f-81c2d4a0 -s 10.9.0.2/32 -d 10.9.0.4/32 -m comment --comment "faultline:dir-1.shop/split" -j DROP
-//   -A FAULTLINE-3e1b6f-81c2d4a0 -s 10.9.0.3/32 -d 10.9.0.4/32 -m comment --comment "faultline:dir-1.shop/split" -j DROP
-//   -A FAULTLINE-3e1b6f-81c2d4a0-1 -s 10.9.0.4/32 -j DROP
+//   :FAULTLINE-733ab9 - [0:0]
+//   :FAULTLINE-733ab9-591bc50f - [0:0]
+//   :FAULTLINE-733ab9-591bc50f-1 - [0:0]
+//   -I DOCKER-USER 1 -j FAULTLINE-733ab9
+//   -A FAULTLINE-733ab9 -m comment --comment "faultline:dir-1.shop" -j FAULTLINE-733ab9-591bc50f
+//   -A FAULTLINE-733ab9-591bc50f -m physdev --physdev-out vetha -m comment --comment "faultline:dir-1.shop/split" -j FAULTLINE-733ab9-591bc50f-1
+//   -A FAULTLINE-733ab9-591bc50f -m physdev --physdev-out vethb -m comment --comment "faultline:dir-1.shop/split" -j FAULTLINE-733ab9-591bc50f-1
+//   -A FAULTLINE-733ab9-591bc50f -m physdev --physdev-in vetha --physdev-out vethc -m comment --comment "faultline:dir-1.shop/split" -j DROP
+//   -A FAULTLINE-733ab9-591bc50f -m physdev --physdev-in vethb --physdev-out vethc -m comment --comment "faultline:dir-1.shop/split" -j DROP
+//   -A FAULTLINE-733ab9-591bc50f-1 -m physdev --physdev-in vethc -j DROP
 //   COMMIT
 // (c's senders {a, b} are one receiver's set: inlined; {c} is shared by a and b: a set chain.)
 import { createHash } from 'node:crypto';
 import type { Family } from './cidr.js';
 import { portLists, protoName } from './iptables.js';
-import { COMMENT_PREFIX, normalizePeers, type MatchProtocol, type PeerSet } from './ledger.js';
+import { COMMENT_PREFIX, type MatchProtocol } from './ledger.js';
 import type { IptablesState } from './readback.js';
+
+/** Bridge ports (host-side veth names) of a container, and the address families it uses. */
+export interface BridgePorts {
+  ports: string[];
+  v4: boolean;
+  v6: boolean;
+}
 
 /** "Packets from `senders` to `receiver` vanish": one receiver of one fault. */
 export interface HostEntry {
   /** "<scope>.<scenario>" (the scenario part of every key). */
   scenario: string;
   fault: string;
-  receiver: PeerSet;
-  senders: PeerSet;
+  receiver: BridgePorts;
+  senders: BridgePorts;
   protocol: MatchProtocol;
   ports?: [number, number][];
 }
@@ -99,8 +113,14 @@ const MAX_SETS = 99;
 
 const comment = (text: string) => `-m comment --comment "${COMMENT_PREFIX}${text}"`;
 
-function addrsOf(p: PeerSet, family: Family): string[] {
-  return family === 4 ? p.v4 : p.v6;
+/** The ports of `p` that take part in `family` (none when it has no address of that family). */
+function portsOf(p: BridgePorts, family: Family): string[] {
+  return (family === 4 ? p.v4 : p.v6) ? [...new Set(p.ports)].sort() : [];
+}
+
+/** A pair is cut in a family's table when either end speaks that family. */
+function inFamily(e: HostEntry, family: Family): boolean {
+  return family === 4 ? e.receiver.v4 || e.senders.v4 : e.receiver.v6 || e.senders.v6;
 }
 
 /** The protocol/port part of a rule, one variant per protocol and port list (as iptables-save prints). */
@@ -121,6 +141,8 @@ function matchParts(e: HostEntry, family: Family): string[] {
 }
 
 const join = (...parts: string[]) => parts.filter(Boolean).join(' ');
+const protoPart = (m: string) => /^-p \S+/.exec(m)?.[0] ?? '';
+const portPart = (m: string) => m.replace(/^-p \S+ ?/, '');
 
 /**
  * The chains that enforce `entries` for one family. Deterministic: the same entries always give
@@ -131,23 +153,25 @@ export function compileHost(scope: string, entries: readonly HostEntry[], family
   const desired: HostDesired = { family, hook, root, chains: [] };
   if (!hook) return desired;
   const byScenario = new Map<string, HostEntry[]>();
+  const all = (p: BridgePorts) => ({ ...p, v4: true, v6: true });
   for (const e of entries) {
-    const norm = { ...e, receiver: normalizePeers(e.receiver.v4, e.receiver.v6), senders: normalizePeers(e.senders.v4, e.senders.v6) };
-    if (!addrsOf(norm.receiver, family).length || !addrsOf(norm.senders, family).length) continue;
+    if (!inFamily(e, family)) continue;
+    const norm = { ...e, receiver: all(e.receiver), senders: all(e.senders) };
+    if (!portsOf(norm.receiver, family).length || !portsOf(norm.senders, family).length) continue;
     byScenario.set(e.scenario, [...(byScenario.get(e.scenario) ?? []), norm]);
   }
   if (byScenario.size === 0) return desired;
   const rootChain: HostChain = { name: root, rules: [] };
   const rest: HostChain[] = [];
   for (const scenario of [...byScenario.keys()].sort()) {
-    const list = byScenario.get(scenario)!.sort((a, b) => cmp(a.fault, b.fault) || cmp(addrsOf(a.receiver, family).join(), addrsOf(b.receiver, family).join()));
+    const list = byScenario.get(scenario)!.sort((a, b) => cmp(a.fault, b.fault) || cmp(portsOf(a.receiver, family).join(), portsOf(b.receiver, family).join()));
     const chainName = hostScenarioChain(root, scenario);
     rootChain.rules.push({ spec: join(comment(scenario), `-j ${chainName}`), keys: [scenario] });
     // A sender set earns its own chain when more than one (receiver, match) jumps to it.
     const uses = new Map<string, number>();
     for (const e of list) {
-      const k = addrsOf(e.senders, family).join(',');
-      uses.set(k, (uses.get(k) ?? 0) + addrsOf(e.receiver, family).length * matchParts(e, family).length);
+      const k = portsOf(e.senders, family).join(',');
+      uses.set(k, (uses.get(k) ?? 0) + portsOf(e.receiver, family).length * matchParts(e, family).length);
     }
     const sets = new Map<string, HostChain>();
     for (const [k, n] of [...uses].sort(([a], [b]) => cmp(a, b))) {
@@ -157,14 +181,15 @@ export function compileHost(scope: string, entries: readonly HostEntry[], family
     const chain: HostChain = { name: chainName, rules: [] };
     for (const e of list) {
       const key = `${e.scenario}/${e.fault}`;
-      const senders = addrsOf(e.senders, family);
+      const senders = portsOf(e.senders, family);
       const set = sets.get(senders.join(','));
-      for (const r of addrsOf(e.receiver, family))
+      // iptables-save prints the protocol match first, then the modules in the order given.
+      for (const r of portsOf(e.receiver, family))
         for (const m of matchParts(e, family)) {
-          if (set) chain.rules.push({ spec: join(`-d ${r}`, m, comment(key), `-j ${set.name}`), keys: [key] });
-          else for (const s of senders) chain.rules.push({ spec: join(`-s ${s}`, `-d ${r}`, m, comment(key), '-j DROP'), keys: [key] });
+          if (set) chain.rules.push({ spec: join(protoPart(m), `-m physdev --physdev-out ${r}`, portPart(m), comment(key), `-j ${set.name}`), keys: [key] });
+          else for (const s of senders) chain.rules.push({ spec: join(protoPart(m), `-m physdev --physdev-in ${s} --physdev-out ${r}`, portPart(m), comment(key), '-j DROP'), keys: [key] });
         }
-      if (set) for (const s of senders) if (!set.rules.some((x) => x.spec === `-s ${s} -j DROP`)) set.rules.push({ spec: `-s ${s} -j DROP`, keys: [] });
+      if (set) for (const s of senders) if (!set.rules.some((x) => x.spec === `-m physdev --physdev-in ${s} -j DROP`)) set.rules.push({ spec: `-m physdev --physdev-in ${s} -j DROP`, keys: [] });
     }
     // A set's keys are those of the rules that jump to it.
     for (const set of sets.values()) {

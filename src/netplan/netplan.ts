@@ -27,8 +27,8 @@ import {
   type MatchProtocol,
   type ResolvedFault,
 } from '../netfaults/index.js';
-import { normalizePeers, parsePorts, type PeerSet } from '../netfaults/ledger.js';
-import type { HostEntry } from '../netfaults/host.js';
+import { parsePorts, type PeerSet } from '../netfaults/ledger.js';
+
 import { actionOf, directionOf, isNetnsFault } from '../api/kinds.js';
 import { resolvePeers, type ActiveFault, type FaultTarget, type ObservedContainer, type Snapshot } from '../resolve/index.js';
 
@@ -67,12 +67,41 @@ export interface TargetPlacement {
   noneNeeded?: boolean;
 }
 
+/** A container namespace at one end of a host cut, and the address families it speaks. */
+export interface CutEnd {
+  target: NetnsTarget;
+  v4: boolean;
+  v6: boolean;
+  /** The networks it is on (ids, sorted): its bridge ports change exactly when these do. */
+  networks: string[];
+}
+
+/**
+ * "Packets from `senders` to `receiver` vanish", for the host's FORWARD path: the kernel engine
+ * names each end by its bridge ports (netfaults/host.ts) when it applies the cut.
+ */
+export interface HostCut {
+  /** "<scope>.<scenario>". */
+  scenario: string;
+  fault: string;
+  receiver: CutEnd;
+  senders: CutEnd[];
+  protocol: MatchProtocol;
+  ports?: [number, number][];
+}
+
+/** Which families the host path can cut (probed: a hook chain and br_netfilter for each). */
+export interface HostPath {
+  v4: boolean;
+  v6: boolean;
+}
+
 export interface NetPlan {
   scenario: string;
   /** "<scope>.<scenario>": the scenario part of every key this plan's entries carry. */
   scoped: string;
   namespaces: Map<string, NetnsContribution>;
-  host: HostEntry[];
+  host: HostCut[];
   /** Per active network fault, per target. */
   placements: Map<string, TargetPlacement[]>;
   /** What the capabilities force out (e.g. netem delay without sch_netem). */
@@ -87,8 +116,8 @@ export interface NetPlanInput {
   view: Snapshot;
   caps: Capabilities;
   seed: number;
-  /** Cuts between containers bridged on this host may go to the host's FORWARD path. */
-  hostForward: boolean;
+  /** Cuts between containers bridged on this host may go to the host's FORWARD path (per family). */
+  hostPath: HostPath;
 }
 
 export function scopedName(scope: string, scenario: string): string {
@@ -136,6 +165,25 @@ export function bridgedOnHost(a: ObservedContainer, b: ObservedContainer, view: 
     return o.endpoints.length > 0 && o.endpoints.every((e) => drivers.get(e.networkId) === 'bridge');
   };
   return ok(a) && ok(b);
+}
+
+/** The end of a cut a container stands for: its namespace owner, and the families it speaks. */
+function cutEnd(c: ObservedContainer, view: Snapshot): CutEnd | undefined {
+  const ns = netnsOf(c, view);
+  if (!('target' in ns)) return undefined;
+  const a = addressesOf(c, view);
+  return { target: ns.target, v4: a.v4.length > 0, v6: a.v6.length > 0, networks: ns.owner.endpoints.map((e) => e.networkId).sort() };
+}
+
+/** May the cut between a and b go to the host path (bridged, and every family they speak is cut there)? */
+function onHostPath(a: ObservedContainer, b: ObservedContainer, view: Snapshot, path: HostPath): boolean {
+  if (!path.v4 && !path.v6) return false;
+  if (!bridgedOnHost(a, b, view)) return false;
+  const fa = addressesOf(a, view);
+  const fb = addressesOf(b, view);
+  const v4 = fa.v4.length > 0 || fb.v4.length > 0;
+  const v6 = fa.v6.length > 0 || fb.v6.length > 0;
+  return (!v4 || path.v4) && (!v6 || path.v6);
 }
 
 /** Why a fault target's namespace must not (or cannot) be touched; undefined when it can. */
@@ -210,16 +258,18 @@ export function planNetns(input: NetPlanInput): NetPlan {
         resolved.peersV6 = peers.v6;
       }
       if (dropFrom) {
-        const viaHost: PeerSet[] = [];
+        const viaHost: CutEnd[] = [];
         const viaNetns: PeerSet[] = [];
         for (const sender of dropFrom.get(t.display) ?? []) {
           const s = byDisplay.get(sender)?.observed;
-          if (!s) continue;
-          (input.hostForward && bridgedOnHost(c, s, view) ? viaHost : viaNetns).push(addressesOf(s, view));
+          const end = s && cutEnd(s, view);
+          if (!s || !end) continue;
+          if (onHostPath(c, s, view, input.hostPath)) viaHost.push(end);
+          else viaNetns.push(addressesOf(s, view));
         }
-        const h = normalizePeers(union(viaHost).v4, union(viaHost).v6);
-        if (h.v4.length + h.v6.length > 0) {
-          plan.host.push({ scenario: scoped, fault: f.name, receiver: addressesOf(c, view), senders: h, protocol: protocolOf(f), ...(ports ? { ports } : {}) });
+        const receiver = cutEnd(c, view);
+        if (viaHost.length && receiver) {
+          plan.host.push({ scenario: scoped, fault: f.name, receiver, senders: viaHost, protocol: protocolOf(f), ...(ports ? { ports } : {}) });
           place.host = true;
         }
         const n = union(viaNetns);

@@ -2,7 +2,7 @@
 // them (adapters/), tests fake them. Nothing in this folder does I/O.
 import type { ScenarioStatus } from '../api/types.js';
 import type { Capabilities, Degraded } from '../netfaults/index.js';
-import type { NetPlan, NetnsTarget } from '../netplan/index.js';
+import type { HostPath, NetPlan, NetnsTarget } from '../netplan/index.js';
 import type { ObservedContainer, ObservedNetwork, Snapshot } from '../resolve/index.js';
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
 
@@ -48,6 +48,15 @@ export interface DockerPort {
    * (onReconnect is called each time the stream is re-established, so callers can resync).
    */
   watchEvents(onEvent: (e: DockerEvent) => void, signal: AbortSignal, onReconnect?: () => void): Promise<void>;
+}
+
+/**
+ * The bridge ports (host-side veth names) of container namespaces, by namespace key: how the host
+ * path names the ends of a cut. Read from sysfs: the container's `/sys/class/net/<if>/iflink` is its
+ * peer's ifindex in the host.
+ */
+export interface BridgePortsReader {
+  portsOf(targets: readonly NetnsTarget[]): Promise<Map<string, string[]>>;
 }
 
 /** Runs a program inside a network namespace (nsenter or a helper container). Argument arrays only. */
@@ -102,8 +111,8 @@ export interface KernelReport {
 /** The namespace side: every scenario's contributions merged per namespace, applied, read back. */
 export interface KernelPort {
   capabilities(): Promise<Capabilities>;
-  /** Whether cuts between bridged containers may use the host's FORWARD path (probed + allowed). */
-  hostForward(): Promise<boolean>;
+  /** Which families cuts between bridged containers may use the host's FORWARD path for (probed + allowed). */
+  hostPath(): Promise<HostPath>;
   /**
    * Register the scenario's contributions as of the timeline instant `asOf` (ms) and converge every
    * namespace they touch (or touched before). A call with an older `asOf` than the last one applied

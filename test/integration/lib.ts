@@ -15,6 +15,7 @@ import { createDockerPort } from '../../src/adapters/docker.js';
 import { createDirStore } from '../../src/cli/wiring.js';
 import { createKernel } from '../../src/cli/netfaults.js';
 import { dockerdPid } from '../../src/adapters/hostns.js';
+import { createSysfsBridgePorts } from '../../src/adapters/bridgeports.js';
 import { hostRootChain, hostScenarioChain } from '../../src/netfaults/host.js';
 
 const run = promisify(execFile);
@@ -100,6 +101,19 @@ async function ownedNetworkIds(scenario: string): Promise<string[]> {
   return (await docker('network', 'ls', '-q', '--no-trunc', '--filter', `label=faultline.dev/scenario=${scenario}`)).split('\n').filter(Boolean);
 }
 
+/**
+ * After a test: stop its controller, remove what its scenarios left on the engine and its chains in
+ * the host, and its directory. (A controller stops with its faults in place, as a real one does.)
+ */
+export async function teardown(ctl: { stop(): Promise<void> } | undefined, dir: string | undefined, scenarios: string[], extraContainers: string[] = []): Promise<void> {
+  await ctl?.stop();
+  for (const [i, s] of scenarios.entries()) await forceCleanup(s, i === 0 ? extraContainers : []);
+  if (dir) {
+    await removeHostChains(dir);
+    await removeDir(dir);
+  }
+}
+
 /** Remove whatever a test scenario left behind (best effort; for t.after). */
 export async function forceCleanup(scenario: string, extraContainers: string[] = []): Promise<void> {
   const left = await ownedLeft(scenario).catch(() => ({ containers: [], networks: [] }));
@@ -155,11 +169,7 @@ export async function scenarioEnv(t: { after(fn: () => Promise<void> | void): vo
     },
     stop: () => env.ctl.stop(),
   };
-  t.after(async () => {
-    await env.ctl.stop();
-    await forceCleanup(name, extraContainers);
-    await removeDir(dir);
-  });
+  t.after(() => teardown(env.ctl, dir, [name], extraContainers));
   return env;
 }
 
@@ -172,16 +182,44 @@ export async function hostIptablesSave(family: 4 | 6 = 4): Promise<string[]> {
   return stdout.split('\n').filter((l) => l && !l.startsWith('#'));
 }
 
+/**
+ * Remove a controller's chains from the host (test cleanup: a test's controller stops with its
+ * faults in place, as a real one does, and its directory is gone afterwards, so no later controller
+ * would ever sweep them).
+ */
+export async function removeHostChains(dir: string): Promise<void> {
+  const root = hostRootChain(controllerIdFor(dir));
+  const pid = await dockerdPid(process.pid);
+  for (const family of [4, 6] as const) {
+    const save = await hostIptablesSave(family);
+    const chains = save.filter((l) => l.startsWith(`:${root}`)).map((l) => l.slice(1).split(' ')[0]);
+    if (!chains.length) continue;
+    const program = ['*filter', ...chains.map((c) => `:${c} - [0:0]`), ...save.filter((l) => l.endsWith(`-j ${root}`) && l.startsWith('-A ')).map((l) => l.replace(/^-A/, '-D')), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+    const tool = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile('nsenter', [`--net=/proc/${pid}/ns/net`, tool, '--noflush'], (e) => (e ? reject(e) : resolve()));
+      child.stdin?.end(program);
+    });
+  }
+}
+
 /** Every line of a controller's chains in the host (its FAULTLINE-<hash> chains and the jump to them). */
 export async function hostOwnedLines(scope: string, family: 4 | 6 = 4): Promise<string[]> {
   const root = hostRootChain(scope);
   return (await hostIptablesSave(family)).filter((l) => l.includes(root));
 }
 
+/** A container's bridge ports (host-side veth names), read from sysfs. */
+export async function bridgePortsOf(container: string): Promise<string[]> {
+  const c = JSON.parse(await docker('inspect', container))[0] as { Id: string; State: { Pid: number } };
+  const r = await createSysfsBridgePorts(() => dockerdPid(process.pid)).portsOf([{ key: c.Id, pid: c.State.Pid, containerId: c.Id, name: container }]);
+  return r.get(c.Id) ?? [];
+}
+
 /**
- * The pairs a fault cuts in the host's FORWARD path, read from the kernel: every (from, to) of the
- * rules of key "<scope>.<scenario>/<fault>" — inline `-s from -d to … -j DROP`, or `-d to … -j SET`
- * with SET's `-s from -j DROP`.
+ * The pairs a fault cuts in the host's FORWARD path, read from the kernel: every (from, to) bridge
+ * port pair of the rules of key "<scope>.<scenario>/<fault>" — inline `--physdev-in from
+ * --physdev-out to … -j DROP`, or `--physdev-out to … -j SET` with SET's `--physdev-in from -j DROP`.
  */
 export async function hostDrops(key: string, family: 4 | 6 = 4): Promise<{ from: string; to: string }[]> {
   const scoped = key.split('/')[0];
@@ -192,11 +230,11 @@ export async function hostDrops(key: string, family: 4 | 6 = 4): Promise<{ from:
   const out: { from: string; to: string }[] = [];
   for (const l of rulesOf(chain)) {
     if (!l.includes(`"faultline:${key}"`)) continue;
-    const to = /-d (\S+)/.exec(l)?.[1];
+    const to = /--physdev-out (\S+)/.exec(l)?.[1];
     const target = /-j (\S+)$/.exec(l)?.[1];
     if (!to || !target) continue;
-    if (target === 'DROP') out.push({ from: /-s (\S+)/.exec(l)?.[1] ?? '?', to });
-    else for (const r of rulesOf(target)) out.push({ from: /-s (\S+)/.exec(r)?.[1] ?? '?', to });
+    if (target === 'DROP') out.push({ from: /--physdev-in (\S+)/.exec(l)?.[1] ?? '?', to });
+    else for (const r of rulesOf(target)) out.push({ from: /--physdev-in (\S+)/.exec(r)?.[1] ?? '?', to });
   }
   return out;
 }

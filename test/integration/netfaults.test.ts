@@ -21,7 +21,7 @@ import type { FaultStatus, Scenario } from '../../src/api/types.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
 import { partitionGroups } from '../../src/netfaults/partition.js';
 import { generationOf } from '../../src/store/index.js';
-import { docker, dockerStatus, eventually, forceCleanup, hostDrops, readScenario, removeDir, startController, tempDir, uniqueName, TESTBOX, type Running } from './lib.js';
+import { bridgePortsOf, docker, dockerStatus, eventually, forceCleanup, hostDrops, teardown, readScenario, removeDir, startController, tempDir, uniqueName, TESTBOX, type Running } from './lib.js';
 
 const run = promisify(execFile);
 
@@ -243,11 +243,7 @@ async function fixture(t: test.TestContext, opts: { hostRules?: 'auto' | 'off' }
   const dir = await tempDir();
   let ctl: Running | undefined = await startController(dir, opts);
   const scope = controllerIdFor(dir);
-  t.after(async () => {
-    await ctl?.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
+  t.after(() => teardown(ctl, dir, [name]));
   return {
     name,
     dir,
@@ -329,12 +325,14 @@ test('one-way partitions: direction egress loses what the first group sends, ing
 async function kernelDrops(names: string[], dn: (n: string) => string, ips: Map<string, string>, key: string, path: 'netns' | 'host' | 'both' = 'both'): Promise<Record<string, string[]>> {
   const byIp = new Map([...ips].map(([n, ip]) => [`${ip}/32`, n]));
   const host = path === 'netns' ? [] : await hostDrops(key);
+  const byPort = new Map<string, string>();
+  if (host.length) for (const n of names) for (const p of await bridgePortsOf(dn(n))) byPort.set(p, n);
   return Object.fromEntries(
     await Promise.all(
       names.map(async (n) => {
         const lines = path === 'host' ? [] : (await iptablesSave(await pidOf(dn(n)))).filter((l) => l.startsWith('-A FAULTLINE-INPUT') && l.includes(`"faultline:${key}"`));
         const fromNs = lines.map((l) => byIp.get(/-s (\S+)/.exec(l)?.[1] ?? '') ?? l);
-        const fromHost = host.filter((d) => d.to === `${ips.get(n)}/32`).map((d) => byIp.get(d.from) ?? d.from);
+        const fromHost = host.filter((d) => byPort.get(d.to) === n).map((d) => byPort.get(d.from) ?? d.from);
         return [n, [...new Set([...fromNs, ...fromHost])].sort()] as const;
       }),
     ),
