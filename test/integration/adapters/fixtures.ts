@@ -48,8 +48,8 @@ export class Janitor {
 }
 
 /**
- * Creates a network on a random /24 in 10.231.0.0/16, retrying on "Pool overlaps": other people's
- * tests may hold some of those subnets right now.
+ * Creates a network on a random /24 in 10.250.0.0/16 (the range set aside for these tests on a
+ * shared engine), retrying on "Pool overlaps": other people's tests may hold some of those subnets.
  */
 export async function createTestNetwork(
   j: Janitor,
@@ -59,7 +59,7 @@ export async function createTestNetwork(
   const name = j.name(what);
   for (let attempt = 0; ; attempt++) {
     const octet = randomBytes(1)[0];
-    const prefix = `10.231.${octet}`;
+    const prefix = `10.250.${octet}`;
     const subnet = `${prefix}.0/24`;
     const gateway = `${prefix}.1`;
     try {
