@@ -39,7 +39,7 @@ import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import type { NetnsExec } from '../ports/index.js';
 import { LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from '../api/ownership.js';
-import { callWithDeadline, DockerError } from './docker.js';
+import { callWithDeadline, DockerError } from './docker/errors.js';
 import { describeArgv, ExecError, validateArgv, type RunResult } from './exec.js';
 
 export const HELPER_NAME = 'faultline-netns-helper';

@@ -4,7 +4,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
-import { createDockerPort, DockerError, type DockerAdapter } from '../../../src/adapters/docker.js';
+import { DockerError } from '../../../src/adapters/docker/errors.js';
+import { createDockerPort, type DockerAdapter } from '../../../src/adapters/docker/port.js';
 import { LABEL_MANAGED_BY, LABEL_SCENARIO, MANAGED_BY } from '../../../src/api/ownership.js';
 import type { Snapshot } from '../../../src/plan/observed.js';
 import type { ContainerCreateRequest, DockerEvent } from '../../../src/ports/index.js';

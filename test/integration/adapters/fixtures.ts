@@ -2,7 +2,8 @@
 // fltest-adp-<run>-<what> and registered for cleanup, because other engineers share the engine.
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { DockerError, type DockerAdapter } from '../../../src/adapters/docker.js';
+import { DockerError } from '../../../src/adapters/docker/errors.js';
+import type { DockerAdapter } from '../../../src/adapters/docker/port.js';
 import type { NetworkCreateRequest } from '../../../src/ports/index.js';
 
 export const PREFIX = 'fltest-adp-';

@@ -4,7 +4,7 @@
 // name, so a helper that someone else's run uses is never touched.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DockerError } from '../../../src/adapters/docker.js';
+import { DockerError } from '../../../src/adapters/docker/errors.js';
 import { ExecError } from '../../../src/adapters/exec.js';
 import { createHelperExec, HELPER_CAPABILITIES, type HelperExec } from '../../../src/adapters/helper.js';
 import { createNetnsExec } from '../../../src/adapters/netns.js';
