@@ -23,7 +23,7 @@ import { LABEL_ROLE } from '../api/ownership.js';
 import { connectEngine } from './docker/engine.js';
 import { wrapDockerError } from './docker/errors.js';
 import { ExecError } from './exec.js';
-import { createHelperExec, type HelperExec, type HelperExecOptions } from './helper.js';
+import { createHelperExec, type HelperExec, type HelperExecOptions } from './helper/helper.js';
 import { createNsenterExec, type NsenterOptions } from './nsenter.js';
 
 export type NetnsExecMode = 'auto' | 'nsenter' | 'helper';

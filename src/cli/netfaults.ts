@@ -7,7 +7,7 @@ import type { NetFaultSync } from '../controller/faults.js';
 import { NetnsEngine } from '../controller/netns.js';
 import type { DockerPort } from '../ports/index.js';
 import { createNetnsExec, type NetnsExecMode } from '../adapters/netns.js';
-import { HELPER_IMAGE } from '../adapters/helper.js';
+import { HELPER_IMAGE } from '../adapters/helper/container.js';
 import { createScratchContainer, createScratchNetns } from '../adapters/scratch.js';
 
 export async function createNetFaults(_docker: DockerPort, mode: string, log: Logger, scope: string): Promise<NetFaultSync> {
