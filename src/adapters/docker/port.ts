@@ -20,6 +20,7 @@
 // - Every call has a deadline (timeoutMs; stop and restart add their grace period). (engine.ts)
 // - Every error is a DockerError: what we tried, on what, Docker's own words, HTTP statusCode.
 //   (errors.ts)
+import type Docker from 'dockerode';
 import type { DockerPort } from '../../ports/index.js';
 import type { Snapshot } from '../../plan/observed.js';
 import { containerOps } from './containers.js';
@@ -41,6 +42,12 @@ export interface DockerPortOptions extends WatchOptions, EngineOptions {
 export interface DockerAdapter extends DockerPort {
   /** See SnapshotOptions. */
   snapshot(opts?: SnapshotOptions): Promise<Snapshot>;
+  /**
+   * The dockerode client this port talks through, for the other adapters that must reach the same
+   * engine (the netns helper, the probe's scratch container). Wiring passes it on; the core never
+   * sees it.
+   */
+  readonly client: Docker;
 }
 
 /** Creates the Docker adapter. Reads DOCKER_HOST etc. (through dockerode) only when called. */
@@ -48,6 +55,8 @@ export function createDockerPort(opts: DockerPortOptions = {}): DockerAdapter {
   const client = connectEngine(opts);
   const e = engineCalls(client, opts.timeoutMs ?? 30_000);
   return {
+    client,
+
     async ping() {
       await e.call('ping the Docker engine', (abortSignal) => e.loose.ping({ abortSignal }));
     },
