@@ -1,6 +1,7 @@
-// The Docker adapter against the real engine: one labelled network, two testbox containers (one
-// attached at create with an alias and a static IP, one connected later), and what snapshot(),
-// events, connect/disconnect and removal make of them. Steps build on each other, in order.
+// The Docker adapter against the real engine. A shared before() (not a test) makes one labelled
+// network and two running testbox containers, one attached at create with an alias and a static IP,
+// one connected later; the tests only read those. A test that creates, changes or removes something
+// makes its own containers or networks, so no test depends on another having run.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
@@ -42,6 +43,14 @@ describe('docker adapter on the real engine', () => {
   let b = ''; // default bridge at create, connected to net afterwards with alias beta
   let ipA = '';
 
+  /** A running testbox on the default bridge, connected to net with `alias`. */
+  async function connectedToNet(what: string, alias: string): Promise<string> {
+    const id = j.container(await port.createContainer(containerReq(j.name(what), owned)));
+    await port.startContainer(id);
+    await port.connect(net.name, id, { aliases: [alias] });
+    return id;
+  }
+
   before(async () => {
     await port.ping();
     assert.equal(await port.imageExists(IMAGE), true, `image ${IMAGE} must exist locally (make testbox)`);
@@ -55,6 +64,13 @@ describe('docker adapter on the real engine', () => {
       options: {},
     });
     ipA = `${net.prefix}.10`;
+    a = j.container(
+      await port.createContainer(
+        containerReq(j.name('a'), owned, { network: { name: net.name, endpoint: { aliases: ['alpha'], ipv4Address: ipA } } }),
+      ),
+    );
+    await port.startContainer(a);
+    b = await connectedToNet('b', 'beta');
   });
 
   after(async () => {
@@ -63,17 +79,24 @@ describe('docker adapter on the real engine', () => {
     await j.cleanup();
   });
 
-  it('creates and starts containers: one attached at create, one connected afterwards', async () => {
-    a = j.container(
-      await port.createContainer(
-        containerReq(j.name('a'), owned, { network: { name: net.name, endpoint: { aliases: ['alpha'], ipv4Address: ipA } } }),
-      ),
-    );
-    b = j.container(await port.createContainer(containerReq(j.name('b'), owned)));
-    await port.startContainer(a);
-    await port.startContainer(b);
-    await port.startContainer(a); // 304 already started: fine
-    await port.connect(net.name, b, { aliases: ['beta'] });
+  it('createContainer makes a created container; startContainer runs it; a second start is a no-op', async () => {
+    const c = j.container(await port.createContainer(containerReq(j.name('start'), { ...owned, 'fltest.example/purpose': 'start' })));
+    const created = await raw.getContainer(c).inspect();
+    assert.equal(created.Name, `/${j.name('start')}`);
+    assert.equal(created.Config.Image, IMAGE);
+    assert.equal(created.Config.Labels['fltest.example/purpose'], 'start');
+    assert.equal(created.State.Status, 'created');
+
+    await port.startContainer(c);
+    const started = await raw.getContainer(c).inspect();
+    assert.equal(started.State.Status, 'running');
+    assert.ok(started.State.Pid > 0);
+
+    await port.startContainer(c); // 304 already started: fine, and nothing restarts
+    const again = await raw.getContainer(c).inspect();
+    assert.equal(again.State.Pid, started.State.Pid);
+    assert.equal(again.State.StartedAt, started.State.StartedAt);
+    await port.removeContainer(c);
   });
 
   it('snapshot shows the network exactly: labels, subnet, attached containers', async () => {
@@ -207,45 +230,50 @@ describe('docker adapter on the real engine', () => {
   });
 
   it('disconnect removes the endpoint; disconnecting again or from a missing network is a no-op', async () => {
-    await port.disconnect(net.name, b);
+    const d = await connectedToNet('disc', 'delta');
+    await port.disconnect(net.name, d);
     const snap = await port.snapshot();
-    assert.ok(!snap.containers.find((c) => c.id === b)?.endpoints.some((e) => e.networkName === net.name));
-    assert.deepEqual(snap.networks.find((n) => n.id === net.id)?.containerIds, [a]);
-    await port.disconnect(net.name, b);
-    await port.disconnect(j.name('no-such-net'), b);
+    assert.ok(!snap.containers.find((c) => c.id === d)?.endpoints.some((e) => e.networkName === net.name));
+    assert.deepEqual(snap.networks.find((n) => n.id === net.id)?.containerIds, [a, b].sort());
+    await port.disconnect(net.name, d);
+    await port.disconnect(j.name('no-such-net'), d);
     await port.disconnect(net.name, j.name('no-such-container'));
+    await port.removeContainer(d);
   });
 
   it('events arrive for start, connect, disconnect, die and destroy', async () => {
-    await port.stopContainer(a, 1);
-    await port.stopContainer(a, 1); // already stopped: fine
-    await port.removeContainer(a);
-    await port.removeContainer(b);
+    const ev = await connectedToNet('events', 'epsilon');
+    await port.disconnect(net.name, ev);
+    await port.stopContainer(ev, 1);
+    await port.stopContainer(ev, 1); // already stopped: fine
+    await port.removeContainer(ev);
     const has = (type: string, action: string, pred: (e: DockerEvent) => boolean) =>
       assert.ok(events.some((e) => e.type === type && e.action === action && pred(e)), `${type} ${action} event`);
     await eventually(() => {
-      has('container', 'start', (e) => e.actorId === a);
-      has('container', 'start', (e) => e.actorId === b);
-      has('network', 'connect', (e) => e.actorId === net.id && e.attributes.container === b);
-      has('network', 'disconnect', (e) => e.actorId === net.id && e.attributes.container === b);
-      has('container', 'die', (e) => e.actorId === a && e.attributes.name === j.name('a'));
-      has('container', 'destroy', (e) => e.actorId === a);
-      has('container', 'destroy', (e) => e.actorId === b);
+      has('container', 'start', (e) => e.actorId === ev);
+      has('network', 'connect', (e) => e.actorId === net.id && e.attributes.container === ev);
+      has('network', 'disconnect', (e) => e.actorId === net.id && e.attributes.container === ev);
+      has('container', 'die', (e) => e.actorId === ev && e.attributes.name === j.name('events'));
+      has('container', 'destroy', (e) => e.actorId === ev);
     });
-    const start = events.find((e) => e.action === 'start' && e.actorId === a);
+    const start = events.find((e) => e.action === 'start' && e.actorId === ev);
     assert.equal(start?.attributes[LABEL_MANAGED_BY], MANAGED_BY, 'container events carry labels');
     assert.ok((start?.time ?? 0) > 1_600_000_000);
   });
 
   it('removals are idempotent and the snapshot no longer shows removed objects', async () => {
-    await port.removeContainer(a);
-    await port.stopContainer(b);
-    await port.removeNetwork(net.name);
-    await port.removeNetwork(net.name);
+    const gone = await createTestNetwork(j, 'gone', { driver: 'bridge', labels: owned, internal: false, attachable: false, enableIPv6: false, options: {} });
+    const c = j.container(await port.createContainer(containerReq(j.name('gone'), owned, { network: { name: gone.name, endpoint: { aliases: [] } } })));
+    await port.startContainer(c);
+    await port.removeContainer(c); // force: a running container goes too
+    await port.removeContainer(c);
+    await port.stopContainer(c);
+    await port.removeNetwork(gone.name);
+    await port.removeNetwork(gone.name);
     const snap = await port.snapshot();
-    assert.ok(!snap.networks.some((n) => n.id === net.id));
-    assert.ok(!snap.containers.some((c) => c.id === a || c.id === b));
-    await assert.rejects(port.startContainer(a), (e: unknown) => e instanceof DockerError && e.code === 'NotFound');
+    assert.ok(!snap.networks.some((n) => n.id === gone.id));
+    assert.ok(!snap.containers.some((x) => x.id === c));
+    await assert.rejects(port.startContainer(c), (e: unknown) => e instanceof DockerError && e.code === 'NotFound');
   });
 });
 
