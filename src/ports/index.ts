@@ -1,6 +1,6 @@
 // Ports: the interfaces through which the core reaches the outside world. Adapters implement
 // them (adapters/), tests fake them. Nothing in this folder does I/O.
-import type { Snapshot } from '../plan/observed.js';
+import type { ObservedContainer, ObservedNetwork, Snapshot } from '../plan/observed.js';
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
 
 export type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
@@ -23,6 +23,10 @@ export interface DockerEvent {
 export interface DockerPort {
   ping(): Promise<void>;
   snapshot(): Promise<Snapshot>;
+  /** One container as snapshot() shows it (pid, endpoints, aliases, startedAt); undefined when absent. */
+  inspectContainer(idOrName: string): Promise<ObservedContainer | undefined>;
+  /** One network as snapshot() shows it (containerIds: live endpoints); undefined when absent. */
+  inspectNetwork(idOrName: string): Promise<ObservedNetwork | undefined>;
   createNetwork(req: NetworkCreateRequest): Promise<string>;
   removeNetwork(idOrName: string): Promise<void>;
   createContainer(req: ContainerCreateRequest): Promise<string>;

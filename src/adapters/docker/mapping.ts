@@ -35,6 +35,8 @@ export interface RawNetwork {
   IPAM?: { Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null } | null;
   Options?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
+  /** Only in a network inspect (the list has {}): the containers with a live endpoint, by id. */
+  Containers?: Record<string, unknown> | null;
 }
 
 export interface RawContainerSummary {
@@ -77,6 +79,13 @@ export type NetworkIdOf = (name: string) => string | undefined;
 export interface MappedContainer {
   container: ObservedContainer;
   attachedTo: string[];
+}
+
+/** The networks whose endpoints lack a NetworkID: what a NetworkIdOf must answer for. */
+export function unresolvedNetworks(nets: Record<string, RawEndpoint> | null | undefined): string[] {
+  return Object.entries(nets ?? {})
+    .filter(([, ep]) => !nonEmpty(ep.NetworkID))
+    .map(([name]) => name);
 }
 
 /** Endpoints as ObservedEndpoint, plus whether the endpoint is live (has an EndpointID). */
@@ -142,7 +151,11 @@ export function containerFromSummary(c: RawContainerSummary, networkIdOf: Networ
   );
 }
 
-/** A network, without its containers (snapshot() fills containerIds from their live endpoints). */
+/**
+ * A network. containerIds is filled only from an inspect's Containers (the list leaves it empty;
+ * snapshot() fills it from the containers' live endpoints instead). Keys `ep-<id>` are endpoints
+ * of containers on other hosts (overlay networks), not containers of this engine.
+ */
 export function toNetwork(n: RawNetwork): ObservedNetwork {
   return {
     id: n.Id,
@@ -156,6 +169,8 @@ export function toNetwork(n: RawNetwork): ObservedNetwork {
       .filter((c) => !!c.Subnet)
       .map((c) => ({ subnet: c.Subnet as string, gateway: nonEmpty(c.Gateway), ipRange: nonEmpty(c.IPRange) })),
     options: { ...(n.Options ?? {}) },
-    containerIds: [],
+    containerIds: Object.keys(n.Containers ?? {})
+      .filter((id) => !id.startsWith('ep-'))
+      .sort(),
   };
 }

@@ -17,6 +17,8 @@
 //   network endpoint's Aliases (also before start); that alias is stripped. 20.10 does NOT add the
 //   container name (later engines list it under DNSNames instead); an alias equal to the name is
 //   kept, because then the user asked for it. (mapping.ts)
+// - inspectContainer / inspectNetwork of something absent (404) resolve to undefined; they map
+//   exactly as snapshot() does. (reads.ts)
 // - Every call has a deadline (timeoutMs; stop and restart add their grace period). (engine.ts)
 // - Every error is a DockerError: what we tried, on what, Docker's own words, HTTP statusCode.
 //   (errors.ts)

@@ -1,11 +1,15 @@
-// Reading the engine: the one-pass snapshot() the planner works from.
-import type { ObservedContainer, Snapshot } from '../../plan/observed.js';
+// Reading the engine: the one-pass snapshot() the planner works from, and the granular
+// inspectContainer() / inspectNetwork() that an event-fed cache refreshes one object with. Both
+// map through mapping.ts, so a container reads the same either way.
+import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../plan/observed.js';
 import { LABEL_MANAGED_BY } from '../../api/ownership.js';
 import type { EngineCalls } from './engine.js';
+import type { DockerError } from './errors.js';
 import {
   containerFromInspect,
   containerFromSummary,
   toNetwork,
+  unresolvedNetworks,
   type MappedContainer,
   type RawContainerInspect,
   type RawContainerSummary,
@@ -23,11 +27,22 @@ export interface SnapshotOptions {
 
 export interface Readers {
   snapshot(opts?: SnapshotOptions): Promise<Snapshot>;
+  inspectContainer(idOrName: string): Promise<ObservedContainer | undefined>;
+  inspectNetwork(idOrName: string): Promise<ObservedNetwork | undefined>;
 }
 
 /** The engine's inspect of a container; undefined when it does not exist (404). */
 export function inspectContainerRaw(e: EngineCalls, idOrName: string, operation = `inspect container ${idOrName}`): Promise<RawContainerInspect | undefined> {
   return e.tolerant(operation, (abortSignal) => e.client.getContainer(idOrName).inspect({ abortSignal } as object) as Promise<RawContainerInspect>);
+}
+
+/**
+ * The engine's inspect of a network; undefined when it does not exist (404). dockerode's
+ * Network.inspect does not pass an abortSignal on (so none is given); the deadline's race still
+ * bounds the call.
+ */
+function inspectNetworkRaw(e: EngineCalls, idOrName: string, alsoFine?: (err: DockerError) => boolean): Promise<RawNetwork | undefined> {
+  return e.tolerant(`inspect network "${idOrName}"`, () => e.client.getNetwork(idOrName).inspect() as Promise<RawNetwork>, alsoFine);
 }
 
 /** Runs fn over items with at most `limit` in flight; results keep the input order. */
@@ -59,7 +74,7 @@ export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now:
       ),
     ]);
 
-    const networks = rawNets.map(toNetwork);
+    const networks = rawNets.map((n) => ({ ...toNetwork(n), containerIds: [] as string[] }));
     const netById = new Map(networks.map((n) => [n.id, n]));
     const networkIdByName = new Map(networks.map((n) => [n.name, n.id]));
     const networkIdOf = (name: string) => networkIdByName.get(name);
@@ -118,6 +133,33 @@ export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now:
         last = snapshot;
       }
       return last as Snapshot;
+    },
+
+    /**
+     * One container as snapshot() shows an inspected one. Endpoints of a created (never started)
+     * container carry no NetworkID; each such network is inspected by name to fill it in ('' when
+     * that network is gone, as in snapshot(), or when two networks have that name).
+     */
+    async inspectContainer(idOrName) {
+      const ins = await inspectContainerRaw(e, idOrName);
+      if (!ins) return undefined;
+      const names = unresolvedNetworks(ins.NetworkSettings?.Networks);
+      const ids = new Map<string, string>();
+      for (const name of names) {
+        const n = await inspectNetworkRaw(e, name, (err) => err.statusCode === 400);
+        if (n) ids.set(name, n.Id);
+      }
+      return containerFromInspect(ins, (name) => ids.get(name)).container;
+    },
+
+    /**
+     * One network as snapshot() shows it, containerIds from the inspect (the containers with a live
+     * endpoint, sorted). By id, or by a name only one network has: a name two networks share
+     * (a create race can leave that) is Docker's 400 "is ambiguous", an InvalidRequest DockerError.
+     */
+    async inspectNetwork(idOrName) {
+      const n = await inspectNetworkRaw(e, idOrName);
+      return n ? toNetwork(n) : undefined;
     },
   };
 }

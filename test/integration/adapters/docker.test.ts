@@ -4,6 +4,7 @@
 // makes its own containers or networks, so no test depends on another having run.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { DockerError } from '../../../src/adapters/docker/errors.js';
 import { createDockerPort, type DockerAdapter } from '../../../src/adapters/docker/port.js';
@@ -154,6 +155,81 @@ describe('docker adapter on the real engine', () => {
     assert.ok(cb.endpoints.some((e) => e.networkName === 'bridge'), 'still on the default bridge');
   });
 
+  it('inspectContainer shows a container as snapshot() does, by id or name; undefined when absent', async () => {
+    const snap = await port.snapshot();
+    const ca = snap.containers.find((c) => c.id === a);
+    assert.ok(ca && ca.pid > 0 && ca.endpoints.length === 1);
+    assert.deepEqual(await port.inspectContainer(a), ca);
+    assert.deepEqual(await port.inspectContainer(j.name('a')), ca);
+    assert.deepEqual(await port.inspectContainer(b), snap.containers.find((c) => c.id === b));
+    assert.equal(await port.inspectContainer(j.name('no-such-container')), undefined);
+  });
+
+  it('inspectNetwork shows a network as snapshot() does, containers from the inspect; undefined when absent', async () => {
+    const n = (await port.snapshot()).networks.find((x) => x.id === net.id);
+    assert.ok(n);
+    const byId = await port.inspectNetwork(net.id);
+    assert.deepEqual(byId, n);
+    assert.deepEqual(byId?.containerIds, [a, b].sort());
+    assert.deepEqual(await port.inspectNetwork(net.name), n);
+    assert.equal(await port.inspectNetwork(j.name('no-such-net')), undefined);
+  });
+
+  it('a container on two networks: inspectContainer has both endpoints, inspectNetwork of each lists it, until removed', async () => {
+    const second = await createTestNetwork(j, 'second', { driver: 'bridge', labels: owned, internal: false, attachable: false, enableIPv6: false, options: {} });
+    const c = j.container(
+      await port.createContainer(containerReq(j.name('two'), owned, { network: { name: net.name, endpoint: { aliases: ['two-a'] } } })),
+    );
+    await port.startContainer(c);
+    await port.connect(second.name, c, { aliases: ['two-b'], ipv4Address: `${second.prefix}.20` });
+
+    const ins = await port.inspectContainer(c);
+    assert.ok(ins);
+    assert.deepEqual(
+      ins.endpoints.map((e) => [e.networkId, e.networkName, e.aliases]).sort(),
+      [
+        [net.id, net.name, ['two-a']],
+        [second.id, second.name, ['two-b']],
+      ].sort(),
+    );
+    assert.equal(ins.endpoints.find((e) => e.networkId === second.id)?.ipv4Address, `${second.prefix}.20`);
+    assert.deepEqual(ins, (await port.snapshot()).containers.find((x) => x.id === c));
+    assert.deepEqual((await port.inspectNetwork(net.id))?.containerIds, [a, b, c].sort());
+    assert.deepEqual((await port.inspectNetwork(second.id))?.containerIds, [c]);
+
+    await port.removeContainer(c);
+    assert.equal(await port.inspectContainer(c), undefined);
+    assert.deepEqual((await port.inspectNetwork(second.id))?.containerIds, []);
+    await port.removeNetwork(second.id);
+    assert.equal(await port.inspectNetwork(second.id), undefined);
+  });
+
+  it('inspectNetwork by a name two networks share is an InvalidRequest; by id each one reads', async () => {
+    const first = await createTestNetwork(j, 'twin', { driver: 'bridge', labels: owned, internal: false, attachable: false, enableIPv6: false, options: {} });
+    // What a create race leaves behind: Docker 20.10 makes a same-named network without CheckDuplicate.
+    let twin = '';
+    for (let attempt = 0; !twin; attempt++) {
+      const subnet = `10.250.${randomBytes(1)[0]}.0/24`;
+      try {
+        twin = j.network((await raw.createNetwork({ Name: first.name, CheckDuplicate: false, IPAM: { Config: [{ Subnet: subnet }] } })).id);
+      } catch (e) {
+        if (attempt > 20 || !/overlap/i.test((e as Error).message)) throw e;
+      }
+    }
+    try {
+      await assert.rejects(port.inspectNetwork(first.name), (e: unknown) => {
+        assert.ok(e instanceof DockerError);
+        assert.equal(e.code, 'InvalidRequest');
+        assert.match(e.message, /ambiguous/);
+        return true;
+      });
+      assert.equal((await port.inspectNetwork(first.id))?.id, first.id);
+      assert.equal((await port.inspectNetwork(twin))?.id, twin);
+    } finally {
+      await port.removeNetwork(twin);
+    }
+  });
+
   it('aliases resolve: ping works both ways between the containers', async () => {
     const ab = await execIn(raw, a, ['ping', '-c', '1', '-W', '3', 'beta']);
     assert.equal(ab.code, 0, ab.output);
@@ -226,6 +302,8 @@ describe('docker adapter on the real engine', () => {
       [{ networkId: net.id, networkName: net.name, ipv4Address: undefined, ipv6Address: undefined, aliases: ['idle'], macAddress: undefined }],
     );
     assert.ok(!snap.networks.find((n) => n.id === net.id)?.containerIds.includes(c));
+    // Its endpoint has no NetworkID yet: inspectContainer resolves the network by name, as snapshot() does.
+    assert.deepEqual(await port.inspectContainer(c), ci);
     await port.removeContainer(c);
   });
 
