@@ -15,7 +15,7 @@ import { planScenario, planToJSON, planToText } from '../plan/plan.js';
 import { Controller, peekName } from '../controller/controller.js';
 import { controllerIdFor, currentLease } from '../controller/lease.js';
 import { systemClock } from '../controller/queue.js';
-import { createDockerPort } from '../adapters/docker.js';
+import { createDockerPort } from '../adapters/docker/port.js';
 import { createKernel } from './netfaults.js';
 import { createLogger } from './log.js';
 import { createDirStore, listFiles, readScenarioFile, applyFile, deleteScenario } from './wiring.js';

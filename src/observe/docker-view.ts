@@ -171,7 +171,7 @@ export class DockerView {
   private async reinspectContainer(id: string): Promise<ViewChange['containers'][number]> {
     const before = this.containers.get(id);
     this.stats.inspects++;
-    const after = this.docker.inspectContainer ? await this.docker.inspectContainer(id) : (await this.docker.snapshot()).containers.find((c) => c.id === id || c.name === id);
+    const after = await this.docker.inspectContainer(id);
     if (after) {
       if (after.id !== id) this.containers.delete(id);
       this.containers.set(after.id, after);
@@ -182,7 +182,7 @@ export class DockerView {
   private async reinspectNetwork(id: string): Promise<ViewChange['networks'][number]> {
     const before = this.networks.get(id);
     this.stats.inspects++;
-    const after = this.docker.inspectNetwork ? await this.docker.inspectNetwork(id) : (await this.docker.snapshot()).networks.find((n) => n.id === id || n.name === id);
+    const after = await this.docker.inspectNetwork(id);
     if (after) {
       if (after.id !== id) this.networks.delete(id);
       this.networks.set(after.id, after);

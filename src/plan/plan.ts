@@ -18,7 +18,7 @@
 //   container.create demo_server  # declared in spec.containers[0], absent (network demo_net, aliases server)
 //   container.start demo_server  # created by this plan
 import { isOwnedBy, LABEL_CONTROLLER, LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, LABEL_SCENARIO, MANAGED_BY } from '../api/ownership.js';
-import type { ObservedContainer, ObservedNetwork, Snapshot } from './observed.js';
+import type { ObservedNetwork, Snapshot } from '../resolve/index.js';
 import type { DesiredMember, DesiredState } from './desired.js';
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from './requests.js';
 

@@ -26,6 +26,10 @@ export interface DockerEvent {
 export interface DockerPort {
   ping(): Promise<void>;
   snapshot(): Promise<Snapshot>;
+  /** One container as snapshot() shows it (pid, endpoints, aliases, startedAt); undefined when absent. */
+  inspectContainer(idOrName: string): Promise<ObservedContainer | undefined>;
+  /** One network as snapshot() shows it (containerIds: live endpoints); undefined when absent. */
+  inspectNetwork(idOrName: string): Promise<ObservedNetwork | undefined>;
   createNetwork(req: NetworkCreateRequest): Promise<string>;
   removeNetwork(idOrName: string): Promise<void>;
   createContainer(req: ContainerCreateRequest): Promise<string>;
@@ -39,10 +43,6 @@ export interface DockerPort {
   connect(network: string, containerId: string, endpoint: EndpointRequest): Promise<void>;
   disconnect(network: string, containerId: string): Promise<void>; // force
   imageExists(ref: string): Promise<boolean>;
-  /** One container as the view holds it; undefined when Docker answers 404. (Optional: the view falls back to snapshot().) */
-  inspectContainer?(idOrName: string): Promise<ObservedContainer | undefined>;
-  /** One network as the view holds it; undefined when Docker answers 404. */
-  inspectNetwork?(idOrName: string): Promise<ObservedNetwork | undefined>;
   /**
    * Stream engine events to onEvent until signal aborts. Reconnects after the daemon restarts
    * (onReconnect is called each time the stream is re-established, so callers can resync).

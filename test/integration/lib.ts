@@ -11,7 +11,7 @@ import type { Scenario } from '../../src/api/types.js';
 import { Controller } from '../../src/controller/controller.js';
 import { systemClock } from '../../src/controller/queue.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
-import { createDockerPort } from '../../src/adapters/docker.js';
+import { createDockerPort } from '../../src/adapters/docker/port.js';
 import { createDirStore } from '../../src/cli/wiring.js';
 import { createKernel } from '../../src/cli/netfaults.js';
 import { dockerdPid } from '../../src/adapters/hostns.js';
