@@ -103,11 +103,14 @@ export class Reconciler {
   async reconcileFile(name: string, file: string): Promise<ReconcileResult> {
     const { docker, files, clock, log, view } = this.deps;
     const startedMs = clock.now().getTime();
+    const lap = laps();
     const read = await files.read(file);
+    lap('read');
     if ('missing' in read) return { ops: 0, error: new Error(`${file} disappeared while reconciling`) };
     // Never act on a file that is being written right now: look again shortly.
     if (read.unsettled) return { ops: 0, requeueAfterMs: 250 };
     const parsed = this.parse(file, read.text);
+    lap('parse');
     if (!parsed.result.ok) return this.refuse(name, file, parsed);
     const scenario = parsed.result.scenario;
     const { prev } = parsed;
@@ -120,6 +123,7 @@ export class Reconciler {
     const effects = dockerFaultEffects(name, resolved.active, resolved.inactive, prev.faults);
     const desired = desiredState(this.deps.controller, teardown ? { ...scenario, spec: {} } : scenario, before, teardown ? undefined : effects);
     const plan = planScenario(desired, before);
+    lap('plan');
 
     let exec: ExecResult | undefined;
     let after = before;
@@ -128,8 +132,10 @@ export class Reconciler {
       exec = await executePlan(plan, docker, { onOp: (r) => this.logOp(name, r) });
       after = await view.refresh(touchedBy(plan));
     }
+    lap('docker');
     const net = await this.applyNetns({ scenario, active: teardown ? [] : resolved.active, seed: time.seed, view: after }, now.getTime());
     // An armed transition of this scenario applied a later instant meanwhile: plan again from now.
+    lap('netns');
     if (net?.kernel.superseded) return { ops: exec?.results.length ?? 0, requeueAfterMs: 0, scenario, desired };
 
     const status = reconciledStatus({
@@ -148,7 +154,9 @@ export class Reconciler {
       netplan: net?.plan,
       kernel: net?.kernel,
     });
+    lap('status');
     const newerSpec = await this.write(name, file, prev, status, parsed.specHash);
+    log.debug({ scenario: name, ms: lap('write'), commands: net?.kernel.commands, writes: net?.kernel.writes }, 'reconciled');
 
     const failed = [...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []), ...(net?.kernel.errors ?? [])];
     const result: ReconcileResult = {
@@ -270,6 +278,18 @@ export class Reconciler {
     if (r.ok) this.deps.log.info({ scenario, op: r.name, ms: r.ms }, r.name);
     else this.deps.log.warn({ scenario, op: r.name, ms: r.ms }, r.error);
   }
+}
+
+/** Milliseconds spent per phase of one reconcile, for the debug log: lap('parse') closes a phase. */
+function laps(): (phase: string) => Record<string, number> {
+  const t: Record<string, number> = {};
+  let last = performance.now();
+  return (phase) => {
+    const n = performance.now();
+    t[phase] = Math.round((n - last) * 10) / 10;
+    last = n;
+    return t;
+  };
 }
 
 /** The Docker objects a plan's operations name: what the view must re-read after it ran. */

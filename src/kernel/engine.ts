@@ -331,8 +331,10 @@ export class KernelEngine implements KernelPort {
   /** Converge the host's chains of this controller to the union of every scenario's host entries. */
   private convergeHost(): Promise<NetnsOutcome & { commands: number; writes: number }> {
     return this.withLock(HOST_KEY, async () => {
+      const t0 = performance.now();
       const hooks = await this.hostHooks();
       const entries = await this.hostEntries();
+      const tEntries = performance.now();
       const hash = contentHash(entries);
       const now = this.now();
       const c = this.hostCache;
@@ -363,6 +365,7 @@ export class KernelEngine implements KernelPort {
       if (this.waitingFor(seenKeys).length) return { verified: new Set(), pending: keys, mechanisms, deferred: true, degraded: [], commands, writes: 0 };
       let writes = 0;
       let error: string | undefined;
+      const tRead = performance.now();
       const desired = families.map((f) => ({ ...f, desired: compileHost(this.o.scope, entries, f.fam, f.hook) }));
       const programs = desired.flatMap((f) => {
         const d = diffHost(f.desired, observeHost(f.state(), this.root, f.hook));
@@ -377,6 +380,7 @@ export class KernelEngine implements KernelPort {
           if (r.code !== 0) error ??= `${f.tool} on the host exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' / ')}`;
         }),
       );
+      const tWrite = performance.now();
       let after = before;
       if (programs.length) {
         const r = await this.readHost(hooks);
@@ -395,6 +399,8 @@ export class KernelEngine implements KernelPort {
       const verified = new Set([...keys].filter((k) => !pending.has(k)));
       const outcome: NetnsOutcome = { verified, pending, mechanisms, error, degraded: [] };
       this.hostCache = { hash, at: this.now(), v4: after.v4, v6: after.v6, outcome };
+      const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
+      this.o.log.debug({ ms: { entries: ms(t0, tEntries), read: ms(tEntries, tRead), compileWrite: ms(tRead, tWrite), readBack: ms(tWrite, performance.now()) }, writes, fresh }, 'host converged');
       return { ...outcome, commands, writes };
     });
   }

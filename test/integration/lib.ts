@@ -238,3 +238,55 @@ export async function hostDrops(key: string, family: 4 | 6 = 4): Promise<{ from:
   }
   return out;
 }
+
+// ---------------------------------------------------------------- cuts, as the kernel holds them
+
+interface Inspected {
+  Id: string;
+  Name: string;
+  State: { Pid: number };
+  NetworkSettings: { Networks: Record<string, { IPAddress?: string; GlobalIPv6Address?: string }> };
+}
+
+/** `iptables-save` of a namespace (a container's pid), without its comment lines. */
+export async function netnsIptablesSave(pid: number): Promise<string[]> {
+  const { stdout } = await run('nsenter', ['-t', String(pid), '-n', 'iptables-save'], { maxBuffer: 16 << 20 });
+  return stdout.split('\n').filter((l) => l && !l.startsWith('#'));
+}
+
+/**
+ * Who must not receive from whom for fault key "<scope>.<scenario>/<fault>", read from the kernel
+ * with nsenter only (never from status): on the namespace path the DROPs in each receiver's
+ * FAULTLINE-INPUT (by sender address), on the host path the rules of the scenario's chain in the
+ * host's FORWARD path (by bridge port). Containers by Docker name.
+ */
+export async function kernelCuts(containers: string[], key: string, path: 'netns' | 'host' | 'both' = 'both'): Promise<Record<string, string[]>> {
+  const info = JSON.parse(await docker('inspect', ...containers)) as Inspected[];
+  const byName = new Map(info.map((c) => [c.Name.replace(/^\//, ''), c]));
+  const byIp = new Map<string, string>();
+  for (const [name, c] of byName)
+    for (const n of Object.values(c.NetworkSettings.Networks)) {
+      if (n.IPAddress) byIp.set(`${n.IPAddress}/32`, name);
+      if (n.GlobalIPv6Address) byIp.set(`${n.GlobalIPv6Address}/128`, name);
+    }
+  const host = path === 'netns' ? [] : await hostDrops(key);
+  const byPort = new Map<string, string>();
+  if (host.length) for (const name of containers) for (const p of await bridgePortsOf(name)) byPort.set(p, name);
+  return Object.fromEntries(
+    await Promise.all(
+      containers.map(async (name) => {
+        const lines = path === 'host' ? [] : (await netnsIptablesSave(byName.get(name)!.State.Pid)).filter((l) => l.startsWith('-A FAULTLINE-INPUT') && l.includes(`"faultline:${key}"`));
+        const fromNs = lines.map((l) => byIp.get(/-s (\S+)/.exec(l)?.[1] ?? '') ?? l);
+        const fromHost = host.filter((d) => byPort.get(d.to) === name).map((d) => byPort.get(d.from) ?? d.from);
+        return [name, [...new Set([...fromNs, ...fromHost])].sort()] as const;
+      }),
+    ),
+  );
+}
+
+/** The cuts a partition into `groups` means: each member must not receive from the other groups. */
+export function expectedCuts(groups: string[][]): Record<string, string[]> {
+  const names = [...new Set(groups.flat())].sort();
+  const together = (a: string, b: string) => groups.some((g) => g.includes(a) && g.includes(b));
+  return Object.fromEntries(names.map((n) => [n, names.filter((o) => o !== n && !together(n, o))]));
+}

@@ -21,7 +21,7 @@ import type { FaultStatus, Scenario } from '../../src/api/types.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
 import { partitionGroups } from '../../src/netfaults/partition.js';
 import { generationOf } from '../../src/store/index.js';
-import { bridgePortsOf, docker, dockerStatus, eventually, forceCleanup, hostDrops, teardown, readScenario, removeDir, startController, tempDir, uniqueName, TESTBOX, type Running } from './lib.js';
+import { docker, dockerStatus, eventually, expectedCuts, forceCleanup, kernelCuts, teardown, readScenario, removeDir, startController, tempDir, uniqueName, TESTBOX, type Running } from './lib.js';
 
 const run = promisify(execFile);
 
@@ -322,25 +322,15 @@ test('one-way partitions: direction egress loses what the first group sends, ing
  * only: on the namespace path, the DROPs in its FAULTLINE-INPUT; on the host path, the rules of
  * the scenario's chain in the host's FORWARD path that name it as destination.
  */
-async function kernelDrops(names: string[], dn: (n: string) => string, ips: Map<string, string>, key: string, path: 'netns' | 'host' | 'both' = 'both'): Promise<Record<string, string[]>> {
-  const byIp = new Map([...ips].map(([n, ip]) => [`${ip}/32`, n]));
-  const host = path === 'netns' ? [] : await hostDrops(key);
-  const byPort = new Map<string, string>();
-  if (host.length) for (const n of names) for (const p of await bridgePortsOf(dn(n))) byPort.set(p, n);
-  return Object.fromEntries(
-    await Promise.all(
-      names.map(async (n) => {
-        const lines = path === 'host' ? [] : (await iptablesSave(await pidOf(dn(n)))).filter((l) => l.startsWith('-A FAULTLINE-INPUT') && l.includes(`"faultline:${key}"`));
-        const fromNs = lines.map((l) => byIp.get(/-s (\S+)/.exec(l)?.[1] ?? '') ?? l);
-        const fromHost = host.filter((d) => byPort.get(d.to) === n).map((d) => byPort.get(d.from) ?? d.from);
-        return [n, [...new Set([...fromNs, ...fromHost])].sort()] as const;
-      }),
-    ),
-  );
+async function kernelDrops(names: string[], dn: (n: string) => string, _ips: Map<string, string>, key: string, path: 'netns' | 'host' | 'both' = 'both'): Promise<Record<string, string[]>> {
+  const short = new Map(names.map((n) => [dn(n), n]));
+  const cuts = await kernelCuts(names.map(dn), key, path);
+  return Object.fromEntries(names.map((n) => [n, cuts[dn(n)].map((x) => short.get(x) ?? x)]));
 }
 
 function expectedDrops(names: string[], groups: string[][]): Record<string, string[]> {
-  return Object.fromEntries(names.map((n) => [n, names.filter((o) => o !== n && !together(groups, n, o))]));
+  const cuts = expectedCuts(groups);
+  return Object.fromEntries(names.map((n) => [n, cuts[n] ?? []]));
 }
 
 test('generator halves with spec.seed: the groups partitionGroups computes for that seed, and a new seed moves them', { timeout: 60_000 }, async (t) => {
