@@ -8,6 +8,7 @@ import { parseDuration } from '../duration.js';
 import { parsePercent, parseRate, parseSize } from '../quantity.js';
 import { parseCidr, parseIp, formatIp, type Cidr } from '../net.js';
 import { RESERVED_LABEL_PREFIX } from '../ownership.js';
+import { DNS_LABEL_RE, MAX_SCENARIO_NAME } from '../patterns.js';
 import { isObj, q, str, type Obj, type Path, type Report } from './report.js';
 
 /** Longest Docker object name we create: `<metadata.name>_<name>` (DNS label limit, for aliases). */
@@ -32,12 +33,12 @@ export function uniqueNames(r: Report, items: unknown[], base: Path, kind: strin
 }
 
 const dnsLabel = (v: string | undefined, max: number): boolean =>
-  v !== undefined && v.length <= max && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v);
+  v !== undefined && v.length <= max && DNS_LABEL_RE.test(v);
 
 /** `<metadata.name>_<name>` must fit a Docker name. */
 export function dockerNameLength(r: Report, name: string, path: Path, kind: string): void {
   // Only for names the schema accepted: otherwise it has already said what to fix.
-  if (!dnsLabel(r.scenarioName, 40) || !dnsLabel(name, 63)) return;
+  if (!dnsLabel(r.scenarioName, MAX_SCENARIO_NAME) || !dnsLabel(name, 63)) return;
   const full = `${r.scenarioName}_${name}`;
   if (full.length > MAX_DOCKER_NAME) {
     r.add(
