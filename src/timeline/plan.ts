@@ -4,7 +4,7 @@
 
 import { Cron } from 'croner';
 import type { FaultBase, Issue, TimelineSpec, TimingSpec } from '../api/types.js';
-import { parseGoDuration } from './duration.js';
+import { parseDuration } from '../api/duration.js';
 import { seededRandom } from './random.js';
 
 /**
@@ -60,7 +60,7 @@ class PlanError extends Error {
 function ms(text: string, path: (string | number)[], what: string): number {
   let v: number;
   try {
-    v = parseGoDuration(text);
+    v = parseDuration(text);
   } catch (e) {
     throw new PlanError('timeline.duration', path, `${what}: ${(e as Error).message}`);
   }

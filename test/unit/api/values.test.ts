@@ -31,8 +31,26 @@ test('parseDuration reads Go durations into milliseconds', () => {
     ['-1s', -1000],
     ['+1s', 1000],
     ['.5s', 500],
+    // from the timeline's former private parser (timeline/duration.ts)
+    ['150ms', 150],
+    ['1.s', 1000],
+    ['1h0m30s', 3_630_000],
+    ['1m1m', 120_000],
+    ['-30s', -30_000],
+    ['+5s', 5000],
+    ['1500us', 1.5],
+    ['1500µs', 1.5],
+    ['1500μs', 1.5],
+    ['2000000ns', 2],
   ];
   for (const [input, ms] of table) assert.equal(parseDuration(input), ms, input);
+});
+
+test('parseDuration counts whole nanoseconds, so fractions are exact (the timeline once multiplied floats)', () => {
+  // The timeline's own parser gave 1000.0001000000001 and 5e-7 here.
+  assert.equal(parseDuration('1.0000001s'), 1000.0001);
+  assert.equal(parseDuration('0.5ns'), 0.000001); // rounded to a whole nanosecond
+  assert.equal(parseDuration('4.36ns'), 0.000004);
 });
 
 test('parseDuration rejects what Go rejects, saying why and showing an example', () => {
@@ -44,6 +62,17 @@ test('parseDuration rejects what Go rejects, saying why and showing an example',
     ['s', /no number/],
     ['1h30', /"30" has no unit/],
     ['abc', /unexpected/],
+    // from the timeline's former private parser
+    ['30', /"30" has no unit/],
+    ['m', /no number/],
+    ['.s', /no number/],
+    ['1h 30m', /unexpected " 30m"/],
+    [' 1s', /unexpected/],
+    ['1s ', /unexpected/],
+    ['-', /empty/],
+    ['1.2.3s', /is followed by/],
+    ['one minute', /unexpected/],
+    ['1S', /"1" is followed by "S"/],
   ];
   for (const [input, why] of table) {
     assert.throws(() => parseDuration(input), (e: Error) => why.test(e.message) && /e\.g\. "100ms"/.test(e.message), input);
@@ -65,8 +94,20 @@ test('formatDuration writes the shortest natural form', () => {
     [0.25, '250us'],
     [0.000_01, '10ns'],
     [-1000, '-1s'],
+    // from the timeline's former private formatter (Gantt axis labels, whole milliseconds)
+    [150, '150ms'],
+    [120_000, '2m'],
+    [3_630_000, '1h30s'],
+    [-30_000, '-30s'],
+    [172_800_000, '48h'],
   ];
   for (const [ms, text] of table) assert.equal(formatDuration(ms), text, String(ms));
+});
+
+test('formatDuration keeps fractions of a millisecond and refuses infinity (the timeline rounded and drew ∞)', () => {
+  assert.equal(formatDuration(150.7), '150.7ms');
+  assert.equal(formatDuration(0.5), '500us');
+  assert.throws(() => formatDuration(Infinity), /cannot format duration Infinity/);
 });
 
 test('formatDuration and parseDuration round-trip to the nanosecond', () => {
