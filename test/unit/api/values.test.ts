@@ -1,4 +1,4 @@
-// The api layer's value parsers and printers: durations, tc quantities, IPs/CIDRs, issue text.
+// The api layer's value parsers and printers: durations, tc quantities, IPs/CIDRs, hashes, issue text.
 // (One file: each test file costs a process start, and these tests take microseconds.)
 
 import { test } from 'node:test';
@@ -8,6 +8,7 @@ import { parseDuration, formatDuration, isDuration } from '../../../src/api/dura
 import { parsePercent, parseRate, parseSize } from '../../../src/api/quantity.js';
 import { parseCidr, parseIp, formatIp, cidrContains, cidrContainsCidr, formatCidr, type Cidr } from '../../../src/api/net.js';
 import { formatPath, formatIssue } from '../../../src/api/format.js';
+import { fnv1a32 } from '../../../src/api/hash.js';
 
 // ---------------------------------------------------------------- Durations (Go syntax)
 test('parseDuration reads Go durations into milliseconds', () => {
@@ -242,6 +243,11 @@ test('containment of addresses and ranges', () => {
   assert.equal(cidrContainsCidr(net, cidr('10.30.0.0/16')), false);
   assert.equal(cidrContainsCidr(cidr('fd00:30::/64'), cidr('fd00:30::/80')), true);
   assert.equal(formatCidr(cidr('0.0.0.0/0')), '0.0.0.0/0');
+});
+
+// ---------------------------------------------------------------- Hashes
+test('fnv1a32 is FNV-1a 32-bit (tc class minors and ifb names depend on these values)', () => {
+  assert.deepEqual(['', 'a', 'foobar'].map(fnv1a32), [0x811c9dc5, 0xe40c292c, 0xbf9cf968]);
 });
 
 // ---------------------------------------------------------------- Issue formatting
