@@ -18,7 +18,7 @@
 import { actionOf, assertNever, directionOf } from '../api/kinds.js';
 import type { FaultSpec, NetemSpec, Percent } from '../api/types.js';
 import type { Capabilities } from './caps.js';
-import { normalizeCidr } from './cidr.js';
+import { normalizeCidr } from '../api/net.js';
 import { parseDurationUs, parsePct, parseRateBps, parseSizeBytes, renderPercent, renderRate, renderTime } from '../api/quantity.js';
 
 export type LedgerAction = 'netem' | 'bandwidth' | 'partition-drop' | 'blackhole' | 'reject' | 'loss-statistic';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseDuration, formatDuration, isDuration } from '../../../src/api/duration.js';
 import { parsePercent, parseRate, parseSize } from '../../../src/api/quantity.js';
-import { parseCidr, parseIp, formatIp, cidrContains, cidrContainsCidr, formatCidr, type Cidr } from '../../../src/api/net.js';
+import { parseCidr, parseIp, formatIp, cidrContains, cidrContainsCidr, formatCidr, normalizeCidr, readCidr, type Cidr } from '../../../src/api/net.js';
 import { formatPath, formatIssue } from '../../../src/api/format.js';
 import { fnv1a32 } from '../../../src/api/hash.js';
 
@@ -243,6 +243,42 @@ test('containment of addresses and ranges', () => {
   assert.equal(cidrContainsCidr(net, cidr('10.30.0.0/16')), false);
   assert.equal(cidrContainsCidr(cidr('fd00:30::/64'), cidr('fd00:30::/80')), true);
   assert.equal(formatCidr(cidr('0.0.0.0/0')), '0.0.0.0/0');
+});
+
+test('one grammar for spec and kernel: what netfaults/cidr.ts used to accept is refused on both sides', () => {
+  // Docker (Go) refuses leading zeros; iptables reads them as octal ("010" is 8): never pass them on.
+  const table: [string, string][] = [
+    ['010.0.0.1', '10.0.0.1/32'], // octet with a leading zero
+    ['10.0.0.0/08', '10.0.0.0/8'], // prefix length with a leading zero
+    ['::ffff:010.0.0.1', '::ffff:a00:1/128'], // leading zero in an IPv6 dotted tail
+    ['::f0.0.0.5', '::f0:5/128'], // a dotted tail glued to a hex group
+    [' 10.0.0.1', '10.0.0.1/32'], // surrounding space (it used to be trimmed)
+  ];
+  for (const [text, formerly] of table) {
+    assert.throws(() => normalizeCidr(text), /not an IP address or CIDR/, `${text} (netfaults read ${formerly})`);
+    assert.equal(readCidr(text), undefined, text);
+    assert.equal(parseCidr(text).ok, false, text);
+  }
+});
+
+test('readCidr takes a bare address as one host and clears host bits, as iptables does', () => {
+  assert.deepEqual(readCidr('10.213.0.7'), { family: 4, network: 0x0ad50007n, prefix: 32 });
+  assert.equal(normalizeCidr('10.213.0.7/24'), '10.213.0.0/24');
+  assert.equal(normalizeCidr('fd00::7'), 'fd00::7/128');
+  assert.equal(normalizeCidr('0.0.0.0/0'), '0.0.0.0/0');
+  for (const bad of ['10.0.0.0/33', 'fd00::/129', '10.0.0.0/', '10.0.0.0/8/9', 'fe80::1%eth0', '']) {
+    assert.equal(readCidr(bad), undefined, bad);
+  }
+});
+
+test('where ipaddr.js alone would read differently, the IPv4 rules of Go win', () => {
+  const round = (s: string): string | undefined => {
+    const ip = parseIp(s);
+    return ip && formatIp(ip.family, ip.value);
+  };
+  assert.equal(round('::1.2.3.4'), '::102:304'); // RFC 4291 IPv4-compatible, not ::ffff:1.2.3.4
+  assert.equal(round('::ffff:1.2.3.4'), '::ffff:102:304');
+  for (const bad of ['10.1', '167772161', '0x0a.0.0.1', '10.0.0.00']) assert.equal(round(bad), undefined, bad);
 });
 
 // ---------------------------------------------------------------- Hashes

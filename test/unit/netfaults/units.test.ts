@@ -10,7 +10,8 @@ import {
   parseProbe,
   renderProbability,
 } from '../../../src/netfaults/index.js';
-import { intersectCidr, normalizeCidr, portBlocks, u32Words } from '../../../src/netfaults/cidr.js';
+import { intersectCidr, normalizeCidr } from '../../../src/api/net.js';
+import { portBlocks, u32Words } from '../../../src/netfaults/u32.js';
 import { atomsOf, intersectAtoms, u32NodesFor } from '../../../src/netfaults/match.js';
 import { parseDurationUs, parsePct, parseRateBps, parseSizeBytes, renderRate, renderTime } from '../../../src/api/quantity.js';
 import { THIS_KERNEL } from './helpers.js';
