@@ -166,7 +166,7 @@ function planFault(f: Pick<FaultBase, 'name'> & TimingSpec, path: (string | numb
 }
 
 /** Resolve the scenario's start/end and every fault's window plan. Never throws: problems are issues. */
-export function planScenario(spec: TimelineSpec, startedAt: number, seed: number): ScenarioPlan {
+export function compileSchedule(spec: TimelineSpec, startedAt: number, seed: number): ScenarioPlan {
   const issues: Issue[] = [];
   const record = (e: unknown): string => {
     if (!(e instanceof PlanError)) throw e;
