@@ -32,7 +32,7 @@ test('parseDuration reads Go durations into milliseconds', () => {
     ['-1s', -1000],
     ['+1s', 1000],
     ['.5s', 500],
-    // from the timeline's former private parser (timeline/duration.ts)
+    // from the timeline's former private parser
     ['150ms', 150],
     ['1.s', 1000],
     ['1h0m30s', 3_630_000],
@@ -245,7 +245,7 @@ test('containment of addresses and ranges', () => {
   assert.equal(formatCidr(cidr('0.0.0.0/0')), '0.0.0.0/0');
 });
 
-test('one grammar for spec and kernel: what netfaults/cidr.ts used to accept is refused on both sides', () => {
+test('one grammar for spec and kernel: what the netfaults CIDR parser used to accept is refused on both sides', () => {
   // Docker (Go) refuses leading zeros; iptables reads them as octal ("010" is 8): never pass them on.
   const table: [string, string][] = [
     ['010.0.0.1', '10.0.0.1/32'], // octet with a leading zero
