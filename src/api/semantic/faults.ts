@@ -8,6 +8,14 @@ import type { NetworkRef } from './networks.js';
 import { SPEC as S, isObj, list, q, str, type Obj, type Path, type Report } from './report.js';
 import { checkFaultTiming } from './timing.js';
 
+/** netem fields that mean nothing without another: [field, the field it needs, what to say]. */
+const NETEM_NEEDS: readonly [string, string, string][] = [
+  ['jitter', 'delay', 'jitter varies the delay; give delay too, e.g. delay: 100ms'],
+  ['correlation', 'jitter', 'correlation relates successive delays and needs jitter, e.g. jitter: 10ms'],
+  ['distribution', 'jitter', 'distribution shapes the jitter; give jitter too, e.g. jitter: 10ms'],
+  ['reorder', 'delay', 'reorder sends some packets without the delay, so it needs delay, e.g. delay: 10ms'],
+];
+
 export function checkFaults(r: Report, spec: Obj, networkRef: NetworkRef): void {
   const faults = list(spec.faults);
   uniqueNames(r, faults, [...S, 'faults'], 'fault');
@@ -91,33 +99,8 @@ export function checkFaults(r: Report, spec: Obj, networkRef: NetworkRef): void 
       if (!effects.some((k) => n[k] !== undefined)) {
         r.add('netem.empty', np, `netem needs at least one of ${effects.join(', ')}`);
       }
-      if (n.jitter !== undefined && n.delay === undefined) {
-        r.add(
-          'netem.dependency',
-          [...np, 'jitter'],
-          'jitter varies the delay; give delay too, e.g. delay: 100ms',
-        );
-      }
-      if (n.correlation !== undefined && n.jitter === undefined) {
-        r.add(
-          'netem.dependency',
-          [...np, 'correlation'],
-          'correlation relates successive delays and needs jitter, e.g. jitter: 10ms',
-        );
-      }
-      if (n.distribution !== undefined && n.jitter === undefined) {
-        r.add(
-          'netem.dependency',
-          [...np, 'distribution'],
-          'distribution shapes the jitter; give jitter too, e.g. jitter: 10ms',
-        );
-      }
-      if (n.reorder !== undefined && n.delay === undefined) {
-        r.add(
-          'netem.dependency',
-          [...np, 'reorder'],
-          'reorder sends some packets without the delay, so it needs delay, e.g. delay: 10ms',
-        );
+      for (const [field, needs, message] of NETEM_NEEDS) {
+        if (n[field] !== undefined && n[needs] === undefined) r.add('netem.dependency', [...np, field], message);
       }
       if (n.loss !== undefined && n.gemodel !== undefined) {
         r.add(

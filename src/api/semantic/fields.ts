@@ -94,25 +94,21 @@ export function percentOrObject(r: Report, v: unknown, path: Path): void {
   } else percent(r, v, path);
 }
 
-export function rate(r: Report, v: unknown, path: Path): void {
-  const s = str(v);
-  if (s === undefined) return;
-  try {
-    if (parseRate(s) <= 0) r.add('rate.zero', path, `rate ${q(s)} must be more than 0, e.g. "1mbit"`);
-  } catch {
-    // pattern reported it
-  }
+/** A check that a tc quantity (`what`: rate or size) is more than 0, reported as `<what>.zero`. */
+function moreThanZero(what: 'rate' | 'size', parse: (s: string) => number, example: string) {
+  return (r: Report, v: unknown, path: Path): void => {
+    const s = str(v);
+    if (s === undefined) return;
+    try {
+      if (parse(s) <= 0) r.add(`${what}.zero`, path, `${what} ${q(s)} must be more than 0, e.g. "${example}"`);
+    } catch {
+      // pattern reported it
+    }
+  };
 }
 
-export function size(r: Report, v: unknown, path: Path): void {
-  const s = str(v);
-  if (s === undefined) return;
-  try {
-    if (parseSize(s) <= 0) r.add('size.zero', path, `size ${q(s)} must be more than 0, e.g. "32kb"`);
-  } catch {
-    // pattern reported it
-  }
-}
+export const rate = moreThanZero('rate', parseRate, '1mbit');
+export const size = moreThanZero('size', parseSize, '32kb');
 
 export function labels(r: Report, v: unknown, path: Path, reserved: boolean): void {
   if (!isObj(v)) return;

@@ -4,6 +4,7 @@
 import { CronPattern } from 'croner';
 import { formatDuration } from '../duration.js';
 import { closest } from '../suggest.js';
+import { isTimeZone } from '../time.js';
 import { positive, positiveOrZero } from './fields.js';
 import { SPEC as S, isObj, q, str, type Obj, type Path, type Report } from './report.js';
 
@@ -76,7 +77,7 @@ export function checkFaultTiming(r: Report, f: Obj, p: Path): void {
   }
   const tz = str(f.timeZone);
   if (tz !== undefined && tz !== '') {
-    if (!validTimeZone(tz)) {
+    if (!isTimeZone(tz)) {
       const guess = closest(tz, supportedTimeZones());
       r.add(
         'timeZone.invalid',
@@ -97,15 +98,6 @@ export function checkFaultTiming(r: Report, f: Obj, p: Path): void {
 /** spec.duration, the scenario's own length. */
 export function checkScenarioDuration(r: Report, spec: Obj): void {
   positive(r, spec.duration, [...S, 'duration'], 'duration');
-}
-
-function validTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function supportedTimeZones(): string[] {
