@@ -3,7 +3,7 @@
 // when (timing.ts), fault by fault.
 
 import { FAULT_ACTIONS } from '../kinds.js';
-import { checkCidr, percent, percentOrObject, portRange, positive, rate, selector, size, uniqueNames } from './fields.js';
+import { checkCidr, notBoth, percent, percentOrObject, portRange, positive, rate, selector, size, uniqueNames } from './fields.js';
 import type { NetworkRef } from './networks.js';
 import { SPEC as S, isObj, list, q, str, type Obj, type Path, type Report } from './report.js';
 import { checkFaultTiming } from './timing.js';
@@ -102,13 +102,7 @@ export function checkFaults(r: Report, spec: Obj, networkRef: NetworkRef): void 
       for (const [field, needs, message] of NETEM_NEEDS) {
         if (n[field] !== undefined && n[needs] === undefined) r.add('netem.dependency', [...np, field], message);
       }
-      if (n.loss !== undefined && n.gemodel !== undefined) {
-        r.add(
-          'netem.conflict',
-          [...np, 'gemodel'],
-          'give loss or gemodel, not both (both set the loss model)',
-        );
-      }
+      notBoth(r, n, np, 'loss', 'gemodel', 'netem.conflict', 'give loss or gemodel, not both (both set the loss model)');
       percent(r, n.correlation, [...np, 'correlation']);
       percentOrObject(r, n.loss, [...np, 'loss']);
       percentOrObject(r, n.duplicate, [...np, 'duplicate']);
@@ -126,13 +120,7 @@ export function checkFaults(r: Report, spec: Obj, networkRef: NetworkRef): void 
       rate(r, b.rate, [...bp, 'rate']);
       size(r, b.burst, [...bp, 'burst']);
       size(r, b.limit, [...bp, 'limit']);
-      if (b.limit !== undefined && b.latency !== undefined) {
-        r.add(
-          'bandwidth.conflict',
-          [...bp, 'latency'],
-          'give limit or latency, not both (tbf sizes its queue from one of them)',
-        );
-      }
+      notBoth(r, b, bp, 'limit', 'latency', 'bandwidth.conflict', 'give limit or latency, not both (tbf sizes its queue from one of them)');
       positive(r, b.latency, [...bp, 'latency'], 'latency');
     }
     if (partition) {

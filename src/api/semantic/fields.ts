@@ -49,6 +49,11 @@ export function dockerNameLength(r: Report, name: string, path: Path, kind: stri
   }
 }
 
+/** Fields `a` and `b` of `obj` exclude each other; a spec that gives both is reported at `b`. */
+export function notBoth(r: Report, obj: Obj, path: Path, a: string, b: string, code: string, message: string): void {
+  if (obj[a] !== undefined && obj[b] !== undefined) r.add(code, [...path, b], message);
+}
+
 /** A duration that must be longer than 0; its milliseconds, or undefined when it does not parse. */
 export function positive(r: Report, v: unknown, path: Path, what: string): number | undefined {
   const s = str(v);

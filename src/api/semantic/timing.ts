@@ -5,18 +5,12 @@ import { CronPattern } from 'croner';
 import { formatDuration } from '../duration.js';
 import { closest } from '../suggest.js';
 import { isTimeZone } from '../time.js';
-import { positive, positiveOrZero } from './fields.js';
+import { notBoth, positive, positiveOrZero } from './fields.js';
 import { SPEC as S, isObj, q, str, type Obj, type Path, type Report } from './report.js';
 
 /** The timing fields of one fault `f` at path `p`. */
 export function checkFaultTiming(r: Report, f: Obj, p: Path): void {
-  if (f.at !== undefined && f.startAt !== undefined) {
-    r.add(
-      'timing.conflict',
-      [...p, 'startAt'],
-      'give at (an offset) or startAt (a time), not both',
-    );
-  }
+  notBoth(r, f, p, 'at', 'startAt', 'timing.conflict', 'give at (an offset) or startAt (a time), not both');
   if (isObj(f.at)) {
     const min = positiveOrZero(f.at.min);
     const max = positiveOrZero(f.at.max);
@@ -25,13 +19,7 @@ export function checkFaultTiming(r: Report, f: Obj, p: Path): void {
     }
   }
   const duration = positive(r, f.duration, [...p, 'duration'], 'duration');
-  if (f.repeat !== undefined && f.schedule !== undefined) {
-    r.add(
-      'timing.conflict',
-      [...p, 'schedule'],
-      'give repeat or schedule, not both',
-    );
-  }
+  notBoth(r, f, p, 'repeat', 'schedule', 'timing.conflict', 'give repeat or schedule, not both');
   if (isObj(f.repeat)) {
     const every = positive(r, f.repeat.every, [...p, 'repeat', 'every'], 'repeat.every');
     if (f.duration === undefined) {
