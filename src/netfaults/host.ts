@@ -47,7 +47,7 @@
 //   COMMIT
 // (c's senders {a, b} are one receiver's set: inlined; {c} is shared by a and b: a set chain.)
 import { createHash } from 'node:crypto';
-import type { Family } from './cidr.js';
+import type { IpFamily } from '../api/net.js';
 import { portLists, protoName } from './iptables.js';
 import { COMMENT_PREFIX, type MatchProtocol } from './ledger.js';
 import type { IptablesState } from './readback.js';
@@ -88,7 +88,7 @@ export interface HostChain {
 }
 
 export interface HostDesired {
-  family: Family;
+  family: IpFamily;
   hook: 'DOCKER-USER' | 'FORWARD' | null;
   /** FAULTLINE-<c6>: the controller's chain. */
   root: string;
@@ -114,17 +114,17 @@ const MAX_SETS = 99;
 const comment = (text: string) => `-m comment --comment "${COMMENT_PREFIX}${text}"`;
 
 /** The ports of `p` that take part in `family` (none when it has no address of that family). */
-function portsOf(p: BridgePorts, family: Family): string[] {
+function portsOf(p: BridgePorts, family: IpFamily): string[] {
   return (family === 4 ? p.v4 : p.v6) ? [...new Set(p.ports)].sort() : [];
 }
 
 /** A pair is cut in a family's table when either end speaks that family. */
-function inFamily(e: HostEntry, family: Family): boolean {
+function inFamily(e: HostEntry, family: IpFamily): boolean {
   return family === 4 ? e.receiver.v4 || e.senders.v4 : e.receiver.v6 || e.senders.v6;
 }
 
 /** The protocol/port part of a rule, one variant per protocol and port list (as iptables-save prints). */
-function matchParts(e: HostEntry, family: Family): string[] {
+function matchParts(e: HostEntry, family: IpFamily): string[] {
   const ports = e.protocol === 'icmp' ? undefined : e.ports;
   let protos: (string | undefined)[];
   if (ports) protos = e.protocol === 'all' ? ['tcp', 'udp'] : [e.protocol];
@@ -148,7 +148,7 @@ const portPart = (m: string) => m.replace(/^-p \S+ ?/, '');
  * The chains that enforce `entries` for one family. Deterministic: the same entries always give
  * the same text, so an unchanged partition diffs to nothing.
  */
-export function compileHost(scope: string, entries: readonly HostEntry[], family: Family, hook: HostHooks[keyof HostHooks]): HostDesired {
+export function compileHost(scope: string, entries: readonly HostEntry[], family: IpFamily, hook: HostHooks[keyof HostHooks]): HostDesired {
   const root = hostRootChain(scope);
   const desired: HostDesired = { family, hook, root, chains: [] };
   if (!hook) return desired;

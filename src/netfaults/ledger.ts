@@ -18,8 +18,8 @@
 import { actionOf, assertNever, directionOf } from '../api/kinds.js';
 import type { FaultSpec, NetemSpec, Percent } from '../api/types.js';
 import type { Capabilities } from './caps.js';
-import { normalizeCidr } from './cidr.js';
-import { parseDurationUs, parsePercent, parseRateBps, parseSizeBytes, renderPercent, renderRate, renderTime } from './quantity.js';
+import { normalizeCidr } from '../api/net.js';
+import { parseDurationUs, parsePct, parseRateBps, parseSizeBytes, renderPercent, renderRate, renderTime } from '../api/quantity.js';
 
 export type LedgerAction = 'netem' | 'bandwidth' | 'partition-drop' | 'blackhole' | 'reject' | 'loss-statistic';
 export type MatchDirection = 'egress' | 'ingress';
@@ -230,8 +230,8 @@ export interface BuildResult {
 
 function pctOf(v: Percent | { percent: Percent; correlation?: Percent } | undefined): { pct?: number; corr?: number } {
   if (v === undefined) return {};
-  if (typeof v === 'string' || typeof v === 'number') return { pct: parsePercent(v) };
-  return { pct: parsePercent(v.percent), corr: v.correlation === undefined ? undefined : parsePercent(v.correlation) };
+  if (typeof v === 'string' || typeof v === 'number') return { pct: parsePct(v) };
+  return { pct: parsePct(v.percent), corr: v.correlation === undefined ? undefined : parsePct(v.correlation) };
 }
 
 /** NetemSpec (strings) → NetemParams (numbers). Zero-valued fields are dropped. */
@@ -242,16 +242,16 @@ export function parseNetem(spec: NetemSpec): NetemParams {
   };
   set('delayUs', spec.delay === undefined ? undefined : parseDurationUs(spec.delay));
   set('jitterUs', spec.jitter === undefined ? undefined : parseDurationUs(spec.jitter));
-  set('delayCorrelationPct', spec.correlation === undefined ? undefined : parsePercent(spec.correlation));
+  set('delayCorrelationPct', spec.correlation === undefined ? undefined : parsePct(spec.correlation));
   if (spec.distribution) p.distribution = spec.distribution;
   const loss = pctOf(spec.loss);
   set('lossPct', loss.pct);
   if (loss.pct) set('lossCorrelationPct', loss.corr);
   if (spec.gemodel) {
-    p.gemodel = { pPct: parsePercent(spec.gemodel.p) };
-    if (spec.gemodel.r !== undefined) p.gemodel.rPct = parsePercent(spec.gemodel.r);
-    if (spec.gemodel.h !== undefined) p.gemodel.hPct = parsePercent(spec.gemodel.h);
-    if (spec.gemodel.k !== undefined) p.gemodel.kPct = parsePercent(spec.gemodel.k);
+    p.gemodel = { pPct: parsePct(spec.gemodel.p) };
+    if (spec.gemodel.r !== undefined) p.gemodel.rPct = parsePct(spec.gemodel.r);
+    if (spec.gemodel.h !== undefined) p.gemodel.hPct = parsePct(spec.gemodel.h);
+    if (spec.gemodel.k !== undefined) p.gemodel.kPct = parsePct(spec.gemodel.k);
   }
   const dup = pctOf(spec.duplicate);
   set('duplicatePct', dup.pct);
@@ -260,9 +260,9 @@ export function parseNetem(spec: NetemSpec): NetemParams {
   set('corruptPct', cor.pct);
   if (cor.pct) set('corruptCorrelationPct', cor.corr);
   if (spec.reorder) {
-    set('reorderPct', parsePercent(spec.reorder.percent));
+    set('reorderPct', parsePct(spec.reorder.percent));
     if (p.reorderPct) {
-      set('reorderCorrelationPct', spec.reorder.correlation === undefined ? undefined : parsePercent(spec.reorder.correlation));
+      set('reorderCorrelationPct', spec.reorder.correlation === undefined ? undefined : parsePct(spec.reorder.correlation));
       set('reorderGap', spec.reorder.gap);
     }
   }

@@ -2,7 +2,7 @@
 // does that next change?" Pure: the same (spec, ctx) always gives the same answer.
 
 import type { FaultStatus, Issue, TimelineSpec } from '../api/types.js';
-import { planScenario, type ScenarioPlan } from './plan.js';
+import { compileSchedule, type ScenarioPlan } from './schedule.js';
 import { scanFault, TimelineLimitError, type FaultScan, type Run } from './windows.js';
 
 /**
@@ -119,7 +119,7 @@ export function evaluateDetailed(spec: TimelineSpec, ctx: TimelineContext): Eval
   const now = ctx.now.getTime() - shift;
   const observed = ctx.lastObservedAt === undefined ? undefined : ctx.lastObservedAt.getTime() - shift;
   const { suspended, frozen } = suspension(spec);
-  const plan = planScenario(spec, ctx.startedAt.getTime(), ctx.seed);
+  const plan = compileSchedule(spec, ctx.startedAt.getTime(), ctx.seed);
   const { start, end } = plan;
   const issues = [...plan.issues];
   const wall = (t: number) => new Date(t + shift);
@@ -190,7 +190,7 @@ export function evaluateDetailed(spec: TimelineSpec, ctx: TimelineContext): Eval
 
 /**
  * What is active at ctx.now, every fault's phase and windows, and the next instant any of that
- * changes (the controller's requeueAfter). Semantics of each timing field: see README.md and plan.ts.
+ * changes (the controller's requeueAfter). Semantics of each timing field: see README.md and schedule.ts.
  *
  *   spec: duration 10m, faults [{name: slow, at: 30s, duration: 2m, repeat: {every: 5m}}]
  *   startedAt 12:00:00, now 12:01:00

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { Cron } from 'croner';
 import fc from 'fast-check';
 import type { TimedFault, TimelineSpec } from '../../../src/api/types.js';
-import { parseGoDuration } from '../../../src/timeline/duration.js';
+import { parseDuration } from '../../../src/api/duration.js';
 import { evaluate, type TimelineContext } from '../../../src/timeline/index.js';
 import { BASE } from './helpers.js';
 
@@ -74,9 +74,9 @@ interface W {
 /** Every kept, clipped window of a fault that starts before the horizon, the slow and obvious way. */
 function oracleWindows(spec: TimelineSpec, f: TimedFault): W[] {
   const S = BASE;
-  const E = spec.duration ? S + parseGoDuration(spec.duration) : Infinity;
-  const d = f.duration ? parseGoDuration(f.duration) : Infinity;
-  const a = typeof f.at === 'string' ? S + parseGoDuration(f.at) : f.startAt ? Date.parse(f.startAt) : S;
+  const E = spec.duration ? S + parseDuration(spec.duration) : Infinity;
+  const d = f.duration ? parseDuration(f.duration) : Infinity;
+  const a = typeof f.at === 'string' ? S + parseDuration(f.at) : f.startAt ? Date.parse(f.startAt) : S;
   const stop = Math.min(E, HORIZON);
   const starts: number[] = [];
   if (f.schedule) {
@@ -85,7 +85,7 @@ function oracleWindows(spec: TimelineSpec, f: TimedFault): W[] {
       if (x.getTime() >= Math.max(a, S)) starts.push(x.getTime());
     }
   } else if (f.repeat) {
-    const every = parseGoDuration(f.repeat.every);
+    const every = parseDuration(f.repeat.every);
     for (let k = 0; k < (f.repeat.times ?? Infinity) && a + k * every < stop; k++) starts.push(a + k * every);
   } else if (a < stop) starts.push(a);
   const kept: W[] = [];
@@ -108,7 +108,7 @@ interface Oracle {
 }
 
 function oracle(spec: TimelineSpec): Oracle {
-  const E = spec.duration ? BASE + parseGoDuration(spec.duration) : Infinity;
+  const E = spec.duration ? BASE + parseDuration(spec.duration) : Infinity;
   const wins = spec.faults!.map((f) => oracleWindows(spec, f));
   const active = (t: number) => spec.faults!.filter((_, i) => wins[i].some((w) => w.from <= t && t < w.until)).map((f) => f.name);
   const started = (t: number) => wins.map((ws) => ws.filter((w) => w.from <= t).length);

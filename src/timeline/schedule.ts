@@ -4,7 +4,8 @@
 
 import { Cron } from 'croner';
 import type { FaultBase, Issue, TimelineSpec, TimingSpec } from '../api/types.js';
-import { parseGoDuration } from './duration.js';
+import { parseDuration } from '../api/duration.js';
+import { isTimeZone } from '../api/time.js';
 import { seededRandom } from './random.js';
 
 /**
@@ -60,7 +61,7 @@ class PlanError extends Error {
 function ms(text: string, path: (string | number)[], what: string): number {
   let v: number;
   try {
-    v = parseGoDuration(text);
+    v = parseDuration(text);
   } catch (e) {
     throw new PlanError('timeline.duration', path, `${what}: ${(e as Error).message}`);
   }
@@ -93,16 +94,6 @@ export function randomOffset(min: number, max: number, seed: number, faultName: 
   return min + g * Math.floor(seededRandom(seed, 'timeline/at', faultName)() * steps);
 }
 
-/** Is `tz` a zone this runtime knows? (croner would throw later, and less clearly.) */
-function knownZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function planFault(f: Pick<FaultBase, 'name'> & TimingSpec, path: (string | number)[], start: number, seed: number): WindowPlan {
   if (f.at !== undefined && f.startAt !== undefined) {
     throw new PlanError('timeline.conflict', path, `fault "${f.name}": give either at (offset) or startAt (absolute time), not both`);
@@ -127,7 +118,7 @@ function planFault(f: Pick<FaultBase, 'name'> & TimingSpec, path: (string | numb
 
   if (f.schedule !== undefined) {
     const tz = f.timeZone;
-    if (tz !== undefined && !knownZone(tz)) {
+    if (tz !== undefined && !isTimeZone(tz)) {
       throw new PlanError('timeline.timeZone', [...path, 'timeZone'], `fault "${f.name}": unknown time zone ${JSON.stringify(tz)}; use an IANA name such as "Europe/Berlin" or "UTC"`);
     }
     // UTC through utcOffset: 0 is exact (UTC has no DST) and about 4x faster than croner's Intl path.
@@ -166,7 +157,7 @@ function planFault(f: Pick<FaultBase, 'name'> & TimingSpec, path: (string | numb
 }
 
 /** Resolve the scenario's start/end and every fault's window plan. Never throws: problems are issues. */
-export function planScenario(spec: TimelineSpec, startedAt: number, seed: number): ScenarioPlan {
+export function compileSchedule(spec: TimelineSpec, startedAt: number, seed: number): ScenarioPlan {
   const issues: Issue[] = [];
   const record = (e: unknown): string => {
     if (!(e instanceof PlanError)) throw e;

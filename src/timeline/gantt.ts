@@ -13,7 +13,7 @@
 //   = past  # active  ~ suspended  x missed  + planned
 
 import type { TimelineSpec } from '../api/types.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../api/duration.js';
 import { evaluateDetailed, type Evaluation, type TimelineContext, type TimelineResult } from './evaluate.js';
 import { runsBetween } from './windows.js';
 
