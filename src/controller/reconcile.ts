@@ -53,8 +53,9 @@ export interface ReconcileResult {
   /** Programs run in namespaces, and how many of them changed the kernel. */
   kernelCommands?: number;
   kernelWrites?: number;
-  /** The next timeline transition (the controller arms it). */
+  /** The next timeline transition (the controller arms it), and the spec it belongs to. */
   nextTransitionAt?: Date;
+  specHash?: string;
 }
 
 /** A parsed file: the spec, the status it holds, and its generation bookkeeping. */
@@ -167,6 +168,7 @@ export class Reconciler {
       kernelCommands: net?.kernel.commands ?? 0,
       kernelWrites: net?.kernel.writes ?? 0,
       nextTransitionAt: time.result.nextTransitionAt,
+      specHash: parsed.specHash,
     };
     if (failed.length) result.error = new Error(failed.join('; '));
     result.requeueAfterMs = this.comeBack(time.result.nextTransitionAt, status, net?.kernel, newerSpec);
@@ -192,9 +194,9 @@ export class Reconciler {
   }
 
   /** The valid scenario and status of `file` as last read (no I/O). */
-  cachedParse(file: string): { scenario: Scenario; prev: ScenarioStatus } | undefined {
+  cachedParse(file: string): { scenario: Scenario; prev: ScenarioStatus; specHash: string } | undefined {
     const p = this.parsed.get(file)?.parsed;
-    return p?.result.ok ? { scenario: p.result.scenario, prev: p.prev } : undefined;
+    return p?.result.ok ? { scenario: p.result.scenario, prev: p.prev, specHash: p.specHash } : undefined;
   }
 
   /** The status a file holds now (read and parsed leniently), or undefined when it has none to keep. */

@@ -1,7 +1,7 @@
 // The store's public surface. See README.md.
 export { ScenarioStore } from './store.js';
 export { systemClock } from './clock.js';
-export { readStable, type ReadOptions } from './read.js';
+export { readOnce, readStable, type ReadOptions } from './read.js';
 export type { ApplyResult, StoreOptions, UpdateResult, WriteStatusOptions, WriteStatusResult } from './store.js';
 export type { CommitMethod, Edit } from './commit.js';
 export { TEMP_PREFIX } from './commit.js';
