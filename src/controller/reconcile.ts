@@ -134,7 +134,9 @@ export class Reconciler {
       after = await view.refresh(touchedBy(plan));
     }
     lap('docker');
-    const net = await this.applyNetns({ scenario, active: teardown ? [] : resolved.active, seed: time.seed, view: after }, now.getTime());
+    // Targets as they are now: containers this plan created or started are there to be hit.
+    const targets = exec ? resolveFaults(scenario, time.result, after, time.seed) : resolved;
+    const net = await this.applyNetns({ scenario, active: teardown ? [] : targets.active, seed: time.seed, view: after }, now.getTime());
     // An armed transition of this scenario applied a later instant meanwhile: plan again from now.
     lap('netns');
     if (net?.kernel.superseded) return { ops: exec?.results.length ?? 0, requeueAfterMs: 0, scenario, desired };
@@ -150,7 +152,7 @@ export class Reconciler {
       desired,
       plan,
       exec,
-      resolved,
+      resolved: targets,
       after,
       netplan: net?.plan,
       kernel: net?.kernel,

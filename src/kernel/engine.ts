@@ -63,6 +63,8 @@ export interface KernelEngineOptions {
   scope: string;
   exec: NetnsExec;
   scratch: () => Promise<ScratchNetns>;
+  /** How capabilities are found. Default: PROBE_PROGRAM run in a scratch namespace. */
+  probe?: () => Promise<Capabilities>;
   log: Logger;
   /** auto: cuts between bridged containers go to the host's FORWARD path when the probe allows. */
   hostRules?: 'auto' | 'off';
@@ -146,7 +148,7 @@ export class KernelEngine implements KernelPort {
   }
 
   capabilities(): Promise<Capabilities> {
-    this.caps ??= this.probe().catch((e) => {
+    this.caps ??= (this.o.probe ?? (() => this.probe()))().catch((e) => {
       this.caps = undefined; // try again next time
       throw e;
     });
