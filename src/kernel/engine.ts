@@ -383,15 +383,18 @@ export class KernelEngine implements KernelPort {
     }));
   }
 
-  private async readHost(hooks: HostHooks): Promise<{ v4: IptablesState | null; v6: IptablesState | null; commands: number }> {
+  /** The host's filter tables of the families asked for (the others as `prev` had them). */
+  private async readHost(hooks: HostHooks, only?: { v4: boolean; v6: boolean }, prev?: { v4: IptablesState | null; v6: IptablesState | null }): Promise<{ v4: IptablesState | null; v6: IptablesState | null; commands: number }> {
     const host = await this.host();
     const read = async (tool: string) => {
       const r = await this.o.exec.run(host, [tool, '-t', 'filter']);
       if (r.code !== 0) throw new Error(`${tool} -t filter on the host exited ${r.code}: ${r.stderr.trim()}`);
       return parseIptablesSave(r.stdout);
     };
-    const [v4, v6] = await Promise.all([hooks.v4 ? read('iptables-save') : null, hooks.v6 ? read('ip6tables-save') : null]);
-    return { v4, v6, commands: (hooks.v4 ? 1 : 0) + (hooks.v6 ? 1 : 0) };
+    const want4 = !!hooks.v4 && (only?.v4 ?? true);
+    const want6 = !!hooks.v6 && (only?.v6 ?? true);
+    const [v4, v6] = await Promise.all([want4 ? read('iptables-save') : (prev?.v4 ?? null), want6 ? read('ip6tables-save') : (prev?.v6 ?? null)]);
+    return { v4, v6, commands: (want4 ? 1 : 0) + (want6 ? 1 : 0) };
   }
 
   /** Converge the host's chains of this controller to the union of every scenario's host entries. */
@@ -449,7 +452,8 @@ export class KernelEngine implements KernelPort {
       const tWrite = performance.now();
       let after = before;
       if (programs.length) {
-        const r = await this.readHost(hooks);
+        // Read back exactly the tables written.
+        const r = await this.readHost(hooks, { v4: programs.some((p) => p.f.fam === 4), v6: programs.some((p) => p.f.fam === 6) }, before);
         commands += r.commands;
         after = r;
       }
