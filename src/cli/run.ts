@@ -13,7 +13,7 @@ import { systemClock } from '../controller/queue.js';
 import type { DockerPort, KernelPort } from '../ports/index.js';
 import { ScenarioStore } from '../store/index.js';
 import { createDirStore } from './wiring.js';
-import { table } from './render.js';
+import { table } from './tables.js';
 
 export interface RunOptions {
   text: string;

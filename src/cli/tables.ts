@@ -1,4 +1,4 @@
-// Text rendering for `get` and `describe` (kubectl habits: aligned columns, ages, events last).
+// The tables of `get` and `describe` (kubectl habits: aligned columns, ages, events last).
 import type { Scenario, ScenarioStatus } from '../api/types.js';
 
 export function table(rows: string[][]): string {

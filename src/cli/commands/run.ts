@@ -1,0 +1,55 @@
+// `faultline run -f FILE`: the CI entry point (see ../run.ts); exit 0 only if every fault was
+// applied and verified.
+import type { Command } from 'commander';
+import { parseDuration } from '../../api/duration.js';
+import { createDockerPort } from '../../adapters/docker/port.js';
+import { createKernel } from '../netfaults.js';
+import { createLogger } from '../log.js';
+import { loadValid } from '../input.js';
+import { renderSummary, runScenario } from '../run.js';
+import { filenameOption, hostRulesOption, netnsOption, outputOption } from '../options.js';
+
+interface Opts {
+  filename: string;
+  timeout?: string;
+  keep: boolean;
+  output?: 'text' | 'json';
+  logLevel: string;
+  netnsExec: string;
+  hostRules: 'auto' | 'off';
+}
+
+export function runCommand(program: Command): Command {
+  const cmd = program
+    .command('run')
+    .description(
+      'apply a scenario, follow its timeline in the foreground, remove it at the end; exit 0 only if every fault was applied and verified (for CI)',
+    )
+    .addOption(filenameOption('Scenario file').makeOptionMandatory())
+    .option('--timeout <duration>', 'stop after this long even if the timeline has not ended')
+    .option('--keep', 'at the end, remove the faults but keep networks and containers', false)
+    .addOption(outputOption(['text', 'json']))
+    .option('--log-level <level>', 'controller log level (logs go to stderr)', 'warn')
+    .addOption(netnsOption())
+    .addOption(hostRulesOption())
+    .action(async (opts: Opts) => {
+      const { scenario, text } = await loadValid(opts.filename);
+      const docker = createDockerPort();
+      const log = createLogger(opts.logLevel);
+      const kernel = await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, log, `run-${scenario.metadata.name}`);
+      const summary = await runScenario({
+        text,
+        scenario,
+        docker,
+        kernel,
+        log,
+        timeoutMs: opts.timeout ? parseDuration(opts.timeout) : undefined,
+        keep: opts.keep,
+        out: opts.output === 'json' ? process.stderr : process.stdout,
+      });
+      if (opts.output === 'json') process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      else process.stdout.write(renderSummary(summary));
+      if (!summary.ok) process.exitCode = 1;
+    });
+  return cmd;
+}

@@ -1,0 +1,61 @@
+// What the commands read: Scenario files given with -f, validated before anything is done with
+// them, and the watched directory (--dir), listed by scenario name.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseScenario } from '../api/parse.js';
+import { formatIssue } from '../api/format.js';
+import type { Scenario } from '../api/types.js';
+import { peekName } from '../controller/controller.js';
+import { currentLease } from '../controller/lease.js';
+import { listFiles, readScenarioFile } from './wiring.js';
+import type { Listed } from './tables.js';
+import { UserError } from './options.js';
+
+/** The files named by -f: the file itself, or the YAML files of a directory (sorted). */
+export async function inputFiles(path: string): Promise<string[]> {
+  const st = await stat(path).catch(() => {
+    throw new UserError(`${path}: no such file or directory`);
+  });
+  if (!st.isDirectory()) return [path];
+  return (await readdir(path))
+    .filter((f) => /\.ya?ml$/.test(f) && !f.startsWith('.'))
+    .sort()
+    .map((f) => join(path, f));
+}
+
+/** Parse and validate a file given with -f; print every problem (file:line:col) and fail. */
+export async function loadValid(file: string): Promise<{ scenario: Scenario; text: string }> {
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new UserError(`${file}: cannot read (${e.code ?? e.message})`);
+  });
+  const r = parseScenario(text, file);
+  if (!r.ok) {
+    throw new UserError(
+      `${file} is not a valid Scenario (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}):\n` +
+        r.issues.map((i) => '  ' + formatIssue(file, i)).join('\n'),
+    );
+  }
+  return { scenario: r.scenario, text };
+}
+
+/** Every file in the directory, by scenario name (unreadable ones included, with an error). */
+export async function listDir(dir: string): Promise<Listed[]> {
+  const out: Listed[] = [];
+  for (const file of await listFiles(dir)) {
+    const r = await readScenarioFile(file);
+    if (!r) continue;
+    out.push({ file, name: peekName(r.text) ?? `(${file})`, scenario: r.object ?? undefined, error: r.object ? undefined : 'unreadable YAML' });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The scenario called `name` in `dir`, or a UserError. */
+export async function findScenario(dir: string, name: string): Promise<Listed> {
+  const it = (await listDir(dir)).find((i) => i.name === name);
+  if (!it) throw new UserError(`scenario "${name}" not found in ${dir}`);
+  return it;
+}
+
+export async function controllerWatching(dir: string): Promise<boolean> {
+  return (await currentLease(dir, new Date())) !== null;
+}
