@@ -1,5 +1,5 @@
-// What the commands read: Scenario files given with -f, validated before anything is done with
-// them, and the watched directory (--dir), listed by scenario name.
+// What the commands read: Scenario files given with -f (`-f -` is stdin), validated before
+// anything is done with them, and the watched directory (--dir), listed by scenario name.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseScenario } from '../api/parse.js';
@@ -11,8 +11,12 @@ import { listFiles, readScenarioFile } from './wiring.js';
 import type { Listed } from './tables.js';
 import { UserError } from './options.js';
 
+/** `-f -`: the scenario comes from stdin. */
+export const STDIN = '-';
+
 /** The files named by -f: the file itself, or the YAML files of a directory (sorted). */
 export async function inputFiles(path: string): Promise<string[]> {
+  if (path === STDIN) return [STDIN];
   const st = await stat(path).catch(() => {
     throw new UserError(`${path}: no such file or directory`);
   });
@@ -23,16 +27,30 @@ export async function inputFiles(path: string): Promise<string[]> {
     .map((f) => join(path, f));
 }
 
-/** Parse and validate a file given with -f; print every problem (file:line:col) and fail. */
-export async function loadValid(file: string): Promise<{ scenario: Scenario; text: string }> {
-  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+/** A file's text; `-` reads stdin to its end. */
+export async function readInput(file: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
+  if (file === STDIN) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  return readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
     throw new UserError(`${file}: cannot read (${e.code ?? e.message})`);
   });
-  const r = parseScenario(text, file);
+}
+
+/** How a -f input is named in messages. */
+export const inputLabel = (file: string) => (file === STDIN ? '<stdin>' : file);
+
+/** Parse and validate a file given with -f; print every problem (file:line:col) and fail. */
+export async function loadValid(file: string): Promise<{ scenario: Scenario; text: string }> {
+  const text = await readInput(file);
+  const label = inputLabel(file);
+  const r = parseScenario(text, label);
   if (!r.ok) {
     throw new UserError(
-      `${file} is not a valid Scenario (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}):\n` +
-        r.issues.map((i) => '  ' + formatIssue(file, i)).join('\n'),
+      `${label} is not a valid Scenario (${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}):\n` +
+        r.issues.map((i) => '  ' + formatIssue(label, i)).join('\n'),
     );
   }
   return { scenario: r.scenario, text };

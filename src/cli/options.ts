@@ -18,4 +18,5 @@ export const netnsOption = () =>
 export const hostRulesOption = () =>
   new Option('--host-rules <mode>', 'cuts between containers bridged on this host: auto (one chain in the host FORWARD path when br_netfilter allows), off (always in each container namespace)').choices(['auto', 'off']).default('auto');
 
-export const filenameOption = (what: string) => new Option('-f, --filename <path>', what);
+/** -f; `-f -` reads the scenario from stdin (see input.ts). */
+export const filenameOption = (what: string) => new Option('-f, --filename <path>', `${what}; - reads stdin`);

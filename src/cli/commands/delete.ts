@@ -1,9 +1,8 @@
 // `faultline delete NAME | -f FILE`: remove scenario files; the controller removes what they owned.
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { peekName } from '../../controller/controller.js';
 import { deleteScenario } from '../wiring.js';
-import { controllerWatching, inputFiles } from '../input.js';
+import { controllerWatching, inputFiles, inputLabel, readInput } from '../input.js';
 import { dirOption, filenameOption, UserError } from '../options.js';
 
 export function deleteCommand(program: Command): Command {
@@ -19,8 +18,8 @@ export function deleteCommand(program: Command): Command {
       if (name) names.push(name);
       if (opts.filename) {
         for (const f of await inputFiles(opts.filename)) {
-          const n = peekName(await readFile(f, 'utf8'));
-          if (!n) throw new UserError(`${f}: metadata.name is missing or not a DNS label; cannot tell which scenario to delete`);
+          const n = peekName(await readInput(f));
+          if (!n) throw new UserError(`${inputLabel(f)}: metadata.name is missing or not a DNS label; cannot tell which scenario to delete`);
           names.push(n);
         }
       }

@@ -1,6 +1,6 @@
 // `faultline validate -f`: schema and semantic checks, no Docker.
 import type { Command } from 'commander';
-import { inputFiles, loadValid } from '../input.js';
+import { inputFiles, inputLabel, loadValid } from '../input.js';
 import { filenameOption } from '../options.js';
 
 export function validateCommand(program: Command): Command {
@@ -13,7 +13,7 @@ export function validateCommand(program: Command): Command {
       for (const f of await inputFiles(opts.filename)) {
         try {
           const { scenario } = await loadValid(f);
-          process.stdout.write(`${f}: scenario "${scenario.metadata.name}" is valid\n`);
+          process.stdout.write(`${inputLabel(f)}: scenario "${scenario.metadata.name}" is valid\n`);
         } catch (e) {
           bad++;
           process.stderr.write(`${(e as Error).message}\n`);
