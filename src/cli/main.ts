@@ -1,5 +1,6 @@
 // faultline command line: kubectl habits over a directory of Scenario files. One file per
 // command in commands/; this file only composes them and maps errors to exit codes.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { controllerCommand } from './commands/controller.js';
 import { applyCommand } from './commands/apply.js';
@@ -12,12 +13,19 @@ import { timelineCommand } from './commands/timeline.js';
 import { reseedCommand } from './commands/reseed.js';
 import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
-import { UserError } from './options.js';
+import { examples, UserError } from './options.js';
+
+/** The version in our package.json: dist/src/cli/main.js is three levels below it, installed or not. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
 
 export function buildProgram(): Command {
   const program = new Command()
     .name('faultline')
     .description('Declarative network chaos for Docker: Scenario files in, verified faults out.')
+    .version(packageVersion())
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: false });
   // Commands inherit the settings above (program.command() copies them).
@@ -33,7 +41,12 @@ export function buildProgram(): Command {
   planCommand(program, 'plan');
   planCommand(program, 'diff');
   validateCommand(program);
-  return program;
+  return examples(program, [
+    'mkdir -p scenarios && faultline controller --dir scenarios &',
+    'faultline apply -f examples/echo.yaml && faultline wait echo --for condition=Ready',
+    'faultline run -f examples/network-partition.yaml --timeout 5m',
+    'faultline <command> --help',
+  ]);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { applyFile } from '../wiring.js';
 import { controllerWatching, inputFiles, loadValid } from '../input.js';
-import { dirOption, filenameOption } from '../options.js';
+import { dirOption, examples, filenameOption } from '../options.js';
 
 export function applyCommand(program: Command): Command {
   const cmd = program
@@ -22,5 +22,9 @@ export function applyCommand(program: Command): Command {
         process.stderr.write(`warning: no controller is watching ${dir}; nothing changes in Docker until one runs: faultline controller --dir ${dir}\n`);
       }
     });
-  return cmd;
+  return examples(cmd, [
+    'faultline apply -f examples/echo.yaml',
+    'faultline apply -f examples/ --dir scenarios',
+    'generate-scenario | faultline apply -f -',
+  ]);
 }

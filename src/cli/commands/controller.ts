@@ -1,7 +1,7 @@
 // `faultline controller`: the reconcile loop over a directory, until SIGINT/SIGTERM.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { Controller } from '../../controller/controller.js';
 import { controllerIdFor } from '../../controller/lease.js';
 import { systemClock } from '../../controller/queue.js';
@@ -9,13 +9,12 @@ import { createDockerPort } from '../../adapters/docker/port.js';
 import { createKernel } from '../netfaults.js';
 import { createLogger } from '../log.js';
 import { createDirStore } from '../wiring.js';
-import { parseDuration } from '../../api/duration.js';
-import { dirOption, hostRulesOption, netnsOption, UserError } from '../options.js';
+import { dirOption, duration, examples, hostRulesOption, logLevelOption, netnsOption, UserError, wholeNumber } from '../options.js';
 
 interface Opts {
   dir: string;
-  resync: string;
-  workers: string;
+  resync: number;
+  workers: number;
   logLevel: string;
   netnsExec: string;
   hostRules: 'auto' | 'off';
@@ -26,9 +25,9 @@ export function controllerCommand(program: Command): Command {
     .command('controller')
     .description('run the reconcile loop over a directory of Scenario files')
     .addOption(dirOption())
-    .option('--resync <duration>', 'full resync period', '60s')
-    .option('--workers <n>', 'scenarios reconciled in parallel', '4')
-    .option('--log-level <level>', 'trace|debug|info|warn|error', 'info')
+    .addOption(new Option('--resync <duration>', 'full resync period').argParser(duration(1000, '1s')).env('FAULTLINE_RESYNC').default(60_000, '60s'))
+    .addOption(new Option('--workers <n>', 'scenarios reconciled in parallel').argParser(wholeNumber(1, 100)).env('FAULTLINE_WORKERS').default(4))
+    .addOption(logLevelOption('info'))
     .addOption(netnsOption())
     .addOption(hostRulesOption())
     .action(async (opts: Opts) => {
@@ -46,8 +45,8 @@ export function controllerCommand(program: Command): Command {
         kernel,
         clock: systemClock,
         log,
-        workers: Number(opts.workers),
-        resyncMs: parseDuration(opts.resync),
+        workers: opts.workers,
+        resyncMs: opts.resync,
       });
       await controller.start();
       await new Promise<void>((resolveStop) => {
@@ -59,5 +58,9 @@ export function controllerCommand(program: Command): Command {
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
     });
-  return cmd;
+  return examples(cmd, [
+    'faultline controller --dir scenarios &',
+    'FAULTLINE_DIR=scenarios FAULTLINE_WORKERS=8 faultline controller --log-level debug',
+    'faultline controller --netns-exec helper    # not root on the engine host',
+  ]);
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { peekName } from '../../controller/controller.js';
 import { deleteScenario } from '../wiring.js';
 import { controllerWatching, inputFiles, inputLabel, readInput } from '../input.js';
-import { dirOption, filenameOption, UserError } from '../options.js';
+import { dirOption, examples, filenameOption, UserError } from '../options.js';
 
 export function deleteCommand(program: Command): Command {
   const cmd = program
@@ -35,5 +35,5 @@ export function deleteCommand(program: Command): Command {
         );
       }
     });
-  return cmd;
+  return examples(cmd, ['faultline delete echo', 'faultline delete -f examples/bastion.yaml --dir scenarios']);
 }

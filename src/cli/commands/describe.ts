@@ -4,7 +4,7 @@ import type { Scenario } from '../../api/types.js';
 import { findScenario } from '../input.js';
 import { renderDescribe } from '../tables.js';
 import { timelineChart } from '../chart.js';
-import { dirOption } from '../options.js';
+import { dirOption, examples } from '../options.js';
 
 export function describeCommand(program: Command): Command {
   const cmd = program
@@ -18,5 +18,5 @@ export function describeCommand(program: Command): Command {
       const chart = timelineChart(it.scenario as Scenario | undefined, 'text', Math.max(40, (process.stdout.columns ?? 100) - 30));
       if (chart) process.stdout.write(`\nTimeline:\n${chart}`);
     });
-  return cmd;
+  return examples(cmd, ['faultline describe echo', 'faultline describe bastion --dir scenarios']);
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { findScenario, listDir } from '../input.js';
 import { printStructured } from '../output.js';
 import { renderGet } from '../tables.js';
-import { dirOption, outputOption } from '../options.js';
+import { dirOption, examples, outputOption } from '../options.js';
 
 export function getCommand(program: Command): Command {
   const cmd = program
@@ -26,5 +26,5 @@ export function getCommand(program: Command): Command {
       }
       process.stdout.write(renderGet(items, new Date(), opts.output === 'wide'));
     });
-  return cmd;
+  return examples(cmd, ['faultline get', 'faultline get echo -o yaml', 'faultline get -o wide --dir scenarios']);
 }

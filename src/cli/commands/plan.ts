@@ -6,7 +6,7 @@ import { planScenario, planToJSON, planToText } from '../../plan/plan.js';
 import { controllerIdFor } from '../../controller/lease.js';
 import { createDockerPort } from '../../adapters/docker/port.js';
 import { loadValid } from '../input.js';
-import { dirOption, filenameOption, outputOption } from '../options.js';
+import { dirOption, examples, filenameOption, outputOption } from '../options.js';
 
 export function planCommand(program: Command, name: 'plan' | 'diff' = 'plan'): Command {
   const cmd = program
@@ -23,5 +23,5 @@ export function planCommand(program: Command, name: 'plan' | 'diff' = 'plan'): C
       if (opts.output === 'json') process.stdout.write(JSON.stringify(planToJSON(plan), null, 2) + '\n');
       else process.stdout.write(planToText(plan));
     });
-  return cmd;
+  return examples(cmd, [`faultline ${name} -f examples/bastion.yaml`, `faultline ${name} -f examples/bastion.yaml -o json`, `cat bastion.yaml | faultline ${name} -f -`]);
 }

@@ -1,17 +1,16 @@
 // `faultline run -f FILE`: the CI entry point (see ../run.ts); exit 0 only if every fault was
 // applied and verified.
-import type { Command } from 'commander';
-import { parseDuration } from '../../api/duration.js';
+import { Option, type Command } from 'commander';
 import { createDockerPort } from '../../adapters/docker/port.js';
 import { createKernel } from '../netfaults.js';
 import { createLogger } from '../log.js';
 import { loadValid } from '../input.js';
 import { renderSummary, runScenario } from '../run.js';
-import { filenameOption, hostRulesOption, netnsOption, outputOption } from '../options.js';
+import { duration, examples, filenameOption, hostRulesOption, logLevelOption, netnsOption, outputOption } from '../options.js';
 
 interface Opts {
   filename: string;
-  timeout?: string;
+  timeout?: number;
   keep: boolean;
   output?: 'text' | 'json';
   logLevel: string;
@@ -26,10 +25,12 @@ export function runCommand(program: Command): Command {
       'apply a scenario, follow its timeline in the foreground, remove it at the end; exit 0 only if every fault was applied and verified (for CI)',
     )
     .addOption(filenameOption('Scenario file').makeOptionMandatory())
-    .option('--timeout <duration>', 'stop after this long even if the timeline has not ended')
+    .addOption(
+      new Option('--timeout <duration>', 'stop after this long even if the timeline has not ended').argParser(duration(1, '1ms')),
+    )
     .option('--keep', 'at the end, remove the faults but keep networks and containers', false)
     .addOption(outputOption(['text', 'json']))
-    .option('--log-level <level>', 'controller log level (logs go to stderr)', 'warn')
+    .addOption(logLevelOption('warn', 'controller log level (logs go to stderr)'))
     .addOption(netnsOption())
     .addOption(hostRulesOption())
     .action(async (opts: Opts) => {
@@ -43,7 +44,7 @@ export function runCommand(program: Command): Command {
         docker,
         kernel,
         log,
-        timeoutMs: opts.timeout ? parseDuration(opts.timeout) : undefined,
+        timeoutMs: opts.timeout,
         keep: opts.keep,
         out: opts.output === 'json' ? process.stderr : process.stdout,
       });
@@ -51,5 +52,9 @@ export function runCommand(program: Command): Command {
       else process.stdout.write(renderSummary(summary));
       if (!summary.ok) process.exitCode = 1;
     });
-  return cmd;
+  return examples(cmd, [
+    'faultline run -f examples/network-partition.yaml',
+    'faultline run -f chaos.yaml --timeout 10m -o json > summary.json',
+    'faultline run -f chaos.yaml --keep',
+  ]);
 }

@@ -1,7 +1,7 @@
 // `faultline validate -f`: schema and semantic checks, no Docker.
 import type { Command } from 'commander';
 import { inputFiles, inputLabel, loadValid } from '../input.js';
-import { filenameOption } from '../options.js';
+import { examples, filenameOption } from '../options.js';
 
 export function validateCommand(program: Command): Command {
   const cmd = program
@@ -21,5 +21,5 @@ export function validateCommand(program: Command): Command {
       }
       if (bad) process.exitCode = 1;
     });
-  return cmd;
+  return examples(cmd, ['faultline validate -f examples/', 'faultline validate -f scenario.yaml', 'cat scenario.yaml | faultline validate -f -']);
 }
