@@ -2,6 +2,7 @@
 // anything is done with them, and the watched directory (--dir), listed by scenario name.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { parseScenario } from '../api/parse.js';
 import { formatIssue } from '../api/format.js';
 import type { Scenario } from '../api/types.js';
@@ -54,6 +55,26 @@ export async function loadValid(file: string): Promise<{ scenario: Scenario; tex
     );
   }
   return { scenario: r.scenario, text };
+}
+
+/**
+ * The command's --dir, which must be an existing directory. The message says where the value
+ * came from (the default, FAULTLINE_DIR or --dir) and what to do.
+ */
+export async function watchedDir(cmd: Command): Promise<string> {
+  const dir = cmd.opts<{ dir: string }>().dir;
+  const st = await stat(dir).catch(() => undefined);
+  if (st?.isDirectory()) return dir;
+  const what = st ? 'is not a directory' : 'does not exist';
+  const fix = `create it (mkdir -p ${dir}), or point --dir or FAULTLINE_DIR at your directory of Scenario files`;
+  switch (cmd.getOptionValueSource('dir')) {
+    case 'env':
+      throw new UserError(`FAULTLINE_DIR=${dir}: the scenario directory ${what}; ${fix}`);
+    case 'cli':
+      throw new UserError(`--dir ${dir}: the scenario directory ${what}; ${fix}`);
+    default:
+      throw new UserError(`the scenario directory ./${dir} (the default when neither --dir nor FAULTLINE_DIR is given) ${what} here; ${fix}`);
+  }
 }
 
 /** Every file in the directory, by scenario name (unreadable ones included, with an error). */

@@ -1,7 +1,7 @@
 // `faultline apply -f`: copy scenarios into the watched directory (kubectl apply; status kept).
 import type { Command } from 'commander';
 import { applyFile } from '../wiring.js';
-import { controllerWatching, inputFiles, loadValid } from '../input.js';
+import { controllerWatching, inputFiles, loadValid, watchedDir } from '../input.js';
 import { dirOption, examples, filenameOption } from '../options.js';
 
 export function applyCommand(program: Command): Command {
@@ -10,8 +10,8 @@ export function applyCommand(program: Command): Command {
     .description('create or update scenarios in the watched directory (the status is kept)')
     .addOption(filenameOption('a Scenario file, or a directory of them').makeOptionMandatory())
     .addOption(dirOption())
-    .action(async (opts: { filename: string; dir: string }) => {
-      const dir = opts.dir;
+    .action(async (opts: { filename: string }, self: Command) => {
+      const dir = await watchedDir(self);
       const loaded = [];
       for (const f of await inputFiles(opts.filename)) loaded.push(await loadValid(f)); // all valid, or nothing applied
       for (const { scenario, text } of loaded) {

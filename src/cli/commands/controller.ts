@@ -1,5 +1,4 @@
 // `faultline controller`: the reconcile loop over a directory, until SIGINT/SIGTERM.
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { Controller } from '../../controller/controller.js';
@@ -9,10 +8,10 @@ import { createDockerPort } from '../../adapters/docker/port.js';
 import { createKernel } from '../netfaults.js';
 import { createLogger } from '../log.js';
 import { createDirStore } from '../wiring.js';
-import { dirOption, duration, examples, hostRulesOption, logLevelOption, netnsOption, UserError, wholeNumber } from '../options.js';
+import { watchedDir } from '../input.js';
+import { dirOption, duration, examples, hostRulesOption, logLevelOption, netnsOption, wholeNumber } from '../options.js';
 
 interface Opts {
-  dir: string;
   resync: number;
   workers: number;
   logLevel: string;
@@ -30,12 +29,9 @@ export function controllerCommand(program: Command): Command {
     .addOption(logLevelOption('info'))
     .addOption(netnsOption())
     .addOption(hostRulesOption())
-    .action(async (opts: Opts) => {
+    .action(async (opts: Opts, self: Command) => {
       const log = createLogger(opts.logLevel);
-      const dir = resolve(opts.dir);
-      await stat(dir).catch(() => {
-        throw new UserError(`--dir ${opts.dir}: no such directory; create it (mkdir -p ${opts.dir}) or point --dir at your scenarios`);
-      });
+      const dir = resolve(await watchedDir(self));
       const docker = createDockerPort();
       const kernel = await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, log, controllerIdFor(dir));
       const controller = new Controller({

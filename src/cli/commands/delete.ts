@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { peekName } from '../../controller/controller.js';
 import { deleteScenario } from '../wiring.js';
-import { controllerWatching, inputFiles, inputLabel, readInput } from '../input.js';
+import { controllerWatching, inputFiles, inputLabel, readInput, watchedDir } from '../input.js';
 import { dirOption, examples, filenameOption, UserError } from '../options.js';
 
 export function deleteCommand(program: Command): Command {
@@ -12,8 +12,8 @@ export function deleteCommand(program: Command): Command {
     .argument('[name]', 'scenario name')
     .addOption(filenameOption('delete the scenario(s) named in this file or directory'))
     .addOption(dirOption())
-    .action(async (name: string | undefined, opts: { filename?: string; dir: string }) => {
-      const dir = opts.dir;
+    .action(async (name: string | undefined, opts: { filename?: string }, self: Command) => {
+      const dir = await watchedDir(self);
       const names: string[] = [];
       if (name) names.push(name);
       if (opts.filename) {

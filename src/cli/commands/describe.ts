@@ -1,7 +1,7 @@
 // `faultline describe NAME`: one scenario in detail, its timeline last.
 import type { Command } from 'commander';
 import type { Scenario } from '../../api/types.js';
-import { findScenario } from '../input.js';
+import { findScenario, watchedDir } from '../input.js';
 import { renderDescribe } from '../tables.js';
 import { timelineChart } from '../chart.js';
 import { dirOption, examples } from '../options.js';
@@ -12,8 +12,8 @@ export function describeCommand(program: Command): Command {
     .description('show one scenario in detail: conditions, networks, members, faults, events')
     .argument('<name>')
     .addOption(dirOption())
-    .action(async (name: string, opts: { dir: string }) => {
-      const it = await findScenario(opts.dir, name);
+    .action(async (name: string, _opts: unknown, self: Command) => {
+      const it = await findScenario(await watchedDir(self), name);
       process.stdout.write(renderDescribe(it, new Date()));
       const chart = timelineChart(it.scenario as Scenario | undefined, 'text', Math.max(40, (process.stdout.columns ?? 100) - 30));
       if (chart) process.stdout.write(`\nTimeline:\n${chart}`);

@@ -1,6 +1,6 @@
 // `faultline get [NAME]`: list scenarios and their status.
 import type { Command } from 'commander';
-import { findScenario, listDir } from '../input.js';
+import { findScenario, listDir, watchedDir } from '../input.js';
 import { printStructured } from '../output.js';
 import { renderGet } from '../tables.js';
 import { dirOption, examples, outputOption } from '../options.js';
@@ -12,8 +12,8 @@ export function getCommand(program: Command): Command {
     .argument('[name]', 'one scenario')
     .addOption(dirOption())
     .addOption(outputOption(['yaml', 'json', 'wide']))
-    .action(async (name: string | undefined, opts: { output?: string; dir: string }) => {
-      const dir = opts.dir;
+    .action(async (name: string | undefined, opts: { output?: string }, self: Command) => {
+      const dir = await watchedDir(self);
       const items = name ? [await findScenario(dir, name)] : await listDir(dir);
       if (opts.output === 'yaml' || opts.output === 'json') {
         const objs = items.map((i) => i.scenario ?? { file: i.file, error: i.error });

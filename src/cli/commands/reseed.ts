@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { ScenarioStore } from '../../store/index.js';
-import { findScenario } from '../input.js';
+import { findScenario, watchedDir } from '../input.js';
 import { dirOption, examples, UserError, wholeNumber } from '../options.js';
 
 export function reseedCommand(program: Command): Command {
@@ -12,9 +12,9 @@ export function reseedCommand(program: Command): Command {
     .argument('<name>')
     .addOption(new Option('--seed <n>', 'the seed to use').argParser(wholeNumber(0, Number.MAX_SAFE_INTEGER)))
     .addOption(dirOption())
-    .action(async (name: string, opts: { seed?: number; dir: string }) => {
+    .action(async (name: string, opts: { seed?: number }, self: Command) => {
       const seed = opts.seed ?? randomInt(0, 2 ** 31 - 1);
-      const it = await findScenario(opts.dir, name);
+      const it = await findScenario(await watchedDir(self), name);
       const r = await new ScenarioStore().updateFile(it.file, (doc) => {
         doc.setIn(['spec', 'seed'], seed);
       });

@@ -1,7 +1,7 @@
 // `faultline wait NAME --for condition=Ready|delete`: poll the file until its status says so.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ConditionType } from '../../api/types.js';
-import { listDir } from '../input.js';
+import { listDir, watchedDir } from '../input.js';
 import { dirOption, duration, examples, UserError } from '../options.js';
 
 /** What --for asks: a condition with a status, or that the scenario is gone. */
@@ -22,8 +22,8 @@ export function waitCommand(program: Command): Command {
     .addOption(new Option('--for <condition>', 'condition=Ready, condition=Ready=False, or delete').argParser(parseFor).default(parseFor('condition=Ready'), 'condition=Ready'))
     .addOption(new Option('--timeout <duration>', 'give up after').argParser(duration(0, '0s')).default(60_000, '60s'))
     .addOption(dirOption())
-    .action(async (name: string, opts: { for: Awaited; timeout: number; dir: string }) => {
-      const dir = opts.dir;
+    .action(async (name: string, opts: { for: Awaited; timeout: number }, self: Command) => {
+      const dir = await watchedDir(self);
       const deadline = Date.now() + opts.timeout;
       for (;;) {
         const it = (await listDir(dir)).find((i) => i.name === name);
