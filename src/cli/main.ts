@@ -1,7 +1,7 @@
 // faultline command line: kubectl habits over a directory of Scenario files. One file per
 // command in commands/; this file only composes them and maps errors to exit codes.
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { controllerCommand } from './commands/controller.js';
 import { applyCommand } from './commands/apply.js';
 import { getCommand } from './commands/get.js';
@@ -54,8 +54,9 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode; // commander has printed it
     const err = e as Error;
     process.stderr.write(`error: ${err.message}\n`);
-    return err instanceof UserError ? 1 : 2;
+    return err instanceof UserError ? err.exitCode : 2;
   }
 }

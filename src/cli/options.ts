@@ -12,7 +12,14 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../api/duration.js';
 
 /** A mistake the user can fix (bad input, missing file): printed without a stack, exit 1. */
-export class UserError extends Error {}
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
 
 /** Parser for a whole number in [min, max]. */
 export function wholeNumber(min: number, max: number): (value: string) => number {

@@ -18,3 +18,8 @@ test('controller --help shows a FAULTLINE_* variable for every option', async ()
     assert.match(help, new RegExp(`env: ${v}\\b`), v);
   }
 });
+
+test('diff --help states its exit codes', async () => {
+  const flat = async (cmd: string) => (await faultline([cmd, '--help'])).stdout.replace(/\s+/g, ' ');
+  assert.match(await flat('diff'), /0 when Docker already matches the scenario, 1 when the Plan has changes, 2 on an error/);
+});
