@@ -14,6 +14,7 @@ import type { DockerPort, KernelPort } from '../ports/index.js';
 import { ScenarioStore } from '../store/index.js';
 import { createDirStore } from './wiring.js';
 import { table } from './tables.js';
+import { escapesAllowed } from './output.js';
 
 export interface RunOptions {
   text: string;
@@ -24,6 +25,7 @@ export interface RunOptions {
   timeoutMs?: number;
   keep: boolean;
   out: NodeJS.WritableStream & { isTTY?: boolean };
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface FaultSummary {
@@ -102,6 +104,24 @@ class Tally {
   }
 }
 
+/** A line per transition; on a terminal (unless NO_COLOR) also a progress line redrawn in place. */
+export class RunReporter {
+  private readonly live: boolean;
+  constructor(
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.live = escapesAllowed(out, env);
+  }
+  line(text: string, now = new Date()): void {
+    if (this.live) this.out.write('\r\x1b[K');
+    this.out.write(`${now.toISOString().slice(11, 23)}  ${text}\n`);
+  }
+  progress(text: string): void {
+    if (this.live) this.out.write(`\r\x1b[K  ${text}`);
+  }
+}
+
 function finished(st: ScenarioStatus | undefined, spec: Scenario['spec']): boolean {
   if (!st) return false;
   if (st.phase === 'Completed') return true;
@@ -119,11 +139,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const store = new ScenarioStore();
   // A stable identity per scenario: a `run` killed half-way is swept by the next run of it.
   const controller = new Controller({ dir, id: `run-${name}`, docker: o.docker, kernel: o.kernel, store: createDirStore(dir, store), clock: systemClock, log: o.log });
-  const say = (line: string) => {
-    const ts = new Date().toISOString().slice(11, 23);
-    if (o.out.isTTY) o.out.write('\r\x1b[K');
-    o.out.write(`${ts}  ${line}\n`);
-  };
+  const report = new RunReporter(o.out, o.env);
+  const say = (line: string) => report.line(line);
   const tally = new Tally();
   let outcome: RunSummary['outcome'] = 'completed';
   let last: ScenarioStatus | undefined;
@@ -155,9 +172,9 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
         say(`timeout after ${Math.round((Date.now() - t0) / 1000)} s: stopping`);
         break;
       }
-      if (o.out.isTTY && st) {
+      if (st) {
         const active = (st.faults ?? []).filter((f) => f.phase === 'Active').map((f) => f.name);
-        o.out.write(`\r\x1b[K  ${st.phase ?? '…'}  active: ${active.join(', ') || 'none'}  next: ${st.nextTransitionAt ?? '-'}`);
+        report.progress(`${st.phase ?? '…'}  active: ${active.join(', ') || 'none'}  next: ${st.nextTransitionAt ?? '-'}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
