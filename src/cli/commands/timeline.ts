@@ -10,7 +10,7 @@ export function timelineCommand(program: Command): Command {
     .command('timeline')
     .description("render a scenario's timeline (past, current and next windows) as text or SVG")
     .argument('[name]', 'a scenario in --dir (its recorded start and status are used)')
-    .addOption(filenameOption('or a Scenario file (previewed as if it started now)'))
+    .addOption(filenameOption('or a Scenario file (drawn as it would run if it started now)'))
     .addOption(new Option('--format <format>', 'chart format').choices(['text', 'svg']).default('text'))
     .addOption(new Option('--width <n>', 'columns (text) or pixels (svg); default: the terminal width, or 900 px').argParser(wholeNumber(10, 10_000)))
     .addOption(dirOption())
