@@ -26,7 +26,9 @@ export function runCommand(program: Command): Command {
     )
     .addOption(filenameOption('Scenario file').makeOptionMandatory())
     .addOption(
-      new Option('--timeout <duration>', 'stop after this long even if the timeline has not ended').argParser(duration(1, '1ms')),
+      new Option('--timeout <duration>', 'stop after this long; for a timeline without an end (endless repeat, schedule) this is a normal end').argParser(
+        duration(1, '1ms'),
+      ),
     )
     .option('--keep', 'at the end, remove the faults but keep networks and containers', false)
     .addOption(outputOption(['text', 'json']))
@@ -54,7 +56,10 @@ export function runCommand(program: Command): Command {
     });
   return examples(cmd, [
     'faultline run -f examples/network-partition.yaml',
-    'faultline run -f chaos.yaml --timeout 10m -o json > summary.json',
+    'faultline run -f chaos.yaml --timeout 10m -o json > summary.json   # a repeat without times ends at 10m, exit 0 if verified',
     'faultline run -f chaos.yaml --keep',
-  ]);
+  ]).addHelpText(
+    'after',
+    '\nExit status: 0 when the timeline ended (or, for a timeline without an end, --timeout was reached) and every fault applied was verified; 1 otherwise.\n',
+  );
 }

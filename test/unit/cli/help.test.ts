@@ -19,7 +19,8 @@ test('controller --help shows a FAULTLINE_* variable for every option', async ()
   }
 });
 
-test('diff --help states its exit codes', async () => {
+test('diff --help states its exit codes; run --help says a timeout ends an endless timeline normally', async () => {
   const flat = async (cmd: string) => (await faultline([cmd, '--help'])).stdout.replace(/\s+/g, ' ');
   assert.match(await flat('diff'), /0 when Docker already matches the scenario, 1 when the Plan has changes, 2 on an error/);
+  assert.match(await flat('run'), /for a timeline without an end, --timeout was reached\) and every fault applied was verified/);
 });
