@@ -4,8 +4,6 @@ import { Option, type Command } from 'commander';
 import { Controller } from '../../controller/controller.js';
 import { controllerIdFor } from '../../controller/lease.js';
 import { systemClock } from '../../controller/queue.js';
-import { createDockerPort } from '../../adapters/docker/port.js';
-import { createKernel } from '../netfaults.js';
 import { createLogger } from '../log.js';
 import { createDirStore } from '../wiring.js';
 import { watchedDir } from '../input.js';
@@ -32,6 +30,8 @@ export function controllerCommand(program: Command): Command {
     .action(async (opts: Opts, self: Command) => {
       const log = createLogger(opts.logLevel);
       const dir = resolve(await watchedDir(self));
+      // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
+      const [{ createDockerPort }, { createKernel }] = await Promise.all([import('../../adapters/docker/port.js'), import('../netfaults.js')]);
       const docker = createDockerPort();
       const kernel = await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, log, controllerIdFor(dir));
       const controller = new Controller({

@@ -5,7 +5,6 @@ import type { Command, CommanderError } from 'commander';
 import { desiredState } from '../../plan/desired.js';
 import { isEmptyPlan, planScenario, planToJSON, planToText } from '../../plan/plan.js';
 import { controllerIdFor } from '../../controller/lease.js';
-import { createDockerPort } from '../../adapters/docker/port.js';
 import { loadValid } from '../input.js';
 import { isNetnsFault } from '../../api/kinds.js';
 import type { Scenario } from '../../api/types.js';
@@ -52,6 +51,8 @@ export function planCommand(program: Command, name: 'plan' | 'diff' = 'plan'): C
     .action(async (opts: { filename: string; output?: 'text' | 'yaml' | 'json'; dir: string }) => {
       try {
         const { scenario } = await loadValid(opts.filename);
+        // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
+        const { createDockerPort } = await import('../../adapters/docker/port.js');
         const snapshot = await createDockerPort().snapshot();
         // As the controller of --dir would plan it (its identity owns what it created).
         const scope = controllerIdFor(opts.dir);

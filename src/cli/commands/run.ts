@@ -1,8 +1,6 @@
 // `faultline run -f FILE`: the CI entry point (see ../run.ts); exit 0 only if every fault was
 // applied and verified.
 import { Option, type Command } from 'commander';
-import { createDockerPort } from '../../adapters/docker/port.js';
-import { createKernel } from '../netfaults.js';
 import { createLogger } from '../log.js';
 import { loadValid } from '../input.js';
 import { renderSummary, runScenario } from '../run.js';
@@ -37,6 +35,8 @@ export function runCommand(program: Command): Command {
     .addOption(hostRulesOption())
     .action(async (opts: Opts) => {
       const { scenario, text } = await loadValid(opts.filename);
+      // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
+      const [{ createDockerPort }, { createKernel }] = await Promise.all([import('../../adapters/docker/port.js'), import('../netfaults.js')]);
       const docker = createDockerPort();
       const log = createLogger(opts.logLevel);
       const kernel = await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, log, `run-${scenario.metadata.name}`);
