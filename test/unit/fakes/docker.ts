@@ -6,7 +6,7 @@ import type { DockerEvent, DockerPort, ContainerCreateRequest, EndpointRequest, 
 import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
 import { withStatus } from '../../../src/store/yamlEdit.js';
 import type { ScenarioStatus } from '../../../src/api/types.js';
-import type { ScenarioFiles } from '../../../src/ports/index.js';
+import type { DirEvent, DirStore, ScenarioFiles } from '../../../src/ports/index.js';
 
 export class FakeDocker implements DockerPort {
   readonly networks = new Map<string, ObservedNetwork>();
@@ -183,5 +183,41 @@ export class MemoryFiles implements ScenarioFiles {
     this.writes++;
     this.texts.set(path, out.text);
     return { written: true, own: true };
+  }
+}
+
+/** A directory of scenario files in memory, watched: what the controller needs of store/. */
+export class MemoryDir extends MemoryFiles implements DirStore {
+  private listeners: ((e: DirEvent) => void)[] = [];
+  private own = new Set<string>();
+  /** Milliseconds every read takes (to hold a reconcile in the middle of its work). */
+  readDelayMs = 0;
+  async list() {
+    return [...this.texts.keys()].sort();
+  }
+  async peek(path: string) {
+    return super.read(path);
+  }
+  override async read(path: string) {
+    if (this.readDelayMs) await new Promise((r) => setTimeout(r, this.readDelayMs));
+    return super.read(path);
+  }
+  override async writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string) {
+    const r = await super.writeStatus(path, status, reconciledSpecHash);
+    if (r.written) this.own.add(this.texts.get(path)!);
+    return r;
+  }
+  isOwnWrite(_path: string, text: string) {
+    return this.own.has(text);
+  }
+  async watch(onEvent: (e: DirEvent) => void, signal: AbortSignal) {
+    this.listeners.push(onEvent);
+    signal.addEventListener('abort', () => (this.listeners = this.listeners.filter((l) => l !== onEvent)), { once: true });
+  }
+  /** A person saves a file. */
+  save(path: string, text: string): void {
+    const kind = this.texts.has(path) ? 'change' : 'add';
+    this.texts.set(path, text);
+    for (const l of this.listeners) l({ path, kind });
   }
 }

@@ -89,6 +89,8 @@ export class FakeKernel implements NetnsExec {
   readonly unreadable = new Set<number>();
   /** Programs that change the kernel. */
   writes = 0;
+  /** Called after every program that changed a namespace (tests sample the state there). */
+  onWrite?: (pid: number) => void;
 
   /** A namespace with these interfaces (the host's: give it DOCKER-USER with `host: true`). */
   add(pid: number, interfaces = ['eth0'], opts: { host?: boolean } = {}): FakeNamespace {
@@ -135,6 +137,7 @@ export class FakeKernel implements NetnsExec {
       case 'ip6tables-restore': {
         this.writes++;
         const err = restore(tool === 'iptables-restore' ? ns.v4 : ns.v6, stdin ?? '');
+        if (!err) this.onWrite?.(target.pid);
         return err ? { code: 1, stdout: '', stderr: `iptables-restore: ${err}` } : ok();
       }
       case 'cat':
