@@ -547,6 +547,7 @@ export class KernelEngine implements KernelPort {
     this.cache.clear();
     this.hostCache = undefined;
     this.hooks = undefined; // DOCKER-USER may be new (a daemon restart)
+    this.hostTarget = undefined; // and the daemon's pid, whose namespace stands for the host's
   }
 
   async sweep(view: Snapshot, isLive: (scenario: string) => boolean): Promise<string[]> {

@@ -290,3 +290,28 @@ export function expectedCuts(groups: string[][]): Record<string, string[]> {
   const together = (a: string, b: string) => groups.some((g) => g.includes(a) && g.includes(b));
   return Object.fromEntries(names.map((n) => [n, names.filter((o) => o !== n && !together(n, o))]));
 }
+
+// ---------------------------------------------------------------- the engine itself
+
+/**
+ * Restart the Docker daemon this machine runs (the one scripts/ensure-docker.sh started): stop it
+ * (its containers stop with it), start it again with the same command line, wait until it answers.
+ */
+export async function restartDockerd(): Promise<void> {
+  const { readFile: read } = await import('node:fs/promises');
+  const { spawn } = await import('node:child_process');
+  const { openSync } = await import('node:fs');
+  const pid = await dockerdPid(-1);
+  if (pid < 0) throw new Error('no dockerd process found to restart');
+  const argv = (await read(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 60_000;
+  while ((await dockerdPid(-1)) === pid) {
+    if (Date.now() > deadline) throw new Error('dockerd did not stop within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const logFd = openSync('/var/log/faultline-dockerd.log', 'a');
+  const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', logFd, logFd] });
+  child.unref();
+  await eventually(async () => (await dockerStatus('version', '--format', '{{.Server.Version}}')).code === 0, 'dockerd answers again', 60_000);
+}
