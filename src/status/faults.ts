@@ -6,13 +6,13 @@
 //   network fault whose peers match no container                          Pending, reason NoPeers
 //   network fault whose window closed, its key gone from every namespace  Recovered, verified
 //   pause fault, Docker shows the target paused                           Injected, verified, docker
-import { actionOf, isDockerFault } from '../api/kinds.js';
+import { actionOf, assertNever, isDockerFault, type TaggedAction } from '../api/kinds.js';
 import { dockerName } from '../api/ownership.js';
 import type { FaultSpec, FaultStatus, FaultTargetStatus, Scenario } from '../api/types.js';
 import type { Degraded } from '../netfaults/index.js';
 import type { NetPlan, TargetPlacement } from '../netplan/index.js';
 import type { KernelReport } from '../ports/index.js';
-import type { FaultTarget, ResolvedFaults, Snapshot } from '../resolve/index.js';
+import type { FaultTarget, ObservedContainer, ResolvedFaults, Snapshot } from '../resolve/index.js';
 import { toFaultStatus, type TimelineResult } from '../timeline/index.js';
 import { memberKey } from '../api/ownership.js';
 
@@ -44,13 +44,8 @@ export function dockerTargetStatus(
   const disconnectKey = a.kind === 'disconnect' ? memberKey(dockerName(scenario, a.spec.network), t.container) : undefined;
   const err = errors?.get(t.container) ?? (disconnectKey ? errors?.get(disconnectKey) : undefined);
   if (!o) return { ...base, phase: 'Pending', verified: false, reason: 'ContainerNotFound', lastError: 'container not found' };
-  let inPlace: boolean;
   const action = a.kind === 'container' ? a.spec.action : undefined;
-  if (a.kind === 'disconnect') inPlace = !o.endpoints.some((e) => e.networkName === dockerName(scenario, a.spec.network));
-  else if (action === 'pause') inPlace = o.state === 'paused';
-  else if (action === 'stop') inPlace = o.state !== 'running' && o.state !== 'paused';
-  else if (action === 'kill') inPlace = prev?.window === index || o.state !== 'running';
-  else inPlace = true; // restart: done once; Docker shows it running again
+  const inPlace = dockerShows(a, o, scenario, prev?.window === index);
   if (active) {
     if (err) return { ...base, phase: 'Failed', verified: false, lastError: err };
     if (!inPlace) return { ...base, phase: 'Pending', verified: false };
@@ -62,6 +57,35 @@ export function dockerTargetStatus(
     return { ...base, phase: 'Recovered', verified: !inPlace || action === 'restart' || action === 'kill', recovered: (base.recovered ?? 0) + 1 };
   }
   return base;
+}
+
+/** Does Docker's view of the container show the fault in place? (`done`: injected in this window.) */
+function dockerShows(a: TaggedAction, o: ObservedContainer, scenario: string, done: boolean): boolean {
+  switch (a.kind) {
+    case 'disconnect':
+      return !o.endpoints.some((e) => e.networkName === dockerName(scenario, a.spec.network));
+    case 'container':
+      switch (a.spec.action) {
+        case 'pause':
+          return o.state === 'paused';
+        case 'stop':
+          return o.state !== 'running' && o.state !== 'paused';
+        case 'kill':
+          return done || o.state !== 'running';
+        case 'restart':
+          return true; // done once; Docker shows it running again
+        default:
+          return assertNever(a.spec.action, 'container action');
+      }
+    case 'netem':
+    case 'bandwidth':
+    case 'partition':
+    case 'blackhole':
+    case 'reject':
+      return false; // not a Docker-level fault: its proof is the kernel's read-back
+    default:
+      return assertNever(a, 'fault action');
+  }
 }
 
 /** The compile-level degradation of one fault in the namespaces it is placed in, if any. */

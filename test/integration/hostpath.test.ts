@@ -17,7 +17,9 @@ async function boxes(t: test.TestContext, prefix: string, names: string[]): Prom
   const net = `${prefix}-net`;
   const dn = (n: string) => `${prefix}-${n}`;
   t.after(async () => {
-    await dockerStatus('rm', '-f', ...names.map(dn));
+    // Every container on the network first (a test may have added its own), then the network.
+    const attached = (await dockerStatus('network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{end}}', net)).stdout.split(/\s+/).filter(Boolean);
+    await dockerStatus('rm', '-f', ...new Set([...names.map(dn), ...attached]));
     await dockerStatus('network', 'rm', net);
   });
   await docker('network', 'create', '--subnet', '10.246.7.0/24', net);
