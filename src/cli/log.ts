@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import { escapesAllowed } from './output.js';
 
 /**
@@ -13,6 +13,8 @@ export function createLogger(
 ): Logger {
   const toStderr = stream === process.stderr;
   if (stream.isTTY) {
+    // Loaded only for a terminal: a controller logging JSON to a file or a pipe never needs it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(
       { level },
       pretty({ colorize: escapesAllowed(stream, env), destination: toStderr ? 2 : stream, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }),

@@ -58,13 +58,13 @@ export interface ReconcileResult {
   specHash?: string;
 }
 
-/** A parsed file: the spec, the status it holds, and its generation bookkeeping. */
-interface Parsed {
-  result: ParseResult;
-  prev: ScenarioStatus;
-  generation: number;
-  specHash: string;
-}
+/**
+ * A parsed file: the spec, the status it holds, and its generation bookkeeping. A valid file keeps
+ * no YAML Document (a hundred cached Documents would cost the idle controller tens of MiB).
+ */
+type Parsed =
+  | { ok: true; scenario: Scenario; prev: ScenarioStatus; generation: number; specHash: string }
+  | { ok: false; result: Extract<ParseResult, { ok: false }> };
 
 const READY_RECHECK_MS = 2_000;
 
@@ -112,8 +112,8 @@ export class Reconciler {
     if (read.unsettled) return { ops: 0, requeueAfterMs: 250 };
     const parsed = this.parse(file, read.text);
     lap('parse');
-    if (!parsed.result.ok) return this.refuse(name, file, parsed);
-    const scenario = parsed.result.scenario;
+    if (!parsed.ok) return this.refuse(name, file, parsed.result);
+    const { scenario } = parsed;
     const { prev } = parsed;
 
     const now = clock.now();
@@ -198,7 +198,7 @@ export class Reconciler {
   /** The valid scenario and status of `file` as last read (no I/O). */
   cachedParse(file: string): { scenario: Scenario; prev: ScenarioStatus; specHash: string } | undefined {
     const p = this.parsed.get(file)?.parsed;
-    return p?.result.ok ? { scenario: p.result.scenario, prev: p.prev, specHash: p.specHash } : undefined;
+    return p?.ok ? { scenario: p.scenario, prev: p.prev, specHash: p.specHash } : undefined;
   }
 
   /** The status a file holds now (read and parsed leniently), or undefined when it has none to keep. */
@@ -218,16 +218,11 @@ export class Reconciler {
     const hit = this.parsed.get(file);
     if (hit && hit.text === text) return hit.parsed;
     const result = parseScenario(text, file);
-    let prev: ScenarioStatus = {};
-    let generation = 0;
-    let specHash = '';
+    let parsed: Parsed;
     if (result.ok) {
-      prev = (result.doc.toJS()?.status ?? {}) as ScenarioStatus;
       const g = generationOf(result.doc);
-      generation = g.generation;
-      specHash = g.specHash;
-    }
-    const parsed: Parsed = { result, prev, generation, specHash };
+      parsed = { ok: true, scenario: result.scenario, prev: (result.doc.toJS()?.status ?? {}) as ScenarioStatus, generation: g.generation, specHash: g.specHash };
+    } else parsed = { ok: false, result };
     this.parsed.set(file, { text, parsed });
     return parsed;
   }
@@ -238,9 +233,7 @@ export class Reconciler {
   }
 
   /** An invalid file: report once in its status (or the log), never retry, never touch Docker. */
-  private async refuse(name: string, file: string, parsed: Parsed): Promise<ReconcileResult> {
-    const r = parsed.result;
-    if (r.ok) throw new Error('refuse() of a valid file');
+  private async refuse(name: string, file: string, r: Extract<ParseResult, { ok: false }>): Promise<ReconcileResult> {
     for (const i of r.issues) this.deps.log.warn({ scenario: name, file, code: i.code }, formatIssue(file, i));
     if (r.doc) {
       let prev: ScenarioStatus | undefined;
