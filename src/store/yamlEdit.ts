@@ -20,9 +20,11 @@
 //                                         phase: Running
 //                                         specHash: 3f0c...
 //                                       # a person's note
-import { Document, isDocument, isMap, isScalar, parseDocument, type Pair, type YAMLMap } from 'yaml';
+import { Document, isAlias, isDocument, isMap, isScalar, isSeq, parseDocument, type Pair, type YAMLMap } from 'yaml';
+import { guardText } from '../api/guard.js';
 import { specHash, stableStringify } from '../api/hash.js';
 import type { ScenarioStatus } from '../api/types.js';
+import type { NotEditable } from './commit.js';
 
 // ---------------------------------------------------------------- generation
 
@@ -83,8 +85,13 @@ export function plain<T>(v: T): T {
 
 // ---------------------------------------------------------------- reading names
 
-/** metadata.name read leniently: syntax errors elsewhere in the file do not matter if the name is readable. */
+/**
+ * metadata.name read leniently: syntax errors elsewhere in the file do not matter if the name is
+ * readable. A text that may not be parsed at all (too large, too deep: api/guard.ts) has no name.
+ */
 export function readName(text: string): { name: string } | { error: string } {
+  const refused = guardText(text);
+  if (refused) return { error: refused.message };
   let doc: Document;
   try {
     doc = parseDocument(text, { prettyErrors: false });
@@ -308,22 +315,69 @@ export interface StatusEdit {
   method: 'splice' | 'document';
 }
 
+/** A node as a person would name it in a message: `a number (5)`, `a list`, `an alias (*m)`. */
+function describeNode(node: unknown): string {
+  if (isAlias(node)) return `an alias (*${node.source})`;
+  if (isSeq(node)) return 'a list';
+  if (isMap(node)) return 'a mapping';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null) return 'empty';
+    const shown = JSON.stringify(v)?.slice(0, 40) ?? String(v);
+    return typeof v === 'number' ? `a number (${shown})` : typeof v === 'boolean' ? `a boolean (${shown})` : `text (${shown})`;
+  }
+  return 'not a mapping';
+}
+
+/**
+ * Why status cannot be written into this document, or undefined when it can: the root must be a
+ * mapping, metadata (when present) a mapping, and the data expandable (no alias bomb).
+ */
+function statusBlocker(doc: Document.Parsed): NotEditable | undefined {
+  if (doc.errors.length > 0) return { notEditable: `the file is not valid YAML: ${firstLine(doc.errors[0].message)}` };
+  if (!isMap(doc.contents)) {
+    return {
+      notEditable: `the document is ${describeNode(doc.contents)}, not a mapping (apiVersion:, kind:, metadata:, spec:); status is written only into a Scenario mapping`,
+    };
+  }
+  const meta = findPair(doc.contents, 'metadata');
+  if (meta && !isMap(meta.value)) {
+    return {
+      notEditable:
+        `metadata is ${describeNode(meta.value)}, not a mapping, so metadata.generation has no place: ` +
+        'write metadata as a mapping (metadata:\n  name: my-scenario) and the status is written on the next change',
+    };
+  }
+  return undefined;
+}
+
 /**
  * The new text of a Scenario file with `status` replaced and metadata.generation brought up to date.
  * `reconciledSpecHash`: the hash of the spec the status describes; when the file's spec differs, the
  * generation is made greater than status.observedGeneration. `doc`: the text, already parsed.
- * Returns undefined when the text is not a YAML mapping, or not data (an alias bomb): nothing
- * sensible to write into.
+ * Never throws: `{notEditable: why}` when the text has no place for a status (not a mapping,
+ * `metadata: 5`), is not data (an alias bomb), or could not be edited to the intended value.
  */
 export function withStatus(
   text: string,
   status: ScenarioStatus,
   opts: { doc?: Document.Parsed; reconciledSpecHash?: string } = {},
-): StatusEdit | undefined {
+): StatusEdit | NotEditable {
+  try {
+    return statusEdit(text, status, opts);
+  } catch (e) {
+    return { notEditable: `the status could not be written into this text (${(e as Error).message})` };
+  }
+}
+
+function statusEdit(text: string, status: ScenarioStatus, opts: { doc?: Document.Parsed; reconciledSpecHash?: string }): StatusEdit | NotEditable {
   const doc = opts.doc ?? parseDocument(text);
-  if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
+  const blocked = statusBlocker(doc);
+  if (blocked) return blocked;
   const js = safeToJS(doc);
-  if (js === undefined) return undefined; // e.g. an alias bomb: not data we can write into
+  if (js === undefined) {
+    return { notEditable: 'its aliases cannot be expanded (an alias with no anchor before it, or too many aliases): write the values out' };
+  }
   const value = asRecord(js);
   const g = generationOf(value);
   // A status that describes an older spec than the file now holds must not claim to have observed
@@ -357,7 +411,9 @@ export function withStatus(
   if (old && typeof old === 'object' && old.comment) node.comment = old.comment;
   d.set('status', node);
   const out = d.toString({ lineWidth: 0 });
-  if (!sameValue(out, expected)) throw new Error('store: could not write status into the document (internal error)');
+  if (!sameValue(out, expected)) {
+    return { notEditable: 'the file is shaped in a way the status cannot be written into without changing its meaning (a bug in faultline, please report it)' };
+  }
   return { text: out, generation, specHash: g.specHash, bumped, method: 'document' };
 }
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
 import { specHash } from '../../../src/api/hash.js';
 import type { ScenarioStatus } from '../../../src/api/types.js';
-import { applyMerge, generationOf, statusEntryText, withStatus } from '../../../src/store/yamlEdit.js';
+import { type StatusEdit, applyMerge, generationOf, statusEntryText, withStatus } from '../../../src/store/yamlEdit.js';
 import { SCENARIO } from './helpers.js';
 
 /** The text with the status entry and the generation line cut out: what a person owns. */
@@ -17,10 +17,15 @@ function statusOf(text: string): unknown {
   return (parseDocument(text).toJS() as { status?: unknown }).status;
 }
 
+/** withStatus that must succeed. */
+function edited(text: string, status: ScenarioStatus, opts: { reconciledSpecHash?: string } = {}): StatusEdit {
+  const out = withStatus(text, status, opts);
+  assert.ok(!('notEditable' in out), `withStatus refused: ${'notEditable' in out ? out.notEditable : ''}`);
+  return out;
+}
+
 function write(text: string, status: ScenarioStatus, reconciledSpecHash?: string): string {
-  const out = withStatus(text, status, { reconciledSpecHash });
-  assert.ok(out, 'withStatus returned nothing');
-  return out.text;
+  return edited(text, status, { reconciledSpecHash }).text;
 }
 
 describe('withStatus: the person\'s bytes', () => {
@@ -33,7 +38,7 @@ describe('withStatus: the person\'s bytes', () => {
           : i % 3 === 1
             ? { observedGeneration: 1, phase: 'Pending', events: [{ time: 't', type: 'Normal', reason: 'R', message: 'multi\nline' }] }
             : {};
-      const out = withStatus(text, status);
+      const out = edited(text, status);
       assert.ok(out);
       assert.equal(out.method, 'splice');
       text = out.text;
@@ -66,7 +71,7 @@ describe('withStatus: the person\'s bytes', () => {
 
   it('falls back to the Document API for shapes it does not splice, keeping comments and the value', () => {
     const flow = 'metadata: {name: a}   # flow style\nspec: {suspend: true}\n';
-    const out = withStatus(flow, { phase: 'Running' });
+    const out = edited(flow, { phase: 'Running' });
     assert.ok(out);
     assert.equal(out.method, 'document');
     assert.match(out.text, /# flow style/);
@@ -77,13 +82,18 @@ describe('withStatus: the person\'s bytes', () => {
     });
   });
 
-  it('refuses a document that is not a mapping, or not data', () => {
-    assert.equal(withStatus('- a\n- b\n', {}), undefined);
-    assert.equal(withStatus('key: [unclosed\n', {}), undefined);
+  it('refuses a document that is not a mapping, or not data, saying why', () => {
+    const refused = (text: string): string => {
+      const out = withStatus(text, {});
+      assert.ok('notEditable' in out, `expected a refusal for ${JSON.stringify(text)}`);
+      return out.notEditable;
+    };
+    assert.match(refused('- a\n- b\n'), /the document is a list, not a mapping/);
+    assert.match(refused('key: [unclosed\n'), /not valid YAML/);
     // A billion laughs: parses, but expanding it is refused.
     let bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
     for (let i = 1; i < 9; i++) bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
-    assert.equal(withStatus(`metadata:\n  name: a\n${bomb}`, {}), undefined);
+    assert.match(refused(`metadata:\n  name: a\n${bomb}`), /aliases cannot be expanded/);
     assert.throws(() => applyMerge(`metadata:\n  name: a\n${bomb}`, undefined), /too many aliases/);
   });
 });
@@ -121,7 +131,7 @@ describe('withStatus: status and generation', () => {
     assert.equal(g(write(reformatted, { observedGeneration: 1 })), 1, 'the same spec, formatted differently');
 
     const specEdited = text.replace('  suspend: false', '  suspend: true');
-    const out = withStatus(specEdited, { observedGeneration: 1 });
+    const out = edited(specEdited, { observedGeneration: 1 });
     assert.ok(out);
     assert.equal(out.generation, 2);
     assert.equal(out.bumped, true);
@@ -134,11 +144,11 @@ describe('withStatus: status and generation', () => {
     const a = write(SCENARIO, { observedGeneration: 1 });
     const hashA = generationOf(parseDocument(a)).specHash;
     const b = a.replace('  suspend: false', '  suspend: true');
-    const out = withStatus(b, { observedGeneration: 1 }, { reconciledSpecHash: hashA });
+    const out = edited(b, { observedGeneration: 1 }, { reconciledSpecHash: hashA });
     assert.ok(out);
     assert.equal(out.generation, 2);
     // Even when the file never recorded a hash, the status must not claim generation 1 for spec B.
-    const fresh = withStatus(SCENARIO.replace('  suspend: false', '  suspend: true'), { observedGeneration: 1 }, { reconciledSpecHash: hashA });
+    const fresh = edited(SCENARIO.replace('  suspend: false', '  suspend: true'), { observedGeneration: 1 }, { reconciledSpecHash: hashA });
     assert.equal(fresh?.generation, 2);
   });
 });

@@ -1,0 +1,305 @@
+// The store against hostile files and a hostile filesystem (issue 9). Whatever the file holds and
+// whatever the filesystem says, writeStatus returns a result that names the file and says why and
+// what to do, the file stays byte-identical, and no temporary file is left behind.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { MAX_FILE_BYTES } from '../../../src/api/guard.js';
+import { parseScenario } from '../../../src/api/parse.js';
+import { type CommitMethod, ScenarioStore, indexByName, readName, readStable } from '../../../src/store/index.js';
+import { scanScenarioFiles } from '../../../src/store/dir.js';
+import { SCENARIO, scratch } from './helpers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const METHODS: CommitMethod[] = ['exchange+lease', 'exchange', 'rename'];
+
+function assertNoLeftovers(dir: string, expected: string[]): void {
+  assert.deepEqual(readdirSync(dir).sort(), expected.sort());
+}
+
+const isRoot = process.getuid?.() === 0;
+
+/** A tmpfs of `size` mounted on a fresh directory (root only); undefined when it cannot be had. */
+function tmpfs(size: string): { dir: string; remountReadOnly: () => void; cleanup: () => void } | undefined {
+  if (!isRoot) return undefined;
+  const s = scratch('faultline-tmpfs-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', s.dir], { stdio: 'ignore' });
+  } catch {
+    s.cleanup();
+    return undefined;
+  }
+  return {
+    dir: s.dir,
+    remountReadOnly: () => execFileSync('mount', ['-o', 'remount,ro', s.dir], { stdio: 'ignore' }),
+    cleanup: () => {
+      execFileSync('umount', [s.dir], { stdio: 'ignore' });
+      s.cleanup();
+    },
+  };
+}
+
+describe('writeStatus into a file whose content has no place for it', () => {
+  const shapes: [string, string, RegExp][] = [
+    ['metadata: 5', 'apiVersion: v\nmetadata: 5\nspec: {}\n', /metadata is a number \(5\), not a mapping/],
+    ['metadata: [x]', 'apiVersion: v\nmetadata: [x]   # a list\nspec: {}\n', /metadata is a list, not a mapping/],
+    ['metadata: text', 'metadata: "split-brain"\nspec: {}\n', /metadata is text \("split-brain"\), not a mapping/],
+    ['metadata: (empty)', 'metadata:\nspec: {}\n', /metadata is empty, not a mapping/],
+    ['metadata: *alias', 'base: &m {name: a}\nmetadata: *m\nspec: {}\n', /metadata is an alias \(\*m\), not a mapping/],
+    ['a list', '- metadata: {name: a}\n', /the document is a list, not a mapping/],
+  ];
+  for (const [name, text, message] of shapes) {
+    it(`${name}: notEditable, saying why and what to do; the file is byte-identical`, async () => {
+      for (const method of METHODS) {
+        const s = scratch();
+        try {
+          const file = join(s.dir, 'a.yaml');
+          writeFileSync(file, text);
+          const r = await new ScenarioStore({ method, durable: false, readDelayMs: 1 }).writeStatus(file, { phase: 'Failed' });
+          assert.equal(r.written, false, method);
+          assert.equal(!r.written && r.reason, 'notEditable', `${method}: ${JSON.stringify(r)}`);
+          assert.match(r.written ? '' : r.message, message);
+          assert.ok(!r.written && r.message.startsWith(file), 'the message names the file');
+          assert.equal(readFileSync(file, 'utf8'), text, method);
+          assertNoLeftovers(s.dir, ['a.yaml']);
+        } finally {
+          s.cleanup();
+        }
+      }
+    });
+  }
+
+  it('a file whose data contains itself (an alias inside its own anchor) gets its status, no stack overflow', async () => {
+    const s = scratch();
+    try {
+      const file = join(s.dir, 'a.yaml');
+      const text = 'metadata:\n  name: a\nspec: &s\n  loop: [*s]\n';
+      writeFileSync(file, text);
+      const parsed = parseScenario(text, file);
+      assert.equal(!parsed.ok && parsed.issues[0]?.code, 'yaml.aliasCycle');
+      const r = await new ScenarioStore({ durable: false }).writeStatus(file, { phase: 'Failed' });
+      assert.equal(r.written, true, JSON.stringify(r));
+      assert.ok(readFileSync(file, 'utf8').startsWith('metadata:\n  name: a\n  generation: 1\nspec: &s\n  loop: [*s]\nstatus:\n  phase: Failed\n'));
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('absurdly deep nesting: nothing parses it, nothing throws, the file is untouched', async () => {
+    const s = scratch();
+    try {
+      const file = join(s.dir, 'a.yaml');
+      const text = `metadata:\n  name: deep\nspec: ${'['.repeat(20_000)}\n`;
+      writeFileSync(file, text);
+      assert.match((readName(text) as { error: string }).error, /nested 65 levels deep here; the limit is 64/);
+      const read = await readStable(file, { delayMs: 1 });
+      assert.equal(!read.missing && read.text, text);
+      const r = await new ScenarioStore({ durable: false, readDelayMs: 1 }).writeStatus(file, { phase: 'Failed' });
+      assert.equal(!r.written && r.reason, 'invalid');
+      assert.match(r.written ? '' : r.message, /nested 65 levels deep/);
+      assert.equal(readFileSync(file, 'utf8'), text);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
+
+describe('a file over the size limit', () => {
+  it('is judged by fstat before it is read: a bounded prefix, its real size, never parsed', async () => {
+    const s = scratch();
+    try {
+      const file = join(s.dir, 'big.yaml');
+      let text = 'metadata:\n  name: big\nspec:\n  faults:\n';
+      const item = '    - {name: f, at: 3m, duration: 1m, netem: {delay: 100ms}, targets: {names: [a, b, c]}}\n';
+      text += item.repeat(Math.ceil((4.4 * 1024 * 1024) / item.length));
+      writeFileSync(file, text);
+      const size = Buffer.byteLength(text);
+      const started = performance.now();
+      const read = await readStable(file, { delayMs: 1 });
+      assert.ok(!read.missing);
+      assert.equal(read.truncated, true);
+      assert.equal(read.size, size);
+      assert.equal(read.text.length, MAX_FILE_BYTES + 1);
+      const parsed = parseScenario(read.text, file, { bytes: read.size });
+      assert.equal(!parsed.ok && parsed.issues[0]?.code, 'file.tooLarge');
+      assert.match(!parsed.ok ? (parsed.issues[0]?.message ?? '') : '', /^the file is 4\.4 MiB; a Scenario file may be at most 1\.0 MiB: split it/);
+      assert.match((readName(read.text) as { error: string }).error, /at most 1\.0 MiB/);
+      const r = await new ScenarioStore({ durable: false }).writeStatus(file, { phase: 'Failed' });
+      assert.equal(!r.written && r.reason, 'tooLarge');
+      assert.match(r.written ? '' : r.message, /big\.yaml: the file is 4\.4 MiB; .* not written$/);
+      // Parsing 4.4 MB took 10-16 s; the whole of the above stays far below that.
+      assert.ok(performance.now() - started < 3000, `took ${Math.round(performance.now() - started)} ms`);
+      assert.equal(readFileSync(file, 'utf8'), text);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
+
+describe('writeStatus on a filesystem that says no', () => {
+  it('a file made read-only (mode 0444): StatusWriteFailed, EACCES, what to do; untouched (even as root)', async () => {
+    for (const method of METHODS) {
+      const s = scratch();
+      try {
+        const file = join(s.dir, 'a.yaml');
+        writeFileSync(file, SCENARIO);
+        chmodSync(file, 0o444);
+        const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
+        assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
+        assert.equal(!r.written && r.errno, 'EACCES');
+        assert.match(r.written ? '' : r.message, new RegExp(`^${file}: not written \\(EACCES: the file is read-only, mode 0444\\); the file is unchanged: .*chmod u\\+w`));
+        assert.equal(readFileSync(file, 'utf8'), SCENARIO);
+        assertNoLeftovers(s.dir, ['a.yaml']);
+      } finally {
+        s.cleanup();
+      }
+    }
+  });
+
+  it('a directory the controller may not write (EACCES): StatusWriteFailed naming the directory', async () => {
+    const s = scratch();
+    try {
+      const file = join(s.dir, 'a.yaml');
+      writeFileSync(file, SCENARIO);
+      chmodSync(file, 0o666); // the file itself is writable by anyone; the directory is not
+      chmodSync(s.dir, 0o755);
+      let r: { written: boolean; reason?: string; errno?: string; message?: string };
+      if (isRoot) {
+        // root writes any directory: run the write as nobody, who may not write this one.
+        const child = spawnSync(process.execPath, [join(here, 'fixtures', 'write-status.js'), file], { uid: 65534, gid: 65534, encoding: 'utf8' });
+        assert.equal(child.status, 0, child.stderr);
+        r = JSON.parse(child.stdout);
+      } else {
+        chmodSync(s.dir, 0o555);
+        r = await new ScenarioStore({ durable: false }).writeStatus(file, { phase: 'Running' });
+        chmodSync(s.dir, 0o755);
+      }
+      assert.equal(r.reason, 'StatusWriteFailed', JSON.stringify(r));
+      assert.equal(r.errno, 'EACCES');
+      assert.match(r.message ?? '', new RegExp(`^${file}: not written \\(EACCES: permission denied\\); the file is unchanged: .*write the file and the directory ${s.dir}`));
+      assert.equal(readFileSync(file, 'utf8'), SCENARIO);
+      assertNoLeftovers(s.dir, ['a.yaml']);
+    } finally {
+      chmodSync(s.dir, 0o755);
+      s.cleanup();
+    }
+  });
+
+  it('a read-only filesystem (EROFS, a tmpfs remounted ro; root only)', { skip: !isRoot && 'needs root to mount a tmpfs' }, async (t) => {
+    const fs = tmpfs('1m');
+    if (!fs) return t.skip('cannot mount a tmpfs here');
+    try {
+      const file = join(fs.dir, 'a.yaml');
+      writeFileSync(file, SCENARIO);
+      fs.remountReadOnly();
+      for (const method of METHODS) {
+        const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
+        assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
+        assert.equal(!r.written && r.errno, 'EROFS');
+        assert.match(r.written ? '' : r.message, /\(EROFS: read-only file system\); the file is unchanged: the filesystem holding .* is read-only: remount it read-write/);
+        assert.equal(readFileSync(file, 'utf8'), SCENARIO);
+      }
+      assertNoLeftovers(fs.dir, ['a.yaml']);
+    } finally {
+      fs.cleanup();
+    }
+  });
+
+  it('a full disk (ENOSPC, a small tmpfs filled up; root only)', { skip: !isRoot && 'needs root to mount a tmpfs' }, async (t) => {
+    const fs = tmpfs('64k');
+    if (!fs) return t.skip('cannot mount a tmpfs here');
+    try {
+      const file = join(fs.dir, 'a.yaml');
+      writeFileSync(file, SCENARIO);
+      // Fill the rest of the filesystem.
+      const filler = join(fs.dir, 'filler');
+      const chunk = Buffer.alloc(1024, 'x');
+      try {
+        for (let i = 0; i < 1024; i++) writeFileSync(filler, chunk, { flag: 'a' });
+      } catch (e) {
+        assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+      }
+      for (const method of METHODS) {
+        const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running', events: [{ time: 't', type: 'Normal', reason: 'R', message: 'x'.repeat(8192) }] });
+        assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
+        assert.equal(!r.written && r.errno, 'ENOSPC');
+        assert.match(r.written ? '' : r.message, /\(ENOSPC: no space left on device\); the file is unchanged: no space left on the device holding .*: free some space/);
+        assert.equal(readFileSync(file, 'utf8'), SCENARIO);
+        assertNoLeftovers(fs.dir, ['a.yaml', 'filler']);
+      }
+    } finally {
+      fs.cleanup();
+    }
+  });
+});
+
+describe('symlinks that lead outside the scenario directory', () => {
+  function layout(): { s: ReturnType<typeof scratch>; dir: string; outside: string; link: string; inside: string } {
+    const s = scratch();
+    const dir = join(s.dir, 'scenarios');
+    mkdirSync(dir);
+    const outside = join(s.dir, 'elsewhere.yaml');
+    writeFileSync(outside, SCENARIO.replace('split-brain', 'elsewhere'));
+    writeFileSync(join(dir, 'real.yaml'), SCENARIO);
+    const link = join(dir, 'escape.yaml');
+    symlinkSync(outside, link);
+    const inside = join(dir, 'alias.yaml');
+    symlinkSync('real.yaml', inside);
+    return { s, dir, outside, link, inside };
+  }
+
+  it('are refused when listing, with a message; links inside the directory are scenario files', async () => {
+    const { s, dir, link, inside } = layout();
+    try {
+      const scan = await scanScenarioFiles(dir);
+      assert.deepEqual(scan.files, [inside, join(dir, 'real.yaml')]);
+      assert.deepEqual(scan.refused.map((r) => [r.file, r.issue.code]), [[link, 'file.outsideDir']]);
+      assert.match(scan.refused[0]?.issue.message ?? '', /escape\.yaml leads \(through a symlink\) to .*elsewhere\.yaml, outside the scenario directory .*: copy the file into the directory/);
+      assert.deepEqual(await new ScenarioStore().listScenarioFiles(dir), scan.files);
+      const idx = await indexByName(dir, { delayMs: 1 });
+      assert.deepEqual(idx.unreadable.map((u) => u.file), [link]);
+      assert.match(idx.unreadable[0]?.reason ?? '', /outside the scenario directory/);
+      assert.equal(idx.byName.get('elsewhere'), undefined);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('are not read: the read says missing, and why', async () => {
+    const { s, dir, link, inside } = layout();
+    try {
+      const store = new ScenarioStore({ dir, readDelayMs: 1 });
+      const r = await store.readStable(link);
+      assert.equal(r.missing, true);
+      assert.equal(r.missing && r.refused?.code, 'file.outsideDir');
+      assert.equal((await store.readStable(inside)).missing, false);
+      // A store learns its directory from the calls that name it, as the controller makes them.
+      const learned = new ScenarioStore({ readDelayMs: 1 });
+      assert.equal((await learned.readStable(link)).missing, false, 'not confined yet');
+      await learned.listScenarioFiles(dir);
+      assert.equal((await learned.readStable(link)).missing, true);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('are never written through: outsideDir, the outside file untouched', async () => {
+    const { s, dir, outside, link, inside } = layout();
+    try {
+      const before = readFileSync(outside, 'utf8');
+      const store = new ScenarioStore({ dir, durable: false });
+      const r = await store.writeStatus(link, { phase: 'Running' });
+      assert.equal(!r.written && r.reason, 'outsideDir', JSON.stringify(r));
+      assert.match(r.written ? '' : r.message, /outside the scenario directory .*; not written$/);
+      assert.equal(readFileSync(outside, 'utf8'), before);
+      const ok = await store.writeStatus(inside, { phase: 'Running' });
+      assert.equal(ok.written, true, 'a link inside the directory is written through');
+      assertNoLeftovers(dir, ['alias.yaml', 'escape.yaml', 'real.yaml']);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
