@@ -83,11 +83,11 @@ import { type Document, parseDocument } from 'yaml';
 import { MAX_FILE_BYTES, guardText } from '../api/guard.js';
 import { EAGAIN, EINVAL, ENOENT, ENOSYS, F_WRLCK, type Native, sleepSync } from './native.js';
 import { readAllFd } from './read.js';
-import { firstLine } from './yamlEdit.js';
+import { firstLine, rewriteMinimally } from './yamlEdit.js';
 
 /**
- * An edit of the whole file: mutate `doc` (its toString() is written), or return the new text
- * (for byte-exact edits), or 'skip' to write nothing, or `{notEditable: why}` when this text has
+ * An edit of the whole file: mutate `doc` (written back changing only the bytes of what changed:
+ * yamlEdit.ts rewriteMinimally), or return the new text, or 'skip' to write nothing, or `{notEditable: why}` when this text has
  * no place for the edit (e.g. `metadata: 5` for a generation). It may be called more than once per
  * update: once for every newer version of the file that a person saved while we were writing.
  */
@@ -151,7 +151,7 @@ export function runEdit(edit: Edit, text: string): Edited {
     const out = edit(doc, text);
     if (out === 'skip') return { kind: 'skip' };
     if (typeof out === 'object' && out !== null) return { kind: 'notEditable', message: out.notEditable };
-    next = typeof out === 'string' ? out : doc.toString();
+    next = typeof out === 'string' ? out : rewriteMinimally(text, doc); // only the edited bytes change
   } catch (e) {
     // The edit could not cope with this text (a bug, or a shape it did not expect): the file stays.
     return { kind: 'notEditable', message: `the edit failed on this text (${(e as Error).message})` };

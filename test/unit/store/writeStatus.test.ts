@@ -246,3 +246,50 @@ describe('isOwnWrite', () => {
     }
   });
 });
+
+// Issue 12 through the store, as the controller and `faultline reseed` use it.
+describe('byte-preserving writes through the store', () => {
+  const FLOW = 'apiVersion: faultline.dev/v1alpha1\r\nkind: Scenario\r\nmetadata: {name: flaky}   # flow style\r\nspec:\r\n  faults:\r\n    - {name: f, targets: {names: [c1]}, netem: {delay: 1ms}}   # [c1], not [ c1 ]\r\n';
+
+  it('writeStatus into flow-style metadata in a CRLF file changes only the generation and status', async () => {
+    for (const method of METHODS) {
+      const s = scratch();
+      try {
+        const file = join(s.dir, 'flaky.yaml');
+        writeFileSync(file, FLOW);
+        const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
+        assert.equal(r.written, true, method);
+        const spec = doc(FLOW).spec;
+        assert.equal(
+          readFileSync(file, 'utf8'),
+          FLOW.replace('{name: flaky}', '{name: flaky, generation: 1}') + `status:\r\n  phase: Running\r\n  specHash: ${specHash(spec)}\r\n`,
+          method,
+        );
+      } finally {
+        s.cleanup();
+      }
+    }
+  });
+
+  it('a Document edit (faultline reseed: setIn spec.seed) adds one line, then changes one number', async () => {
+    for (const method of METHODS) {
+      const s = scratch();
+      try {
+        const file = join(s.dir, 'flaky.yaml');
+        writeFileSync(file, FLOW);
+        const store = new ScenarioStore({ method, durable: false });
+        const first = await store.updateFile(file, (d) => {
+          d.setIn(['spec', 'seed'], 42);
+        });
+        assert.equal(first.written, true, method);
+        assert.equal(readFileSync(file, 'utf8'), `${FLOW}  seed: 42\r\n`, method);
+        await store.updateFile(file, (d) => {
+          d.setIn(['spec', 'seed'], 7);
+        });
+        assert.equal(readFileSync(file, 'utf8'), `${FLOW}  seed: 7\r\n`, method);
+      } finally {
+        s.cleanup();
+      }
+    }
+  });
+});

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDocument } from 'yaml';
+import { type Document, parseDocument } from 'yaml';
 import { specHash } from '../../../src/api/hash.js';
 import type { ScenarioStatus } from '../../../src/api/types.js';
-import { type StatusEdit, applyMerge, generationOf, statusEntryText, withStatus } from '../../../src/store/yamlEdit.js';
+import { type StatusEdit, applyMerge, generationOf, rewriteMinimally, statusEntryText, withStatus } from '../../../src/store/yamlEdit.js';
 import { SCENARIO } from './helpers.js';
 
 /** The text with the status entry and the generation line cut out: what a person owns. */
@@ -69,17 +69,14 @@ describe('withStatus: the person\'s bytes', () => {
     assert.ok(text.startsWith('metadata:\n  name: a\n  generation: 1\nspec:\n  suspend: true\nstatus:\n  phase: Suspended\n'));
   });
 
-  it('falls back to the Document API for shapes it does not splice, keeping comments and the value', () => {
-    const flow = 'metadata: {name: a}   # flow style\nspec: {suspend: true}\n';
-    const out = edited(flow, { phase: 'Running' });
-    assert.ok(out);
+  it('writes into a file without metadata through the Document API, still changing only what it adds', () => {
+    const bare = 'apiVersion: v   # no metadata yet\nspec: {a: [b]}  # c\n';
+    const out = edited(bare, { phase: 'Running' });
     assert.equal(out.method, 'document');
-    assert.match(out.text, /# flow style/);
-    assert.deepEqual(parseDocument(out.text).toJS(), {
-      metadata: { name: 'a', generation: 1 },
-      spec: { suspend: true },
-      status: { phase: 'Running', specHash: specHash({ suspend: true }) },
-    });
+    assert.equal(
+      out.text,
+      `apiVersion: v   # no metadata yet\nspec: {a: [b]}  # c\nmetadata:\n  generation: 1\nstatus:\n  phase: Running\n  specHash: ${specHash({ a: ['b'] })}\n`,
+    );
   });
 
   it('refuses a document that is not a mapping, or not data, saying why', () => {
@@ -206,4 +203,80 @@ describe('applyMerge', () => {
   it('explains a source that is not YAML', () => {
     assert.throws(() => applyMerge('a: [unclosed\n', undefined), /not a YAML mapping; fix its syntax/);
   });
+});
+
+// Issue 12: status writes reformatted the spec (`{name: x}` became `{ name: x, generation: 1 }`).
+// Golden texts: every byte outside the status entry and the generation value is the file's own.
+describe('withStatus: golden texts (flow collections, comments, CRLF)', () => {
+  const hash = (spec: unknown): string => specHash(spec);
+
+  it('flow-style metadata gets its generation inside the braces, nothing re-spaced', () => {
+    const text = 'metadata: {name: a}   # flow style\nspec: {suspend: true, targets: [c1]}  # [c1] stays [c1]\n';
+    const out = edited(text, { phase: 'Running' });
+    assert.equal(out.method, 'splice');
+    assert.equal(
+      out.text,
+      `metadata: {name: a, generation: 1}   # flow style\nspec: {suspend: true, targets: [c1]}  # [c1] stays [c1]\nstatus:\n  phase: Running\n  specHash: ${hash({ suspend: true, targets: ['c1'] })}\n`,
+    );
+    // A second write changes the status only; a spec edit changes the generation value only.
+    assert.equal(write(out.text, { phase: 'Pending' }), out.text.replace('phase: Running', 'phase: Pending'));
+    const specEdited = out.text.replace('suspend: true', 'suspend: false');
+    const bumped = write(specEdited, { phase: 'Pending' });
+    assert.ok(bumped.startsWith('metadata: {name: a, generation: 2}   # flow style\nspec: {suspend: false, targets: [c1]}  # [c1] stays [c1]\nstatus:\n'));
+  });
+
+  it('keeps the padding a file uses inside braces, and puts the generation after the name', () => {
+    const text = 'metadata: { name: a, labels: { x: y } }\nspec: { suspend: true }\n';
+    assert.equal(write(text, {}), `metadata: { name: a, generation: 1, labels: { x: y } }\nspec: { suspend: true }\nstatus:\n  specHash: ${hash({ suspend: true })}\n`);
+    assert.equal(write('metadata: {}\nspec: {}\n', {}), `metadata: {generation: 1}\nspec: {}\nstatus:\n  specHash: ${hash({})}\n`);
+    const multiline = 'metadata: {\n  name: a,   # the name\n  labels: {x: y}\n}\nspec: {}\n';
+    assert.ok(write(multiline, {}).startsWith('metadata: {\n  name: a, generation: 1,   # the name\n  labels: {x: y}\n}\nspec: {}\n'));
+  });
+
+  it('a CRLF file stays CRLF: inserted lines included, comments on the status line kept', () => {
+    const text = 'apiVersion: v\r\nmetadata:\r\n  name: a   # c\r\nspec:\r\n  targets: [c1]\r\nstatus: {}   # ours\r\n';
+    const out = edited(text, { phase: 'Running' });
+    assert.equal(out.method, 'splice');
+    assert.equal(
+      out.text,
+      `apiVersion: v\r\nmetadata:\r\n  name: a   # c\r\n  generation: 1\r\nspec:\r\n  targets: [c1]\r\nstatus:   # ours\r\n  phase: Running\r\n  specHash: ${hash({ targets: ['c1'] })}\r\n`,
+    );
+    const flow = 'metadata: {name: a}\r\nspec: {x: [c1]}\r\n';
+    assert.equal(write(flow, {}), `metadata: {name: a, generation: 1}\r\nspec: {x: [c1]}\r\nstatus:\r\n  specHash: ${hash({ x: ['c1'] })}\r\n`);
+  });
+
+  it('a file without a final newline gets status on a line of its own', () => {
+    assert.equal(write('metadata: {name: a}\nspec: {}', {}), `metadata: {name: a, generation: 1}\nspec: {}\nstatus:\n  specHash: ${hash({})}\n`);
+  });
+
+  it('applyMerge keeps flow-style metadata as written, generation carried over or dropped in place', () => {
+    assert.equal(applyMerge('metadata: {name: a, generation: 9}\nspec: {x: [c1]}\n', undefined), 'metadata: {name: a}\nspec: {x: [c1]}\n');
+    assert.equal(
+      applyMerge('metadata: {generation: 9, name: a}\nspec: {x: [c1]}\n', 'metadata: {name: a, generation: 3}\nspec: {}\nstatus: {phase: R}\n'),
+      'metadata: {generation: 3, name: a}\nspec: {x: [c1]}\nstatus: {phase: R}\n',
+    );
+  });
+});
+
+describe('rewriteMinimally: a Document edit written back changing only what changed', () => {
+  const cases: [string, string, (d: Document) => void, string][] = [
+    ['a scalar replaced', 'spec:\n  seed: 1   # was\n  targets: [c1]\n', (d) => d.setIn(['spec', 'seed'], 42), 'spec:\n  seed: 42   # was\n  targets: [c1]\n'],
+    ['a key added to a block map', 'spec:\n  targets: [c1]   # two\n', (d) => d.setIn(['spec', 'seed'], 7), 'spec:\n  targets: [c1]   # two\n  seed: 7\n'],
+    ['a key added to a flow map', 'spec: {targets: [c1]}\n', (d) => d.setIn(['spec', 'seed'], 7), 'spec: {targets: [c1], seed: 7}\n'],
+    ['a key removed from a flow map', 'a: {x: 1, y: [c1]}  # c\n', (d) => d.deleteIn(['a', 'x']), 'a: {y: [c1]}  # c\n'],
+    ['a key removed from a block map', 'a:\n  x: 1\n  y: [c1]\n', (d) => d.deleteIn(['a', 'x']), 'a:\n  y: [c1]\n'],
+    ['a value that needs quotes', 'a: {x: 1}\n', (d) => d.setIn(['a', 'x'], 'b: c'), 'a: {x: "b: c"}\n'],
+    ['a block value replaced by a collection', 'a: [x]\nb:   # keep me\n  - 1\n', (d) => d.set('b', d.createNode({ k: [1] })), 'a: [x]\nb:   # keep me\n  k:\n    - 1\n'],
+    ['items appended', 'a: [x]\nc:\n  - 1  # one\n', (d) => { d.addIn(['a'], 'y'); d.addIn(['c'], 2); }, 'a: [x, y]\nc:\n  - 1  # one\n  - 2\n'],
+    ['CRLF', 'spec:\r\n  targets: [c1]\r\n', (d) => d.setIn(['spec', 'seed'], 7), 'spec:\r\n  targets: [c1]\r\n  seed: 7\r\n'],
+    // Not spliceable (keys reordered): printed, with the file's own flow spacing.
+    ['reordered: printed tight like the file', 'a: [c1]\nb: {x: y}\n', (d) => { const a = d.get('a', true); d.delete('a'); d.set('a', a); }, 'b: {x: y}\na: [c1]\n'],
+  ];
+  for (const [name, text, edit, want] of cases) {
+    it(name, () => {
+      const d = parseDocument(text);
+      edit(d);
+      assert.equal(rewriteMinimally(text, d), want);
+    });
+  }
 });
