@@ -3,33 +3,31 @@
 // Everything downstream of the text recurses once per nesting level: yaml's composer, doc.toJS,
 // ajv, the semantic checks, stableStringify, the store's edits. Around 2,000 to 10,000 levels
 // (it depends on how deep the caller's own stack already is) they throw "Maximum call stack size
-// exceeded", and a few such places cannot catch it. So depth is decided here, on the tokens of
-// yaml's Lexer (an iterative tokenizer: it knows what is a quote, a comment, a block scalar), and
-// every reader of file text (api/parse.ts; store/ read, readName, edits) asks `guardText` first.
+// exceeded", and a few such places cannot catch it. So depth is decided here, and every reader of
+// file text (api/parse.ts; store/ read, readName, edits) asks `guardText` first.
 //
 //   size        more than MAX_FILE_BYTES                         file.tooLarge
 //   encoding    U+FFFD (bytes that were not UTF-8), NULs         file.encoding
 //   characters  other control characters, a BOM mid-file         yaml.controlCharacter
 //   depth       collections nested more than MAX_DEPTH levels    yaml.tooDeep
 //
-// Depth, worked example: each line's first column (after indentation and "- ", "? ", ": "
-// indicators) opens or closes block levels like a YAML parser's indentation stack; "[" and "{"
-// add one level each on top of the line's block depth.
+// Depth is the height of yaml's own Parser stack while it reads the text one Lexer token at a
+// time. Lexer and Parser are iterative, and the composer and every later walk recurse over
+// exactly the tree that Parser builds, error recovery included (a badly indented line can nest
+// every line after it one level deeper), so deep nesting is refused at the token that crossed the
+// limit, before anything recursive runs. A light scan of brackets and indentation cannot know
+// that: a quote-like character, a block scalar or a recovery fools it.
 //
-//   spec:                        block depth 1 (the root map)
-//     faults:                    2
-//     - name: x                  3 (the sequence) + 4 (the item's map, at the column of "name")
-//       targets: {names: [a]}    4, then 5 for "{" and 6 for "["
-//
-// The estimate never undercounts (a "- a" item counts a map level that a plain item does not
-// have), so the real depth of anything that passes is at most MAX_DEPTH.
+//   spec:                          document 1, root map 2
+//     faults:                      spec's map 3
+//     - {targets: {names: [a]}}    the list 4, its item 5, targets 6, names 7 (+1 for "a")
 
-import { CST, Lexer } from 'yaml';
+import { CST, Lexer, Parser } from 'yaml';
 import type { Issue } from './types.js';
 
 /** Largest Scenario file accepted, in bytes (UTF-8). */
 export const MAX_FILE_BYTES = 1024 * 1024;
-/** Deepest nesting of collections accepted; real Scenarios stay under 12. */
+/** Deepest nesting accepted (nestingDepth: collections plus one or two); real Scenarios stay under 12. */
 export const MAX_DEPTH = 64;
 
 type Pos = { line: number; column: number };
@@ -115,16 +113,7 @@ function characterIssue(text: string): Issue | undefined {
 
 // ---------------------------------------------------------------- depth
 
-interface Level {
-  col: number;
-  /** A block sequence that shares its column with the map holding it ("a:\n- x"). */
-  seq: boolean;
-}
-
-/**
- * The first place where nesting goes beyond MAX_DEPTH levels, as a located yaml.tooDeep Issue.
- * One pass of yaml's Lexer; no recursion, whatever the input.
- */
+/** The first place where nesting goes beyond MAX_DEPTH levels, as a located yaml.tooDeep Issue. */
 export function depthIssue(text: string): Issue | undefined {
   const found = nestingDepth(text, MAX_DEPTH);
   if (found.at === undefined) return undefined;
@@ -132,134 +121,37 @@ export function depthIssue(text: string): Issue | undefined {
     code: 'yaml.tooDeep',
     path: [],
     message:
-      `collections are nested ${found.depth} levels deep here; the limit is ${MAX_DEPTH} and a Scenario never needs more than about 12: ` +
-      'flatten this part, or look for a bracket that is never closed',
+      `collections are nested more than ${MAX_DEPTH} levels deep here, and a Scenario never needs more than about 12: ` +
+      'flatten this part, or look for a bracket that is never closed or a line indented too far',
     ...lineColumn(text, found.at),
   };
 }
 
 /**
- * How deeply `text` nests collections (an estimate that never undercounts): the deepest level
- * seen, or the first level beyond `limit` and the offset where it starts.
+ * How deeply `text` nests (the height of yaml's Parser stack, see above: it counts the document
+ * and a scalar being read, so one or two more than the collections): the deepest level seen, or
+ * the first level beyond `limit` and the offset of the token that reached it.
  */
 export function nestingDepth(text: string, limit = Infinity): { depth: number; at?: number } {
-  const stack: Level[] = [];
+  const parser = new Parser();
   let deepest = 0;
-  let flow = 0;
   let offset = 0;
-  let lineStart = 0;
-  /** The current line's indicators and first content, while we are still at its start; else undefined. */
-  let head: { col: number; dash: boolean }[] | undefined;
-  let scalarNext = false; // the Lexer marks a scalar with "\x1f", then gives its source
-  let blockScalar = false; // that scalar is a block scalar's body (lines of its own)
-
-  /** Record a depth reached at offset `at`; a result when it is beyond the limit. */
-  const reach = (depth: number, at: number): { depth: number; at: number } | undefined => {
-    deepest = Math.max(deepest, depth);
-    return depth > limit ? { depth, at } : undefined;
-  };
-
-  // Close the line's start: pop the levels it dedents out of, push the ones it opens.
-  const finishHead = (items: { col: number; dash: boolean }[]): { depth: number; at: number } | undefined => {
-    const [first, ...rest] = items;
-    while (stack.length > 0 && (stack[stack.length - 1] as Level).col > first.col) stack.pop();
-    const top = stack[stack.length - 1];
-    if (!top || top.col < first.col) stack.push({ col: first.col, seq: first.dash });
-    else if (first.dash && !top.seq) stack.push({ col: first.col, seq: true });
-    else if (!first.dash && top.seq && stack[stack.length - 2]?.col === first.col) stack.pop();
-    let over = reach(stack.length, lineStart + first.col);
-    // "- - a", "? - a", "- a: b": each indicator on the line opens one more level.
-    for (let i = 0; i < rest.length && !over; i++) {
-      const item = rest[i] as { col: number; dash: boolean };
-      stack.push({ col: item.col, seq: item.dash });
-      over = reach(stack.length, lineStart + item.col);
-    }
-    return over;
-  };
-
   for (const token of new Lexer().lex(text)) {
-    if (token === CST.SCALAR) {
-      scalarNext = true;
-      continue;
-    }
-    if (token === CST.DOCUMENT) {
-      stack.length = 0;
-      flow = 0;
-      continue;
-    }
-    if (token === CST.FLOW_END) {
-      flow = 0; // a flow collection ended by an error (not indented enough); yaml reports it
-      continue;
-    }
     const start = offset;
-    offset += token.length;
-    const type = scalarNext ? 'scalar' : CST.tokenType(token);
-    const isBlockBody = scalarNext && blockScalar;
-    scalarNext = false;
-    if (isBlockBody) {
-      blockScalar = false;
-      continue; // a block scalar's lines are text, whatever their indentation
+    // "\x02" (a document starts), "\x18" (a flow collection ended by an error) and "\x1f" (a
+    // scalar follows) are markers that take no room in the text.
+    if (token !== CST.DOCUMENT && token !== CST.FLOW_END && token !== CST.SCALAR) offset += token.length;
+    for (const _done of parser.next(token)) {
+      // A finished document: its depth was measured while it grew.
     }
-    if (start === 0 || text[start - 1] === '\n') {
-      lineStart = start;
-      head = flow === 0 ? [] : undefined;
+    const depth = parser.stack.length;
+    if (depth > deepest) {
+      deepest = depth;
+      if (depth > limit) return { depth, at: start };
     }
-    if (head !== undefined) {
-      const col = start - lineStart;
-      switch (type) {
-        case 'byte-order-mark':
-          lineStart = offset; // columns count from after the BOM
-          continue;
-        case 'space':
-        case 'anchor':
-        case 'tag':
-          continue;
-        case 'seq-item-ind':
-        case 'explicit-key-ind':
-        case 'map-value-ind':
-          head.push({ col, dash: type === 'seq-item-ind' });
-          continue;
-        case 'doc-start':
-        case 'doc-end':
-          stack.length = 0;
-          flow = 0;
-          head = undefined;
-          continue;
-        case 'newline':
-        case 'comment':
-        case 'directive-line': {
-          const items = head;
-          head = undefined;
-          const issue = items.length > 0 ? finishHead(items) : undefined; // "-" alone on its line
-          if (issue) return issue;
-          continue;
-        }
-        default: {
-          const items = head;
-          head = undefined;
-          items.push({ col, dash: false });
-          const issue = finishHead(items);
-          if (issue) return issue;
-        }
-      }
-    }
-    switch (type) {
-      case 'block-scalar-header':
-        blockScalar = true;
-        break;
-      case 'flow-map-start':
-      case 'flow-seq-start':
-        flow++;
-        {
-          const over = reach(stack.length + flow, start);
-          if (over) return over;
-        }
-        break;
-      case 'flow-map-end':
-      case 'flow-seq-end':
-        flow = Math.max(0, flow - 1);
-        break;
-    }
+  }
+  for (const _done of parser.end()) {
+    // Closes what is still open; nothing gets deeper.
   }
   return { depth: deepest };
 }

@@ -14,7 +14,8 @@
 //   - unresolved tags such as `!foo` are errors (yaml.tag): nothing is silently read as text;
 //   - one document per file (yaml.multipleDocuments); an empty trailing "---" is tolerated;
 //   - an alias with no anchor before it (yaml.alias), or one inside the value it names
-//     (yaml.aliasCycle: `a: &x [*x]` is an infinite value), is an error at the alias;
+//     (yaml.aliasCycle: `a: &x [*x]` is an infinite value), is an error at the alias; so is a
+//     key that is a list or a mapping (yaml.complexKey);
 //   - alias expansion is capped (maxAliasCount), so a "billion laughs" file fails in
 //     milliseconds (yaml.aliasLimit) instead of eating memory;
 //   - `status` is set aside before validation: the controller owns and rewrites it, and a broken
@@ -115,6 +116,7 @@ function parse(text: string, file: string, opts: ParseOptions): ParseResult {
       merge: false,
       uniqueKeys: true,
       prettyErrors: false,
+      logLevel: 'error', // warnings are issues here, never console output
     }) as Document.Parsed[];
   } catch (err) {
     // guardText bounds the nesting, so this is not expected; report it rather than throw.
@@ -173,8 +175,8 @@ function parse(text: string, file: string, opts: ParseOptions): ParseResult {
     };
   }
 
-  const aliases = aliasIssues(doc, at);
-  if (aliases.length > 0) return { ok: false, doc, issues: sortIssues(aliases) };
+  const structure = structureIssues(doc, at);
+  if (structure.length > 0) return { ok: false, doc, issues: sortIssues(structure) };
 
   let data: unknown;
   try {
@@ -297,12 +299,13 @@ function quotedScalarEndingAt(doc: Document.Parsed, end: number): number | undef
 }
 
 /**
- * Aliases that cannot be turned into data: one whose anchor is not set before it (yaml throws at
+ * Keys that are lists or mappings (`? [a]: b`): data has no such keys (toJS would turn them into
+ * text and warn on the console). And aliases that cannot be turned into data: one whose anchor is not set before it (yaml throws at
  * toJS), and one inside the very value its anchor names, which would be infinite
  * (`a: &x [*x]`; yaml builds a circular object, and everything after loops on it).
  * Iterative; the depth is bounded by guardText anyway.
  */
-function aliasIssues(doc: Document.Parsed, at: (offset: number) => Pos): Issue[] {
+function structureIssues(doc: Document.Parsed, at: (offset: number) => Pos): Issue[] {
   const issues: Issue[] = [];
   const open = new Set<unknown>(); // the collections we are inside
   const work: { node: unknown; exit?: true }[] = [{ node: doc.contents }];
@@ -334,8 +337,19 @@ function aliasIssues(doc: Document.Parsed, at: (offset: number) => Pos): Issue[]
       open.add(node);
       work.push({ node, exit: true });
       for (const item of node.items) {
-        if (isPair(item)) work.push({ node: item.value }, { node: item.key });
-        else work.push({ node: item });
+        if (isPair(item)) {
+          const key = isAlias(item.key) ? item.key.resolve(doc) : item.key;
+          if (isMap(key) || isSeq(key)) {
+            const range = (item.key as { range?: [number, number, number] }).range;
+            issues.push({
+              code: 'yaml.complexKey',
+              path: [],
+              message: `this key is ${isMap(key) ? 'a mapping' : 'a list'}; keys in a Scenario are plain names: write the key as text (a stray "?" or a missing ":" can do this)`,
+              ...(range ? at(range[0]) : {}),
+            });
+          }
+          work.push({ node: item.value }, { node: item.key });
+        } else work.push({ node: item });
       }
     }
   }

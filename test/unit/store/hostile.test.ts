@@ -7,10 +7,14 @@ import { chmodSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFile
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { MAX_FILE_BYTES } from '../../../src/api/guard.js';
+import fc from 'fast-check';
+import { parseDocument } from 'yaml';
+import { MAX_FILE_BYTES, guardText } from '../../../src/api/guard.js';
 import { parseScenario } from '../../../src/api/parse.js';
 import { type CommitMethod, ScenarioStore, indexByName, readName, readStable } from '../../../src/store/index.js';
 import { scanScenarioFiles } from '../../../src/store/dir.js';
+import { withStatus } from '../../../src/store/yamlEdit.js';
+import { hostileSpec } from '../api/hostile.js';
 import { SCENARIO, scratch } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -94,12 +98,12 @@ describe('writeStatus into a file whose content has no place for it', () => {
       const file = join(s.dir, 'a.yaml');
       const text = `metadata:\n  name: deep\nspec: ${'['.repeat(20_000)}\n`;
       writeFileSync(file, text);
-      assert.match((readName(text) as { error: string }).error, /nested 65 levels deep here; the limit is 64/);
+      assert.match((readName(text) as { error: string }).error, /nested more than 64 levels deep here/);
       const read = await readStable(file, { delayMs: 1 });
       assert.equal(!read.missing && read.text, text);
       const r = await new ScenarioStore({ durable: false, readDelayMs: 1 }).writeStatus(file, { phase: 'Failed' });
       assert.equal(!r.written && r.reason, 'invalid');
-      assert.match(r.written ? '' : r.message, /nested 65 levels deep/);
+      assert.match(r.written ? '' : r.message, /nested more than 64 levels deep/);
       assert.equal(readFileSync(file, 'utf8'), text);
     } finally {
       s.cleanup();
@@ -301,5 +305,30 @@ describe('symlinks that lead outside the scenario directory', () => {
     } finally {
       s.cleanup();
     }
+  });
+});
+
+describe('the store\'s text edits on hostile texts (the api fuzz corpus)', () => {
+  it('withStatus and readName never throw; a write holds the status, a refusal says why', () => {
+    const seed = Number(process.env.FAULTLINE_FUZZ_SEED ?? 90_212);
+    const status = { phase: 'Failed' as const, observedGeneration: 1 };
+    fc.assert(
+      fc.property(hostileSpec, (spec) => {
+        const name = readName(spec.text);
+        assert.ok('name' in name || name.error.length > 0);
+        const refused = guardText(spec.text);
+        const doc = refused ? undefined : parseDocument(spec.text);
+        if (!doc || doc.errors.length > 0) return; // runEdit never hands these to an edit
+        const out = withStatus(spec.text, status, { doc });
+        if ('notEditable' in out) {
+          assert.ok(out.notEditable.length > 10, spec.applied.join(' | '));
+          return;
+        }
+        const written = parseDocument(out.text).toJS() as { status?: { phase?: string }; metadata?: { generation?: number } };
+        assert.equal(written.status?.phase, 'Failed', spec.applied.join(' | '));
+        assert.equal(written.metadata?.generation, out.generation, spec.applied.join(' | '));
+      }),
+      { seed, numRuns: 300 },
+    );
   });
 });
