@@ -3,47 +3,49 @@
 // what to do, the file stays byte-identical, and no temporary file is left behind.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { describe, it } from 'node:test';
+import { type TestContext, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { parseDocument } from 'yaml';
 import { MAX_FILE_BYTES, guardText } from '../../../src/api/guard.js';
 import { parseScenario } from '../../../src/api/parse.js';
-import { type CommitMethod, ScenarioStore, indexByName, readName, readStable } from '../../../src/store/index.js';
+import { ScenarioStore, indexByName, readName, readStable } from '../../../src/store/index.js';
 import { scanScenarioFiles } from '../../../src/store/dir.js';
 import { withStatus } from '../../../src/store/yamlEdit.js';
 import { hostileSpec } from '../api/hostile.js';
-import { SCENARIO, scratch } from './helpers.js';
+import { METHODS, SCENARIO, assertNoLeftovers, scratch, withFile } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const METHODS: CommitMethod[] = ['exchange+lease', 'exchange', 'rename'];
-
-function assertNoLeftovers(dir: string, expected: string[]): void {
-  assert.deepEqual(readdirSync(dir).sort(), expected.sort());
-}
 
 const isRoot = process.getuid?.() === 0;
 
-/** A tmpfs of `size` mounted on a fresh directory (root only); undefined when it cannot be had. */
-function tmpfs(size: string): { dir: string; remountReadOnly: () => void; cleanup: () => void } | undefined {
-  if (!isRoot) return undefined;
+/**
+ * Run `fn` with SCENARIO saved as a.yaml on a tmpfs of `size` mounted for it (root only), which is
+ * unmounted afterwards; the test is skipped where a tmpfs cannot be mounted.
+ */
+async function onTmpfs(
+  t: TestContext,
+  size: string,
+  fn: (file: string, dir: string, remountReadOnly: () => void) => Promise<void>,
+): Promise<void> {
   const s = scratch('faultline-tmpfs-');
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', s.dir], { stdio: 'ignore' });
   } catch {
     s.cleanup();
-    return undefined;
+    t.skip('cannot mount a tmpfs here');
+    return;
   }
-  return {
-    dir: s.dir,
-    remountReadOnly: () => execFileSync('mount', ['-o', 'remount,ro', s.dir], { stdio: 'ignore' }),
-    cleanup: () => {
-      execFileSync('umount', [s.dir], { stdio: 'ignore' });
-      s.cleanup();
-    },
-  };
+  try {
+    const file = join(s.dir, 'a.yaml');
+    writeFileSync(file, SCENARIO);
+    await fn(file, s.dir, () => execFileSync('mount', ['-o', 'remount,ro', s.dir], { stdio: 'ignore' }));
+  } finally {
+    execFileSync('umount', [s.dir], { stdio: 'ignore' });
+    s.cleanup();
+  }
 }
 
 describe('writeStatus into a file whose content has no place for it', () => {
@@ -58,46 +60,32 @@ describe('writeStatus into a file whose content has no place for it', () => {
   for (const [name, text, message] of shapes) {
     it(`${name}: notEditable, saying why and what to do; the file is byte-identical`, async () => {
       for (const method of METHODS) {
-        const s = scratch();
-        try {
-          const file = join(s.dir, 'a.yaml');
-          writeFileSync(file, text);
+        await withFile(text, async (file, dir) => {
           const r = await new ScenarioStore({ method, durable: false, readDelayMs: 1 }).writeStatus(file, { phase: 'Failed' });
-          assert.equal(r.written, false, method);
           assert.equal(!r.written && r.reason, 'notEditable', `${method}: ${JSON.stringify(r)}`);
           assert.match(r.written ? '' : r.message, message);
           assert.ok(!r.written && r.message.startsWith(file), 'the message names the file');
           assert.equal(readFileSync(file, 'utf8'), text, method);
-          assertNoLeftovers(s.dir, ['a.yaml']);
-        } finally {
-          s.cleanup();
-        }
+          assertNoLeftovers(dir, ['a.yaml']);
+        });
       }
     });
   }
 
   it('a file whose data contains itself (an alias inside its own anchor) gets its status, no stack overflow', async () => {
-    const s = scratch();
-    try {
-      const file = join(s.dir, 'a.yaml');
-      const text = 'metadata:\n  name: a\nspec: &s\n  loop: [*s]\n';
-      writeFileSync(file, text);
+    const text = 'metadata:\n  name: a\nspec: &s\n  loop: [*s]\n';
+    await withFile(text, async (file) => {
       const parsed = parseScenario(text, file);
       assert.equal(!parsed.ok && parsed.issues[0]?.code, 'yaml.aliasCycle');
       const r = await new ScenarioStore({ durable: false }).writeStatus(file, { phase: 'Failed' });
       assert.equal(r.written, true, JSON.stringify(r));
       assert.ok(readFileSync(file, 'utf8').startsWith('metadata:\n  name: a\n  generation: 1\nspec: &s\n  loop: [*s]\nstatus:\n  phase: Failed\n'));
-    } finally {
-      s.cleanup();
-    }
+    });
   });
 
   it('absurdly deep nesting: nothing parses it, nothing throws, the file is untouched', async () => {
-    const s = scratch();
-    try {
-      const file = join(s.dir, 'a.yaml');
-      const text = `metadata:\n  name: deep\nspec: ${'['.repeat(20_000)}\n`;
-      writeFileSync(file, text);
+    const text = `metadata:\n  name: deep\nspec: ${'['.repeat(20_000)}\n`;
+    await withFile(text, async (file) => {
       assert.match((readName(text) as { error: string }).error, /nested more than 64 levels deep here/);
       const read = await readStable(file, { delayMs: 1 });
       assert.equal(!read.missing && read.text, text);
@@ -105,21 +93,15 @@ describe('writeStatus into a file whose content has no place for it', () => {
       assert.equal(!r.written && r.reason, 'invalid');
       assert.match(r.written ? '' : r.message, /nested more than 64 levels deep/);
       assert.equal(readFileSync(file, 'utf8'), text);
-    } finally {
-      s.cleanup();
-    }
+    });
   });
 });
 
 describe('a file over the size limit', () => {
   it('is judged by fstat before it is read: a bounded prefix, its real size, never parsed', async () => {
-    const s = scratch();
-    try {
-      const file = join(s.dir, 'big.yaml');
-      let text = 'metadata:\n  name: big\nspec:\n  faults:\n';
-      const item = '    - {name: f, at: 3m, duration: 1m, netem: {delay: 100ms}, targets: {names: [a, b, c]}}\n';
-      text += item.repeat(Math.ceil((4.4 * 1024 * 1024) / item.length));
-      writeFileSync(file, text);
+    const item = '    - {name: f, at: 3m, duration: 1m, netem: {delay: 100ms}, targets: {names: [a, b, c]}}\n';
+    const text = `metadata:\n  name: big\nspec:\n  faults:\n${item.repeat(Math.ceil((4.4 * 1024 * 1024) / item.length))}`;
+    await withFile(text, async (file) => {
       const size = Buffer.byteLength(text);
       const started = performance.now();
       const read = await readStable(file, { delayMs: 1 });
@@ -137,29 +119,22 @@ describe('a file over the size limit', () => {
       // Parsing 4.4 MB took 10-16 s; the whole of the above stays far below that.
       assert.ok(performance.now() - started < 3000, `took ${Math.round(performance.now() - started)} ms`);
       assert.equal(readFileSync(file, 'utf8'), text);
-    } finally {
-      s.cleanup();
-    }
+    }, 'big.yaml');
   });
 });
 
 describe('writeStatus on a filesystem that says no', () => {
   it('a file made read-only (mode 0444): StatusWriteFailed, EACCES, what to do; untouched (even as root)', async () => {
     for (const method of METHODS) {
-      const s = scratch();
-      try {
-        const file = join(s.dir, 'a.yaml');
-        writeFileSync(file, SCENARIO);
+      await withFile(SCENARIO, async (file, dir) => {
         chmodSync(file, 0o444);
         const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
         assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
         assert.equal(!r.written && r.errno, 'EACCES');
         assert.match(r.written ? '' : r.message, new RegExp(`^${file}: not written \\(EACCES: the file is read-only, mode 0444\\); the file is unchanged: .*chmod u\\+w`));
         assert.equal(readFileSync(file, 'utf8'), SCENARIO);
-        assertNoLeftovers(s.dir, ['a.yaml']);
-      } finally {
-        s.cleanup();
-      }
+        assertNoLeftovers(dir, ['a.yaml']);
+      });
     }
   });
 
@@ -192,13 +167,9 @@ describe('writeStatus on a filesystem that says no', () => {
     }
   });
 
-  it('a read-only filesystem (EROFS, a tmpfs remounted ro; root only)', { skip: !isRoot && 'needs root to mount a tmpfs' }, async (t) => {
-    const fs = tmpfs('1m');
-    if (!fs) return t.skip('cannot mount a tmpfs here');
-    try {
-      const file = join(fs.dir, 'a.yaml');
-      writeFileSync(file, SCENARIO);
-      fs.remountReadOnly();
+  it('a read-only filesystem (EROFS, a tmpfs remounted ro; root only)', { skip: !isRoot && 'needs root to mount a tmpfs' }, (t) =>
+    onTmpfs(t, '1m', async (file, dir, remountReadOnly) => {
+      remountReadOnly();
       for (const method of METHODS) {
         const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
         assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
@@ -206,38 +177,29 @@ describe('writeStatus on a filesystem that says no', () => {
         assert.match(r.written ? '' : r.message, /\(EROFS: read-only file system\); the file is unchanged: the filesystem holding .* is read-only: remount it read-write/);
         assert.equal(readFileSync(file, 'utf8'), SCENARIO);
       }
-      assertNoLeftovers(fs.dir, ['a.yaml']);
-    } finally {
-      fs.cleanup();
-    }
-  });
+      assertNoLeftovers(dir, ['a.yaml']);
+    }),
+  );
 
-  it('a full disk (ENOSPC, a small tmpfs filled up; root only)', { skip: !isRoot && 'needs root to mount a tmpfs' }, async (t) => {
-    const fs = tmpfs('64k');
-    if (!fs) return t.skip('cannot mount a tmpfs here');
-    try {
-      const file = join(fs.dir, 'a.yaml');
-      writeFileSync(file, SCENARIO);
-      // Fill the rest of the filesystem.
-      const filler = join(fs.dir, 'filler');
-      const chunk = Buffer.alloc(1024, 'x');
+  it('a full disk (ENOSPC, a small tmpfs filled up; root only)', { skip: !isRoot && 'needs root to mount a tmpfs' }, (t) =>
+    onTmpfs(t, '64k', async (file, dir) => {
+      const filler = join(dir, 'filler'); // takes the rest of the filesystem
       try {
-        for (let i = 0; i < 1024; i++) writeFileSync(filler, chunk, { flag: 'a' });
+        for (let i = 0; i < 1024; i++) writeFileSync(filler, Buffer.alloc(1024, 'x'), { flag: 'a' });
       } catch (e) {
         assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
       }
       for (const method of METHODS) {
-        const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running', events: [{ time: 't', type: 'Normal', reason: 'R', message: 'x'.repeat(8192) }] });
+        const big = { phase: 'Running' as const, events: [{ time: 't', type: 'Normal' as const, reason: 'R', message: 'x'.repeat(8192) }] };
+        const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, big);
         assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
         assert.equal(!r.written && r.errno, 'ENOSPC');
         assert.match(r.written ? '' : r.message, /\(ENOSPC: no space left on device\); the file is unchanged: no space left on the device holding .*: free some space/);
         assert.equal(readFileSync(file, 'utf8'), SCENARIO);
-        assertNoLeftovers(fs.dir, ['a.yaml', 'filler']);
+        assertNoLeftovers(dir, ['a.yaml', 'filler']);
       }
-    } finally {
-      fs.cleanup();
-    }
-  });
+    }),
+  );
 });
 
 describe('symlinks that lead outside the scenario directory', () => {

@@ -28,6 +28,14 @@ function write(text: string, status: ScenarioStatus, reconciledSpecHash?: string
   return edited(text, status, { reconciledSpecHash }).text;
 }
 
+/** withStatus(text, {phase: 'Running'}) gives exactly `want`, by `method`; returns the edit. */
+function writesRunning(text: string, method: StatusEdit['method'], want: string): StatusEdit {
+  const out = edited(text, { phase: 'Running' });
+  assert.equal(out.method, method);
+  assert.equal(out.text, want);
+  return out;
+}
+
 describe('withStatus: the person\'s bytes', () => {
   it('keeps every byte outside status and the generation line across repeated writes', () => {
     let text = SCENARIO;
@@ -71,12 +79,7 @@ describe('withStatus: the person\'s bytes', () => {
 
   it('writes into a file without metadata through the Document API, still changing only what it adds', () => {
     const bare = 'apiVersion: v   # no metadata yet\nspec: {a: [b]}  # c\n';
-    const out = edited(bare, { phase: 'Running' });
-    assert.equal(out.method, 'document');
-    assert.equal(
-      out.text,
-      `apiVersion: v   # no metadata yet\nspec: {a: [b]}  # c\nmetadata:\n  generation: 1\nstatus:\n  phase: Running\n  specHash: ${specHash({ a: ['b'] })}\n`,
-    );
+    writesRunning(bare, 'document', `apiVersion: v   # no metadata yet\nspec: {a: [b]}  # c\nmetadata:\n  generation: 1\nstatus:\n  phase: Running\n  specHash: ${specHash({ a: ['b'] })}\n`);
   });
 
   it('refuses a document that is not a mapping, or not data, saying why', () => {
@@ -208,16 +211,9 @@ describe('applyMerge', () => {
 // Issue 12: status writes reformatted the spec (`{name: x}` became `{ name: x, generation: 1 }`).
 // Golden texts: every byte outside the status entry and the generation value is the file's own.
 describe('withStatus: golden texts (flow collections, comments, CRLF)', () => {
-  const hash = (spec: unknown): string => specHash(spec);
-
   it('flow-style metadata gets its generation inside the braces, nothing re-spaced', () => {
     const text = 'metadata: {name: a}   # flow style\nspec: {suspend: true, targets: [c1]}  # [c1] stays [c1]\n';
-    const out = edited(text, { phase: 'Running' });
-    assert.equal(out.method, 'splice');
-    assert.equal(
-      out.text,
-      `metadata: {name: a, generation: 1}   # flow style\nspec: {suspend: true, targets: [c1]}  # [c1] stays [c1]\nstatus:\n  phase: Running\n  specHash: ${hash({ suspend: true, targets: ['c1'] })}\n`,
-    );
+    const out = writesRunning(text, 'splice', `metadata: {name: a, generation: 1}   # flow style\nspec: {suspend: true, targets: [c1]}  # [c1] stays [c1]\nstatus:\n  phase: Running\n  specHash: ${specHash({ suspend: true, targets: ['c1'] })}\n`);
     // A second write changes the status only; a spec edit changes the generation value only.
     assert.equal(write(out.text, { phase: 'Pending' }), out.text.replace('phase: Running', 'phase: Pending'));
     const specEdited = out.text.replace('suspend: true', 'suspend: false');
@@ -227,26 +223,21 @@ describe('withStatus: golden texts (flow collections, comments, CRLF)', () => {
 
   it('keeps the padding a file uses inside braces, and puts the generation after the name', () => {
     const text = 'metadata: { name: a, labels: { x: y } }\nspec: { suspend: true }\n';
-    assert.equal(write(text, {}), `metadata: { name: a, generation: 1, labels: { x: y } }\nspec: { suspend: true }\nstatus:\n  specHash: ${hash({ suspend: true })}\n`);
-    assert.equal(write('metadata: {}\nspec: {}\n', {}), `metadata: {generation: 1}\nspec: {}\nstatus:\n  specHash: ${hash({})}\n`);
+    assert.equal(write(text, {}), `metadata: { name: a, generation: 1, labels: { x: y } }\nspec: { suspend: true }\nstatus:\n  specHash: ${specHash({ suspend: true })}\n`);
+    assert.equal(write('metadata: {}\nspec: {}\n', {}), `metadata: {generation: 1}\nspec: {}\nstatus:\n  specHash: ${specHash({})}\n`);
     const multiline = 'metadata: {\n  name: a,   # the name\n  labels: {x: y}\n}\nspec: {}\n';
     assert.ok(write(multiline, {}).startsWith('metadata: {\n  name: a, generation: 1,   # the name\n  labels: {x: y}\n}\nspec: {}\n'));
   });
 
   it('a CRLF file stays CRLF: inserted lines included, comments on the status line kept', () => {
     const text = 'apiVersion: v\r\nmetadata:\r\n  name: a   # c\r\nspec:\r\n  targets: [c1]\r\nstatus: {}   # ours\r\n';
-    const out = edited(text, { phase: 'Running' });
-    assert.equal(out.method, 'splice');
-    assert.equal(
-      out.text,
-      `apiVersion: v\r\nmetadata:\r\n  name: a   # c\r\n  generation: 1\r\nspec:\r\n  targets: [c1]\r\nstatus:   # ours\r\n  phase: Running\r\n  specHash: ${hash({ targets: ['c1'] })}\r\n`,
-    );
+    writesRunning(text, 'splice', `apiVersion: v\r\nmetadata:\r\n  name: a   # c\r\n  generation: 1\r\nspec:\r\n  targets: [c1]\r\nstatus:   # ours\r\n  phase: Running\r\n  specHash: ${specHash({ targets: ['c1'] })}\r\n`);
     const flow = 'metadata: {name: a}\r\nspec: {x: [c1]}\r\n';
-    assert.equal(write(flow, {}), `metadata: {name: a, generation: 1}\r\nspec: {x: [c1]}\r\nstatus:\r\n  specHash: ${hash({ x: ['c1'] })}\r\n`);
+    assert.equal(write(flow, {}), `metadata: {name: a, generation: 1}\r\nspec: {x: [c1]}\r\nstatus:\r\n  specHash: ${specHash({ x: ['c1'] })}\r\n`);
   });
 
   it('a file without a final newline gets status on a line of its own', () => {
-    assert.equal(write('metadata: {name: a}\nspec: {}', {}), `metadata: {name: a, generation: 1}\nspec: {}\nstatus:\n  specHash: ${hash({})}\n`);
+    assert.equal(write('metadata: {name: a}\nspec: {}', {}), `metadata: {name: a, generation: 1}\nspec: {}\nstatus:\n  specHash: ${specHash({})}\n`);
   });
 
   it('applyMerge keeps flow-style metadata as written, generation carried over or dropped in place', () => {
