@@ -72,12 +72,19 @@ export function asRecord(v: unknown): Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-/** toJS that never throws (a broken alias makes the yaml library throw). */
+/**
+ * toJS that never throws (a broken alias makes the yaml library throw) and never writes to the
+ * console (yaml warns there about a key that is a list or a map: `? [a]: b`).
+ */
 export function safeToJS(doc: Document): unknown {
+  const level = doc.options.logLevel;
+  doc.options.logLevel = 'error';
   try {
     return doc.toJS({ maxAliasCount: 100 });
   } catch {
     return undefined;
+  } finally {
+    doc.options.logLevel = level;
   }
 }
 
