@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { accessSync, closeSync, constants as fsConstants, fsyncSync, linkSync, openSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { tooLargeIssue } from '../api/guard.js';
-import type { Issue, ScenarioStatus } from '../api/types.js';
+import type { ScenarioStatus } from '../api/types.js';
 import type { Clock } from '../ports/index.js';
 import {
   type CommitContext,
@@ -22,7 +22,7 @@ import {
   tempPathFor,
 } from './commit.js';
 import { systemClock } from './clock.js';
-import { outsideRoot } from './confine.js';
+import { outsideRoot, within } from './confine.js';
 import { type DirScan, type NameIndex, fileNameProblem, indexByName, scanScenarioFiles } from './dir.js';
 import { type Native, loadNative } from './native.js';
 import { type ReadOptions, type StableRead, parses, readStable } from './read.js';
@@ -150,8 +150,8 @@ function writeFailed(abs: string, target: string, e: unknown): Extract<UpdateRes
     EROFS: `the filesystem holding ${dir} is read-only: remount it read-write, or give the controller a writable copy of the directory`,
     EACCES: `permission denied: let ${who} write the file and the directory ${dir} (a write goes through a temporary file next to the file)`,
     EPERM: `not permitted: let ${who} write the file and the directory ${dir}, and check for an immutable attribute (lsattr)`,
-    ENOSPC: `no space left on the device holding ${dir}: free some space; the status is written again on the next change`,
-    EDQUOT: `the disk quota for ${dir} is used up: free some space; the status is written again on the next change`,
+    ENOSPC: `no space left on the device holding ${dir}: free some space`,
+    EDQUOT: `the disk quota for ${dir} is used up: free some space`,
     EMFILE: 'too many open files in the controller: raise its file limit (ulimit -n)',
     ENFILE: 'too many open files on this system: close some, or raise fs.file-max',
   };
@@ -160,7 +160,7 @@ function writeFailed(abs: string, target: string, e: unknown): Extract<UpdateRes
     path: abs,
     reason: 'writeFailed',
     errno: code,
-    message: `${abs}: not written (${code}: ${what}); the file is unchanged: ${advice[code] ?? 'check the filesystem, then it is written again on the next change'}`,
+    message: `${abs}: not written (${code}: ${what}); the file is unchanged: ${advice[code] ?? `check the filesystem holding ${dir}`}`,
   };
 }
 
@@ -240,9 +240,7 @@ export class ScenarioStore {
     const abs = resolve(path);
     let best: string | undefined;
     for (const root of this.roots) {
-      const rel = relative(root, abs);
-      const inside = rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !rel.startsWith(sep);
-      if (inside && (best === undefined || root.length > best.length)) best = root;
+      if (within(root, abs) && (best === undefined || root.length > best.length)) best = root; // lexically
     }
     return best;
   }
