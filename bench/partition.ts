@@ -1,16 +1,35 @@
-// Benchmark (issue 3): time from saving a partition of N running containers into two halves to
-// every rule verified in the kernel (status: every target Injected + verified, which the
-// controller writes only after reading tc/iptables back). Median of 5, for N = 30 and N = 100.
-// Also: kernel commands run by a reconcile of the unchanged scenario (writes must be 0).
-//   node dist/bench/partition.js [N...]      (default: 30 100)
-import { writeFile } from 'node:fs/promises';
+// Benchmark (issue 7): a partition of N running containers into halves, measured in the KERNEL.
+//
+// The controller runs as a user runs it (`faultline controller`, a child process). Every figure is
+// "file saved (by rename, as git and editors save) → the last rule change the kernel reported",
+// taken from `nft monitor` / `tc monitor` in the host's namespace and in every container's, after
+// a read of the kernel (iptables-save through nsenter) confirmed the cut pairs are exactly the
+// halves — or, for a removal, that none is left — before the next save.
+//
+//   cold     the first fault after the controller started
+//   warm     the same partition saved again after a removal (median of RUNS)
+//   removal  the partition taken out of the file (median of RUNS)
+//   add      one more fault (a blackhole on one container, in its own namespace) added to the
+//            running scenario (median of RUNS)
+// and, in the same run, the kernel floor for N (../shared/tools/floor/partition-floor.sh N).
+//   node dist/bench/partition.js [N...] [--runs R]      (default: 30 100, 5 runs)
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { eventually, forceCleanup, readScenario, removeDir, startController, tempDir, TESTBOX } from '../test/integration/lib.js';
+import { parse } from 'yaml';
+import { appendFile, readFile } from 'node:fs/promises';
+import type { Scenario } from '../src/api/types.js';
+import { controllerIdFor } from '../src/controller/lease.js';
+import { partitionGroups } from '../src/netfaults/partition.js';
+import { docker, eventually, expectedCuts, forceCleanup, kernelCuts, netnsIptablesSave, removeDir, removeHostChains, tempDir, TESTBOX } from '../test/integration/lib.js';
+import { KernelWatch, partitionFloor, pct, result, saveByRename, wallMs } from './lib/kernel.js';
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 1);
-const RUNS = 5;
+const args = process.argv.slice(2);
+const runsAt = args.indexOf('--runs');
+const RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
+const sizes = args.filter((a, i) => i !== runsAt && i !== runsAt + 1).map(Number).filter((n) => n > 1);
+const SEED = 42;
 
-function scenario(name: string, n: number, partition: boolean): string {
+function scenario(name: string, n: number, faults: string[]): string {
   const names = Array.from({ length: n }, (_, i) => `n${String(i).padStart(3, '0')}`);
   return [
     'apiVersion: faultline.dev/v1alpha1',
@@ -18,7 +37,7 @@ function scenario(name: string, n: number, partition: boolean): string {
     'metadata:',
     `  name: ${name}`,
     'spec:',
-    '  seed: 42',
+    `  seed: ${SEED}`,
     '  networks:',
     '    - name: net',
     '      ipam: { config: [{ subnet: 10.244.0.0/22 }] }',
@@ -26,55 +45,114 @@ function scenario(name: string, n: number, partition: boolean): string {
     ...names.map((c) => `    - { name: ${c}, image: ${TESTBOX} }`),
     '  members:',
     `    - { network: net, select: { names: [${names.join(', ')}] } }`,
-    ...(partition
-      ? ['  faults:', '    - name: split', `      targets: { names: [${names.join(', ')}] }`, '      partition: { generator: halves }']
-      : []),
+    ...(faults.length ? ['  faults:', ...faults.map((f) => `    - ${f}`)] : []),
     '',
   ].join('\n');
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const SPLIT = (names: string[]) => `{ name: split, targets: { names: [${names.join(', ')}] }, partition: { generator: halves } }`;
+const HOLE = '{ name: hole, targets: { names: [n000] }, blackhole: {}, direction: ingress }';
+
+function startController(dir: string): Promise<ChildProcess> {
+  const bin = new URL('../src/cli/bin.js', import.meta.url).pathname;
+  // FAULTLINE_BENCH_LOG=debug keeps the controller's debug log (per-phase timings) in <dir>/../controller.log.
+  const level = process.env.FAULTLINE_BENCH_LOG ?? 'info';
+  const child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', level], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      if (level === 'debug') void appendFile(join(dir, '..', 'controller.log'), d);
+      log += d.toString();
+      if (log.includes('"msg":"controller started"')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`controller exited ${code}: ${log.slice(-2000)}`)));
+  });
+}
+
+async function stopController(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
 
 async function bench(n: number): Promise<void> {
   const name = `bench-part-${n}`;
   const dir = await tempDir();
-  const ctl = await startController(dir);
   const file = join(dir, `${name}.yaml`);
+  const key = (fault: string) => `${controllerIdFor(dir)}.${name}/${fault}`;
+  const names = Array.from({ length: n }, (_, i) => `n${String(i).padStart(3, '0')}`);
+  const dn = (x: string) => `${name}_${x}`;
+  const groups = partitionGroups('halves', names, SEED).map((g) => g.map(dn));
+  const want = JSON.stringify(expectedCuts(groups));
+  const none = JSON.stringify(Object.fromEntries(names.map((x) => [dn(x), []])));
+  const cuts = async () => JSON.stringify(await kernelCuts(names.map(dn), key('split')));
+  let child = await startController(dir);
+  let watch: KernelWatch | undefined;
   try {
     const t0 = performance.now();
-    await writeFile(file, scenario(name, n, false));
-    await eventually(async () => (await readScenario(file)).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', `${n} containers up`, 600_000);
+    await saveByRename(file, scenario(name, n, []));
+    await eventually(async () => (parse(await readFile(file, 'utf8')) as Scenario).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', `${n} containers up`, 600_000);
     console.log(`N=${n}: ${n} containers created and connected in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const times: number[] = [];
+    const inspect = JSON.parse(await docker('inspect', ...names.map(dn))) as { State: { Pid: number } }[];
+    watch = await KernelWatch.start({ host: true, pids: inspect.map((c) => c.State.Pid) });
+
+    // cold: a fresh controller process; the first fault it applies.
+    await stopController(child);
+    child = await startController(dir);
+    await new Promise((r) => setTimeout(r, 1000)); // let its start-up reconcile finish (no fault yet)
+    const c0 = wallMs();
+    await saveByRename(file, scenario(name, n, [SPLIT(names)]));
+    await watch.until(async () => (await cuts()) === want, 'the halves cut');
+    const cold = (await watch.settled(c0)) - c0;
+
+    const warm: number[] = [];
+    const removal: number[] = [];
     for (let run = 0; run < RUNS; run++) {
-      const t1 = performance.now();
-      await writeFile(file, scenario(name, n, true));
-      await eventually(async () => {
-        const t = (await readScenario(file)).status?.faults?.[0]?.targets ?? [];
-        return t.length === n && t.every((x) => x.phase === 'Injected' && x.verified);
-      }, 'partition verified', 300_000);
-      times.push(performance.now() - t1);
-      if (run === RUNS - 1) break;
-      await writeFile(file, scenario(name, n, false));
-      await eventually(async () => {
-        const t = (await readScenario(file)).status?.faults?.[0]?.targets ?? [];
-        return t.length === 0 || t.every((x) => x.phase !== 'Injected');
-      }, 'partition removed', 300_000);
-      await ctl.controller.idle();
+      const r0 = wallMs();
+      await saveByRename(file, scenario(name, n, []));
+      await watch.until(async () => (await cuts()) === none, 'no cut left');
+      removal.push((await watch.settled(r0)) - r0);
+      const w0 = wallMs();
+      await saveByRename(file, scenario(name, n, [SPLIT(names)]));
+      await watch.until(async () => (await cuts()) === want, 'the halves cut');
+      warm.push((await watch.settled(w0)) - w0);
     }
-    console.log(`N=${n}: save → every partition rule verified: median ${median(times).toFixed(0)} ms over ${RUNS} runs (${times.map((t) => t.toFixed(0)).join(', ')})`);
-    // An unchanged scenario reconciled again: read-back only, zero writes to any kernel.
-    await ctl.controller.idle();
-    const before = { ...ctl.controller.stats };
-    ctl.controller.queue.add(name);
-    await ctl.controller.idle();
-    const reads = ctl.controller.stats.kernelCommands - before.kernelCommands;
-    const writes = ctl.controller.stats.kernelWrites - before.kernelWrites;
-    const dockerOps = ctl.controller.stats.operations - before.operations;
-    console.log(`N=${n}: reconcile of the unchanged scenario: ${reads} namespace programs run (read-back), ${writes} kernel writes, ${dockerOps} Docker changes`);
+    // One fault added to the running scenario (enforced in one container's own namespace).
+    const add: number[] = [];
+    const holePid = inspect[0].State.Pid;
+    const holeIn = async () => (await netnsIptablesSave(holePid)).some((l) => l.includes(`"faultline:${key('hole')}"`));
+    for (let run = 0; run < RUNS; run++) {
+      const a0 = wallMs();
+      await saveByRename(file, scenario(name, n, [SPLIT(names), HOLE]));
+      await watch.until(holeIn, 'the blackhole in n000');
+      add.push((await watch.settled(a0, 400, (e) => e.where === String(holePid))) - a0);
+      const b0 = wallMs();
+      await saveByRename(file, scenario(name, n, [SPLIT(names)]));
+      await watch.until(async () => !(await holeIn()), 'the blackhole gone');
+      await watch.settled(b0);
+    }
+    const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
+    console.log(`N=${n}: save → last kernel change: cold ${cold.toFixed(0)} ms; warm median ${pct(warm, 50).toFixed(0)} ms (${fmt(warm)}); removal median ${pct(removal, 50).toFixed(0)} ms (${fmt(removal)}); one fault added p50 ${pct(add, 50).toFixed(0)} ms (${fmt(add)})`);
+    await saveByRename(file, scenario(name, n, []));
+    await watch.until(async () => (await cuts()) === none, 'no cut left');
+    watch.stop();
+    watch = undefined;
+    await stopController(child);
+    // The floor, now that the controller's containers are idle (the floor makes its own N).
+    const floor = await partitionFloor(n);
+    if (!floor) console.log('(the floor script ../shared/tools/floor/partition-floor.sh is not available: no floor printed)');
+    else console.log(`N=${n}: floor here and now: host ${floor.host} ms (host+read ${floor['host+read']} ms), per-namespace ${floor.apply} ms (apply+read ${floor['apply+read']} ms)`);
+    const goals: Record<number, { warm?: string; cold?: string; removal?: string }> = { 30: { warm: '≤ 50 ms', cold: '≤ 300 ms', removal: '≤ 50 ms' }, 100: { warm: '≤ 150 ms' } };
+    result({ figure: `partition of ${n} into halves, cold`, value: cold, unit: 'ms', floor: floor?.host, goal: goals[n]?.cold });
+    result({ figure: `partition of ${n} into halves, warm (median of ${RUNS})`, value: pct(warm, 50), unit: 'ms', floor: floor?.host, goal: goals[n]?.warm });
+    result({ figure: `partition of ${n}, removal (median of ${RUNS})`, value: pct(removal, 50), unit: 'ms', floor: floor?.host, goal: goals[n]?.removal });
+    if (n === sizes[0]) result({ figure: `one fault added to a running scenario (p50 of ${RUNS})`, value: pct(add, 50), unit: 'ms', goal: '≤ 30 ms', note: 'blackhole in one container namespace' });
   } finally {
-    await ctl.stop();
+    watch?.stop();
+    await stopController(child).catch(() => undefined);
     await forceCleanup(name);
+    await removeHostChains(dir);
     await removeDir(dir);
   }
 }

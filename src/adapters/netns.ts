@@ -16,13 +16,14 @@
 // The reason is one sentence for the log line at start-up, e.g.
 //   nsenter: running as root with CAP_SYS_ADMIN+CAP_SYS_PTRACE, engine on unix socket
 //   /var/run/docker.sock, and /proc/4242/ns/net of container 3f2a9c1d0e4b opened and entered here
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { open, readFile } from 'node:fs/promises';
 import type { NetnsExec } from '../ports/index.js';
 import { LABEL_ROLE } from '../api/ownership.js';
-import { wrapDockerError } from './docker.js';
+import { connectEngine } from './docker/engine.js';
+import { wrapDockerError } from './docker/errors.js';
 import { ExecError } from './exec.js';
-import { createHelperExec, type HelperExec, type HelperExecOptions } from './helper.js';
+import { createHelperExec, type HelperExec, type HelperExecOptions } from './helper/helper.js';
 import { createNsenterExec, type NsenterOptions } from './nsenter.js';
 
 export type NetnsExecMode = 'auto' | 'nsenter' | 'helper';
@@ -77,21 +78,6 @@ function classify(host: string): { local: boolean; where: string } {
   // tcp://127.0.0.1 may well be this machine, but nothing proves its pids are ours: the probe
   // below would have to be trusted alone, and a forwarded port says nothing about namespaces.
   return { local: false, where: host };
-}
-
-/** Mirrors createDockerPort's address handling for the one client this module may build. */
-function buildDocker(opts: NetnsExecOptions): Docker {
-  if (opts.docker) return opts.docker;
-  if (opts.socketPath) return new Docker({ socketPath: opts.socketPath, host: undefined, port: undefined, protocol: 'http' });
-  if (opts.host) {
-    if (opts.host.startsWith('unix://')) {
-      return new Docker({ socketPath: opts.host.slice('unix://'.length), host: undefined, port: undefined, protocol: 'http' });
-    }
-    const u = new URL(opts.host.includes('://') ? opts.host : `tcp://${opts.host}`);
-    const https = u.protocol === 'https:';
-    return new Docker({ socketPath: undefined, host: u.hostname, port: u.port || (https ? '2376' : '2375'), protocol: https ? 'https' : 'http' });
-  }
-  return new Docker();
 }
 
 /** Effective capabilities of this process, from /proc/self/status (undefined when unreadable). */
@@ -219,7 +205,7 @@ export async function createNetnsExec(opts: NetnsExecOptions = {}): Promise<Netn
   if (mode !== 'auto' && mode !== 'nsenter' && mode !== 'helper') {
     throw new Error(`netns exec mode "${String(mode)}" is not one of auto | nsenter | helper`);
   }
-  const docker = buildDocker(opts);
+  const docker = opts.docker ?? connectEngine(opts);
   const helperChoice = (reason: string): NetnsExecChoice => {
     const helper = createHelperExec(docker, opts.helper);
     return { exec: helper, mode: 'helper', reason, helper };

@@ -4,8 +4,8 @@
 // Requirements: the controller runs as root (CAP_SYS_ADMIN + CAP_SYS_PTRACE to open
 // /proc/<pid>/ns/net, CAP_NET_ADMIN for tc/iptables) in the Docker host's PID namespace, because
 // State.Pid from Docker is a host pid. When that does not hold (controller in a container, remote
-// engine), a helper-container executor is needed instead: `docker exec` into one pid=host container
-// with NET_ADMIN + SYS_ADMIN that the controller owns. That executor is not written yet.
+// engine), the helper-container executor (helper/) is used instead: `docker exec` into one pid=host
+// container with NET_ADMIN + SYS_ADMIN that the controller owns; netns.ts chooses between them.
 //
 // Only the network namespace is entered (--net): the mount namespace stays ours, so argv[0] is
 // resolved on the host, and nsenter execs it directly (no fork), so killing nsenter kills the tool.

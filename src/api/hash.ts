@@ -70,3 +70,13 @@ export function contentHash(value: unknown): string {
 export function specHash(spec: unknown): string {
   return contentHash(spec ?? {});
 }
+
+/** FNV-1a 32-bit over UTF-16 code units: a small stable hash for tc class minors and device names. */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

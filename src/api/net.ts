@@ -1,10 +1,24 @@
-// IPv4/IPv6 addresses and CIDRs, strictly, with reasons a person can act on. Docker (Go's net
-// package) rejects what these reject: IPv4 octets with leading zeros, zones ("fe80::1%eth0") in
-// a subnet, prefixes beyond 32/128. Addresses are held as BigInt so one code path serves both
-// families.
+// IPv4/IPv6 addresses and CIDRs, the one grammar for the whole project: a Scenario's subnets,
+// gateways and peers (strict, with reasons a person can act on), and the peers netfaults writes
+// into kernel rules (canonical text, compared with what iptables-save and tc print back).
 //
-//   parseCidr("10.0.0.5/24")  -> { ok: false, reason: 'host bits are set ...', suggestion: '10.0.0.0/24' }
-//   parseCidr("fd00::/64")    -> { ok: true, cidr: { family: 6, prefix: 64, ... } }
+// ipaddr.js reads and writes the text (RFC 4291 forms, RFC 5952 output). What it cannot do is here:
+//   - refuse IPv4 parts with leading zeros everywhere, also in an IPv6 dotted tail and a prefix
+//     length: Docker (Go) refuses "010.0.0.1", iptables and ipaddr.js read it as octal 8.0.0.1;
+//   - read "::1.2.3.4" as RFC 4291 does (::102:304; ipaddr.js makes it ::ffff:1.2.3.4);
+//   - refuse zones ("fe80::1%eth0"): neither a subnet nor a peer has one;
+//   - say why a CIDR is wrong and offer the fix;
+//   - arithmetic on BigInt (a prefix's network, containment, the next address), one code path for
+//     both families; netfaults builds tc's u32 words from it.
+//
+//   parseCidr('10.0.0.5/24')       -> { ok: false, reason: 'host bits are set ...', suggestion: '10.0.0.0/24' }
+//   parseCidr('fd00::/64')         -> { ok: true, cidr: { family: 6, prefix: 64, ... } }
+//   normalizeCidr('10.213.0.7/24')   -> '10.213.0.0/24'    (host bits cleared, as iptables-save prints)
+//   normalizeCidr('10.213.0.7')      -> '10.213.0.7/32'
+//   normalizeCidr('FD00:0213::0002') -> 'fd00:213::2/128'  (RFC 5952, as ip6tables-save prints)
+//   intersectCidr('10.0.0.0/8', '10.213.0.2/32') -> '10.213.0.2/32'; disjoint -> null
+
+import ipaddr from 'ipaddr.js';
 
 export type IpFamily = 4 | 6;
 
@@ -26,57 +40,33 @@ export type CidrResult =
 
 const BITS: Record<IpFamily, number> = { 4: 32, 6: 128 };
 
-/** Parse dotted-quad IPv4 ("10.0.0.1"). */
-export function parseIpv4(s: string): bigint | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0n;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    value = (value << 8n) | BigInt(n);
-  }
-  return value;
+const fromBytes = (bytes: number[]): bigint => bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+
+function toBytes(family: IpFamily, value: bigint): number[] {
+  const n = BITS[family] / 8;
+  return Array.from({ length: n }, (_, i) => Number((value >> BigInt(8 * (n - 1 - i))) & 0xffn));
 }
 
-/** Parse IPv6 text (RFC 4291 §2.2: "::" compression, trailing dotted IPv4). No zone. */
-export function parseIpv6(s: string): bigint | undefined {
-  if (s.length === 0 || s.length > 45 || s.includes('%')) return undefined;
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (text: string): number[] | undefined => {
-    if (text === '') return [];
-    const out: number[] = [];
-    const parts = text.split(':');
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i] as string;
-      if (i === parts.length - 1 && p.includes('.')) {
-        const v4 = parseIpv4(p);
-        if (v4 === undefined) return undefined;
-        out.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return undefined;
-        out.push(parseInt(p, 16));
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0] as string);
-  const tail = halves.length === 2 ? groups(halves[1] as string) : [];
-  if (!head || !tail) return undefined;
-  // A dotted IPv4 may only end the address.
-  if (halves.length === 2 && (halves[0] as string).includes('.')) return undefined;
-  let all: number[];
-  if (halves.length === 2) {
-    const missing = 8 - head.length - tail.length;
-    if (missing < 1) return undefined;
-    all = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  } else {
-    all = head;
+/** Dotted-quad IPv4, decimal without leading zeros ("10.0.0.1", not "010.0.0.1" or "10.1"). */
+function parseIpv4(s: string): bigint | undefined {
+  if (!ipaddr.IPv4.isValidFourPartDecimal(s)) return undefined;
+  return fromBytes(ipaddr.IPv4.parse(s).toByteArray());
+}
+
+/** IPv6 text (RFC 4291 §2.2: "::" compression, a trailing dotted IPv4). No zone. */
+function parseIpv6(s: string): bigint | undefined {
+  if (s.length > 45 || s.includes('%')) return undefined;
+  let text = s;
+  const colon = s.lastIndexOf(':');
+  const tail = s.slice(colon + 1);
+  if (tail.includes('.')) {
+    // The dotted tail by our IPv4 rules, handed to ipaddr.js as two hex groups.
+    const v4 = parseIpv4(tail);
+    if (v4 === undefined) return undefined;
+    text = `${s.slice(0, colon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
   }
-  if (all.length !== 8) return undefined;
-  return all.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
+  if (text.includes('.') || !ipaddr.IPv6.isValid(text)) return undefined;
+  return fromBytes(ipaddr.IPv6.parse(text).toByteArray());
 }
 
 /** Parse either family. */
@@ -92,31 +82,8 @@ export function parseIp(s: string): IpAddress | undefined {
 
 /** Canonical text: dotted quad, or RFC 5952 IPv6 (lowercase, longest zero run as "::"). */
 export function formatIp(family: IpFamily, value: bigint): string {
-  if (family === 4) {
-    return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
-  }
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
+  const bytes = toBytes(family, value);
+  return family === 4 ? new ipaddr.IPv4(bytes).toString() : (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
 }
 
 function mask(family: IpFamily, prefix: number): bigint {
@@ -130,11 +97,21 @@ export function networkOf(family: IpFamily, value: bigint, prefix: number): bigi
   return value & mask(family, prefix);
 }
 
+/** A prefix length: decimal without leading zeros ("8", not "08": iptables would read octal). */
+const PREFIX_RE = /^(0|[1-9][0-9]{0,2})$/;
+
+/** A prefix length by PREFIX_RE, at most 32 or 128; undefined otherwise. */
+function parsePrefix(text: string, family: IpFamily): number | undefined {
+  if (!PREFIX_RE.test(text)) return undefined;
+  const prefix = Number(text);
+  return prefix <= BITS[family] ? prefix : undefined;
+}
+
 export function formatCidr(c: Cidr): string {
   return `${formatIp(c.family, c.network)}/${c.prefix}`;
 }
 
-/** Parse "address/prefix" with no host bits set. */
+/** Parse "address/prefix" as a Scenario must write it: prefix given, no host bits set. */
 export function parseCidr(s: string): CidrResult {
   if (typeof s !== 'string' || s.trim() === '') return { ok: false, reason: 'it is empty' };
   const slash = s.indexOf('/');
@@ -157,14 +134,14 @@ export function parseCidr(s: string): CidrResult {
   const max = BITS[addr.family];
   const typical = addr.family === 4 ? 24 : 64;
   const typicalNet = `${formatIp(addr.family, networkOf(addr.family, addr.value, typical))}/${typical}`;
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) {
+  if (!PREFIX_RE.test(prefixText)) {
     return { ok: false, reason: `prefix length "${prefixText}" is not a number`, suggestion: typicalNet };
   }
-  const prefix = Number(prefixText);
-  if (prefix > max) {
+  const prefix = parsePrefix(prefixText, addr.family);
+  if (prefix === undefined) {
     return {
       ok: false,
-      reason: `prefix length ${prefix} exceeds ${max} for IPv${addr.family}`,
+      reason: `prefix length ${prefixText} exceeds ${max} for IPv${addr.family}`,
       suggestion: typicalNet,
     };
   }
@@ -174,6 +151,27 @@ export function parseCidr(s: string): CidrResult {
     return { ok: false, reason: `host bits are set; the network address is ${fixed}`, suggestion: fixed };
   }
   return { ok: true, cidr: { family: addr.family, network, prefix } };
+}
+
+/**
+ * A peer as the kernel takes it (iptables -s/-d, tc u32 match): "address[/prefix]" by the same
+ * grammar as parseCidr, but a bare address is one host (/32, /128) and host bits are cleared
+ * ("10.213.0.7/24" is 10.213.0.0/24). Undefined when the text is neither an address nor a CIDR.
+ */
+export function readCidr(text: string): Cidr | undefined {
+  const slash = text.indexOf('/');
+  const addr = parseIp(slash < 0 ? text : text.slice(0, slash));
+  if (!addr) return undefined;
+  const prefix = slash < 0 ? BITS[addr.family] : parsePrefix(text.slice(slash + 1), addr.family);
+  if (prefix === undefined) return undefined;
+  return { family: addr.family, network: networkOf(addr.family, addr.value, prefix), prefix };
+}
+
+/** readCidr's canonical text, as iptables-save and ip6tables-save print it; throws when unreadable. */
+export function normalizeCidr(text: string): string {
+  const c = readCidr(text);
+  if (!c) throw new Error(`not an IP address or CIDR: ${JSON.stringify(text)}`);
+  return formatCidr(c);
 }
 
 /** True when `ip` lies inside `cidr` (same family). */
@@ -193,4 +191,14 @@ export function cidrContainsCidr(outer: Cidr, inner: Cidr): boolean {
 /** True when two CIDRs share any address. */
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return cidrContainsCidr(a, b) || cidrContainsCidr(b, a);
+}
+
+/** Two peers' common addresses (readCidr text): the longer prefix when nested, else null. */
+export function intersectCidr(a: string, b: string): string | null {
+  const ca = readCidr(a);
+  const cb = readCidr(b);
+  if (!ca || !cb || ca.family !== cb.family) return null;
+  if (cidrContainsCidr(ca, cb)) return formatCidr(cb);
+  if (cidrContainsCidr(cb, ca)) return formatCidr(ca);
+  return null;
 }

@@ -41,7 +41,7 @@ import type { Issue, Scenario } from './types.js';
 import { validateScenario } from './validate.js';
 import { statusValidator } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
-import { toDnsLabel } from './patterns.js';
+import { DNS_LABEL_RE, MAX_SCENARIO_NAME, toDnsLabel } from './patterns.js';
 
 export { MAX_FILE_BYTES, MAX_DEPTH } from './guard.js';
 /** yaml's guard against alias expansion bombs (its own default, made explicit). */
@@ -65,8 +65,6 @@ export type ParseResult =
       name?: string;
     };
 
-const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const MAX_NAME = 40;
 
 /** Issue codes whose path ends in a mapping key that is itself the problem: point at the key. */
 const KEY_CODES = new Set(['schema.additionalProperties', 'env.key', 'label.key', 'label.reserved']);
@@ -360,13 +358,13 @@ function readName(obj: Record<string, unknown>): string | undefined {
   const meta = obj.metadata;
   if (meta === null || typeof meta !== 'object') return undefined;
   const name = (meta as Record<string, unknown>).name;
-  return typeof name === 'string' && name.length <= MAX_NAME && NAME_RE.test(name) ? name : undefined;
+  return typeof name === 'string' && name.length <= MAX_SCENARIO_NAME && DNS_LABEL_RE.test(name) ? name : undefined;
 }
 
 /** A missing metadata.name gets a suggestion from the file name: scenarios/split-brain.yaml -> split-brain. */
 function hintName(issue: Issue, file: string): Issue {
   if (issue.code !== 'schema.required' || issue.path.join('.') !== 'metadata.name' || !file) return issue;
-  const guess = toDnsLabel(basename(file, extname(file))).slice(0, MAX_NAME).replace(/-+$/, '');
+  const guess = toDnsLabel(basename(file, extname(file))).slice(0, MAX_SCENARIO_NAME).replace(/-+$/, '');
   return guess ? { ...issue, message: `${issue.message}; e.g. name: ${guess}` } : issue;
 }
 

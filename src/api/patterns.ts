@@ -4,6 +4,10 @@
 // in the CRD has an entry.
 
 export const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+/** DNS_LABEL compiled, for code that checks a name outside the schema. */
+export const DNS_LABEL_RE = new RegExp(DNS_LABEL);
+/** A scenario name prefixes Docker names ("<scenario>_<name>"): at most this long. */
+export const MAX_SCENARIO_NAME = 40;
 export const DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|μs|ms|s|m|h))+$';
 export const PERCENT = '^[0-9]+(\\.[0-9]+)?%$';
 export const RATE = '^[0-9]+(\\.[0-9]+)?(([kKmMgGtT][iI]?)?([bB][iI][tT]|[bB][pP][sS]))?$';

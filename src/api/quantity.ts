@@ -30,6 +30,15 @@
 //
 // PERCENTS: "25%", "0.1%" -> 25, 0.1. The range 0..100 is checked by validate.ts
 // (code percent.range) so that the message can point at the field.
+//
+// FOR TC: the netfaults ledger stores whole base units (microseconds, bits/s, bytes; percents
+// 0..100) and writes them back in the spelling that goes into a tc batch, which golden tests pin:
+//   parseDurationUs("1.5ms") = 1500     renderTime(1500)      = "1500us"  (tc's own unit: µs)
+//   parseRateBps("10mbps")   = 8e7      renderRate(80_000_000) = "80mbit"
+//   parseSizeBytes("32kb")   = 32768    renderSize(32768)     = "32kb"
+//   parsePct("0.1%")         = 0.1      renderPercent(1 / 3)  = "0.333333%"
+
+import { parseDuration } from './duration.js';
 
 const NUMBER = '([0-9]+(?:\\.[0-9]+)?)';
 
@@ -100,4 +109,66 @@ export function parseSize(s: string): number {
     throw new Error(`invalid size "${String(s)}"; write e.g. "32kb", "1mb" or "1500b"`);
   }
   return Number(m[1]) * factor;
+}
+
+// ---------------------------------------------------------------- tc base units (netfaults ledger)
+
+/** Go-style duration ("150ms", "1h30m", "1.5s", "250us") → whole microseconds (rounded). */
+export function parseDurationUs(input: string): number {
+  return Math.round(parseDuration(input) * 1000);
+}
+
+/**
+ * A ledger percent: "25%" or "0.1%" → 25 / 0.1, a number passes through. Unlike parsePercent it
+ * trims and refuses anything outside 0..100 (the ledger never holds an out-of-range value).
+ */
+export function parsePct(input: string | number): number {
+  const v = typeof input === 'number' ? input : parsePercent(input.trim());
+  if (!(v >= 0 && v <= 100)) throw new Error(`percent out of range 0..100: ${JSON.stringify(input)}`);
+  return v;
+}
+
+/** tc rate ("1mbit", "50kbit", "10mbps") → bits per second (integer, > 0). */
+export function parseRateBps(input: string): number {
+  const v = Math.round(parseRate(input.trim()));
+  if (!(v > 0)) throw new Error(`rate must be positive: ${JSON.stringify(input)}`);
+  return v;
+}
+
+/** tc size ("32kb", "1mb", "1500b", "1500") → bytes (integer). */
+export function parseSizeBytes(input: string): number {
+  return Math.round(parseSize(input.trim()));
+}
+
+/** 100000 → "100ms", 1500 → "1500us", 2000000 → "2s". tc accepts all three spellings. */
+export function renderTime(us: number): string {
+  if (us % 1_000_000 === 0 && us !== 0) return `${us / 1_000_000}s`;
+  if (us % 1000 === 0) return `${us / 1000}ms`;
+  return `${us}us`;
+}
+
+/** 1000000 → "1mbit", 1500 → "1500bit". Exact: no rounding ever happens here. */
+export function renderRate(bps: number): string {
+  if (bps % 1e9 === 0) return `${bps / 1e9}gbit`;
+  if (bps % 1e6 === 0) return `${bps / 1e6}mbit`;
+  if (bps % 1e3 === 0) return `${bps / 1e3}kbit`;
+  return `${bps}bit`;
+}
+
+/** 32768 → "32kb", 1500 → "1500b". */
+export function renderSize(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0 && bytes !== 0) return `${bytes / (1024 * 1024)}mb`;
+  if (bytes % 1024 === 0 && bytes !== 0) return `${bytes / 1024}kb`;
+  return `${bytes}b`;
+}
+
+/** 25 → "25%", 0.1 → "0.1%", 1/3 → "0.333333%" (6 decimals at most, trailing zeros trimmed). */
+export function renderPercent(pct: number): string {
+  return `${trimNumber(pct, 6)}%`;
+}
+
+/** `v` with at most `decimals` decimals, trailing zeros trimmed: trimNumber(0.5, 6) === "0.5". */
+export function trimNumber(v: number, decimals: number): string {
+  const s = v.toFixed(decimals);
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }

@@ -1,6 +1,7 @@
 // RFC 3339 timestamps ("2025-01-31T12:00:00Z", "2025-01-31T13:00:00.5+01:00"), checked strictly:
 // a `T` separator, seconds present, an explicit offset, and a real calendar date. Date.parse alone
 // is too lenient ("2025-02-30" rolls over to March; "2025-01-31 12:00" is read as local time).
+// Also IANA time zone names, as this runtime knows them (spec and timeline ask the same question).
 
 const RFC3339 =
   /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|([+-])([0-9]{2}):([0-9]{2}))$/;
@@ -22,4 +23,14 @@ export function isRfc3339(s: unknown): s is string {
   if (hour > 23 || minute > 59 || second > 60) return false;
   if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59)) return false;
   return true;
+}
+
+/** True for an IANA time zone this runtime knows ("Europe/Berlin", "UTC"); croner would throw on others. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -180,33 +180,39 @@ export interface TimingSpec {
   concurrency?: 'forbid' | 'allow';
 }
 
-export interface FaultSpec extends TimingSpec {
+/** What every fault has, whatever its action. */
+export interface FaultBase extends TimingSpec {
   name: string; // DNS label, unique within the scenario
   targets?: Selector; // required for every action but `partition` with explicit groups
   peers?: { names?: string[]; labels?: Record<string, string>; cidrs?: string[] };
   ports?: string[]; // "5432", "8000-8100"
   protocol?: Protocol; // default all (tcp when ports are given and no protocol)
-  direction?: Direction; // default egress for netem/bandwidth, both for partition/blackhole
-  // exactly one action:
-  netem?: NetemSpec;
-  bandwidth?: BandwidthSpec;
-  partition?: PartitionSpec;
-  blackhole?: Record<string, never>;
-  reject?: RejectSpec;
-  disconnect?: DisconnectSpec;
-  container?: ContainerActionSpec;
+  direction?: Direction; // default: FAULT_KINDS[kind].defaultDirection (api/kinds.ts)
 }
 
-export const FAULT_ACTIONS = [
-  'netem',
-  'bandwidth',
-  'partition',
-  'blackhole',
-  'reject',
-  'disconnect',
-  'container',
-] as const;
-export type FaultAction = (typeof FAULT_ACTIONS)[number];
+/** The action keys of a fault and their specs. A new fault kind starts here (see CONTRIBUTING.md). */
+export interface FaultActions {
+  netem: NetemSpec;
+  bandwidth: BandwidthSpec;
+  partition: PartitionSpec;
+  blackhole: Record<string, never>;
+  reject: RejectSpec;
+  disconnect: DisconnectSpec;
+  container: ContainerActionSpec;
+}
+
+export type FaultAction = keyof FaultActions;
+
+/** Exactly one action key present (the others absent): a union the compiler can check. */
+type ExactlyOneAction = {
+  [K in FaultAction]: { [P in K]: FaultActions[P] } & { [P in Exclude<FaultAction, K>]?: never };
+}[FaultAction];
+
+export type FaultSpec = FaultBase & ExactlyOneAction;
+
+/** What the timeline reads of a scenario: timing only (its functions accept any action, or none). */
+export type TimedFault = Pick<FaultBase, 'name'> & TimingSpec;
+export type TimelineSpec = Omit<ScenarioSpec, 'faults'> & { faults?: TimedFault[] };
 
 // ---------------------------------------------------------------- status (controller-owned)
 
@@ -271,7 +277,9 @@ export interface FaultTargetStatus {
   container: string;
   containerId?: string;
   phase: 'Pending' | 'Injected' | 'Recovered' | 'Failed';
-  mechanism?: string; // netem | tbf | htb | iptables | iptables-statistic | docker
+  mechanism?: string; // netem | tbf | htb | iptables | iptables-forward | iptables-statistic | docker, joined by +
+  /** Why it is Pending or Failed (NoPeers, ContainerNotRunning, HostNetwork…). */
+  reason?: string;
   verified?: boolean; // true only when read back from the kernel / engine
   injected?: number;
   recovered?: number;
@@ -289,6 +297,8 @@ export interface FaultStatus {
   missed?: number;
   seed?: number;
   targets?: FaultTargetStatus[];
+  /** Why the fault acts on nothing or is not as declared (NoTargets…). */
+  reason?: string;
   message?: string;
 }
 

@@ -2,7 +2,7 @@
 //
 //   1. The JSON Schema derived from crds/scenario.yaml (types, enums, patterns, closed objects),
 //      its errors reworded by schema-issues.ts: codes `schema.<keyword>`.
-//   2. Semantic checks the schema cannot express (semantic.ts): references, uniqueness, CIDR
+//   2. Semantic checks the schema cannot express (semantic/): references, uniqueness, CIDR
 //      arithmetic, cron, ranges; each with its own code.
 //
 // Positions (line/column) are added by parse.ts, which has the YAML document; this module works
@@ -11,7 +11,7 @@
 import type { Issue } from './types.js';
 import { scenarioValidator } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
-import { semanticIssues } from './semantic.js';
+import { semanticIssues } from './semantic/index.js';
 
 /** Every problem with `obj` as a Scenario; empty when it is valid. Never throws. */
 export function validateScenario(obj: unknown): Issue[] {

@@ -3,7 +3,10 @@
 // operation is recorded and the rest of the plan still runs; the next reconcile re-plans from
 // what is then observed.
 import type { DockerPort } from '../ports/index.js';
+import { assertNever } from '../api/kinds.js';
+import { memberKey } from '../api/ownership.js';
 import { opName, type Op, type Plan } from '../plan/plan.js';
+import { pool } from './pool.js';
 
 export interface OpResult {
   name: string;
@@ -23,7 +26,7 @@ function errorKey(op: Op): string {
   switch (op.kind) {
     case 'member.connect':
     case 'member.disconnect':
-      return `${op.network}\u0000${op.container}`;
+      return memberKey(op.network, op.container);
     case 'network.create':
     case 'network.remove':
       return op.network;
@@ -58,16 +61,9 @@ function run(docker: DockerPort, op: Op): Promise<unknown> {
       return docker.killContainer(op.container, op.signal);
     case 'container.restart':
       return docker.restartContainer(op.container);
+    default:
+      return assertNever(op, 'plan operation');
   }
-}
-
-/** Run fn over items with at most `limit` in flight. */
-export async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  });
-  await Promise.all(workers);
 }
 
 export async function executePlan(

@@ -15,14 +15,13 @@ import { planScenario, planToJSON, planToText } from '../plan/plan.js';
 import { Controller, peekName } from '../controller/controller.js';
 import { controllerIdFor, currentLease } from '../controller/lease.js';
 import { systemClock } from '../controller/queue.js';
-import { createDockerPort } from '../adapters/docker.js';
-import { createNetFaults } from './netfaults.js';
+import { createDockerPort } from '../adapters/docker/port.js';
+import { createKernel } from './netfaults.js';
 import { createLogger } from './log.js';
 import { createDirStore, listFiles, readScenarioFile, applyFile, deleteScenario } from './wiring.js';
 import { renderDescribe, renderGet, type Listed } from './render.js';
 import { renderSummary, runScenario } from './run.js';
-import { evaluateTimeline } from '../controller/faults.js';
-import { renderGantt, renderSvg } from '../timeline/index.js';
+import { evaluateRecorded, renderGantt, renderSvg } from '../timeline/index.js';
 
 class UserError extends Error {}
 
@@ -61,13 +60,15 @@ async function loadValid(file: string): Promise<{ scenario: Scenario; text: stri
 
 const netnsOption = () =>
   new Option('--netns-exec <mode>', 'how to enter container network namespaces: nsenter (root on the engine host), helper (a helper container), auto').choices(['auto', 'nsenter', 'helper']).default('auto');
+const hostRulesOption = () =>
+  new Option('--host-rules <mode>', 'cuts between containers bridged on this host: auto (one chain in the host FORWARD path when br_netfilter allows), off (always in each container namespace)').choices(['auto', 'off']).default('auto');
 
 /** Render a scenario's timeline from its recorded status (or as if it started now). */
 function ganttOf(scenario: Scenario | undefined, format: string, width: number): string | undefined {
   if (!scenario?.spec?.faults?.length) return undefined;
   const now = new Date();
   const prev = scenario.status ?? {};
-  const t = evaluateTimeline(scenario, prev, now);
+  const t = evaluateRecorded(scenario.metadata.name, scenario.spec, prev, now);
   const frozen = t.frozenMs + (t.frozenSince ? now.getTime() - Date.parse(t.frozenSince) : 0);
   const ctx = { startedAt: new Date(t.startedAt), now, seed: t.seed, frozenMs: frozen };
   return format === 'svg' ? renderSvg(scenario.spec, t.result, ctx, width) : renderGantt(scenario.spec, t.result, ctx, width);
@@ -105,10 +106,11 @@ export function buildProgram(): Command {
     .description('run the reconcile loop over a directory of Scenario files')
     .addOption(dirOption())
     .option('--resync <duration>', 'full resync period', '60s')
-    .option('--workers <n>', 'scenarios reconciled in parallel', '2')
+    .option('--workers <n>', 'scenarios reconciled in parallel', '4')
     .option('--log-level <level>', 'trace|debug|info|warn|error', 'info')
     .addOption(netnsOption())
-    .action(async (opts: { dir: string; resync: string; workers: string; logLevel: string; netnsExec: string }) => {
+    .addOption(hostRulesOption())
+    .action(async (opts: { dir: string; resync: string; workers: string; logLevel: string; netnsExec: string; hostRules: 'auto' | 'off' }) => {
       const log = createLogger(opts.logLevel);
       const dir = resolve(opts.dir);
       await stat(dir).catch(() => {
@@ -116,12 +118,12 @@ export function buildProgram(): Command {
       });
       const docker = createDockerPort();
       const store = createDirStore(dir);
-      const netFaults = await createNetFaults(docker, opts.netnsExec, log, controllerIdFor(dir));
+      const kernel = await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, log, controllerIdFor(dir));
       const controller = new Controller({
         dir,
         docker,
         store,
-        netFaults,
+        kernel,
         clock: systemClock,
         log,
         workers: Number(opts.workers),
@@ -262,15 +264,16 @@ export function buildProgram(): Command {
     .addOption(outputOption(['text', 'json']))
     .option('--log-level <level>', 'controller log level (logs go to stderr)', 'warn')
     .addOption(netnsOption())
-    .action(async (opts: { filename: string; timeout?: string; keep: boolean; output?: string; logLevel: string; netnsExec: string }) => {
+    .addOption(hostRulesOption())
+    .action(async (opts: { filename: string; timeout?: string; keep: boolean; output?: string; logLevel: string; netnsExec: string; hostRules: 'auto' | 'off' }) => {
       const { scenario, text } = await loadValid(opts.filename);
       const docker = createDockerPort();
-      const netFaults = await createNetFaults(docker, opts.netnsExec, createLogger(opts.logLevel), `run-${scenario.metadata.name}`);
+      const kernel = await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, createLogger(opts.logLevel), `run-${scenario.metadata.name}`);
       const summary = await runScenario({
         text,
         scenario,
         docker,
-        netFaults,
+        kernel,
         log: createLogger(opts.logLevel),
         timeoutMs: opts.timeout ? parseDuration(opts.timeout) : undefined,
         keep: opts.keep,

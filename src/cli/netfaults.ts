@@ -1,19 +1,32 @@
-// Wiring of the network-fault engine (controller/netns.ts): a namespace executor chosen by
-// --netns-exec (auto: nsenter when we are root on the engine's host, else the helper container)
-// and a scratch namespace for the capability probe.
-import Docker from 'dockerode';
+// Wiring of the kernel engine (kernel/engine.ts): a namespace executor chosen by --netns-exec
+// (auto: nsenter when we are root on the engine's host, else the helper container), a scratch
+// namespace for the capability probe, and --host-rules. The helper, the probe and the scratch
+// container use the Docker port's own client, so they are on the engine the port talks to.
 import type { Logger } from 'pino';
-import type { NetFaultSync } from '../controller/faults.js';
-import { NetnsEngine } from '../controller/netns.js';
-import type { DockerPort } from '../ports/index.js';
+import { KernelEngine } from '../kernel/engine.js';
+import type { KernelPort } from '../ports/index.js';
+import type { DockerAdapter } from '../adapters/docker/port.js';
 import { createNetnsExec, type NetnsExecMode } from '../adapters/netns.js';
-import { HELPER_IMAGE } from '../adapters/helper.js';
+import { HELPER_IMAGE } from '../adapters/helper/container.js';
 import { createScratchContainer, createScratchNetns } from '../adapters/scratch.js';
+import { dockerdPid } from '../adapters/hostns.js';
+import { createSysfsBridgePorts } from '../adapters/bridgeports.js';
 
-export async function createNetFaults(_docker: DockerPort, mode: string, log: Logger, scope: string): Promise<NetFaultSync> {
-  const choice = await createNetnsExec({ mode: mode as NetnsExecMode });
+export interface KernelWiring {
+  mode: string;
+  hostRules?: 'auto' | 'off';
+}
+
+export async function createKernel(docker: DockerAdapter, w: KernelWiring, log: Logger, scope: string): Promise<KernelPort> {
+  const choice = await createNetnsExec({ mode: w.mode as NetnsExecMode, docker: docker.client });
   log.info({ mode: choice.mode, reason: choice.reason }, 'network namespaces entered through ' + choice.mode);
   if (choice.helper) await choice.helper.ensure();
-  const scratch = choice.mode === 'nsenter' ? () => createScratchNetns() : () => createScratchContainer(new Docker(), HELPER_IMAGE);
-  return new NetnsEngine({ scope, exec: choice.exec, scratch, log });
+  const scratch = choice.mode === 'nsenter' ? () => createScratchNetns() : () => createScratchContainer(docker.client, HELPER_IMAGE);
+  // nsenter: the daemon runs beside us, its namespace is the host's. The helper sees host pids
+  // (pid=host) and enters pid 1's namespace.
+  const hostPid = choice.mode === 'nsenter' ? () => dockerdPid(process.pid) : async () => 1;
+  // The host path names containers by their bridge ports, read from sysfs: only when the controller
+  // is root on the engine's host (nsenter). Through the helper, every cut stays in the namespaces.
+  const bridgePorts = choice.mode === 'nsenter' ? createSysfsBridgePorts(hostPid) : undefined;
+  return new KernelEngine({ scope, exec: choice.exec, scratch, log, hostRules: w.hostRules ?? 'auto', hostPid, bridgePorts });
 }

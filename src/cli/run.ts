@@ -10,8 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import type { FaultStatus, Scenario, ScenarioStatus } from '../api/types.js';
 import { Controller } from '../controller/controller.js';
 import { systemClock } from '../controller/queue.js';
-import type { DockerPort } from '../ports/index.js';
-import type { NetFaultSync } from '../controller/faults.js';
+import type { DockerPort, KernelPort } from '../ports/index.js';
 import { ScenarioStore } from '../store/index.js';
 import { createDirStore } from './wiring.js';
 import { table } from './render.js';
@@ -20,7 +19,7 @@ export interface RunOptions {
   text: string;
   scenario: Scenario;
   docker: DockerPort;
-  netFaults?: NetFaultSync;
+  kernel?: KernelPort;
   log: Logger;
   timeoutMs?: number;
   keep: boolean;
@@ -119,7 +118,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const file = join(dir, `${name}.yaml`);
   const store = new ScenarioStore();
   // A stable identity per scenario: a `run` killed half-way is swept by the next run of it.
-  const controller = new Controller({ dir, id: `run-${name}`, docker: o.docker, netFaults: o.netFaults, store: createDirStore(dir, store), clock: systemClock, log: o.log });
+  const controller = new Controller({ dir, id: `run-${name}`, docker: o.docker, kernel: o.kernel, store: createDirStore(dir, store), clock: systemClock, log: o.log });
   const say = (line: string) => {
     const ts = new Date().toISOString().slice(11, 23);
     if (o.out.isTTY) o.out.write('\r\x1b[K');

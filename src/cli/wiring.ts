@@ -2,7 +2,7 @@
 // directory operations. The store is the only code that writes scenario files.
 import { parse as parseYaml } from 'yaml';
 import type { Scenario } from '../api/types.js';
-import type { DirStore } from '../controller/controller.js';
+import type { DirStore } from '../ports/index.js';
 import { ScenarioStore } from '../store/index.js';
 
 export function createDirStore(dir: string, store = new ScenarioStore()): DirStore {

@@ -4,35 +4,32 @@
 //   Docker events ──────────┼─► WorkQueue (coalescing, backoff, timers) ─► Reconciler.reconcile(name)
 //   periodic resync ────────┘                                  ▲                    │
 //                                                              └── requeueAfter ────┘
+// Docker events first update the view (observe/docker-view: list once, then inspect only what an
+// event names), and only then queue the scenarios they concern.
+//
+// Timed transitions are ARMED: once a reconcile knows the next instant T, the controller compiles
+// the namespace plan for T shortly before it (the kernel engine starts the programs it will need,
+// waiting on their input), and a timer at T applies it without waiting for a worker; the reconcile
+// queued at T then verifies, handles the Docker-level faults and writes the status.
+//
 // A file whose metadata.name can't be read is queued under "file:<path>" so its problems still
 // reach its status. Two files claiming one name are both refused (nothing is changed in Docker).
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { parse as parseYaml } from 'yaml';
 import type { Issue, Scenario } from '../api/types.js';
 import { formatIssue } from '../api/format.js';
-import { readName } from '../store/index.js';
 import { LABEL_SCENARIO } from '../api/ownership.js';
+import { DNS_LABEL_RE, MAX_SCENARIO_NAME } from '../api/patterns.js';
+import { readName } from '../store/index.js';
 import { scenariosWithResources } from '../plan/plan.js';
-import type { Clock, DockerEvent, DockerPort } from '../ports/index.js';
+import { resolveFaults } from '../resolve/index.js';
+import { evaluateRecorded } from '../timeline/index.js';
+import { duplicateNameStatus } from '../status/index.js';
+import type { Clock, DirEvent, DirStore, DockerPort, KernelPort } from '../ports/index.js';
+import { DockerView, type ViewChange } from '../observe/docker-view.js';
 import { WorkQueue } from './queue.js';
-import { Reconciler, type ScenarioFiles } from './reconcile.js';
-import type { NetFaultSync } from './faults.js';
+import { Reconciler } from './reconcile.js';
 import { acquireLease, controllerIdFor, releaseLease, renewLease, LEASE_RENEW_MS, type Lease } from './lease.js';
-import { setCondition } from './conditions.js';
-
-export interface DirEvent {
-  path: string;
-  kind: 'add' | 'change' | 'unlink';
-}
-
-/** What the controller needs of the directory (store/ implements it; tests may fake it). */
-export interface DirStore extends ScenarioFiles {
-  list(): Promise<string[]>;
-  isOwnWrite(path: string, text: string): boolean;
-  /** Report changes until signal aborts; the promise resolves once the watcher is ready. */
-  watch(onEvent: (e: DirEvent) => void, signal: AbortSignal): Promise<void>;
-}
 
 export interface ControllerOptions {
   dir: string;
@@ -42,36 +39,43 @@ export interface ControllerOptions {
   store: DirStore;
   clock: Clock;
   log: Logger;
-  workers?: number; // default 2
+  workers?: number; // default 4
   resyncMs?: number; // default 60 s
   /** Time a vanished file must stay vanished before its scenario is torn down (editors rename). */
   deleteGraceMs?: number; // default 500 ms
-  /** Network faults in container namespaces (absent: network faults are reported, not applied). */
-  netFaults?: NetFaultSync;
+  /** Network faults in namespaces (absent: network faults are reported, not applied). */
+  kernel?: KernelPort;
+  /** How long before a transition its namespace plan is compiled and its programs started. Default 1 s. */
+  armAheadMs?: number;
 }
 
 const FILE_KEY = 'file:';
 
-const RELEVANT_EVENTS = new Set(['create', 'start', 'restart', 'die', 'kill', 'stop', 'pause', 'unpause', 'destroy', 'rename', 'update', 'connect', 'disconnect', 'remove', 'oom']);
-
 /** metadata.name when it can be read and is a valid scenario name (nothing else is validated). */
 export function peekName(text: string): string | undefined {
   const r = readName(text);
-  return 'name' in r && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(r.name) && r.name.length <= 40 ? r.name : undefined;
+  return 'name' in r && DNS_LABEL_RE.test(r.name) && r.name.length <= MAX_SCENARIO_NAME ? r.name : undefined;
+}
+
+interface Armed {
+  at: number;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 export class Controller {
   readonly queue: WorkQueue;
+  readonly view: DockerView;
   private readonly reconciler: Reconciler;
   private readonly pathName = new Map<string, string | undefined>();
   private readonly scenarios = new Map<string, Scenario>(); // last valid spec per name (event routing)
   private readonly ownedNames = new Map<string, string>(); // docker object name -> scenario
+  private readonly armed = new Map<string, Armed>();
   private readonly abort = new AbortController();
   private lease?: Lease;
   private workers: Promise<void>[] = [];
   private background: Promise<unknown>[] = [];
-  /** Reconcile counters, for tests and `faultline get`-style introspection. */
-  readonly stats = { reconciles: 0, errors: 0, operations: 0, kernelCommands: 0, kernelWrites: 0 };
+  /** Reconcile counters, for tests and benchmarks. */
+  readonly stats = { reconciles: 0, errors: 0, operations: 0, kernelCommands: 0, kernelWrites: 0, armedFired: 0 };
   private idleWaiters: (() => void)[] = [];
 
   readonly id: string;
@@ -82,7 +86,16 @@ export class Controller {
     // (a `rm *.yaml` of 50 scenarios is 50 listeners at once, not a leak).
     setMaxListeners(10_000, this.abort.signal);
     this.queue = new WorkQueue(o.clock);
-    this.reconciler = new Reconciler({ controller: this.id, docker: o.docker, files: o.store, clock: o.clock, log: o.log, netFaults: o.netFaults });
+    this.view = new DockerView(o.docker, {
+      log: o.log,
+      onChange: (c) => this.onViewChange(c),
+      onResync: () => {
+        // Events may have been lost (the engine restarted): read namespaces again, look at everything.
+        o.kernel?.invalidate();
+        this.enqueueAll();
+      },
+    });
+    this.reconciler = new Reconciler({ controller: this.id, docker: o.docker, view: this.view, files: o.store, clock: o.clock, log: o.log, kernel: o.kernel });
   }
 
   get signal(): AbortSignal {
@@ -98,14 +111,16 @@ export class Controller {
     // seen by one or the other, never by neither.
     await o.store.watch((e) => void this.onFileEvent(e), signal);
     for (const path of await o.store.list()) await this.indexFile(path);
+    // The view: listed once, then kept current by events.
+    this.background.push((await this.view.start(signal)).following);
     // Orphan sweep: scenarios that own Docker objects but have no file any more (deleted while we
     // were not running) are reconciled as deleted.
-    const snapshot = await o.docker.snapshot();
+    const snapshot = this.view.current();
     const known = new Set([...this.pathName.values()].filter((n): n is string => !!n));
     const isLive = (s: string) => [...this.pathName.values()].includes(s);
     const orphans = new Set(scenariosWithResources(snapshot, this.id).filter((n) => !known.has(n)));
-    // Rules left in container namespaces by scenarios deleted while we were down (even SIGKILLed).
-    if (o.netFaults?.sweep) for (const n of await o.netFaults.sweep(snapshot, isLive)) orphans.add(n);
+    // Rules left in namespaces by scenarios deleted while we were down (even SIGKILLed).
+    if (o.kernel) for (const n of await o.kernel.sweep(snapshot, isLive)) orphans.add(n);
     for (const name of orphans) {
       o.log.info({ scenario: name }, 'found resources of a scenario with no file: sweeping');
       this.queue.add(name);
@@ -113,23 +128,17 @@ export class Controller {
     for (const [path, name] of this.pathName) this.queue.add(name ?? FILE_KEY + path);
 
     this.background.push(
-      o.docker
-        .watchEvents((e) => this.onDockerEvent(e), signal, () => {
-          o.log.info('Docker event stream (re)connected: resyncing every scenario');
-          this.enqueueAll();
-        })
-        .catch((e) => {
-          if (!signal.aborted) o.log.error({ err: e }, 'Docker event stream stopped');
-        }),
       this.loop(o.resyncMs ?? 60_000, () => this.enqueueAll()),
       this.loop(LEASE_RENEW_MS, () => renewLease(o.dir, this.lease!, o.clock.now())),
     );
-    for (let i = 0; i < (o.workers ?? 2); i++) this.workers.push(this.worker());
+    for (let i = 0; i < (o.workers ?? 4); i++) this.workers.push(this.worker());
     o.log.info({ dir: o.dir, id: this.id, scenarios: known.size }, 'controller started');
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
+    for (const a of this.armed.values()) clearTimeout(a.timer);
+    this.armed.clear();
     this.queue.shutdown();
     await Promise.allSettled([...this.workers, ...this.background]);
     if (this.lease) await releaseLease(this.o.dir, this.lease).catch(() => undefined);
@@ -168,6 +177,7 @@ export class Controller {
     const old = this.pathName.get(path);
     if ('missing' in r) {
       this.pathName.delete(path);
+      this.reconciler.forgetFile(path);
       return { old };
     }
     // A file that still exists but whose name cannot be read (a typo saved mid-edit) keeps the
@@ -209,27 +219,22 @@ export class Controller {
     await this.idle();
   }
 
-  private onDockerEvent(e: DockerEvent): void {
-    // exec_*, attach, top, resize… change nothing a reconcile looks at; every `docker exec` into
-    // a member would otherwise cost a full reconcile.
-    if (!RELEVANT_EVENTS.has(e.action)) return;
-    const scenario = e.attributes[LABEL_SCENARIO];
-    if (scenario) {
-      this.queue.add(scenario);
-      return;
+  /** The view took in a change: queue the scenarios it concerns. */
+  private onViewChange(c: ViewChange): void {
+    for (const { before, after } of c.containers) {
+      const o = after ?? before;
+      if (!o) continue;
+      const scenario = o.labels[LABEL_SCENARIO];
+      if (scenario) this.queue.add(scenario);
+      // Any container came, went or changed: wake the scenarios whose selectors could match it
+      // (an adopted container, a fault target or peer by name or labels).
+      for (const [sname, s] of this.scenarios) if (mayConcern(s, o.name, before?.name)) this.queue.add(sname);
     }
-    if (e.type === 'network') {
-      const owner = this.ownedNames.get(e.attributes.name ?? '');
+    for (const { before, after } of c.networks) {
+      const n = after ?? before;
+      if (!n) continue;
+      const owner = n.labels[LABEL_SCENARIO] ?? this.ownedNames.get(n.name);
       if (owner) this.queue.add(owner);
-      return;
-    }
-    if (e.type === 'container') {
-      // An adopted container came or went: wake the scenarios whose selectors could match it.
-      const name = (e.attributes.name ?? '').replace(/^\//, '');
-      for (const [sname, s] of this.scenarios) {
-        const selectors = [...(s.spec.members ?? []).map((m) => m.select), ...(s.spec.faults ?? []).flatMap((f) => (f.targets ? [f.targets] : []))];
-        if (selectors.some((sel) => !sel.names || sel.names.includes(name) || sel.labels || sel.compose)) this.queue.add(sname);
-      }
     }
   }
 
@@ -257,15 +262,15 @@ export class Controller {
   private async process(key: string): Promise<void> {
     const { o } = this;
     this.stats.reconciles++;
-    const log = o.log.child({ scenario: key });
     if (key.startsWith(FILE_KEY)) {
       const path = key.slice(FILE_KEY.length);
       if (!this.pathName.has(path) || this.pathName.get(path)) return; // gone, or now has a name
-      await new Reconciler({ ...o, controller: this.id, files: o.store, log }).reconcileFile('(unnamed)', path);
+      await this.reconciler.reconcileFile('(unnamed)', path);
       return;
     }
     const files = this.filesNamed(key);
     if (files.length > 1) {
+      this.disarm(key);
       for (const f of files) await this.refuseDuplicate(key, f, files);
       return;
     }
@@ -273,6 +278,7 @@ export class Controller {
     this.stats.operations += r.ops;
     this.stats.kernelCommands += r.kernelCommands ?? 0;
     this.stats.kernelWrites += r.kernelWrites ?? 0;
+    if (files.length === 0 || !r.scenario) this.disarm(key);
     if (files.length === 0) {
       this.scenarios.delete(key);
       for (const [n, s] of this.ownedNames) if (s === key) this.ownedNames.delete(n);
@@ -282,11 +288,76 @@ export class Controller {
     if (r.error) {
       this.stats.errors++;
       const delay = this.queue.addRateLimited(key);
-      log.warn({ retryInMs: delay }, r.error.message);
+      o.log.child({ scenario: key }).warn({ retryInMs: delay }, r.error.message);
       return;
     }
     this.queue.forget(key);
     if (r.requeueAfterMs !== undefined) this.queue.addAfter(key, r.requeueAfterMs);
+    if (r.scenario && files.length === 1) this.arm(key, files[0], r.nextTransitionAt);
+  }
+
+  // ------------------------------------------------------------------ armed transitions
+
+  private disarm(name: string): void {
+    const a = this.armed.get(name);
+    if (a) clearTimeout(a.timer);
+    this.armed.delete(name);
+  }
+
+  /**
+   * Arm the next transition of `name` at `at`: shortly before it (armAheadMs) compile its
+   * namespace plan and let the engine start the programs it needs; at `at`, apply it.
+   */
+  private arm(name: string, file: string, at: Date | undefined): void {
+    if (!this.o.kernel || !at) return this.disarm(name);
+    const when = at.getTime();
+    if (this.armed.get(name)?.at === when) return;
+    this.disarm(name);
+    const ahead = this.o.armAheadMs ?? 1_000;
+    const delay = Math.max(0, when - this.o.clock.now().getTime() - ahead);
+    const timer = setTimeout(() => void this.prepare(name, file, when), delay);
+    this.armed.set(name, { at: when, timer });
+  }
+
+  private async prepare(name: string, file: string, at: number): Promise<void> {
+    if (this.armed.get(name)?.at !== at || this.abort.signal.aborted) return;
+    try {
+      const intent = await this.intentAt(file, at);
+      if (!intent) return;
+      await this.o.kernel!.prepare?.(intent.plan, at);
+      const fire = () => void this.fire(name, at, intent.plan);
+      const timer = setTimeout(fire, Math.max(0, at - this.o.clock.now().getTime()));
+      this.armed.set(name, { at, timer });
+    } catch (e) {
+      this.o.log.debug({ scenario: name, err: (e as Error).message }, 'cannot arm the next transition; the reconcile at that instant applies it');
+    }
+  }
+
+  /** The namespace plan of the scenario in `file` at instant `at`, from the cached parse and the view now. */
+  private async intentAt(file: string, at: number) {
+    const parsed = this.reconciler.cachedParse(file);
+    if (!parsed) return undefined;
+    const { scenario, prev } = parsed;
+    const time = evaluateRecorded(scenario.metadata.name, scenario.spec, prev, new Date(at));
+    const teardown = time.result.scenarioPhase === 'Completed' && scenario.spec.onComplete === 'delete';
+    const view = this.view.current();
+    const resolved = resolveFaults(scenario, time.result, view, time.seed);
+    const plan = await this.reconciler.planNetnsAt({ scenario, active: teardown ? [] : resolved.active, seed: time.seed, view });
+    return plan ? { plan } : undefined;
+  }
+
+  private async fire(name: string, at: number, plan: NonNullable<Awaited<ReturnType<Controller['intentAt']>>>['plan']): Promise<void> {
+    if (this.armed.get(name)?.at !== at || this.abort.signal.aborted) return;
+    this.armed.delete(name);
+    this.stats.armedFired++;
+    try {
+      const r = await this.o.kernel!.apply(plan, at);
+      this.stats.kernelCommands += r.commands;
+      this.stats.kernelWrites += r.writes;
+    } catch (e) {
+      this.o.log.warn({ scenario: name, err: (e as Error).message }, 'armed transition failed; the reconcile applies it');
+    }
+    this.queue.add(name); // verify, Docker-level faults, status
   }
 
   private async refuseDuplicate(name: string, file: string, all: string[]): Promise<void> {
@@ -297,16 +368,17 @@ export class Controller {
       message: `scenario name "${name}" is also used by ${others.join(', ')}; names must be unique in the directory: rename one of them (nothing is changed in Docker until then)`,
     };
     this.o.log.warn({ scenario: name, file }, formatIssue(file, issue));
-    const r = await this.o.store.read(file);
-    if ('missing' in r) return;
-    const now = this.o.clock.now().toISOString();
-    const doc = parseYaml(r.text) as { status?: Record<string, unknown> } | null;
-    const prev = (doc?.status ?? {}) as { conditions?: never[] };
-    await this.o.store.writeStatus(file, {
-      ...(prev as object),
-      phase: 'Failed',
-      conditions: setCondition(prev.conditions, 'Valid', 'False', 'NameConflict', issue.message, now),
-      issues: [issue],
-    });
+    const prev = await this.reconciler.statusOf(file);
+    if (prev === undefined) return;
+    await this.o.store.writeStatus(file, duplicateNameStatus(prev, issue, this.o.clock.now()));
   }
+}
+
+/** Could a container named `name` (or formerly `oldName`) be selected by the scenario? */
+function mayConcern(s: Scenario, name: string, oldName?: string): boolean {
+  const selectors = [
+    ...(s.spec.members ?? []).map((m) => m.select),
+    ...(s.spec.faults ?? []).flatMap((f) => [...(f.targets ? [f.targets] : []), ...(f.peers ? [{ names: f.peers.names, labels: f.peers.labels }] : []), ...(f.partition?.groups ? [{ names: f.partition.groups.flat() }] : [])]),
+  ];
+  return selectors.some((sel) => !sel.names || sel.names.includes(name) || (oldName !== undefined && sel.names.includes(oldName)) || !!sel.labels || !!('compose' in sel && sel.compose));
 }

@@ -1,40 +1,41 @@
-// Reconcile ONE scenario, level-triggered: read the file → validate → observe Docker once → plan
-// (pure) → execute → observe again → write status → tell the queue when to come back.
-// It never acts on an event's content: whatever woke it, it looks at the world as it is now.
+// Reconcile ONE scenario, level-triggered. Whatever woke it (a save, a Docker event, a timer), it
+// looks at the world as it is now and tells its story in this order:
+//
+//   read the file → parse and validate (cached by content) → the timeline at `now` (recorded start,
+//   seed, freezes) → resolve fault targets over the view of Docker → plan Docker (pure) → plan the
+//   namespaces (pure) → execute the Docker plan, refresh what it touched → apply the namespace plan
+//   (kernel written, then read back) → status from what Docker and the kernel showed → write it if
+//   it changed → come back at the next timeline transition.
+//
+// An invalid file is a final answer until the file changes: its issues go into its status once,
+// nothing is retried, nothing in Docker or the kernel is touched on its strength.
 import type { Logger } from 'pino';
-import { parseScenario } from '../api/parse.js';
+import { parse as parseYaml } from 'yaml';
+import { parseScenario, type ParseResult } from '../api/parse.js';
 import { formatIssue } from '../api/format.js';
-import { stableStringify } from '../api/hash.js';
-import type { Issue, Scenario, ScenarioStatus, StatusEvent } from '../api/types.js';
+import type { Issue, Scenario, ScenarioStatus } from '../api/types.js';
 import { desiredState, type DesiredState } from '../plan/desired.js';
+import { dockerFaultEffects } from '../plan/fault-effects.js';
 import { isEmptyPlan, planOps, planScenario, type Plan } from '../plan/plan.js';
-import { dockerStatus } from '../plan/status.js';
-import type { Snapshot } from '../plan/observed.js';
-import type { Clock, DockerPort } from '../ports/index.js';
+import { planNetns, type NetPlan } from '../netplan/index.js';
+import { resolveFaults, type ActiveFault, type Snapshot } from '../resolve/index.js';
+import { evaluateRecorded } from '../timeline/index.js';
+import { invalidStatus, reconciledStatus, statusChanged } from '../status/index.js';
+import type { Clock, DockerPort, KernelPort, KernelReport, ScenarioFiles } from '../ports/index.js';
 import { executePlan, type ExecResult } from '../apply/execute.js';
+import type { DockerView } from '../observe/docker-view.js';
 import { generationOf } from '../store/index.js';
-import { pushEvents, setCondition } from './conditions.js';
-import { evaluateTimeline, faultStatuses, resolveFaults, type NetFaultSync } from './faults.js';
-import type { Document } from 'yaml';
-
-/** What the reconciler needs of the directory of files (store/ implements it). */
-export interface ScenarioFiles {
-  /** `unsettled`: the file kept changing while it was read (a save in progress). */
-  read(path: string): Promise<{ text: string; unsettled?: boolean } | { missing: true }>;
-  /** reconciledSpecHash: hash of the spec this status describes (the store bumps generation past it if the file moved on). */
-  /** `own: false` when the write merged a newer spec saved meanwhile (reconcile again). */
-  writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string): Promise<{ written: boolean; own?: boolean; reason?: string }>;
-}
 
 export interface ReconcileDeps {
-  /** This controller's identity (label faultline.dev/controller on what it creates). */
+  /** This controller's identity (label faultline.dev/controller, prefix of every kernel key). */
   controller: string;
   docker: DockerPort;
+  view: DockerView;
   files: ScenarioFiles;
   clock: Clock;
   log: Logger;
-  /** Network faults in container namespaces (absent: network faults are reported, not applied). */
-  netFaults?: NetFaultSync;
+  /** Network faults in namespaces (absent: network faults are reported, not applied). */
+  kernel?: KernelPort;
 }
 
 export interface ReconcileResult {
@@ -49,233 +50,256 @@ export interface ReconcileResult {
   issues?: Issue[];
   /** The status written (or that would have been). */
   status?: ScenarioStatus;
-  /** Programs run in container namespaces, and how many of them changed the kernel. */
+  /** Programs run in namespaces, and how many of them changed the kernel. */
   kernelCommands?: number;
   kernelWrites?: number;
+  /** The next timeline transition (the controller arms it). */
+  nextTransitionAt?: Date;
+}
+
+/** A parsed file: the spec, the status it holds, and its generation bookkeeping. */
+interface Parsed {
+  result: ParseResult;
+  prev: ScenarioStatus;
+  generation: number;
+  specHash: string;
 }
 
 const READY_RECHECK_MS = 2_000;
 
+/** The instants and containers one reconcile plans for (also what an armed transition compiles). */
+export interface NetnsIntent {
+  scenario: Scenario;
+  active: ActiveFault[];
+  seed: number;
+  view: Snapshot;
+}
+
 export class Reconciler {
+  /** path → the last text read and its parse (a file read again unchanged is not parsed again). */
+  private readonly parsed = new Map<string, { text: string; parsed: Parsed }>();
+
   constructor(private readonly deps: ReconcileDeps) {}
 
   /** The scenario's file is gone (or never existed): remove everything it owns. */
-  async reconcileDeleted(name: string, snapshot?: Snapshot): Promise<ReconcileResult> {
-    const { docker, log } = this.deps;
-    const before = snapshot ?? (await docker.snapshot());
+  async reconcileDeleted(name: string): Promise<ReconcileResult> {
+    const { docker, log, view } = this.deps;
     const empty: Scenario = { apiVersion: 'faultline.dev/v1alpha1', kind: 'Scenario', metadata: { name }, spec: {} };
-    const net = this.deps.netFaults ? await this.deps.netFaults.forget(name, before) : undefined;
-    const plan = planScenario(desiredState(this.deps.controller, empty, before), before);
-    if (net?.errors.length) return { ops: net.commands, error: new Error(net.errors.map((e) => e.error).join('; ')) };
-    if (isEmptyPlan(plan)) return { ops: net?.commands ?? 0 };
-    log.info({ scenario: name, operations: planOps(plan).length }, 'scenario deleted: removing what it owns');
-    const exec = await executePlan(plan, docker, { onOp: (r) => this.logOp(name, r) });
-    const failed = exec.results.filter((r) => !r.ok);
-    if (failed.length) return { ops: exec.results.length, error: new Error(failed.map((f) => f.error).join('; ')) };
-    return { ops: exec.results.length };
+    const plan = planScenario(desiredState(this.deps.controller, empty, view.current()), view.current());
+    let exec: ExecResult | undefined;
+    if (!isEmptyPlan(plan)) {
+      log.info({ scenario: name, operations: planOps(plan).length }, 'scenario deleted: removing what it owns');
+      exec = await executePlan(plan, docker, { onOp: (r) => this.logOp(name, r) });
+      await view.refresh(touchedBy(plan));
+    }
+    // The namespaces after the containers: a namespace that stays unreadable (its container is
+    // going away) must not keep the containers that end it from being removed.
+    const net = this.deps.kernel ? await this.deps.kernel.forget(name) : undefined;
+    const errors = [...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []), ...(net?.errors ?? [])];
+    const ops = (exec?.results.length ?? 0) + (net?.writes ?? 0);
+    return errors.length ? { ops, error: new Error(errors.join('; ')) } : { ops };
   }
 
   async reconcileFile(name: string, file: string): Promise<ReconcileResult> {
-    const { docker, files, clock, log } = this.deps;
+    const { docker, files, clock, log, view } = this.deps;
     const startedMs = clock.now().getTime();
-    const mark = (() => {
-      const t: Record<string, number> = {};
-      let last = performance.now();
-      return (k: string) => {
-        const n = performance.now();
-        t[k] = Math.round(n - last);
-        last = n;
-        return t;
-      };
-    })();
+    const lap = laps();
     const read = await files.read(file);
+    lap('read');
     if ('missing' in read) return { ops: 0, error: new Error(`${file} disappeared while reconciling`) };
     // Never act on a file that is being written right now: look again shortly.
     if (read.unsettled) return { ops: 0, requeueAfterMs: 250 };
-    mark('read');
-    const parsed = parseScenario(read.text, file);
-    mark('parse');
-    if (!parsed.ok) {
-      for (const i of parsed.issues) log.warn({ scenario: name, file, code: i.code }, formatIssue(file, i));
-      if (parsed.doc) await this.writeInvalid(file, parsed.doc, parsed.issues);
-      // Terminal until the file changes: never touch Docker on the strength of an invalid spec.
-      return { ops: 0, issues: parsed.issues };
-    }
-    const scenario = parsed.scenario;
-    const prev = (parsed.doc.toJS()?.status ?? {}) as ScenarioStatus;
-    const gen = generationOf(parsed.doc);
+    const parsed = this.parse(file, read.text);
+    lap('parse');
+    if (!parsed.result.ok) return this.refuse(name, file, parsed);
+    const scenario = parsed.result.scenario;
+    const { prev } = parsed;
 
-    const before = await docker.snapshot();
-    mark('snapshot');
     const now = clock.now();
-    const time = evaluateTimeline(scenario, prev, now);
-    const faults = resolveFaults(scenario, time.result, before, time.seed, prev.faults);
+    const time = evaluateRecorded(name, scenario.spec, prev, now);
+    const before = view.current();
+    const resolved = resolveFaults(scenario, time.result, before, time.seed);
     const teardown = time.result.scenarioPhase === 'Completed' && scenario.spec.onComplete === 'delete';
-    const desired = teardown
-      ? desiredState(this.deps.controller, { ...scenario, spec: {} }, before)
-      : desiredState(this.deps.controller, scenario, before, faults.effects);
+    const effects = dockerFaultEffects(name, resolved.active, resolved.inactive, prev.faults);
+    const desired = desiredState(this.deps.controller, teardown ? { ...scenario, spec: {} } : scenario, before, teardown ? undefined : effects);
     const plan = planScenario(desired, before);
-    mark('plan');
+    lap('plan');
+
     let exec: ExecResult | undefined;
     let after = before;
     if (!isEmptyPlan(plan)) {
       log.info({ scenario: name, operations: planOps(plan).length }, 'converging');
       exec = await executePlan(plan, docker, { onOp: (r) => this.logOp(name, r) });
-      after = await docker.snapshot();
+      after = await view.refresh(touchedBy(plan));
     }
-    // Network faults: this scenario's active entries go into the per-container ledgers (shared
-    // with every other scenario touching those containers), which are applied and read back.
-    const net = this.deps.netFaults
-      ? await this.deps.netFaults.sync(scenario, teardown ? [] : faults.active, after, time.seed)
-      : undefined;
-    mark('netns');
-    const done = clock.now();
-    const status = this.composeStatus(prev, gen.generation, desired, plan, after, exec, done, startedMs);
-    status.seed = time.seed;
-    status.startedAt = time.startedAt;
-    status.frozenMs = time.frozenMs || undefined;
-    status.frozenSince = time.frozenSince;
-    status.observedAt = now.toISOString();
-    status.nextTransitionAt = time.result.nextTransitionAt?.toISOString();
-    status.faults = faultStatuses(scenario, time.result, faults, after, prev.faults, net?.targets, exec?.errors);
-    const degraded = net?.degraded ?? [];
-    const failedFaults = (status.faults ?? []).filter((f) => f.phase === 'Failed' || f.targets?.some((t) => t.phase === 'Failed'));
-    if (degraded.length || failedFaults.length) {
-      const first = degraded[0];
-      status.conditions = setCondition(
-        status.conditions,
-        'Degraded',
-        'True',
-        first?.reason ?? 'FaultFailed',
-        [
-          ...new Set([
-            ...degraded.map((d) => d.message),
-            ...failedFaults.map((f) => {
-              const why = f.message ?? f.targets?.find((t) => t.lastError)?.lastError ?? 'failed';
-              return why.startsWith(`fault "${f.name}"`) ? why : `fault "${f.name}": ${why}`;
-            }),
-          ]),
-        ]
-          .slice(0, 5)
-          .join('; '),
-        done.toISOString(),
-      );
-    } else if ((scenario.spec.faults ?? []).length) {
-      status.conditions = setCondition(status.conditions, 'Degraded', 'False', 'AsDeclared', 'every active fault is in place as declared', done.toISOString());
-    }
-    const tlPhase = time.result.scenarioPhase;
-    if (status.phase !== 'Failed') {
-      status.phase = tlPhase === 'Running' && status.phase === 'Pending' ? 'Pending' : tlPhase;
-    }
-    if (time.result.issues.length) status.issues = time.result.issues;
+    lap('docker');
+    const net = await this.applyNetns({ scenario, active: teardown ? [] : resolved.active, seed: time.seed, view: after }, now.getTime());
+    // An armed transition of this scenario applied a later instant meanwhile: plan again from now.
+    lap('netns');
+    if (net?.kernel.superseded) return { ops: exec?.results.length ?? 0, requeueAfterMs: 0, scenario, desired };
 
-    const changed = statusChanged(prev, status);
-    mark('status');
-    let newerSpec = false;
-    if (changed) {
-      const w = await files.writeStatus(file, status, gen.specHash);
-      if (!w.written) log.debug({ scenario: name, reason: w.reason }, 'status not written');
-      // The file moved on while we worked (a person's save merged into our write): do not rely
-      // on the watcher's event for it, come back at once.
-      newerSpec = w.written && w.own === false;
-    }
-    log.debug({ scenario: name, ms: mark('write'), active: time.result.active.length }, 'reconciled');
-    const failed = [...(exec?.results.filter((r) => !r.ok) ?? []), ...(net?.errors ?? [])];
+    const status = reconciledStatus({
+      prev,
+      generation: parsed.generation,
+      scenario,
+      time,
+      observedAt: now,
+      now: clock.now(),
+      startedMs,
+      desired,
+      plan,
+      exec,
+      resolved,
+      after,
+      netplan: net?.plan,
+      kernel: net?.kernel,
+    });
+    lap('status');
+    const newerSpec = await this.write(name, file, prev, status, parsed.specHash);
+    log.debug({ scenario: name, ms: lap('write'), commands: net?.kernel.commands, writes: net?.kernel.writes }, 'reconciled');
+
+    const failed = [...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []), ...(net?.kernel.errors ?? [])];
     const result: ReconcileResult = {
-      ops: (exec?.results.length ?? 0) + (net?.writes ?? 0),
+      ops: (exec?.results.length ?? 0) + (net?.kernel.writes ?? 0),
       scenario,
       desired,
       status,
-      kernelCommands: net?.commands ?? 0,
-      kernelWrites: net?.writes ?? 0,
+      kernelCommands: net?.kernel.commands ?? 0,
+      kernelWrites: net?.kernel.writes ?? 0,
+      nextTransitionAt: time.result.nextTransitionAt,
     };
-    if (failed.length) result.error = new Error(failed.map((f) => f.error).join('; '));
-    let wake = time.result.nextTransitionAt ? Math.max(0, time.result.nextTransitionAt.getTime() - done.getTime()) : undefined;
-    if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') {
-      // e.g. a container still starting, or a named container not there yet (its Docker event
-      // will wake us too; this is the safety net).
-      wake = Math.min(wake ?? Infinity, READY_RECHECK_MS);
-    }
-    if (net?.retryAfterMs !== undefined) wake = Math.min(wake ?? Infinity, net.retryAfterMs);
-    if (newerSpec) wake = 0;
-    result.requeueAfterMs = wake;
+    if (failed.length) result.error = new Error(failed.join('; '));
+    result.requeueAfterMs = this.comeBack(time.result.nextTransitionAt, status, net?.kernel, newerSpec);
     return result;
+  }
+
+  /**
+   * The namespace side of one scenario at one instant: plan (pure), then the kernel engine merges it
+   * with every other scenario's, writes and reads back. Also the path an armed transition takes.
+   */
+  async applyNetns(intent: NetnsIntent, asOf: number): Promise<{ plan: NetPlan; kernel: KernelReport } | undefined> {
+    const plan = await this.planNetnsAt(intent);
+    if (!plan) return undefined;
+    return { plan, kernel: await this.deps.kernel!.apply(plan, asOf) };
+  }
+
+  /** The namespace plan of an intent (pure, with the kernel's capabilities), for an armed transition. */
+  async planNetnsAt(intent: NetnsIntent): Promise<NetPlan | undefined> {
+    const { kernel } = this.deps;
+    if (!kernel) return undefined;
+    const [caps, hostPath] = await Promise.all([kernel.capabilities(), kernel.hostPath()]);
+    return planNetns({ scope: this.deps.controller, scenario: intent.scenario, active: intent.active, view: intent.view, caps, seed: intent.seed, hostPath });
+  }
+
+  /** The valid scenario and status of `file` as last read (no I/O). */
+  cachedParse(file: string): { scenario: Scenario; prev: ScenarioStatus } | undefined {
+    const p = this.parsed.get(file)?.parsed;
+    return p?.result.ok ? { scenario: p.result.scenario, prev: p.prev } : undefined;
+  }
+
+  /** The status a file holds now (read and parsed leniently), or undefined when it has none to keep. */
+  async statusOf(file: string): Promise<ScenarioStatus | undefined> {
+    const r = await this.deps.files.read(file);
+    if ('missing' in r) return undefined;
+    try {
+      const doc = parseYaml(r.text, { maxAliasCount: 100 }) as { status?: ScenarioStatus } | null;
+      return doc && typeof doc === 'object' ? (doc.status ?? {}) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  /** Parse and validate, or reuse the parse of the same text. */
+  private parse(file: string, text: string): Parsed {
+    const hit = this.parsed.get(file);
+    if (hit && hit.text === text) return hit.parsed;
+    const result = parseScenario(text, file);
+    let prev: ScenarioStatus = {};
+    let generation = 0;
+    let specHash = '';
+    if (result.ok) {
+      prev = (result.doc.toJS()?.status ?? {}) as ScenarioStatus;
+      const g = generationOf(result.doc);
+      generation = g.generation;
+      specHash = g.specHash;
+    }
+    const parsed: Parsed = { result, prev, generation, specHash };
+    this.parsed.set(file, { text, parsed });
+    return parsed;
+  }
+
+  /** The file is gone from the controller's index: drop what was cached for it. */
+  forgetFile(file: string): void {
+    this.parsed.delete(file);
+  }
+
+  /** An invalid file: report once in its status (or the log), never retry, never touch Docker. */
+  private async refuse(name: string, file: string, parsed: Parsed): Promise<ReconcileResult> {
+    const r = parsed.result;
+    if (r.ok) throw new Error('refuse() of a valid file');
+    for (const i of r.issues) this.deps.log.warn({ scenario: name, file, code: i.code }, formatIssue(file, i));
+    if (r.doc) {
+      let prev: ScenarioStatus | undefined;
+      try {
+        prev = (r.doc.toJS({ maxAliasCount: 100 })?.status ?? {}) as ScenarioStatus;
+      } catch {
+        prev = undefined; // not convertible: nothing sensible can be written into it; the log has the issues
+      }
+      if (prev) {
+        const status = invalidStatus(prev, file, r.issues, this.deps.clock.now());
+        if (statusChanged(prev, status)) await this.deps.files.writeStatus(file, status);
+      }
+    }
+    return { ops: 0, issues: r.issues };
+  }
+
+  /** Write the status when it changed. True when the write merged a newer save (reconcile again). */
+  private async write(name: string, file: string, prev: ScenarioStatus, status: ScenarioStatus, specHash: string): Promise<boolean> {
+    if (!statusChanged(prev, status)) return false;
+    const w = await this.deps.files.writeStatus(file, status, specHash);
+    if (!w.written) this.deps.log.debug({ scenario: name, reason: w.reason }, 'status not written');
+    // The file moved on while we worked (a person's save merged into our write): do not rely on
+    // the watcher's event for it, come back at once.
+    return w.written && w.own === false;
+  }
+
+  /** When to look again: the next transition; sooner while not Ready or a namespace deferred. */
+  private comeBack(next: Date | undefined, status: ScenarioStatus, kernel: KernelReport | undefined, newerSpec: boolean): number | undefined {
+    if (newerSpec) return 0;
+    let wake = next ? Math.max(0, next.getTime() - this.deps.clock.now().getTime()) : undefined;
+    // e.g. a container still starting, or a named container not there yet (its Docker event
+    // will wake us too; this is the safety net).
+    if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') wake = Math.min(wake ?? Infinity, READY_RECHECK_MS);
+    if (kernel?.retryAfterMs !== undefined) wake = Math.min(wake ?? Infinity, kernel.retryAfterMs);
+    return wake;
   }
 
   private logOp(scenario: string, r: { name: string; ok: boolean; error?: string; ms: number }): void {
     if (r.ok) this.deps.log.info({ scenario, op: r.name, ms: r.ms }, r.name);
     else this.deps.log.warn({ scenario, op: r.name, ms: r.ms }, r.error);
   }
-
-  private composeStatus(
-    prev: ScenarioStatus,
-    generation: number,
-    desired: DesiredState,
-    plan: Plan,
-    after: Snapshot,
-    exec: ExecResult | undefined,
-    now: Date,
-    startedMs: number,
-  ): ScenarioStatus {
-    const t = now.toISOString();
-    const ds = dockerStatus(desired, after, plan.blocked, exec?.errors ?? new Map());
-    let conditions = setCondition(prev.conditions, 'Valid', 'True', 'SpecValid', 'the spec passed validation', t);
-    const failed = plan.blocked.length > 0 || (exec?.errors.size ?? 0) > 0;
-    if (ds.ready) {
-      conditions = setCondition(conditions, 'Ready', 'True', 'Converged', 'networks, containers and members match the spec', t);
-    } else {
-      const reason = plan.blocked.length ? 'Conflict' : failed ? 'ConvergeFailed' : 'Converging';
-      conditions = setCondition(conditions, 'Ready', 'False', reason, ds.notReady.slice(0, 5).join('; '), t);
-    }
-    const events: StatusEvent[] = [];
-    for (const r of exec?.results ?? []) {
-      events.push(
-        r.ok
-          ? { time: t, type: 'Normal', reason: 'Applied', message: r.name }
-          : { time: t, type: 'Warning', reason: 'Failed', message: r.error ?? r.name },
-      );
-    }
-    for (const b of plan.blocked) {
-      if (!prev.events?.some((e) => e.message === b.message)) events.push({ time: t, type: 'Warning', reason: 'Conflict', message: b.message });
-    }
-    const status: ScenarioStatus = {
-      observedGeneration: generation,
-      phase: failed ? 'Failed' : ds.ready ? 'Running' : 'Pending',
-      startedAt: prev.startedAt ?? t,
-      conditions,
-      networks: ds.networks.length ? ds.networks : undefined,
-      containers: ds.containers.length ? ds.containers : undefined,
-      members: ds.members.length ? ds.members : undefined,
-      lastReconcile: exec
-        ? { time: t, durationMs: now.getTime() - startedMs, operations: exec.results.length, error: failed ? 'see events' : undefined }
-        : prev.lastReconcile,
-      events: pushEvents(prev.events, events),
-    };
-    return status;
-  }
-
-  private async writeInvalid(file: string, doc: Document, issues: Issue[]): Promise<void> {
-    let prev: ScenarioStatus;
-    try {
-      prev = (doc.toJS({ maxAliasCount: 100 })?.status ?? {}) as ScenarioStatus;
-    } catch {
-      return; // not convertible: nothing sensible can be written into it; the log has the issues
-    }
-    const t = this.deps.clock.now().toISOString();
-    const first = issues[0];
-    const message = `${issues.length} problem${issues.length === 1 ? '' : 's'}: ${formatIssue(file, first)}${issues.length > 1 ? ' (see status.issues)' : ''}`;
-    const status: ScenarioStatus = {
-      ...prev,
-      phase: 'Failed',
-      conditions: setCondition(prev.conditions, 'Valid', 'False', 'InvalidSpec', message, t),
-      issues: issues.map(({ code, path, message: m, line, column }) => ({ code, path, message: m, line, column })),
-    };
-    if (statusChanged(prev, status)) await this.deps.files.writeStatus(file, status);
-  }
 }
 
-/** Compare statuses ignoring fields that change on every write (so an idle resync writes nothing). */
-export function statusChanged(a: ScenarioStatus, b: ScenarioStatus): boolean {
-  const strip = (s: ScenarioStatus) => stableStringify({ ...s, specHash: undefined, observedAt: undefined });
-  return strip(a) !== strip(b);
+/** Milliseconds spent per phase of one reconcile, for the debug log: lap('parse') closes a phase. */
+function laps(): (phase: string) => Record<string, number> {
+  const t: Record<string, number> = {};
+  let last = performance.now();
+  return (phase) => {
+    const n = performance.now();
+    t[phase] = Math.round((n - last) * 10) / 10;
+    last = n;
+    return t;
+  };
+}
+
+/** The Docker objects a plan's operations name: what the view must re-read after it ran. */
+export function touchedBy(plan: Plan): { containers: string[]; networks: string[] } {
+  const containers = new Set<string>();
+  const networks = new Set<string>();
+  for (const op of planOps(plan)) {
+    if ('container' in op) containers.add(op.container);
+    if ('network' in op) networks.add('id' in op && op.kind === 'network.remove' ? op.id : op.network);
+    if (op.kind === 'container.remove') containers.add(op.id);
+  }
+  return { containers: [...containers], networks: [...networks] };
 }

@@ -45,7 +45,7 @@
 //   COMMIT
 
 import type { Capabilities } from './caps.js';
-import { parseCidr, type Family } from './cidr.js';
+import { readCidr, type IpFamily } from '../api/net.js';
 import { commentFor, entryKey, type Degraded, type Ledger, type LedgerEntry } from './ledger.js';
 import { DROP_MARK, hex, markDropPossible, tcDropPossible, type Tag } from './tc.js';
 
@@ -81,7 +81,7 @@ export interface DesiredChain extends OwnedChainDef {
 }
 
 export interface IptablesDesired {
-  family: Family;
+  family: IpFamily;
   /** Only chains with at least one rule; an owned chain missing here must not exist. */
   chains: DesiredChain[];
 }
@@ -93,7 +93,7 @@ export function renderProbability(pct: number): string {
 }
 
 /** "--ports" lists hold at most 15 slots, a range counting as two. */
-function portLists(ports: [number, number][]): string[] {
+export function portLists(ports: [number, number][]): string[] {
   const out: string[] = [];
   let cur: string[] = [];
   let slots = 0;
@@ -113,12 +113,12 @@ function portLists(ports: [number, number][]): string[] {
 
 const quote = (s: string) => `"${s}"`;
 
-function protoName(p: 'tcp' | 'udp' | 'icmp', family: Family): string {
+export function protoName(p: 'tcp' | 'udp' | 'icmp', family: IpFamily): string {
   return p === 'icmp' ? (family === 4 ? 'icmp' : 'ipv6-icmp') : p;
 }
 
 /** The rules one entry contributes to one family (possibly none). */
-export function rulesFor(e: LedgerEntry, family: Family, caps: Capabilities): { table: Table; chain: string; spec: string }[] {
+export function rulesFor(e: LedgerEntry, family: IpFamily, caps: Capabilities): { table: Table; chain: string; spec: string }[] {
   const m = e.match;
   const comment = `-m comment --comment ${quote(commentFor(e))}`;
   const ingress = m.direction === 'ingress';
@@ -149,7 +149,7 @@ export function rulesFor(e: LedgerEntry, family: Family, caps: Capabilities): { 
   }
   const addrs: (string | undefined)[] = !m.peers
     ? [undefined]
-    : (family === 4 ? m.peers.v4 : m.peers.v6).map((c) => (parseCidr(c)?.plen === 0 ? undefined : c));
+    : (family === 4 ? m.peers.v4 : m.peers.v6).map((c) => (readCidr(c)?.prefix === 0 ? undefined : c));
   const ports = m.protocol === 'icmp' ? undefined : m.ports;
   let protos: (string | undefined)[];
   if (ports) protos = m.protocol === 'all' ? ['tcp', 'udp'] : [m.protocol];
@@ -190,7 +190,7 @@ export function tagSpec(key: string, dev: string, classid: string): string {
   return `-m comment --comment ${quote(`faultline:${key} tc ${dev} ${classid}`)} -j RETURN`;
 }
 
-export function desiredIptables(ledger: Ledger, caps: Capabilities, family: Family, tags: Tag[]): { desired: IptablesDesired; degraded: Degraded[]; mechanisms: Map<string, Set<string>> } {
+export function desiredIptables(ledger: Ledger, caps: Capabilities, family: IpFamily, tags: Tag[]): { desired: IptablesDesired; degraded: Degraded[]; mechanisms: Map<string, Set<string>> } {
   const degraded: Degraded[] = [];
   const mechanisms = new Map<string, Set<string>>();
   const backend = family === 4 ? caps.iptables : caps.ip6tables;

@@ -15,10 +15,11 @@
 //     match: { peers: { v4: ['10.213.0.3/32'], v6: [] }, ports: [[5432, 5432]], protocol: 'tcp',
 //              direction: 'egress' } }
 
+import { actionOf, assertNever, directionOf } from '../api/kinds.js';
 import type { FaultSpec, NetemSpec, Percent } from '../api/types.js';
 import type { Capabilities } from './caps.js';
-import { normalizeCidr } from './cidr.js';
-import { parseDurationUs, parsePercent, parseRateBps, parseSizeBytes, renderPercent, renderRate, renderTime } from './quantity.js';
+import { normalizeCidr } from '../api/net.js';
+import { parseDurationUs, parsePct, parseRateBps, parseSizeBytes, renderPercent, renderRate, renderTime } from '../api/quantity.js';
 
 export type LedgerAction = 'netem' | 'bandwidth' | 'partition-drop' | 'blackhole' | 'reject' | 'loss-statistic';
 export type MatchDirection = 'egress' | 'ingress';
@@ -229,8 +230,8 @@ export interface BuildResult {
 
 function pctOf(v: Percent | { percent: Percent; correlation?: Percent } | undefined): { pct?: number; corr?: number } {
   if (v === undefined) return {};
-  if (typeof v === 'string' || typeof v === 'number') return { pct: parsePercent(v) };
-  return { pct: parsePercent(v.percent), corr: v.correlation === undefined ? undefined : parsePercent(v.correlation) };
+  if (typeof v === 'string' || typeof v === 'number') return { pct: parsePct(v) };
+  return { pct: parsePct(v.percent), corr: v.correlation === undefined ? undefined : parsePct(v.correlation) };
 }
 
 /** NetemSpec (strings) → NetemParams (numbers). Zero-valued fields are dropped. */
@@ -241,16 +242,16 @@ export function parseNetem(spec: NetemSpec): NetemParams {
   };
   set('delayUs', spec.delay === undefined ? undefined : parseDurationUs(spec.delay));
   set('jitterUs', spec.jitter === undefined ? undefined : parseDurationUs(spec.jitter));
-  set('delayCorrelationPct', spec.correlation === undefined ? undefined : parsePercent(spec.correlation));
+  set('delayCorrelationPct', spec.correlation === undefined ? undefined : parsePct(spec.correlation));
   if (spec.distribution) p.distribution = spec.distribution;
   const loss = pctOf(spec.loss);
   set('lossPct', loss.pct);
   if (loss.pct) set('lossCorrelationPct', loss.corr);
   if (spec.gemodel) {
-    p.gemodel = { pPct: parsePercent(spec.gemodel.p) };
-    if (spec.gemodel.r !== undefined) p.gemodel.rPct = parsePercent(spec.gemodel.r);
-    if (spec.gemodel.h !== undefined) p.gemodel.hPct = parsePercent(spec.gemodel.h);
-    if (spec.gemodel.k !== undefined) p.gemodel.kPct = parsePercent(spec.gemodel.k);
+    p.gemodel = { pPct: parsePct(spec.gemodel.p) };
+    if (spec.gemodel.r !== undefined) p.gemodel.rPct = parsePct(spec.gemodel.r);
+    if (spec.gemodel.h !== undefined) p.gemodel.hPct = parsePct(spec.gemodel.h);
+    if (spec.gemodel.k !== undefined) p.gemodel.kPct = parsePct(spec.gemodel.k);
   }
   const dup = pctOf(spec.duplicate);
   set('duplicatePct', dup.pct);
@@ -259,9 +260,9 @@ export function parseNetem(spec: NetemSpec): NetemParams {
   set('corruptPct', cor.pct);
   if (cor.pct) set('corruptCorrelationPct', cor.corr);
   if (spec.reorder) {
-    set('reorderPct', parsePercent(spec.reorder.percent));
+    set('reorderPct', parsePct(spec.reorder.percent));
     if (p.reorderPct) {
-      set('reorderCorrelationPct', spec.reorder.correlation === undefined ? undefined : parsePercent(spec.reorder.correlation));
+      set('reorderCorrelationPct', spec.reorder.correlation === undefined ? undefined : parsePct(spec.reorder.correlation));
       set('reorderGap', spec.reorder.gap);
     }
   }
@@ -316,8 +317,8 @@ function netemOnlyFeatures(p: NetemParams, lossFallback: boolean): string[] {
   return out;
 }
 
-function directionsOf(fault: FaultSpec, dflt: 'egress' | 'both'): MatchDirection[] {
-  const d = fault.direction ?? dflt;
+function directionsOf(fault: FaultSpec): MatchDirection[] {
+  const d = directionOf(fault);
   return d === 'both' ? ['egress', 'ingress'] : [d];
 }
 
@@ -352,9 +353,11 @@ export function buildEntries(scenario: string, fault: FaultSpec, resolved: Resol
     return m;
   };
 
-  if (fault.netem) {
-    const params = parseNetem(fault.netem);
-    for (const direction of directionsOf(fault, 'egress')) {
+  const action = actionOf(fault);
+  switch (action.kind) {
+  case 'netem': {
+    const params = parseNetem(action.spec);
+    for (const direction of directionsOf(fault)) {
       const tcOk = caps.netem && (direction === 'egress' || ingressShapingPossible(caps));
       if (tcOk) {
         entries.push({ ...base, action: 'netem', params, match: matchFor(direction) });
@@ -392,27 +395,40 @@ export function buildEntries(scenario: string, fault: FaultSpec, resolved: Resol
         message: `fault "${fault.name}": ${what}; ${dirWord}${lost.join(', ')} cannot be applied (${[...notes, fix].join('; ')})`,
       });
     }
-  } else if (fault.bandwidth) {
-    const b = fault.bandwidth;
+    break;
+  }
+  case 'bandwidth': {
+    const b = action.spec;
     const params = bandwidthParams(b.rate, b.burst, b.limit, b.latency);
-    for (const direction of directionsOf(fault, 'egress')) {
+    for (const direction of directionsOf(fault)) {
       entries.push({ ...base, action: 'bandwidth', params, match: matchFor(direction) });
     }
-  } else if (fault.blackhole) {
-    for (const direction of directionsOf(fault, 'both')) {
+    break;
+  }
+  case 'blackhole':
+    for (const direction of directionsOf(fault)) {
       entries.push({ ...base, action: 'blackhole', params: {}, match: matchFor(direction) });
     }
-  } else if (fault.reject) {
-    for (const direction of directionsOf(fault, 'both')) {
-      entries.push({ ...base, action: 'reject', params: { with: fault.reject.with }, match: matchFor(direction) });
+    break;
+  case 'reject':
+    for (const direction of directionsOf(fault)) {
+      entries.push({ ...base, action: 'reject', params: { with: action.spec.with }, match: matchFor(direction) });
     }
-  } else if (fault.partition) {
+    break;
+  case 'partition': {
     const from = resolved.partitionDropFrom;
     if (from && from.v4.length + from.v6.length > 0) {
       const m: EntryMatch = { protocol, direction: 'ingress', peers: normalizePeers(from.v4, from.v6) };
       if (ports) m.ports = ports;
       entries.push({ ...base, action: 'partition-drop', params: {}, match: m });
     }
+    break;
+  }
+  case 'disconnect':
+  case 'container':
+    break; // Docker-level faults: no namespace entries
+  default:
+    assertNever(action, 'fault action');
   }
   return { entries, degraded };
 }

@@ -11,13 +11,14 @@
 // the port sides: (sport∈A ∨ dport∈A) ∧ (sport∈B ∨ dport∈B) expands into the four side pairs,
 // e.g. sport∈A ∧ dport∈B, which u32 matches with two keys.
 
-import { intersectCidr, parseCidr, portBlocks, u32Words, cidrContains, type Family } from './cidr.js';
+import { cidrContainsCidr, intersectCidr, readCidr, type IpFamily } from '../api/net.js';
+import { portBlocks, u32Words } from './u32.js';
 import type { EntryMatch, MatchDirection } from './ledger.js';
 
 export type AtomProto = 'tcp' | 'udp' | 'icmp';
 
 export interface Atom {
-  family: Family;
+  family: IpFamily;
   /** Peer prefix (destination for egress, source for ingress); absent = any. */
   cidr?: string;
   proto?: AtomProto;
@@ -25,18 +26,18 @@ export interface Atom {
   dport?: [number, number];
 }
 
-export const PROTO_NUMBER: Record<AtomProto, Record<Family, number>> = {
+export const PROTO_NUMBER: Record<AtomProto, Record<IpFamily, number>> = {
   tcp: { 4: 6, 6: 6 },
   udp: { 4: 17, 6: 17 },
   icmp: { 4: 1, 6: 58 },
 };
 
 export function atomsOf(match: EntryMatch): Atom[] {
-  const cidrs: { family: Family; cidr?: string }[] = [];
+  const cidrs: { family: IpFamily; cidr?: string }[] = [];
   if (!match.peers) cidrs.push({ family: 4 }, { family: 6 });
   else {
-    for (const c of match.peers.v4) cidrs.push(parseCidr(c)?.plen === 0 ? { family: 4 } : { family: 4, cidr: c });
-    for (const c of match.peers.v6) cidrs.push(parseCidr(c)?.plen === 0 ? { family: 6 } : { family: 6, cidr: c });
+    for (const c of match.peers.v4) cidrs.push(readCidr(c)?.prefix === 0 ? { family: 4 } : { family: 4, cidr: c });
+    for (const c of match.peers.v6) cidrs.push(readCidr(c)?.prefix === 0 ? { family: 6 } : { family: 6, cidr: c });
   }
   const ports = match.protocol === 'icmp' ? undefined : match.ports;
   const protos: (AtomProto | undefined)[] =
@@ -92,9 +93,9 @@ export function atomCovers(outer: Atom, inner: Atom): boolean {
   if (outer.family !== inner.family) return false;
   if (outer.cidr) {
     if (!inner.cidr) return false;
-    const o = parseCidr(outer.cidr)!;
-    const i = parseCidr(inner.cidr)!;
-    if (!cidrContains(o, i)) return false;
+    const o = readCidr(outer.cidr)!;
+    const i = readCidr(inner.cidr)!;
+    if (!cidrContainsCidr(o, i)) return false;
   }
   if (outer.proto && outer.proto !== inner.proto) return false;
   const rangeCovers = (o?: [number, number], i?: [number, number]) => !o || (!!i && o[0] <= i[0] && i[1] <= o[1]);

@@ -22,8 +22,7 @@
 //   bridge   → [[a, b, e], [b, c, d]]                    b sees both halves; a,e ↮ c,d
 
 import type { PartitionGenerator } from '../api/types.js';
-import { seededRandom } from '../timeline/random.js';
-import { shuffled } from './random.js';
+import { seededRandom, shuffled } from '../timeline/random.js';
 
 const sortNames = (xs: string[]) => [...xs].sort();
 

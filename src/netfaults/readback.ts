@@ -15,7 +15,7 @@
 // a parameter change is `qdisc replace` on the leaf; unchanged objects produce no command at all,
 // so re-applying an unchanged ledger produces ZERO commands.
 
-import type { Family } from './cidr.js';
+import type { IpFamily } from '../api/net.js';
 import { asArray, parseJsonKeepDuplicates, type Json } from './json.js';
 import type { Degraded } from './ledger.js';
 import { foldKeys, nodeSig, type U32Key } from './match.js';
@@ -730,7 +730,7 @@ export function emptyDesired(interfaces: string[]): DesiredNetns {
 // ---------------------------------------------------------------- orphan sweep
 
 export type OwnedObject =
-  | { kind: 'iptables-rule'; family: Family; table: string; chain: string; spec: string; key?: string }
+  | { kind: 'iptables-rule'; family: IpFamily; table: string; chain: string; spec: string; key?: string }
   | { kind: 'tc-class'; dev: string; classid: string; keys: string[]; deadKeys: string[] }
   | { kind: 'ifb'; name: string };
 
@@ -757,7 +757,7 @@ export function tagsFromIptables(state: IptablesState | null): Map<string, strin
 export function ownedButUnwanted(observed: ObservedNetns, liveKeys: Iterable<string>): OwnedObject[] {
   const live = new Set(liveKeys);
   const out: OwnedObject[] = [];
-  for (const [family, state] of [[4, observed.iptables], [6, observed.ip6tables]] as [Family, IptablesState | null][]) {
+  for (const [family, state] of [[4, observed.iptables], [6, observed.ip6tables]] as [IpFamily, IptablesState | null][]) {
     if (!state) continue;
     for (const def of OWNED_CHAINS as readonly OwnedChainDef[]) {
       for (const r of state.tables[def.table]?.rules ?? []) {

@@ -71,8 +71,8 @@
 import type { Capabilities } from './caps.js';
 import { entryKey, type BandwidthParams, type Degraded, type Ledger, type LedgerEntry, type MatchDirection, type NetemParams } from './ledger.js';
 import { atomCovers, atomsOf, intersectAtomSets, u32NodesFor, keyText, type Atom, type U32Node } from './match.js';
-import { fnv1a32 } from './random.js';
-import { renderPercent, renderRate, renderSize, renderTime, trimNumber } from './quantity.js';
+import { fnv1a32 } from '../api/hash.js';
+import { renderPercent, renderRate, renderSize, renderTime, trimNumber } from '../api/quantity.js';
 
 export const ROOT_MAJOR = 0x1fa1;
 export const ROOT_HANDLE = '1fa1:';

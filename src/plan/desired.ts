@@ -1,19 +1,16 @@
-// Desired Docker state of ONE scenario, computed purely from its (validated) spec and the
-// observed snapshot (the snapshot is needed only to resolve selectors over existing containers).
+// Desired Docker state of ONE scenario, computed purely from its (validated) spec and the view
+// of Docker (needed only to resolve selectors over existing containers: resolve/).
 //
 // Naming follows compose: scenario "split-brain", network "unstable" → Docker network
 // "split-brain_unstable"; container "db" → "split-brain_db", reachable as "db" (a DNS alias on every
 // scenario network it joins), so two scenarios can both declare a "db".
 import { contentHash } from '../api/hash.js';
-import type { ContainerSpec, MemberSpec, NetworkSpec, Scenario, Selector } from '../api/types.js';
-import { dockerName, LABEL_ROLE, LABEL_SCENARIO, ownerLabels } from '../api/ownership.js';
-import type { ObservedContainer, Snapshot } from './observed.js';
-
+import type { ContainerSpec, MemberSpec, NetworkSpec, Scenario } from '../api/types.js';
+import { dockerName, memberKey, ownerLabels } from '../api/ownership.js';
+import type { Snapshot } from '../resolve/index.js';
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from './requests.js';
-import type { ContainerFaultOp, DockerFaultEffects } from './faults.js';
-
-export const COMPOSE_PROJECT = 'com.docker.compose.project';
-export const COMPOSE_SERVICE = 'com.docker.compose.service';
+import type { ContainerFaultOp, DockerFaultEffects } from './fault-effects.js';
+import { resolveSelector } from '../resolve/index.js';
 
 export interface DesiredNetwork {
   name: string; // short name in the spec
@@ -141,80 +138,6 @@ function containerRequest(controller: string, scenario: string, c: ContainerSpec
   return { hash, request };
 }
 
-/** Does an existing container match every criterion of a selector (names excluded)? */
-function matchesLabels(c: ObservedContainer, sel: Selector): boolean {
-  for (const [k, v] of Object.entries(sel.labels ?? {})) if (c.labels[k] !== v) return false;
-  if (sel.compose) {
-    if (sel.compose.project !== undefined && c.labels[COMPOSE_PROJECT] !== sel.compose.project) return false;
-    if (sel.compose.service !== undefined) {
-      const services = Array.isArray(sel.compose.service) ? sel.compose.service : [sel.compose.service];
-      if (!services.includes(c.labels[COMPOSE_SERVICE])) return false;
-    }
-  }
-  return true;
-}
-
-export interface Resolved {
-  container: string; // Docker name
-  display: string;
-  declared: boolean;
-}
-
-/**
- * Resolve a selector to containers. `names` first match containers declared in the scenario (by
- * short name), then existing containers by Docker name. Labels/compose match existing containers
- * (and declared ones, through their spec labels). Every given criterion must hold.
- * Containers owned by faultline infrastructure (role=helper) are never selected.
- */
-export function resolveSelector(
-  scenario: string,
-  sel: Selector,
-  declared: ContainerSpec[],
-  snapshot: Snapshot,
-): { matches: Resolved[]; missing: string[] } {
-  const out = new Map<string, Resolved>();
-  const missing: string[] = [];
-  const selectable = snapshot.containers.filter((c) => c.labels[LABEL_ROLE] !== 'helper');
-  const hasOther = sel.labels !== undefined || sel.compose !== undefined;
-  if (sel.names) {
-    for (const n of sel.names) {
-      const d = declared.find((c) => c.name === n);
-      if (d) {
-        if (!hasOther || matchesDeclared(d, sel)) {
-          const dn = dockerName(scenario, d.name);
-          out.set(dn, { container: dn, display: d.name, declared: true });
-        }
-        continue;
-      }
-      const c = selectable.find((x) => x.name === n);
-      if (!c) {
-        missing.push(n);
-        continue;
-      }
-      if (!hasOther || matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
-    }
-  } else if (hasOther) {
-    for (const d of declared) {
-      if (matchesDeclared(d, sel)) {
-        const dn = dockerName(scenario, d.name);
-        out.set(dn, { container: dn, display: d.name, declared: true });
-      }
-    }
-    for (const c of selectable) {
-      // declared containers of THIS scenario were handled above through their spec
-      if (c.labels[LABEL_SCENARIO] === scenario && c.labels[LABEL_ROLE] === 'container') continue;
-      if (matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
-    }
-  }
-  const matches = [...out.values()].sort((a, b) => (a.container < b.container ? -1 : a.container > b.container ? 1 : 0));
-  return { matches, missing };
-}
-
-function matchesDeclared(d: ContainerSpec, sel: Selector): boolean {
-  for (const [k, v] of Object.entries(sel.labels ?? {})) if (d.labels?.[k] !== v) return false;
-  return sel.compose === undefined;
-}
-
 export function desiredState(controller: string, scn: Scenario, snapshot: Snapshot, effects?: DockerFaultEffects): DesiredState {
   const scenario = scn.metadata.name;
   const spec = scn.spec;
@@ -251,7 +174,7 @@ export function desiredState(controller: string, scn: Scenario, snapshot: Snapsh
       });
     }
     for (const r of matches) {
-      const key = `${net.dockerName}\u0000${r.container}`;
+      const key = memberKey(net.dockerName, r.container);
       if (effects?.disconnected.has(key)) continue; // a disconnect fault's window is open
       const aliases = new Set(m.aliases ?? []);
       if (r.declared) aliases.add(r.display);

@@ -1,6 +1,9 @@
 // Ports: the interfaces through which the core reaches the outside world. Adapters implement
 // them (adapters/), tests fake them. Nothing in this folder does I/O.
-import type { Snapshot } from '../plan/observed.js';
+import type { ScenarioStatus } from '../api/types.js';
+import type { Capabilities, Degraded } from '../netfaults/index.js';
+import type { HostPath, NetPlan, NetnsTarget } from '../netplan/index.js';
+import type { ObservedContainer, ObservedNetwork, Snapshot } from '../resolve/index.js';
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
 
 export type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
@@ -23,6 +26,10 @@ export interface DockerEvent {
 export interface DockerPort {
   ping(): Promise<void>;
   snapshot(): Promise<Snapshot>;
+  /** One container as snapshot() shows it (pid, endpoints, aliases, startedAt); undefined when absent. */
+  inspectContainer(idOrName: string): Promise<ObservedContainer | undefined>;
+  /** One network as snapshot() shows it (containerIds: live endpoints); undefined when absent. */
+  inspectNetwork(idOrName: string): Promise<ObservedNetwork | undefined>;
   createNetwork(req: NetworkCreateRequest): Promise<string>;
   removeNetwork(idOrName: string): Promise<void>;
   createContainer(req: ContainerCreateRequest): Promise<string>;
@@ -43,6 +50,15 @@ export interface DockerPort {
   watchEvents(onEvent: (e: DockerEvent) => void, signal: AbortSignal, onReconnect?: () => void): Promise<void>;
 }
 
+/**
+ * The bridge ports (host-side veth names) of container namespaces, by namespace key: how the host
+ * path names the ends of a cut. Read from sysfs: the container's `/sys/class/net/<if>/iflink` is its
+ * peer's ifindex in the host.
+ */
+export interface BridgePortsReader {
+  portsOf(targets: readonly NetnsTarget[]): Promise<Map<string, string[]>>;
+}
+
 /** Runs a program inside a network namespace (nsenter or a helper container). Argument arrays only. */
 export interface NetnsExec {
   run(
@@ -51,3 +67,100 @@ export interface NetnsExec {
     stdin?: string,
   ): Promise<{ code: number; stdout: string; stderr: string }>;
 }
+
+/** A network namespace with nothing else in it, for the capability probe. */
+export interface ScratchNetns {
+  pid: number;
+  containerId: string;
+  release(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- the kernel engine
+
+/** What one namespace showed after a converge (read back from the kernel). */
+export interface NetnsOutcome {
+  /** Keys ("<scope>.<scenario>/<fault>") wanted there and verified in the kernel. */
+  verified: Set<string>;
+  /** Keys wanted there and not (yet) in the kernel as wanted. */
+  pending: Set<string>;
+  /** How each key is enforced there (netem, tbf, iptables, iptables-forward…). */
+  mechanisms: Map<string, string[]>;
+  error?: string;
+  /** Not written: a live scenario with rules there has not registered since the start. */
+  deferred?: boolean;
+  /** What the compiler left out of the merged ledger (every scenario's, keyed by scope). */
+  degraded: Degraded[];
+}
+
+/** One scenario's view of a converge: the namespaces it touched, and what they show. */
+export interface KernelReport {
+  /** By namespace key ("host" for the host's FORWARD ledger). */
+  outcomes: Map<string, NetnsOutcome>;
+  /** Keys of this scenario still present in the kernel anywhere after the converge. */
+  present: Set<string>;
+  errors: string[];
+  /** Programs run: reads (read-back) and writes (programs that change the kernel). */
+  commands: number;
+  writes: number;
+  /** Come back soon (a namespace deferred), in ms. */
+  retryAfterMs?: number;
+  /** A newer instant of this scenario was applied meanwhile (an armed transition): re-plan. */
+  superseded?: boolean;
+}
+
+/** The namespace side: every scenario's contributions merged per namespace, applied, read back. */
+export interface KernelPort {
+  capabilities(): Promise<Capabilities>;
+  /** Which families cuts between bridged containers may use the host's FORWARD path for (probed + allowed). */
+  hostPath(): Promise<HostPath>;
+  /**
+   * Register the scenario's contributions as of the timeline instant `asOf` (ms) and converge every
+   * namespace they touch (or touched before). A call with an older `asOf` than the last one applied
+   * for the scenario changes nothing and reports `superseded`.
+   */
+  apply(plan: NetPlan, asOf: number): Promise<KernelReport>;
+  /**
+   * An armed transition: `plan` will be applied at `asOf`. Compile it against what is known now and
+   * start the programs it will need, waiting for their input, so that applying it at the instant
+   * costs no process start-up. Optional: applying works without it.
+   */
+  prepare?(plan: NetPlan, asOf: number): Promise<void>;
+  /** The scenario is gone: remove its entries everywhere. */
+  forget(scenario: string): Promise<KernelReport>;
+  /**
+   * At start: read every running container (and the host) back; returns scenarios that own rules
+   * but have no file (to reconcile as deleted). `isLive` tells which scenarios have a file.
+   */
+  sweep(view: Snapshot, isLive: (scenario: string) => boolean): Promise<string[]>;
+  /** Forget what was read back (the engine restarted, or drift is suspected): read again next time. */
+  invalidate(): void;
+}
+
+// ---------------------------------------------------------------- the directory of files
+
+/** What the reconciler needs of the directory of files (store/ implements it). */
+export interface ScenarioFiles {
+  /** `unsettled`: the file kept changing while it was read (a save in progress). */
+  read(path: string): Promise<{ text: string; unsettled?: boolean } | { missing: true }>;
+  /**
+   * Write `status` into the file. `reconciledSpecHash`: hash of the spec this status describes
+   * (the store bumps generation past it if the file moved on). `own: false` when the write merged
+   * a newer spec saved meanwhile (reconcile again).
+   */
+  writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string): Promise<{ written: boolean; own?: boolean; reason?: string }>;
+}
+
+export interface DirEvent {
+  path: string;
+  kind: 'add' | 'change' | 'unlink';
+}
+
+/** What the controller needs of the directory (store/ implements it; tests may fake it). */
+export interface DirStore extends ScenarioFiles {
+  list(): Promise<string[]>;
+  isOwnWrite(path: string, text: string): boolean;
+  /** Report changes until signal aborts; the promise resolves once the watcher is ready. */
+  watch(onEvent: (e: DirEvent) => void, signal: AbortSignal): Promise<void>;
+}
+
+export type { NetnsTarget, ObservedContainer, ObservedNetwork };

@@ -1,8 +1,8 @@
 // evaluate(): the controller's only question to the timeline — "what is active at `now`, and when
 // does that next change?" Pure: the same (spec, ctx) always gives the same answer.
 
-import type { FaultStatus, Issue, ScenarioSpec } from '../api/types.js';
-import { planScenario, type ScenarioPlan } from './plan.js';
+import type { FaultStatus, Issue, TimelineSpec } from '../api/types.js';
+import { compileSchedule, type ScenarioPlan } from './schedule.js';
 import { scanFault, TimelineLimitError, type FaultScan, type Run } from './windows.js';
 
 /**
@@ -97,7 +97,7 @@ export interface TimelineResult {
 }
 
 /** `suspend: true` and `suspend: {…}` both suspend; only `{freezeTimeline: true}` freezes. */
-export function suspension(spec: ScenarioSpec): { suspended: boolean; frozen: boolean } {
+export function suspension(spec: TimelineSpec): { suspended: boolean; frozen: boolean } {
   const s = spec.suspend;
   if (s === undefined || s === false) return { suspended: false, frozen: false };
   if (s === true) return { suspended: true, frozen: false };
@@ -114,12 +114,12 @@ export interface Evaluation {
   shift: number; // frozenMs
 }
 
-export function evaluateDetailed(spec: ScenarioSpec, ctx: TimelineContext): Evaluation {
+export function evaluateDetailed(spec: TimelineSpec, ctx: TimelineContext): Evaluation {
   const shift = ctx.frozenMs ?? 0;
   const now = ctx.now.getTime() - shift;
   const observed = ctx.lastObservedAt === undefined ? undefined : ctx.lastObservedAt.getTime() - shift;
   const { suspended, frozen } = suspension(spec);
-  const plan = planScenario(spec, ctx.startedAt.getTime(), ctx.seed);
+  const plan = compileSchedule(spec, ctx.startedAt.getTime(), ctx.seed);
   const { start, end } = plan;
   const issues = [...plan.issues];
   const wall = (t: number) => new Date(t + shift);
@@ -190,14 +190,14 @@ export function evaluateDetailed(spec: ScenarioSpec, ctx: TimelineContext): Eval
 
 /**
  * What is active at ctx.now, every fault's phase and windows, and the next instant any of that
- * changes (the controller's requeueAfter). Semantics of each timing field: see README.md and plan.ts.
+ * changes (the controller's requeueAfter). Semantics of each timing field: see README.md and schedule.ts.
  *
  *   spec: duration 10m, faults [{name: slow, at: 30s, duration: 2m, repeat: {every: 5m}}]
  *   startedAt 12:00:00, now 12:01:00
  *     -> Running; active [{fault: slow, window: {12:00:30, 12:02:30}, index 0}];
  *        slow: Active, nextWindow {12:05:30, 12:07:30}, windowsRun 1; nextTransitionAt 12:02:30
  */
-export function evaluate(spec: ScenarioSpec, ctx: TimelineContext): TimelineResult {
+export function evaluate(spec: TimelineSpec, ctx: TimelineContext): TimelineResult {
   return evaluateDetailed(spec, ctx).result;
 }
 

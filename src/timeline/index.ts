@@ -12,4 +12,5 @@ export {
   type TimeWindow,
 } from './evaluate.js';
 export { seededRandom } from './random.js';
-export { renderGantt, renderSvg } from './render.js';
+export { renderGantt, renderSvg } from './gantt.js';
+export { evaluateRecorded, type RecordedTimeline } from './recorded.js';

@@ -11,7 +11,7 @@
 //
 // All instants are milliseconds on the virtual clock; Infinity means "open" (no end).
 
-import type { CronPlan, PeriodicPlan, WindowPlan } from './plan.js';
+import type { CronPlan, PeriodicPlan, WindowPlan } from './schedule.js';
 
 export interface Win {
   from: number;

@@ -26,6 +26,7 @@ import {
   uniqueName,
   TESTBOX,
   startController,
+  teardown,
 } from './lib.js';
 
 // ---------------------------------------------------------------- one controller for the file
@@ -98,11 +99,7 @@ before(async () => {
   healthy.ids = await dockerIds(healthy.name);
 });
 
-after(async () => {
-  await controller?.stop();
-  await forceCleanup(healthy.name);
-  if (dir) await removeDir(dir);
-});
+after(() => teardown(controller, dir, [healthy.name]));
 
 // ---------------------------------------------------------------- helpers
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Scenario } from '../../src/api/types.js';
 import { netemAvailable } from '../netem/lib.js';
-import { docker, eventually, forceCleanup, ownedLeft, readScenario, removeDir, startController, tempDir } from './lib.js';
+import { docker, eventually, forceCleanup, ownedLeft, readScenario, removeDir, startController, tempDir, teardown } from './lib.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -30,11 +30,7 @@ const phaseOf = (s: Scenario, fault: string) => s.status?.faults?.find((f) => f.
 async function start(t: test.TestContext, example: string, name: string) {
   const dir = await tempDir();
   const ctl = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
+  t.after(() => teardown(ctl, dir, [name]));
   const file = join(dir, `${name}.yaml`);
   await copyFile(join(ROOT, 'examples', `${example}.yaml`), file);
   const when = (what: string, fn: (s: Scenario) => boolean, ms = 40_000) =>

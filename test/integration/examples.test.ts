@@ -16,6 +16,7 @@ import {
   removeDir,
   tempDir,
   startController,
+  teardown,
 } from './lib.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname; // dist/test/integration -> repo root
@@ -32,11 +33,7 @@ async function ready(file: string) {
 async function setup(t: test.TestContext, name: string) {
   const dir = await tempDir();
   const { controller: ctl } = await startController(dir);
-  t.after(async () => {
-    await ctl.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
+  t.after(() => teardown(ctl, dir, [name]));
   return { dir, file: join(dir, `${name}.yaml`) };
 }
 

@@ -11,9 +11,12 @@ import type { Scenario } from '../../src/api/types.js';
 import { Controller } from '../../src/controller/controller.js';
 import { systemClock } from '../../src/controller/queue.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
-import { createDockerPort } from '../../src/adapters/docker.js';
+import { createDockerPort } from '../../src/adapters/docker/port.js';
 import { createDirStore } from '../../src/cli/wiring.js';
-import { createNetFaults } from '../../src/cli/netfaults.js';
+import { createKernel } from '../../src/cli/netfaults.js';
+import { dockerdPid } from '../../src/adapters/hostns.js';
+import { createSysfsBridgePorts } from '../../src/adapters/bridgeports.js';
+import { hostRootChain, hostScenarioChain } from '../../src/netfaults/host.js';
 
 const run = promisify(execFile);
 
@@ -70,13 +73,13 @@ export interface Running {
 }
 
 /** An in-process controller on `dir` with the real Docker adapter and file store. */
-export async function startController(dir: string, opts: { resyncMs?: number; log?: Logger } = {}): Promise<Running> {
+export async function startController(dir: string, opts: { resyncMs?: number; log?: Logger; hostRules?: 'auto' | 'off' } = {}): Promise<Running> {
   const log = opts.log ?? pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
   const docker = createDockerPort();
   const controller = new Controller({
     dir,
     docker,
-    netFaults: await createNetFaults(docker, 'nsenter', log, controllerIdFor(dir)),
+    kernel: await createKernel(docker, { mode: 'nsenter', hostRules: opts.hostRules ?? 'auto' }, log, controllerIdFor(dir)),
     store: createDirStore(dir),
     clock: systemClock,
     log,
@@ -96,6 +99,19 @@ export async function ownedLeft(scenario: string): Promise<{ containers: string[
 
 async function ownedNetworkIds(scenario: string): Promise<string[]> {
   return (await docker('network', 'ls', '-q', '--no-trunc', '--filter', `label=faultline.dev/scenario=${scenario}`)).split('\n').filter(Boolean);
+}
+
+/**
+ * After a test: stop its controller, remove what its scenarios left on the engine and its chains in
+ * the host, and its directory. (A controller stops with its faults in place, as a real one does.)
+ */
+export async function teardown(ctl: { stop(): Promise<void> } | undefined, dir: string | undefined, scenarios: string[], extraContainers: string[] = []): Promise<void> {
+  await ctl?.stop();
+  for (const [i, s] of scenarios.entries()) await forceCleanup(s, i === 0 ? extraContainers : []);
+  if (dir) {
+    await removeHostChains(dir);
+    await removeDir(dir);
+  }
 }
 
 /** Remove whatever a test scenario left behind (best effort; for t.after). */
@@ -153,10 +169,124 @@ export async function scenarioEnv(t: { after(fn: () => Promise<void> | void): vo
     },
     stop: () => env.ctl.stop(),
   };
-  t.after(async () => {
-    await env.ctl.stop();
-    await forceCleanup(name, extraContainers);
-    await removeDir(dir);
-  });
+  t.after(() => teardown(env.ctl, dir, [name], extraContainers));
   return env;
+}
+
+// ---------------------------------------------------------------- the host's FORWARD path
+
+/** `iptables-save -t filter` (or ip6tables-save) of the host's namespace (the Docker daemon's), read with nsenter. */
+export async function hostIptablesSave(family: 4 | 6 = 4): Promise<string[]> {
+  const pid = await dockerdPid(process.pid);
+  const { stdout } = await run('nsenter', [`--net=/proc/${pid}/ns/net`, family === 4 ? 'iptables-save' : 'ip6tables-save', '-t', 'filter'], { maxBuffer: 64 << 20 });
+  return stdout.split('\n').filter((l) => l && !l.startsWith('#'));
+}
+
+/**
+ * Remove a controller's chains from the host (test cleanup: a test's controller stops with its
+ * faults in place, as a real one does, and its directory is gone afterwards, so no later controller
+ * would ever sweep them).
+ */
+export async function removeHostChains(dir: string): Promise<void> {
+  const root = hostRootChain(controllerIdFor(dir));
+  const pid = await dockerdPid(process.pid);
+  for (const family of [4, 6] as const) {
+    const save = await hostIptablesSave(family);
+    const chains = save.filter((l) => l.startsWith(`:${root}`)).map((l) => l.slice(1).split(' ')[0]);
+    if (!chains.length) continue;
+    const program = ['*filter', ...chains.map((c) => `:${c} - [0:0]`), ...save.filter((l) => l.endsWith(`-j ${root}`) && l.startsWith('-A ')).map((l) => l.replace(/^-A/, '-D')), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+    const tool = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile('nsenter', [`--net=/proc/${pid}/ns/net`, tool, '--noflush'], (e) => (e ? reject(e) : resolve()));
+      child.stdin?.end(program);
+    });
+  }
+}
+
+/** Every line of a controller's chains in the host (its FAULTLINE-<hash> chains and the jump to them). */
+export async function hostOwnedLines(scope: string, family: 4 | 6 = 4): Promise<string[]> {
+  const root = hostRootChain(scope);
+  return (await hostIptablesSave(family)).filter((l) => l.includes(root));
+}
+
+/** A container's bridge ports (host-side veth names), read from sysfs. */
+export async function bridgePortsOf(container: string): Promise<string[]> {
+  const c = JSON.parse(await docker('inspect', container))[0] as { Id: string; State: { Pid: number } };
+  const r = await createSysfsBridgePorts(() => dockerdPid(process.pid)).portsOf([{ key: c.Id, pid: c.State.Pid, containerId: c.Id, name: container }]);
+  return r.get(c.Id) ?? [];
+}
+
+/**
+ * The pairs a fault cuts in the host's FORWARD path, read from the kernel: every (from, to) bridge
+ * port pair of the rules of key "<scope>.<scenario>/<fault>" — inline `--physdev-in from
+ * --physdev-out to … -j DROP`, or `--physdev-out to … -j SET` with SET's `--physdev-in from -j DROP`.
+ */
+export async function hostDrops(key: string, family: 4 | 6 = 4): Promise<{ from: string; to: string }[]> {
+  const scoped = key.split('/')[0];
+  const scope = scoped.slice(0, scoped.indexOf('.'));
+  const chain = hostScenarioChain(hostRootChain(scope), scoped);
+  const lines = await hostIptablesSave(family);
+  const rulesOf = (c: string) => lines.filter((l) => l.startsWith(`-A ${c} `));
+  const out: { from: string; to: string }[] = [];
+  for (const l of rulesOf(chain)) {
+    if (!l.includes(`"faultline:${key}"`)) continue;
+    const to = /--physdev-out (\S+)/.exec(l)?.[1];
+    const target = /-j (\S+)$/.exec(l)?.[1];
+    if (!to || !target) continue;
+    if (target === 'DROP') out.push({ from: /--physdev-in (\S+)/.exec(l)?.[1] ?? '?', to });
+    else for (const r of rulesOf(target)) out.push({ from: /--physdev-in (\S+)/.exec(r)?.[1] ?? '?', to });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- cuts, as the kernel holds them
+
+interface Inspected {
+  Id: string;
+  Name: string;
+  State: { Pid: number };
+  NetworkSettings: { Networks: Record<string, { IPAddress?: string; GlobalIPv6Address?: string }> };
+}
+
+/** `iptables-save` of a namespace (a container's pid), without its comment lines. */
+export async function netnsIptablesSave(pid: number): Promise<string[]> {
+  const { stdout } = await run('nsenter', ['-t', String(pid), '-n', 'iptables-save'], { maxBuffer: 16 << 20 });
+  return stdout.split('\n').filter((l) => l && !l.startsWith('#'));
+}
+
+/**
+ * Who must not receive from whom for fault key "<scope>.<scenario>/<fault>", read from the kernel
+ * with nsenter only (never from status): on the namespace path the DROPs in each receiver's
+ * FAULTLINE-INPUT (by sender address), on the host path the rules of the scenario's chain in the
+ * host's FORWARD path (by bridge port). Containers by Docker name.
+ */
+export async function kernelCuts(containers: string[], key: string, path: 'netns' | 'host' | 'both' = 'both'): Promise<Record<string, string[]>> {
+  const info = JSON.parse(await docker('inspect', ...containers)) as Inspected[];
+  const byName = new Map(info.map((c) => [c.Name.replace(/^\//, ''), c]));
+  const byIp = new Map<string, string>();
+  for (const [name, c] of byName)
+    for (const n of Object.values(c.NetworkSettings.Networks)) {
+      if (n.IPAddress) byIp.set(`${n.IPAddress}/32`, name);
+      if (n.GlobalIPv6Address) byIp.set(`${n.GlobalIPv6Address}/128`, name);
+    }
+  const host = path === 'netns' ? [] : await hostDrops(key);
+  const byPort = new Map<string, string>();
+  if (host.length) for (const name of containers) for (const p of await bridgePortsOf(name)) byPort.set(p, name);
+  return Object.fromEntries(
+    await Promise.all(
+      containers.map(async (name) => {
+        const lines = path === 'host' ? [] : (await netnsIptablesSave(byName.get(name)!.State.Pid)).filter((l) => l.startsWith('-A FAULTLINE-INPUT') && l.includes(`"faultline:${key}"`));
+        const fromNs = lines.map((l) => byIp.get(/-s (\S+)/.exec(l)?.[1] ?? '') ?? l);
+        const fromHost = host.filter((d) => byPort.get(d.to) === name).map((d) => byPort.get(d.from) ?? d.from);
+        return [name, [...new Set([...fromNs, ...fromHost])].sort()] as const;
+      }),
+    ),
+  );
+}
+
+/** The cuts a partition into `groups` means: each member must not receive from the other groups. */
+export function expectedCuts(groups: string[][]): Record<string, string[]> {
+  const names = [...new Set(groups.flat())].sort();
+  const together = (a: string, b: string) => groups.some((g) => g.includes(a) && g.includes(b));
+  return Object.fromEntries(names.map((n) => [n, names.filter((o) => o !== n && !together(n, o))]));
 }

@@ -21,7 +21,7 @@ import type { FaultStatus, Scenario } from '../../src/api/types.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
 import { partitionGroups } from '../../src/netfaults/partition.js';
 import { generationOf } from '../../src/store/index.js';
-import { docker, dockerStatus, eventually, forceCleanup, readScenario, removeDir, startController, tempDir, uniqueName, TESTBOX, type Running } from './lib.js';
+import { docker, dockerStatus, eventually, expectedCuts, forceCleanup, kernelCuts, teardown, readScenario, removeDir, startController, tempDir, uniqueName, TESTBOX, type Running } from './lib.js';
 
 const run = promisify(execFile);
 
@@ -233,17 +233,17 @@ interface Fixture {
   start(): Promise<void>;
 }
 
-/** A temp dir with its own in-process controller; everything removed after the test. */
-async function fixture(t: test.TestContext): Promise<Fixture> {
+/**
+ * A temp dir with its own in-process controller; everything removed after the test. `hostRules:
+ * 'off'` keeps every rule in container namespaces (the path macvlan and other hosts need), so the
+ * namespace path stays tested on bridges too.
+ */
+async function fixture(t: test.TestContext, opts: { hostRules?: 'auto' | 'off' } = {}): Promise<Fixture> {
   const name = uniqueName();
   const dir = await tempDir();
-  let ctl: Running | undefined = await startController(dir);
+  let ctl: Running | undefined = await startController(dir, opts);
   const scope = controllerIdFor(dir);
-  t.after(async () => {
-    await ctl?.stop();
-    await forceCleanup(name);
-    await removeDir(dir);
-  });
+  t.after(() => teardown(ctl, dir, [name]));
   return {
     name,
     dir,
@@ -256,7 +256,7 @@ async function fixture(t: test.TestContext): Promise<Fixture> {
       ctl = undefined;
     },
     async start() {
-      ctl ??= await startController(dir);
+      ctl ??= await startController(dir, opts);
     },
   };
 }
@@ -267,26 +267,35 @@ async function ipsOf(names: string[], dn: (n: string) => string): Promise<Map<st
 
 // ---------------------------------------------------------------- 1. partitions
 
-test('partition {groups: [[a,b],[c,d]]}: exactly the cross-group pairs fail, same-group pairs work', { timeout: 60_000 }, async (t) => {
-  const fx = await fixture(t);
-  const names = ['a', 'b', 'c', 'd'];
-  const groups = [['a', 'b'], ['c', 'd']];
-  await writeFile(fx.file, scenarioYaml(fx.name, names.map((name) => ({ name })), ['{ name: split, partition: { groups: [[a, b], [c, d]] } }']));
-  const f = await injected(fx.file, 'split', 4);
-  assert.deepEqual(f.targets!.map((x) => [x.container, x.mechanism]).sort(), names.map((n) => [n, 'iptables']));
-  const ips = await ipsOf(names, fx.dn);
+for (const path of ['host', 'netns'] as const) {
+  test(`partition {groups: [[a,b],[c,d]]} (${path} path): exactly the cross-group pairs fail, same-group pairs work`, { timeout: 60_000 }, async (t) => {
+    const fx = await fixture(t, { hostRules: path === 'host' ? 'auto' : 'off' });
+    const names = ['a', 'b', 'c', 'd'];
+    const groups = [['a', 'b'], ['c', 'd']];
+    await writeFile(fx.file, scenarioYaml(fx.name, names.map((name) => ({ name })), ['{ name: split, partition: { groups: [[a, b], [c, d]] } }']));
+    const f = await injected(fx.file, 'split', 4);
+    const mechanism = path === 'host' ? 'iptables-forward' : 'iptables';
+    assert.deepEqual(f.targets!.map((x) => [x.container, x.mechanism]).sort(), names.map((n) => [n, mechanism]));
+    const ips = await ipsOf(names, fx.dn);
 
-  const seen = await pingMatrix(names, fx.dn, ips);
-  assert.deepEqual(sortedEntries(seen), sortedEntries(expectedRoundTrip(names, groups)));
-  assert.deepEqual(failing(seen), ['a>c', 'a>d', 'b>c', 'b>d', 'c>a', 'c>b', 'd>a', 'd>b']);
+    const seen = await pingMatrix(names, fx.dn, ips);
+    assert.deepEqual(sortedEntries(seen), sortedEntries(expectedRoundTrip(names, groups)));
+    assert.deepEqual(failing(seen), ['a>c', 'a>d', 'b>c', 'b>d', 'c>a', 'c>b', 'd>a', 'd>b']);
 
-  // The kernel: each member drops exactly the other group's addresses on INPUT (receiving side).
-  for (const n of names) {
-    const others = names.filter((o) => !together(groups, n, o));
-    const drops = ownedLines(await iptablesSave(await pidOf(fx.dn(n)))).filter((l) => l.startsWith('-A FAULTLINE-INPUT'));
-    assert.deepEqual(drops.sort(), others.map((o) => `-A FAULTLINE-INPUT -s ${ips.get(o)}/32 -m comment --comment "faultline:${fx.key('split')}" -j DROP`).sort());
-  }
-});
+    // The kernel: who must not receive from whom, exactly, on the path that holds it — and nothing
+    // of the fault on the other path.
+    assert.deepEqual(await kernelDrops(names, fx.dn, ips, fx.key('split'), path), expectedDrops(names, groups));
+    assert.deepEqual(await kernelDrops(names, fx.dn, ips, fx.key('split'), path === 'host' ? 'netns' : 'host'), Object.fromEntries(names.map((n) => [n, []])));
+    if (path === 'netns') {
+      // Each member drops exactly the other group's addresses on INPUT (receiving side).
+      for (const n of names) {
+        const others = names.filter((o) => !together(groups, n, o));
+        const drops = ownedLines(await iptablesSave(await pidOf(fx.dn(n)))).filter((l) => l.startsWith('-A FAULTLINE-INPUT'));
+        assert.deepEqual(drops.sort(), others.map((o) => `-A FAULTLINE-INPUT -s ${ips.get(o)}/32 -m comment --comment "faultline:${fx.key('split')}" -j DROP`).sort());
+      }
+    }
+  });
+}
 
 test('one-way partitions: direction egress loses what the first group sends, ingress what it receives', { timeout: 60_000 }, async (t) => {
   const fx = await fixture(t);
@@ -308,21 +317,20 @@ test('one-way partitions: direction egress loses what the first group sends, ing
   assert.deepEqual(deaf(await hearsMatrix(names, fx.dn, ips)), ['a<c', 'a<d', 'b<c', 'b<d']);
 });
 
-/** Per container: the senders it drops on FAULTLINE-INPUT for `key` (read with nsenter only). */
-async function kernelDrops(names: string[], dn: (n: string) => string, ips: Map<string, string>, key: string): Promise<Record<string, string[]>> {
-  const byIp = new Map([...ips].map(([n, ip]) => [`${ip}/32`, n]));
-  return Object.fromEntries(
-    await Promise.all(
-      names.map(async (n) => {
-        const lines = (await iptablesSave(await pidOf(dn(n)))).filter((l) => l.startsWith('-A FAULTLINE-INPUT') && l.includes(`"faultline:${key}"`));
-        return [n, lines.map((l) => byIp.get(/-s (\S+)/.exec(l)?.[1] ?? '') ?? l).sort()] as const;
-      }),
-    ),
-  );
+/**
+ * Per container: the senders it must not receive from for `key`, read from the kernel with nsenter
+ * only: on the namespace path, the DROPs in its FAULTLINE-INPUT; on the host path, the rules of
+ * the scenario's chain in the host's FORWARD path that name it as destination.
+ */
+async function kernelDrops(names: string[], dn: (n: string) => string, _ips: Map<string, string>, key: string, path: 'netns' | 'host' | 'both' = 'both'): Promise<Record<string, string[]>> {
+  const short = new Map(names.map((n) => [dn(n), n]));
+  const cuts = await kernelCuts(names.map(dn), key, path);
+  return Object.fromEntries(names.map((n) => [n, cuts[dn(n)].map((x) => short.get(x) ?? x)]));
 }
 
 function expectedDrops(names: string[], groups: string[][]): Record<string, string[]> {
-  return Object.fromEntries(names.map((n) => [n, names.filter((o) => o !== n && !together(groups, n, o))]));
+  const cuts = expectedCuts(groups);
+  return Object.fromEntries(names.map((n) => [n, cuts[n] ?? []]));
 }
 
 test('generator halves with spec.seed: the groups partitionGroups computes for that seed, and a new seed moves them', { timeout: 60_000 }, async (t) => {
@@ -652,7 +660,8 @@ test('controller SIGKILLed at 10 random points while a partition is applied/chan
   let startedBefore = 0; // "controller started" lines already in the log when the latest child was spawned
   const startChild = async () => {
     startedBefore = await startedLines();
-    child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', 'info'], { stdio: ['ignore', 'ignore', log.fd] });
+    // The namespace path: every rule of the three containers is in their own kernels.
+    child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', 'info', '--host-rules', 'off'], { stdio: ['ignore', 'ignore', log.fd] });
   };
   const kill = async (signal: NodeJS.Signals) => {
     const c = child;
@@ -772,7 +781,8 @@ test('killed between the two programs of a removal (tag map already gone, tc cla
 // ---------------------------------------------------------------- 9. the user's own rules
 
 test("a user's own iptables rules and Docker's DNS rules are byte-identical after apply and after delete; names resolve", { timeout: 60_000 }, async (t) => {
-  const fx = await fixture(t);
+  // The namespace path, so that every owned chain is in use in the target's namespace.
+  const fx = await fixture(t, { hostRules: 'off' });
   const { dn } = await ownBoxes(t, fx.name, [{ name: 't' }, { name: 'p' }]);
   const pid = await pidOf(dn('t'));
   await nsenter(pid, 'iptables', '-A', 'INPUT', '-s', '10.99.99.99/32', '-j', 'DROP');

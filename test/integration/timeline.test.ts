@@ -60,7 +60,11 @@ test('a fault at +2s for 3s is in the kernel inside its window only; a controlle
   await env.restart();
   await eventually(async () => (await faultlineRules(`${name}_a`)).length === 0, 'rule removed after the window', 15_000);
   assert.ok(Date.now() - start >= 5000, 'not removed before the window closed');
-  const s = await readScenario(file);
+  // The kernel changes at the instant; the status follows once the change was read back.
+  const s = await eventually(async () => {
+    const x = await readScenario(file);
+    return x.status?.faults?.[0]?.phase === 'Completed' ? x : undefined;
+  }, 'status says Completed', 10_000);
   const f = s.status!.faults![0];
   assert.equal(f.phase, 'Completed');
   assert.equal(f.targets?.[0]?.phase, 'Recovered');

@@ -1,12 +1,15 @@
-// The Docker adapter against the real engine: one labelled network, two testbox containers (one
-// attached at create with an alias and a static IP, one connected later), and what snapshot(),
-// events, connect/disconnect and removal make of them. Steps build on each other, in order.
+// The Docker adapter against the real engine. A shared before() (not a test) makes one labelled
+// network and two running testbox containers, one attached at create with an alias and a static IP,
+// one connected later; the tests only read those. A test that creates, changes or removes something
+// makes its own containers or networks, so no test depends on another having run.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { createDockerPort, DockerError, type DockerAdapter } from '../../../src/adapters/docker.js';
+import { DockerError } from '../../../src/adapters/docker/errors.js';
+import { createDockerPort, type DockerAdapter } from '../../../src/adapters/docker/port.js';
 import { LABEL_MANAGED_BY, LABEL_SCENARIO, MANAGED_BY } from '../../../src/api/ownership.js';
-import type { Snapshot } from '../../../src/plan/observed.js';
+import type { Snapshot } from '../../../src/resolve/index.js';
 import type { ContainerCreateRequest, DockerEvent } from '../../../src/ports/index.js';
 import { createTestNetwork, eventually, execIn, Janitor } from './fixtures.js';
 
@@ -41,6 +44,14 @@ describe('docker adapter on the real engine', () => {
   let b = ''; // default bridge at create, connected to net afterwards with alias beta
   let ipA = '';
 
+  /** A running testbox on the default bridge, connected to net with `alias`. */
+  async function connectedToNet(what: string, alias: string): Promise<string> {
+    const id = j.container(await port.createContainer(containerReq(j.name(what), owned)));
+    await port.startContainer(id);
+    await port.connect(net.name, id, { aliases: [alias] });
+    return id;
+  }
+
   before(async () => {
     await port.ping();
     assert.equal(await port.imageExists(IMAGE), true, `image ${IMAGE} must exist locally (make testbox)`);
@@ -54,6 +65,13 @@ describe('docker adapter on the real engine', () => {
       options: {},
     });
     ipA = `${net.prefix}.10`;
+    a = j.container(
+      await port.createContainer(
+        containerReq(j.name('a'), owned, { network: { name: net.name, endpoint: { aliases: ['alpha'], ipv4Address: ipA } } }),
+      ),
+    );
+    await port.startContainer(a);
+    b = await connectedToNet('b', 'beta');
   });
 
   after(async () => {
@@ -62,17 +80,24 @@ describe('docker adapter on the real engine', () => {
     await j.cleanup();
   });
 
-  it('creates and starts containers: one attached at create, one connected afterwards', async () => {
-    a = j.container(
-      await port.createContainer(
-        containerReq(j.name('a'), owned, { network: { name: net.name, endpoint: { aliases: ['alpha'], ipv4Address: ipA } } }),
-      ),
-    );
-    b = j.container(await port.createContainer(containerReq(j.name('b'), owned)));
-    await port.startContainer(a);
-    await port.startContainer(b);
-    await port.startContainer(a); // 304 already started: fine
-    await port.connect(net.name, b, { aliases: ['beta'] });
+  it('createContainer makes a created container; startContainer runs it; a second start is a no-op', async () => {
+    const c = j.container(await port.createContainer(containerReq(j.name('start'), { ...owned, 'fltest.example/purpose': 'start' })));
+    const created = await raw.getContainer(c).inspect();
+    assert.equal(created.Name, `/${j.name('start')}`);
+    assert.equal(created.Config.Image, IMAGE);
+    assert.equal(created.Config.Labels['fltest.example/purpose'], 'start');
+    assert.equal(created.State.Status, 'created');
+
+    await port.startContainer(c);
+    const started = await raw.getContainer(c).inspect();
+    assert.equal(started.State.Status, 'running');
+    assert.ok(started.State.Pid > 0);
+
+    await port.startContainer(c); // 304 already started: fine, and nothing restarts
+    const again = await raw.getContainer(c).inspect();
+    assert.equal(again.State.Pid, started.State.Pid);
+    assert.equal(again.State.StartedAt, started.State.StartedAt);
+    await port.removeContainer(c);
   });
 
   it('snapshot shows the network exactly: labels, subnet, attached containers', async () => {
@@ -128,6 +153,81 @@ describe('docker adapter on the real engine', () => {
     assert.equal(onNet.networkId, net.id);
     assert.match(onNet.ipv4Address ?? '', new RegExp(`^${net.prefix.replace(/\./g, '\\.')}\\.\\d+$`));
     assert.ok(cb.endpoints.some((e) => e.networkName === 'bridge'), 'still on the default bridge');
+  });
+
+  it('inspectContainer shows a container as snapshot() does, by id or name; undefined when absent', async () => {
+    const snap = await port.snapshot();
+    const ca = snap.containers.find((c) => c.id === a);
+    assert.ok(ca && ca.pid > 0 && ca.endpoints.length === 1);
+    assert.deepEqual(await port.inspectContainer(a), ca);
+    assert.deepEqual(await port.inspectContainer(j.name('a')), ca);
+    assert.deepEqual(await port.inspectContainer(b), snap.containers.find((c) => c.id === b));
+    assert.equal(await port.inspectContainer(j.name('no-such-container')), undefined);
+  });
+
+  it('inspectNetwork shows a network as snapshot() does, containers from the inspect; undefined when absent', async () => {
+    const n = (await port.snapshot()).networks.find((x) => x.id === net.id);
+    assert.ok(n);
+    const byId = await port.inspectNetwork(net.id);
+    assert.deepEqual(byId, n);
+    assert.deepEqual(byId?.containerIds, [a, b].sort());
+    assert.deepEqual(await port.inspectNetwork(net.name), n);
+    assert.equal(await port.inspectNetwork(j.name('no-such-net')), undefined);
+  });
+
+  it('a container on two networks: inspectContainer has both endpoints, inspectNetwork of each lists it, until removed', async () => {
+    const second = await createTestNetwork(j, 'second', { driver: 'bridge', labels: owned, internal: false, attachable: false, enableIPv6: false, options: {} });
+    const c = j.container(
+      await port.createContainer(containerReq(j.name('two'), owned, { network: { name: net.name, endpoint: { aliases: ['two-a'] } } })),
+    );
+    await port.startContainer(c);
+    await port.connect(second.name, c, { aliases: ['two-b'], ipv4Address: `${second.prefix}.20` });
+
+    const ins = await port.inspectContainer(c);
+    assert.ok(ins);
+    assert.deepEqual(
+      ins.endpoints.map((e) => [e.networkId, e.networkName, e.aliases]).sort(),
+      [
+        [net.id, net.name, ['two-a']],
+        [second.id, second.name, ['two-b']],
+      ].sort(),
+    );
+    assert.equal(ins.endpoints.find((e) => e.networkId === second.id)?.ipv4Address, `${second.prefix}.20`);
+    assert.deepEqual(ins, (await port.snapshot()).containers.find((x) => x.id === c));
+    assert.deepEqual((await port.inspectNetwork(net.id))?.containerIds, [a, b, c].sort());
+    assert.deepEqual((await port.inspectNetwork(second.id))?.containerIds, [c]);
+
+    await port.removeContainer(c);
+    assert.equal(await port.inspectContainer(c), undefined);
+    assert.deepEqual((await port.inspectNetwork(second.id))?.containerIds, []);
+    await port.removeNetwork(second.id);
+    assert.equal(await port.inspectNetwork(second.id), undefined);
+  });
+
+  it('inspectNetwork by a name two networks share is an InvalidRequest; by id each one reads', async () => {
+    const first = await createTestNetwork(j, 'twin', { driver: 'bridge', labels: owned, internal: false, attachable: false, enableIPv6: false, options: {} });
+    // What a create race leaves behind: Docker 20.10 makes a same-named network without CheckDuplicate.
+    let twin = '';
+    for (let attempt = 0; !twin; attempt++) {
+      const subnet = `10.250.${randomBytes(1)[0]}.0/24`;
+      try {
+        twin = j.network((await raw.createNetwork({ Name: first.name, CheckDuplicate: false, IPAM: { Config: [{ Subnet: subnet }] } })).id);
+      } catch (e) {
+        if (attempt > 20 || !/overlap/i.test((e as Error).message)) throw e;
+      }
+    }
+    try {
+      await assert.rejects(port.inspectNetwork(first.name), (e: unknown) => {
+        assert.ok(e instanceof DockerError);
+        assert.equal(e.code, 'InvalidRequest');
+        assert.match(e.message, /ambiguous/);
+        return true;
+      });
+      assert.equal((await port.inspectNetwork(first.id))?.id, first.id);
+      assert.equal((await port.inspectNetwork(twin))?.id, twin);
+    } finally {
+      await port.removeNetwork(twin);
+    }
   });
 
   it('aliases resolve: ping works both ways between the containers', async () => {
@@ -202,49 +302,56 @@ describe('docker adapter on the real engine', () => {
       [{ networkId: net.id, networkName: net.name, ipv4Address: undefined, ipv6Address: undefined, aliases: ['idle'], macAddress: undefined }],
     );
     assert.ok(!snap.networks.find((n) => n.id === net.id)?.containerIds.includes(c));
+    // Its endpoint has no NetworkID yet: inspectContainer resolves the network by name, as snapshot() does.
+    assert.deepEqual(await port.inspectContainer(c), ci);
     await port.removeContainer(c);
   });
 
   it('disconnect removes the endpoint; disconnecting again or from a missing network is a no-op', async () => {
-    await port.disconnect(net.name, b);
+    const d = await connectedToNet('disc', 'delta');
+    await port.disconnect(net.name, d);
     const snap = await port.snapshot();
-    assert.ok(!snap.containers.find((c) => c.id === b)?.endpoints.some((e) => e.networkName === net.name));
-    assert.deepEqual(snap.networks.find((n) => n.id === net.id)?.containerIds, [a]);
-    await port.disconnect(net.name, b);
-    await port.disconnect(j.name('no-such-net'), b);
+    assert.ok(!snap.containers.find((c) => c.id === d)?.endpoints.some((e) => e.networkName === net.name));
+    assert.deepEqual(snap.networks.find((n) => n.id === net.id)?.containerIds, [a, b].sort());
+    await port.disconnect(net.name, d);
+    await port.disconnect(j.name('no-such-net'), d);
     await port.disconnect(net.name, j.name('no-such-container'));
+    await port.removeContainer(d);
   });
 
   it('events arrive for start, connect, disconnect, die and destroy', async () => {
-    await port.stopContainer(a, 1);
-    await port.stopContainer(a, 1); // already stopped: fine
-    await port.removeContainer(a);
-    await port.removeContainer(b);
+    const ev = await connectedToNet('events', 'epsilon');
+    await port.disconnect(net.name, ev);
+    await port.stopContainer(ev, 1);
+    await port.stopContainer(ev, 1); // already stopped: fine
+    await port.removeContainer(ev);
     const has = (type: string, action: string, pred: (e: DockerEvent) => boolean) =>
       assert.ok(events.some((e) => e.type === type && e.action === action && pred(e)), `${type} ${action} event`);
     await eventually(() => {
-      has('container', 'start', (e) => e.actorId === a);
-      has('container', 'start', (e) => e.actorId === b);
-      has('network', 'connect', (e) => e.actorId === net.id && e.attributes.container === b);
-      has('network', 'disconnect', (e) => e.actorId === net.id && e.attributes.container === b);
-      has('container', 'die', (e) => e.actorId === a && e.attributes.name === j.name('a'));
-      has('container', 'destroy', (e) => e.actorId === a);
-      has('container', 'destroy', (e) => e.actorId === b);
+      has('container', 'start', (e) => e.actorId === ev);
+      has('network', 'connect', (e) => e.actorId === net.id && e.attributes.container === ev);
+      has('network', 'disconnect', (e) => e.actorId === net.id && e.attributes.container === ev);
+      has('container', 'die', (e) => e.actorId === ev && e.attributes.name === j.name('events'));
+      has('container', 'destroy', (e) => e.actorId === ev);
     });
-    const start = events.find((e) => e.action === 'start' && e.actorId === a);
+    const start = events.find((e) => e.action === 'start' && e.actorId === ev);
     assert.equal(start?.attributes[LABEL_MANAGED_BY], MANAGED_BY, 'container events carry labels');
     assert.ok((start?.time ?? 0) > 1_600_000_000);
   });
 
   it('removals are idempotent and the snapshot no longer shows removed objects', async () => {
-    await port.removeContainer(a);
-    await port.stopContainer(b);
-    await port.removeNetwork(net.name);
-    await port.removeNetwork(net.name);
+    const gone = await createTestNetwork(j, 'gone', { driver: 'bridge', labels: owned, internal: false, attachable: false, enableIPv6: false, options: {} });
+    const c = j.container(await port.createContainer(containerReq(j.name('gone'), owned, { network: { name: gone.name, endpoint: { aliases: [] } } })));
+    await port.startContainer(c);
+    await port.removeContainer(c); // force: a running container goes too
+    await port.removeContainer(c);
+    await port.stopContainer(c);
+    await port.removeNetwork(gone.name);
+    await port.removeNetwork(gone.name);
     const snap = await port.snapshot();
-    assert.ok(!snap.networks.some((n) => n.id === net.id));
-    assert.ok(!snap.containers.some((c) => c.id === a || c.id === b));
-    await assert.rejects(port.startContainer(a), (e: unknown) => e instanceof DockerError && e.code === 'NotFound');
+    assert.ok(!snap.networks.some((n) => n.id === gone.id));
+    assert.ok(!snap.containers.some((x) => x.id === c));
+    await assert.rejects(port.startContainer(c), (e: unknown) => e instanceof DockerError && e.code === 'NotFound');
   });
 });
 

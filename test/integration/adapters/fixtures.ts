@@ -2,7 +2,8 @@
 // fltest-adp-<run>-<what> and registered for cleanup, because other engineers share the engine.
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { DockerError, type DockerAdapter } from '../../../src/adapters/docker.js';
+import { DockerError } from '../../../src/adapters/docker/errors.js';
+import type { DockerAdapter } from '../../../src/adapters/docker/port.js';
 import type { NetworkCreateRequest } from '../../../src/ports/index.js';
 
 export const PREFIX = 'fltest-adp-';
@@ -48,8 +49,8 @@ export class Janitor {
 }
 
 /**
- * Creates a network on a random /24 in 10.231.0.0/16, retrying on "Pool overlaps": other people's
- * tests may hold some of those subnets right now.
+ * Creates a network on a random /24 in 10.250.0.0/16 (the range set aside for these tests on a
+ * shared engine), retrying on "Pool overlaps": other people's tests may hold some of those subnets.
  */
 export async function createTestNetwork(
   j: Janitor,
@@ -59,7 +60,7 @@ export async function createTestNetwork(
   const name = j.name(what);
   for (let attempt = 0; ; attempt++) {
     const octet = randomBytes(1)[0];
-    const prefix = `10.231.${octet}`;
+    const prefix = `10.250.${octet}`;
     const subnet = `${prefix}.0/24`;
     const gateway = `${prefix}.1`;
     try {

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createDockerPort } from '../../../src/adapters/docker.js';
+import { createDockerPort } from '../../../src/adapters/docker/port.js';
 import { ExecError } from '../../../src/adapters/exec.js';
 import { createNsenterExec } from '../../../src/adapters/nsenter.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../../src/api/ownership.js';

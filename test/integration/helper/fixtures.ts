@@ -37,12 +37,12 @@ export class Lab {
     return name;
   }
 
-  /** A user-defined bridge on a random free /24 of 10.232.0.0/16 (others' tests hold some). */
+  /** A user-defined bridge on a random free /24 of 10.250.0.0/16 (others' tests hold some). */
   async network(what: string): Promise<{ name: string; prefix: string }> {
     const name = this.name(what);
     this.networks.add(name);
     for (let attempt = 0; ; attempt++) {
-      const prefix = `10.232.${randomBytes(1)[0]}`;
+      const prefix = `10.250.${randomBytes(1)[0]}`;
       try {
         await this.docker.createNetwork({
           Name: name,

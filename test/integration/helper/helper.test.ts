@@ -4,9 +4,10 @@
 // name, so a helper that someone else's run uses is never touched.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DockerError } from '../../../src/adapters/docker.js';
+import { DockerError } from '../../../src/adapters/docker/errors.js';
 import { ExecError } from '../../../src/adapters/exec.js';
-import { createHelperExec, HELPER_CAPABILITIES, type HelperExec } from '../../../src/adapters/helper.js';
+import { HELPER_CAPABILITIES } from '../../../src/adapters/helper/container.js';
+import { createHelperExec, type HelperExec } from '../../../src/adapters/helper/helper.js';
 import { createNetnsExec } from '../../../src/adapters/netns.js';
 import { createNsenterExec } from '../../../src/adapters/nsenter.js';
 import { LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from '../../../src/api/ownership.js';

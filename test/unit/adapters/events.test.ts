@@ -2,13 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import {
-  JsonObjectStreamDecoder,
-  parseRestartPolicy,
-  toDockerEvent,
-  watchWithReconnect,
-  type EventStreamSource,
-} from '../../../src/adapters/docker.js';
+import { JsonObjectStreamDecoder, toDockerEvent, watchWithReconnect, type EventStreamSource } from '../../../src/adapters/docker/events.js';
+import { parseRestartPolicy } from '../../../src/adapters/docker/requests.js';
 import type { DockerEvent } from '../../../src/ports/index.js';
 
 function rawEvent(action: string, id: string, timeNano = 1_700_000_000_123_456_789) {

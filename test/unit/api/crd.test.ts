@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { Ajv } from 'ajv';
 import { CRD_PATH, SCHEMA_PATH, readCrd, renderSchemaFile, scenarioSchema, statusValidator } from '../../../src/api/schema.js';
-import { PATTERN_HINTS } from '../../../src/api/patterns.js';
+import { DNS_LABEL, DNS_LABEL_RE, MAX_SCENARIO_NAME, PATTERN_HINTS } from '../../../src/api/patterns.js';
 import { FULL } from './fixtures.js';
 
 type Node = Record<string, unknown>;
@@ -104,6 +104,13 @@ test('every pattern in the CRD has words for people (patterns.ts)', () => {
     if (typeof n.pattern === 'string' && !PATTERN_HINTS[n.pattern]) unknown.add(n.pattern);
   });
   assert.deepEqual([...unknown], []);
+});
+
+test('metadata.name in the CRD is the DNS label and length the code checks (patterns.ts)', () => {
+  const name = ((openApi.properties as Node).metadata as Node & { properties: Record<string, Node> }).properties.name as Node;
+  assert.equal(name.pattern, DNS_LABEL);
+  assert.equal(DNS_LABEL_RE.source, DNS_LABEL);
+  assert.equal(name.maxLength, MAX_SCENARIO_NAME);
 });
 
 test('the committed crds/scenario.schema.json is what scripts/gen-schema.mjs derives now', () => {

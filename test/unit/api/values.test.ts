@@ -1,4 +1,4 @@
-// The api layer's value parsers and printers: durations, tc quantities, IPs/CIDRs, issue text.
+// The api layer's value parsers and printers: durations, tc quantities, IPs/CIDRs, hashes, issue text.
 // (One file: each test file costs a process start, and these tests take microseconds.)
 
 import { test } from 'node:test';
@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseDuration, formatDuration, isDuration } from '../../../src/api/duration.js';
 import { parsePercent, parseRate, parseSize } from '../../../src/api/quantity.js';
-import { parseCidr, parseIp, formatIp, cidrContains, cidrContainsCidr, formatCidr, type Cidr } from '../../../src/api/net.js';
+import { parseCidr, parseIp, formatIp, cidrContains, cidrContainsCidr, formatCidr, normalizeCidr, readCidr, type Cidr } from '../../../src/api/net.js';
 import { formatPath, formatIssue } from '../../../src/api/format.js';
+import { fnv1a32 } from '../../../src/api/hash.js';
 
 // ---------------------------------------------------------------- Durations (Go syntax)
 test('parseDuration reads Go durations into milliseconds', () => {
@@ -31,8 +32,26 @@ test('parseDuration reads Go durations into milliseconds', () => {
     ['-1s', -1000],
     ['+1s', 1000],
     ['.5s', 500],
+    // from the timeline's former private parser
+    ['150ms', 150],
+    ['1.s', 1000],
+    ['1h0m30s', 3_630_000],
+    ['1m1m', 120_000],
+    ['-30s', -30_000],
+    ['+5s', 5000],
+    ['1500us', 1.5],
+    ['1500µs', 1.5],
+    ['1500μs', 1.5],
+    ['2000000ns', 2],
   ];
   for (const [input, ms] of table) assert.equal(parseDuration(input), ms, input);
+});
+
+test('parseDuration counts whole nanoseconds, so fractions are exact (the timeline once multiplied floats)', () => {
+  // The timeline's own parser gave 1000.0001000000001 and 5e-7 here.
+  assert.equal(parseDuration('1.0000001s'), 1000.0001);
+  assert.equal(parseDuration('0.5ns'), 0.000001); // rounded to a whole nanosecond
+  assert.equal(parseDuration('4.36ns'), 0.000004);
 });
 
 test('parseDuration rejects what Go rejects, saying why and showing an example', () => {
@@ -44,6 +63,17 @@ test('parseDuration rejects what Go rejects, saying why and showing an example',
     ['s', /no number/],
     ['1h30', /"30" has no unit/],
     ['abc', /unexpected/],
+    // from the timeline's former private parser
+    ['30', /"30" has no unit/],
+    ['m', /no number/],
+    ['.s', /no number/],
+    ['1h 30m', /unexpected " 30m"/],
+    [' 1s', /unexpected/],
+    ['1s ', /unexpected/],
+    ['-', /empty/],
+    ['1.2.3s', /is followed by/],
+    ['one minute', /unexpected/],
+    ['1S', /"1" is followed by "S"/],
   ];
   for (const [input, why] of table) {
     assert.throws(() => parseDuration(input), (e: Error) => why.test(e.message) && /e\.g\. "100ms"/.test(e.message), input);
@@ -65,8 +95,20 @@ test('formatDuration writes the shortest natural form', () => {
     [0.25, '250us'],
     [0.000_01, '10ns'],
     [-1000, '-1s'],
+    // from the timeline's former private formatter (Gantt axis labels, whole milliseconds)
+    [150, '150ms'],
+    [120_000, '2m'],
+    [3_630_000, '1h30s'],
+    [-30_000, '-30s'],
+    [172_800_000, '48h'],
   ];
   for (const [ms, text] of table) assert.equal(formatDuration(ms), text, String(ms));
+});
+
+test('formatDuration keeps fractions of a millisecond and refuses infinity (the timeline rounded and drew ∞)', () => {
+  assert.equal(formatDuration(150.7), '150.7ms');
+  assert.equal(formatDuration(0.5), '500us');
+  assert.throws(() => formatDuration(Infinity), /cannot format duration Infinity/);
 });
 
 test('formatDuration and parseDuration round-trip to the nanosecond', () => {
@@ -201,6 +243,47 @@ test('containment of addresses and ranges', () => {
   assert.equal(cidrContainsCidr(net, cidr('10.30.0.0/16')), false);
   assert.equal(cidrContainsCidr(cidr('fd00:30::/64'), cidr('fd00:30::/80')), true);
   assert.equal(formatCidr(cidr('0.0.0.0/0')), '0.0.0.0/0');
+});
+
+test('one grammar for spec and kernel: what the netfaults CIDR parser used to accept is refused on both sides', () => {
+  // Docker (Go) refuses leading zeros; iptables reads them as octal ("010" is 8): never pass them on.
+  const table: [string, string][] = [
+    ['010.0.0.1', '10.0.0.1/32'], // octet with a leading zero
+    ['10.0.0.0/08', '10.0.0.0/8'], // prefix length with a leading zero
+    ['::ffff:010.0.0.1', '::ffff:a00:1/128'], // leading zero in an IPv6 dotted tail
+    ['::f0.0.0.5', '::f0:5/128'], // a dotted tail glued to a hex group
+    [' 10.0.0.1', '10.0.0.1/32'], // surrounding space (it used to be trimmed)
+  ];
+  for (const [text, formerly] of table) {
+    assert.throws(() => normalizeCidr(text), /not an IP address or CIDR/, `${text} (netfaults read ${formerly})`);
+    assert.equal(readCidr(text), undefined, text);
+    assert.equal(parseCidr(text).ok, false, text);
+  }
+});
+
+test('readCidr takes a bare address as one host and clears host bits, as iptables does', () => {
+  assert.deepEqual(readCidr('10.213.0.7'), { family: 4, network: 0x0ad50007n, prefix: 32 });
+  assert.equal(normalizeCidr('10.213.0.7/24'), '10.213.0.0/24');
+  assert.equal(normalizeCidr('fd00::7'), 'fd00::7/128');
+  assert.equal(normalizeCidr('0.0.0.0/0'), '0.0.0.0/0');
+  for (const bad of ['10.0.0.0/33', 'fd00::/129', '10.0.0.0/', '10.0.0.0/8/9', 'fe80::1%eth0', '']) {
+    assert.equal(readCidr(bad), undefined, bad);
+  }
+});
+
+test('where ipaddr.js alone would read differently, the IPv4 rules of Go win', () => {
+  const round = (s: string): string | undefined => {
+    const ip = parseIp(s);
+    return ip && formatIp(ip.family, ip.value);
+  };
+  assert.equal(round('::1.2.3.4'), '::102:304'); // RFC 4291 IPv4-compatible, not ::ffff:1.2.3.4
+  assert.equal(round('::ffff:1.2.3.4'), '::ffff:102:304');
+  for (const bad of ['10.1', '167772161', '0x0a.0.0.1', '10.0.0.00']) assert.equal(round(bad), undefined, bad);
+});
+
+// ---------------------------------------------------------------- Hashes
+test('fnv1a32 is FNV-1a 32-bit (tc class minors and ifb names depend on these values)', () => {
+  assert.deepEqual(['', 'a', 'foobar'].map(fnv1a32), [0x811c9dc5, 0xe40c292c, 0xbf9cf968]);
 });
 
 // ---------------------------------------------------------------- Issue formatting

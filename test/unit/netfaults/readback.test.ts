@@ -160,7 +160,7 @@ describe('diff against the kernel', () => {
 
   it('a parameter change is one `qdisc replace` of one leaf; nothing else is touched', () => {
     const changed = APPLIED.map(([s, f, r]): [string, FaultSpec, ResolvedFault] =>
-      f.name === 'db-link' ? [s, { ...f, bandwidth: { rate: '2mbit', burst: '32kb' } }, r] : [s, f, r],
+      f.name === 'db-link' ? [s, { ...f, bandwidth: { rate: '2mbit', burst: '32kb' } } as FaultSpec, r] : [s, f, r],
     );
     const d = diffLedger(compileFaults(changed, THIS_KERNEL), applied());
     assert.equal(d.iptablesProgram, undefined);

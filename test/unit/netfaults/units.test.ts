@@ -10,9 +10,10 @@ import {
   parseProbe,
   renderProbability,
 } from '../../../src/netfaults/index.js';
-import { intersectCidr, normalizeCidr, portBlocks, u32Words } from '../../../src/netfaults/cidr.js';
+import { intersectCidr, normalizeCidr } from '../../../src/api/net.js';
+import { portBlocks, u32Words } from '../../../src/netfaults/u32.js';
 import { atomsOf, intersectAtoms, u32NodesFor } from '../../../src/netfaults/match.js';
-import { parseDurationUs, parsePercent, parseRateBps, parseSizeBytes, renderRate, renderTime } from '../../../src/netfaults/quantity.js';
+import { parseDurationUs, parsePct, parseRateBps, parseSizeBytes, renderRate, renderTime } from '../../../src/api/quantity.js';
 import { THIS_KERNEL } from './helpers.js';
 
 describe('quantities (api/ parsers, integer base units, tc spellings)', () => {
@@ -22,8 +23,8 @@ describe('quantities (api/ parsers, integer base units, tc spellings)', () => {
     assert.equal(parseDurationUs('1.5s'), 1_500_000);
     assert.equal(parseDurationUs('250us'), 250);
     assert.throws(() => parseDurationUs('5 parsecs'));
-    assert.equal(parsePercent('0.1%'), 0.1);
-    assert.throws(() => parsePercent('101%'));
+    assert.equal(parsePct('0.1%'), 0.1);
+    assert.throws(() => parsePct('101%'));
     assert.equal(parseRateBps('1mbit'), 1_000_000);
     assert.equal(parseRateBps('10mbps'), 80_000_000, 'mbps is megaBYTES per second in tc');
     assert.equal(parseRateBps('1kibit'), 1024);

@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { Scenario } from '../../../src/api/types.js';
 import { desiredState } from '../../../src/plan/desired.js';
-import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/plan/observed.js';
+import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
 import { isEmptyPlan, planScenario, planToText } from '../../../src/plan/plan.js';
 
 const scn = (): Scenario => ({

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FaultSpec, ScenarioSpec } from '../../../src/api/types.js';
+import type { TimedFault, TimelineSpec } from '../../../src/api/types.js';
 import { evaluate } from '../../../src/timeline/index.js';
 
 /**
  * Every window start (UTC ISO) in [from, to), found the way the controller would: jump from one
  * nextTransitionAt to the next and record where a new window began.
  */
-function starts(fault: FaultSpec, from: string, to: string, scenario: Partial<ScenarioSpec> = {}): string[] {
-  const spec: ScenarioSpec = { startAt: from, faults: [fault], ...scenario };
+function starts(fault: TimedFault, from: string, to: string, scenario: Partial<TimelineSpec> = {}): string[] {
+  const spec: TimelineSpec = { startAt: from, faults: [fault], ...scenario };
   const ctx = { startedAt: new Date(from), seed: 1 };
   const end = Date.parse(to);
   const out: string[] = [];
@@ -45,7 +45,7 @@ describe('schedule (cron)', () => {
   });
 
   it('the window is [fire, fire + duration), and a fire at the scenario start counts', () => {
-    const spec: ScenarioSpec = { startAt: '2026-01-05T10:00:00Z', faults: [{ name: 'c', schedule: '0 * * * *', duration: '10m' }] };
+    const spec: TimelineSpec = { startAt: '2026-01-05T10:00:00Z', faults: [{ name: 'c', schedule: '0 * * * *', duration: '10m' }] };
     const r = evaluate(spec, { startedAt: new Date(0), now: new Date('2026-01-05T10:05:00Z'), seed: 1 });
     assert.deepEqual(r.active, [
       { fault: 'c', window: { from: new Date('2026-01-05T10:00:00Z'), until: new Date('2026-01-05T10:10:00Z') }, index: 0 },
@@ -55,7 +55,7 @@ describe('schedule (cron)', () => {
   });
 
   it('time zone: 09:00 in Europe/Berlin is 08:00Z in winter and 07:00Z in summer', () => {
-    const f: FaultSpec = { name: 'c', schedule: '0 9 * * *', timeZone: 'Europe/Berlin', duration: '1m' };
+    const f: TimedFault = { name: 'c', schedule: '0 9 * * *', timeZone: 'Europe/Berlin', duration: '1m' };
     assert.deepEqual(starts(f, '2026-03-28T00:00:00Z', '2026-03-31T00:00:00Z'), [
       '2026-03-28T08:00:00.000Z',
       '2026-03-29T07:00:00.000Z', // CEST from 29 March
@@ -64,7 +64,7 @@ describe('schedule (cron)', () => {
   });
 
   it('6 fields in a time zone: 09:00:30 in America/New_York (EST, UTC-5)', () => {
-    const f: FaultSpec = { name: 'c', schedule: '30 0 9 * * *', timeZone: 'America/New_York', duration: '1m' };
+    const f: TimedFault = { name: 'c', schedule: '30 0 9 * * *', timeZone: 'America/New_York', duration: '1m' };
     assert.deepEqual(starts(f, '2026-01-05T00:00:00Z', '2026-01-07T00:00:00Z'), ['2026-01-05T14:00:30.000Z', '2026-01-06T14:00:30.000Z']);
   });
 
@@ -77,7 +77,7 @@ describe('schedule (cron)', () => {
   });
 
   it('at anchors a schedule: fires count only from start + at', () => {
-    const f: FaultSpec = { name: 'c', schedule: '*/10 * * * *', at: '25m', duration: '1m' };
+    const f: TimedFault = { name: 'c', schedule: '*/10 * * * *', at: '25m', duration: '1m' };
     assert.deepEqual(starts(f, '2026-01-05T10:00:00Z', '2026-01-05T11:00:00Z'), [
       '2026-01-05T10:30:00.000Z',
       '2026-01-05T10:40:00.000Z',
@@ -92,7 +92,7 @@ describe('schedule (cron)', () => {
       '2026-01-05T10:02:00.000Z',
       '2026-01-05T10:04:00.000Z',
     ]);
-    const spec: ScenarioSpec = { startAt: '2026-01-05T10:00:00Z', faults: [{ ...base, concurrency: 'allow' }] };
+    const spec: TimelineSpec = { startAt: '2026-01-05T10:00:00Z', faults: [{ ...base, concurrency: 'allow' }] };
     const r = evaluate(spec, { startedAt: new Date(0), now: new Date('2026-01-05T10:03:30Z'), seed: 1 });
     assert.equal(r.active[0].index, 3);
     assert.equal(r.active[0].window.from.toISOString(), '2026-01-05T10:00:00.000Z');
@@ -100,7 +100,7 @@ describe('schedule (cron)', () => {
   });
 
   it('clipped by the scenario duration; Completed after', () => {
-    const spec: ScenarioSpec = {
+    const spec: TimelineSpec = {
       startAt: '2026-01-05T10:00:00Z',
       duration: '45m',
       faults: [{ name: 'c', schedule: '*/20 * * * *', duration: '10m' }],

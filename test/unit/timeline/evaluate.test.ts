@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FaultSpec, ScenarioSpec } from '../../../src/api/types.js';
+import type { TimedFault, TimelineSpec } from '../../../src/api/types.js';
 import { evaluate, toFaultStatus, type TimelineContext } from '../../../src/timeline/index.js';
 import { BASE, ctxAt, fmt, off, t } from './helpers.js';
 
@@ -14,13 +14,13 @@ interface Expect {
 }
 interface Case {
   name: string;
-  spec: ScenarioSpec;
+  spec: TimelineSpec;
   now: string;
   ctx?: Partial<TimelineContext>;
   expect: Expect;
 }
 
-const one = (f: Omit<FaultSpec, 'name'>, extra: Partial<ScenarioSpec> = {}): ScenarioSpec => ({
+const one = (f: Omit<TimedFault, 'name'>, extra: Partial<TimelineSpec> = {}): TimelineSpec => ({
   faults: [{ name: 'f', ...f }],
   ...extra,
 });
@@ -358,7 +358,7 @@ describe('at: {min, max} (random, seeded)', () => {
   });
 
   it('adding another fault does not change the choice (keyed by fault name)', () => {
-    const two: ScenarioSpec = { faults: [{ name: 'other', at: { min: '0s', max: '1h' } }, ...s.faults!] };
+    const two: TimelineSpec = { faults: [{ name: 'other', at: { min: '0s', max: '1h' } }, ...s.faults!] };
     const r = evaluate(two, ctxAt('0s', { seed: 7 }));
     assert.equal(r.faults[1].nextWindow!.from.getTime(), from(7)!.getTime());
   });
@@ -370,7 +370,7 @@ describe('at: {min, max} (random, seeded)', () => {
 });
 
 describe('problems become issues and Failed faults, never exceptions', () => {
-  const cases: [string, FaultSpec, string, (string | number)[]][] = [
+  const cases: [string, TimedFault, string, (string | number)[]][] = [
     ['bad duration', { name: 'f', duration: '10 minutes' }, 'timeline.duration', ['spec', 'faults', 0, 'duration']],
     ['negative at', { name: 'f', at: '-5s' }, 'timeline.duration', ['spec', 'faults', 0, 'at']],
     ['at and startAt', { name: 'f', at: '5s', startAt: '2026-03-01T12:00:00Z' }, 'timeline.conflict', ['spec', 'faults', 0]],

@@ -1,12 +1,12 @@
 // Shared by the timeline tests: a fixed base instant and offsets written as Go durations.
-import type { ScenarioSpec } from '../../../src/api/types.js';
-import { parseGoDuration } from '../../../src/timeline/duration.js';
+import type { TimelineSpec } from '../../../src/api/types.js';
+import { parseDuration } from '../../../src/api/duration.js';
 import type { TimelineContext, TimeWindow } from '../../../src/timeline/index.js';
 
 export const BASE = Date.parse('2026-03-01T12:00:00Z');
 
 /** BASE + offset: t('1m30s') is 12:01:30Z; t('-10s') is 11:59:50Z. */
-export const t = (offset: string): Date => new Date(BASE + parseGoDuration(offset));
+export const t = (offset: string): Date => new Date(BASE + parseDuration(offset));
 
 /** A context started at BASE, evaluated at BASE + nowOffset. */
 export function ctxAt(nowOffset: string, extra: Partial<TimelineContext> = {}): TimelineContext {
@@ -30,4 +30,4 @@ export function fmt(ms: number): string {
   return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
 }
 
-export const spec = (s: ScenarioSpec): ScenarioSpec => s;
+export const spec = (s: TimelineSpec): TimelineSpec => s;

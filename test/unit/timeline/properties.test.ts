@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Cron } from 'croner';
 import fc from 'fast-check';
-import type { FaultSpec, ScenarioSpec } from '../../../src/api/types.js';
-import { parseGoDuration } from '../../../src/timeline/duration.js';
+import type { TimedFault, TimelineSpec } from '../../../src/api/types.js';
+import { parseDuration } from '../../../src/api/duration.js';
 import { evaluate, type TimelineContext } from '../../../src/timeline/index.js';
 import { BASE } from './helpers.js';
 
@@ -17,7 +17,7 @@ const T0 = BASE - 300_000; // and start 5 minutes before the scenario (Pending)
 
 const secs = (lo: number, hi: number) => fc.integer({ min: lo, max: hi }).map((n) => `${n}s`);
 
-const faultArb: fc.Arbitrary<Omit<FaultSpec, 'name'>> = fc
+const faultArb: fc.Arbitrary<Omit<TimedFault, 'name'>> = fc
   .record(
     {
       start: fc.oneof(
@@ -50,7 +50,7 @@ const faultArb: fc.Arbitrary<Omit<FaultSpec, 'name'>> = fc
     ...(concurrency === undefined ? {} : { concurrency }),
   }));
 
-const specArb: fc.Arbitrary<ScenarioSpec> = fc
+const specArb: fc.Arbitrary<TimelineSpec> = fc
   .record({
     duration: fc.constantFrom(undefined, '20m', '45m', '1h'),
     faults: fc.array(faultArb, { minLength: 1, maxLength: 3 }),
@@ -72,11 +72,11 @@ interface W {
 }
 
 /** Every kept, clipped window of a fault that starts before the horizon, the slow and obvious way. */
-function oracleWindows(spec: ScenarioSpec, f: FaultSpec): W[] {
+function oracleWindows(spec: TimelineSpec, f: TimedFault): W[] {
   const S = BASE;
-  const E = spec.duration ? S + parseGoDuration(spec.duration) : Infinity;
-  const d = f.duration ? parseGoDuration(f.duration) : Infinity;
-  const a = typeof f.at === 'string' ? S + parseGoDuration(f.at) : f.startAt ? Date.parse(f.startAt) : S;
+  const E = spec.duration ? S + parseDuration(spec.duration) : Infinity;
+  const d = f.duration ? parseDuration(f.duration) : Infinity;
+  const a = typeof f.at === 'string' ? S + parseDuration(f.at) : f.startAt ? Date.parse(f.startAt) : S;
   const stop = Math.min(E, HORIZON);
   const starts: number[] = [];
   if (f.schedule) {
@@ -85,7 +85,7 @@ function oracleWindows(spec: ScenarioSpec, f: FaultSpec): W[] {
       if (x.getTime() >= Math.max(a, S)) starts.push(x.getTime());
     }
   } else if (f.repeat) {
-    const every = parseGoDuration(f.repeat.every);
+    const every = parseDuration(f.repeat.every);
     for (let k = 0; k < (f.repeat.times ?? Infinity) && a + k * every < stop; k++) starts.push(a + k * every);
   } else if (a < stop) starts.push(a);
   const kept: W[] = [];
@@ -107,8 +107,8 @@ interface Oracle {
   transitions(): number[]; // every instant in (T0, HORIZON) where state() changes
 }
 
-function oracle(spec: ScenarioSpec): Oracle {
-  const E = spec.duration ? BASE + parseGoDuration(spec.duration) : Infinity;
+function oracle(spec: TimelineSpec): Oracle {
+  const E = spec.duration ? BASE + parseDuration(spec.duration) : Infinity;
   const wins = spec.faults!.map((f) => oracleWindows(spec, f));
   const active = (t: number) => spec.faults!.filter((_, i) => wins[i].some((w) => w.from <= t && t < w.until)).map((f) => f.name);
   const started = (t: number) => wins.map((ws) => ws.filter((w) => w.from <= t).length);
@@ -123,7 +123,7 @@ function oracle(spec: ScenarioSpec): Oracle {
 }
 
 /** Jump from T0 through nextTransitionAt until the horizon, as the controller would. */
-function walk(spec: ScenarioSpec): number[] {
+function walk(spec: TimelineSpec): number[] {
   const visited: number[] = [];
   let now = T0;
   for (let i = 0; i < 5000; i++) {
@@ -136,7 +136,7 @@ function walk(spec: ScenarioSpec): number[] {
   assert.fail('walk did not reach the horizon');
 }
 
-const names = (now: number, spec: ScenarioSpec) => evaluate(spec, ctx(now)).active.map((a) => a.fault);
+const names = (now: number, spec: TimelineSpec) => evaluate(spec, ctx(now)).active.map((a) => a.fault);
 
 // ---------------------------------------------------------------- properties
 
@@ -188,7 +188,7 @@ describe('timeline properties (random specs, brute-force oracle)', () => {
     const rangeArb = fc.record({ min: secs(0, 600), max: secs(600, 1200) });
     fc.assert(
       fc.property(specArb, rangeArb, instantArb, fc.integer(), (spec, at, now, seed) => {
-        const withRandom: ScenarioSpec = { ...spec, faults: [...spec.faults!, { name: 'rnd', at, duration: '1m' }] };
+        const withRandom: TimelineSpec = { ...spec, faults: [...spec.faults!, { name: 'rnd', at, duration: '1m' }] };
         const c = { ...ctx(now), seed, lastObservedAt: new Date(now - 600_000) };
         assert.deepEqual(evaluate(withRandom, c), evaluate(structuredClone(withRandom), { ...c }));
       }),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { seededRandom } from '../../../src/timeline/index.js';
+import { shuffled } from '../../../src/timeline/random.js';
 
 const take = (r: () => number, n: number) => Array.from({ length: n }, r);
 
@@ -33,5 +34,13 @@ describe('seededRandom', () => {
     const buckets = Array<number>(10).fill(0);
     for (let i = 0; i < 10_000; i++) buckets[Math.floor(r() * 10)]++;
     for (const b of buckets) assert.ok(b > 900 && b < 1100, `bucket ${b}`);
+  });
+});
+
+describe('shuffled', () => {
+  it('permutes a copy, the same way for the same stream (partition generators rely on it)', () => {
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    assert.deepEqual(shuffled(names, seededRandom(42, 't')), ['b', 'e', 'd', 'c', 'a']);
+    assert.deepEqual(names, ['a', 'b', 'c', 'd', 'e']);
   });
 });

@@ -1,0 +1,529 @@
+// The kernel engine: ONE ledger per network namespace, merged from every scenario that touches it,
+// applied as a whole and read back. Two kinds of namespace:
+//   * a container's (key: the id of the container owning it): tc and iptables programs compiled by
+//     netfaults/compile from the merged ledger, diffed against the namespace as last read back;
+//   * the host's (key "host"): faultline's chains under DOCKER-USER for cuts between containers
+//     bridged on this host (netfaults/host.ts), one iptables-restore for any number of containers.
+//
+//   apply(plan of scenario S as of instant T)
+//     1. registry[S] := plan (unless a newer instant of S was applied: then `superseded`)
+//     2. affected := namespaces S touches now, touched before, or where S's keys were last seen
+//     3. per affected namespace, in parallel, under its lock (scenarios reconcile concurrently):
+//          ledger := union of every scenario's entries → compile → diff against the cached read-back
+//          (or a fresh read when none is recent) → write (one program per table touched) → read
+//          back exactly what was written → a key is verified when the re-diff has nothing pending
+//   forget(S) = apply(empty plan of S) and drop S from the registry.
+//   sweep() at start: read every running container and the host back; keys of scenarios that have
+//   no file are reported, so the controller reconciles them as deleted (nothing survives a SIGKILL).
+//
+// Until every live scenario has registered once after a start, a namespace whose kernel still holds
+// entries of a live-but-unregistered scenario is not rewritten (its entries would vanish for a
+// moment): the outcome is `deferred` and the controller comes back shortly.
+//
+// Read-back costs: an unchanged namespace read back less than `reverifyMs` ago costs nothing; a
+// changed one is diffed against that read-back and only the tables written are read again.
+import type { Logger } from 'pino';
+import { contentHash } from '../api/hash.js';
+import {
+  compileLedger,
+  diffLedger,
+  ownedButUnwanted,
+  parseIptablesSave,
+  parseProbe,
+  PROBE_PROGRAM,
+  type Capabilities,
+  type ExecStep,
+  type IptablesState,
+  type LedgerEntry,
+  type ProbeResult,
+} from '../netfaults/index.js';
+import {
+  compileHost,
+  diffHost,
+  hostKeysIn,
+  hostRootChain,
+  hostScenariosIn,
+  observeHost,
+  type HostEntry,
+  type HostHooks,
+} from '../netfaults/host.js';
+import { HOST_KEY, type HostCut, type HostPath, type NetPlan, type NetnsTarget } from '../netplan/index.js';
+import type { BridgePortsReader, KernelPort, KernelReport, NetnsExec, NetnsOutcome, ScratchNetns } from '../ports/index.js';
+import type { Snapshot } from '../resolve/index.js';
+import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../observe/netns.js';
+import { runSteps } from '../apply/netns.js';
+import { pool } from '../apply/pool.js';
+import { LABEL_ROLE } from '../api/ownership.js';
+
+export interface KernelEngineOptions {
+  /**
+   * The controller's identity. Kernel rules are tagged "<scope>.<scenario>/<fault>", so that
+   * controllers of different directories sharing containers never sweep each other's rules.
+   */
+  scope: string;
+  exec: NetnsExec;
+  scratch: () => Promise<ScratchNetns>;
+  log: Logger;
+  /** auto: cuts between bridged containers go to the host's FORWARD path when the probe allows. */
+  hostRules?: 'auto' | 'off';
+  /** A process in the host's network namespace (the Docker daemon's). Default: pid 1. */
+  hostPid?: () => Promise<number>;
+  /** How the host path names containers (their bridge ports). Absent: no host path. */
+  bridgePorts?: BridgePortsReader;
+  /** Is there a scenario file with this name (live)? Set by the controller's sweep. */
+  isLive?: (scenario: string) => boolean;
+  /** Namespaces processed in parallel. Default 8. */
+  concurrency?: number;
+  /** Re-read an unchanged namespace at most this often (drift detection). Default 30 s. */
+  reverifyMs?: number;
+  now?: () => number;
+}
+
+const REVERIFY_MS = 30_000;
+
+interface NsCache {
+  pid: number;
+  hash: string;
+  at: number;
+  readback: NetnsReadback;
+  outcome: NetnsOutcome;
+}
+
+interface HostCache {
+  hash: string;
+  at: number;
+  v4: IptablesState | null;
+  v6: IptablesState | null;
+  outcome: NetnsOutcome;
+}
+
+const emptyOutcome = (): NetnsOutcome => ({ verified: new Set(), pending: new Set(), mechanisms: new Map(), degraded: [] });
+
+/** Every key of ours found in a namespace's read-back (iptables comments and tc tags). */
+function keysIn(observed: NetnsReadback['observed']): Set<string> {
+  return new Set(ownedButUnwanted(observed, []).flatMap((o) => ('key' in o && o.key ? [o.key] : 'keys' in o ? o.keys : [])));
+}
+
+/** Which read-back parts a set of steps touched. */
+function touched(steps: readonly ExecStep[]): Set<ReadPart> {
+  const parts = new Set<ReadPart>();
+  for (const s of steps) {
+    if (s.argv[0] === 'iptables-restore') parts.add('iptables');
+    else if (s.argv[0] === 'ip6tables-restore') parts.add('ip6tables');
+    else if (s.argv[0] === 'tc') parts.add('tc');
+    else if (s.argv[0] === 'ip') parts.add('links');
+  }
+  return parts;
+}
+
+export class KernelEngine implements KernelPort {
+  private caps?: Promise<Capabilities>;
+  private hooks?: Promise<HostHooks>;
+  /** scenario → its last applied plan and the instant it was computed for. */
+  private readonly registry = new Map<string, { asOf: number; plan: NetPlan }>();
+  /** namespace key → keys of ours seen in its kernel at the last read-back. */
+  private readonly seen = new Map<string, Set<string>>();
+  private readonly cache = new Map<string, NsCache>();
+  private hostCache?: HostCache;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Namespaces known to run (target by key), from the latest plans and the sweep. */
+  private readonly targets = new Map<string, NetnsTarget>();
+  private readonly root: string;
+  private hostTarget?: Promise<NetnsTarget>;
+
+  constructor(private readonly o: KernelEngineOptions) {
+    this.root = hostRootChain(o.scope);
+  }
+
+  /** The host's network namespace, entered like any other (nsenter or the helper). */
+  private host(): Promise<NetnsTarget> {
+    this.hostTarget ??= (this.o.hostPid ?? (async () => 1))().then((pid) => ({ key: HOST_KEY, pid, containerId: 'host', name: 'host' }));
+    return this.hostTarget;
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
+  capabilities(): Promise<Capabilities> {
+    this.caps ??= this.probe().catch((e) => {
+      this.caps = undefined; // try again next time
+      throw e;
+    });
+    return this.caps;
+  }
+
+  /** Hooks for the host path; both null when it is off, unusable, or br_netfilter is not active. */
+  hostHooks(): Promise<HostHooks> {
+    this.hooks ??= this.probeHost().catch((e) => {
+      this.hooks = undefined;
+      throw e;
+    });
+    return this.hooks;
+  }
+
+  async hostPath(): Promise<HostPath> {
+    const h = await this.hostHooks();
+    return { v4: h.v4 !== null, v6: h.v6 !== null };
+  }
+
+  private async probe(): Promise<Capabilities> {
+    const scratch = await this.o.scratch();
+    try {
+      const results: ProbeResult[] = [];
+      for (const step of PROBE_PROGRAM) {
+        const r = await this.o.exec.run(scratch, step.argv);
+        results.push({ id: step.id, code: r.code, stdout: r.stdout, stderr: r.stderr });
+      }
+      const caps = parseProbe(results);
+      this.o.log.info({ caps }, 'kernel capabilities probed');
+      return caps;
+    } finally {
+      await scratch.release().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The host path needs, per family: iptables with the comment match (the namespace probe), bridged
+   * traffic handed to iptables (br_netfilter's bridge-nf-call-ip(6)tables = 1: otherwise rules in
+   * FORWARD would be read back and never see a packet — a silent success), and a chain to hang from:
+   * DOCKER-USER, which Docker jumps to first from FORWARD; for IPv6 FORWARD itself when Docker made
+   * no DOCKER-USER there.
+   */
+  private async probeHost(): Promise<HostHooks> {
+    const off: HostHooks = { v4: null, v6: null };
+    if (this.o.hostRules === 'off' || !this.o.bridgePorts) return off;
+    const caps = await this.capabilities();
+    const host = await this.host();
+    const sysctl = async (name: string) => {
+      const r = await this.o.exec.run(host, ['cat', `/proc/sys/net/bridge/${name}`]).catch(() => undefined);
+      return r?.code === 0 && r.stdout.trim() === '1';
+    };
+    const chains = async (tool: string) => {
+      const r = await this.o.exec.run(host, [tool, '-t', 'filter']).catch(() => undefined);
+      return r?.code === 0 ? parseIptablesSave(r.stdout).tables.filter?.chains ?? [] : null;
+    };
+    const [nf4, nf6, c4, c6] = await Promise.all([sysctl('bridge-nf-call-iptables'), sysctl('bridge-nf-call-ip6tables'), chains('iptables-save'), chains('ip6tables-save')]);
+    const hooks: HostHooks = {
+      v4: caps.iptables && nf4 && c4?.includes('DOCKER-USER') ? 'DOCKER-USER' : null,
+      v6: caps.ip6tables && nf6 && c6 ? (c6.includes('DOCKER-USER') ? 'DOCKER-USER' : 'FORWARD') : null,
+    };
+    this.o.log.info({ hooks, bridgeNfCallIptables: nf4, bridgeNfCallIp6tables: nf6 }, hooks.v4 ? 'host path: cuts between bridged containers go to the host FORWARD chain' : 'host path unavailable: every rule goes into container namespaces');
+    return hooks;
+  }
+
+  private withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.locks.set(key, settled);
+    void settled.then(() => {
+      if (this.locks.get(key) === settled) this.locks.delete(key);
+    });
+    return next;
+  }
+
+  /** The scenario of a key written by THIS engine's scope ("<scope>.<scenario>/<fault>"), else undefined. */
+  private ours(key: string): string | undefined {
+    const prefix = `${this.o.scope}.`;
+    if (!key.startsWith(prefix)) return undefined;
+    return key.slice(prefix.length).split('/')[0];
+  }
+
+  /** Live scenarios with rules in these keys that have not registered since the start. */
+  private waitingFor(keys: Iterable<string>): string[] {
+    return [...new Set([...keys].flatMap((k) => this.ours(k) ?? []))].filter((s) => !this.registry.has(s) && (this.o.isLive?.(s) ?? false));
+  }
+
+  // ------------------------------------------------------------------ container namespaces
+
+  private entriesFor(key: string): LedgerEntry[] {
+    const out: LedgerEntry[] = [];
+    for (const { plan } of this.registry.values()) out.push(...(plan.namespaces.get(key)?.entries ?? []));
+    return out;
+  }
+
+  /** Converge one container namespace to the union of every scenario's entries. */
+  private convergeNetns(target: NetnsTarget): Promise<NetnsOutcome & { commands: number; writes: number }> {
+    const { exec } = this.o;
+    return this.withLock(target.key, async () => {
+      const caps = await this.capabilities();
+      const entries = this.entriesFor(target.key);
+      const hash = contentHash(entries);
+      const now = this.now();
+      const cached = this.cache.get(target.key);
+      const fresh = !!cached && cached.pid === target.pid && now - cached.at < (this.o.reverifyMs ?? REVERIFY_MS) && !cached.outcome.error;
+      // Unchanged ledger, same namespace, read back recently: nothing to do, nothing to read.
+      if (fresh && cached.hash === hash) return { ...cached.outcome, commands: 0, writes: 0 };
+      const before = fresh ? cached.readback : await readNetns(exec, target);
+      let commands = fresh ? 0 : before.commands;
+      const inKernel = keysIn(before.observed);
+      this.seen.set(target.key, inKernel);
+      const compiled = compileLedger({ netns: target.key, interfaces: before.interfaces, entries }, caps);
+      const mechanisms = new Map(compiled.mechanisms.map((m) => [`${m.scenario}/${m.fault}`, m.mechanisms]));
+      const keys = new Set(entries.map((e) => `${e.scenario}/${e.fault}`));
+      // Do not drop entries of a live scenario that has not registered since the start.
+      if (this.waitingFor(inKernel).length) {
+        return { verified: new Set<string>(), pending: keys, mechanisms, deferred: true, commands, writes: 0, degraded: compiled.degraded };
+      }
+      const diff = diffLedger(compiled, before.observed);
+      let error: string | undefined;
+      let writes = 0;
+      let after = before;
+      if (!diff.empty) {
+        const r = await runSteps(exec, target, diff.steps);
+        commands += r.ran;
+        writes = r.ran;
+        error = r.error;
+        // Read back what the programs touched: what the kernel shows now is the only proof.
+        after = error ? await readNetns(exec, target) : await rereadNetns(exec, target, before, touched(diff.steps));
+        commands += after.commands;
+      }
+      const check = diffLedger(compiled, after.observed);
+      const pending = new Set(check.pendingKeys);
+      for (const c of check.conflicts) error ??= c.message;
+      if (!check.empty && !error) error = `kernel state still differs after applying: ${check.steps.map((s) => s.what).join(', ')}`;
+      this.seen.set(target.key, keysIn(after.observed));
+      const verified = new Set([...keys].filter((k) => !pending.has(k) && !(error && !check.empty)));
+      const outcome: NetnsOutcome = { verified, pending, mechanisms, error, degraded: compiled.degraded };
+      this.cache.set(target.key, { hash, pid: target.pid, at: this.now(), readback: after, outcome });
+      return { ...outcome, commands, writes };
+    });
+  }
+
+  // ------------------------------------------------------------------ the host's FORWARD path
+
+  /** namespace key → its bridge ports, valid for one pid and one set of networks (a restart or a connect changes them). */
+  private readonly ports = new Map<string, { stamp: string; ports: string[] }>();
+
+  /** Every scenario's host cuts, their ends named by bridge ports (learned once per container start). */
+  private async hostEntries(): Promise<HostEntry[]> {
+    const cuts: HostCut[] = [];
+    for (const { plan } of this.registry.values()) cuts.push(...plan.host);
+    const ends = new Map<string, { target: NetnsTarget; stamp: string }>();
+    for (const c of cuts) for (const e of [c.receiver, ...c.senders]) ends.set(e.target.key, { target: e.target, stamp: `${e.target.pid}/${e.networks.join(',')}` });
+    const unknown = [...ends.values()].filter((e) => this.ports.get(e.target.key)?.stamp !== e.stamp);
+    if (unknown.length) {
+      for (const [key, ports] of await this.o.bridgePorts!.portsOf(unknown.map((e) => e.target))) this.ports.set(key, { stamp: ends.get(key)!.stamp, ports });
+    }
+    const portsOf = (t: NetnsTarget) => this.ports.get(t.key)?.ports ?? [];
+    return cuts.map((c) => ({
+      scenario: c.scenario,
+      fault: c.fault,
+      receiver: { ports: portsOf(c.receiver.target), v4: c.receiver.v4, v6: c.receiver.v6 },
+      senders: { ports: c.senders.flatMap((s) => portsOf(s.target)), v4: c.senders.some((s) => s.v4), v6: c.senders.some((s) => s.v6) },
+      protocol: c.protocol,
+      ...(c.ports ? { ports: c.ports } : {}),
+    }));
+  }
+
+  private async readHost(hooks: HostHooks): Promise<{ v4: IptablesState | null; v6: IptablesState | null; commands: number }> {
+    const host = await this.host();
+    const read = async (tool: string) => {
+      const r = await this.o.exec.run(host, [tool, '-t', 'filter']);
+      if (r.code !== 0) throw new Error(`${tool} -t filter on the host exited ${r.code}: ${r.stderr.trim()}`);
+      return parseIptablesSave(r.stdout);
+    };
+    const [v4, v6] = await Promise.all([hooks.v4 ? read('iptables-save') : null, hooks.v6 ? read('ip6tables-save') : null]);
+    return { v4, v6, commands: (hooks.v4 ? 1 : 0) + (hooks.v6 ? 1 : 0) };
+  }
+
+  /** Converge the host's chains of this controller to the union of every scenario's host entries. */
+  private convergeHost(): Promise<NetnsOutcome & { commands: number; writes: number }> {
+    return this.withLock(HOST_KEY, async () => {
+      const t0 = performance.now();
+      const hooks = await this.hostHooks();
+      const entries = await this.hostEntries();
+      const tEntries = performance.now();
+      const hash = contentHash(entries);
+      const now = this.now();
+      const c = this.hostCache;
+      const fresh = !!c && now - c.at < (this.o.reverifyMs ?? REVERIFY_MS) && !c.outcome.error;
+      if (fresh && c.hash === hash) return { ...c.outcome, commands: 0, writes: 0 };
+      const keys = new Set(entries.map((e) => `${e.scenario}/${e.fault}`));
+      const mechanisms = new Map([...keys].map((k) => [k, ['iptables-forward']]));
+      if (!hooks.v4 && !hooks.v6) {
+        // Nothing can be placed here (netplan only places entries when the probe allowed it).
+        const error = keys.size ? 'the host path is not available (br_netfilter or DOCKER-USER missing)' : undefined;
+        return { verified: new Set(), pending: keys, mechanisms, error, degraded: [], commands: 0, writes: 0 };
+      }
+      let commands = 0;
+      let before: { v4: IptablesState | null; v6: IptablesState | null };
+      if (fresh) before = c;
+      else {
+        const r = await this.readHost(hooks);
+        commands += r.commands;
+        before = r;
+      }
+      const families = [
+        { fam: 4 as const, hook: hooks.v4, state: () => before.v4, tool: 'iptables-restore' },
+        { fam: 6 as const, hook: hooks.v6, state: () => before.v6, tool: 'ip6tables-restore' },
+      ].filter((f) => f.hook !== null);
+      const seenKeys = new Set<string>();
+      for (const f of families) for (const k of hostKeysIn(observeHost(f.state(), this.root, f.hook))) seenKeys.add(k);
+      this.seen.set(HOST_KEY, seenKeys);
+      if (this.waitingFor(seenKeys).length) return { verified: new Set(), pending: keys, mechanisms, deferred: true, degraded: [], commands, writes: 0 };
+      let writes = 0;
+      let error: string | undefined;
+      const tRead = performance.now();
+      const desired = families.map((f) => ({ ...f, desired: compileHost(this.o.scope, entries, f.fam, f.hook) }));
+      const programs = desired.flatMap((f) => {
+        const d = diffHost(f.desired, observeHost(f.state(), this.root, f.hook));
+        return d.program ? [{ f, program: d.program }] : [];
+      });
+      // One restore per family that differs, in parallel (they are separate tables).
+      await Promise.all(
+        programs.map(async ({ f, program }) => {
+          const r = await this.o.exec.run(await this.host(), [f.tool, '--wait=5', '--noflush'], program);
+          writes++;
+          commands++;
+          if (r.code !== 0) error ??= `${f.tool} on the host exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' / ')}`;
+        }),
+      );
+      const tWrite = performance.now();
+      let after = before;
+      if (programs.length) {
+        const r = await this.readHost(hooks);
+        commands += r.commands;
+        after = r;
+      }
+      const pending = new Set<string>();
+      const afterKeys = new Set<string>();
+      for (const f of desired) {
+        const obs = observeHost(f.fam === 4 ? after.v4 : after.v6, this.root, f.hook);
+        diffHost(f.desired, obs).pendingKeys.forEach((k) => pending.add(k));
+        hostKeysIn(obs).forEach((k) => afterKeys.add(k));
+      }
+      this.seen.set(HOST_KEY, afterKeys);
+      if (pending.size && !error) error = `host chains still differ after applying (${[...pending].slice(0, 3).join(', ')})`;
+      const verified = new Set([...keys].filter((k) => !pending.has(k)));
+      const outcome: NetnsOutcome = { verified, pending, mechanisms, error, degraded: [] };
+      this.hostCache = { hash, at: this.now(), v4: after.v4, v6: after.v6, outcome };
+      const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
+      this.o.log.debug({ ms: { entries: ms(t0, tEntries), read: ms(tEntries, tRead), compileWrite: ms(tRead, tWrite), readBack: ms(tWrite, performance.now()) }, writes, fresh }, 'host converged');
+      return { ...outcome, commands, writes };
+    });
+  }
+
+  // ------------------------------------------------------------------ scenarios
+
+  async apply(plan: NetPlan, asOf: number): Promise<KernelReport> {
+    const scenario = plan.scenario;
+    const report: KernelReport = { outcomes: new Map(), present: new Set(), errors: [], commands: 0, writes: 0 };
+    const old = this.registry.get(scenario);
+    if (old && old.asOf > asOf) return { ...report, superseded: true };
+    const mine = (k: string) => this.ours(k) === scenario;
+    const hadAny = !!old && (old.plan.namespaces.size > 0 || old.plan.host.length > 0);
+    const hasAny = plan.namespaces.size > 0 || plan.host.length > 0;
+    const seenAnywhere = [...this.seen.values()].some((s) => [...s].some(mine));
+    this.registry.set(scenario, { asOf, plan });
+    if (!hadAny && !hasAny && !seenAnywhere) return report; // nothing of ours, now or before
+    for (const c of plan.namespaces.values()) this.targets.set(c.target.key, c.target);
+    const affected = new Set<string>([...(old?.plan.namespaces.keys() ?? []), ...plan.namespaces.keys()]);
+    for (const [key, keys] of this.seen) if (key !== HOST_KEY && [...keys].some(mine)) affected.add(key);
+    const hostAffected = (old?.plan.host.length ?? 0) > 0 || plan.host.length > 0 || [...(this.seen.get(HOST_KEY) ?? [])].some(mine);
+    const record = (key: string, out: NetnsOutcome & { commands: number; writes: number }) => {
+      const { commands, writes, ...outcome } = out;
+      report.outcomes.set(key, outcome);
+      report.commands += commands;
+      report.writes += writes;
+      if (outcome.error) report.errors.push(`${key === HOST_KEY ? 'host' : `container ${this.targets.get(key)?.name ?? key.slice(0, 12)}`}: ${outcome.error}`);
+      if (outcome.deferred) report.retryAfterMs = 500;
+    };
+    const jobs: Promise<void>[] = [];
+    if (hostAffected) jobs.push(this.convergeHost().then((out) => record(HOST_KEY, out), (e) => record(HOST_KEY, { ...emptyOutcome(), error: (e as Error).message, commands: 0, writes: 0 })));
+    const running = [...affected].flatMap((k) => {
+      const t = plan.namespaces.get(k)?.target ?? this.targets.get(k);
+      return t ? [t] : [];
+    });
+    jobs.push(
+      pool(running, this.o.concurrency ?? 8, async (t) => {
+        try {
+          record(t.key, await this.convergeNetns(t));
+        } catch (e) {
+          // Gone (container stopped or removed): its rules went with its namespace.
+          this.cache.delete(t.key);
+          this.seen.delete(t.key);
+          record(t.key, { ...emptyOutcome(), error: (e as Error).message, commands: 0, writes: 0 });
+        }
+      }),
+    );
+    await Promise.all(jobs);
+    for (const keys of this.seen.values()) for (const k of keys) if (mine(k)) report.present.add(k);
+    return report;
+  }
+
+  async forget(scenario: string): Promise<KernelReport> {
+    const empty: NetPlan = { scenario, scoped: `${this.o.scope}.${scenario}`, namespaces: new Map(), host: [], placements: new Map(), degraded: [] };
+    const r = await this.apply(empty, Number.MAX_SAFE_INTEGER);
+    if (r.errors.length === 0) this.registry.delete(scenario);
+    return r;
+  }
+
+  /** A namespace's container stopped or was removed: its rules are gone with it. */
+  drop(key: string): void {
+    this.cache.delete(key);
+    this.seen.delete(key);
+    this.targets.delete(key);
+  }
+
+  invalidate(): void {
+    this.cache.clear();
+    this.hostCache = undefined;
+    this.hooks = undefined; // DOCKER-USER may be new (a daemon restart)
+  }
+
+  async sweep(view: Snapshot, isLive: (scenario: string) => boolean): Promise<string[]> {
+    this.o.isLive = isLive;
+    const orphans = new Set<string>();
+    const unclaimed: NetnsTarget[] = [];
+    const owners = view.containers.filter((c) => c.state === 'running' && c.pid > 0 && c.labels[LABEL_ROLE] !== 'helper' && c.networkMode !== 'host' && !c.networkMode.startsWith('container:'));
+    const note = (keys: Iterable<string>) => {
+      for (const k of keys) {
+        const s = this.ours(k);
+        if (s !== undefined && !isLive(s)) orphans.add(s);
+      }
+    };
+    await pool(owners, this.o.concurrency ?? 8, async (c) => {
+      const target: NetnsTarget = { key: c.id, pid: c.pid, containerId: c.id, name: c.name };
+      try {
+        const r = await readNetns(this.o.exec, target);
+        const owned = ownedButUnwanted(r.observed, []);
+        const keys = keysIn(r.observed);
+        if (keys.size) {
+          this.seen.set(c.id, keys);
+          this.targets.set(c.id, target);
+        }
+        // Objects of ours that no key attributes (a SIGKILL between the iptables step, which
+        // removes the tag map, and the tc step of a removal leaves an untagged htb class): no
+        // scenario will ever claim them, so converge this namespace now; converge defers while
+        // a live scenario that has rules there has not registered yet.
+        if (owned.some((x) => !('key' in x && x.key) && !('keys' in x && x.keys.length))) unclaimed.push(target);
+        note(keys);
+      } catch (e) {
+        this.o.log.debug({ container: c.name, err: (e as Error).message }, 'sweep: cannot read namespace');
+      }
+    });
+    try {
+      const hooks = await this.hostHooks();
+      if (hooks.v4 || hooks.v6) {
+        const r = await this.readHost(hooks);
+        const keys = new Set<string>();
+        for (const [state, hook] of [[r.v4, hooks.v4], [r.v6, hooks.v6]] as const) {
+          const obs = observeHost(state, this.root, hook);
+          hostKeysIn(obs).forEach((k) => keys.add(k));
+          // A scenario chain jumped to with no fault rules left still names its scenario.
+          for (const s of hostScenariosIn(obs, this.root)) keys.add(`${s}/`);
+        }
+        this.seen.set(HOST_KEY, keys);
+        note(keys);
+      }
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'sweep: cannot read the host chains');
+    }
+    for (const t of unclaimed) {
+      await this.convergeNetns(t).catch((e) => this.o.log.warn({ container: t.name, err: (e as Error).message }, 'sweep: cannot clean unattributed rules'));
+    }
+    return [...orphans].sort();
+  }
+}

@@ -1,0 +1,2 @@
+// netplan/: pure. A scenario's network faults → per-namespace ledger entries and host entries.
+export * from './netplan.js';

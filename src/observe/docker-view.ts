@@ -1,0 +1,192 @@
+// The view of Docker, kept current by Docker's own events, the way controller-runtime's informers
+// keep their caches: list everything once, then follow /events and inspect only what an event
+// names. A reconcile reads the view (no API call); after running its own operations it refreshes
+// exactly the objects it touched (read-your-writes, without waiting for their events).
+//
+//   start:     snapshot() → the view; then the event stream
+//   event:     container <id> start|die|… → inspect that container     (404: it is gone)
+//              network <id> connect|disconnect (container <cid>) → inspect both
+//              network <id> create|destroy → inspect it                (404: it is gone)
+//   reconnect: the engine restarted or the stream broke: list everything again, then onResync
+//
+// Events mark objects dirty; one flush inspects every dirty object (bounded, in parallel) and only
+// then tells the controller which objects changed, so the reconcile it queues reads a view that
+// already holds what the event announced. An object dirtied again during its inspect is inspected
+// again: the last inspect always starts after the last event.
+import type { Logger } from 'pino';
+import type { DockerEvent, DockerPort } from '../ports/index.js';
+import type { ObservedContainer, ObservedNetwork, Snapshot } from '../resolve/index.js';
+import { pool } from '../apply/pool.js';
+
+/** Events that change nothing the view holds (exec_*, attach, top, resize…) are ignored. */
+const CONTAINER_ACTIONS = new Set(['create', 'start', 'restart', 'die', 'kill', 'stop', 'pause', 'unpause', 'destroy', 'rename', 'update', 'oom', 'health_status']);
+const NETWORK_ACTIONS = new Set(['create', 'destroy', 'remove', 'connect', 'disconnect', 'update']);
+
+export interface ViewChange {
+  /** The event that caused it (absent for a refresh or a resync). */
+  event?: DockerEvent;
+  /** Containers changed: their old and new records (undefined: absent before / gone now). */
+  containers: { before?: ObservedContainer; after?: ObservedContainer }[];
+  networks: { before?: ObservedNetwork; after?: ObservedNetwork }[];
+}
+
+export interface DockerViewOptions {
+  log: Logger;
+  /** Called after each batch of changes is in the view. */
+  onChange?: (c: ViewChange) => void;
+  /** Called after the view was listed again (stream reconnected: events may have been lost). */
+  onResync?: () => void;
+  /** Parallel inspects in a flush. Default 8. */
+  concurrency?: number;
+}
+
+export class DockerView {
+  private containers = new Map<string, ObservedContainer>();
+  private networks = new Map<string, ObservedNetwork>();
+  private memo?: Snapshot;
+  private readonly dirtyContainers = new Set<string>();
+  private readonly dirtyNetworks = new Set<string>();
+  private readonly causes = new Map<string, DockerEvent>();
+  private flushing?: Promise<void>;
+  private started = false;
+  /** Inspects run since start (for benchmarks and tests: an idle view costs none). */
+  readonly stats = { lists: 0, inspects: 0, events: 0 };
+
+  constructor(
+    private readonly docker: DockerPort,
+    private readonly o: DockerViewOptions,
+  ) {}
+
+  /**
+   * List everything and follow events until `signal` aborts. Resolves once the first list is in,
+   * with `following`: the event loop, which settles when it stops.
+   */
+  async start(signal: AbortSignal): Promise<{ following: Promise<void> }> {
+    await this.relist();
+    this.started = true;
+    const following = this.docker
+      .watchEvents((e) => this.onEvent(e), signal, () => {
+        this.o.log.info('Docker event stream (re)connected: listing everything again');
+        this.relist().then(
+          () => this.o.onResync?.(),
+          (e) => this.o.log.warn({ err: e }, 'cannot list Docker objects after a reconnect'),
+        );
+      })
+      .catch((e) => {
+        if (!signal.aborted) this.o.log.error({ err: e }, 'Docker event stream stopped');
+      });
+    return { following };
+  }
+
+  /** The view as it is now: an immutable value (a new one after every change). */
+  current(): Snapshot {
+    this.memo ??= {
+      networks: [...this.networks.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1)),
+      containers: [...this.containers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      takenAt: new Date().toISOString(),
+    };
+    return this.memo;
+  }
+
+  /** Is the view listed (the controller may plan from it)? */
+  get ready(): boolean {
+    return this.started;
+  }
+
+  private async relist(): Promise<void> {
+    const s = await this.docker.snapshot();
+    this.stats.lists++;
+    this.containers = new Map(s.containers.map((c) => [c.id, c]));
+    this.networks = new Map(s.networks.map((n) => [n.id, n]));
+    this.memo = undefined;
+  }
+
+  private onEvent(e: DockerEvent): void {
+    this.stats.events++;
+    if (e.type === 'container' && CONTAINER_ACTIONS.has(e.action.split(':')[0])) {
+      this.dirtyContainers.add(e.actorId);
+      this.causes.set(e.actorId, e);
+    } else if (e.type === 'network' && NETWORK_ACTIONS.has(e.action)) {
+      this.dirtyNetworks.add(e.actorId);
+      this.causes.set(e.actorId, e);
+      const c = e.attributes.container;
+      if (c) {
+        this.dirtyContainers.add(c);
+        this.causes.set(c, e);
+      }
+    } else return;
+    void this.flush();
+  }
+
+  /**
+   * Re-inspect these objects now and put what Docker shows into the view (after faultline's own
+   * operations: read your writes). Names or ids; `all` lists everything again.
+   */
+  async refresh(what: { containers?: string[]; networks?: string[]; all?: boolean }): Promise<Snapshot> {
+    if (what.all) {
+      await this.relist();
+      return this.current();
+    }
+    const idOf = <T extends { id: string; name: string }>(m: Map<string, T>, ref: string) => [...m.values()].find((x) => x.id === ref || x.name === ref)?.id ?? ref;
+    for (const c of what.containers ?? []) this.dirtyContainers.add(idOf(this.containers, c));
+    for (const n of what.networks ?? []) this.dirtyNetworks.add(idOf(this.networks, n));
+    await this.flush();
+    return this.current();
+  }
+
+  /** Inspect every dirty object; repeat while events keep dirtying. One flush at a time. */
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (this.dirtyContainers.size || this.dirtyNetworks.size ? this.flush() : undefined));
+    this.flushing = (async () => {
+      try {
+        while (this.dirtyContainers.size || this.dirtyNetworks.size) {
+          const cs = [...this.dirtyContainers];
+          const ns = [...this.dirtyNetworks];
+          this.dirtyContainers.clear();
+          this.dirtyNetworks.clear();
+          const change: ViewChange = { containers: [], networks: [] };
+          let event: DockerEvent | undefined;
+          await pool([...cs.map((id) => ['c', id] as const), ...ns.map((id) => ['n', id] as const)], this.o.concurrency ?? 8, async ([kind, id]) => {
+            event ??= this.causes.get(id);
+            this.causes.delete(id);
+            try {
+              if (kind === 'c') change.containers.push(await this.reinspectContainer(id));
+              else change.networks.push(await this.reinspectNetwork(id));
+            } catch (e) {
+              // Could not look (engine away): keep what we had; the reconnect relists everything.
+              this.o.log.debug({ id, err: (e as Error).message }, 'inspect after an event failed');
+            }
+          });
+          if (event) change.event = event;
+          this.memo = undefined;
+          this.o.onChange?.(change);
+        }
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    return this.flushing;
+  }
+
+  private async reinspectContainer(id: string): Promise<ViewChange['containers'][number]> {
+    const before = this.containers.get(id);
+    this.stats.inspects++;
+    const after = await this.docker.inspectContainer(id);
+    if (after) {
+      if (after.id !== id) this.containers.delete(id);
+      this.containers.set(after.id, after);
+    } else this.containers.delete(before?.id ?? id);
+    return { before, after };
+  }
+
+  private async reinspectNetwork(id: string): Promise<ViewChange['networks'][number]> {
+    const before = this.networks.get(id);
+    this.stats.inspects++;
+    const after = await this.docker.inspectNetwork(id);
+    if (after) {
+      if (after.id !== id) this.networks.delete(id);
+      this.networks.set(after.id, after);
+    } else this.networks.delete(before?.id ?? id);
+    return { before, after };
+  }
+}

@@ -1,0 +1,254 @@
+// The stages of a Docker plan, after compose's: networks, containers, memberships, creates and
+// starts, then the operations of Docker-level faults. Each stage reads the desired state and the
+// view, and adds operations to the phases of one PlanState; planScenario (plan.ts) runs them in
+// this order. Pure.
+import { assertNever } from '../api/kinds.js';
+import { isOwnedBy, LABEL_HASH, LABEL_ROLE, memberKey } from '../api/ownership.js';
+import type { ObservedContainer, ObservedNetwork, Snapshot } from '../resolve/index.js';
+import type { DesiredMember, DesiredState } from './desired.js';
+import type { ContainerFaultOp } from './fault-effects.js';
+import { endpointSatisfies, ownerOf, type Blocked, type Op } from './plan.js';
+import type { ContainerCreateRequest } from './requests.js';
+
+/** What the stages share: the phases they fill, and what earlier stages decided. */
+export interface PlanState {
+  scenario: string;
+  controller: string;
+  desired: DesiredState;
+  snapshot: Snapshot;
+  /** 0 member.disconnect, 1 container.remove, 2 network.remove, 3 network.create, 4 container.create, 5 member.connect, 6.. starts, last fault ops. */
+  phases: Op[][];
+  blocked: Blocked[];
+  netByName: Map<string, ObservedNetwork>;
+  ctrByName: Map<string, ObservedContainer>;
+  /** Owned networks that share a name with the one kept (a create that raced another). */
+  extraNetworks: ObservedNetwork[];
+  /** Docker names removed / created / refused by this plan. */
+  goneNetworks: Set<string>;
+  freshNetworks: Set<string>;
+  blockedNetworks: Set<string>;
+  goneContainers: Set<string>;
+  freshContainers: Set<string>;
+  blockedContainers: Set<string>;
+  toStart: Set<string>;
+  /** A fresh container's first membership: attached at create (Docker attaches one network then). */
+  firstNetwork: Map<string, DesiredMember>;
+}
+
+export function newPlanState(desired: DesiredState, snapshot: Snapshot): PlanState {
+  const st: PlanState = {
+    scenario: desired.scenario,
+    controller: desired.controller,
+    desired,
+    snapshot,
+    phases: [[], [], [], [], [], []],
+    blocked: [],
+    netByName: new Map(),
+    ctrByName: new Map(snapshot.containers.map((c) => [c.name, c])),
+    extraNetworks: [],
+    goneNetworks: new Set(),
+    freshNetworks: new Set(),
+    blockedNetworks: new Set(),
+    goneContainers: new Set(),
+    freshContainers: new Set(),
+    blockedContainers: new Set(),
+    toStart: new Set(),
+    firstNetwork: new Map(),
+  };
+  const { scenario, controller, extraNetworks, netByName } = st;
+  // Docker does not enforce unique network names atomically: a create sent by a controller that
+  // was SIGKILLed can land after its successor looked. Keep one owned network per name (the one
+  // with most endpoints, then the lowest id) and remove the others.
+  const rank = (n: ObservedNetwork) => [-n.containerIds.length, n.id] as const;
+  for (const n of [...snapshot.networks].sort((a, b) => (rank(a)[0] - rank(b)[0]) || (rank(a)[1] < rank(b)[1] ? -1 : 1))) {
+    if (!netByName.has(n.name)) netByName.set(n.name, n);
+    else if (isOwnedBy(n.labels, scenario, controller)) extraNetworks.push(n);
+  }
+  return st;
+}
+
+/** Networks: create what is absent, recreate what changed, refuse what is not ours, remove what is no longer declared. */
+export function planNetworks(st: PlanState): void {
+  const { scenario, controller, desired, snapshot, phases, blocked, netByName, extraNetworks, goneNetworks, freshNetworks, blockedNetworks } = st;
+  const [, , networkRemoves, networkCreates] = phases;
+  for (const n of desired.networks) {
+    const o = netByName.get(n.dockerName);
+    if (!o) {
+      networkCreates.push({ kind: 'network.create', network: n.dockerName, request: n.request, cause: `declared in spec.networks[${n.index}], absent` });
+      freshNetworks.add(n.dockerName);
+    } else if (!isOwnedBy(o.labels, scenario, controller)) {
+      blocked.push({
+        kind: 'network',
+        name: n.name,
+        dockerName: n.dockerName,
+        index: n.index,
+        message: `a Docker network named "${n.dockerName}" already exists and is ${ownerOf(o.labels)}; faultline never changes what it does not own: remove that network or rename spec.networks[${n.index}].name`,
+      });
+      blockedNetworks.add(n.dockerName);
+    } else if (o.labels[LABEL_HASH] !== n.hash) {
+      networkRemoves.push({ kind: 'network.remove', network: n.dockerName, id: o.id, cause: `config of spec.networks[${n.index}] changed (hash ${o.labels[LABEL_HASH] ?? 'none'} → ${n.hash}); recreate` });
+      networkCreates.push({ kind: 'network.create', network: n.dockerName, request: n.request, cause: `config of spec.networks[${n.index}] changed; recreate` });
+      goneNetworks.add(n.dockerName);
+      freshNetworks.add(n.dockerName);
+    }
+  }
+  for (const x of extraNetworks) {
+    networkRemoves.push({ kind: 'network.remove', network: `${x.name}@${x.id.slice(0, 12)}`, id: x.id, cause: `a second network named ${x.name} (a create that raced another); keep one` });
+  }
+  const wantedNetworks = new Set(desired.networks.map((n) => n.dockerName));
+  for (const o of snapshot.networks.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network')) {
+    if (wantedNetworks.has(o.name)) continue;
+    networkRemoves.push({ kind: 'network.remove', network: o.name, id: o.id, cause: 'no longer declared in spec.networks' });
+    goneNetworks.add(o.name);
+  }
+}
+
+/** Containers: the same for declared containers; and which of them must be started. */
+export function planContainers(st: PlanState): void {
+  const { scenario, controller, desired, snapshot, phases, blocked, ctrByName, goneContainers, freshContainers, blockedContainers, toStart } = st;
+  const [, containerRemoves] = phases;
+  for (const c of desired.containers) {
+    const o = ctrByName.get(c.dockerName);
+    if (!o) {
+      freshContainers.add(c.dockerName);
+      toStart.add(c.dockerName);
+    } else if (!isOwnedBy(o.labels, scenario, controller)) {
+      blocked.push({
+        kind: 'container',
+        name: c.name,
+        dockerName: c.dockerName,
+        index: c.index,
+        message: `a Docker container named "${c.dockerName}" already exists and is ${ownerOf(o.labels)}; faultline never changes what it does not own: remove that container or rename spec.containers[${c.index}].name`,
+      });
+      blockedContainers.add(c.dockerName);
+    } else if (o.labels[LABEL_HASH] !== c.hash) {
+      containerRemoves.push({ kind: 'container.remove', container: c.dockerName, id: o.id, cause: `config of spec.containers[${c.index}] changed (hash ${o.labels[LABEL_HASH] ?? 'none'} → ${c.hash}); recreate` });
+      goneContainers.add(c.dockerName);
+      freshContainers.add(c.dockerName);
+      toStart.add(c.dockerName);
+    } else if (o.state !== 'running' && o.state !== 'paused' && o.state !== 'restarting' && o.state !== 'removing' && !desired.holds.has(c.dockerName)) {
+      toStart.add(c.dockerName);
+    }
+  }
+  const wantedContainers = new Set(desired.containers.map((c) => c.dockerName));
+  for (const o of snapshot.containers.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'container')) {
+    if (wantedContainers.has(o.name)) continue;
+    containerRemoves.push({ kind: 'container.remove', container: o.name, id: o.id, cause: 'no longer declared in spec.containers' });
+    goneContainers.add(o.name);
+  }
+}
+
+/** Memberships: connect what is missing, reconnect what differs, disconnect what is no longer declared. */
+export function planMembers(st: PlanState): void {
+  const { scenario, controller, desired, snapshot, phases, ctrByName, extraNetworks, goneNetworks, freshNetworks, blockedNetworks, goneContainers, freshContainers, blockedContainers, firstNetwork } = st;
+  const [disconnects, , , , , connects] = phases;
+  const usable = (m: DesiredMember) => !blockedNetworks.has(m.networkDockerName) && !blockedContainers.has(m.container);
+  const wantedMember = new Set(desired.members.filter(usable).map((m) => memberKey(m.networkDockerName, m.container)));
+  for (const m of desired.members.filter(usable)) {
+    if (freshContainers.has(m.container) && !firstNetwork.has(m.container)) firstNetwork.set(m.container, m);
+  }
+  for (const m of desired.members.filter(usable)) {
+    if (firstNetwork.get(m.container) === m) continue; // attached at create
+    const exists = ctrByName.get(m.container);
+    if (!exists && !freshContainers.has(m.container)) continue; // unresolved: reported in status
+    if (freshContainers.has(m.container) || freshNetworks.has(m.networkDockerName)) {
+      connects.push({ kind: 'member.connect', network: m.networkDockerName, container: m.container, endpoint: m.endpoint, cause: `spec.members[${m.memberIndex}]` });
+      continue;
+    }
+    const ep = exists!.endpoints.find((e) => e.networkName === m.networkDockerName);
+    if (!ep) {
+      connects.push({ kind: 'member.connect', network: m.networkDockerName, container: m.container, endpoint: m.endpoint, cause: `spec.members[${m.memberIndex}], not connected` });
+      continue;
+    }
+    const why = endpointSatisfies(m.endpoint, ep);
+    if (why) {
+      disconnects.push({ kind: 'member.disconnect', network: m.networkDockerName, container: m.container, cause: `reconnect: ${why}` });
+      connects.push({ kind: 'member.connect', network: m.networkDockerName, container: m.container, endpoint: m.endpoint, cause: `spec.members[${m.memberIndex}], reconnect: ${why}` });
+    }
+  }
+  // Endpoints on this scenario's networks that nobody declares any more (adopted containers
+  // included: they are only ever disconnected, never stopped or removed), and every endpoint of a
+  // network about to be removed (Docker refuses to remove a network with active endpoints).
+  const ownedNetworks = snapshot.networks.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network');
+  const ownedNames = new Set(ownedNetworks.map((n) => n.name));
+  const extraIds = new Set(extraNetworks.map((x) => x.id));
+  for (const c of snapshot.containers) {
+    if (goneContainers.has(c.name)) continue; // removal takes its endpoints along
+    for (const ep of c.endpoints) {
+      const extra = extraNetworks.find((x) => x.id === ep.networkId);
+      if (extra) {
+        disconnects.push({ kind: 'member.disconnect', network: extra.id, container: c.name, cause: `${extra.name}@${extra.id.slice(0, 12)} is a duplicate being removed` });
+        continue;
+      }
+      if (!ownedNames.has(ep.networkName) || extraIds.has(ep.networkId)) continue;
+      const key = memberKey(ep.networkName, c.name);
+      if (goneNetworks.has(ep.networkName)) {
+        disconnects.push({ kind: 'member.disconnect', network: ep.networkName, container: c.name, cause: `network ${ep.networkName} is being removed` });
+      } else if (!wantedMember.has(key)) {
+        disconnects.push({ kind: 'member.disconnect', network: ep.networkName, container: c.name, cause: 'no longer a member' });
+      }
+    }
+  }
+}
+
+/** Creates (with their first network) and starts, one phase per dependsOn level. */
+export function planStarts(st: PlanState): void {
+  const { desired, phases, ctrByName, goneContainers, freshContainers, toStart, firstNetwork } = st;
+  const containerCreates = phases[4];
+  for (const c of desired.containers) {
+    if (!freshContainers.has(c.dockerName)) continue;
+    const first = firstNetwork.get(c.dockerName);
+    const request: ContainerCreateRequest = first
+      ? { ...c.request, network: { name: first.networkDockerName, endpoint: first.endpoint } }
+      : c.request;
+    const attach = first ? ` (network ${first.networkDockerName}, aliases ${first.endpoint.aliases.join(',') || 'none'})` : '';
+    const cause = goneContainers.has(c.dockerName) ? `config of spec.containers[${c.index}] changed; recreate` : `declared in spec.containers[${c.index}], absent`;
+    containerCreates.push({ kind: 'container.create', container: c.dockerName, request, cause: cause + attach });
+  }
+  // Start levels: a container starts in a later phase than everything it depends on.
+  const level = new Map<string, number>();
+  const byShort = new Map(desired.containers.map((c) => [c.name, c]));
+  const levelOf = (name: string, depth = 0): number => {
+    const c = byShort.get(name);
+    if (!c || depth > byShort.size) return 0; // cycles are rejected by validation
+    const known = level.get(name);
+    if (known !== undefined) return known;
+    const l = c.dependsOn.reduce((max, d) => Math.max(max, levelOf(d, depth + 1) + 1), 0);
+    level.set(name, l);
+    return l;
+  };
+  for (const c of desired.containers) {
+    if (!toStart.has(c.dockerName)) continue;
+    const l = levelOf(c.name);
+    while (phases.length <= 6 + l) phases.push([]);
+    const o = ctrByName.get(c.dockerName);
+    const cause = freshContainers.has(c.dockerName) ? 'created by this plan' : `not running (state ${o?.state ?? 'unknown'})`;
+    phases[6 + l].push({ kind: 'container.start', container: c.dockerName, cause });
+  }
+}
+
+/** The operations of active Docker-level faults (pause, stop, kill, restart, and their release), last. */
+export function planFaultOps(st: PlanState): void {
+  const faultPhase = st.desired.faultOps.map(faultOp);
+  if (faultPhase.length) st.phases.push(faultPhase);
+}
+
+function faultOp(f: ContainerFaultOp): Op {
+  const base = { container: f.container, cause: f.cause };
+  switch (f.kind) {
+    case 'kill':
+      return { ...base, kind: 'container.kill', signal: f.signal ?? 'SIGKILL' };
+    case 'start':
+      return { ...base, kind: 'container.start' };
+    case 'pause':
+      return { ...base, kind: 'container.pause' };
+    case 'unpause':
+      return { ...base, kind: 'container.unpause' };
+    case 'stop':
+      return { ...base, kind: 'container.stop' };
+    case 'restart':
+      return { ...base, kind: 'container.restart' };
+    default:
+      return assertNever(f.kind, 'container fault operation');
+  }
+}

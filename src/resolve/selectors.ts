@@ -1,0 +1,86 @@
+// Selectors resolved over the view (pure): which containers a `select`, `targets` or `peers`
+// selector means right now. `names` match a container declared in the scenario by its short name
+// first, then an existing container by its Docker name; labels and compose match existing
+// containers (and declared ones through their spec labels). faultline's own helpers are never
+// selected.
+import { dockerName, LABEL_ROLE, LABEL_SCENARIO } from '../api/ownership.js';
+import type { ContainerSpec, Selector } from '../api/types.js';
+import type { ObservedContainer, Snapshot } from './view.js';
+
+/** Docker compose's own labels (how compose-made containers are selected). */
+export const COMPOSE_PROJECT = 'com.docker.compose.project';
+export const COMPOSE_SERVICE = 'com.docker.compose.service';
+
+/** Does an existing container match every criterion of a selector (names excluded)? */
+function matchesLabels(c: ObservedContainer, sel: Selector): boolean {
+  for (const [k, v] of Object.entries(sel.labels ?? {})) if (c.labels[k] !== v) return false;
+  if (sel.compose) {
+    if (sel.compose.project !== undefined && c.labels[COMPOSE_PROJECT] !== sel.compose.project) return false;
+    if (sel.compose.service !== undefined) {
+      const services = Array.isArray(sel.compose.service) ? sel.compose.service : [sel.compose.service];
+      if (!services.includes(c.labels[COMPOSE_SERVICE])) return false;
+    }
+  }
+  return true;
+}
+
+export interface Resolved {
+  container: string; // Docker name
+  display: string;
+  declared: boolean;
+}
+
+/**
+ * Resolve a selector to containers. `names` first match containers declared in the scenario (by
+ * short name), then existing containers by Docker name. Labels/compose match existing containers
+ * (and declared ones, through their spec labels). Every given criterion must hold.
+ * Containers owned by faultline infrastructure (role=helper) are never selected.
+ */
+export function resolveSelector(
+  scenario: string,
+  sel: Selector,
+  declared: ContainerSpec[],
+  snapshot: Snapshot,
+): { matches: Resolved[]; missing: string[] } {
+  const out = new Map<string, Resolved>();
+  const missing: string[] = [];
+  const selectable = snapshot.containers.filter((c) => c.labels[LABEL_ROLE] !== 'helper');
+  const hasOther = sel.labels !== undefined || sel.compose !== undefined;
+  if (sel.names) {
+    for (const n of sel.names) {
+      const d = declared.find((c) => c.name === n);
+      if (d) {
+        if (!hasOther || matchesDeclared(d, sel)) {
+          const dn = dockerName(scenario, d.name);
+          out.set(dn, { container: dn, display: d.name, declared: true });
+        }
+        continue;
+      }
+      const c = selectable.find((x) => x.name === n);
+      if (!c) {
+        missing.push(n);
+        continue;
+      }
+      if (!hasOther || matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
+    }
+  } else if (hasOther) {
+    for (const d of declared) {
+      if (matchesDeclared(d, sel)) {
+        const dn = dockerName(scenario, d.name);
+        out.set(dn, { container: dn, display: d.name, declared: true });
+      }
+    }
+    for (const c of selectable) {
+      // declared containers of THIS scenario were handled above through their spec
+      if (c.labels[LABEL_SCENARIO] === scenario && c.labels[LABEL_ROLE] === 'container') continue;
+      if (matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
+    }
+  }
+  const matches = [...out.values()].sort((a, b) => (a.container < b.container ? -1 : a.container > b.container ? 1 : 0));
+  return { matches, missing };
+}
+
+function matchesDeclared(d: ContainerSpec, sel: Selector): boolean {
+  for (const [k, v] of Object.entries(sel.labels ?? {})) if (d.labels?.[k] !== v) return false;
+  return sel.compose === undefined;
+}

@@ -1,0 +1,161 @@
+// Per-fault status records (pure): the timeline's phase and windows, and one record per target,
+// built from what Docker and the kernel showed — never from what was merely requested.
+//
+//   network fault, target placed in the host ledger and read back there   Injected, verified,
+//                                                                          mechanism iptables-forward
+//   network fault whose peers match no container                          Pending, reason NoPeers
+//   network fault whose window closed, its key gone from every namespace  Recovered, verified
+//   pause fault, Docker shows the target paused                           Injected, verified, docker
+import { actionOf, isDockerFault } from '../api/kinds.js';
+import { dockerName } from '../api/ownership.js';
+import type { FaultSpec, FaultStatus, FaultTargetStatus, Scenario } from '../api/types.js';
+import type { Degraded } from '../netfaults/index.js';
+import type { NetPlan, TargetPlacement } from '../netplan/index.js';
+import type { KernelReport } from '../ports/index.js';
+import type { FaultTarget, ResolvedFaults, Snapshot } from '../resolve/index.js';
+import { toFaultStatus, type TimelineResult } from '../timeline/index.js';
+import { memberKey } from '../api/ownership.js';
+
+/**
+ * Verify a Docker-level fault on one target from the view after the plan ran: the state Docker
+ * reports is the proof (no endpoint on the network, state paused/exited…).
+ */
+export function dockerTargetStatus(
+  scenario: string,
+  f: FaultSpec,
+  t: FaultTarget,
+  active: boolean,
+  index: number | undefined,
+  after: Snapshot,
+  prev: FaultTargetStatus | undefined,
+  errors: ReadonlyMap<string, string> | undefined,
+): FaultTargetStatus {
+  const o = after.containers.find((c) => c.name === t.container);
+  const base: FaultTargetStatus = {
+    container: t.display,
+    containerId: o?.id,
+    mechanism: 'docker',
+    injected: prev?.injected ?? 0,
+    recovered: prev?.recovered ?? 0,
+    window: prev?.window,
+    phase: prev?.phase ?? 'Pending',
+  };
+  const a = actionOf(f);
+  const disconnectKey = a.kind === 'disconnect' ? memberKey(dockerName(scenario, a.spec.network), t.container) : undefined;
+  const err = errors?.get(t.container) ?? (disconnectKey ? errors?.get(disconnectKey) : undefined);
+  if (!o) return { ...base, phase: 'Pending', verified: false, reason: 'ContainerNotFound', lastError: 'container not found' };
+  let inPlace: boolean;
+  const action = a.kind === 'container' ? a.spec.action : undefined;
+  if (a.kind === 'disconnect') inPlace = !o.endpoints.some((e) => e.networkName === dockerName(scenario, a.spec.network));
+  else if (action === 'pause') inPlace = o.state === 'paused';
+  else if (action === 'stop') inPlace = o.state !== 'running' && o.state !== 'paused';
+  else if (action === 'kill') inPlace = prev?.window === index || o.state !== 'running';
+  else inPlace = true; // restart: done once; Docker shows it running again
+  if (active) {
+    if (err) return { ...base, phase: 'Failed', verified: false, lastError: err };
+    if (!inPlace) return { ...base, phase: 'Pending', verified: false };
+    const fresh = base.window !== index;
+    return { ...base, phase: 'Injected', verified: true, injected: (base.injected ?? 0) + (fresh ? 1 : 0), window: index, lastError: undefined };
+  }
+  if (base.phase === 'Injected') {
+    if (err) return { ...base, phase: 'Failed', lastError: err };
+    return { ...base, phase: 'Recovered', verified: !inPlace || action === 'restart' || action === 'kill', recovered: (base.recovered ?? 0) + 1 };
+  }
+  return base;
+}
+
+/** The compile-level degradation of one fault in the namespaces it is placed in, if any. */
+function lostIn(kernel: KernelReport, keys: string[], scoped: string, fault: string): Degraded | undefined {
+  for (const k of keys) {
+    const d = kernel.outcomes.get(k)?.degraded.find((x) => x.scenario === scoped && x.fault === fault);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+/** One target of an active network fault, from where netplan put it and what the kernel showed. */
+export function netTargetStatus(plan: NetPlan, kernel: KernelReport | undefined, fault: string, p: TargetPlacement): FaultTargetStatus {
+  const base: FaultTargetStatus = { container: p.display, containerId: p.containerId, phase: 'Pending', verified: false };
+  if (p.skip) return { ...base, phase: p.skip.phase, reason: p.skip.reason, lastError: p.skip.message };
+  if (p.noneNeeded) return { ...base, phase: 'Injected', verified: true, mechanism: 'none-needed' };
+  const key = `${plan.scoped}/${fault}`;
+  const where = [...(p.netns ? [p.netns] : []), ...(p.host ? ['host'] : [])];
+  if (where.length === 0) {
+    const d = plan.degraded.find((x) => x.fault === fault);
+    return { ...base, phase: 'Failed', reason: d?.reason ?? 'NothingApplicable', lastError: d?.message ?? `fault "${fault}": nothing of it can be applied to this target` };
+  }
+  const outs = where.map((w) => kernel?.outcomes.get(w));
+  const mechanism = [...new Set(outs.flatMap((o) => o?.mechanisms.get(key) ?? []))].sort().join('+') || undefined;
+  const verified = outs.every((o) => o?.verified.has(key));
+  if (verified) {
+    // In the kernel as compiled; but if the compiler had to drop part of it, say so.
+    const lost = kernel ? lostIn(kernel, where, plan.scoped, fault) : undefined;
+    return { ...base, phase: lost ? 'Failed' : 'Injected', verified: !lost, mechanism, reason: lost?.reason, lastError: lost?.message };
+  }
+  const error = outs.find((o) => o?.error)?.error;
+  return { ...base, phase: error ? 'Failed' : 'Pending', verified: false, mechanism, lastError: error };
+}
+
+export interface FaultFacts {
+  scenario: Scenario;
+  timeline: TimelineResult;
+  resolved: ResolvedFaults;
+  /** The view of Docker after this reconcile's plan ran. */
+  after: Snapshot;
+  prev: FaultStatus[] | undefined;
+  netplan?: NetPlan;
+  kernel?: KernelReport;
+  /** Docker operation errors by object (apply/execute's `errors`). */
+  dockerErrors?: ReadonlyMap<string, string>;
+}
+
+/** Counters across windows: a fresh window counts one more injection, a recovery one more recovery. */
+function withCounters(r: FaultTargetStatus, prev: FaultTargetStatus | undefined, activeIndex: number | undefined): FaultTargetStatus {
+  if (r.phase === 'Injected' && activeIndex !== undefined) {
+    const fresh = prev?.window !== activeIndex;
+    return { ...r, injected: (prev?.injected ?? 0) + (fresh ? 1 : 0), recovered: prev?.recovered, window: activeIndex };
+  }
+  if (r.phase === 'Recovered') return { ...r, injected: prev?.injected, recovered: (prev?.recovered ?? 0) + (prev?.phase === 'Injected' ? 1 : 0), window: prev?.window, mechanism: prev?.mechanism };
+  return { ...r, injected: prev?.injected, recovered: prev?.recovered, window: prev?.window };
+}
+
+export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
+  const out: FaultStatus[] = [];
+  const name = x.scenario.metadata.name;
+  for (const f of x.scenario.spec.faults ?? []) {
+    const t = x.timeline.faults.find((y) => y.name === f.name);
+    if (!t) continue;
+    const base = toFaultStatus(t);
+    const p = x.prev?.find((y) => y.name === f.name);
+    base.missed = (p?.missed ?? 0) + t.missed || undefined;
+    const resolved = x.resolved.targets.get(f.name);
+    const active = x.resolved.active.find((a) => a.fault.name === f.name);
+    const prevOf = (container: string) => p?.targets?.find((y) => y.container === container);
+    let targets: FaultTargetStatus[] | undefined;
+    if (isDockerFault(f)) {
+      targets = (resolved?.targets ?? []).map((tg) => dockerTargetStatus(name, f, tg, !!active, active?.index, x.after, prevOf(tg.display), x.dockerErrors));
+    } else if (active) {
+      const placements = x.netplan?.placements.get(f.name);
+      targets = placements?.map((pl) => withCounters(netTargetStatus(x.netplan!, x.kernel, f.name, pl), prevOf(pl.display), active.index));
+    } else if (x.kernel && x.netplan) {
+      // Window closed: what was injected is recovered once its key is gone from every namespace.
+      const key = `${x.netplan.scoped}/${f.name}`;
+      const still = x.kernel.present.has(key);
+      targets = p?.targets?.map((r) =>
+        r.phase !== 'Injected'
+          ? r
+          : still
+            ? { ...r, phase: 'Failed', verified: false, lastError: x.kernel!.errors[0] ?? 'still in the kernel after removal' }
+            : withCounters({ container: r.container, containerId: r.containerId, phase: 'Recovered', verified: true }, r, undefined),
+      );
+    } else targets = p?.targets;
+    if (targets?.length) base.targets = targets;
+    if (resolved?.missing.length) base.message = `no container named ${resolved.missing.map((m) => `"${m}"`).join(', ')}`;
+    if (active && (resolved?.targets.length ?? 0) === 0) {
+      base.reason = 'NoTargets';
+      base.message ??= `fault "${f.name}" is active but its targets match no container, so it acts on nothing; check spec.faults targets`;
+    }
+    out.push(base);
+  }
+  return out.length ? out : undefined;
+}

@@ -1,0 +1,5 @@
+// status/: pure. Everything written into a scenario's status is assembled here. See README.md.
+export * from './conditions.js';
+export * from './docker.js';
+export * from './faults.js';
+export * from './scenario.js';
