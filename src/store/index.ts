@@ -8,4 +8,4 @@ export { TEMP_PREFIX } from './commit.js';
 export { indexByName, listScenarioFiles, scanScenarioFiles, type DirScan, type NameIndex } from './dir.js';
 export type { StableRead } from './read.js';
 export { watchDir, type WatchEvent, type WatchOptions } from './watch.js';
-export { generationOf, readName, type GenerationInfo } from './yamlEdit.js';
+export { generationOf, readName, readStatus, type GenerationInfo } from './yamlEdit.js';

@@ -120,6 +120,24 @@ export function readName(text: string): { name: string } | { error: string } {
   return { error: 'metadata.name is missing or not a string' };
 }
 
+/**
+ * The `status` a file's text holds, read leniently (syntax errors elsewhere do not matter) and
+ * safely: a text api/guard.ts refuses (too large, too deep, not text) or one that is not a
+ * mapping has none (undefined); a mapping without status has `{}`. Never throws.
+ */
+export function readStatus(text: string): Record<string, unknown> | undefined {
+  if (guardText(text) !== undefined) return undefined;
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { prettyErrors: false, logLevel: 'error' });
+  } catch {
+    return undefined;
+  }
+  const js = safeToJS(doc);
+  if (js === null || typeof js !== 'object' || Array.isArray(js)) return undefined;
+  return asRecord((js as Record<string, unknown>).status);
+}
+
 export function firstLine(s: string): string {
   const i = s.indexOf('\n');
   return i < 0 ? s : s.slice(0, i);

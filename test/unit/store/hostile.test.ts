@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { parseDocument } from 'yaml';
 import { MAX_FILE_BYTES, guardText } from '../../../src/api/guard.js';
 import { parseScenario } from '../../../src/api/parse.js';
-import { ScenarioStore, indexByName, readName, readStable } from '../../../src/store/index.js';
+import { ScenarioStore, indexByName, readName, readStable, readStatus } from '../../../src/store/index.js';
 import { scanScenarioFiles } from '../../../src/store/dir.js';
 import { withStatus } from '../../../src/store/yamlEdit.js';
 import { hostileSpec } from '../api/hostile.js';
@@ -292,5 +292,16 @@ describe('the store\'s text edits on hostile texts (the api fuzz corpus)', () =>
       }),
       { seed, numRuns: 300 },
     );
+  });
+});
+
+describe('readStatus: a file\'s status, for callers that only want that', () => {
+  it('reads it leniently, and never parses what api/guard.ts refuses', () => {
+    assert.deepEqual(readStatus('metadata: {name: a}\nstatus:\n  phase: Running\n'), { phase: 'Running' });
+    assert.deepEqual(readStatus('metadata: {name: a}\n'), {});
+    assert.deepEqual(readStatus('status: {phase: Failed}\nspec: [unclosed\n'), { phase: 'Failed' });
+    assert.equal(readStatus(`status: {}\nspec: ${'['.repeat(50_000)}\n`), undefined);
+    assert.equal(readStatus('- a list\n'), undefined);
+    assert.equal(readStatus('a: *nowhere\n'), undefined);
   });
 });
