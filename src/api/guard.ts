@@ -11,23 +11,23 @@
 //   characters  other control characters, a BOM mid-file         yaml.controlCharacter
 //   depth       collections nested more than MAX_DEPTH levels    yaml.tooDeep
 //
-// Depth is the height of yaml's own Parser stack while it reads the text one Lexer token at a
-// time. Lexer and Parser are iterative, and the composer and every later walk recurse over
-// exactly the tree that Parser builds, error recovery included (a badly indented line can nest
-// every line after it one level deeper), so deep nesting is refused at the token that crossed the
-// limit, before anything recursive runs. A light scan of brackets and indentation cannot know
-// that: a quote-like character, a block scalar or a recovery fools it.
+// Depth is measured on yaml's own Lexer and Parser, which are iterative: the composer and every
+// later walk recurse over exactly the tree that Parser builds, error recovery included (a badly
+// indented line can nest every line after it one level deeper). While the Parser reads, the
+// height of its stack stops a million "[" at the 65th; each finished document is then walked
+// (without recursion) as the composer will build it. A light scan of brackets and indentation
+// cannot know any of that: a quote-like character, a block scalar or a recovery fools it.
 //
-//   spec:                          document 1, root map 2
-//     faults:                      spec's map 3
-//     - {targets: {names: [a]}}    the list 4, its item 5, targets 6, names 7 (+1 for "a")
+//   spec:                          root map 1
+//     faults:                      spec's map 2
+//     - {targets: {names: [a]}}    the list 3, its item 4, targets 5, names 6
 
 import { CST, Lexer, Parser } from 'yaml';
 import type { Issue } from './types.js';
 
 /** Largest Scenario file accepted, in bytes (UTF-8). */
 export const MAX_FILE_BYTES = 1024 * 1024;
-/** Deepest nesting accepted (nestingDepth: collections plus one or two); real Scenarios stay under 12. */
+/** Deepest nesting of collections accepted; real Scenarios stay under 10. */
 export const MAX_DEPTH = 64;
 
 type Pos = { line: number; column: number };
@@ -128,32 +128,69 @@ export function depthIssue(text: string): Issue | undefined {
 }
 
 /**
- * How deeply `text` nests (the height of yaml's Parser stack, see above: it counts the document
- * and a scalar being read, so one or two more than the collections): the deepest level seen, or
- * the first level beyond `limit` and the offset of the token that reached it.
+ * How deeply `text` nests collections (the root collection is level 1): the deepest level seen,
+ * or the first level beyond `limit` and the offset where it starts. Never less than the tree the
+ * composer builds; see the top of this file.
  */
 export function nestingDepth(text: string, limit = Infinity): { depth: number; at?: number } {
   const parser = new Parser();
   let deepest = 0;
+  const reach = (depth: number, at: number): { depth: number; at: number } | undefined => {
+    if (depth <= deepest) return undefined;
+    deepest = depth;
+    return depth > limit ? { depth, at } : undefined;
+  };
   let offset = 0;
   for (const token of new Lexer().lex(text)) {
     const start = offset;
     // "\x02" (a document starts), "\x18" (a flow collection ended by an error) and "\x1f" (a
     // scalar follows) are markers that take no room in the text.
     if (token !== CST.DOCUMENT && token !== CST.FLOW_END && token !== CST.SCALAR) offset += token.length;
-    for (const _done of parser.next(token)) {
-      // A finished document: its depth was measured while it grew.
+    for (const done of parser.next(token)) {
+      const over = treeDepth(done, reach);
+      if (over) return over;
     }
-    const depth = parser.stack.length;
-    if (depth > deepest) {
-      deepest = depth;
-      if (depth > limit) return { depth, at: start };
-    }
+    // While it grows: the Parser's stack holds the document, each open collection and the scalar
+    // being read. This stops a million "[" at the 65th, long before the document is complete.
+    const over = reach(parser.stack.length - 1, start);
+    if (over) return over;
   }
-  for (const _done of parser.end()) {
-    // Closes what is still open; nothing gets deeper.
+  for (const done of parser.end()) {
+    const over = treeDepth(done, reach);
+    if (over) return over;
   }
   return { depth: deepest };
+}
+
+/**
+ * The depth of a finished CST document, walked without recursion, counted as the composer will
+ * build it: error recovery can put a finished collection one level deeper than it was read (a
+ * flow collection that turns out to be a key), and a pair in a flow sequence (`[a: b]`) becomes
+ * a map of its own, one level more than the CST shows.
+ */
+function treeDepth(
+  token: CST.Token,
+  reach: (depth: number, at: number) => { depth: number; at: number } | undefined,
+): { depth: number; at: number } | undefined {
+  if (token.type !== 'document') return undefined;
+  const work: [CST.Token | null | undefined, number][] = [[token.value, 1]];
+  while (work.length > 0) {
+    const [node, depth] = work.pop() as [CST.Token | null | undefined, number];
+    if (!CST.isCollection(node)) continue;
+    const over = reach(depth, node.offset);
+    if (over) return over;
+    const flowSeq = node.type === 'flow-collection' && node.start.source === '[';
+    for (const item of node.items as CST.CollectionItem[]) {
+      const pair = flowSeq && (item.key !== undefined || item.sep !== undefined);
+      const child = depth + (pair ? 2 : 1);
+      if (pair) {
+        const over = reach(depth + 1, node.offset);
+        if (over) return over;
+      }
+      work.push([item.key, child], [item.value, child]);
+    }
+  }
+  return undefined;
 }
 
 /** 1-based line and column of `offset`; a leading BOM does not count as a column. */

@@ -97,12 +97,12 @@ const textMutation: fc.Arbitrary<Mutation> = fc.oneof(
     name: `indent line ${n} by ${JSON.stringify(by)}`,
     apply: (t: string) => lines(t).map((l, i) => (i === lineAt(t, n) ? by + l : l)).join('\n'),
   })),
-  fc.record({ pos: fc.nat(), depth: fc.integer({ min: 20, max: 4000 }), open: fc.constantFrom('[', '{', '{a: ', '[[', '- ') , close: fc.boolean() }).map(
+  fc.record({ pos: fc.nat(), depth: fc.integer({ min: 20, max: 4000 }), open: fc.constantFrom('[', '{', '{a: ', '[a: ', '[[', '- '), close: fc.boolean() }).map(
     ({ pos, depth, open, close }) => ({
       name: `nest ${JSON.stringify(open)} x${depth}${close ? ' closed' : ''} at ${pos}`,
       apply: (t: string) => {
         const i = at(t, pos);
-        const closer = open.startsWith('[') ? ']'.repeat(open.length) : open.startsWith('{') ? '}' : '';
+        const closer = open === '[[' ? ']]' : open.startsWith('[') ? ']' : open.startsWith('{') ? '}' : '';
         return t.slice(0, i) + open.repeat(depth) + 'x' + (close ? closer.repeat(depth) : '') + t.slice(i);
       },
     }),

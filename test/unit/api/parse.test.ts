@@ -274,7 +274,7 @@ test('CRLF line endings: syntax errors are located as with LF', () => {
 test('deep nesting that hides behind a quote-like character is still yaml.tooDeep, at its position', () => {
   // A plain value with an apostrophe once made a light scanner skip every bracket after it.
   const text = `${MINIMAL}  description: it's\n  other: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
-  const issue = located(text, 'yaml.tooDeep', 16, 71);
+  const issue = located(text, 'yaml.tooDeep', 16, 72);
   assert.match(issue.message, /nested more than 64 levels deep here, .* flatten this part, or look for a bracket that is never closed/);
 });
 
@@ -282,16 +282,23 @@ test('nesting made by error recovery counts too (each line indented one more tha
   // Invalid YAML, but the parser recovers by nesting every line one level deeper than the one
   // before: 1,000 such lines once made a tree 900 levels deep that no bracket count could see.
   const stair = Array.from({ length: 1000 }, (_, i) => `${' '.repeat(i)}k${i}: x`).join('\n');
-  located(stair, 'yaml.tooDeep', 63, 68);
+  located(stair, 'yaml.tooDeep', 64, 69);
 });
 
 test('deep block nesting (maps and lists) is yaml.tooDeep before the parser recurses', () => {
   const maps = Array.from({ length: 200 }, (_, i) => `${' '.repeat(i)}a:`).join('\n') + ' 1\n';
-  located(maps, 'yaml.tooDeep', 64, 64);
+  located(maps, 'yaml.tooDeep', 65, 65); // the 65th map
   const lists = `${'- '.repeat(20_000)}a\n`;
-  located(lists, 'yaml.tooDeep', 1, 127);
+  located(lists, 'yaml.tooDeep', 1, 129); // the 65th "- "
   const mixed = `a: ${'{a: '.repeat(10_000)}1${'}'.repeat(10_000)}\n`;
-  located(mixed, 'yaml.tooDeep', 1, 252);
+  located(mixed, 'yaml.tooDeep', 1, 256); // the 64th "{", inside the root map
+});
+
+test('a pair in a flow list is a map of its own, and counts as a level', () => {
+  // [a: [b: ...]] composes to list > map > list > map ...: twice as deep as the brackets.
+  located(`x: ${'[a: '.repeat(40)}b${']'.repeat(40)}\n`, 'yaml.tooDeep', 1, 128); // the 32nd "[": 1 + 32 + 32 levels
+  const shallower = failed(parseScenario(`x: ${'[a: '.repeat(20)}b${']'.repeat(20)}\n`, 'x.yaml')); // 41 levels
+  assert.ok(shallower.every((i) => i.code !== 'yaml.tooDeep'));
 });
 
 test('brackets inside block scalars, quotes and comments are text, not nesting', () => {
