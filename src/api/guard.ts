@@ -121,7 +121,7 @@ export function depthIssue(text: string): Issue | undefined {
     code: 'yaml.tooDeep',
     path: [],
     message:
-      `collections are nested more than ${MAX_DEPTH} levels deep here, and a Scenario never needs more than about 12: ` +
+      `collections are nested more than ${MAX_DEPTH} levels deep here, and a Scenario never needs more than about 10: ` +
       'flatten this part, or look for a bracket that is never closed or a line indented too far',
     ...lineColumn(text, found.at),
   };
