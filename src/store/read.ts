@@ -104,11 +104,18 @@ function isMissingError(e: unknown): boolean {
 
 /**
  * One synchronous read (open, lease, fstat, read, fstat, close): see native.ts for why it is
- * synchronous. `moved` when the file changed during the read or a writer has it open. With
- * `root`, a file that turns out (once open: no window for a symlink swap) to be outside it is
- * not read: `{refused}`.
+ * synchronous. `moved` when the file changed during the read or a writer has it open; null when
+ * the file does not exist. Over MAX_FILE_BYTES, only a prefix is read (`truncated`).
  */
-export function readOnce(path: string, native: Native | null = null, root?: string): Snapshot | { refused: Issue } | null {
+export function readOnce(path: string, native: Native | null = null): Snapshot | null {
+  return readSnapshot(path, native, undefined) as Snapshot | null;
+}
+
+/**
+ * readOnce, confined to `root`: a file that turns out (once open: no window for a symlink swap)
+ * to lead outside it is not read: `{refused}`.
+ */
+function readSnapshot(path: string, native: Native | null, root: string | undefined): Snapshot | { refused: Issue } | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -163,7 +170,7 @@ export async function readStable(path: string, options: Partial<ReadOptions> = {
   const native = options.native === undefined ? loadNative() : options.native;
   let prev: Snapshot | null | undefined;
   for (let i = 0; i < Math.max(1, opts.tries); i++) {
-    const snap = readOnce(path, native, options.root);
+    const snap = readSnapshot(path, native, options.root);
     if (snap !== null && 'refused' in snap) return { missing: true, refused: snap.refused };
     const last = i === Math.max(1, opts.tries) - 1;
     if (snap === null) {
