@@ -1,101 +1,139 @@
-// Benchmark (issue 4): lateness of timeline transitions — from a window's scheduled instant to the
-// moment its rules are verified in the kernel (the controller writes status only after reading
-// tc/iptables back, so the write time of the status that first shows a window verified is that
-// moment) — p50/p99 over 200 timed faults across 20 containers; and the controller's CPU between
-// transitions. The controller runs as a child process (its CPU is read from /proc).
-//   node dist/bench/lateness.js [faults] [containers]
-import { spawn } from 'node:child_process';
-import { watch } from 'node:fs';
-import { readFile, writeFile, rm } from 'node:fs/promises';
+// Benchmark (issue 7): lateness of timed transitions, measured in the KERNEL — from a window's
+// scheduled instant (the scenario's recorded start + the window's offset) to the first rule change
+// the kernel reports in the target's namespace (`nft monitor` from outside, stamped on arrival).
+//
+//   one fault      a blackhole (ingress) on 2 containers, a 300 ms window every second, 20 times:
+//                  40 transitions; the lateness of each is the later of its 2 namespaces
+//   200 faults     on 20 containers (ingress loss, iptables statistic here), one window opens every
+//                  200 ms and lasts 1 s: 400 transitions; a window with no change seen inside it is
+//                  missed
+// The controller runs as a user runs it (`faultline controller`, a child process).
+//   node dist/bench/lateness.js [faults] [containers]      (default: 200 20)
+import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Scenario } from '../src/api/types.js';
-import { eventually, forceCleanup, removeDir, tempDir, TESTBOX } from '../test/integration/lib.js';
+import { docker, eventually, forceCleanup, removeDir, removeHostChains, tempDir, TESTBOX } from '../test/integration/lib.js';
+import { KernelWatch, pct, result, saveByRename, type KernelEvent } from './lib/kernel.js';
+import { startCliController, stopCliController } from './lib/controller.js';
 
 const FAULTS = Number(process.argv[2] ?? 200);
 const CONTAINERS = Number(process.argv[3] ?? 20);
-const SPACING_MS = 150; // one window opens every 150 ms
-const WINDOW_MS = 1000;
-const QUIET_S = 20; // a stretch with no transition at the end, for the idle CPU figure
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
-
-async function main(): Promise<void> {
-  const name = 'bench-late';
-  const dir = await tempDir();
-  const file = join(dir, `${name}.yaml`);
-  const names = Array.from({ length: CONTAINERS }, (_, i) => `c${i}`);
-  const firstAt = 8000; // leave time to create the containers
-  const lastEnd = firstAt + (FAULTS - 1) * SPACING_MS + WINDOW_MS;
-  const text = [
+function scenario(name: string, boxes: string[], faults: string[], startAt: string): string {
+  return [
     'apiVersion: faultline.dev/v1alpha1',
     'kind: Scenario',
     'metadata:',
     `  name: ${name}`,
     'spec:',
-    `  duration: ${Math.ceil(lastEnd / 1000) + QUIET_S + 5}s`,
-    '  networks: [{ name: net }]',
+    `  startAt: "${startAt}"`,
+    '  networks: [{ name: net, ipam: { config: [{ subnet: 10.245.0.0/24 }] } }]',
     '  containers:',
-    ...names.map((c) => `    - { name: ${c}, image: ${TESTBOX} }`),
-    `  members: [{ network: net, select: { names: [${names.join(', ')}] } }]`,
+    ...boxes.map((c) => `    - { name: ${c}, image: ${TESTBOX} }`),
+    `  members: [{ network: net, select: { names: [${boxes.join(', ')}] } }]`,
     '  faults:',
-    ...Array.from({ length: FAULTS }, (_, i) =>
-      `    - { name: f${i}, targets: { names: [${names[i % CONTAINERS]}] }, netem: { loss: 10% }, direction: ingress, at: ${firstAt + i * SPACING_MS}ms, duration: ${WINDOW_MS}ms }`,
-    ),
+    ...faults.map((f) => `    - ${f}`),
     '',
   ].join('\n');
-  const bin = new URL('../src/cli/bin.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const late = new Map<string, number>();
-  const watcher = watch(dir, async () => {
-    const now = Date.now();
-    try {
-      const s = parse(await readFile(file, 'utf8')) as Scenario;
-      for (const f of s.status?.faults ?? []) {
-        if (late.has(f.name) || !f.window) continue;
-        if (f.targets?.length && f.targets.every((t) => (t.phase === 'Injected' || t.phase === 'Recovered') && t.verified)) late.set(f.name, now - Date.parse(f.window.from));
-      }
-    } catch {
-      /* mid-write or not there yet */
-    }
-  });
+}
+
+/** The first kernel change in `where` at or after `at` (and before `before`), if any. */
+function firstChange(events: KernelEvent[], where: string, at: number, before = Infinity): number | undefined {
+  let first: number | undefined;
+  for (const e of events) if (e.where === where && e.at >= at && e.at < before && !e.line.startsWith('#') && (first === undefined || e.at < first)) first = e.at;
+  return first;
+}
+
+interface Run {
+  name: string;
+  dir: string;
+  child: ChildProcess;
+  watch: KernelWatch;
+  pids: Map<string, string>;
+}
+
+/** Containers up first (no faults), then the faults with a start far enough ahead to be armed. */
+async function setUp(name: string, boxes: string[], faults: (startAt: string) => string, startIn: number): Promise<Run & { start: number }> {
+  const dir = await tempDir();
+  const file = join(dir, `${name}.yaml`);
+  const child = await startCliController(dir);
+  const far = new Date(Date.now() + 3_600_000).toISOString();
+  await saveByRename(file, scenario(name, boxes, [`{ name: idle, targets: { names: [${boxes[0]}] }, blackhole: {}, at: 1h }`], far));
+  await eventually(async () => (parse(await readFile(file, 'utf8')) as Scenario).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 'containers up', 300_000);
+  const inspect = JSON.parse(await docker('inspect', ...boxes.map((b) => `${name}_${b}`))) as { State: { Pid: number } }[];
+  const pids = new Map(boxes.map((b, i) => [b, String(inspect[i].State.Pid)]));
+  const watch = await KernelWatch.start({ host: false, pids: inspect.map((c) => c.State.Pid), tc: false });
+  const start = Math.ceil((Date.now() + startIn) / 1000) * 1000;
+  const startAt = new Date(start).toISOString();
+  await saveByRename(file, faults(startAt));
+  return { name, dir, child, watch, pids, start };
+}
+
+async function tearDown(r: Run): Promise<void> {
+  r.watch.stop();
+  await stopCliController(r.child);
+  await forceCleanup(r.name);
+  await removeHostChains(r.dir);
+  await removeDir(r.dir);
+}
+
+async function oneFault(): Promise<number[]> {
+  const boxes = ['a', 'b'];
+  const REPEAT = 20;
+  const r = await setUp('bench-late-one', boxes, (startAt) => scenario('bench-late-one', boxes, [`{ name: cut, targets: { names: [a, b] }, blackhole: {}, direction: ingress, at: 0s, duration: 300ms, repeat: { every: 1s, times: ${REPEAT} } }`], startAt), 5_000);
   try {
-    await new Promise((r) => setTimeout(r, 1500));
-    await writeFile(file, text);
-    const s0 = await eventually(async () => {
-      const s = parse(await readFile(file, 'utf8')) as Scenario;
-      return s.status?.startedAt ? s : undefined;
-    }, 'started');
-    const start = Date.parse(s0.status!.startedAt!);
-    await eventually(async () => Date.now() > start + lastEnd + 2000, 'schedule played', lastEnd + 120_000);
-    // Idle CPU: the quiet stretch after the last window.
-    const ticks = async () => {
-      const f = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-      return Number(f[11]) + Number(f[12]);
-    };
-    const c0 = await ticks();
-    const w0 = Date.now();
-    await new Promise((r) => setTimeout(r, (QUIET_S - 5) * 1000));
-    const cpu = ((await ticks()) - c0) / 100 / ((Date.now() - w0) / 1000);
-    const xs = [...late.values()];
-    console.log(`${FAULTS} timed faults on ${CONTAINERS} containers (one window opens every ${SPACING_MS} ms): ${xs.length} windows seen verified`);
-    console.log(`lateness scheduled → verified in the kernel: p50 ${pct(xs, 50)} ms, p99 ${pct(xs, 99)} ms, max ${Math.max(...xs)} ms`);
-    console.log(`controller CPU between transitions (${QUIET_S - 5} s quiet window): ${(cpu * 100).toFixed(2)}% of one core`);
+    await new Promise((res) => setTimeout(res, r.start - Date.now() + REPEAT * 1000 + 1500));
+    const late: number[] = [];
+    for (let k = 0; k < REPEAT; k++) {
+      for (const t of [r.start + k * 1000, r.start + k * 1000 + 300]) {
+        const seen = boxes.map((b) => firstChange(r.watch.events, r.pids.get(b)!, t, t + 300));
+        if (seen.some((x) => x === undefined)) throw new Error(`transition at +${t - r.start} ms: no kernel change seen in every target`);
+        late.push(Math.max(...(seen as number[])) - t);
+      }
+    }
+    return late;
   } finally {
-    watcher.close();
-    await rm(file, { force: true });
-    await eventually(async () => {
-      const { ownedLeft } = await import('../test/integration/lib.js');
-      const left = await ownedLeft(name);
-      return left.containers.length + left.networks.length === 0;
-    }, 'removed', 120_000).catch((e) => console.error(e.message));
-    child.kill('SIGTERM');
-    await forceCleanup(name);
-    await removeDir(dir);
+    await tearDown(r);
   }
+}
+
+async function manyFaults(): Promise<{ late: number[]; missed: number; windows: number }> {
+  const boxes = Array.from({ length: CONTAINERS }, (_, i) => `c${i}`);
+  const SPACING = 200;
+  const WINDOW = 1000;
+  const faults = Array.from({ length: FAULTS }, (_, i) => `{ name: f${i}, targets: { names: [${boxes[i % CONTAINERS]}] }, netem: { loss: 10% }, direction: ingress, at: ${i * SPACING}ms, duration: ${WINDOW}ms }`);
+  const r = await setUp('bench-late-many', boxes, (startAt) => scenario('bench-late-many', boxes, faults, startAt), 8_000);
+  try {
+    await new Promise((res) => setTimeout(res, r.start - Date.now() + (FAULTS - 1) * SPACING + WINDOW + 2000));
+    const late: number[] = [];
+    let missed = 0;
+    for (let i = 0; i < FAULTS; i++) {
+      const where = r.pids.get(boxes[i % CONTAINERS])!;
+      const open = r.start + i * SPACING;
+      const close = open + WINDOW;
+      const o = firstChange(r.watch.events, where, open, close);
+      const c = firstChange(r.watch.events, where, close, close + WINDOW);
+      if (o === undefined) missed++;
+      else late.push(o - open);
+      if (c !== undefined) late.push(c - close);
+    }
+    return { late, missed, windows: FAULTS };
+  } finally {
+    await tearDown(r);
+  }
+}
+
+async function main(): Promise<void> {
+  const one = await oneFault();
+  console.log(`one fault, 2 targets, ${one.length} transitions: scheduled instant → kernel change p50 ${pct(one, 50).toFixed(1)} ms, p99 ${pct(one, 99).toFixed(1)} ms, max ${Math.max(...one).toFixed(1)} ms`);
+  result({ figure: 'timed transition, one fault (p50)', value: pct(one, 50), unit: 'ms', goal: '≤ 10 ms' });
+  result({ figure: 'timed transition, one fault (p99)', value: pct(one, 99), unit: 'ms', goal: '≤ 25 ms' });
+  const many = await manyFaults();
+  console.log(`${FAULTS} faults on ${CONTAINERS} containers, ${many.late.length} transitions seen: p50 ${pct(many.late, 50).toFixed(1)} ms, p99 ${pct(many.late, 99).toFixed(1)} ms; windows never seen in the kernel: ${many.missed} of ${many.windows}`);
+  result({ figure: `timed transitions, ${FAULTS} faults on ${CONTAINERS} containers (p99)`, value: pct(many.late, 99), unit: 'ms', goal: '≤ 50 ms' });
+  result({ figure: `windows missed (of ${many.windows}, 200 ms apart)`, value: many.missed, unit: '', goal: '0' });
 }
 
 main().catch((e) => {

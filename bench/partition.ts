@@ -13,15 +13,15 @@
 //            running scenario (median of RUNS)
 // and, in the same run, the kernel floor for N (../shared/tools/floor/partition-floor.sh N).
 //   node dist/bench/partition.js [N...] [--runs R]      (default: 30 100, 5 runs)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { appendFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Scenario } from '../src/api/types.js';
 import { controllerIdFor } from '../src/controller/lease.js';
 import { partitionGroups } from '../src/netfaults/partition.js';
-import { docker, eventually, expectedCuts, forceCleanup, kernelCuts, netnsIptablesSave, removeDir, removeHostChains, tempDir, TESTBOX } from '../test/integration/lib.js';
+import { bridgePortsOf, docker, eventually, expectedCuts, forceCleanup, hostDrops, kernelCuts, netnsIptablesSave, removeDir, removeHostChains, tempDir, TESTBOX } from '../test/integration/lib.js';
 import { KernelWatch, partitionFloor, pct, result, saveByRename, wallMs } from './lib/kernel.js';
+import { startCliController, stopCliController } from './lib/controller.js';
 
 const args = process.argv.slice(2);
 const runsAt = args.indexOf('--runs');
@@ -53,29 +53,6 @@ function scenario(name: string, n: number, faults: string[]): string {
 const SPLIT = (names: string[]) => `{ name: split, targets: { names: [${names.join(', ')}] }, partition: { generator: halves } }`;
 const HOLE = '{ name: hole, targets: { names: [n000] }, blackhole: {}, direction: ingress }';
 
-function startController(dir: string): Promise<ChildProcess> {
-  const bin = new URL('../src/cli/bin.js', import.meta.url).pathname;
-  // FAULTLINE_BENCH_LOG=debug keeps the controller's debug log (per-phase timings) in <dir>/../controller.log.
-  const level = process.env.FAULTLINE_BENCH_LOG ?? 'info';
-  const child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', level], { stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let log = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      if (level === 'debug') void appendFile(join(dir, '..', 'controller.log'), d);
-      log += d.toString();
-      if (log.includes('"msg":"controller started"')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`controller exited ${code}: ${log.slice(-2000)}`)));
-  });
-}
-
-async function stopController(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 async function bench(n: number): Promise<void> {
   const name = `bench-part-${n}`;
   const dir = await tempDir();
@@ -86,8 +63,21 @@ async function bench(n: number): Promise<void> {
   const groups = partitionGroups('halves', names, SEED).map((g) => g.map(dn));
   const want = JSON.stringify(expectedCuts(groups));
   const none = JSON.stringify(Object.fromEntries(names.map((x) => [dn(x), []])));
-  const cuts = async () => JSON.stringify(await kernelCuts(names.map(dn), key('split')));
-  let child = await startController(dir);
+  // While measuring, read only the host (one iptables-save): reading 30 namespaces every few ms would
+  // load the machine the controller runs on. The namespaces are read once at the end of each phase.
+  let ports: Map<string, string>; // bridge port → container
+  const hostCuts = async () => {
+    const out: Record<string, string[]> = Object.fromEntries(names.map((x) => [dn(x), [] as string[]]));
+    for (const d of await hostDrops(key('split'))) (out[ports.get(d.to) ?? d.to] ??= []).push(ports.get(d.from) ?? d.from);
+    for (const v of Object.values(out)) v.sort();
+    return JSON.stringify(out);
+  };
+  const cuts = hostCuts;
+  const noneInNamespaces = async () => {
+    const all = await kernelCuts(names.map(dn), key('split'), 'netns');
+    if (Object.values(all).some((v) => v.length)) throw new Error(`rules of the partition in container namespaces: ${JSON.stringify(all)}`);
+  };
+  let child = await startCliController(dir);
   let watch: KernelWatch | undefined;
   try {
     const t0 = performance.now();
@@ -95,16 +85,18 @@ async function bench(n: number): Promise<void> {
     await eventually(async () => (parse(await readFile(file, 'utf8')) as Scenario).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', `${n} containers up`, 600_000);
     console.log(`N=${n}: ${n} containers created and connected in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const inspect = JSON.parse(await docker('inspect', ...names.map(dn))) as { State: { Pid: number } }[];
+    ports = new Map((await Promise.all(names.map(async (x) => (await bridgePortsOf(dn(x))).map((p) => [p, dn(x)] as const)))).flat());
     watch = await KernelWatch.start({ host: true, pids: inspect.map((c) => c.State.Pid) });
 
     // cold: a fresh controller process; the first fault it applies.
-    await stopController(child);
-    child = await startController(dir);
+    await stopCliController(child);
+    child = await startCliController(dir);
     await new Promise((r) => setTimeout(r, 1000)); // let its start-up reconcile finish (no fault yet)
     const c0 = wallMs();
     await saveByRename(file, scenario(name, n, [SPLIT(names)]));
     await watch.until(async () => (await cuts()) === want, 'the halves cut');
     const cold = (await watch.settled(c0)) - c0;
+    await noneInNamespaces();
 
     const warm: number[] = [];
     const removal: number[] = [];
@@ -138,7 +130,7 @@ async function bench(n: number): Promise<void> {
     await watch.until(async () => (await cuts()) === none, 'no cut left');
     watch.stop();
     watch = undefined;
-    await stopController(child);
+    await stopCliController(child);
     // The floor, now that the controller's containers are idle (the floor makes its own N).
     const floor = await partitionFloor(n);
     if (!floor) console.log('(the floor script ../shared/tools/floor/partition-floor.sh is not available: no floor printed)');
@@ -150,7 +142,7 @@ async function bench(n: number): Promise<void> {
     if (n === sizes[0]) result({ figure: `one fault added to a running scenario (p50 of ${RUNS})`, value: pct(add, 50), unit: 'ms', goal: '≤ 30 ms', note: 'blackhole in one container namespace' });
   } finally {
     watch?.stop();
-    await stopController(child).catch(() => undefined);
+    await stopCliController(child).catch(() => undefined);
     await forceCleanup(name);
     await removeHostChains(dir);
     await removeDir(dir);

@@ -65,7 +65,7 @@ export class KernelWatch {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
       if (Date.now() > deadline) throw new Error(`the kernel never showed: ${what} (${timeoutMs} ms)`);
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
 

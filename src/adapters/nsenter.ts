@@ -10,7 +10,7 @@
 // Only the network namespace is entered (--net): the mount namespace stays ours, so argv[0] is
 // resolved on the host, and nsenter execs it directly (no fork), so killing nsenter kills the tool.
 import type { NetnsExec } from '../ports/index.js';
-import { ExecError, runProcess, validateArgv } from './exec.js';
+import { ExecError, runProcess, startProcess, validateArgv } from './exec.js';
 
 export interface NsenterOptions {
   /** Per-command limit; the child is killed after it. Default 10 s. */
@@ -26,29 +26,27 @@ export function createNsenterExec(opts: NsenterOptions = {}): NetnsExec {
   const nsenter = opts.nsenterPath ?? 'nsenter';
   const maxOutputBytes = opts.maxOutputBytes ?? 16 * 1024 * 1024;
 
+  const full = (target: { pid: number; containerId: string }, argv: string[]) => {
+    validateArgv(argv);
+    if (!Number.isSafeInteger(target.pid) || target.pid <= 0) {
+      // pid 0 is what Docker reports for a container that is not running: no netns to enter.
+      throw new ExecError('InvalidArgv', `container ${target.containerId.slice(0, 12)}: no network namespace to enter (pid ${target.pid}); is the container running?`);
+    }
+    return [nsenter, `--net=/proc/${target.pid}/ns/net`, '--', ...argv];
+  };
+  // Say which container, so a log line is useful without the caller re-wrapping it.
+  const located = (target: { containerId: string }) => (e: unknown): never => {
+    if (e instanceof ExecError) throw new ExecError(e.code, `container ${target.containerId.slice(0, 12)}: ${e.message}`, e.stderr, { cause: e });
+    throw e;
+  };
+
   return {
     async run(target, argv, stdin) {
-      validateArgv(argv);
-      if (!Number.isSafeInteger(target.pid) || target.pid <= 0) {
-        // pid 0 is what Docker reports for a container that is not running: no netns to enter.
-        throw new ExecError(
-          'InvalidArgv',
-          `container ${target.containerId.slice(0, 12)}: no network namespace to enter (pid ${target.pid}); ` +
-            'is the container running?',
-        );
-      }
-      const full = [nsenter, `--net=/proc/${target.pid}/ns/net`, '--', ...argv];
-      try {
-        return await runProcess(full, { stdin, timeoutMs, maxOutputBytes });
-      } catch (e) {
-        if (e instanceof ExecError) {
-          // Say which container, so a log line is useful without the caller re-wrapping it.
-          throw new ExecError(e.code, `container ${target.containerId.slice(0, 12)}: ${e.message}`, e.stderr, {
-            cause: e,
-          });
-        }
-        throw e;
-      }
+      return runProcess(full(target, argv), { stdin, timeoutMs, maxOutputBytes }).catch(located(target));
+    },
+    prepare(target, argv) {
+      const p = startProcess(full(target, argv), { timeoutMs, maxOutputBytes });
+      return { run: (stdin) => p.finish(stdin).catch(located(target)), cancel: () => p.cancel() };
     },
   };
 }

@@ -2,18 +2,23 @@
 // directory, applies the scenario, follows its timeline in the foreground (one line per
 // transition, a progress line on a TTY), removes everything at the end or on SIGINT/SIGTERM, and
 // exits 0 only if every fault that had a window was injected and verified in every target.
+// A timeline without an end (an endless `repeat`, a `schedule`, a fault without `duration` and no
+// scenario `duration`) ends at --timeout, and that is a normal end: exit 0 if every fault applied
+// until then was verified.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import type { FaultStatus, Scenario, ScenarioStatus } from '../api/types.js';
+import type { FaultStatus, Scenario, ScenarioStatus, TimelineSpec } from '../api/types.js';
 import { Controller } from '../controller/controller.js';
 import { systemClock } from '../controller/queue.js';
 import type { DockerPort, KernelPort } from '../ports/index.js';
 import { ScenarioStore } from '../store/index.js';
+import { compileSchedule } from '../timeline/schedule.js';
 import { createDirStore } from './wiring.js';
-import { table } from './render.js';
+import { table } from './tables.js';
+import { escapesAllowed } from './output.js';
 
 export interface RunOptions {
   text: string;
@@ -24,6 +29,7 @@ export interface RunOptions {
   timeoutMs?: number;
   keep: boolean;
   out: NodeJS.WritableStream & { isTTY?: boolean };
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface FaultSummary {
@@ -39,6 +45,8 @@ export interface FaultSummary {
 export interface RunSummary {
   scenario: string;
   outcome: 'completed' | 'interrupted' | 'timeout';
+  /** false: the timeline never ends by itself, and reaching --timeout is a normal end. */
+  timelineEnds: boolean;
   durationMs: number;
   faults: FaultSummary[];
   ok: boolean;
@@ -102,6 +110,34 @@ class Tally {
   }
 }
 
+/**
+ * Whether the timeline ends by itself: the scenario has a `duration`, or it has faults and every
+ * one of them has a last window that closes (a `repeat` with `times`, no `schedule`, a `duration`).
+ */
+export function timelineEnds(spec: TimelineSpec): boolean {
+  const plan = compileSchedule(spec, 0, 0);
+  if (plan.end !== Infinity) return true;
+  return plan.faults.length > 0 && plan.faults.every((f) => !f.plan || (f.plan.kind === 'periodic' && f.plan.n !== Infinity && f.plan.d !== Infinity));
+}
+
+/** A line per transition; on a terminal (unless NO_COLOR) also a progress line redrawn in place. */
+export class RunReporter {
+  private readonly live: boolean;
+  constructor(
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.live = escapesAllowed(out, env);
+  }
+  line(text: string, now = new Date()): void {
+    if (this.live) this.out.write('\r\x1b[K');
+    this.out.write(`${now.toISOString().slice(11, 23)}  ${text}\n`);
+  }
+  progress(text: string): void {
+    if (this.live) this.out.write(`\r\x1b[K  ${text}`);
+  }
+}
+
 function finished(st: ScenarioStatus | undefined, spec: Scenario['spec']): boolean {
   if (!st) return false;
   if (st.phase === 'Completed') return true;
@@ -119,11 +155,9 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const store = new ScenarioStore();
   // A stable identity per scenario: a `run` killed half-way is swept by the next run of it.
   const controller = new Controller({ dir, id: `run-${name}`, docker: o.docker, kernel: o.kernel, store: createDirStore(dir, store), clock: systemClock, log: o.log });
-  const say = (line: string) => {
-    const ts = new Date().toISOString().slice(11, 23);
-    if (o.out.isTTY) o.out.write('\r\x1b[K');
-    o.out.write(`${ts}  ${line}\n`);
-  };
+  const report = new RunReporter(o.out, o.env);
+  const say = (line: string) => report.line(line);
+  const ends = timelineEnds(o.scenario.spec);
   const tally = new Tally();
   let outcome: RunSummary['outcome'] = 'completed';
   let last: ScenarioStatus | undefined;
@@ -141,6 +175,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     await controller.start();
     await writeFile(file, o.text);
     say(`applied scenario ${name}`);
+    if (!ends) say(`the timeline has no end: stopping ${o.timeoutMs ? 'at --timeout (a normal end)' : 'on Ctrl-C only; give --timeout to end it'}`);
     const deadline = o.timeoutMs ? t0 + o.timeoutMs : Infinity;
     while (!stop.signal.aborted) {
       const st = await readStatus(store, file);
@@ -152,12 +187,12 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       if (finished(st, o.scenario.spec)) break;
       if (Date.now() > deadline) {
         outcome = 'timeout';
-        say(`timeout after ${Math.round((Date.now() - t0) / 1000)} s: stopping`);
+        say(`timeout after ${Math.round((Date.now() - t0) / 1000)} s: stopping${ends ? '' : ' (the timeline has no end)'}`);
         break;
       }
-      if (o.out.isTTY && st) {
+      if (st) {
         const active = (st.faults ?? []).filter((f) => f.phase === 'Active').map((f) => f.name);
-        o.out.write(`\r\x1b[K  ${st.phase ?? '…'}  active: ${active.join(', ') || 'none'}  next: ${st.nextTransitionAt ?? '-'}`);
+        report.progress(`${st.phase ?? '…'}  active: ${active.join(', ') || 'none'}  next: ${st.nextTransitionAt ?? '-'}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -177,8 +212,9 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     await rm(dir, { recursive: true, force: true });
   }
   const faults = tally.summary(last?.faults);
-  const ok = outcome === 'completed' && faults.every((f) => f.result !== 'failed');
-  return { scenario: name, outcome, durationMs: Date.now() - t0, faults, ok };
+  const normalEnd = outcome === 'completed' || (outcome === 'timeout' && !ends);
+  const ok = normalEnd && faults.every((f) => f.result !== 'failed');
+  return { scenario: name, outcome, timelineEnds: ends, durationMs: Date.now() - t0, faults, ok };
 }
 
 async function readStatus(store: ScenarioStore, file: string): Promise<ScenarioStatus | undefined> {
@@ -203,7 +239,8 @@ export function renderSummary(s: RunSummary): string {
   const rows = [['FAULT', 'WINDOWS', 'TARGETS', 'VERIFIED', 'RESULT', 'REASON']];
   for (const f of s.faults) rows.push([f.fault, String(f.windows), String(f.targets), `${f.injected}/${f.targets}`, f.result, f.reason ?? '']);
   return (
-    `\nscenario ${s.scenario}: ${s.outcome} in ${(s.durationMs / 1000).toFixed(1)} s — ${s.ok ? 'every fault applied and verified' : 'NOT every fault was applied and verified'}\n` +
+    `\nscenario ${s.scenario}: ${s.outcome}${s.timelineEnds ? '' : ' (the timeline has no end)'} in ${(s.durationMs / 1000).toFixed(1)} s — ` +
+    `${s.ok ? 'every fault applied and verified' : 'NOT every fault was applied and verified'}\n` +
     (s.faults.length ? table(rows) : 'no faults\n')
   );
 }

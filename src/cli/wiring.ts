@@ -3,7 +3,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { Scenario } from '../api/types.js';
 import type { DirStore } from '../ports/index.js';
-import { ScenarioStore } from '../store/index.js';
+import { readOnce, ScenarioStore } from '../store/index.js';
 
 export function createDirStore(dir: string, store = new ScenarioStore()): DirStore {
   return {
@@ -15,6 +15,10 @@ export function createDirStore(dir: string, store = new ScenarioStore()): DirSto
     writeStatus: async (path, status, reconciledSpecHash) => {
       const r = await store.writeStatus(path, status, { reconciledSpecHash });
       return r.written ? { written: true, own: r.own } : { written: false, reason: `${r.reason}: ${r.message}` };
+    },
+    peek: async (path) => {
+      const r = readOnce(path);
+      return r === null ? { missing: true as const } : { text: r.text };
     },
     isOwnWrite: (path, text) => store.isOwnWrite(path, text),
     // The controller indexes the directory itself before watching: initial files need no events.

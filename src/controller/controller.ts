@@ -59,6 +59,8 @@ export function peekName(text: string): string | undefined {
 
 interface Armed {
   at: number;
+  /** The spec the transition was compiled from. */
+  specHash: string;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -70,6 +72,8 @@ export class Controller {
   private readonly scenarios = new Map<string, Scenario>(); // last valid spec per name (event routing)
   private readonly ownedNames = new Map<string, string>(); // docker object name -> scenario
   private readonly armed = new Map<string, Armed>();
+  /** The last instant the armed path applied, per scenario. */
+  private readonly fired = new Map<string, number>();
   private readonly abort = new AbortController();
   private lease?: Lease;
   private workers: Promise<void>[] = [];
@@ -139,6 +143,7 @@ export class Controller {
     this.abort.abort();
     for (const a of this.armed.values()) clearTimeout(a.timer);
     this.armed.clear();
+    this.o.kernel?.close?.();
     this.queue.shutdown();
     await Promise.allSettled([...this.workers, ...this.background]);
     if (this.lease) await releaseLease(this.o.dir, this.lease).catch(() => undefined);
@@ -173,7 +178,9 @@ export class Controller {
   }
 
   private async indexFile(path: string): Promise<{ old?: string; now?: string; text?: string }> {
-    const r = await this.o.store.read(path);
+    // One plain read: indexing needs the name, and the reconcile reads the file again (waiting for
+    // a save in progress to settle) before acting on it.
+    const r = await this.o.store.peek(path);
     const old = this.pathName.get(path);
     if ('missing' in r) {
       this.pathName.delete(path);
@@ -280,6 +287,7 @@ export class Controller {
     this.stats.kernelWrites += r.kernelWrites ?? 0;
     if (files.length === 0 || !r.scenario) this.disarm(key);
     if (files.length === 0) {
+      this.fired.delete(key);
       this.scenarios.delete(key);
       for (const [n, s] of this.ownedNames) if (s === key) this.ownedNames.delete(n);
     }
@@ -293,7 +301,7 @@ export class Controller {
     }
     this.queue.forget(key);
     if (r.requeueAfterMs !== undefined) this.queue.addAfter(key, r.requeueAfterMs);
-    if (r.scenario && files.length === 1) this.arm(key, files[0], r.nextTransitionAt);
+    if (r.scenario && files.length === 1) this.arm(key, files[0], r.nextTransitionAt, r.specHash);
   }
 
   // ------------------------------------------------------------------ armed transitions
@@ -305,53 +313,65 @@ export class Controller {
   }
 
   /**
-   * Arm the next transition of `name` at `at`: shortly before it (armAheadMs) compile its
-   * namespace plan and let the engine start the programs it needs; at `at`, apply it.
+   * Arm the next transition of `name` at `at` for the spec with hash `specHash`: shortly before it
+   * (armAheadMs) compile its namespace plan and let the engine start the programs it needs; at
+   * `at`, apply it. An instant the armed path already applied is not armed again; a different spec
+   * replaces what was armed for the old one.
    */
-  private arm(name: string, file: string, at: Date | undefined): void {
-    if (!this.o.kernel || !at) return this.disarm(name);
+  private arm(name: string, file: string, at: Date | undefined, specHash: string | undefined): void {
+    if (!this.o.kernel || !at || specHash === undefined) return this.disarm(name);
     const when = at.getTime();
-    if (this.armed.get(name)?.at === when) return;
+    const cur = this.armed.get(name);
+    const sameSpec = !cur || cur.specHash === specHash;
+    if (sameSpec && cur?.at === when) return; // armed already
+    // A reconcile that looked before the chain's latest instant: the chain is ahead, keep it.
+    if (sameSpec && when <= (this.fired.get(name) ?? -Infinity)) return;
     this.disarm(name);
     const ahead = this.o.armAheadMs ?? 1_000;
     const delay = Math.max(0, when - this.o.clock.now().getTime() - ahead);
-    const timer = setTimeout(() => void this.prepare(name, file, when), delay);
-    this.armed.set(name, { at: when, timer });
+    const timer = setTimeout(() => void this.prepare(name, file, when, specHash), delay);
+    this.armed.set(name, { at: when, specHash, timer });
   }
 
-  private async prepare(name: string, file: string, at: number): Promise<void> {
+  private async prepare(name: string, file: string, at: number, specHash: string): Promise<void> {
     if (this.armed.get(name)?.at !== at || this.abort.signal.aborted) return;
     try {
-      const intent = await this.intentAt(file, at);
-      if (!intent) return;
+      const intent = await this.intentAt(file, at, specHash);
+      if (!intent || this.armed.get(name)?.at !== at) return;
       await this.o.kernel!.prepare?.(intent.plan, at);
-      const fire = () => void this.fire(name, at, intent.plan);
-      const timer = setTimeout(fire, Math.max(0, at - this.o.clock.now().getTime()));
-      this.armed.set(name, { at, timer });
+      if (this.armed.get(name)?.at !== at) return;
+      const timer = setTimeout(() => void this.fire(name, file, at, specHash, intent), Math.max(0, at - this.o.clock.now().getTime()));
+      this.armed.set(name, { at, specHash, timer });
     } catch (e) {
       this.o.log.debug({ scenario: name, err: (e as Error).message }, 'cannot arm the next transition; the reconcile at that instant applies it');
     }
   }
 
-  /** The namespace plan of the scenario in `file` at instant `at`, from the cached parse and the view now. */
-  private async intentAt(file: string, at: number) {
+  /**
+   * The namespace plan of the scenario in `file` at instant `at` (from the parse the last reconcile
+   * cached, when it is of spec `specHash`, and the view now), and the transition after `at`.
+   */
+  private async intentAt(file: string, at: number, specHash: string) {
     const parsed = this.reconciler.cachedParse(file);
-    if (!parsed) return undefined;
+    if (!parsed || parsed.specHash !== specHash) return undefined;
     const { scenario, prev } = parsed;
     const time = evaluateRecorded(scenario.metadata.name, scenario.spec, prev, new Date(at));
     const teardown = time.result.scenarioPhase === 'Completed' && scenario.spec.onComplete === 'delete';
     const view = this.view.current();
     const resolved = resolveFaults(scenario, time.result, view, time.seed);
     const plan = await this.reconciler.planNetnsAt({ scenario, active: teardown ? [] : resolved.active, seed: time.seed, view });
-    return plan ? { plan } : undefined;
+    return plan ? { plan, next: time.result.nextTransitionAt } : undefined;
   }
 
-  private async fire(name: string, at: number, plan: NonNullable<Awaited<ReturnType<Controller['intentAt']>>>['plan']): Promise<void> {
+  /** At the instant: apply, then arm the transition after it (the chain does not wait for a reconcile). */
+  private async fire(name: string, file: string, at: number, specHash: string, intent: NonNullable<Awaited<ReturnType<Controller['intentAt']>>>): Promise<void> {
     if (this.armed.get(name)?.at !== at || this.abort.signal.aborted) return;
     this.armed.delete(name);
+    this.fired.set(name, at);
     this.stats.armedFired++;
+    this.arm(name, file, intent.next, specHash);
     try {
-      const r = await this.o.kernel!.apply(plan, at);
+      const r = await this.o.kernel!.apply(intent.plan, at);
       this.stats.kernelCommands += r.commands;
       this.stats.kernelWrites += r.writes;
     } catch (e) {

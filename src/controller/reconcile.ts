@@ -53,8 +53,9 @@ export interface ReconcileResult {
   /** Programs run in namespaces, and how many of them changed the kernel. */
   kernelCommands?: number;
   kernelWrites?: number;
-  /** The next timeline transition (the controller arms it). */
+  /** The next timeline transition (the controller arms it), and the spec it belongs to. */
   nextTransitionAt?: Date;
+  specHash?: string;
 }
 
 /** A parsed file: the spec, the status it holds, and its generation bookkeeping. */
@@ -133,7 +134,9 @@ export class Reconciler {
       after = await view.refresh(touchedBy(plan));
     }
     lap('docker');
-    const net = await this.applyNetns({ scenario, active: teardown ? [] : resolved.active, seed: time.seed, view: after }, now.getTime());
+    // Targets as they are now: containers this plan created or started are there to be hit.
+    const targets = exec ? resolveFaults(scenario, time.result, after, time.seed) : resolved;
+    const net = await this.applyNetns({ scenario, active: teardown ? [] : targets.active, seed: time.seed, view: after }, now.getTime());
     // An armed transition of this scenario applied a later instant meanwhile: plan again from now.
     lap('netns');
     if (net?.kernel.superseded) return { ops: exec?.results.length ?? 0, requeueAfterMs: 0, scenario, desired };
@@ -149,7 +152,7 @@ export class Reconciler {
       desired,
       plan,
       exec,
-      resolved,
+      resolved: targets,
       after,
       netplan: net?.plan,
       kernel: net?.kernel,
@@ -167,6 +170,7 @@ export class Reconciler {
       kernelCommands: net?.kernel.commands ?? 0,
       kernelWrites: net?.kernel.writes ?? 0,
       nextTransitionAt: time.result.nextTransitionAt,
+      specHash: parsed.specHash,
     };
     if (failed.length) result.error = new Error(failed.join('; '));
     result.requeueAfterMs = this.comeBack(time.result.nextTransitionAt, status, net?.kernel, newerSpec);
@@ -192,9 +196,9 @@ export class Reconciler {
   }
 
   /** The valid scenario and status of `file` as last read (no I/O). */
-  cachedParse(file: string): { scenario: Scenario; prev: ScenarioStatus } | undefined {
+  cachedParse(file: string): { scenario: Scenario; prev: ScenarioStatus; specHash: string } | undefined {
     const p = this.parsed.get(file)?.parsed;
-    return p?.result.ok ? { scenario: p.result.scenario, prev: p.prev } : undefined;
+    return p?.result.ok ? { scenario: p.result.scenario, prev: p.prev, specHash: p.specHash } : undefined;
   }
 
   /** The status a file holds now (read and parsed leniently), or undefined when it has none to keep. */

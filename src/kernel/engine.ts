@@ -48,7 +48,7 @@ import {
   type HostHooks,
 } from '../netfaults/host.js';
 import { HOST_KEY, type HostCut, type HostPath, type NetPlan, type NetnsTarget } from '../netplan/index.js';
-import type { BridgePortsReader, KernelPort, KernelReport, NetnsExec, NetnsOutcome, ScratchNetns } from '../ports/index.js';
+import type { BridgePortsReader, KernelPort, KernelReport, NetnsExec, NetnsOutcome, PreparedRun, ScratchNetns } from '../ports/index.js';
 import type { Snapshot } from '../resolve/index.js';
 import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../observe/netns.js';
 import { runSteps } from '../apply/netns.js';
@@ -63,6 +63,8 @@ export interface KernelEngineOptions {
   scope: string;
   exec: NetnsExec;
   scratch: () => Promise<ScratchNetns>;
+  /** How capabilities are found. Default: PROBE_PROGRAM run in a scratch namespace. */
+  probe?: () => Promise<Capabilities>;
   log: Logger;
   /** auto: cuts between bridged containers go to the host's FORWARD path when the probe allows. */
   hostRules?: 'auto' | 'off';
@@ -146,7 +148,7 @@ export class KernelEngine implements KernelPort {
   }
 
   capabilities(): Promise<Capabilities> {
-    this.caps ??= this.probe().catch((e) => {
+    this.caps ??= (this.o.probe ?? (() => this.probe()))().catch((e) => {
       this.caps = undefined; // try again next time
       throw e;
     });
@@ -237,10 +239,74 @@ export class KernelEngine implements KernelPort {
 
   // ------------------------------------------------------------------ container namespaces
 
-  private entriesFor(key: string): LedgerEntry[] {
+  private entriesFor(key: string, registry = this.registry): LedgerEntry[] {
     const out: LedgerEntry[] = [];
-    for (const { plan } of this.registry.values()) out.push(...(plan.namespaces.get(key)?.entries ?? []));
+    for (const { plan } of registry.values()) out.push(...(plan.namespaces.get(key)?.entries ?? []));
     return out;
+  }
+
+  // ------------------------------------------------------------------ armed transitions
+
+  /** Programs started ahead of an armed transition, by namespace and argv, until they expire. */
+  private readonly warm = new Map<string, { run: PreparedRun; until: number }[]>();
+  /** Every namespace program goes through here: a warm one is used when there is one. */
+  private readonly runner: NetnsExec = { run: (t, argv, stdin) => this.run(t, argv, stdin) };
+
+  private warmKey(t: { pid: number }, argv: string[]): string {
+    return `${t.pid}\u0000${argv.join('\u0000')}`;
+  }
+
+  private run(target: { pid: number; containerId: string }, argv: string[], stdin?: string) {
+    this.expireWarm();
+    const list = this.warm.get(this.warmKey(target, argv));
+    const w = list?.shift();
+    if (list && !list.length) this.warm.delete(this.warmKey(target, argv));
+    return w ? w.run.run(stdin) : this.o.exec.run(target, argv, stdin);
+  }
+
+  private startWarm(target: NetnsTarget, argv: string[], until: number): void {
+    const k = this.warmKey(target, argv);
+    if (this.warm.get(k)?.length) return; // one waiting program per namespace and argv is enough
+    this.warm.set(k, [{ run: this.o.exec.prepare!(target, argv), until }]);
+  }
+
+  private expireWarm(): void {
+    const now = this.now();
+    for (const [k, list] of this.warm) {
+      for (const w of list.filter((x) => x.until < now)) w.run.cancel();
+      const left = list.filter((x) => x.until >= now);
+      if (left.length) this.warm.set(k, left);
+      else this.warm.delete(k);
+    }
+  }
+
+  /**
+   * An armed transition: `plan` will be applied at `asOf`. Compile what each namespace it touches
+   * would need against what is known of it now, and start those programs (waiting on their input),
+   * so the apply at the instant writes into running programs instead of starting them. Nothing is
+   * decided here: the apply compiles again at the instant and uses a waiting program only when
+   * the argv it needs is the one started.
+   */
+  async prepare(plan: NetPlan, asOf: number): Promise<void> {
+    if (!this.o.exec.prepare) return;
+    const until = asOf + 5_000;
+    const old = this.registry.get(plan.scenario);
+    const would = new Map(this.registry);
+    would.set(plan.scenario, { asOf, plan });
+    const caps = await this.capabilities();
+    for (const key of new Set([...(old?.plan.namespaces.keys() ?? []), ...plan.namespaces.keys()])) {
+      const target = plan.namespaces.get(key)?.target ?? this.targets.get(key);
+      const cached = this.cache.get(key);
+      if (!target || !cached || cached.pid !== target.pid) continue;
+      const compiled = compileLedger({ netns: key, interfaces: cached.readback.interfaces, entries: this.entriesFor(key, would) }, caps);
+      for (const step of diffLedger(compiled, cached.readback.observed).steps) this.startWarm(target, step.argv, until);
+    }
+    if (contentHash(old?.plan.host ?? []) !== contentHash(plan.host)) {
+      const hooks = await this.hostHooks();
+      const host = await this.host();
+      if (hooks.v4) this.startWarm(host, ['iptables-restore', '--wait=5', '--noflush'], until);
+      if (hooks.v6 && plan.host.some((c) => c.receiver.v6 || c.senders.some((x) => x.v6))) this.startWarm(host, ['ip6tables-restore', '--wait=5', '--noflush'], until);
+    }
   }
 
   /** Converge one container namespace to the union of every scenario's entries. */
@@ -271,7 +337,7 @@ export class KernelEngine implements KernelPort {
       let writes = 0;
       let after = before;
       if (!diff.empty) {
-        const r = await runSteps(exec, target, diff.steps);
+        const r = await runSteps(this.runner, target, diff.steps);
         commands += r.ran;
         writes = r.ran;
         error = r.error;
@@ -317,15 +383,18 @@ export class KernelEngine implements KernelPort {
     }));
   }
 
-  private async readHost(hooks: HostHooks): Promise<{ v4: IptablesState | null; v6: IptablesState | null; commands: number }> {
+  /** The host's filter tables of the families asked for (the others as `prev` had them). */
+  private async readHost(hooks: HostHooks, only?: { v4: boolean; v6: boolean }, prev?: { v4: IptablesState | null; v6: IptablesState | null }): Promise<{ v4: IptablesState | null; v6: IptablesState | null; commands: number }> {
     const host = await this.host();
     const read = async (tool: string) => {
       const r = await this.o.exec.run(host, [tool, '-t', 'filter']);
       if (r.code !== 0) throw new Error(`${tool} -t filter on the host exited ${r.code}: ${r.stderr.trim()}`);
       return parseIptablesSave(r.stdout);
     };
-    const [v4, v6] = await Promise.all([hooks.v4 ? read('iptables-save') : null, hooks.v6 ? read('ip6tables-save') : null]);
-    return { v4, v6, commands: (hooks.v4 ? 1 : 0) + (hooks.v6 ? 1 : 0) };
+    const want4 = !!hooks.v4 && (only?.v4 ?? true);
+    const want6 = !!hooks.v6 && (only?.v6 ?? true);
+    const [v4, v6] = await Promise.all([want4 ? read('iptables-save') : (prev?.v4 ?? null), want6 ? read('ip6tables-save') : (prev?.v6 ?? null)]);
+    return { v4, v6, commands: (want4 ? 1 : 0) + (want6 ? 1 : 0) };
   }
 
   /** Converge the host's chains of this controller to the union of every scenario's host entries. */
@@ -374,7 +443,7 @@ export class KernelEngine implements KernelPort {
       // One restore per family that differs, in parallel (they are separate tables).
       await Promise.all(
         programs.map(async ({ f, program }) => {
-          const r = await this.o.exec.run(await this.host(), [f.tool, '--wait=5', '--noflush'], program);
+          const r = await this.run(await this.host(), [f.tool, '--wait=5', '--noflush'], program);
           writes++;
           commands++;
           if (r.code !== 0) error ??= `${f.tool} on the host exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' / ')}`;
@@ -383,7 +452,8 @@ export class KernelEngine implements KernelPort {
       const tWrite = performance.now();
       let after = before;
       if (programs.length) {
-        const r = await this.readHost(hooks);
+        // Read back exactly the tables written.
+        const r = await this.readHost(hooks, { v4: programs.some((p) => p.f.fam === 4), v6: programs.some((p) => p.f.fam === 6) }, before);
         commands += r.commands;
         after = r;
       }
@@ -465,6 +535,12 @@ export class KernelEngine implements KernelPort {
     this.cache.delete(key);
     this.seen.delete(key);
     this.targets.delete(key);
+  }
+
+  /** Stop every program started ahead of a transition (the controller is stopping). */
+  close(): void {
+    for (const list of this.warm.values()) for (const w of list) w.run.cancel();
+    this.warm.clear();
   }
 
   invalidate(): void {

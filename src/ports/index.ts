@@ -59,6 +59,14 @@ export interface BridgePortsReader {
   portsOf(targets: readonly NetnsTarget[]): Promise<Map<string, string[]>>;
 }
 
+/** A program started ahead of need inside a namespace, waiting for its input. */
+export interface PreparedRun {
+  /** Hand it its input (or none) and collect the result. */
+  run(stdin?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Not needed after all: stop it before it reads anything. */
+  cancel(): void;
+}
+
 /** Runs a program inside a network namespace (nsenter or a helper container). Argument arrays only. */
 export interface NetnsExec {
   run(
@@ -66,6 +74,12 @@ export interface NetnsExec {
     argv: string[],
     stdin?: string,
   ): Promise<{ code: number; stdout: string; stderr: string }>;
+  /**
+   * Start argv in the namespace now and let it wait for its input (an armed transition: the
+   * program is running before the instant it must act). Optional: executors that cannot keep a
+   * program waiting simply run it when asked.
+   */
+  prepare?(target: { pid: number; containerId: string }, argv: string[]): PreparedRun;
 }
 
 /** A network namespace with nothing else in it, for the capability probe. */
@@ -134,6 +148,8 @@ export interface KernelPort {
   sweep(view: Snapshot, isLive: (scenario: string) => boolean): Promise<string[]>;
   /** Forget what was read back (the engine restarted, or drift is suspected): read again next time. */
   invalidate(): void;
+  /** The controller stops: release what the engine holds (programs started ahead of a transition). */
+  close?(): void;
 }
 
 // ---------------------------------------------------------------- the directory of files
@@ -158,6 +174,8 @@ export interface DirEvent {
 /** What the controller needs of the directory (store/ implements it; tests may fake it). */
 export interface DirStore extends ScenarioFiles {
   list(): Promise<string[]>;
+  /** One read of the file as it is now, no waiting for a save to settle (to index it by name). */
+  peek(path: string): Promise<{ text: string } | { missing: true }>;
   isOwnWrite(path: string, text: string): boolean;
   /** Report changes until signal aborts; the promise resolves once the watcher is ready. */
   watch(onEvent: (e: DirEvent) => void, signal: AbortSignal): Promise<void>;

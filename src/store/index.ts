@@ -1,7 +1,7 @@
 // The store's public surface. See README.md.
 export { ScenarioStore } from './store.js';
 export { systemClock } from './clock.js';
-export { readStable, type ReadOptions } from './read.js';
+export { readOnce, readStable, type ReadOptions } from './read.js';
 export type { ApplyResult, StoreOptions, UpdateFailureReason, UpdateResult, WriteStatusFailureReason, WriteStatusOptions, WriteStatusResult } from './store.js';
 export type { CommitMethod, Edit, NotEditable } from './commit.js';
 export { TEMP_PREFIX } from './commit.js';

@@ -1,5 +1,9 @@
-// Text rendering for `get` and `describe` (kubectl habits: aligned columns, ages, events last).
-import type { Scenario, ScenarioStatus } from '../api/types.js';
+// The tables of `get` and `describe` (kubectl habits: aligned columns, ages, events last).
+import { FAULT_ACTIONS } from '../api/kinds.js';
+import type { FaultActions, FaultBase, FaultStatus, Scenario, ScenarioStatus } from '../api/types.js';
+
+/** A fault as written in a file that may not be valid: any field may be missing. */
+type DeclaredFault = Partial<FaultBase & FaultActions>;
 
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
@@ -85,19 +89,54 @@ export function renderDescribe(it: Listed, now: Date): string {
     ['NETWORK', 'CONTAINER', 'PHASE', 'IPV4', 'IPV6', 'ALIASES', 'MESSAGE'],
     ...(st.members ?? []).map((m) => [m.network, m.container, m.phase, m.ipv4Address ?? '', m.ipv6Address ?? '', (m.aliases ?? []).join(','), m.message ?? '']),
   ]);
-  if (s.spec?.faults?.length || st.faults?.length) {
-    section('Faults', [
-      ['NAME', 'PHASE', 'WINDOW', 'NEXT', 'TARGETS', 'MESSAGE'],
-      ...(st.faults ?? []).map((f) => [
-        f.name,
-        f.phase,
-        f.window ? `${f.window.from}..${f.window.until ?? ''}` : '',
-        f.nextWindow ? f.nextWindow.from : '',
-        (f.targets ?? []).map((t) => `${t.container}:${t.phase}${t.verified ? '✓' : ''}`).join(' '),
-        f.message ?? '',
-      ]),
-    ]);
-  }
+  if (s.spec?.faults?.length || st.faults?.length) section('Faults', faultRows(s.spec?.faults ?? [], st.faults ?? []));
   section('Events', [['AGE', 'TYPE', 'REASON', 'MESSAGE'], ...(st.events ?? []).map((e) => [age(e.time, now), e.type, e.reason, e.message])]);
   return out.join('\n') + '\n';
+}
+
+/**
+ * One row per declared fault, with its schedule, joined with what status says about it (nothing
+ * before the controller first reconciles the scenario); then faults status still reports but the
+ * spec no longer declares. The file is not validated here: every field is read defensively.
+ */
+function faultRows(declared: DeclaredFault[], status: FaultStatus[]): string[][] {
+  const rows = [['NAME', 'ACTION', 'SCHEDULE', 'PHASE', 'WINDOW', 'NEXT', 'TARGETS', 'MESSAGE']];
+  const row = (name: string, spec: DeclaredFault | undefined, f: FaultStatus | undefined) => [
+    name,
+    spec ? (FAULT_ACTIONS.find((a) => spec[a] !== undefined) ?? '?') : '-',
+    spec ? schedule(spec) : '(no longer in the spec)',
+    f?.phase ?? 'Pending',
+    f?.window ? `${f.window.from}..${f.window.until ?? ''}` : '',
+    f?.nextWindow ? f.nextWindow.from : '',
+    (f?.targets ?? []).map((t) => `${t.container}:${t.phase}${t.verified ? '✓' : ''}`).join(' '),
+    f?.message ?? '',
+  ];
+  for (const spec of Array.isArray(declared) ? declared : []) {
+    const name = String(spec?.name ?? '?');
+    rows.push(row(name, spec ?? {}, status.find((f) => f.name === name)));
+  }
+  for (const f of status) if (!rows.some((r) => r[0] === f.name)) rows.push(row(f.name, undefined, f));
+  return rows;
+}
+
+/**
+ * A fault's timing in words, from the scenario's start:
+ *
+ *   at 30s for 2m, every 10m, 3 times      at 10s..1m (seeded) until the end
+ *   cron "0 9 * * 1-5" (Europe/Paris) for 1m   at start until the end
+ */
+function schedule(f: DeclaredFault): string {
+  const parts: string[] = [];
+  if (f.schedule !== undefined) parts.push(`cron "${String(f.schedule)}"${f.timeZone ? ` (${String(f.timeZone)})` : ''}`);
+  else if (f.startAt !== undefined) parts.push(`at ${String(f.startAt)}`);
+  else if (f.at !== undefined && typeof f.at === 'object' && f.at !== null) parts.push(`at ${String(f.at.min)}..${String(f.at.max)} (seeded)`);
+  else if (f.at !== undefined) parts.push(`at ${String(f.at)}`);
+  else parts.push('at start');
+  parts.push(f.duration !== undefined ? `for ${String(f.duration)}` : 'until the end');
+  let text = parts.join(' ');
+  if (f.repeat && typeof f.repeat === 'object') {
+    text += `, every ${String(f.repeat.every)}`;
+    if (f.repeat.times !== undefined) text += `, ${String(f.repeat.times)} times`;
+  }
+  return text;
 }

@@ -1,0 +1,28 @@
+// The controller as a user runs it (`faultline controller`, a child process), for benchmarks.
+// FAULTLINE_BENCH_LOG=debug keeps its log (per-phase timings) in <dir>/../controller.log.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Start it on `dir`; resolves once it logged "controller started" (watching, swept, reconciling). */
+export function startCliController(dir: string, args: string[] = []): Promise<ChildProcess> {
+  const bin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
+  const level = process.env.FAULTLINE_BENCH_LOG ?? 'info';
+  const child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', level, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      if (level === 'debug') void appendFile(join(dir, '..', 'controller.log'), d);
+      if (log.length < 1 << 20) log += d.toString();
+      if (log.includes('"msg":"controller started"')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`controller exited ${code}: ${log.slice(-2000)}`)));
+  });
+}
+
+export async function stopCliController(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
