@@ -95,16 +95,28 @@ export function plain<T>(v: T): T {
 
 // ---------------------------------------------------------------- reading names
 
+/** How much of a file too large to parse is read for its name (which sits near the top). */
+const NAME_HEAD_CHARS = 64 * 1024;
+
 /**
  * metadata.name read leniently: syntax errors elsewhere in the file do not matter if the name is
- * readable. A text that may not be parsed at all (too large, too deep: api/guard.ts) has no name.
+ * readable. A text that may not be parsed at all (api/guard.ts) has no name, except one that is
+ * only too large: its name is read from its first 64 KiB, so that the controller can still say
+ * which scenario is too large (and keep treating the file as that scenario) without parsing it.
  */
 export function readName(text: string): { name: string } | { error: string } {
   const refused = guardText(text);
-  if (refused) return { error: refused.message };
+  if (!refused) return nameIn(text);
+  if (refused.code !== 'file.tooLarge' || typeof text !== 'string') return { error: refused.message };
+  const head = text.slice(0, text.lastIndexOf('\n', NAME_HEAD_CHARS) + 1);
+  const found = guardText(head) === undefined ? nameIn(head) : undefined;
+  return found && 'name' in found ? found : { error: refused.message };
+}
+
+function nameIn(text: string): { name: string } | { error: string } {
   let doc: Document;
   try {
-    doc = parseDocument(text, { prettyErrors: false });
+    doc = parseDocument(text, { prettyErrors: false, logLevel: 'error' });
   } catch (e) {
     return { error: `not YAML: ${(e as Error).message}` };
   }
