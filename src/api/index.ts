@@ -15,7 +15,8 @@ export {
   type IpFamily,
 } from './net.js';
 export { isRfc3339 } from './time.js';
-export { parseScenario, MAX_FILE_BYTES, MAX_ALIAS_COUNT, type ParseResult } from './parse.js';
+export { parseScenario, MAX_FILE_BYTES, MAX_ALIAS_COUNT, type ParseOptions, type ParseResult } from './parse.js';
+export { guardText, tooLargeIssue, MAX_DEPTH } from './guard.js';
 export { validateScenario } from './validate.js';
 export { formatPath, formatIssue, formatIssues } from './format.js';
 export { scenarioSchema, scenarioValidator, statusValidator, CRD_PATH, SCHEMA_PATH, type JsonSchema } from './schema.js';

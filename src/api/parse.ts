@@ -4,19 +4,24 @@
 // same Document, keeping the person's comments and key order, and because Issues need positions.
 //
 // Hardening, in order:
-//   - more than 1 MiB: refused before parsing (file.tooLarge);
-//   - absurd nesting refused before parsing (yaml.tooDeep): yaml's composer recurses per level,
-//     and about 10k nested "{" abort the whole process (V8 runs out of memory compiling a RegExp
-//     on an exhausted stack), which no try/catch can stop;
+//   - guard.ts, before any parser: more than 1 MiB (file.tooLarge); bytes that were not UTF-8, NULs
+//     (file.encoding); other control characters (yaml.controlCharacter); collections nested more
+//     than MAX_DEPTH levels (yaml.tooDeep): every later step recurses per level, and deep enough
+//     nesting overflows the stack where no try/catch can help;
 //   - YAML 1.2 core schema: `yes`, `no`, `on` stay strings; `0o17` is octal, `017` is 17;
-//   - syntax errors and duplicate keys are errors, with positions (yaml.syntax, yaml.duplicateKey);
+//   - syntax errors and duplicate keys are errors, with positions and what to do (yaml.syntax,
+//     yaml.duplicateKey);
 //   - unresolved tags such as `!foo` are errors (yaml.tag): nothing is silently read as text;
 //   - one document per file (yaml.multipleDocuments); an empty trailing "---" is tolerated;
+//   - an alias with no anchor before it (yaml.alias), or one inside the value it names
+//     (yaml.aliasCycle: `a: &x [*x]` is an infinite value), is an error at the alias; so is a
+//     key that is a list or a mapping (yaml.complexKey);
 //   - alias expansion is capped (maxAliasCount), so a "billion laughs" file fails in
 //     milliseconds (yaml.aliasLimit) instead of eating memory;
 //   - `status` is set aside before validation: the controller owns and rewrites it, and a broken
 //     status written by a person must not make a good spec invalid. A status that fails the
-//     schema is dropped from `scenario` and reported in `statusIssues`.
+//     schema is dropped from `scenario` and reported in `statusIssues`;
+//   - nothing throws: an unexpected failure is an internal.error issue.
 
 import { basename, extname } from 'node:path';
 import {
@@ -24,19 +29,21 @@ import {
   LineCounter,
   isAlias,
   isMap,
+  isPair,
   isScalar,
   isSeq,
+  visit,
   type Document,
   type YAMLError,
 } from 'yaml';
+import { guardText } from './guard.js';
 import type { Issue, Scenario } from './types.js';
 import { validateScenario } from './validate.js';
 import { statusValidator } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
 import { DNS_LABEL_RE, MAX_SCENARIO_NAME, toDnsLabel } from './patterns.js';
 
-/** Largest Scenario file accepted, in bytes (UTF-8). */
-export const MAX_FILE_BYTES = 1024 * 1024;
+export { MAX_FILE_BYTES, MAX_DEPTH } from './guard.js';
 /** yaml's guard against alias expansion bombs (its own default, made explicit). */
 export const MAX_ALIAS_COUNT = 100;
 
@@ -58,10 +65,6 @@ export type ParseResult =
       name?: string;
     };
 
-/** Deepest flow nesting ([ and {) accepted; real Scenarios stay under 10. */
-export const MAX_FLOW_DEPTH = 100;
-/** Longest run of indentation and "- "/"? " indicators starting a line (bounds block nesting). */
-export const MAX_LINE_INDENT = 300;
 
 /** Issue codes whose path ends in a mapping key that is itself the problem: point at the key. */
 const KEY_CODES = new Set(['schema.additionalProperties', 'env.key', 'label.key', 'label.reserved']);
@@ -69,39 +72,38 @@ const KEY_CODES = new Set(['schema.additionalProperties', 'env.key', 'label.key'
 type Path = (string | number)[];
 type Pos = { line: number; column: number };
 
-/** Parse and validate one Scenario file. `file` is used for hints only (e.g. a name to suggest). */
-export function parseScenario(text: string, file: string): ParseResult {
-  if (typeof text !== 'string') {
-    return { ok: false, issues: [{ code: 'file.unreadable', path: [], message: 'the file content is not text' }] };
-  }
-  // A UTF-16 code unit is at least one UTF-8 byte, so a long string is refused without counting.
-  const bytes = text.length > MAX_FILE_BYTES ? text.length : Buffer.byteLength(text, 'utf8');
-  if (text.length > MAX_FILE_BYTES || bytes > MAX_FILE_BYTES) {
+export interface ParseOptions {
+  /** The file's size as the reader saw it (fstat), when `text` is only its beginning. */
+  bytes?: number;
+}
+
+/**
+ * Parse and validate one Scenario file. `file` is used for hints only (e.g. a name to suggest).
+ * Never throws: whatever the text, the result is a Scenario or located Issues.
+ */
+export function parseScenario(text: string, file: string, opts: ParseOptions = {}): ParseResult {
+  try {
+    return parse(text, file, opts);
+  } catch (err) {
+    // A bug here must not take the controller down; report it like any other problem.
     return {
       ok: false,
-      issues: [
-        {
-          code: 'file.tooLarge',
-          path: [],
-          message: `the file is ${mib(bytes)}${text.length > MAX_FILE_BYTES ? ' or more' : ''}; a Scenario file may be at most ${mib(MAX_FILE_BYTES)}: split it, or remove generated content`,
-        },
-      ],
+      issues: [{ code: 'internal.error', path: [], message: `the file could not be checked (a bug in faultline, please report it): ${String(err)}` }],
     };
   }
+}
+
+function parse(text: string, file: string, opts: ParseOptions): ParseResult {
+  const guarded = guardText(text, opts);
+  if (guarded) return { ok: false, issues: [guarded] };
 
   const lc = new LineCounter();
+  const bom = text.charCodeAt(0) === 0xfeff;
   const at = (offset: number): Pos => {
     const p = lc.linePos(offset);
-    return { line: p.line, column: p.col };
+    // A byte-order mark is not a column a person can see.
+    return { line: p.line, column: bom && p.line === 1 ? Math.max(1, p.col - 1) : p.col };
   };
-
-  const deep = nestingOverflow(text);
-  if (deep !== undefined) {
-    return {
-      ok: false,
-      issues: [{ code: 'yaml.tooDeep', path: [], message: deep.message, ...lineColumn(text, deep.offset) }],
-    };
-  }
 
   let docs: Document.Parsed[];
   try {
@@ -112,12 +114,11 @@ export function parseScenario(text: string, file: string): ParseResult {
       merge: false,
       uniqueKeys: true,
       prettyErrors: false,
+      logLevel: 'error', // warnings are issues here, never console output
     }) as Document.Parsed[];
   } catch (err) {
-    // The composer recurses per nesting level; absurd nesting ends here rather than crashing.
-    const message =
-      err instanceof RangeError ? 'the document is nested too deeply' : `the YAML could not be read: ${String(err)}`;
-    return { ok: false, issues: [{ code: 'yaml.syntax', path: [], message }] };
+    // guardText bounds the nesting, so this is not expected; report it rather than throw.
+    return { ok: false, issues: [{ code: 'yaml.syntax', path: [], message: `the YAML could not be read: ${String(err)}`, line: 1, column: 1 }] };
   }
 
   const nonEmpty = docs.filter((d, i) => i === 0 || !isEmptyDoc(d));
@@ -172,6 +173,9 @@ export function parseScenario(text: string, file: string): ParseResult {
     };
   }
 
+  const structure = structureIssues(doc, at);
+  if (structure.length > 0) return { ok: false, doc, issues: sortIssues(structure) };
+
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -214,80 +218,6 @@ export function parseScenario(text: string, file: string): ParseResult {
   return { ok: true, scenario, doc, name: name as string, statusIssues: sortIssues(statusIssues) };
 }
 
-/**
- * Find the first place where nesting goes beyond MAX_FLOW_DEPTH brackets or a line starts with
- * more than MAX_LINE_INDENT columns of indentation/indicators. A light scan, not a YAML parser:
- * it skips quoted scalars and comments so that "[" inside them does not count.
- */
-export function nestingOverflow(text: string): { offset: number; message: string } | undefined {
-  let depth = 0;
-  let state: 'plain' | 'single' | 'double' | 'comment' = 'plain';
-  let prev = '\n';
-  for (let i = 0; i < text.length; i++) {
-    let ch = text[i] as string;
-    if (prev === '\n' && state === 'plain') {
-      let width = 0;
-      while (i < text.length) {
-        const c = text[i] as string;
-        const next = text[i + 1];
-        if (c === ' ' || ((c === '-' || c === '?') && (next === ' ' || next === '\n' || next === undefined))) {
-          width++;
-          i++;
-        } else break;
-      }
-      if (width > MAX_LINE_INDENT) {
-        return { offset: i, message: `a line is indented ${width} columns deep; a Scenario never needs more than ${MAX_LINE_INDENT}` };
-      }
-      if (i >= text.length) break;
-      if (width > 0) prev = ' ';
-      ch = text[i] as string;
-    }
-    switch (state) {
-      case 'comment':
-        if (ch === '\n') state = 'plain';
-        break;
-      case 'double':
-        if (ch === '\\') i++;
-        else if (ch === '"') state = 'plain';
-        break;
-      case 'single':
-        if (ch === "'") {
-          if (text[i + 1] === "'") i++;
-          else state = 'plain';
-        }
-        break;
-      default: {
-        const tokenStart = /[\s[{,:]/.test(prev);
-        if (ch === '#' && /\s/.test(prev)) state = 'comment';
-        else if (ch === '"' && tokenStart) state = 'double';
-        else if (ch === "'" && tokenStart) state = 'single';
-        else if (ch === '[' || ch === '{') {
-          if (++depth > MAX_FLOW_DEPTH) {
-            return { offset: i, message: `brackets are nested more than ${MAX_FLOW_DEPTH} levels deep; a Scenario never needs that` };
-          }
-        } else if (ch === ']' || ch === '}') depth = Math.max(0, depth - 1);
-      }
-    }
-    prev = ch;
-  }
-  return undefined;
-}
-
-/** 1-based line and column of `offset`, without a LineCounter (the text was not parsed). */
-function lineColumn(text: string, offset: number): Pos {
-  let line = 1;
-  let start = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    start = i + 1;
-  }
-  return { line, column: offset - start + 1 };
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-}
-
 function isEmptyDoc(d: Document.Parsed): boolean {
   const c = d.contents;
   return c === null || (isScalar(c) && c.value === null && (c.source === '' || c.source === undefined));
@@ -297,14 +227,131 @@ function yamlIssues(doc: Document.Parsed, at: (offset: number) => Pos): Issue[] 
   const one = (e: YAMLError): Issue => {
     const code =
       e.code === 'DUPLICATE_KEY' ? 'yaml.duplicateKey' : e.code === 'TAG_RESOLVE_FAILED' ? 'yaml.tag' : 'yaml.syntax';
-    let message = e.message;
-    if (code === 'yaml.duplicateKey') message = 'this key appears twice in the same mapping; keep one';
-    if (code === 'yaml.tag') message = `${e.message}; faultline reads plain YAML: remove the tag`;
-    if (e.code === 'TAB_AS_INDENT') message = 'tabs are not allowed for indentation in YAML; indent with spaces';
-    if (/maximum call stack/i.test(e.message)) message = 'the document is nested too deeply';
-    return { code, path: [], message, ...at(e.pos[0]) };
+    // yaml places a missing closing quote at the end of the file; the opening quote is more use.
+    const open = e.code === 'MISSING_CHAR' && /quote/i.test(e.message) ? quotedScalarEndingAt(doc, e.pos[0]) : undefined;
+    if (open !== undefined) {
+      return { code, path: [], message: 'this quoted value is never closed, so it runs to the end of the file; close the quote where the value ends', ...at(open) };
+    }
+    return { code, path: [], message: yamlAdvice(e), ...at(e.pos[0]) };
   };
   return [...doc.errors.map(one), ...doc.warnings.map(one)];
+}
+
+/** yaml's message, and what to do about it. */
+function yamlAdvice(e: YAMLError): string {
+  const said = e.message.split('\n')[0] as string;
+  if (/maximum call stack/i.test(said)) return 'the document is nested too deeply; flatten it';
+  switch (e.code) {
+    case 'DUPLICATE_KEY':
+      return 'this key appears twice in the same mapping; keep one';
+    case 'TAG_RESOLVE_FAILED':
+      return `${said}; faultline reads plain YAML: remove the tag`;
+    case 'TAB_AS_INDENT':
+      return 'tabs are not allowed for indentation in YAML; indent with spaces';
+    case 'MISSING_CHAR':
+      return /quote/i.test(said) ? `${said}; close the quote where the value ends` : `${said}; add it where the collection ends`;
+    case 'BAD_INDENT':
+      return `${said}; indent this line with spaces like the other entries at its level, or close the bracket on the line before`;
+    case 'MULTILINE_IMPLICIT_KEY':
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return `${said}; is a ":" missing on the line before, or is a value that contains ": " missing its quotes?`;
+    case 'BLOCK_IN_FLOW':
+      return `${said}; inside [ ] or { } write lists and maps in flow style too ([a, b], {k: v}), or close the bracket first`;
+    case 'BAD_DQ_ESCAPE':
+      return `${said}; inside double quotes a backslash starts an escape: write \\\\ for a backslash, or use single quotes`;
+    case 'BAD_SCALAR_START':
+      return `${said}; put the value in quotes`;
+    case 'KEY_OVER_1024_CHARS':
+      return `${said}; shorten the key (a missing ":" or newline can make a whole line into one key)`;
+    case 'MULTIPLE_ANCHORS':
+    case 'MULTIPLE_TAGS':
+    case 'BAD_PROP_ORDER':
+    case 'ALIAS_PROPS':
+      return `${said}; keep one &anchor (and no tag) per value`;
+    case 'BAD_ALIAS':
+      return `${said}; an alias is *name, naming an &name anchor set earlier in the file`;
+    case 'UNEXPECTED_TOKEN':
+      return `${said}; remove it, or check the brackets, commas and colons around it`;
+    case 'MULTIPLE_DOCS':
+    case 'BAD_DIRECTIVE':
+      return `${said}; a Scenario file holds one plain YAML document`;
+    default:
+      return `${said}; fix the YAML here`;
+  }
+}
+
+/** Where the quoted scalar that ends at `end` starts (its opening quote). */
+function quotedScalarEndingAt(doc: Document.Parsed, end: number): number | undefined {
+  let found: number | undefined;
+  visit(doc, {
+    Scalar(_key, node) {
+      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+      if (quoted && node.range && node.range[1] === end) {
+        found = node.range[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/**
+ * Keys that are lists or mappings (`? [a]: b`): data has no such keys (toJS would turn them into
+ * text and warn on the console). And aliases that cannot be turned into data: one whose anchor is not set before it (yaml throws at
+ * toJS), and one inside the very value its anchor names, which would be infinite
+ * (`a: &x [*x]`; yaml builds a circular object, and everything after loops on it).
+ * Iterative; the depth is bounded by guardText anyway.
+ */
+function structureIssues(doc: Document.Parsed, at: (offset: number) => Pos): Issue[] {
+  const issues: Issue[] = [];
+  const open = new Set<unknown>(); // the collections we are inside
+  const work: { node: unknown; exit?: true }[] = [{ node: doc.contents }];
+  while (work.length > 0) {
+    const { node, exit } = work.pop() as { node: unknown; exit?: true };
+    if (exit) {
+      open.delete(node);
+      continue;
+    }
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      const where = node.range ? at(node.range[0]) : {};
+      if (target === undefined) {
+        issues.push({
+          code: 'yaml.alias',
+          path: [],
+          message: `alias *${node.source} names no anchor set before it: write &${node.source} on the value earlier in the file, or write the value out`,
+          ...where,
+        });
+      } else if (open.has(target)) {
+        issues.push({
+          code: 'yaml.aliasCycle',
+          path: [],
+          message: `alias *${node.source} is inside the value anchored &${node.source}, which would make it infinite: write the value out`,
+          ...where,
+        });
+      }
+    } else if (isMap(node) || isSeq(node)) {
+      open.add(node);
+      work.push({ node, exit: true });
+      for (const item of node.items) {
+        if (isPair(item)) {
+          const key = isAlias(item.key) ? item.key.resolve(doc) : item.key;
+          if (isMap(key) || isSeq(key)) {
+            const range = (item.key as { range?: [number, number, number] }).range;
+            issues.push({
+              code: 'yaml.complexKey',
+              path: [],
+              message: `this key is ${isMap(key) ? 'a mapping' : 'a list'}; keys in a Scenario are plain names: write the key as text (a stray "?" or a missing ":" can do this)`,
+              ...(range ? at(range[0]) : {}),
+            });
+          }
+          work.push({ node: item.value }, { node: item.key });
+        } else work.push({ node: item });
+      }
+    }
+  }
+  return issues;
 }
 
 function readName(obj: Record<string, unknown>): string | undefined {

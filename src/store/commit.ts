@@ -76,19 +76,27 @@ import {
   type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Document, parseDocument } from 'yaml';
+import { MAX_FILE_BYTES, guardText } from '../api/guard.js';
 import { EAGAIN, EINVAL, ENOENT, ENOSYS, F_WRLCK, type Native, sleepSync } from './native.js';
 import { readAllFd } from './read.js';
-import { firstLine } from './yamlEdit.js';
+import { firstLine, rewriteMinimally } from './yamlEdit.js';
 
 /**
- * An edit of the whole file: mutate `doc` (its toString() is written), or return the new text
- * (for byte-exact edits), or 'skip' to write nothing. It may be called more than once per update:
- * once for every newer version of the file that a person saved while we were writing.
+ * An edit of the whole file: mutate `doc` (written back changing only the bytes of what changed:
+ * yamlEdit.ts rewriteMinimally), or return the new text, or 'skip' to write nothing, or `{notEditable: why}` when this text has
+ * no place for the edit (e.g. `metadata: 5` for a generation). It may be called more than once per
+ * update: once for every newer version of the file that a person saved while we were writing.
  */
-export type Edit = (doc: Document.Parsed, text: string) => 'skip' | string | void;
+export type Edit = (doc: Document.Parsed, text: string) => 'skip' | string | void | NotEditable;
+
+/** Why an edit cannot be made to a text (said to the person: what is in the way, what to do). */
+export interface NotEditable {
+  notEditable: string;
+}
 
 export type CommitMethod = 'exchange+lease' | 'exchange' | 'rename';
 
@@ -99,7 +107,9 @@ export type Outcome =
   | { kind: 'no-lease' }
   | { kind: 'no-exchange' }
   | { kind: 'missing' }
+  | { kind: 'tooLarge'; size: number } // over MAX_FILE_BYTES: not read (fstat said so)
   | { kind: 'invalid'; message: string; text: string }
+  | { kind: 'notEditable'; message: string; text: string }
   | { kind: 'skip'; text: string }
   | { kind: 'unchanged'; text: string };
 
@@ -117,11 +127,18 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `${TEMP_PREFIX}${basename(target)}-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-type Edited = { kind: 'text'; text: string } | { kind: 'invalid'; message: string } | { kind: 'skip' } | { kind: 'unchanged' };
+type Edited =
+  | { kind: 'text'; text: string }
+  | { kind: 'invalid'; message: string }
+  | { kind: 'notEditable'; message: string }
+  | { kind: 'skip' }
+  | { kind: 'unchanged' };
 
 /** Run the edit against one version of the file. Unparseable text is never edited. */
 export function runEdit(edit: Edit, text: string): Edited {
   if (text.trim() === '') return { kind: 'invalid', message: 'the file is empty' };
+  const refused = guardText(text); // too large, not text, too deep: never handed to the parser
+  if (refused) return { kind: 'invalid', message: refused.message };
   let doc: Document.Parsed;
   try {
     doc = parseDocument(text);
@@ -129,14 +146,42 @@ export function runEdit(edit: Edit, text: string): Edited {
     return { kind: 'invalid', message: `the file is not valid YAML: ${(e as Error).message}` };
   }
   if (doc.errors.length > 0) return { kind: 'invalid', message: `the file is not valid YAML: ${firstLine(doc.errors[0].message)}` };
-  const out = edit(doc, text);
-  if (out === 'skip') return { kind: 'skip' };
-  const next = typeof out === 'string' ? out : doc.toString();
+  let next: string;
+  try {
+    const out = edit(doc, text);
+    if (out === 'skip') return { kind: 'skip' };
+    if (typeof out === 'object' && out !== null) return { kind: 'notEditable', message: out.notEditable };
+    next = typeof out === 'string' ? out : rewriteMinimally(text, doc); // only the edited bytes change
+  } catch (e) {
+    // The edit could not cope with this text (a bug, or a shape it did not expect): the file stays.
+    return { kind: 'notEditable', message: `the edit failed on this text (${(e as Error).message})` };
+  }
   return next === text ? { kind: 'unchanged' } : { kind: 'text', text: next };
+}
+
+/** What a repair writes for a displaced save: the edit applied, or their text verbatim (and why). */
+function mergeOutcome(e: Edited, theirs: string): { text: string; note?: Outcome } {
+  switch (e.kind) {
+    case 'text':
+      return { text: e.text };
+    case 'invalid':
+    case 'notEditable':
+      return { text: theirs, note: { kind: e.kind, message: e.message, text: theirs } };
+    case 'skip':
+      return { text: theirs, note: { kind: 'skip', text: theirs } };
+    case 'unchanged':
+      return { text: theirs };
+  }
 }
 
 function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException).code;
+}
+
+/** renameat2's failure as Node reports a failed syscall: with `code` ('EROFS', 'EACCES', ...). */
+function exchangeError(n: number, from: string, to: string): NodeJS.ErrnoException {
+  const code = Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
+  return Object.assign(new Error(`${code}: renameat2(RENAME_EXCHANGE) failed, '${from}' <-> '${to}'`), { code, errno: -n, syscall: 'renameat2' });
 }
 
 function writeAllAt(fd: number, text: string): void {
@@ -252,9 +297,10 @@ export function commitLeased(ctx: CommitContext): Outcome {
     if (lr < 0) return { kind: 'no-lease' };
     const stB = fstatSync(fdB);
     if (stB.nlink === 0 || inoAt(target) !== stB.ino) return { kind: 'retry', why: 'replaced while opening' };
+    if (stB.size > MAX_FILE_BYTES) return { kind: 'tooLarge', size: stB.size };
     const textB = readAllFd(fdB, stB.size).toString('utf8');
     const e = runEdit(edit, textB);
-    if (e.kind === 'invalid') return { kind: 'invalid', message: e.message, text: textB };
+    if (e.kind === 'invalid' || e.kind === 'notEditable') return { kind: e.kind, message: e.message, text: textB };
     if (e.kind === 'skip') return { kind: 'skip', text: textB };
     if (e.kind === 'unchanged') return { kind: 'unchanged', text: textB };
 
@@ -265,7 +311,7 @@ export function commitLeased(ctx: CommitContext): Outcome {
     const x = native.exchange(tmp, target);
     if (x === -ENOENT) return { kind: 'missing' }; // deleted by a person: never recreate it
     if (x === -EINVAL || x === -ENOSYS) return { kind: 'no-exchange' };
-    if (x < 0) throw new Error(`renameat2(RENAME_EXCHANGE) ${tmp} <-> ${target} failed: errno ${-x}`);
+    if (x < 0) throw exchangeError(-x, tmp, target);
     const displaced = tmp; // from here on, the tmp name holds the inode that was the file: D
     tmp = undefined;
     unresolved = displaced;
@@ -289,10 +335,9 @@ export function commitLeased(ctx: CommitContext): Outcome {
       // its text only once it has settled.
       const d = drained.leased ? drained : settledReadFd(drained.fd);
       if (!(dIno === stB.ino && d.text === textB)) {
-        const e2 = runEdit(edit, d.text);
-        final = e2.kind === 'text' ? e2.text : d.text; // invalid or skipped: their text, verbatim
-        if (e2.kind === 'invalid') note = { kind: 'invalid', message: e2.message, text: d.text };
-        if (e2.kind === 'skip') note = { kind: 'skip', text: d.text };
+        const m = mergeOutcome(runEdit(edit, d.text), d.text); // not editable: their text, verbatim
+        final = m.text;
+        note = m.note;
         writeAllAt(fdM, final); // M's inode is the file, and it is still leased: nobody sees this happen
         fsyncSync(fdM);
         merged = true;
@@ -355,7 +400,7 @@ function settledRead(path: string): { text: string; st: Stats } {
 }
 
 /** Open the target and read it; undefined if it changed while we read (a write in progress). */
-function openAndRead(target: string): { fd: number; st: Stats; text: string } | 'missing' | undefined {
+function openAndRead(target: string): { fd: number; st: Stats; text: string } | 'missing' | { tooLarge: number } | undefined {
   let fd: number;
   try {
     fd = openSync(target, 'r');
@@ -364,6 +409,10 @@ function openAndRead(target: string): { fd: number; st: Stats; text: string } | 
     throw e;
   }
   const st = fstatSync(fd);
+  if (st.size > MAX_FILE_BYTES) {
+    closeSync(fd);
+    return { tooLarge: st.size };
+  }
   const text = readAllFd(fd, st.size).toString('utf8');
   if (!sameStat(st, fstatSync(fd))) {
     closeSync(fd);
@@ -383,12 +432,13 @@ export function commitExchange(ctx: CommitContext): Outcome {
   const b = openAndRead(target);
   if (b === 'missing') return { kind: 'missing' };
   if (!b) return { kind: 'retry', why: 'changing while read' };
+  if ('tooLarge' in b) return { kind: 'tooLarge', size: b.tooLarge };
   const ours: string[] = []; // temp names that hold nothing but our own text: always safe to delete
   let held: string | undefined; // a temp name holding a person's save that is not at the file's name
   let placedFd: number | undefined;
   try {
     const e = runEdit(edit, b.text);
-    if (e.kind === 'invalid') return { kind: 'invalid', message: e.message, text: b.text };
+    if (e.kind === 'invalid' || e.kind === 'notEditable') return { kind: e.kind, message: e.message, text: b.text };
     if (e.kind === 'skip') return { kind: 'skip', text: b.text };
     if (e.kind === 'unchanged') return { kind: 'unchanged', text: b.text };
 
@@ -400,7 +450,7 @@ export function commitExchange(ctx: CommitContext): Outcome {
     const x = native.exchange(placed.path, target);
     if (x === -ENOENT) return { kind: 'missing' };
     if (x === -EINVAL || x === -ENOSYS) return { kind: 'no-exchange' };
-    if (x < 0) throw new Error(`renameat2(RENAME_EXCHANGE) ${placed.path} <-> ${target} failed: errno ${-x}`);
+    if (x < 0) throw exchangeError(-x, placed.path, target);
     // placed.path now names what the file was an instant ago. Is it B, untouched?
     const out = placed.path;
     ours.pop();
@@ -412,9 +462,9 @@ export function commitExchange(ctx: CommitContext): Outcome {
     let note: Outcome | undefined;
     for (let round = 0; round < 10; round++) {
       const d = settledRead(held);
-      const e2 = runEdit(edit, d.text);
-      const text = e2.kind === 'text' ? e2.text : d.text; // invalid or skipped: their text, verbatim
-      note = e2.kind === 'invalid' ? { kind: 'invalid', message: e2.message, text: d.text } : e2.kind === 'skip' ? { kind: 'skip', text: d.text } : undefined;
+      const m = mergeOutcome(runEdit(edit, d.text), d.text); // not editable: their text, verbatim
+      const text = m.text;
+      note = m.note;
       const prevIno = fstatSync(placed.fd).ino;
       const next = createTemp(target, text, d.st);
       closeQuiet(placedFd);
@@ -427,7 +477,7 @@ export function commitExchange(ctx: CommitContext): Outcome {
       }
       if (y < 0) {
         ours.push(next.path);
-        throw new Error(`renameat2(RENAME_EXCHANGE) ${next.path} <-> ${target} failed: errno ${-y}`);
+        throw exchangeError(-y, next.path, target);
       }
       ours.push(held); // its content is at the file's name now (merged)
       held = undefined;
@@ -477,10 +527,11 @@ export function commitRename(ctx: CommitContext): Outcome {
   const b = openAndRead(target);
   if (b === 'missing') return { kind: 'missing' };
   if (!b) return { kind: 'retry', why: 'changing while read' };
+  if ('tooLarge' in b) return { kind: 'tooLarge', size: b.tooLarge };
   const temps: string[] = [];
   try {
     const e = runEdit(edit, b.text);
-    if (e.kind === 'invalid') return { kind: 'invalid', message: e.message, text: b.text };
+    if (e.kind === 'invalid' || e.kind === 'notEditable') return { kind: e.kind, message: e.message, text: b.text };
     if (e.kind === 'skip') return { kind: 'skip', text: b.text };
     if (e.kind === 'unchanged') return { kind: 'unchanged', text: b.text };
     const tmp = createTemp(target, e.text, b.st);
@@ -498,16 +549,13 @@ export function commitRename(ctx: CommitContext): Outcome {
     sleepSync(1);
     const after = settledReadFd(b.fd);
     if (sameStat(after.st, b.st) && after.text === b.text) return { kind: 'done', text: e.text, merged: false };
-    const e2 = runEdit(edit, after.text);
-    const text = e2.kind === 'text' ? e2.text : after.text;
-    const t2 = createTemp(target, text, after.st);
+    const m = mergeOutcome(runEdit(edit, after.text), after.text);
+    const t2 = createTemp(target, m.text, after.st);
     closeQuiet(t2.fd);
     temps.push(t2.path);
     renameSync(t2.path, target);
     temps.pop();
-    if (e2.kind === 'invalid') return { kind: 'invalid', message: e2.message, text: after.text };
-    if (e2.kind === 'skip') return { kind: 'skip', text: after.text };
-    return { kind: 'done', text, merged: true };
+    return m.note ?? { kind: 'done', text: m.text, merged: true };
   } finally {
     closeQuiet(b.fd);
     for (const p of temps) unlinkQuiet(p);

@@ -9,8 +9,15 @@
 //     .git/...                  -> skipped
 //     .faultline-tmp-x.yaml-... -> skipped (a status write in flight)
 //     notes.md                  -> skipped
-import { readdir, stat } from 'node:fs/promises';
+//     linked.yaml -> ../x.yaml  -> refused: a symlink whose file is outside the directory is not a
+//                                  scenario file (listing skips it and says why, reading it says
+//                                  missing with `refused`, writing it is refused): the controller
+//                                  never reads nor writes outside the directory it was given.
+//     alias.yaml -> team-a/slow-db.yml  -> counted (inside)
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
+import type { Issue } from '../api/types.js';
+import { outsideRoot, within } from './confine.js';
 import { loadNative } from './native.js';
 import { type ReadOptions, readStable } from './read.js';
 import { readName } from './yamlEdit.js';
@@ -26,10 +33,19 @@ export function isHiddenPath(root: string, path: string): boolean {
   return rel.split(sep).some((seg) => seg.startsWith('.'));
 }
 
-/** Every scenario file under `dir`, as absolute paths, sorted. A missing directory is an error. */
-export async function listScenarioFiles(dir: string): Promise<string[]> {
+export interface DirScan {
+  /** Scenario files, absolute paths, sorted. */
+  files: string[];
+  /** *.yaml entries that are not scenario files because they lead outside the directory. */
+  refused: { file: string; issue: Issue }[];
+}
+
+/** Every scenario file under `dir`, and the symlinks refused. A missing directory is an error. */
+export async function scanScenarioFiles(dir: string): Promise<DirScan> {
   const root = resolve(dir);
+  const realRoot = await realpath(root);
   const out: string[] = [];
+  const refused: DirScan['refused'] = [];
   async function walk(d: string, depth: number): Promise<void> {
     const entries = await readdir(d, { withFileTypes: true });
     for (const e of entries) {
@@ -40,20 +56,29 @@ export async function listScenarioFiles(dir: string): Promise<string[]> {
       } else if (SCENARIO_FILE.test(e.name)) {
         if (e.isFile()) out.push(p);
         else if (e.isSymbolicLink()) {
-          const st = await stat(p).catch(() => undefined);
-          if (st?.isFile()) out.push(p);
+          const real = await realpath(p).catch(() => undefined);
+          const st = real === undefined ? undefined : await stat(real).catch(() => undefined);
+          if (!st?.isFile() || real === undefined) continue; // dangling, or not a file
+          const issue = within(realRoot, real) ? undefined : outsideRoot(root, p, real);
+          if (issue) refused.push({ file: p, issue });
+          else out.push(p);
         }
       }
     }
   }
   await walk(root, 0);
-  return out.sort();
+  return { files: out.sort(), refused: refused.sort((a, b) => (a.file < b.file ? -1 : 1)) };
+}
+
+/** Every scenario file under `dir`, as absolute paths, sorted (scanScenarioFiles without the refusals). */
+export async function listScenarioFiles(dir: string): Promise<string[]> {
+  return (await scanScenarioFiles(dir)).files;
 }
 
 export interface NameIndex {
   /** Scenario name -> the one file that holds it (names held by several files are not here). */
   byName: Map<string, string>;
-  /** Files whose metadata.name could not be read, and why. */
+  /** Files whose metadata.name could not be read (or that lead outside the directory), and why. */
   unreadable: { file: string; reason: string }[];
   /** Names held by more than one file: every such file is listed. */
   conflicts: { name: string; files: string[] }[];
@@ -61,10 +86,10 @@ export interface NameIndex {
 
 /** Map every scenario name in `dir` to its file, reading metadata.name leniently. */
 export async function indexByName(dir: string, read: Partial<ReadOptions> = {}): Promise<NameIndex> {
-  const files = await listScenarioFiles(dir);
-  const opts = { ...read, native: read.native === undefined ? loadNative() : read.native }; // load once
+  const { files, refused } = await scanScenarioFiles(dir);
+  const opts = { ...read, native: read.native === undefined ? loadNative() : read.native, root: dir }; // load once
   const seen = new Map<string, string[]>();
-  const unreadable: NameIndex['unreadable'] = [];
+  const unreadable: NameIndex['unreadable'] = refused.map((r) => ({ file: r.file, reason: r.issue.message }));
   for (const file of files) {
     const r = await readStable(file, opts);
     if (r.missing) continue; // deleted while we listed

@@ -2,10 +2,10 @@
 export { ScenarioStore } from './store.js';
 export { systemClock } from './clock.js';
 export { readOnce, readStable, type ReadOptions } from './read.js';
-export type { ApplyResult, StoreOptions, UpdateResult, WriteStatusOptions, WriteStatusResult } from './store.js';
-export type { CommitMethod, Edit } from './commit.js';
+export type { ApplyResult, StoreOptions, UpdateFailureReason, UpdateResult, WriteStatusFailureReason, WriteStatusOptions, WriteStatusResult } from './store.js';
+export type { CommitMethod, Edit, NotEditable } from './commit.js';
 export { TEMP_PREFIX } from './commit.js';
-export { indexByName, listScenarioFiles, type NameIndex } from './dir.js';
+export { indexByName, listScenarioFiles, scanScenarioFiles, type DirScan, type NameIndex } from './dir.js';
 export type { StableRead } from './read.js';
 export { watchDir, type WatchEvent, type WatchOptions } from './watch.js';
-export { generationOf, readName, type GenerationInfo } from './yamlEdit.js';
+export { generationOf, readName, readStatus, type GenerationInfo } from './yamlEdit.js';

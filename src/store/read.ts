@@ -17,14 +17,27 @@
 // during our read. So on Linux each read first takes a read lease (native.ts): the kernel grants
 // it only if nobody has the file open for writing, and holds off new writers while we read. A
 // refused lease (EAGAIN) means a save is in progress: we wait and read again.
+//
+// A file over MAX_FILE_BYTES is not read whole: its size is checked with fstat on the open file
+// before reading, and only its first MAX_FILE_BYTES + 1 bytes are returned (`truncated`, with the
+// real `size`). That prefix is still too large for every reader (api/guard.ts), so whoever parses
+// it gets file.tooLarge without a parser ever running; a 4.4 MB file once took 16 s of CPU and
+// 544 MiB to be refused after parsing.
 import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { parseDocument } from 'yaml';
+import { MAX_FILE_BYTES, guardText } from '../api/guard.js';
+import type { Issue } from '../api/types.js';
+import { fdPath, outsideRoot } from './confine.js';
 import type { Clock } from '../ports/index.js';
 import { systemClock } from './clock.js';
 import { EAGAIN, type Native, loadNative } from './native.js';
 
 export type StableRead =
-  | { missing: true }
+  | {
+      missing: true;
+      /** Set when the file exists but is not one the store may read (a symlink leading outside the directory). */
+      refused?: Issue;
+    }
   | {
       missing: false;
       text: string;
@@ -33,6 +46,12 @@ export type StableRead =
       mtimeMs: number;
       /** Set when the tries ran out before a trustworthy read: the text may be a save in progress. */
       unsettled?: true;
+      /**
+       * The file is larger than MAX_FILE_BYTES (`size`): `text` is only its first MAX_FILE_BYTES + 1
+       * bytes, enough for any reader to refuse it as too large without parsing it. Pass `size` to
+       * parseScenario (`{bytes: size}`) for a message with the real size.
+       */
+      truncated?: true;
     };
 
 export interface ReadOptions {
@@ -43,6 +62,8 @@ export interface ReadOptions {
   tries: number;
   /** Leases (Linux, koffi); null: none; absent: loaded for this call. */
   native?: Native | null;
+  /** The scenario directory: a file that leads outside it (a symlink) is refused (confine.ts). */
+  root?: string;
 }
 
 interface Snapshot {
@@ -52,15 +73,17 @@ interface Snapshot {
   mtimeMs: number;
   ctimeMs: number;
   moved: boolean; // the file changed while we read it, or a writer has it open
+  truncated: boolean; // over MAX_FILE_BYTES: `text` is its first MAX_FILE_BYTES + 1 bytes
 }
 
-/** Read all of an open file from offset 0. */
-export function readAllFd(fd: number, sizeHint = 0): Buffer {
-  let buf = Buffer.allocUnsafe(Math.max(4096, sizeHint + 1));
+/** Read all of an open file from offset 0, or its first `max` bytes. */
+export function readAllFd(fd: number, sizeHint = 0, max = Infinity): Buffer {
+  let buf = Buffer.allocUnsafe(Math.min(max, Math.max(4096, sizeHint + 1)));
   let len = 0;
   for (;;) {
+    if (len === max) return buf.subarray(0, len);
     if (len === buf.length) {
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      const bigger = Buffer.allocUnsafe(Math.min(max, buf.length * 2));
       buf.copy(bigger, 0, 0, len);
       buf = bigger;
     }
@@ -81,9 +104,18 @@ function isMissingError(e: unknown): boolean {
 
 /**
  * One synchronous read (open, lease, fstat, read, fstat, close): see native.ts for why it is
- * synchronous. `moved` when the file changed during the read or a writer has it open.
+ * synchronous. `moved` when the file changed during the read or a writer has it open; null when
+ * the file does not exist. Over MAX_FILE_BYTES, only a prefix is read (`truncated`).
  */
 export function readOnce(path: string, native: Native | null = null): Snapshot | null {
+  return readSnapshot(path, native, undefined) as Snapshot | null;
+}
+
+/**
+ * readOnce, confined to `root`: a file that turns out (once open: no window for a symlink swap)
+ * to lead outside it is not read: `{refused}`.
+ */
+function readSnapshot(path: string, native: Native | null, root: string | undefined): Snapshot | { refused: Issue } | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -92,9 +124,12 @@ export function readOnce(path: string, native: Native | null = null): Snapshot |
     throw e;
   }
   try {
+    const refused = root === undefined ? undefined : outsideRoot(root, path, fdPath(fd));
+    if (refused) return { refused };
     const writing = native !== null && native.readLease(fd) === -EAGAIN;
     const before = fstatSync(fd);
-    const text = readAllFd(fd, before.size).toString('utf8');
+    const truncated = before.size > MAX_FILE_BYTES;
+    const text = readAllFd(fd, before.size, MAX_FILE_BYTES + 1).toString('utf8');
     const after = fstatSync(fd);
     return {
       text,
@@ -103,15 +138,16 @@ export function readOnce(path: string, native: Native | null = null): Snapshot |
       mtimeMs: after.mtimeMs,
       ctimeMs: after.ctimeMs,
       moved: writing || !sameStat(before, after),
+      truncated: truncated || after.size > MAX_FILE_BYTES,
     };
   } finally {
     closeSync(fd); // also releases the lease
   }
 }
 
-/** Parses as one YAML document without errors. */
+/** Parses as one YAML document without errors (and may be parsed at all: api/guard.ts). */
 export function parses(text: string): boolean {
-  if (text.trim() === '') return false;
+  if (text.trim() === '' || guardText(text) !== undefined) return false;
   try {
     return parseDocument(text).errors.length === 0;
   } catch {
@@ -134,12 +170,20 @@ export async function readStable(path: string, options: Partial<ReadOptions> = {
   const native = options.native === undefined ? loadNative() : options.native;
   let prev: Snapshot | null | undefined;
   for (let i = 0; i < Math.max(1, opts.tries); i++) {
-    const snap = readOnce(path, native);
+    const snap = readSnapshot(path, native, options.root);
+    if (snap !== null && 'refused' in snap) return { missing: true, refused: snap.refused };
     const last = i === Math.max(1, opts.tries) - 1;
     if (snap === null) {
       if (prev === null || last) return { missing: true };
     } else {
-      const result = { missing: false as const, text: snap.text, ino: snap.ino, size: snap.size, mtimeMs: snap.mtimeMs };
+      const result = {
+        missing: false as const,
+        text: snap.text,
+        ino: snap.ino,
+        size: snap.size,
+        mtimeMs: snap.mtimeMs,
+        ...(snap.truncated ? { truncated: true as const } : {}),
+      };
       // A file modified in the last moments may be in the middle of an in-place save (a 10 MB file
       // written in 512 KiB chunks shows valid YAML after the first chunk): only a file that has
       // been still for SETTLE_MS, or that reads the same twice, is taken as the person's text.
@@ -147,7 +191,8 @@ export async function readStable(path: string, options: Partial<ReadOptions> = {
       // This guards writers the lease cannot see (one open per chunk) and systems without leases;
       // the lease (`moved` while a writer has the file open) guards chunks written by one open.
       const settled = Date.now() - snap.mtimeMs >= SETTLE_MS;
-      if (!snap.moved && settled && parses(snap.text)) return result;
+      // A file too large to read is final as soon as it is still: it is never parsed.
+      if (!snap.moved && settled && (snap.truncated || parses(snap.text))) return result;
       // "Agree": same text in the same, unrewritten inode. A writer that keeps rewriting the file
       // in place shows an empty file at each write; two of those moments are not agreement.
       if (!snap.moved && prev && prev.text === snap.text && prev.ino === snap.ino && prev.mtimeMs === snap.mtimeMs && prev.ctimeMs === snap.ctimeMs) {

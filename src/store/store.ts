@@ -5,9 +5,10 @@
 // part of the behaviour (re-reads, backoff, unlink confirmation); the sub-millisecond waits inside
 // a write's critical section are real time on purpose (commit.ts explains why they must block).
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, fsyncSync, linkSync, openSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { tooLargeIssue } from '../api/guard.js';
 import type { ScenarioStatus } from '../api/types.js';
 import type { Clock } from '../ports/index.js';
 import {
@@ -21,7 +22,8 @@ import {
   tempPathFor,
 } from './commit.js';
 import { systemClock } from './clock.js';
-import { type NameIndex, fileNameProblem, indexByName, listScenarioFiles } from './dir.js';
+import { outsideRoot, within } from './confine.js';
+import { type DirScan, type NameIndex, fileNameProblem, indexByName, scanScenarioFiles } from './dir.js';
 import { type Native, loadNative } from './native.js';
 import { type ReadOptions, type StableRead, parses, readStable } from './read.js';
 import { applyMerge, readName, withStatus } from './yamlEdit.js';
@@ -29,6 +31,12 @@ import { type WatchEvent, type WatchOptions, watchDir } from './watch.js';
 
 export interface StoreOptions {
   clock?: Clock;
+  /**
+   * The scenario directory. Files that lead outside it through a symlink are neither read nor
+   * written (confine.ts). Every directory given to listScenarioFiles, indexByName, watchDir,
+   * applyToDir or deleteFromDir is confined the same way from then on.
+   */
+  dir?: string;
   /** Delay before re-reading a file that looked torn (empty, unparseable, changing). Default 50 ms. */
   readDelayMs?: number;
   /** Reads per readStable at most. Default 6. */
@@ -49,15 +57,40 @@ export interface StoreOptions {
   unlinkConfirmMs?: number;
 }
 
+/**
+ * Why nothing was written. The file is left exactly as it was in every case.
+ *   missing      the file does not exist (never recreated)
+ *   invalid      its text cannot be edited safely: empty, not YAML, or refused by api/guard.ts
+ *   tooLarge     over MAX_FILE_BYTES (seen with fstat; not read)
+ *   outsideDir   a symlink that leads outside the scenario directory
+ *   notEditable  the edit has no place in this text (e.g. `metadata: 5` for a generation)
+ *   skipped      the edit chose to write nothing
+ *   unchanged    the edit changes nothing
+ *   busy         still changing after maxAttempts
+ *   writeFailed  the filesystem refused (read-only, permissions, full disk, ...): `errno` says which
+ */
+export type UpdateFailureReason =
+  | 'missing'
+  | 'invalid'
+  | 'tooLarge'
+  | 'outsideDir'
+  | 'notEditable'
+  | 'skipped'
+  | 'unchanged'
+  | 'busy'
+  | 'writeFailed';
+
 export type UpdateResult =
   | { written: true; path: string; text: string; merged: boolean; method: CommitMethod; attempts: number }
   | {
       written: false;
       path: string;
-      reason: 'missing' | 'invalid' | 'skipped' | 'unchanged' | 'busy';
+      reason: UpdateFailureReason;
       message: string;
       /** The file's text when it was read (absent when missing). */
       text?: string;
+      /** writeFailed: the error code, e.g. 'EROFS', 'EACCES', 'ENOSPC'. */
+      errno?: string;
     };
 
 export interface WriteStatusOptions {
@@ -70,7 +103,13 @@ export interface WriteStatusOptions {
   reconciledSpecHash?: string;
 }
 
-export type WriteStatusResult = UpdateResult & {
+/** writeStatus names a filesystem failure 'StatusWriteFailed' (updateFile: 'writeFailed'). */
+export type WriteStatusFailureReason = Exclude<UpdateFailureReason, 'writeFailed'> | 'StatusWriteFailed';
+
+export type WriteStatusResult = (
+  | Extract<UpdateResult, { written: true }>
+  | (Omit<Extract<UpdateResult, { written: false }>, 'reason'> & { reason: WriteStatusFailureReason })
+) & {
   /** metadata.generation and status.specHash as written (absent when nothing was written). */
   generation?: number;
   specHash?: string;
@@ -92,17 +131,81 @@ function isMissing(e: unknown): boolean {
   return c === 'ENOENT' || c === 'ENOTDIR';
 }
 
+/**
+ * A filesystem error as a result that says what failed, on which file, and what to do.
+ *
+ *   EROFS on /srv/scenarios/a.yaml ->
+ *   "/srv/scenarios/a.yaml: not written (EROFS: read-only file system); the file is unchanged:
+ *    the filesystem holding /srv/scenarios is read-only: remount it read-write, or give the
+ *    controller a writable copy of the directory"
+ */
+function writeFailed(abs: string, target: string, e: unknown): Extract<UpdateResult, { written: false }> {
+  const err = e as NodeJS.ErrnoException;
+  const code = typeof err?.code === 'string' ? err.code : 'EUNKNOWN';
+  const what = typeof err?.message === 'string' ? err.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*)?$/s, '') : String(e);
+  const dir = dirname(target);
+  const uid = process.getuid?.();
+  const who = uid === undefined ? "the controller's user" : `the controller's user (uid ${uid})`;
+  const advice: Record<string, string> = {
+    EROFS: `the filesystem holding ${dir} is read-only: remount it read-write, or give the controller a writable copy of the directory`,
+    EACCES: `permission denied: let ${who} write the file and the directory ${dir} (a write goes through a temporary file next to the file)`,
+    EPERM: `not permitted: let ${who} write the file and the directory ${dir}, and check for an immutable attribute (lsattr)`,
+    ENOSPC: `no space left on the device holding ${dir}: free some space`,
+    EDQUOT: `the disk quota for ${dir} is used up: free some space`,
+    EMFILE: 'too many open files in the controller: raise its file limit (ulimit -n)',
+    ENFILE: 'too many open files on this system: close some, or raise fs.file-max',
+  };
+  return {
+    written: false,
+    path: abs,
+    reason: 'writeFailed',
+    errno: code,
+    message: `${abs}: not written (${code}: ${what}); the file is unchanged: ${advice[code] ?? `check the filesystem holding ${dir}`}`,
+  };
+}
+
+/**
+ * Refuse a file the person made read-only (no write permission bit, or no write access for us),
+ * before any temporary file exists: a rename would replace it even so, and root could write it.
+ */
+function writeDenied(abs: string, target: string): Extract<UpdateResult, { written: false }> | undefined {
+  try {
+    accessSync(target, fsConstants.W_OK);
+  } catch (e) {
+    if (isMissing(e)) return undefined; // the commit finds out and says so
+    return writeFailed(abs, target, e);
+  }
+  let mode: number;
+  try {
+    mode = statSync(target).mode;
+  } catch {
+    return undefined;
+  }
+  if ((mode & 0o222) !== 0) return undefined;
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  return {
+    written: false,
+    path: abs,
+    reason: 'writeFailed',
+    errno: 'EACCES',
+    message: `${abs}: not written (EACCES: the file is read-only, mode ${octal}); the file is unchanged: if the controller may record status in it, make it writable (chmod u+w ${target})`,
+  };
+}
+
 export class ScenarioStore {
   private readonly clock: Clock;
-  private readonly opts: Required<Omit<StoreOptions, 'clock'>>;
+  private readonly opts: Required<Omit<StoreOptions, 'clock' | 'dir'>>;
   /** Absolute path -> sha256 of the last text this store wrote there as its own. */
   private readonly ownWrites = new Map<string, string>();
   private native: Native | null | undefined; // undefined: not loaded yet
   /** Directories where RENAME_EXCHANGE turned out unsupported (another filesystem). */
   private readonly noExchangeDirs = new Set<string>();
+  /** Scenario directories: nothing that leads outside them is read or written (confine.ts). */
+  private readonly roots = new Set<string>();
 
   constructor(opts: StoreOptions = {}) {
     this.clock = opts.clock ?? systemClock();
+    if (opts.dir !== undefined) this.confine(opts.dir);
     this.opts = {
       readDelayMs: opts.readDelayMs ?? 50,
       readTries: opts.readTries ?? 6,
@@ -116,8 +219,30 @@ export class ScenarioStore {
     };
   }
 
-  private readOptions(): ReadOptions {
-    return { clock: this.clock, delayMs: this.opts.readDelayMs, tries: this.opts.readTries, native: this.nativeFs() };
+  private readOptions(path?: string): ReadOptions {
+    const root = path === undefined ? undefined : this.rootOf(path);
+    return {
+      clock: this.clock,
+      delayMs: this.opts.readDelayMs,
+      tries: this.opts.readTries,
+      native: this.nativeFs(),
+      ...(root === undefined ? {} : { root }),
+    };
+  }
+
+  /** Confine `dir` from now on (see StoreOptions.dir). */
+  private confine(dir: string): void {
+    this.roots.add(resolve(dir));
+  }
+
+  /** The confined directory `path` is in (the innermost), if any. */
+  private rootOf(path: string): string | undefined {
+    const abs = resolve(path);
+    let best: string | undefined;
+    for (const root of this.roots) {
+      if (within(root, abs) && (best === undefined || root.length > best.length)) best = root; // lexically
+    }
+    return best;
   }
 
   private nativeFs(): Native | null {
@@ -127,20 +252,31 @@ export class ScenarioStore {
 
   // ---------------------------------------------------------------- reading
 
-  /** See read.ts: a read that never mistakes a torn in-place write for the person's content. */
+  /**
+   * See read.ts: a read that never mistakes a torn in-place write for the person's content. A file
+   * in a confined directory that leads outside it reads as missing, with `refused` saying why.
+   */
   readStable(path: string): Promise<StableRead> {
-    return readStable(path, this.readOptions());
+    return readStable(path, this.readOptions(path));
   }
 
-  listScenarioFiles(dir: string): Promise<string[]> {
-    return listScenarioFiles(dir);
+  async listScenarioFiles(dir: string): Promise<string[]> {
+    return (await this.scanScenarioFiles(dir)).files;
+  }
+
+  /** The scenario files, and the *.yaml entries refused because they lead outside `dir`. */
+  scanScenarioFiles(dir: string): Promise<DirScan> {
+    this.confine(dir);
+    return scanScenarioFiles(dir);
   }
 
   indexByName(dir: string): Promise<NameIndex> {
+    this.confine(dir);
     return indexByName(dir, this.readOptions());
   }
 
   watchDir(dir: string, onEvent: (e: WatchEvent) => void, signal: AbortSignal, opts: WatchOptions = {}): Promise<void> {
+    this.confine(dir);
     return watchDir(dir, onEvent, signal, {
       unlinkConfirmMs: this.opts.unlinkConfirmMs,
       ...opts,
@@ -192,8 +328,23 @@ export class ScenarioStore {
       target = realpathSync(abs); // write the file a symlink points to, not over the symlink
     } catch (e) {
       if (isMissing(e)) return { written: false, path: abs, reason: 'missing', message: `${abs} does not exist` };
-      throw e;
+      return writeFailed(abs, abs, e);
     }
+    const root = this.rootOf(abs);
+    const outside = root === undefined ? undefined : outsideRoot(root, abs, target);
+    if (outside) return { written: false, path: abs, reason: 'outsideDir', message: `${outside.message}; not written` };
+    const denied = writeDenied(abs, target);
+    if (denied) return denied;
+    try {
+      return await this.commitLoop(abs, target, edit, after);
+    } catch (e) {
+      // The filesystem said no (EROFS, EACCES, ENOSPC, EIO ...). The commit functions have put
+      // back what they displaced and removed their temporary files on the way out.
+      return writeFailed(abs, target, e);
+    }
+  }
+
+  private async commitLoop(abs: string, target: string, edit: Edit, after?: (text: string) => void): Promise<UpdateResult> {
     let leaseAllowed = true;
     let busySince: number | undefined;
     for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
@@ -242,8 +393,12 @@ export class ScenarioStore {
           }
           continue;
         }
+        case 'tooLarge':
+          return { written: false, path: abs, reason: 'tooLarge', message: `${abs}: ${tooLargeIssue(out.size).message}; not written` };
         case 'invalid':
           return { written: false, path: abs, reason: 'invalid', message: `${abs}: ${out.message}; not written`, text: out.text };
+        case 'notEditable':
+          return { written: false, path: abs, reason: 'notEditable', message: `${abs}: ${out.message}; not written`, text: out.text };
         case 'skip':
           return { written: false, path: abs, reason: 'skipped', message: `${abs}: nothing to write`, text: out.text };
         case 'unchanged':
@@ -262,7 +417,12 @@ export class ScenarioStore {
   /**
    * Write `status` into the scenario file at `path`, replacing the whole status entry (never
    * merging it), and bring metadata.generation up to date (generationOf). Everything outside the
-   * status entry and the generation line stays byte-for-byte (yamlEdit.ts).
+   * status entry and the generation value stays byte-for-byte (yamlEdit.ts).
+   *
+   * Never throws. When it cannot write, it says why (`reason`, `message`) and the file is left
+   * exactly as it was: not YAML ('invalid'), no place for status or generation in it
+   * ('notEditable': `metadata: 5`), too large, outside the directory, or the filesystem refused
+   * ('StatusWriteFailed' with `errno`: read-only, permissions, full disk).
    */
   async writeStatus(path: string, status: ScenarioStatus, opts: WriteStatusOptions = {}): Promise<WriteStatusResult> {
     const reconciled = opts.reconciledSpecHash ?? status.specHash;
@@ -277,14 +437,17 @@ export class ScenarioStore {
       path,
       (doc, text) => {
         const out = withStatus(text, status, { doc, reconciledSpecHash: reconciled });
-        if (!out) return 'skip'; // not a mapping: nothing sensible to write into
+        if ('notEditable' in out) return out; // e.g. `metadata: 5`: no place for a generation
         const own = reconciled !== undefined ? reconciled === out.specHash : !out.bumped;
         last = { generation: out.generation, specHash: out.specHash, own };
         return out.text;
       },
       (text) => this.noteWrite(paths, text, last?.own ?? false),
     );
-    return res.written || res.reason === 'unchanged' ? { ...res, ...last } : res;
+    if (res.written) return { ...res, ...last };
+    const { reason } = res;
+    if (reason === 'unchanged') return { ...res, reason, ...last };
+    return { ...res, reason: reason === 'writeFailed' ? 'StatusWriteFailed' : reason };
   }
 
   // ---------------------------------------------------------------- apply / delete
@@ -295,6 +458,7 @@ export class ScenarioStore {
    * Does not validate the spec (the caller does); needs a readable metadata.name.
    */
   async applyToDir(dir: string, sourceText: string): Promise<ApplyResult> {
+    this.confine(dir);
     const n = readName(sourceText);
     if ('error' in n) {
       throw new Error(`cannot apply: ${n.error}. Give the scenario a name under metadata.name, e.g. "split-brain".`);
@@ -336,6 +500,7 @@ export class ScenarioStore {
 
   /** Remove the file of scenario `name`. Returns its path, or null if no file holds that name. */
   async deleteFromDir(dir: string, name: string): Promise<string | null> {
+    this.confine(dir);
     const idx = await this.indexByName(dir);
     const conflict = idx.conflicts.find((c) => c.name === name);
     if (conflict) {

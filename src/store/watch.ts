@@ -7,8 +7,12 @@
 //
 //   chokidar: unlink a.yaml, add a.yaml (12 ms later)   -> we report: change a.yaml
 //   chokidar: unlink a.yaml (nothing after)             -> we report: unlink a.yaml (after the delay)
+//
+// A symlink that leads outside the directory is not a scenario file (confine.ts): its add or
+// change is not reported, and a file we reported that becomes such a link is reported as unlink.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { outsideRoot } from './confine.js';
 import { watch } from 'chokidar';
 import type { Clock } from '../ports/index.js';
 import { systemClock } from './clock.js';
@@ -50,8 +54,16 @@ export async function watchDir(
     },
   });
   const pending = new Map<string, AbortController>();
+  const reported = new Set<string>(); // paths we reported as existing (add/change) and not since as unlink
   const emit = (path: string, kind: WatchEvent['kind']): void => {
-    if (!signal.aborted) onEvent({ path, kind });
+    if (signal.aborted) return;
+    if (kind !== 'unlink' && outsideRoot(root, path) !== undefined) {
+      if (!reported.has(path)) return; // never a scenario file: nothing to say
+      kind = 'unlink';
+    }
+    if (kind === 'unlink') reported.delete(path);
+    else reported.add(path);
+    onEvent({ path, kind });
   };
   const reappeared = (path: string): boolean => {
     const p = pending.get(path);

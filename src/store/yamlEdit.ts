@@ -5,9 +5,12 @@
 // person who commits these files would see the controller rewrite lines it never meant to touch.
 // So we parse with `parseDocument` only to learn WHERE things are (every node carries a source
 // range) and splice new text into the original string. Each splice is verified by parsing the
-// result and comparing its value with the intended value; if a file is shaped in a way the splice
-// does not understand (flow-style metadata, anchors, a document-end marker ...), we fall back to
-// the Document API, which still keeps comments and key order.
+// result and comparing its value with the intended value. Flow collections keep their spacing
+// (`metadata: {name: x}` gets `, generation: 1` inside its braces) and a CRLF file stays CRLF. If a
+// file is shaped in a way the splice does not understand (no metadata yet, a document-end marker
+// ...), the edit is made with the Document API and written back by rewriteMinimally, which again
+// changes only the bytes of what changed; only what even that cannot express (comments edited,
+// keys reordered) is printed whole, comments and key order kept.
 //
 // Worked example: status replaced, generation inserted, everything else byte-for-byte.
 //
@@ -20,9 +23,11 @@
 //                                         phase: Running
 //                                         specHash: 3f0c...
 //                                       # a person's note
-import { Document, isDocument, isMap, isScalar, parseDocument, type Pair, type YAMLMap } from 'yaml';
+import { Document, isAlias, isDocument, isMap, isNode, isScalar, isSeq, parseDocument, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import { guardText } from '../api/guard.js';
 import { specHash, stableStringify } from '../api/hash.js';
 import type { ScenarioStatus } from '../api/types.js';
+import type { NotEditable } from './commit.js';
 
 // ---------------------------------------------------------------- generation
 
@@ -67,12 +72,19 @@ export function asRecord(v: unknown): Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-/** toJS that never throws (a broken alias makes the yaml library throw). */
+/**
+ * toJS that never throws (a broken alias makes the yaml library throw) and never writes to the
+ * console (yaml warns there about a key that is a list or a map: `? [a]: b`).
+ */
 export function safeToJS(doc: Document): unknown {
+  const level = doc.options.logLevel;
+  doc.options.logLevel = 'error';
   try {
     return doc.toJS({ maxAliasCount: 100 });
   } catch {
     return undefined;
+  } finally {
+    doc.options.logLevel = level;
   }
 }
 
@@ -83,11 +95,28 @@ export function plain<T>(v: T): T {
 
 // ---------------------------------------------------------------- reading names
 
-/** metadata.name read leniently: syntax errors elsewhere in the file do not matter if the name is readable. */
+/** How much of a file too large to parse is read for its name (which sits near the top). */
+const NAME_HEAD_CHARS = 64 * 1024;
+
+/**
+ * metadata.name read leniently: syntax errors elsewhere in the file do not matter if the name is
+ * readable. A text that may not be parsed at all (api/guard.ts) has no name, except one that is
+ * only too large: its name is read from its first 64 KiB, so that the controller can still say
+ * which scenario is too large (and keep treating the file as that scenario) without parsing it.
+ */
 export function readName(text: string): { name: string } | { error: string } {
+  const refused = guardText(text);
+  if (!refused) return nameIn(text);
+  if (refused.code !== 'file.tooLarge' || typeof text !== 'string') return { error: refused.message };
+  const head = text.slice(0, text.lastIndexOf('\n', NAME_HEAD_CHARS) + 1);
+  const found = guardText(head) === undefined ? nameIn(head) : undefined;
+  return found && 'name' in found ? found : { error: refused.message };
+}
+
+function nameIn(text: string): { name: string } | { error: string } {
   let doc: Document;
   try {
-    doc = parseDocument(text, { prettyErrors: false });
+    doc = parseDocument(text, { prettyErrors: false, logLevel: 'error' });
   } catch (e) {
     return { error: `not YAML: ${(e as Error).message}` };
   }
@@ -101,6 +130,24 @@ export function readName(text: string): { name: string } | { error: string } {
   if (typeof name === 'string' && name.trim() !== '') return { name };
   if (doc.errors.length > 0) return { error: `YAML error: ${firstLine(doc.errors[0].message)}` };
   return { error: 'metadata.name is missing or not a string' };
+}
+
+/**
+ * The `status` a file's text holds, read leniently (syntax errors elsewhere do not matter) and
+ * safely: a text api/guard.ts refuses (too large, too deep, not text) or one that is not a
+ * mapping has none (undefined); a mapping without status has `{}`. Never throws.
+ */
+export function readStatus(text: string): Record<string, unknown> | undefined {
+  if (guardText(text) !== undefined) return undefined;
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { prettyErrors: false, logLevel: 'error' });
+  } catch {
+    return undefined;
+  }
+  const js = safeToJS(doc);
+  if (js === null || typeof js !== 'object' || Array.isArray(js)) return undefined;
+  return asRecord((js as Record<string, unknown>).status);
 }
 
 export function firstLine(s: string): string {
@@ -175,7 +222,7 @@ function entryRegion(text: string, pair: Pair): EntryRegion | undefined {
       end = Math.min(text.length, le + 1);
     }
   }
-  return { start, end, keyLineComment, indent: start - ls };
+  return { start, end, keyLineComment: keyLineComment.replace(/\r$/, ''), indent: start - ls };
 }
 
 /** The indentation unit the file uses for nested maps (2 unless the file shows otherwise). */
@@ -207,7 +254,19 @@ interface Splice {
   insert: string;
 }
 
+/**
+ * The text with the splices made. Inserted text is written with "\n" and takes the file's line
+ * ending: a CRLF file stays CRLF throughout.
+ */
 function applySplices(text: string, splices: Splice[]): string {
+  // What is inserted at the end of a text without a final newline starts a line of its own.
+  const atEnd = splices.findIndex((sp) => sp.start === text.length && sp.insert !== '');
+  if (atEnd >= 0 && text !== '' && !text.endsWith('\n')) {
+    const sp = splices[atEnd] as Splice;
+    splices = splices.map((x, i) => (i === atEnd ? { ...sp, insert: `\n${sp.insert}` } : x));
+  }
+  const eol = eolOf(text);
+  if (eol !== '\n') splices = splices.map((s) => ({ ...s, insert: s.insert.replace(/\r?\n/g, eol) }));
   let out = text;
   // From the end backwards, so earlier offsets stay valid; of two inserts at one offset, the one
   // listed first ends up first.
@@ -216,10 +275,15 @@ function applySplices(text: string, splices: Splice[]): string {
   return out;
 }
 
-/** Append a block at the end, on a line of its own. */
+/** The file's line ending, from its first line: "\r\n" or "\n". */
+function eolOf(text: string): string {
+  const nl = text.indexOf('\n');
+  return nl > 0 && text[nl - 1] === '\r' ? '\r\n' : '\n';
+}
+
+/** Append a block at the end, on a line of its own (applySplices adds a missing final newline). */
 function appendSplice(text: string, block: string): Splice {
-  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
-  return { start: text.length, end: text.length, insert: sep + block };
+  return { start: text.length, end: text.length, insert: block };
 }
 
 interface Top {
@@ -255,20 +319,32 @@ function statusSplice(text: string, top: Top, entry: (keyLineComment: string) =>
 }
 
 /**
- * Set metadata.generation (or remove it when `generation` is undefined), touching one line.
+ * Set metadata.generation (or remove it when `generation` is undefined), touching one line, or
+ * only the generation itself in a flow-style metadata.
  *
  *   "metadata:\n  name: web\n  labels: ..."  -> "metadata:\n  name: web\n  generation: 2\n  labels: ..."
  *   "metadata:\n  generation: 1  # x\n"     -> "metadata:\n  generation: 2  # x\n"
+ *   "metadata: {name: web}  # x\n"           -> "metadata: {name: web, generation: 1}  # x\n"
  */
 function generationSplice(text: string, top: Top, generation: number | undefined): Splice | undefined {
+  try {
+    return generationSpliceOf(text, top, generation);
+  } catch (e) {
+    if (e instanceof GiveUp) return undefined;
+    throw e;
+  }
+}
+
+function generationSpliceOf(text: string, top: Top, generation: number | undefined): Splice | undefined {
   const none: Splice = { start: 0, end: 0, insert: '' };
   const metaPair = findPair(top.map, 'metadata');
   const meta = metaPair?.value;
-  if (!isBlockMap(meta)) return generation === undefined && !metaPair ? none : undefined;
+  if (!isMap(meta) || !rangeOf(meta) || (!meta.flow && !isBlockMap(meta))) return generation === undefined && !metaPair ? none : undefined;
   const genPair = findPair(meta, 'generation');
   if (genPair) {
     const v = genPair.value as { range?: [number, number, number] } | null;
     if (generation === undefined) {
+      if (meta.flow) return pairRemoval(text, meta, meta.items.indexOf(genPair));
       const r = entryRegion(text, genPair);
       return r && { start: lineStart(text, r.start), end: r.end, insert: '' };
     }
@@ -279,11 +355,11 @@ function generationSplice(text: string, top: Top, generation: number | undefined
   }
   if (generation === undefined) return none;
   const anchor = findPair(meta, 'name') ?? meta.items[meta.items.length - 1];
+  if (meta.flow) return pairInsertion({ text, padding: flowPadding(text), unit: 2 }, meta, anchor, 'generation', generation);
   if (!anchor) return undefined;
   const r = entryRegion(text, anchor);
   if (!r || r.indent === 0) return undefined;
-  const line = `${' '.repeat(r.indent)}generation: ${generation}\n`;
-  return { start: r.end, end: r.end, insert: text.slice(0, r.end).endsWith('\n') ? line : `\n${line}` };
+  return { start: r.end, end: r.end, insert: `${' '.repeat(r.indent)}generation: ${generation}\n` };
 }
 
 /** The text of the top-level `status` entry, verbatim (key line included), or undefined if absent. */
@@ -304,26 +380,76 @@ export interface StatusEdit {
   specHash: string;
   /** Did the spec change relative to the hash recorded in the file (so generation was bumped)? */
   bumped: boolean;
-  /** 'splice' when only the status entry (and the generation line) changed byte-wise. */
+  /**
+   * 'splice': only the status entry and the generation value changed, byte-wise. 'document': made
+   * with the Document API and written back by rewriteMinimally (usually just as minimal).
+   */
   method: 'splice' | 'document';
+}
+
+/** A node as a person would name it in a message: `a number (5)`, `a list`, `an alias (*m)`. */
+function describeNode(node: unknown): string {
+  if (isAlias(node)) return `an alias (*${node.source})`;
+  if (isSeq(node)) return 'a list';
+  if (isMap(node)) return 'a mapping';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null) return 'empty';
+    const shown = JSON.stringify(v)?.slice(0, 40) ?? String(v);
+    return typeof v === 'number' ? `a number (${shown})` : typeof v === 'boolean' ? `a boolean (${shown})` : `text (${shown})`;
+  }
+  return 'not a mapping';
+}
+
+/**
+ * Why status cannot be written into this document, or undefined when it can: the root must be a
+ * mapping, metadata (when present) a mapping, and the data expandable (no alias bomb).
+ */
+function statusBlocker(doc: Document.Parsed): NotEditable | undefined {
+  if (doc.errors.length > 0) return { notEditable: `the file is not valid YAML: ${firstLine(doc.errors[0].message)}` };
+  if (!isMap(doc.contents)) {
+    return {
+      notEditable: `the document is ${describeNode(doc.contents)}, not a mapping (apiVersion:, kind:, metadata:, spec:); status is written only into a Scenario mapping`,
+    };
+  }
+  const meta = findPair(doc.contents, 'metadata');
+  if (meta && !isMap(meta.value)) {
+    return {
+      notEditable:
+        `metadata is ${describeNode(meta.value)}, not a mapping, so metadata.generation has no place: ` +
+        'write metadata as a mapping (metadata:\n  name: my-scenario) and the status is written on the next change',
+    };
+  }
+  return undefined;
 }
 
 /**
  * The new text of a Scenario file with `status` replaced and metadata.generation brought up to date.
  * `reconciledSpecHash`: the hash of the spec the status describes; when the file's spec differs, the
  * generation is made greater than status.observedGeneration. `doc`: the text, already parsed.
- * Returns undefined when the text is not a YAML mapping, or not data (an alias bomb): nothing
- * sensible to write into.
+ * Never throws: `{notEditable: why}` when the text has no place for a status (not a mapping,
+ * `metadata: 5`), is not data (an alias bomb), or could not be edited to the intended value.
  */
 export function withStatus(
   text: string,
   status: ScenarioStatus,
   opts: { doc?: Document.Parsed; reconciledSpecHash?: string } = {},
-): StatusEdit | undefined {
+): StatusEdit | NotEditable {
+  try {
+    return statusEdit(text, status, opts);
+  } catch (e) {
+    return { notEditable: `the status could not be written into this text (${(e as Error).message})` };
+  }
+}
+
+function statusEdit(text: string, status: ScenarioStatus, opts: { doc?: Document.Parsed; reconciledSpecHash?: string }): StatusEdit | NotEditable {
   const doc = opts.doc ?? parseDocument(text);
-  if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
+  const blocked = statusBlocker(doc);
+  if (blocked) return blocked;
   const js = safeToJS(doc);
-  if (js === undefined) return undefined; // e.g. an alias bomb: not data we can write into
+  if (js === undefined) {
+    return { notEditable: 'its aliases cannot be expanded (an alias with no anchor before it, or too many aliases): write the values out' };
+  }
   const value = asRecord(js);
   const g = generationOf(value);
   // A status that describes an older spec than the file now holds must not claim to have observed
@@ -349,15 +475,18 @@ export function withStatus(
       }
     }
   }
-  // Fallback: the Document API (keeps comments and key order; may re-space some lines).
+  // Fallback: the Document API, written back by changing only what changed (rewriteMinimally):
+  // flow-style metadata, a status entry followed by other keys, anchors ...
   const d = parseDocument(text);
   d.setIn(['metadata', 'generation'], generation);
   const old = d.get('status', true) as { comment?: string | null } | undefined;
   const node = d.createNode(newStatus);
   if (old && typeof old === 'object' && old.comment) node.comment = old.comment;
   d.set('status', node);
-  const out = d.toString({ lineWidth: 0 });
-  if (!sameValue(out, expected)) throw new Error('store: could not write status into the document (internal error)');
+  const out = rewriteMinimally(text, d);
+  if (!sameValue(out, expected)) {
+    return { notEditable: 'the file is shaped in a way the status cannot be written into without changing its meaning (a bug in faultline, please report it)' };
+  }
   return { text: out, generation, specHash: g.specHash, bumped, method: 'document' };
 }
 
@@ -415,7 +544,298 @@ export function applyMerge(sourceText: string, existing: string | undefined): st
   else d.setIn(['metadata', 'generation'], generation);
   if (hasStatus) d.set('status', d.createNode(statusValue));
   else d.delete('status');
-  const text = d.toString({ lineWidth: 0 });
+  const text = rewriteMinimally(sourceText, d);
   if (!sameValue(text, expected)) throw new Error('store: could not merge the applied file (internal error)');
   return text;
+}
+
+// ---------------------------------------------------------------- minimal rewrite of an edited Document
+
+/**
+ * The text of `edited` (a Document parsed from `text`, then changed through the Document API:
+ * setIn, set, delete) that changes only the bytes of what the edit changed. `doc.toString()`
+ * re-prints every line: `[c1]` becomes `[ c1 ]`, `x:   1  # c` becomes `x: 1 # c`.
+ *
+ *   text:   "spec:\n  targets: [c1]   # two\n"      edit: setIn(['spec', 'seed'], 7)
+ *   result: "spec:\n  targets: [c1]   # two\n  seed: 7\n"
+ *
+ *   text:   "metadata: {name: a}\n"                  edit: setIn(['metadata', 'generation'], 1)
+ *   result: "metadata: {name: a, generation: 1}\n"
+ *
+ * Handled: a scalar replaced, a pair added to or removed from a block or flow map, a value
+ * replaced by a new collection (a block map's entry is re-rendered in block style, its key-line
+ * comment kept). The result is checked by parsing it and comparing its value with the edited
+ * Document's; anything else (comments, anchors or tags edited, keys reordered, list items added
+ * or removed) is printed by the Document API, with the file's flow-collection spacing
+ * (`{a: b}` or `{ a: b }`, whichever the file uses more) and no line folding.
+ */
+export function rewriteMinimally(text: string, edited: Document): string {
+  try {
+    const out = spliceEdits(text, edited);
+    if (out !== undefined && sameValue(out, safeToJS(edited))) return out;
+  } catch {
+    /* an unexpected shape: print it instead */
+  }
+  return edited.toString({ lineWidth: 0, flowCollectionPadding: flowPadding(text) });
+}
+
+/** Does the file write flow collections with inner spaces (`{ a: b }`) more often than without? */
+function flowPadding(text: string): boolean {
+  const padded = text.match(/[[{] [^\s\]}]/g)?.length ?? 0;
+  const tight = text.match(/[[{][^\s\]}]/g)?.length ?? 0;
+  return padded > tight;
+}
+
+type Range3 = [number, number, number];
+
+function rangeOf(node: unknown): Range3 | undefined {
+  return isNode(node) ? ((node as { range?: Range3 | null }).range ?? undefined) : undefined;
+}
+
+/** A map key as text, for scalar keys (also the plain strings setIn creates); undefined otherwise. */
+function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return key.value === null || typeof key.value === 'object' ? undefined : String(key.value);
+  return typeof key === 'string' || typeof key === 'number' || typeof key === 'boolean' ? String(key) : undefined;
+}
+
+/** The comments, anchor and tag of a node: an edit that changes them is not spliced. */
+function decoration(node: unknown): string {
+  if (!isNode(node)) return '';
+  const n = node as { comment?: string | null; commentBefore?: string | null; anchor?: string; tag?: string };
+  return JSON.stringify([n.comment ?? null, n.commentBefore ?? null, n.anchor ?? null, n.tag ?? null]);
+}
+
+class GiveUp extends Error {}
+
+function giveUp(): never {
+  throw new GiveUp();
+}
+
+interface Rewrite {
+  text: string;
+  edited: Document;
+  padding: boolean;
+  unit: number;
+  splices: Splice[];
+}
+
+function spliceEdits(text: string, edited: Document): string | undefined {
+  const orig = parseDocument(text);
+  if (orig.errors.length > 0 || decoration(orig) !== decoration(edited)) return undefined;
+  if ((orig.comment ?? null) !== (edited.comment ?? null) || (orig.commentBefore ?? null) !== (edited.commentBefore ?? null)) return undefined;
+  const top = isMap(orig.contents) ? orig.contents : undefined;
+  const rw: Rewrite = { text, edited, padding: flowPadding(text), unit: top ? indentUnit(text, top) : 2, splices: [] };
+  try {
+    diffNode(rw, orig.contents, edited.contents, undefined);
+  } catch (e) {
+    if (e instanceof GiveUp) return undefined;
+    throw e;
+  }
+  return rw.splices.length === 0 ? text : applySplices(text, rw.splices);
+}
+
+/** The JS value of an edited node (setIn may leave plain values, not nodes, in the tree). */
+function valueOf(rw: Rewrite, node: unknown): unknown {
+  return isNode(node) ? node.toJS(rw.edited, { maxAliasCount: 100 }) : node;
+}
+
+/** `value` on one line, in flow style; gives up when it needs several lines. */
+function inline(rw: Pick<Rewrite, 'padding'>, value: unknown): string {
+  const out = new Document(value, { version: '1.2' })
+    .toString({ collectionStyle: 'flow', flowCollectionPadding: rw.padding, lineWidth: 0 })
+    .replace(/\n$/, '');
+  if (out.includes('\n')) giveUp();
+  return out;
+}
+
+/** `key: value` in block style at column `indent`, ending with a newline. */
+function blockEntry(rw: Pick<Rewrite, 'unit'>, key: string, value: unknown, indent: number, keyLineComment = ''): string {
+  const entry = renderEntry(key, value, rw.unit, keyLineComment);
+  const pad = ' '.repeat(indent);
+  return entry
+    .split('\n')
+    .map((line) => (line === '' ? line : pad + line))
+    .join('\n');
+}
+
+/**
+ * Record the splices that turn `o` (a node of the original parse) into `e` (the edited tree).
+ * `pair`: the original pair whose value `o` is, when `o` is a value in a block map.
+ */
+function diffNode(rw: Rewrite, o: unknown, e: unknown, pair: Pair | undefined): void {
+  if (o === e) return;
+  const oRange = rangeOf(o);
+  if (!oRange) giveUp();
+  if (!rangeOf(e) || isAlias(o) !== isAlias(e)) {
+    replaceNode(rw, o, e, pair);
+    return;
+  }
+  if (decoration(o) !== decoration(e)) giveUp();
+  if (isAlias(o) && isAlias(e)) {
+    if (o.source !== e.source) replaceNode(rw, o, e, pair);
+    return;
+  }
+  if (isScalar(o) && isScalar(e)) {
+    if (!Object.is(o.value, e.value) || o.type !== e.type) replaceNode(rw, o, e, pair);
+    return;
+  }
+  if (isMap(o) && isMap(e)) return diffMap(rw, o, e);
+  if (isSeq(o) && isSeq(e)) {
+    if (e.items.length < o.items.length) giveUp(); // removing items is not spliced
+    o.items.forEach((item, i) => diffNode(rw, item, e.items[i], undefined));
+    for (const item of e.items.slice(o.items.length)) rw.splices.push(itemAppend(rw, o, valueOf(rw, item)));
+    return;
+  }
+  giveUp();
+}
+
+/** Replace the text of `o` with `e`'s value: on its line, or as a whole block entry. */
+function replaceNode(rw: Rewrite, o: unknown, e: unknown, pair: Pair | undefined): void {
+  const range = rangeOf(o) as Range3;
+  const value = valueOf(rw, e);
+  const oneLine = !rw.text.slice(range[0], range[1]).includes('\n');
+  const collection = value !== null && typeof value === 'object';
+  if (pair && (collection || !oneLine)) {
+    // A block map's value: write the entry again in block style, keeping its key-line comment.
+    const r = entryRegion(rw.text, pair);
+    const key = keyText(pair.key);
+    if (!r || key === undefined) giveUp();
+    rw.splices.push({ start: r.start - r.indent, end: r.end, insert: blockEntry(rw, key, value, r.indent, r.keyLineComment) });
+    return;
+  }
+  if (!oneLine) giveUp();
+  rw.splices.push({ start: range[0], end: range[1], insert: inline(rw, value) });
+}
+
+function diffMap(rw: Rewrite, o: YAMLMap, e: YAMLMap): void {
+  const oKeys = o.items.map((p) => keyText(p.key));
+  const eKeys = e.items.map((p) => keyText(p.key));
+  if (oKeys.includes(undefined) || eKeys.includes(undefined)) giveUp();
+  // Kept keys must stay in their order: a reordering is not a splice.
+  const kept = eKeys.filter((k) => oKeys.includes(k));
+  if (kept.join('\u0000') !== oKeys.filter((k) => eKeys.includes(k)).join('\u0000')) giveUp();
+
+  let anchor: Pair | undefined; // the last original pair before the current position
+  e.items.forEach((ePair, i) => {
+    const oPair = o.items[oKeys.indexOf(eKeys[i])] as Pair | undefined;
+    if (oPair) {
+      if (decoration(oPair.key) !== decoration(ePair.key)) giveUp();
+      diffNode(rw, oPair.value, ePair.value, o.flow ? undefined : oPair);
+      anchor = oPair;
+    } else {
+      insertPair(rw, o, anchor, eKeys[i] as string, valueOf(rw, ePair.value));
+    }
+  });
+  o.items.forEach((oPair, i) => {
+    if (!eKeys.includes(oKeys[i])) removePair(rw, o, i);
+  });
+}
+
+/**
+ * The splice that appends `value` to list `o`: "[a]" -> "[a, b]"; a "- b" line after the last
+ * item of a block list, at the column of its "-".
+ */
+function itemAppend(rw: Rewrite, o: YAMLSeq, value: unknown): Splice {
+  const text = rw.text;
+  const range = rangeOf(o);
+  if (!range) giveUp();
+  const last = o.items[o.items.length - 1];
+  if (o.flow) {
+    if (last === undefined) {
+      const open = text.indexOf('[', range[0]);
+      const close = text.lastIndexOf(']', range[1] - 1);
+      if (open !== range[0] || close <= open) giveUp();
+      return { start: open + 1, end: close, insert: inline(rw, value) };
+    }
+    const end = rangeOf(last)?.[1];
+    if (end === undefined) giveUp();
+    return { start: end, end, insert: `, ${inline(rw, value)}` };
+  }
+  const lastRange = rangeOf(last);
+  if (!lastRange) giveUp();
+  // The "-" of the last item: back from its content over spaces.
+  let dash = lastRange[0] - 1;
+  while (dash >= 0 && text[dash] === ' ') dash--;
+  if (text[dash] !== '-' || text.slice(lineStart(text, dash), dash).trim() !== '') giveUp();
+  let end = lastRange[1];
+  if (end === 0 || text[end - 1] !== '\n') end = Math.min(text.length, lineEnd(text, end) + 1);
+  return { start: end, end, insert: `${' '.repeat(dash - lineStart(text, dash))}- ${inline(rw, value)}\n` };
+}
+
+/** Add `key: value` to the original map `o`, after `anchor` (or first). */
+function insertPair(rw: Rewrite, o: YAMLMap, anchor: Pair | undefined, key: string, value: unknown): void {
+  rw.splices.push(pairInsertion(rw, o, anchor, key, value));
+}
+
+/** Remove the i-th pair of the original map `o`. */
+function removePair(rw: Rewrite, o: YAMLMap, i: number): void {
+  rw.splices.push(pairRemoval(rw.text, o, i));
+}
+
+type Style = Pick<Rewrite, 'text' | 'padding' | 'unit'>;
+
+/**
+ * The splice that adds `key: value` to map `o` of `st.text`, after `anchor` (or first). Gives up
+ * (GiveUp) on shapes it cannot splice.
+ *
+ *   flow, after "name: a":   "{name: a}"  -> "{name: a, generation: 1}"
+ *   flow, empty:             "{}"         -> "{generation: 1}"
+ *   block, after "name: a":  "  name: a\n" -> "  name: a\n  generation: 1\n"
+ */
+function pairInsertion(st: Style, o: YAMLMap, anchor: Pair | undefined, key: string, value: unknown): Splice {
+  const text = st.text;
+  if (o.flow) {
+    const range = rangeOf(o);
+    if (!range) giveUp();
+    const entry = inline(st, { [key]: value }).replace(/^\{ ?/, '').replace(/ ?\}$/, '');
+    if (anchor) {
+      const end = rangeOf(anchor.value)?.[1] ?? rangeOf(anchor.key)?.[1];
+      if (end === undefined) giveUp();
+      return { start: end, end, insert: `, ${entry}` };
+    }
+    const open = text.indexOf('{', range[0]);
+    const close = text.lastIndexOf('}', range[1] - 1);
+    if (open !== range[0] || close <= open) giveUp();
+    if (o.items.length === 0) return { start: open + 1, end: close, insert: text.slice(open + 1, close).trim() === '' && st.padding ? ` ${entry} ` : entry };
+    return { start: open + 1, end: open + 1, insert: st.padding ? ` ${entry},` : `${entry}, ` };
+  }
+  const first = o.items[0] as Pair | undefined;
+  const firstRegion = first && entryRegion(text, first);
+  if (!firstRegion) giveUp();
+  if (!anchor) {
+    const at = firstRegion.start - firstRegion.indent;
+    return { start: at, end: at, insert: blockEntry(st, key, value, firstRegion.indent) };
+  }
+  const r = entryRegion(text, anchor);
+  if (!r) giveUp();
+  return { start: r.end, end: r.end, insert: blockEntry(st, key, value, firstRegion.indent) };
+}
+
+/**
+ * The splice that removes the i-th pair of map `o`: its lines (block), or the pair with one
+ * separator (flow: "{a: 1, b: 2}" -> "{a: 1}", "{b: 2, a: 1}" -> "{a: 1}", "{b: 2}" -> "{}").
+ */
+function pairRemoval(text: string, o: YAMLMap, i: number): Splice {
+  const pair = o.items[i] as Pair;
+  if (!o.flow) {
+    const r = entryRegion(text, pair);
+    if (!r) giveUp();
+    return { start: r.start - r.indent, end: r.end, insert: '' };
+  }
+  const start = rangeOf(pair.key)?.[0];
+  const end = rangeOf(pair.value)?.[1] ?? rangeOf(pair.key)?.[1];
+  if (start === undefined || end === undefined) giveUp();
+  const prev = o.items[i - 1] as Pair | undefined;
+  const next = o.items[i + 1] as Pair | undefined;
+  if (prev) {
+    const prevEnd = rangeOf(prev.value)?.[1] ?? rangeOf(prev.key)?.[1];
+    if (prevEnd === undefined) giveUp();
+    return { start: prevEnd, end, insert: '' };
+  }
+  if (next) {
+    const nextStart = rangeOf(next.key)?.[0];
+    if (nextStart === undefined) giveUp();
+    return { start, end: nextStart, insert: '' };
+  }
+  return { start, end, insert: '' };
 }

@@ -195,3 +195,132 @@ test('issues come out in document order', () => {
   const lines = failed(parseScenario(text, 'x.yaml')).map((i) => i.line ?? 0);
   assert.deepEqual(lines, [...lines].sort((a, b) => a - b));
 });
+
+// ---------------------------------------------------------------- hostile input (issue 9)
+// Each case: a located issue with a code and a message that says what to do, and never a throw.
+
+function located(text: string, code: string, line: number, column: number): Issue {
+  let r: ParseResult | undefined;
+  assert.doesNotThrow(() => {
+    r = parseScenario(text, 'x.yaml');
+  });
+  const issue = failed(r as ParseResult)[0] as Issue;
+  assert.deepEqual([issue.code, issue.line, issue.column], [code, line, column], JSON.stringify(issue));
+  assert.deepEqual(issue.path, []);
+  return issue;
+}
+
+test('a flow map that is not indented enough is located and says to indent or close it', () => {
+  const issue = located(MINIMAL.replace('  name: demo\n', '  name: demo\n  labels: {a: b,\nc: d}\n'), 'yaml.syntax', 6, 1);
+  assert.match(issue.message, /indent this line with spaces .* or close the bracket/);
+});
+
+test('an unterminated double or single quote says to close it', () => {
+  for (const q of ['"', "'"]) {
+    const issue = located(MINIMAL.replace('name: demo', `name: ${q}demo`), 'yaml.syntax', 4, 9);
+    assert.match(issue.message, /never closed, so it runs to the end of the file; close the quote/);
+  }
+});
+
+test('an alias with no anchor is yaml.alias at the alias, not an alias bomb', () => {
+  const issue = located(MINIMAL.replace('netem: { delay: 100ms }', 'netem: *fast'), 'yaml.alias', 14, 14);
+  assert.match(issue.message, /alias \*fast names no anchor set before it: write &fast/);
+});
+
+test('an alias inside the value it names is yaml.aliasCycle (no circular data reaches validation)', () => {
+  const issue = located(MINIMAL.replace('netem: { delay: 100ms }', 'netem: &n { delay: [*n] }'), 'yaml.aliasCycle', 14, 27);
+  assert.match(issue.message, /would make it infinite/);
+});
+
+test('an empty anchor name is a syntax error with what an anchor is', () => {
+  const issue = located(MINIMAL.replace('name: demo', 'name: & demo'), 'yaml.syntax', 4, 9);
+  assert.match(issue.message, /fix the YAML here|anchor/);
+});
+
+test('a NUL byte is file.encoding at its position, suggesting UTF-16 was the cause', () => {
+  const issue = located(MINIMAL.replace('name: demo', 'name: de\u0000mo'), 'file.encoding', 4, 11);
+  assert.match(issue.message, /NUL byte .* saved as UTF-16, save it as UTF-8/);
+  // A UTF-16LE file read as UTF-8: a NUL after every character; counted, reported once.
+  const utf16 = Buffer.from(MINIMAL, 'utf16le').toString('utf8');
+  const first = located(utf16, 'file.encoding', 1, 2);
+  assert.match(first.message, /\(\d+ such characters in the file\)/);
+});
+
+test('other control characters are yaml.controlCharacter with the code point and an escape to use', () => {
+  const issue = located(MINIMAL.replace('name: demo', 'name: de\u001bmo'), 'yaml.controlCharacter', 4, 11);
+  assert.match(issue.message, /U\+001B is not allowed .* \("\\x1b"\) inside a double-quoted string/);
+});
+
+test('bytes that are not UTF-8 are file.encoding at the first one', () => {
+  const bytes = Buffer.concat([Buffer.from(MINIMAL.slice(0, MINIMAL.indexOf('demo'))), Buffer.from([0xe9]), Buffer.from(MINIMAL.slice(MINIMAL.indexOf('demo')))]);
+  const issue = located(bytes.toString('utf8'), 'file.encoding', 4, 9);
+  assert.match(issue.message, /not valid UTF-8 .* save the file as UTF-8/);
+});
+
+test('a byte-order mark: fine at the start (columns do not count it), an error in the middle', () => {
+  const start = failed(parseScenario(`\uFEFF${MINIMAL.replace('apiVersion', 'apiVersio')}`, 'x.yaml'));
+  const unknown = start.find((i) => i.code === 'schema.additionalProperties');
+  assert.deepEqual([unknown?.path, unknown?.line, unknown?.column], [['apiVersio'], 1, 1]);
+  const issue = located(`${MINIMAL}\uFEFFspec2: x\n`, 'yaml.controlCharacter', 15, 1);
+  assert.match(issue.message, /byte-order mark .* remove it/);
+});
+
+test('CRLF line endings: syntax errors are located as with LF', () => {
+  const text = MINIMAL.replace('kind: Scenario', 'kind: [Scenario').replace(/\n/g, '\r\n');
+  const issue = located(text, 'yaml.syntax', 3, 1);
+  assert.match(issue.message, /add it where the collection ends|indent/);
+});
+
+test('deep nesting that hides behind a quote-like character is still yaml.tooDeep, at its position', () => {
+  // A plain value with an apostrophe once made a light scanner skip every bracket after it.
+  const text = `${MINIMAL}  description: it's\n  other: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+  const issue = located(text, 'yaml.tooDeep', 16, 72);
+  assert.match(issue.message, /nested more than 64 levels deep here, .* flatten this part, or look for a bracket that is never closed/);
+});
+
+test('nesting made by error recovery counts too (each line indented one more than the last)', () => {
+  // Invalid YAML, but the parser recovers by nesting every line one level deeper than the one
+  // before: 1,000 such lines once made a tree 900 levels deep that no bracket count could see.
+  const stair = Array.from({ length: 1000 }, (_, i) => `${' '.repeat(i)}k${i}: x`).join('\n');
+  located(stair, 'yaml.tooDeep', 64, 69);
+});
+
+test('deep block nesting (maps and lists) is yaml.tooDeep before the parser recurses', () => {
+  const maps = Array.from({ length: 200 }, (_, i) => `${' '.repeat(i)}a:`).join('\n') + ' 1\n';
+  located(maps, 'yaml.tooDeep', 65, 65); // the 65th map
+  const lists = `${'- '.repeat(20_000)}a\n`;
+  located(lists, 'yaml.tooDeep', 1, 129); // the 65th "- "
+  const mixed = `a: ${'{a: '.repeat(10_000)}1${'}'.repeat(10_000)}\n`;
+  located(mixed, 'yaml.tooDeep', 1, 256); // the 64th "{", inside the root map
+});
+
+test('a pair in a flow list is a map of its own, and counts as a level', () => {
+  // [a: [b: ...]] composes to list > map > list > map ...: twice as deep as the brackets.
+  located(`x: ${'[a: '.repeat(40)}b${']'.repeat(40)}\n`, 'yaml.tooDeep', 1, 128); // the 32nd "[": 1 + 32 + 32 levels
+  const shallower = failed(parseScenario(`x: ${'[a: '.repeat(20)}b${']'.repeat(20)}\n`, 'x.yaml')); // 41 levels
+  assert.ok(shallower.every((i) => i.code !== 'yaml.tooDeep'));
+});
+
+test('brackets inside block scalars, quotes and comments are text, not nesting', () => {
+  const deepText = '['.repeat(500);
+  const text = MINIMAL.replace(
+    'spec:\n',
+    `spec:\n  description: |\n    ${deepText}\n    it's [[[[\n# ${deepText}\n`,
+  ).replace('name: demo', `name: demo # ${deepText}`);
+  const r = parseScenario(text, 'x.yaml');
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.issues));
+});
+
+test('the size reported by the reader wins over the text it read (a prefix of a larger file)', () => {
+  const issue = one(parseScenario(MINIMAL, 'x.yaml', { bytes: 4.4 * 1024 * 1024 }));
+  assert.equal(issue.code, 'file.tooLarge');
+  assert.match(issue.message, /^the file is 4\.4 MiB; a Scenario file may be at most 1\.0 MiB: split it/);
+});
+
+test('never throws, whatever it is handed', () => {
+  for (const input of [undefined, null, 42, {}, Buffer.from('a: 1'), '\u0000', '\uD800', '---\n---\n', '&a [*a]', '*a', '!!binary x']) {
+    const r = parseScenario(input as string, 'x.yaml');
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.ok(r.issues.length > 0 && r.issues.every((i) => i.code && Array.isArray(i.path) && i.message));
+  }
+});

@@ -179,7 +179,7 @@ export class MemoryFiles implements ScenarioFiles {
     const t = this.texts.get(path);
     if (t === undefined) return { written: false, reason: 'missing' };
     const out = withStatus(t, status, { reconciledSpecHash });
-    if (!out) return { written: false, reason: 'notEditable' };
+    if ('notEditable' in out) return { written: false, reason: `notEditable: ${out.notEditable}` };
     this.writes++;
     this.texts.set(path, out.text);
     return { written: true, own: true };

@@ -1,9 +1,11 @@
 // Shared by the store's tests (not a test file itself).
-import { mkdtempSync, rmSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../../../src/ports/index.js';
+import type { CommitMethod } from '../../../src/store/index.js';
 
 /** A scratch directory, removed when the returned object is disposed (or by `cleanup`). */
 export function scratch(prefix = 'faultline-store-'): { dir: string; cleanup: () => void } {
@@ -62,3 +64,23 @@ spec:
 status: {}                      # written by the controller only
 # a note a person left at the end
 `;
+
+/** Every way the store can commit a write (commit.ts); most write tests run through all three. */
+export const METHODS: CommitMethod[] = ['exchange+lease', 'exchange', 'rename'];
+
+/** Only `expected` is left in `dir`: no temporary files. */
+export function assertNoLeftovers(dir: string, expected: string[]): void {
+  assert.deepEqual(readdirSync(dir).sort(), [...expected].sort());
+}
+
+/** Run `fn` with `text` saved as `name` in a fresh scratch directory, which is removed afterwards. */
+export async function withFile(text: string, fn: (file: string, dir: string) => Promise<void> | void, name = 'a.yaml'): Promise<void> {
+  const s = scratch();
+  try {
+    const file = join(s.dir, name);
+    writeFileSync(file, text);
+    await fn(file, s.dir);
+  } finally {
+    s.cleanup();
+  }
+}

@@ -4,7 +4,6 @@ import {
   chmodSync,
   existsSync,
   readFileSync,
-  readdirSync,
   renameSync,
   statSync,
   symlinkSync,
@@ -19,12 +18,11 @@ import { parseDocument } from 'yaml';
 import { specHash } from '../../../src/api/hash.js';
 import type { ScenarioStatus } from '../../../src/api/types.js';
 import { sleepSync } from '../../../src/store/native.js';
-import { type CommitMethod, ScenarioStore, generationOf } from '../../../src/store/index.js';
+import { ScenarioStore, generationOf } from '../../../src/store/index.js';
 import { statusEntryText } from '../../../src/store/yamlEdit.js';
-import { SCENARIO, scratch } from './helpers.js';
+import { METHODS, SCENARIO, assertNoLeftovers, scratch, withFile } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const METHODS: CommitMethod[] = ['exchange+lease', 'exchange', 'rename'];
 
 function personsPart(text: string): string {
   const entry = statusEntryText(text);
@@ -35,18 +33,10 @@ function doc(text: string): { metadata: { generation?: number }; spec: unknown; 
   return parseDocument(text).toJS() as never;
 }
 
-/** Only our scenario file is left in the directory: no temp files. */
-function assertNoLeftovers(dir: string, expected: string[]): void {
-  assert.deepEqual(readdirSync(dir).sort(), expected.sort());
-}
-
 describe('writeStatus', () => {
   it('keeps the person\'s bytes across repeated writes, through every method', async () => {
     for (const method of METHODS) {
-      const s = scratch();
-      try {
-        const file = join(s.dir, 'split-brain.yaml');
-        writeFileSync(file, SCENARIO);
+      await withFile(SCENARIO, async (file, dir) => {
         const store = new ScenarioStore({ method, durable: false });
         for (let i = 0; i < 5; i++) {
           const r = await store.writeStatus(file, { observedGeneration: 1, phase: i % 2 ? 'Running' : 'Pending' });
@@ -56,18 +46,13 @@ describe('writeStatus', () => {
         const text = readFileSync(file, 'utf8');
         assert.equal(personsPart(text), personsPart(SCENARIO), method);
         assert.equal(doc(text).status?.phase, 'Pending');
-        assertNoLeftovers(s.dir, ['split-brain.yaml']);
-      } finally {
-        s.cleanup();
-      }
+        assertNoLeftovers(dir, ['split-brain.yaml']);
+      }, 'split-brain.yaml');
     }
   });
 
   it('bumps metadata.generation when the spec changed and only then', async () => {
-    const s = scratch();
-    try {
-      const file = join(s.dir, 'a.yaml');
-      writeFileSync(file, SCENARIO);
+    await withFile(SCENARIO, async (file) => {
       const store = new ScenarioStore({ durable: false });
       assert.equal((await store.writeStatus(file, { observedGeneration: 1 })).generation, 1);
       writeFileSync(file, readFileSync(file, 'utf8').replace('# a note', '# another note')); // comment edit
@@ -76,9 +61,7 @@ describe('writeStatus', () => {
       const r = await store.writeStatus(file, { observedGeneration: 1 });
       assert.equal(r.generation, 2);
       assert.equal(doc(readFileSync(file, 'utf8')).metadata.generation, 2);
-    } finally {
-      s.cleanup();
-    }
+    });
   });
 
   it('does not write, and never recreates, a file deleted before the write', async () => {
@@ -96,10 +79,7 @@ describe('writeStatus', () => {
 
   it('does not recreate a file deleted while the write is in flight, through every method', async () => {
     for (const method of METHODS) {
-      const s = scratch();
-      try {
-        const file = join(s.dir, 'a.yaml');
-        writeFileSync(file, SCENARIO);
+      await withFile(SCENARIO, async (file, dir) => {
         const store = new ScenarioStore({ method, readDelayMs: 1, durable: false });
         const r = await store.updateFile(file, (_doc, text) => {
           if (existsSync(file)) unlinkSync(file); // the person deletes it between our read and our swap
@@ -107,10 +87,8 @@ describe('writeStatus', () => {
         });
         assert.equal(!r.written && r.reason, 'missing', method);
         assert.equal(existsSync(file), false, `${method} recreated the file`);
-        assertNoLeftovers(s.dir, []);
-      } finally {
-        s.cleanup();
-      }
+        assertNoLeftovers(dir, []);
+      });
     }
   });
 
@@ -137,10 +115,7 @@ describe('writeStatus', () => {
 
   it('keeps a save renamed over the file during the write, with the status merged in', async () => {
     for (const method of METHODS) {
-      const s = scratch();
-      try {
-        const file = join(s.dir, 'a.yaml');
-        writeFileSync(file, SCENARIO);
+      await withFile(SCENARIO, async (file, dir) => {
         const store = new ScenarioStore({ method, durable: false });
         let calls = 0;
         const r = await store.updateFile(file, (_doc, text) => {
@@ -156,21 +131,16 @@ describe('writeStatus', () => {
         const text = readFileSync(file, 'utf8');
         assert.match(text, /suspend: true/, `${method} lost the person's save`);
         assert.match(text, /status: \{phase: Running\}/, `${method} lost the status`);
-        assertNoLeftovers(s.dir, ['a.yaml']);
-      } finally {
-        s.cleanup();
-      }
+        assertNoLeftovers(dir, ['a.yaml']);
+      });
     }
   });
 
   it('lets an in-place save that waits on our lease land in the file, merged', async () => {
-    const s = scratch();
-    try {
-      const file = join(s.dir, 'a.yaml');
-      writeFileSync(file, SCENARIO);
-      const content = join(s.dir, 'content.txt');
+    await withFile(SCENARIO, async (file, dir) => {
+      const content = join(dir, 'content.txt');
       writeFileSync(content, `${SCENARIO}# saved in place\n`);
-      const marker = join(s.dir, 'marker');
+      const marker = join(dir, 'marker');
       const store = new ScenarioStore({ method: 'exchange+lease', durable: false });
       let child: ReturnType<typeof spawn> | undefined;
       let exited: Promise<number | null> | undefined;
@@ -191,9 +161,7 @@ describe('writeStatus', () => {
       const text = readFileSync(file, 'utf8');
       assert.match(text, /# saved in place\n/);
       assert.match(text, /status: \{phase: Completed\}/);
-    } finally {
-      s.cleanup();
-    }
+    });
   });
 
   it('writes through a symlink and keeps the file\'s mode', async () => {
@@ -217,10 +185,7 @@ describe('writeStatus', () => {
 
 describe('isOwnWrite', () => {
   it('recognises the store\'s own status write of a reconciled spec, and nothing else', async () => {
-    const s = scratch();
-    try {
-      const file = join(s.dir, 'a.yaml');
-      writeFileSync(file, SCENARIO);
+    await withFile(SCENARIO, async (file) => {
       const store = new ScenarioStore({ durable: false });
       // The controller read the file, reconciled its spec, and writes the status.
       const g = generationOf(parseDocument(SCENARIO));
@@ -241,8 +206,43 @@ describe('isOwnWrite', () => {
       assert.equal(store.isOwnWrite(file, readFileSync(file, 'utf8')), false, 'the newer spec still gets reconciled');
       assert.equal(store.isOwnWrite(file, written), false, 'only the last own text counts');
       assert.equal(doc(readFileSync(file, 'utf8')).status?.specHash, specHash((doc(edited) as { spec: unknown }).spec));
-    } finally {
-      s.cleanup();
+    });
+  });
+});
+
+// Issue 12 through the store, as the controller and `faultline reseed` use it.
+describe('byte-preserving writes through the store', () => {
+  const FLOW = 'apiVersion: faultline.dev/v1alpha1\r\nkind: Scenario\r\nmetadata: {name: flaky}   # flow style\r\nspec:\r\n  faults:\r\n    - {name: f, targets: {names: [c1]}, netem: {delay: 1ms}}   # [c1], not [ c1 ]\r\n';
+
+  it('writeStatus into flow-style metadata in a CRLF file changes only the generation and status', async () => {
+    for (const method of METHODS) {
+      await withFile(FLOW, async (file) => {
+        const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
+        assert.equal(r.written, true, method);
+        const spec = doc(FLOW).spec;
+        assert.equal(
+          readFileSync(file, 'utf8'),
+          FLOW.replace('{name: flaky}', '{name: flaky, generation: 1}') + `status:\r\n  phase: Running\r\n  specHash: ${specHash(spec)}\r\n`,
+          method,
+        );
+      }, 'flaky.yaml');
+    }
+  });
+
+  it('a Document edit (faultline reseed: setIn spec.seed) adds one line, then changes one number', async () => {
+    for (const method of METHODS) {
+      await withFile(FLOW, async (file) => {
+        const store = new ScenarioStore({ method, durable: false });
+        const first = await store.updateFile(file, (d) => {
+          d.setIn(['spec', 'seed'], 42);
+        });
+        assert.equal(first.written, true, method);
+        assert.equal(readFileSync(file, 'utf8'), `${FLOW}  seed: 42\r\n`, method);
+        await store.updateFile(file, (d) => {
+          d.setIn(['spec', 'seed'], 7);
+        });
+        assert.equal(readFileSync(file, 'utf8'), `${FLOW}  seed: 7\r\n`, method);
+      }, 'flaky.yaml');
     }
   });
 });

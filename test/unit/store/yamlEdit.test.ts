@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDocument } from 'yaml';
+import { type Document, parseDocument } from 'yaml';
 import { specHash } from '../../../src/api/hash.js';
 import type { ScenarioStatus } from '../../../src/api/types.js';
-import { applyMerge, generationOf, statusEntryText, withStatus } from '../../../src/store/yamlEdit.js';
+import { type StatusEdit, applyMerge, generationOf, rewriteMinimally, statusEntryText, withStatus } from '../../../src/store/yamlEdit.js';
 import { SCENARIO } from './helpers.js';
 
 /** The text with the status entry and the generation line cut out: what a person owns. */
@@ -17,10 +17,23 @@ function statusOf(text: string): unknown {
   return (parseDocument(text).toJS() as { status?: unknown }).status;
 }
 
+/** withStatus that must succeed. */
+function edited(text: string, status: ScenarioStatus, opts: { reconciledSpecHash?: string } = {}): StatusEdit {
+  const out = withStatus(text, status, opts);
+  assert.ok(!('notEditable' in out), `withStatus refused: ${'notEditable' in out ? out.notEditable : ''}`);
+  return out;
+}
+
 function write(text: string, status: ScenarioStatus, reconciledSpecHash?: string): string {
-  const out = withStatus(text, status, { reconciledSpecHash });
-  assert.ok(out, 'withStatus returned nothing');
-  return out.text;
+  return edited(text, status, { reconciledSpecHash }).text;
+}
+
+/** withStatus(text, {phase: 'Running'}) gives exactly `want`, by `method`; returns the edit. */
+function writesRunning(text: string, method: StatusEdit['method'], want: string): StatusEdit {
+  const out = edited(text, { phase: 'Running' });
+  assert.equal(out.method, method);
+  assert.equal(out.text, want);
+  return out;
 }
 
 describe('withStatus: the person\'s bytes', () => {
@@ -33,7 +46,7 @@ describe('withStatus: the person\'s bytes', () => {
           : i % 3 === 1
             ? { observedGeneration: 1, phase: 'Pending', events: [{ time: 't', type: 'Normal', reason: 'R', message: 'multi\nline' }] }
             : {};
-      const out = withStatus(text, status);
+      const out = edited(text, status);
       assert.ok(out);
       assert.equal(out.method, 'splice');
       text = out.text;
@@ -64,26 +77,23 @@ describe('withStatus: the person\'s bytes', () => {
     assert.ok(text.startsWith('metadata:\n  name: a\n  generation: 1\nspec:\n  suspend: true\nstatus:\n  phase: Suspended\n'));
   });
 
-  it('falls back to the Document API for shapes it does not splice, keeping comments and the value', () => {
-    const flow = 'metadata: {name: a}   # flow style\nspec: {suspend: true}\n';
-    const out = withStatus(flow, { phase: 'Running' });
-    assert.ok(out);
-    assert.equal(out.method, 'document');
-    assert.match(out.text, /# flow style/);
-    assert.deepEqual(parseDocument(out.text).toJS(), {
-      metadata: { name: 'a', generation: 1 },
-      spec: { suspend: true },
-      status: { phase: 'Running', specHash: specHash({ suspend: true }) },
-    });
+  it('writes into a file without metadata through the Document API, still changing only what it adds', () => {
+    const bare = 'apiVersion: v   # no metadata yet\nspec: {a: [b]}  # c\n';
+    writesRunning(bare, 'document', `apiVersion: v   # no metadata yet\nspec: {a: [b]}  # c\nmetadata:\n  generation: 1\nstatus:\n  phase: Running\n  specHash: ${specHash({ a: ['b'] })}\n`);
   });
 
-  it('refuses a document that is not a mapping, or not data', () => {
-    assert.equal(withStatus('- a\n- b\n', {}), undefined);
-    assert.equal(withStatus('key: [unclosed\n', {}), undefined);
+  it('refuses a document that is not a mapping, or not data, saying why', () => {
+    const refused = (text: string): string => {
+      const out = withStatus(text, {});
+      assert.ok('notEditable' in out, `expected a refusal for ${JSON.stringify(text)}`);
+      return out.notEditable;
+    };
+    assert.match(refused('- a\n- b\n'), /the document is a list, not a mapping/);
+    assert.match(refused('key: [unclosed\n'), /not valid YAML/);
     // A billion laughs: parses, but expanding it is refused.
     let bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
     for (let i = 1; i < 9; i++) bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
-    assert.equal(withStatus(`metadata:\n  name: a\n${bomb}`, {}), undefined);
+    assert.match(refused(`metadata:\n  name: a\n${bomb}`), /aliases cannot be expanded/);
     assert.throws(() => applyMerge(`metadata:\n  name: a\n${bomb}`, undefined), /too many aliases/);
   });
 });
@@ -121,7 +131,7 @@ describe('withStatus: status and generation', () => {
     assert.equal(g(write(reformatted, { observedGeneration: 1 })), 1, 'the same spec, formatted differently');
 
     const specEdited = text.replace('  suspend: false', '  suspend: true');
-    const out = withStatus(specEdited, { observedGeneration: 1 });
+    const out = edited(specEdited, { observedGeneration: 1 });
     assert.ok(out);
     assert.equal(out.generation, 2);
     assert.equal(out.bumped, true);
@@ -134,11 +144,11 @@ describe('withStatus: status and generation', () => {
     const a = write(SCENARIO, { observedGeneration: 1 });
     const hashA = generationOf(parseDocument(a)).specHash;
     const b = a.replace('  suspend: false', '  suspend: true');
-    const out = withStatus(b, { observedGeneration: 1 }, { reconciledSpecHash: hashA });
+    const out = edited(b, { observedGeneration: 1 }, { reconciledSpecHash: hashA });
     assert.ok(out);
     assert.equal(out.generation, 2);
     // Even when the file never recorded a hash, the status must not claim generation 1 for spec B.
-    const fresh = withStatus(SCENARIO.replace('  suspend: false', '  suspend: true'), { observedGeneration: 1 }, { reconciledSpecHash: hashA });
+    const fresh = edited(SCENARIO.replace('  suspend: false', '  suspend: true'), { observedGeneration: 1 }, { reconciledSpecHash: hashA });
     assert.equal(fresh?.generation, 2);
   });
 });
@@ -196,4 +206,68 @@ describe('applyMerge', () => {
   it('explains a source that is not YAML', () => {
     assert.throws(() => applyMerge('a: [unclosed\n', undefined), /not a YAML mapping; fix its syntax/);
   });
+});
+
+// Issue 12: status writes reformatted the spec (`{name: x}` became `{ name: x, generation: 1 }`).
+// Golden texts: every byte outside the status entry and the generation value is the file's own.
+describe('withStatus: golden texts (flow collections, comments, CRLF)', () => {
+  it('flow-style metadata gets its generation inside the braces, nothing re-spaced', () => {
+    const text = 'metadata: {name: a}   # flow style\nspec: {suspend: true, targets: [c1]}  # [c1] stays [c1]\n';
+    const out = writesRunning(text, 'splice', `metadata: {name: a, generation: 1}   # flow style\nspec: {suspend: true, targets: [c1]}  # [c1] stays [c1]\nstatus:\n  phase: Running\n  specHash: ${specHash({ suspend: true, targets: ['c1'] })}\n`);
+    // A second write changes the status only; a spec edit changes the generation value only.
+    assert.equal(write(out.text, { phase: 'Pending' }), out.text.replace('phase: Running', 'phase: Pending'));
+    const specEdited = out.text.replace('suspend: true', 'suspend: false');
+    const bumped = write(specEdited, { phase: 'Pending' });
+    assert.ok(bumped.startsWith('metadata: {name: a, generation: 2}   # flow style\nspec: {suspend: false, targets: [c1]}  # [c1] stays [c1]\nstatus:\n'));
+  });
+
+  it('keeps the padding a file uses inside braces, and puts the generation after the name', () => {
+    const text = 'metadata: { name: a, labels: { x: y } }\nspec: { suspend: true }\n';
+    assert.equal(write(text, {}), `metadata: { name: a, generation: 1, labels: { x: y } }\nspec: { suspend: true }\nstatus:\n  specHash: ${specHash({ suspend: true })}\n`);
+    assert.equal(write('metadata: {}\nspec: {}\n', {}), `metadata: {generation: 1}\nspec: {}\nstatus:\n  specHash: ${specHash({})}\n`);
+    const multiline = 'metadata: {\n  name: a,   # the name\n  labels: {x: y}\n}\nspec: {}\n';
+    assert.ok(write(multiline, {}).startsWith('metadata: {\n  name: a, generation: 1,   # the name\n  labels: {x: y}\n}\nspec: {}\n'));
+  });
+
+  it('a CRLF file stays CRLF: inserted lines included, comments on the status line kept', () => {
+    const text = 'apiVersion: v\r\nmetadata:\r\n  name: a   # c\r\nspec:\r\n  targets: [c1]\r\nstatus: {}   # ours\r\n';
+    writesRunning(text, 'splice', `apiVersion: v\r\nmetadata:\r\n  name: a   # c\r\n  generation: 1\r\nspec:\r\n  targets: [c1]\r\nstatus:   # ours\r\n  phase: Running\r\n  specHash: ${specHash({ targets: ['c1'] })}\r\n`);
+    const flow = 'metadata: {name: a}\r\nspec: {x: [c1]}\r\n';
+    assert.equal(write(flow, {}), `metadata: {name: a, generation: 1}\r\nspec: {x: [c1]}\r\nstatus:\r\n  specHash: ${specHash({ x: ['c1'] })}\r\n`);
+  });
+
+  it('a file without a final newline gets status on a line of its own', () => {
+    assert.equal(write('metadata: {name: a}\nspec: {}', {}), `metadata: {name: a, generation: 1}\nspec: {}\nstatus:\n  specHash: ${specHash({})}\n`);
+  });
+
+  it('applyMerge keeps flow-style metadata as written, generation carried over or dropped in place', () => {
+    assert.equal(applyMerge('metadata: {name: a, generation: 9}\nspec: {x: [c1]}\n', undefined), 'metadata: {name: a}\nspec: {x: [c1]}\n');
+    assert.equal(
+      applyMerge('metadata: {generation: 9, name: a}\nspec: {x: [c1]}\n', 'metadata: {name: a, generation: 3}\nspec: {}\nstatus: {phase: R}\n'),
+      'metadata: {generation: 3, name: a}\nspec: {x: [c1]}\nstatus: {phase: R}\n',
+    );
+  });
+});
+
+describe('rewriteMinimally: a Document edit written back changing only what changed', () => {
+  const cases: [string, string, (d: Document) => void, string][] = [
+    ['a scalar replaced', 'spec:\n  seed: 1   # was\n  targets: [c1]\n', (d) => d.setIn(['spec', 'seed'], 42), 'spec:\n  seed: 42   # was\n  targets: [c1]\n'],
+    ['a key added to a block map', 'spec:\n  targets: [c1]   # two\n', (d) => d.setIn(['spec', 'seed'], 7), 'spec:\n  targets: [c1]   # two\n  seed: 7\n'],
+    ['a key added to a flow map', 'spec: {targets: [c1]}\n', (d) => d.setIn(['spec', 'seed'], 7), 'spec: {targets: [c1], seed: 7}\n'],
+    ['a key removed from a flow map', 'a: {x: 1, y: [c1]}  # c\n', (d) => d.deleteIn(['a', 'x']), 'a: {y: [c1]}  # c\n'],
+    ['a key removed from a block map', 'a:\n  x: 1\n  y: [c1]\n', (d) => d.deleteIn(['a', 'x']), 'a:\n  y: [c1]\n'],
+    ['a value that needs quotes', 'a: {x: 1}\n', (d) => d.setIn(['a', 'x'], 'b: c'), 'a: {x: "b: c"}\n'],
+    ['a block value replaced by a collection', 'a: [x]\nb:   # keep me\n  - 1\n', (d) => d.set('b', d.createNode({ k: [1] })), 'a: [x]\nb:   # keep me\n  k:\n    - 1\n'],
+    ['items appended', 'a: [x]\nc:\n  - 1  # one\n', (d) => { d.addIn(['a'], 'y'); d.addIn(['c'], 2); }, 'a: [x, y]\nc:\n  - 1  # one\n  - 2\n'],
+    ['CRLF', 'spec:\r\n  targets: [c1]\r\n', (d) => d.setIn(['spec', 'seed'], 7), 'spec:\r\n  targets: [c1]\r\n  seed: 7\r\n'],
+    // Not spliceable (keys reordered): printed, with the file's own flow spacing.
+    ['reordered: printed tight like the file', 'a: [c1]\nb: {x: y}\n', (d) => { const a = d.get('a', true); d.delete('a'); d.set('a', a); }, 'b: {x: y}\na: [c1]\n'],
+  ];
+  for (const [name, text, edit, want] of cases) {
+    it(name, () => {
+      const d = parseDocument(text);
+      edit(d);
+      assert.equal(rewriteMinimally(text, d), want);
+    });
+  }
 });
