@@ -9,12 +9,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { parse as parseYaml } from 'yaml';
 import type { FaultStatus, Scenario, ScenarioStatus, TimelineSpec } from '../api/types.js';
 import { Controller } from '../controller/controller.js';
 import { systemClock } from '../controller/queue.js';
 import type { DockerPort, KernelPort } from '../ports/index.js';
-import { ScenarioStore } from '../store/index.js';
+import { readStatus, ScenarioStore } from '../store/index.js';
 import { compileSchedule } from '../timeline/schedule.js';
 import { createDirStore } from './wiring.js';
 import { table } from './tables.js';
@@ -178,7 +177,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     if (!ends) say(`the timeline has no end: stopping ${o.timeoutMs ? 'at --timeout (a normal end)' : 'on Ctrl-C only; give --timeout to end it'}`);
     const deadline = o.timeoutMs ? t0 + o.timeoutMs : Infinity;
     while (!stop.signal.aborted) {
-      const st = await readStatus(store, file);
+      const st = await statusIn(store, file);
       if (st) {
         for (const line of describeTransition(last, st)) say(line);
         tally.observe(st);
@@ -203,7 +202,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       // Keep networks and containers, remove every fault: suspend it, wait for that to converge.
       const text = o.text.replace(/^spec:\s*$/m, 'spec:\n  suspend: true');
       await writeFile(file, text).catch(() => undefined);
-      await waitFor(async () => (await readStatus(store, file))?.phase === 'Suspended', 30_000);
+      await waitFor(async () => (await statusIn(store, file))?.phase === 'Suspended', 30_000);
     } else {
       await rm(file, { force: true });
       await controller.settle(file); // reconciled as deleted: faults removed, owned objects removed
@@ -217,14 +216,9 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   return { scenario: name, outcome, timelineEnds: ends, durationMs: Date.now() - t0, faults, ok };
 }
 
-async function readStatus(store: ScenarioStore, file: string): Promise<ScenarioStatus | undefined> {
+async function statusIn(store: ScenarioStore, file: string): Promise<ScenarioStatus | undefined> {
   const r = await store.readStable(file);
-  if (r.missing) return undefined;
-  try {
-    return (parseYaml(r.text) as Scenario | null)?.status;
-  } catch {
-    return undefined;
-  }
+  return r.missing ? undefined : (readStatus(r.text) as ScenarioStatus | undefined);
 }
 
 async function waitFor(fn: () => Promise<boolean>, ms: number): Promise<void> {

@@ -3,21 +3,22 @@
 import { parse as parseYaml } from 'yaml';
 import type { Scenario } from '../api/types.js';
 import type { DirStore } from '../ports/index.js';
-import { readOnce, ScenarioStore } from '../store/index.js';
+import { guardText } from '../api/guard.js';
+import { ScenarioStore } from '../store/index.js';
 
-export function createDirStore(dir: string, store = new ScenarioStore()): DirStore {
+export function createDirStore(dir: string, store = new ScenarioStore({ dir })): DirStore {
   return {
     list: () => store.listScenarioFiles(dir),
     read: async (path) => {
       const r = await store.readStable(path);
-      return r.missing ? { missing: true as const } : { text: r.text, unsettled: r.unsettled };
+      return r.missing ? { missing: true as const } : { text: r.text, unsettled: r.unsettled, size: r.size };
     },
     writeStatus: async (path, status, reconciledSpecHash) => {
       const r = await store.writeStatus(path, status, { reconciledSpecHash });
       return r.written ? { written: true, own: r.own } : { written: false, reason: `${r.reason}: ${r.message}` };
     },
     peek: async (path) => {
-      const r = readOnce(path);
+      const r = store.peek(path);
       return r === null ? { missing: true as const } : { text: r.text };
     },
     isOwnWrite: (path, text) => store.isOwnWrite(path, text),
@@ -34,6 +35,8 @@ export function listFiles(dir: string): Promise<string[]> {
 export async function readScenarioFile(path: string): Promise<{ text: string; object: Partial<Scenario> | null } | null> {
   const r = await new ScenarioStore().readStable(path);
   if (r.missing) return null;
+  // Guarded first: a hostile file (too deep, an alias bomb, not text) is not handed to a parser.
+  if (guardText(r.text, { bytes: r.size }) !== undefined) return { text: r.text, object: null };
   try {
     const o = parseYaml(r.text, { maxAliasCount: 50 }) as unknown;
     return { text: r.text, object: o && typeof o === 'object' ? (o as Partial<Scenario>) : null };

@@ -272,7 +272,8 @@ export class Controller {
     if (key.startsWith(FILE_KEY)) {
       const path = key.slice(FILE_KEY.length);
       if (!this.pathName.has(path) || this.pathName.get(path)) return; // gone, or now has a name
-      await this.reconciler.reconcileFile('(unnamed)', path);
+      const r = await this.reconciler.reconcileFile('(unnamed)', path);
+      if (r.misnamed) await this.refresh(path, false); // readable now: index it and queue its name
       return;
     }
     const files = this.filesNamed(key);
@@ -282,6 +283,10 @@ export class Controller {
       return;
     }
     const r = files.length === 0 ? await this.reconciler.reconcileDeleted(key) : await this.reconciler.reconcileFile(key, files[0]);
+    if (r.misnamed) {
+      await this.refresh(files[0], false); // renamed since it was indexed: both names are queued
+      return;
+    }
     this.stats.operations += r.ops;
     this.stats.kernelCommands += r.kernelCommands ?? 0;
     this.stats.kernelWrites += r.kernelWrites ?? 0;

@@ -10,7 +10,6 @@
 // An invalid file is a final answer until the file changes: its issues go into its status once,
 // nothing is retried, nothing in Docker or the kernel is touched on its strength.
 import type { Logger } from 'pino';
-import { parse as parseYaml } from 'yaml';
 import { parseScenario, type ParseResult } from '../api/parse.js';
 import { formatIssue } from '../api/format.js';
 import type { Issue, Scenario, ScenarioStatus } from '../api/types.js';
@@ -24,7 +23,7 @@ import { invalidStatus, reconciledStatus, statusChanged } from '../status/index.
 import type { Clock, DockerPort, KernelPort, KernelReport, ScenarioFiles } from '../ports/index.js';
 import { executePlan, type ExecResult } from '../apply/execute.js';
 import type { DockerView } from '../observe/docker-view.js';
-import { generationOf } from '../store/index.js';
+import { generationOf, readStatus } from '../store/index.js';
 
 export interface ReconcileDeps {
   /** This controller's identity (label faultline.dev/controller, prefix of every kernel key). */
@@ -53,6 +52,8 @@ export interface ReconcileResult {
   /** Programs run in namespaces, and how many of them changed the kernel. */
   kernelCommands?: number;
   kernelWrites?: number;
+  /** The file now names this scenario instead: index it again and reconcile that name. */
+  misnamed?: string;
   /** The next timeline transition (the controller arms it), and the spec it belongs to. */
   nextTransitionAt?: Date;
   specHash?: string;
@@ -110,10 +111,13 @@ export class Reconciler {
     if ('missing' in read) return { ops: 0, error: new Error(`${file} disappeared while reconciling`) };
     // Never act on a file that is being written right now: look again shortly.
     if (read.unsettled) return { ops: 0, requeueAfterMs: 250 };
-    const parsed = this.parse(file, read.text);
+    const parsed = this.parse(file, read.text, read.size);
     lap('parse');
     if (!parsed.ok) return this.refuse(name, file, parsed.result);
     const { scenario } = parsed;
+    // The file names another scenario than the one this reconcile is for (its name could not be
+    // read when it was indexed, or it was renamed since): never act under the wrong name.
+    if (scenario.metadata.name !== name) return { ops: 0, misnamed: scenario.metadata.name };
     const { prev } = parsed;
 
     const now = clock.now();
@@ -201,23 +205,18 @@ export class Reconciler {
     return p?.ok ? { scenario: p.scenario, prev: p.prev, specHash: p.specHash } : undefined;
   }
 
-  /** The status a file holds now (read and parsed leniently), or undefined when it has none to keep. */
+  /** The status a file holds now (read leniently, guarded), or undefined when the file is gone. */
   async statusOf(file: string): Promise<ScenarioStatus | undefined> {
     const r = await this.deps.files.read(file);
     if ('missing' in r) return undefined;
-    try {
-      const doc = parseYaml(r.text, { maxAliasCount: 100 }) as { status?: ScenarioStatus } | null;
-      return doc && typeof doc === 'object' ? (doc.status ?? {}) : {};
-    } catch {
-      return {};
-    }
+    return (readStatus(r.text) ?? {}) as ScenarioStatus;
   }
 
   /** Parse and validate, or reuse the parse of the same text. */
-  private parse(file: string, text: string): Parsed {
+  private parse(file: string, text: string, bytes?: number): Parsed {
     const hit = this.parsed.get(file);
     if (hit && hit.text === text) return hit.parsed;
-    const result = parseScenario(text, file);
+    const result = parseScenario(text, file, bytes === undefined ? {} : { bytes });
     let parsed: Parsed;
     if (result.ok) {
       const g = generationOf(result.doc);

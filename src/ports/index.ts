@@ -156,8 +156,11 @@ export interface KernelPort {
 
 /** What the reconciler needs of the directory of files (store/ implements it). */
 export interface ScenarioFiles {
-  /** `unsettled`: the file kept changing while it was read (a save in progress). */
-  read(path: string): Promise<{ text: string; unsettled?: boolean } | { missing: true }>;
+  /**
+   * `unsettled`: the file kept changing while it was read (a save in progress). `size`: its size
+   * in bytes (the text of a file over the limit is only its beginning).
+   */
+  read(path: string): Promise<{ text: string; unsettled?: boolean; size?: number } | { missing: true }>;
   /**
    * Write `status` into the file. `reconciledSpecHash`: hash of the spec this status describes
    * (the store bumps generation past it if the file moved on). `own: false` when the write merged

@@ -64,6 +64,13 @@ export interface ReadOptions {
   native?: Native | null;
   /** The scenario directory: a file that leads outside it (a symlink) is refused (confine.ts). */
   root?: string;
+  /**
+   * A read nobody is writing (the lease was granted, nothing moved) that parses is taken at once,
+   * without waiting for it to settle, when this says so: e.g. it is the text we wrote ourselves, or
+   * a new inode replaced the one read last (a save by rename, as git and most editors save — the
+   * writer finished the file before it got this name).
+   */
+  trusted?: (read: { text: string; ino: number }) => boolean;
 }
 
 interface Snapshot {
@@ -107,8 +114,9 @@ function isMissingError(e: unknown): boolean {
  * synchronous. `moved` when the file changed during the read or a writer has it open; null when
  * the file does not exist. Over MAX_FILE_BYTES, only a prefix is read (`truncated`).
  */
-export function readOnce(path: string, native: Native | null = null): Snapshot | null {
-  return readSnapshot(path, native, undefined) as Snapshot | null;
+export function readOnce(path: string, native: Native | null = null, root?: string): Snapshot | null {
+  const s = readSnapshot(path, native, root);
+  return s !== null && 'refused' in s ? null : (s as Snapshot | null);
 }
 
 /**
@@ -190,7 +198,7 @@ export async function readStable(path: string, options: Partial<ReadOptions> = {
       // (Wall time on purpose: it is compared with the filesystem's mtime, not with scheduling.)
       // This guards writers the lease cannot see (one open per chunk) and systems without leases;
       // the lease (`moved` while a writer has the file open) guards chunks written by one open.
-      const settled = Date.now() - snap.mtimeMs >= SETTLE_MS;
+      const settled = Date.now() - snap.mtimeMs >= SETTLE_MS || (!snap.moved && !snap.truncated && options.trusted?.(snap) === true);
       // A file too large to read is final as soon as it is still: it is never parsed.
       if (!snap.moved && settled && (snap.truncated || parses(snap.text))) return result;
       // "Agree": same text in the same, unrewritten inode. A writer that keeps rewriting the file

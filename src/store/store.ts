@@ -25,7 +25,7 @@ import { systemClock } from './clock.js';
 import { outsideRoot, within } from './confine.js';
 import { type DirScan, type NameIndex, fileNameProblem, indexByName, scanScenarioFiles } from './dir.js';
 import { type Native, loadNative } from './native.js';
-import { type ReadOptions, type StableRead, parses, readStable } from './read.js';
+import { type ReadOptions, type StableRead, parses, readOnce, readStable } from './read.js';
 import { applyMerge, readName, withStatus } from './yamlEdit.js';
 import { type WatchEvent, type WatchOptions, watchDir } from './watch.js';
 
@@ -203,6 +203,9 @@ export class ScenarioStore {
   /** Scenario directories: nothing that leads outside them is read or written (confine.ts). */
   private readonly roots = new Set<string>();
 
+  /** The inode each path had at its last read (a new one means the file was replaced). */
+  private readonly lastIno = new Map<string, number>();
+
   constructor(opts: StoreOptions = {}) {
     this.clock = opts.clock ?? systemClock();
     if (opts.dir !== undefined) this.confine(opts.dir);
@@ -256,8 +259,21 @@ export class ScenarioStore {
    * See read.ts: a read that never mistakes a torn in-place write for the person's content. A file
    * in a confined directory that leads outside it reads as missing, with `refused` saying why.
    */
-  readStable(path: string): Promise<StableRead> {
-    return readStable(path, this.readOptions(path));
+  /** One read as the file is now (no waiting for a save to settle); confined like readStable. */
+  peek(path: string): { text: string } | null {
+    return readOnce(path, null, this.rootOf(path));
+  }
+
+  async readStable(path: string): Promise<StableRead> {
+    const key = resolve(path);
+    const last = this.lastIno.get(key);
+    // Taken at once (no wait for the save to settle) when nobody writes it and it is our own text,
+    // or a new inode replaced the one we read last (a save by rename: complete before it was named).
+    const trusted = (r: { text: string; ino: number }) => this.isOwnWrite(path, r.text) || (last !== undefined && r.ino !== last);
+    const r = await readStable(path, { ...this.readOptions(path), trusted });
+    if (r.missing) this.lastIno.delete(key);
+    else this.lastIno.set(key, r.ino);
+    return r;
   }
 
   async listScenarioFiles(dir: string): Promise<string[]> {
