@@ -211,6 +211,7 @@ export class KernelEngine implements KernelPort {
       v6: caps.ip6tables && nf6 && c6 ? (c6.includes('DOCKER-USER') ? 'DOCKER-USER' : 'FORWARD') : null,
     };
     this.o.log.info({ hooks, bridgeNfCallIptables: nf4, bridgeNfCallIp6tables: nf6 }, hooks.v4 ? 'host path: cuts between bridged containers go to the host FORWARD chain' : 'host path unavailable: every rule goes into container namespaces');
+    if (hooks.v4 && caps.iptables === 'nft') this.keepStandby(host, ['iptables-restore', '--wait=5', '--noflush']);
     return hooks;
   }
 
@@ -256,12 +257,28 @@ export class KernelEngine implements KernelPort {
     return `${t.pid}\u0000${argv.join('\u0000')}`;
   }
 
+  /**
+   * Programs kept waiting at all times (not only ahead of a transition): the host's
+   * `iptables-restore`, through which every cut between bridged containers is written. When one is
+   * used, the next is started. Only with the nf_tables backend, where a waiting restore holds no lock.
+   */
+  private readonly standby = new Map<string, { target: NetnsTarget; argv: string[] }>();
+
   private run(target: { pid: number; containerId: string }, argv: string[], stdin?: string) {
     this.expireWarm();
-    const list = this.warm.get(this.warmKey(target, argv));
+    const k = this.warmKey(target, argv);
+    const list = this.warm.get(k);
     const w = list?.shift();
-    if (list && !list.length) this.warm.delete(this.warmKey(target, argv));
+    if (list && !list.length) this.warm.delete(k);
+    const s = this.standby.get(k);
+    if (s) this.startWarm(s.target, s.argv, Number.MAX_SAFE_INTEGER);
     return w ? w.run.run(stdin) : this.o.exec.run(target, argv, stdin);
+  }
+
+  private keepStandby(target: NetnsTarget, argv: string[]): void {
+    if (!this.o.exec.prepare) return;
+    this.standby.set(this.warmKey(target, argv), { target, argv });
+    this.startWarm(target, argv, Number.MAX_SAFE_INTEGER);
   }
 
   private startWarm(target: NetnsTarget, argv: string[], until: number): void {
@@ -539,6 +556,7 @@ export class KernelEngine implements KernelPort {
 
   /** Stop every program started ahead of a transition (the controller is stopping). */
   close(): void {
+    this.standby.clear();
     for (const list of this.warm.values()) for (const w of list) w.run.cancel();
     this.warm.clear();
   }
@@ -548,6 +566,11 @@ export class KernelEngine implements KernelPort {
     this.hostCache = undefined;
     this.hooks = undefined; // DOCKER-USER may be new (a daemon restart)
     this.hostTarget = undefined; // and the daemon's pid, whose namespace stands for the host's
+    for (const k of this.standby.keys()) {
+      for (const w of this.warm.get(k) ?? []) w.run.cancel();
+      this.warm.delete(k);
+    }
+    this.standby.clear(); // started again by the next probe of the host
   }
 
   async sweep(view: Snapshot, isLive: (scenario: string) => boolean): Promise<string[]> {

@@ -42,6 +42,8 @@ export type StableRead =
       missing: false;
       text: string;
       ino: number;
+      /** Inode number and birth time: a different id is a different file (a save by rename). */
+      id: string;
       size: number;
       mtimeMs: number;
       /** Set when the tries ran out before a trustworthy read: the text may be a save in progress. */
@@ -70,7 +72,7 @@ export interface ReadOptions {
    * a new inode replaced the one read last (a save by rename, as git and most editors save — the
    * writer finished the file before it got this name).
    */
-  trusted?: (read: { text: string; ino: number }) => boolean;
+  trusted?: (read: { text: string; id: string }) => boolean;
 }
 
 interface Snapshot {
@@ -79,6 +81,8 @@ interface Snapshot {
   size: number;
   mtimeMs: number;
   ctimeMs: number;
+  /** The inode's identity: its number and birth time (ext4 hands a freed number to the next file at once). */
+  id: string;
   moved: boolean; // the file changed while we read it, or a writer has it open
   truncated: boolean; // over MAX_FILE_BYTES: `text` is its first MAX_FILE_BYTES + 1 bytes
 }
@@ -145,6 +149,7 @@ function readSnapshot(path: string, native: Native | null, root: string | undefi
       size: after.size,
       mtimeMs: after.mtimeMs,
       ctimeMs: after.ctimeMs,
+      id: `${after.ino}:${after.birthtimeMs}`,
       moved: writing || !sameStat(before, after),
       truncated: truncated || after.size > MAX_FILE_BYTES,
     };
@@ -188,6 +193,7 @@ export async function readStable(path: string, options: Partial<ReadOptions> = {
         missing: false as const,
         text: snap.text,
         ino: snap.ino,
+        id: snap.id,
         size: snap.size,
         mtimeMs: snap.mtimeMs,
         ...(snap.truncated ? { truncated: true as const } : {}),

@@ -203,8 +203,8 @@ export class ScenarioStore {
   /** Scenario directories: nothing that leads outside them is read or written (confine.ts). */
   private readonly roots = new Set<string>();
 
-  /** The inode each path had at its last read (a new one means the file was replaced). */
-  private readonly lastIno = new Map<string, number>();
+  /** The inode (number and birth time) each path had at its last read: a new one means it was replaced. */
+  private readonly lastIno = new Map<string, string>();
 
   constructor(opts: StoreOptions = {}) {
     this.clock = opts.clock ?? systemClock();
@@ -269,10 +269,10 @@ export class ScenarioStore {
     const last = this.lastIno.get(key);
     // Taken at once (no wait for the save to settle) when nobody writes it and it is our own text,
     // or a new inode replaced the one we read last (a save by rename: complete before it was named).
-    const trusted = (r: { text: string; ino: number }) => this.isOwnWrite(path, r.text) || (last !== undefined && r.ino !== last);
+    const trusted = (r: { text: string; id: string }) => this.isOwnWrite(path, r.text) || (last !== undefined && r.id !== last);
     const r = await readStable(path, { ...this.readOptions(path), trusted });
     if (r.missing) this.lastIno.delete(key);
-    else this.lastIno.set(key, r.ino);
+    else this.lastIno.set(key, r.id);
     return r;
   }
 
