@@ -15,7 +15,7 @@ export function createDirStore(dir: string, store = new ScenarioStore({ dir })):
     },
     writeStatus: async (path, status, reconciledSpecHash) => {
       const r = await store.writeStatus(path, status, { reconciledSpecHash });
-      return r.written ? { written: true, own: r.own } : { written: false, reason: `${r.reason}: ${r.message}` };
+      return r.written ? { written: true, own: r.own, text: r.text, generation: r.generation } : { written: false, reason: `${r.reason}: ${r.message}` };
     },
     peek: async (path) => {
       const r = store.peek(path);

@@ -91,7 +91,11 @@ import { firstLine, rewriteMinimally } from './yamlEdit.js';
  * no place for the edit (e.g. `metadata: 5` for a generation). It may be called more than once per
  * update: once for every newer version of the file that a person saved while we were writing.
  */
-export type Edit = (doc: Document.Parsed, text: string) => 'skip' | string | void | NotEditable;
+/**
+ * An edit of a file's text. `doc()` parses it (guarded first) when the edit needs the Document: an
+ * edit that recognises the text (our own last write) may answer without parsing at all.
+ */
+export type Edit = (doc: () => Document.Parsed, text: string) => 'skip' | string | void | NotEditable;
 
 /** Why an edit cannot be made to a text (said to the person: what is in the way, what to do). */
 export interface NotEditable {
@@ -135,24 +139,32 @@ type Edited =
   | { kind: 'unchanged' };
 
 /** Run the edit against one version of the file. Unparseable text is never edited. */
+/** The text an edit was handed is not a file it may edit (hostile, or not YAML). */
+class Invalid extends Error {}
+
 export function runEdit(edit: Edit, text: string): Edited {
   if (text.trim() === '') return { kind: 'invalid', message: 'the file is empty' };
-  const refused = guardText(text); // too large, not text, too deep: never handed to the parser
-  if (refused) return { kind: 'invalid', message: refused.message };
-  let doc: Document.Parsed;
-  try {
-    doc = parseDocument(text);
-  } catch (e) {
-    return { kind: 'invalid', message: `the file is not valid YAML: ${(e as Error).message}` };
-  }
-  if (doc.errors.length > 0) return { kind: 'invalid', message: `the file is not valid YAML: ${firstLine(doc.errors[0].message)}` };
+  let parsed: Document.Parsed | undefined;
+  const doc = (): Document.Parsed => {
+    if (parsed) return parsed;
+    const refused = guardText(text); // too large, not text, too deep: never handed to the parser
+    if (refused) throw new Invalid(refused.message);
+    try {
+      parsed = parseDocument(text);
+    } catch (e) {
+      throw new Invalid(`the file is not valid YAML: ${(e as Error).message}`);
+    }
+    if (parsed.errors.length > 0) throw new Invalid(`the file is not valid YAML: ${firstLine(parsed.errors[0].message)}`);
+    return parsed;
+  };
   let next: string;
   try {
     const out = edit(doc, text);
     if (out === 'skip') return { kind: 'skip' };
     if (typeof out === 'object' && out !== null) return { kind: 'notEditable', message: out.notEditable };
-    next = typeof out === 'string' ? out : rewriteMinimally(text, doc); // only the edited bytes change
+    next = typeof out === 'string' ? out : rewriteMinimally(text, doc()); // only the edited bytes change
   } catch (e) {
+    if (e instanceof Invalid) return { kind: 'invalid', message: e.message };
     // The edit could not cope with this text (a bug, or a shape it did not expect): the file stays.
     return { kind: 'notEditable', message: `the edit failed on this text (${(e as Error).message})` };
   }
@@ -383,7 +395,7 @@ function settledReadFd(fd: number): { text: string; st: Stats } {
     const text = readAllFd(fd, st.size).toString('utf8');
     const now = performance.now();
     if (!prev || text !== prev.text || !sameStat(st, prev.st)) sameSince = now;
-    else if (runEdit(() => 'skip', text).kind !== 'invalid' || now - sameSince >= 50) return { text, st };
+    else if (runEdit((doc) => (doc(), 'skip'), text).kind !== 'invalid' || now - sameSince >= 50) return { text, st };
     if (now > deadline) return { text, st };
     prev = { text, st };
     sleepSync(1);

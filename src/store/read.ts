@@ -204,7 +204,9 @@ export async function readStable(path: string, options: Partial<ReadOptions> = {
       // (Wall time on purpose: it is compared with the filesystem's mtime, not with scheduling.)
       // This guards writers the lease cannot see (one open per chunk) and systems without leases;
       // the lease (`moved` while a writer has the file open) guards chunks written by one open.
-      const settled = Date.now() - snap.mtimeMs >= SETTLE_MS || (!snap.moved && !snap.truncated && options.trusted?.(snap) === true);
+      // Trusted (our own text, or a file replaced whole): taken at once, without parsing it here.
+      if (!snap.moved && !snap.truncated && options.trusted?.(snap) === true) return result;
+      const settled = Date.now() - snap.mtimeMs >= SETTLE_MS;
       // A file too large to read is final as soon as it is still: it is never parsed.
       if (!snap.moved && settled && (snap.truncated || parses(snap.text))) return result;
       // "Agree": same text in the same, unrewritten inode. A writer that keeps rewriting the file

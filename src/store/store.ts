@@ -26,7 +26,7 @@ import { outsideRoot, within } from './confine.js';
 import { type DirScan, type NameIndex, fileNameProblem, indexByName, scanScenarioFiles } from './dir.js';
 import { type Native, loadNative } from './native.js';
 import { type ReadOptions, type StableRead, parses, readOnce, readStable } from './read.js';
-import { applyMerge, readName, withStatus } from './yamlEdit.js';
+import { applyMerge, readName, spliceOwnStatus, withStatus, type OwnStatus } from './yamlEdit.js';
 import { type WatchEvent, type WatchOptions, watchDir } from './watch.js';
 
 export interface StoreOptions {
@@ -202,6 +202,9 @@ export class ScenarioStore {
   private readonly noExchangeDirs = new Set<string>();
   /** Scenario directories: nothing that leads outside them is read or written (confine.ts). */
   private readonly roots = new Set<string>();
+
+  /** Per path, the text of our last status write and where its status entry sits in it. */
+  private readonly lastStatus = new Map<string, OwnStatus>();
 
   /** The inode (number and birth time) each path had at its last read: a new one means it was replaced. */
   private readonly lastIno = new Map<string, string>();
@@ -442,6 +445,7 @@ export class ScenarioStore {
    */
   async writeStatus(path: string, status: ScenarioStatus, opts: WriteStatusOptions = {}): Promise<WriteStatusResult> {
     const reconciled = opts.reconciledSpecHash ?? status.specHash;
+    const key = resolve(path);
     let last: { generation: number; specHash: string; own: boolean } | undefined;
     const paths = [resolve(path)];
     try {
@@ -452,10 +456,15 @@ export class ScenarioStore {
     const res = await this.update(
       path,
       (doc, text) => {
-        const out = withStatus(text, status, { doc, reconciledSpecHash: reconciled });
+        // The file is still the text we wrote last (nobody edited it): only its status changes,
+        // spliced at the place we put it, without parsing 100 KiB of YAML on every transition.
+        const mine = this.lastStatus.get(key);
+        const out = (mine?.text === text ? spliceOwnStatus(mine, status, reconciled) : undefined) ?? withStatus(text, status, { doc: doc(), reconciledSpecHash: reconciled });
         if ('notEditable' in out) return out; // e.g. `metadata: 5`: no place for a generation
         const own = reconciled !== undefined ? reconciled === out.specHash : !out.bumped;
         last = { generation: out.generation, specHash: out.specHash, own };
+        if (out.tail) this.lastStatus.set(key, { ...out.tail, text: out.text, generation: out.generation, specHash: out.specHash });
+        else this.lastStatus.delete(key);
         return out.text;
       },
       (text) => this.noteWrite(paths, text, last?.own ?? false),
@@ -491,7 +500,7 @@ export class ScenarioStore {
       }
       const file = idx.byName.get(n.name);
       if (file) {
-        const r = await this.update(file, (_doc, text) => applyMerge(sourceText, text));
+        const r = await this.update(file, (doc, text) => (doc(), applyMerge(sourceText, text)));
         if (r.written) return { file: r.path, result: 'configured' };
         if (r.reason === 'unchanged') return { file: r.path, result: 'unchanged' };
         if (r.reason === 'missing') continue; // deleted meanwhile: create it again below

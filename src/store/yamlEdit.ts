@@ -385,6 +385,45 @@ export interface StatusEdit {
    * with the Document API and written back by rewriteMinimally (usually just as minimal).
    */
   method: 'splice' | 'document';
+  /**
+   * Where the status entry sits in `text`, when it was spliced into a "\n" file and nothing
+   * follows it: the next status write into this same text needs no parse (spliceOwnStatus).
+   */
+  tail?: StatusTail;
+}
+
+/** The text around a spliced status entry, and how it was rendered. */
+export interface StatusTail {
+  prefix: string;
+  suffix: string;
+  unit: number;
+  keyLineComment: string;
+}
+
+/** What the store keeps of its last status write into a file. */
+export interface OwnStatus extends StatusTail {
+  text: string;
+  generation: number;
+  specHash: string;
+}
+
+/**
+ * A status write into a file that is still exactly the text of our last write (nobody edited it
+ * since): the new status entry replaces the old one between the same prefix and suffix, rendered
+ * the same way, and nothing is parsed. Only for a status of the same spec (no generation to bump);
+ * otherwise undefined, and withStatus does the full edit.
+ */
+export function spliceOwnStatus(own: OwnStatus, status: ScenarioStatus, reconciledSpecHash: string | undefined): StatusEdit | undefined {
+  if (reconciledSpecHash !== undefined && reconciledSpecHash !== own.specHash) return undefined;
+  const entry = renderEntry('status', plain({ ...status, specHash: own.specHash }), own.unit, own.keyLineComment);
+  return {
+    text: own.prefix + entry + own.suffix,
+    generation: own.generation,
+    specHash: own.specHash,
+    bumped: false,
+    method: 'splice',
+    tail: { prefix: own.prefix, suffix: own.suffix, unit: own.unit, keyLineComment: own.keyLineComment },
+  };
 }
 
 /** A node as a person would name it in a message: `a number (5)`, `a list`, `an alias (*m)`. */
@@ -466,12 +505,20 @@ function statusEdit(text: string, status: ScenarioStatus, opts: { doc?: Document
   const top = topOf(text, doc);
   if (top) {
     const unit = indentUnit(text, top.map);
+    let keyLineComment = '';
     const gs = generationSplice(text, top, generation);
-    const ss = statusSplice(text, top, (c) => renderEntry('status', newStatus, unit, c));
+    const ss = statusSplice(text, top, (c) => renderEntry('status', newStatus, unit, (keyLineComment = c)));
     if (gs && ss) {
       const spliced = applySplices(text, [gs, ss]);
       if (sameValue(spliced, expected)) {
-        return { text: spliced, generation, specHash: g.specHash, bumped, method: 'splice' };
+        const out: StatusEdit = { text: spliced, generation, specHash: g.specHash, bumped, method: 'splice' };
+        const entry = renderEntry('status', newStatus, unit, keyLineComment);
+        const at = spliced.lastIndexOf(entry);
+        // Only a "\n" file whose status entry is its last: then prefix + entry + suffix is the file.
+        if (!spliced.includes('\r') && at >= 0 && at + entry.length === spliced.length) {
+          out.tail = { prefix: spliced.slice(0, at), suffix: '', unit, keyLineComment };
+        }
+        return out;
       }
     }
   }

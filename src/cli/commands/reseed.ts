@@ -15,7 +15,8 @@ export function reseedCommand(program: Command): Command {
     .action(async (name: string, opts: { seed?: number }, self: Command) => {
       const seed = opts.seed ?? randomInt(0, 2 ** 31 - 1);
       const it = await findScenario(await watchedDir(self), name);
-      const r = await new ScenarioStore().updateFile(it.file, (doc) => {
+      const r = await new ScenarioStore().updateFile(it.file, (docOf) => {
+        const doc = docOf();
         doc.setIn(['spec', 'seed'], seed);
       });
       if (!r.written) throw new UserError(`cannot write ${it.file}: ${r.message}`);

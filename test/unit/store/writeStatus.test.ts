@@ -19,7 +19,7 @@ import { specHash } from '../../../src/api/hash.js';
 import type { ScenarioStatus } from '../../../src/api/types.js';
 import { sleepSync } from '../../../src/store/native.js';
 import { ScenarioStore, generationOf } from '../../../src/store/index.js';
-import { statusEntryText } from '../../../src/store/yamlEdit.js';
+import { statusEntryText, withStatus } from '../../../src/store/yamlEdit.js';
 import { METHODS, SCENARIO, assertNoLeftovers, scratch, withFile } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -183,6 +183,31 @@ describe('writeStatus', () => {
   });
 });
 
+describe('a status write into our own last text', () => {
+  it('splices without parsing, byte for byte what the full edit writes; a person\'s edit in between takes the full edit', async () => {
+    await withFile(SCENARIO, async (file) => {
+      const store = new ScenarioStore({ durable: false });
+      const st = (phase: ScenarioStatus['phase'], n: number): ScenarioStatus => ({ phase, faults: Array.from({ length: n }, (_, i) => ({ name: `f${i}`, phase: 'Active' as const })) });
+      const w1 = await store.writeStatus(file, st('Pending', 1));
+      assert.equal(w1.written, true);
+      for (const [i, s] of [st('Running', 3), st('Running', 0), st('Completed', 2)].entries()) {
+        const before = readFileSync(file, 'utf8');
+        const full = withStatus(before, s);
+        assert.ok(!('notEditable' in full));
+        const w = await store.writeStatus(file, s);
+        assert.equal(w.written, true, `write ${i}`);
+        assert.equal(readFileSync(file, 'utf8'), full.text, `write ${i}: the splice is what the full edit writes`);
+      }
+      // A person appends a comment: the text is no longer ours, the full edit runs and keeps it.
+      writeFileSync(file, readFileSync(file, 'utf8').replace('spec:', '# edited by a person\nspec:'));
+      await store.writeStatus(file, st('Running', 1));
+      const now = readFileSync(file, 'utf8');
+      assert.match(now, /# edited by a person/);
+      assert.equal((parseDocument(now).toJS() as { status: ScenarioStatus }).status.phase, 'Running');
+    });
+  });
+});
+
 describe('isOwnWrite', () => {
   it('recognises the store\'s own status write of a reconciled spec, and nothing else', async () => {
     await withFile(SCENARIO, async (file) => {
@@ -234,12 +259,12 @@ describe('byte-preserving writes through the store', () => {
       await withFile(FLOW, async (file) => {
         const store = new ScenarioStore({ method, durable: false });
         const first = await store.updateFile(file, (d) => {
-          d.setIn(['spec', 'seed'], 42);
+          d().setIn(['spec', 'seed'], 42);
         });
         assert.equal(first.written, true, method);
         assert.equal(readFileSync(file, 'utf8'), `${FLOW}  seed: 42\r\n`, method);
         await store.updateFile(file, (d) => {
-          d.setIn(['spec', 'seed'], 7);
+          d().setIn(['spec', 'seed'], 7);
         });
         assert.equal(readFileSync(file, 'utf8'), `${FLOW}  seed: 7\r\n`, method);
       }, 'flaky.yaml');
