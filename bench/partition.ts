@@ -21,9 +21,9 @@ import { controllerIdFor } from '../src/controller/lease.js';
 import { partitionGroups } from '../src/netfaults/partition.js';
 import { bridgePortsOf, docker, eventually, expectedCuts, forceCleanup, hostDrops, kernelCuts, netnsIptablesSave, removeDir, removeHostChains, tempDir, TESTBOX } from '../test/integration/lib.js';
 import { KernelWatch, partitionFloor, pct, result, saveByRename, wallMs } from './lib/kernel.js';
-import { startCliController, stopCliController } from './lib/controller.js';
+import { benchArgs, controllerArgs, startCliController, stopCliController } from './lib/controller.js';
 
-const args = process.argv.slice(2);
+const args = benchArgs();
 const runsAt = args.indexOf('--runs');
 const RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
 const sizes = args.filter((a, i) => i !== runsAt && i !== runsAt + 1).map(Number).filter((n) => n > 1);
@@ -72,7 +72,10 @@ async function bench(n: number): Promise<void> {
     for (const v of Object.values(out)) v.sort();
     return JSON.stringify(out);
   };
-  const cuts = hostCuts;
+  // With `-- --host-rules off` (the namespace path, to see the figure change) the cut is read
+  // from every namespace instead.
+  const viaHost = !controllerArgs().join(' ').includes('--host-rules off');
+  const cuts = viaHost ? hostCuts : async () => JSON.stringify(await kernelCuts(names.map(dn), key('split'), 'netns'));
   const noneInNamespaces = async () => {
     const all = await kernelCuts(names.map(dn), key('split'), 'netns');
     if (Object.values(all).some((v) => v.length)) throw new Error(`rules of the partition in container namespaces: ${JSON.stringify(all)}`);
@@ -96,7 +99,7 @@ async function bench(n: number): Promise<void> {
     await saveByRename(file, scenario(name, n, [SPLIT(names)]));
     await watch.until(async () => (await cuts()) === want, 'the halves cut');
     const cold = (await watch.settled(c0)) - c0;
-    await noneInNamespaces();
+    if (viaHost) await noneInNamespaces();
 
     const warm: number[] = [];
     const removal: number[] = [];
@@ -133,6 +136,7 @@ async function bench(n: number): Promise<void> {
     await stopCliController(child);
     // The floor, now that the controller's containers are idle (the floor makes its own N).
     const floor = await partitionFloor(n);
+    if (controllerArgs().length) console.log(`(controller run with: ${controllerArgs().join(' ')})`);
     if (!floor) console.log('(the floor script ../shared/tools/floor/partition-floor.sh is not available: no floor printed)');
     else console.log(`N=${n}: floor here and now: host ${floor.host} ms (host+read ${floor['host+read']} ms), per-namespace ${floor.apply} ms (apply+read ${floor['apply+read']} ms)`);
     const goals: Record<number, { warm?: string; cold?: string; removal?: string }> = { 30: { warm: '≤ 50 ms', cold: '≤ 300 ms', removal: '≤ 50 ms' }, 100: { warm: '≤ 150 ms' } };

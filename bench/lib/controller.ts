@@ -4,8 +4,23 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+/**
+ * Arguments after `--` on a bench's command line go to the controller: how a figure is checked
+ * against a broken path, e.g. `node dist/bench/partition.js 30 -- --host-rules off`.
+ */
+export function controllerArgs(): string[] {
+  const i = process.argv.indexOf('--');
+  return i < 0 ? [] : process.argv.slice(i + 1);
+}
+
+/** The bench's own arguments (before any `--`). */
+export function benchArgs(): string[] {
+  const i = process.argv.indexOf('--');
+  return (i < 0 ? process.argv : process.argv.slice(0, i)).slice(2);
+}
+
 /** Start it on `dir`; resolves once it logged "controller started" (watching, swept, reconciling). */
-export function startCliController(dir: string, args: string[] = []): Promise<ChildProcess> {
+export function startCliController(dir: string, args: string[] = controllerArgs()): Promise<ChildProcess> {
   const bin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
   const level = process.env.FAULTLINE_BENCH_LOG ?? 'info';
   const child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', level, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -313,8 +313,12 @@ export class KernelEngine implements KernelPort {
     const caps = await this.capabilities();
     for (const key of new Set([...(old?.plan.namespaces.keys() ?? []), ...plan.namespaces.keys()])) {
       const target = plan.namespaces.get(key)?.target ?? this.targets.get(key);
+      if (!target) continue;
+      // A namespace never read (its first fault is the one armed): read it now, ahead of the
+      // instant, by converging it to what is registered today (usually nothing to write).
+      if (this.cache.get(key)?.pid !== target.pid) await this.convergeNetns(target).catch(() => undefined);
       const cached = this.cache.get(key);
-      if (!target || !cached || cached.pid !== target.pid) continue;
+      if (!cached || cached.pid !== target.pid) continue;
       const compiled = compileLedger({ netns: key, interfaces: cached.readback.interfaces, entries: this.entriesFor(key, would) }, caps);
       for (const step of diffLedger(compiled, cached.readback.observed).steps) this.startWarm(target, step.argv, until);
     }
