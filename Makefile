@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE_TEST_FLAGS ?= --test-reporter=spec
 
-.PHONY: all deps build engine unit integration netem test demo bench clean-docker clean
+.PHONY: all deps build engine lint unit integration netem test demo bench clean-docker clean
 
 all: build
 
@@ -18,6 +18,14 @@ build: deps
 # A Docker engine that answers, and the local image faultline/testbox (no pulls).
 engine:
 	./scripts/ensure-docker.sh
+
+# prettier (print width 120) and eslint with typescript-eslint; make format rewrites.
+lint: deps
+	npx prettier --check "src/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
+	npx eslint .
+
+format: deps
+	npx prettier --write "src/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
 
 unit: build
 	node --test $(NODE_TEST_FLAGS) dist/test/unit/
@@ -35,7 +43,9 @@ test: unit integration netem
 demo: build engine
 	./scripts/demo.sh
 
+# Every figure of the issues, measured in the kernel, in one table (needs nftables for nft monitor).
 bench: build engine
+	command -v nft >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null)
 	./bench/run-all.sh
 
 # Remove every Docker object faultline owns (label faultline.dev/managed-by=faultline).

@@ -4,7 +4,16 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually, forceCleanup, ownedLeft, readScenario, removeDir, tempDir, TESTBOX } from '../test/integration/lib.js';
+import {
+  eventually,
+  forceCleanup,
+  ownedLeft,
+  readScenario,
+  removeDir,
+  tempDir,
+  TESTBOX,
+} from '../test/integration/lib.js';
+import { result } from './lib/kernel.js';
 
 const N = Number(process.argv[2] ?? 50);
 const WINDOW_S = Number(process.argv[3] ?? 60);
@@ -29,16 +38,24 @@ async function main(): Promise<void> {
     );
   }
   const bin = new URL('../src/cli/bin.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--resync', `${Math.floor(WINDOW_S / 2)}s`, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [bin, 'controller', '--dir', dir, '--resync', `${Math.floor(WINDOW_S / 2)}s`, '--log-level', 'warn'],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   try {
     const t0 = performance.now();
-    await eventually(async () => {
-      for (const n of names) {
-        const s = await readScenario(join(dir, `${n}.yaml`));
-        if (s.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') return false;
-      }
-      return true;
-    }, 'all scenarios Ready', 300_000);
+    await eventually(
+      async () => {
+        for (const n of names) {
+          const s = await readScenario(join(dir, `${n}.yaml`));
+          if (s.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') return false;
+        }
+        return true;
+      },
+      'all scenarios Ready',
+      300_000,
+    );
     console.log(`${N} scenarios converged from a cold start in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await new Promise((r) => setTimeout(r, 3000));
     const c0 = await cpuTicks(child.pid!);
@@ -58,15 +75,31 @@ async function main(): Promise<void> {
       `idle controller, ${N} scenario files, ${wall.toFixed(0)} s window incl. resyncs every ${Math.floor(WINDOW_S / 2)} s: ` +
         `CPU ${((cpu / TICKS / wall) * 100).toFixed(2)}% of one core, RSS avg ${(avgRss / 1024).toFixed(1)} MiB, max ${(maxRss / 1024).toFixed(1)} MiB`,
     );
+    result({
+      figure: `idle, ${N} scenarios: CPU (from /proc, resyncs included)`,
+      value: (cpu / TICKS / wall) * 100,
+      unit: '% of a core',
+      goal: '≤ 1 %',
+    });
+    result({
+      figure: `idle, ${N} scenarios: RSS (average, from /proc)`,
+      value: avgRss / 1024,
+      unit: 'MiB',
+      goal: '≤ 100 MiB',
+    });
   } finally {
     for (const n of names) await rm(join(dir, `${n}.yaml`), { force: true });
-    await eventually(async () => {
-      for (const n of names) {
-        const left = await ownedLeft(n);
-        if (left.containers.length + left.networks.length) return false;
-      }
-      return true;
-    }, 'all removed', 300_000).catch((e) => console.error(e.message));
+    await eventually(
+      async () => {
+        for (const n of names) {
+          const left = await ownedLeft(n);
+          if (left.containers.length + left.networks.length) return false;
+        }
+        return true;
+      },
+      'all removed',
+      300_000,
+    ).catch((e) => console.error(e.message));
     child.kill('SIGTERM');
     for (const n of names) await forceCleanup(n);
     await removeDir(dir);

@@ -19,14 +19,30 @@ import { readFile } from 'node:fs/promises';
 import type { Scenario } from '../src/api/types.js';
 import { controllerIdFor } from '../src/controller/lease.js';
 import { partitionGroups } from '../src/netfaults/partition.js';
-import { bridgePortsOf, docker, eventually, expectedCuts, forceCleanup, hostDrops, kernelCuts, netnsIptablesSave, removeDir, removeHostChains, tempDir, TESTBOX } from '../test/integration/lib.js';
+import {
+  bridgePortsOf,
+  docker,
+  eventually,
+  expectedCuts,
+  forceCleanup,
+  hostDrops,
+  kernelCuts,
+  netnsIptablesSave,
+  removeDir,
+  removeHostChains,
+  tempDir,
+  TESTBOX,
+} from '../test/integration/lib.js';
 import { KernelWatch, partitionFloor, pct, result, saveByRename, wallMs } from './lib/kernel.js';
 import { benchArgs, controllerArgs, startCliController, stopCliController } from './lib/controller.js';
 
 const args = benchArgs();
 const runsAt = args.indexOf('--runs');
 const RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
-const sizes = args.filter((a, i) => i !== runsAt && i !== runsAt + 1).map(Number).filter((n) => n > 1);
+const sizes = args
+  .filter((a, i) => i !== runsAt && i !== runsAt + 1)
+  .map(Number)
+  .filter((n) => n > 1);
 const SEED = 42;
 
 function scenario(name: string, n: number, faults: string[]): string {
@@ -50,7 +66,8 @@ function scenario(name: string, n: number, faults: string[]): string {
   ].join('\n');
 }
 
-const SPLIT = (names: string[]) => `{ name: split, targets: { names: [${names.join(', ')}] }, partition: { generator: halves } }`;
+const SPLIT = (names: string[]) =>
+  `{ name: split, targets: { names: [${names.join(', ')}] }, partition: { generator: halves } }`;
 const HOLE = '{ name: hole, targets: { names: [n000] }, blackhole: {}, direction: ingress }';
 
 async function bench(n: number): Promise<void> {
@@ -68,7 +85,8 @@ async function bench(n: number): Promise<void> {
   let ports: Map<string, string>; // bridge port → container
   const hostCuts = async () => {
     const out: Record<string, string[]> = Object.fromEntries(names.map((x) => [dn(x), [] as string[]]));
-    for (const d of await hostDrops(key('split'))) (out[ports.get(d.to) ?? d.to] ??= []).push(ports.get(d.from) ?? d.from);
+    for (const d of await hostDrops(key('split')))
+      (out[ports.get(d.to) ?? d.to] ??= []).push(ports.get(d.from) ?? d.from);
     for (const v of Object.values(out)) v.sort();
     return JSON.stringify(out);
   };
@@ -78,17 +96,26 @@ async function bench(n: number): Promise<void> {
   const cuts = viaHost ? hostCuts : async () => JSON.stringify(await kernelCuts(names.map(dn), key('split'), 'netns'));
   const noneInNamespaces = async () => {
     const all = await kernelCuts(names.map(dn), key('split'), 'netns');
-    if (Object.values(all).some((v) => v.length)) throw new Error(`rules of the partition in container namespaces: ${JSON.stringify(all)}`);
+    if (Object.values(all).some((v) => v.length))
+      throw new Error(`rules of the partition in container namespaces: ${JSON.stringify(all)}`);
   };
   let child = await startCliController(dir);
   let watch: KernelWatch | undefined;
   try {
     const t0 = performance.now();
     await saveByRename(file, scenario(name, n, []));
-    await eventually(async () => (parse(await readFile(file, 'utf8')) as Scenario).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', `${n} containers up`, 600_000);
+    await eventually(
+      async () =>
+        (parse(await readFile(file, 'utf8')) as Scenario).status?.conditions?.find((c) => c.type === 'Ready')
+          ?.status === 'True',
+      `${n} containers up`,
+      600_000,
+    );
     console.log(`N=${n}: ${n} containers created and connected in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const inspect = JSON.parse(await docker('inspect', ...names.map(dn))) as { State: { Pid: number } }[];
-    ports = new Map((await Promise.all(names.map(async (x) => (await bridgePortsOf(dn(x))).map((p) => [p, dn(x)] as const)))).flat());
+    ports = new Map(
+      (await Promise.all(names.map(async (x) => (await bridgePortsOf(dn(x))).map((p) => [p, dn(x)] as const)))).flat(),
+    );
     watch = await KernelWatch.start({ host: true, pids: inspect.map((c) => c.State.Pid) });
 
     // cold: a fresh controller process; the first fault it applies.
@@ -128,7 +155,9 @@ async function bench(n: number): Promise<void> {
       await watch.settled(b0);
     }
     const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
-    console.log(`N=${n}: save → last kernel change: cold ${cold.toFixed(0)} ms; warm median ${pct(warm, 50).toFixed(0)} ms (${fmt(warm)}); removal median ${pct(removal, 50).toFixed(0)} ms (${fmt(removal)}); one fault added p50 ${pct(add, 50).toFixed(0)} ms (${fmt(add)})`);
+    console.log(
+      `N=${n}: save → last kernel change: cold ${cold.toFixed(0)} ms; warm median ${pct(warm, 50).toFixed(0)} ms (${fmt(warm)}); removal median ${pct(removal, 50).toFixed(0)} ms (${fmt(removal)}); one fault added p50 ${pct(add, 50).toFixed(0)} ms (${fmt(add)})`,
+    );
     await saveByRename(file, scenario(name, n, []));
     await watch.until(async () => (await cuts()) === none, 'no cut left');
     watch.stop();
@@ -137,13 +166,45 @@ async function bench(n: number): Promise<void> {
     // The floor, now that the controller's containers are idle (the floor makes its own N).
     const floor = await partitionFloor(n);
     if (controllerArgs().length) console.log(`(controller run with: ${controllerArgs().join(' ')})`);
-    if (!floor) console.log('(the floor script ../shared/tools/floor/partition-floor.sh is not available: no floor printed)');
-    else console.log(`N=${n}: floor here and now: host ${floor.host} ms (host+read ${floor['host+read']} ms), per-namespace ${floor.apply} ms (apply+read ${floor['apply+read']} ms)`);
-    const goals: Record<number, { warm?: string; cold?: string; removal?: string }> = { 30: { warm: '≤ 50 ms', cold: '≤ 300 ms', removal: '≤ 50 ms' }, 100: { warm: '≤ 150 ms' } };
-    result({ figure: `partition of ${n} into halves, cold`, value: cold, unit: 'ms', floor: floor?.host, goal: goals[n]?.cold });
-    result({ figure: `partition of ${n} into halves, warm (median of ${RUNS})`, value: pct(warm, 50), unit: 'ms', floor: floor?.host, goal: goals[n]?.warm });
-    result({ figure: `partition of ${n}, removal (median of ${RUNS})`, value: pct(removal, 50), unit: 'ms', floor: floor?.host, goal: goals[n]?.removal });
-    if (n === sizes[0]) result({ figure: `one fault added to a running scenario (p50 of ${RUNS})`, value: pct(add, 50), unit: 'ms', goal: '≤ 30 ms', note: 'blackhole in one container namespace' });
+    if (!floor)
+      console.log('(the floor script ../shared/tools/floor/partition-floor.sh is not available: no floor printed)');
+    else
+      console.log(
+        `N=${n}: floor here and now: host ${floor.host} ms (host+read ${floor['host+read']} ms), per-namespace ${floor.apply} ms (apply+read ${floor['apply+read']} ms)`,
+      );
+    const goals: Record<number, { warm?: string; cold?: string; removal?: string }> = {
+      30: { warm: '≤ 50 ms', cold: '≤ 300 ms', removal: '≤ 50 ms' },
+      100: { warm: '≤ 150 ms' },
+    };
+    result({
+      figure: `partition of ${n} into halves, cold`,
+      value: cold,
+      unit: 'ms',
+      floor: floor?.host,
+      goal: goals[n]?.cold,
+    });
+    result({
+      figure: `partition of ${n} into halves, warm (median of ${RUNS})`,
+      value: pct(warm, 50),
+      unit: 'ms',
+      floor: floor?.host,
+      goal: goals[n]?.warm,
+    });
+    result({
+      figure: `partition of ${n}, removal (median of ${RUNS})`,
+      value: pct(removal, 50),
+      unit: 'ms',
+      floor: floor?.host,
+      goal: goals[n]?.removal,
+    });
+    if (n === sizes[0])
+      result({
+        figure: `one fault added to a running scenario (p50 of ${RUNS})`,
+        value: pct(add, 50),
+        unit: 'ms',
+        goal: '≤ 30 ms',
+        note: 'blackhole in one container namespace',
+      });
   } finally {
     watch?.stop();
     await stopCliController(child).catch(() => undefined);

@@ -23,7 +23,9 @@ export function benchArgs(): string[] {
 export function startCliController(dir: string, args: string[] = controllerArgs()): Promise<ChildProcess> {
   const bin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
   const level = process.env.FAULTLINE_BENCH_LOG ?? 'info';
-  const child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', level, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', level, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let log = '';
     child.stderr!.on('data', (d: Buffer) => {

@@ -39,17 +39,30 @@ export class KernelWatch {
   /** Monitors in the host's namespace (the Docker daemon's) and in the namespaces of `pids`. */
   static async start(o: { host: boolean; pids: number[]; tc?: boolean }): Promise<KernelWatch> {
     const w = new KernelWatch();
-    const where: [string, number][] = [...(o.host ? [['host', await dockerdPid(process.pid)] as [string, number]] : []), ...o.pids.map((p) => [String(p), p] as [string, number])];
+    const where: [string, number][] = [
+      ...(o.host ? [['host', await dockerdPid(process.pid)] as [string, number]] : []),
+      ...o.pids.map((p) => [String(p), p] as [string, number]),
+    ];
     const ready: Promise<void>[] = [];
     for (const [label, pid] of where) {
       for (const tool of o.tc === false ? (['nft'] as const) : (['nft', 'tc'] as const)) {
-        const child = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, tool, 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
+        const child = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, tool, 'monitor'], {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
         w.children.push(child);
-        createInterface({ input: child.stdout! }).on('line', (line) => w.events.push({ at: wallMs(), where: label, tool, line }));
+        createInterface({ input: child.stdout! }).on('line', (line) =>
+          w.events.push({ at: wallMs(), where: label, tool, line }),
+        );
         ready.push(
           new Promise((resolve, reject) => {
             child.once('spawn', () => resolve());
-            child.once('error', (e) => reject(new Error(`cannot start ${tool} monitor (${e.message}): install nftables and iproute2 (make bench does)`)));
+            child.once('error', (e) =>
+              reject(
+                new Error(
+                  `cannot start ${tool} monitor (${e.message}): install nftables and iproute2 (make bench does)`,
+                ),
+              ),
+            );
           }),
         );
       }
@@ -107,7 +120,14 @@ export function pct(xs: number[], p: number): number {
 }
 
 /** One line of the table `make bench` prints (bench/run-all.sh collects them from stdout). */
-export function result(r: { figure: string; value: number; unit: string; floor?: number; goal?: string; note?: string }): void {
+export function result(r: {
+  figure: string;
+  value: number;
+  unit: string;
+  floor?: number;
+  goal?: string;
+  note?: string;
+}): void {
   console.log(`RESULT ${JSON.stringify(r)}`);
 }
 
@@ -122,7 +142,8 @@ export async function partitionFloor(n: number, reps = 5): Promise<Record<string
     child.on('close', (code) => {
       if (code !== 0) return resolve(undefined);
       const figures: Record<string, number> = {};
-      for (const m of out.matchAll(/^\s+(apply|apply\+read|remove|host|host\+read)\s+(\d+) ms/gm)) figures[m[1]] = Number(m[2]);
+      for (const m of out.matchAll(/^\s+(apply|apply\+read|remove|host|host\+read)\s+(\d+) ms/gm))
+        figures[m[1]] = Number(m[2]);
       resolve(figures);
     });
   });

@@ -14,7 +14,14 @@ async function ifindexes(root: string): Promise<Map<string, { ifindex: string; i
   const out = new Map<string, { ifindex: string; iflink: string }>();
   for (const name of await readdir(`${root}/sys/class/net`)) {
     if (name === 'lo') continue;
-    const [ifindex, iflink] = await Promise.all(['ifindex', 'iflink'].map((f) => readFile(`${root}/sys/class/net/${name}/${f}`, 'utf8').then((t) => t.trim(), () => '')));
+    const [ifindex, iflink] = await Promise.all(
+      ['ifindex', 'iflink'].map((f) =>
+        readFile(`${root}/sys/class/net/${name}/${f}`, 'utf8').then(
+          (t) => t.trim(),
+          () => '',
+        ),
+      ),
+    );
     out.set(name, { ifindex, iflink });
   }
   return out;
@@ -28,9 +35,13 @@ export function createSysfsBridgePorts(hostPid: () => Promise<number>): BridgePo
       const out = new Map<string, string[]>();
       await Promise.all(
         targets.map(async (t) => {
-          const ifs = await ifindexes(`/proc/${t.pid}/root`).catch(() => new Map<string, { ifindex: string; iflink: string }>());
+          const ifs = await ifindexes(`/proc/${t.pid}/root`).catch(
+            () => new Map<string, { ifindex: string; iflink: string }>(),
+          );
           // A veth's iflink differs from its own ifindex; the peer in the host is a bridge port.
-          const ports = [...ifs.values()].filter((x) => x.iflink && x.iflink !== x.ifindex).flatMap((x) => byIndex.get(x.iflink) ?? []);
+          const ports = [...ifs.values()]
+            .filter((x) => x.iflink && x.iflink !== x.ifindex)
+            .flatMap((x) => byIndex.get(x.iflink) ?? []);
           out.set(t.key, [...new Set(ports)].sort());
         }),
       );

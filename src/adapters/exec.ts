@@ -119,7 +119,13 @@ export function startProcess(argv: string[], opts: Omit<RunOptions, 'stdin'>): S
     if (settled) return;
     const size = stream === 'stdout' ? (outBytes += chunk.length) : (errBytes += chunk.length);
     if (size > opts.maxOutputBytes) {
-      fail(new ExecError('OutputTooLarge', `${what}: ${stream} exceeded ${opts.maxOutputBytes} bytes; killed (output would be incomplete)`, stderrSoFar()));
+      fail(
+        new ExecError(
+          'OutputTooLarge',
+          `${what}: ${stream} exceeded ${opts.maxOutputBytes} bytes; killed (output would be incomplete)`,
+          stderrSoFar(),
+        ),
+      );
       return;
     }
     chunks.push(chunk);
@@ -137,8 +143,12 @@ export function startProcess(argv: string[], opts: Omit<RunOptions, 'stdin'>): S
     if (settled) return;
     settled = true;
     if (timer) clearTimeout(timer);
-    const sigNo = signal ? (osConstants.signals as Record<string, number>)[signal] ?? 0 : 0;
-    resolveResult({ code: code ?? 128 + sigNo, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    const sigNo = signal ? ((osConstants.signals as Record<string, number>)[signal] ?? 0) : 0;
+    resolveResult({
+      code: code ?? 128 + sigNo,
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr: Buffer.concat(err).toString('utf8'),
+    });
   });
 
   // A child that exits without reading stdin makes our write fail with EPIPE; its exit code and
@@ -147,7 +157,10 @@ export function startProcess(argv: string[], opts: Omit<RunOptions, 'stdin'>): S
 
   return {
     finish(stdin) {
-      timer = setTimeout(() => fail(new ExecError('Timeout', `${what}: no exit after ${opts.timeoutMs} ms; killed`, stderrSoFar())), opts.timeoutMs);
+      timer = setTimeout(
+        () => fail(new ExecError('Timeout', `${what}: no exit after ${opts.timeoutMs} ms; killed`, stderrSoFar())),
+        opts.timeoutMs,
+      );
       if (stdin !== undefined) child.stdin.end(stdin);
       else child.stdin.end();
       return result;

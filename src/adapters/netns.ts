@@ -64,7 +64,12 @@ function engineAddress(opts: NetnsExecOptions): { local: boolean; where: string 
   if (opts.socketPath) return { local: true, where: `unix socket ${opts.socketPath}` };
   if (opts.host) return classify(opts.host);
   if (opts.docker) {
-    const m = opts.docker.modem as unknown as { socketPath?: unknown; host?: string; protocol?: string; port?: unknown };
+    const m = opts.docker.modem as unknown as {
+      socketPath?: unknown;
+      host?: string;
+      protocol?: string;
+      port?: unknown;
+    };
     if (typeof m.socketPath === 'string' && m.socketPath) return { local: true, where: `unix socket ${m.socketPath}` };
     if (m.host) return { local: false, where: `${m.protocol ?? 'http'}://${m.host}:${String(m.port ?? '')}` };
   }
@@ -127,7 +132,9 @@ async function nsenterObstacles(
       [CAP_SYS_PTRACE, 'CAP_SYS_PTRACE'],
     ].filter(([bit]) => caps !== undefined && ((caps as bigint) >> (bit as bigint)) % 2n === 0n);
     if (missing.length) {
-      obstacles.push(`running as root but without ${missing.map(([, n]) => n).join(' and ')} (a user namespace or a --cap-drop?)`);
+      obstacles.push(
+        `running as root but without ${missing.map(([, n]) => n).join(' and ')} (a user namespace or a --cap-drop?)`,
+      );
     } else {
       evidence.push('running as root with CAP_SYS_ADMIN+CAP_SYS_PTRACE');
     }
@@ -135,7 +142,9 @@ async function nsenterObstacles(
 
   const engine = engineAddress(opts);
   if (!engine.local) {
-    obstacles.push(`the Docker engine is not on a local unix socket (${engine.where}); its container pids are not this machine's`);
+    obstacles.push(
+      `the Docker engine is not on a local unix socket (${engine.where}); its container pids are not this machine's`,
+    );
     return { obstacles, evidence: evidence.join(', ') };
   }
   evidence.push(`engine on ${engine.where}`);
@@ -216,7 +225,11 @@ export async function createNetnsExec(opts: NetnsExecOptions = {}): Promise<Netn
   const { obstacles, evidence } = await nsenterObstacles(opts, docker);
   if (mode === 'nsenter') {
     const warning = obstacles.length ? `; WARNING, it will likely fail: ${obstacles.join('; ')}` : `; ${evidence}`;
-    return { exec: createNsenterExec(opts.nsenter), mode: 'nsenter', reason: `nsenter: chosen by option (--netns-exec nsenter)${warning}` };
+    return {
+      exec: createNsenterExec(opts.nsenter),
+      mode: 'nsenter',
+      reason: `nsenter: chosen by option (--netns-exec nsenter)${warning}`,
+    };
   }
   if (obstacles.length) {
     return helperChoice(`helper container: ${obstacles.join('; ')}`);

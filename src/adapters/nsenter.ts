@@ -30,15 +30,23 @@ export function createNsenterExec(opts: NsenterOptions = {}): NetnsExec {
     validateArgv(argv);
     if (!Number.isSafeInteger(target.pid) || target.pid <= 0) {
       // pid 0 is what Docker reports for a container that is not running: no netns to enter.
-      throw new ExecError('InvalidArgv', `container ${target.containerId.slice(0, 12)}: no network namespace to enter (pid ${target.pid}); is the container running?`);
+      throw new ExecError(
+        'InvalidArgv',
+        `container ${target.containerId.slice(0, 12)}: no network namespace to enter (pid ${target.pid}); is the container running?`,
+      );
     }
     return [nsenter, `--net=/proc/${target.pid}/ns/net`, '--', ...argv];
   };
   // Say which container, so a log line is useful without the caller re-wrapping it.
-  const located = (target: { containerId: string }) => (e: unknown): never => {
-    if (e instanceof ExecError) throw new ExecError(e.code, `container ${target.containerId.slice(0, 12)}: ${e.message}`, e.stderr, { cause: e });
-    throw e;
-  };
+  const located =
+    (target: { containerId: string }) =>
+    (e: unknown): never => {
+      if (e instanceof ExecError)
+        throw new ExecError(e.code, `container ${target.containerId.slice(0, 12)}: ${e.message}`, e.stderr, {
+          cause: e,
+        });
+      throw e;
+    };
 
   return {
     async run(target, argv, stdin) {

@@ -5,7 +5,9 @@ import { spawn } from 'node:child_process';
 import { readlink } from 'node:fs/promises';
 import { HELPER_LABELS } from '../api/ownership.js';
 
-export async function createScratchNetns(timeoutMs = 5_000): Promise<{ pid: number; containerId: string; release(): Promise<void> }> {
+export async function createScratchNetns(
+  timeoutMs = 5_000,
+): Promise<{ pid: number; containerId: string; release(): Promise<void> }> {
   const child = spawn('unshare', ['--net', '--', 'sleep', '600'], { stdio: 'ignore' });
   const pid = child.pid;
   if (!pid) throw new Error('cannot start `unshare --net` for the capability probe (is util-linux installed?)');
@@ -21,7 +23,9 @@ export async function createScratchNetns(timeoutMs = 5_000): Promise<{ pid: numb
     if (theirs && theirs !== mine) return { pid, containerId: `scratch-${pid}`, release };
     if (child.exitCode !== null || Date.now() > deadline) {
       await release();
-      throw new Error(`\`unshare --net\` did not create a namespace (exit ${child.exitCode}); faultline needs root (CAP_SYS_ADMIN) to probe the kernel`);
+      throw new Error(
+        `\`unshare --net\` did not create a namespace (exit ${child.exitCode}); faultline needs root (CAP_SYS_ADMIN) to probe the kernel`,
+      );
     }
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -51,6 +55,9 @@ export async function createScratchContainer(
     return { pid, containerId: c.id, release };
   } catch (e) {
     await release();
-    throw new Error(`cannot start a scratch container from ${image} for the capability probe: ${(e as Error).message}; build it with scripts/build-helper-image.sh`);
+    throw new Error(
+      `cannot start a scratch container from ${image} for the capability probe: ${(e as Error).message}; build it with scripts/build-helper-image.sh`,
+      { cause: e },
+    );
   }
 }

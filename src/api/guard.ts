@@ -65,8 +65,9 @@ function mib(bytes: number): string {
 // silently; a NUL or an escape character in a name or a command would then reach Docker.
 // U+FFFD is what a decoder makes of bytes that are not UTF-8 (our readers decode that way).
 // Lone surrogates cannot come from decoding bytes, only from code, and are caught too.
-// eslint-disable-next-line no-control-regex
-const BAD_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u0084\u0086-\u009F\uFEFF\uFFFD\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+const BAD_CHAR =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u0084\u0086-\u009F\uFEFF\uFFFD\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function characterIssue(text: string): Issue | undefined {
   BAD_CHAR.lastIndex = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a BOM at the very start is fine

@@ -19,4 +19,11 @@ export { parseScenario, MAX_FILE_BYTES, MAX_ALIAS_COUNT, type ParseOptions, type
 export { guardText, tooLargeIssue, MAX_DEPTH } from './guard.js';
 export { validateScenario } from './validate.js';
 export { formatPath, formatIssue, formatIssues } from './format.js';
-export { scenarioSchema, scenarioValidator, statusValidator, CRD_PATH, SCHEMA_PATH, type JsonSchema } from './schema.js';
+export {
+  scenarioSchema,
+  scenarioValidator,
+  statusValidator,
+  CRD_PATH,
+  SCHEMA_PATH,
+  type JsonSchema,
+} from './schema.js';

@@ -83,7 +83,9 @@ export function parseIp(s: string): IpAddress | undefined {
 /** Canonical text: dotted quad, or RFC 5952 IPv6 (lowercase, longest zero run as "::"). */
 export function formatIp(family: IpFamily, value: bigint): string {
   const bytes = toBytes(family, value);
-  return family === 4 ? new ipaddr.IPv4(bytes).toString() : (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
+  return family === 4
+    ? new ipaddr.IPv4(bytes).toString()
+    : (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
 }
 
 function mask(family: IpFamily, prefix: number): bigint {

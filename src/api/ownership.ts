@@ -34,7 +34,13 @@ export function dockerName(scenario: string, name: string): string {
   return `${scenario}_${name}`;
 }
 
-export function ownerLabels(controller: string, scenario: string, name: string, role: OwnedRole, hash: string): Record<string, string> {
+export function ownerLabels(
+  controller: string,
+  scenario: string,
+  name: string,
+  role: OwnedRole,
+  hash: string,
+): Record<string, string> {
   return {
     [LABEL_MANAGED_BY]: MANAGED_BY,
     [LABEL_CONTROLLER]: controller,
@@ -47,7 +53,11 @@ export function ownerLabels(controller: string, scenario: string, name: string, 
 
 /** Created by THIS controller for this scenario (another controller's objects are not ours). */
 export function isOwnedBy(labels: Record<string, string>, scenario: string, controller: string): boolean {
-  return labels[LABEL_MANAGED_BY] === MANAGED_BY && labels[LABEL_SCENARIO] === scenario && labels[LABEL_CONTROLLER] === controller;
+  return (
+    labels[LABEL_MANAGED_BY] === MANAGED_BY &&
+    labels[LABEL_SCENARIO] === scenario &&
+    labels[LABEL_CONTROLLER] === controller
+  );
 }
 
 /** One membership (a container on a network), as a map key: Docker names of both. */

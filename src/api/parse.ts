@@ -65,7 +65,6 @@ export type ParseResult =
       name?: string;
     };
 
-
 /** Issue codes whose path ends in a mapping key that is itself the problem: point at the key. */
 const KEY_CODES = new Set(['schema.additionalProperties', 'env.key', 'label.key', 'label.reserved']);
 
@@ -88,7 +87,13 @@ export function parseScenario(text: string, file: string, opts: ParseOptions = {
     // A bug here must not take the controller down; report it like any other problem.
     return {
       ok: false,
-      issues: [{ code: 'internal.error', path: [], message: `the file could not be checked (a bug in faultline, please report it): ${String(err)}` }],
+      issues: [
+        {
+          code: 'internal.error',
+          path: [],
+          message: `the file could not be checked (a bug in faultline, please report it): ${String(err)}`,
+        },
+      ],
     };
   }
 }
@@ -118,7 +123,12 @@ function parse(text: string, file: string, opts: ParseOptions): ParseResult {
     }) as Document.Parsed[];
   } catch (err) {
     // guardText bounds the nesting, so this is not expected; report it rather than throw.
-    return { ok: false, issues: [{ code: 'yaml.syntax', path: [], message: `the YAML could not be read: ${String(err)}`, line: 1, column: 1 }] };
+    return {
+      ok: false,
+      issues: [
+        { code: 'yaml.syntax', path: [], message: `the YAML could not be read: ${String(err)}`, line: 1, column: 1 },
+      ],
+    };
   }
 
   const nonEmpty = docs.filter((d, i) => i === 0 || !isEmptyDoc(d));
@@ -203,7 +213,9 @@ function parse(text: string, file: string, opts: ParseOptions): ParseResult {
   const name = readName(obj);
   const locate = (issue: Issue): Issue => ({ ...issue, ...position(doc, issue.path, KEY_CODES.has(issue.code), at) });
 
-  const issues = validateScenario(rest).map(locate).map((i) => hintName(i, file));
+  const issues = validateScenario(rest)
+    .map(locate)
+    .map((i) => hintName(i, file));
   if (issues.length > 0) return { ok: false, issues: sortIssues(issues), doc, ...(name ? { name } : {}) };
 
   const scenario = rest as unknown as Scenario;
@@ -228,9 +240,16 @@ function yamlIssues(doc: Document.Parsed, at: (offset: number) => Pos): Issue[] 
     const code =
       e.code === 'DUPLICATE_KEY' ? 'yaml.duplicateKey' : e.code === 'TAG_RESOLVE_FAILED' ? 'yaml.tag' : 'yaml.syntax';
     // yaml places a missing closing quote at the end of the file; the opening quote is more use.
-    const open = e.code === 'MISSING_CHAR' && /quote/i.test(e.message) ? quotedScalarEndingAt(doc, e.pos[0]) : undefined;
+    const open =
+      e.code === 'MISSING_CHAR' && /quote/i.test(e.message) ? quotedScalarEndingAt(doc, e.pos[0]) : undefined;
     if (open !== undefined) {
-      return { code, path: [], message: 'this quoted value is never closed, so it runs to the end of the file; close the quote where the value ends', ...at(open) };
+      return {
+        code,
+        path: [],
+        message:
+          'this quoted value is never closed, so it runs to the end of the file; close the quote where the value ends',
+        ...at(open),
+      };
     }
     return { code, path: [], message: yamlAdvice(e), ...at(e.pos[0]) };
   };
@@ -249,7 +268,9 @@ function yamlAdvice(e: YAMLError): string {
     case 'TAB_AS_INDENT':
       return 'tabs are not allowed for indentation in YAML; indent with spaces';
     case 'MISSING_CHAR':
-      return /quote/i.test(said) ? `${said}; close the quote where the value ends` : `${said}; add it where the collection ends`;
+      return /quote/i.test(said)
+        ? `${said}; close the quote where the value ends`
+        : `${said}; add it where the collection ends`;
     case 'BAD_INDENT':
       return `${said}; indent this line with spaces like the other entries at its level, or close the bracket on the line before`;
     case 'MULTILINE_IMPLICIT_KEY':
@@ -364,7 +385,9 @@ function readName(obj: Record<string, unknown>): string | undefined {
 /** A missing metadata.name gets a suggestion from the file name: scenarios/split-brain.yaml -> split-brain. */
 function hintName(issue: Issue, file: string): Issue {
   if (issue.code !== 'schema.required' || issue.path.join('.') !== 'metadata.name' || !file) return issue;
-  const guess = toDnsLabel(basename(file, extname(file))).slice(0, MAX_SCENARIO_NAME).replace(/-+$/, '');
+  const guess = toDnsLabel(basename(file, extname(file)))
+    .slice(0, MAX_SCENARIO_NAME)
+    .replace(/-+$/, '');
   return guess ? { ...issue, message: `${issue.message}; e.g. name: ${guess}` } : issue;
 }
 
@@ -387,7 +410,7 @@ export function position(doc: Document, path: Path, key: boolean, at: (offset: n
       node = pair.value;
       const valueStart = rangeStart(node);
       const emptyValue = node === null || (isScalar(node) && node.value === null && !node.source);
-      best = (last && key) || emptyValue || valueStart === undefined ? keyStart ?? best : valueStart;
+      best = (last && key) || emptyValue || valueStart === undefined ? (keyStart ?? best) : valueStart;
       if (last && key) break;
     } else if (isSeq(node) && typeof seg === 'number') {
       const item: unknown = node.items[seg];

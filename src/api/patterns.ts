@@ -15,8 +15,7 @@ export const SIZE = '^[0-9]+(\\.[0-9]+)?([bB]|[kKmMgG]([bB]|[bB][iI][tT])?)?$';
 export const PORT = '^[0-9]{1,5}(-[0-9]{1,5})?$';
 export const CONTAINER_REF = '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$';
 export const COMPOSE_PROJECT = '^[a-z0-9][a-z0-9_-]*$';
-export const HOSTNAME =
-  '^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$';
+export const HOSTNAME = '^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$';
 export const ALIAS = '^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$';
 export const CAPABILITY = '^[A-Z_]+$';
 export const SIGNAL = '^(SIG[A-Z0-9+-]+|[0-9]+)$';
@@ -60,7 +59,11 @@ export const PATTERN_HINTS: Readonly<Record<string, PatternHint>> = {
       if (spaced !== v && new RegExp(DURATION, 'u').test(spaced)) return `remove the spaces: "${spaced}"`;
       const m = /^([0-9.]+)\s*(sec|secs|second|seconds|min|mins|minute|minutes|hr|hrs|hour|hours)$/i.exec(v);
       if (m) {
-        const unit = (m[2] as string).toLowerCase().startsWith('s') ? 's' : (m[2] as string).toLowerCase().startsWith('m') ? 'm' : 'h';
+        const unit = (m[2] as string).toLowerCase().startsWith('s')
+          ? 's'
+          : (m[2] as string).toLowerCase().startsWith('m')
+            ? 'm'
+            : 'h';
         return `write "${m[1]}${unit}"`;
       }
       return undefined;
@@ -117,7 +120,11 @@ export const PATTERN_HINTS: Readonly<Record<string, PatternHint>> = {
       return new RegExp(SIGNAL, 'u').test(fixed) ? `write "${fixed}"` : undefined;
     },
   },
-  [ABSOLUTE_PATH]: { what: 'an absolute path', examples: '"/app"', advise: (v) => `write "/${v.replace(/^\.?\/*/, '')}"` },
+  [ABSOLUTE_PATH]: {
+    what: 'an absolute path',
+    examples: '"/app"',
+    advise: (v) => `write "/${v.replace(/^\.?\/*/, '')}"`,
+  },
   [USER]: { what: 'a user', examples: '"1000", "1000:1000" or "nobody"' },
   [REASON]: { what: 'a CamelCase reason', examples: '"KernelLacksNetem"' },
 };

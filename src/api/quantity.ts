@@ -94,9 +94,7 @@ export function parseRate(s: string): number {
   const m = typeof s === 'string' ? RATE_RE.exec(s) : null;
   const factor = m ? RATE_FACTORS[(m[2] ?? '').toLowerCase()] : undefined;
   if (!m || factor === undefined) {
-    throw new Error(
-      `invalid rate "${String(s)}"; write e.g. "1mbit", "500kbit" (bits/s) or "10mbps" (bytes/s)`,
-    );
+    throw new Error(`invalid rate "${String(s)}"; write e.g. "1mbit", "500kbit" (bits/s) or "10mbps" (bytes/s)`);
   }
   return Number(m[1]) * factor;
 }

@@ -99,7 +99,8 @@ function typeMessage(schema: JsonSchema, data: unknown, last: string | number | 
   const wants = (t: string): JsonSchema | undefined => branches.find((b) => b.type === t);
   const object = wants('object');
   if (data === null) {
-    if (object && propertyNames(object).length === 0 && branches.length === 1) return 'must be an empty mapping: write {}';
+    if (object && propertyNames(object).length === 0 && branches.length === 1)
+      return 'must be an empty mapping: write {}';
     return `${msg}; it is empty: give a value${typeof last === 'string' ? ` or remove "${last}"` : ''}`;
   }
   if (wants('boolean') && typeof data === 'string' && /^(yes|no|on|off|y|n|true|false)$/i.test(data)) {
@@ -114,8 +115,10 @@ function typeMessage(schema: JsonSchema, data: unknown, last: string | number | 
     if (!pattern || new RegExp(pattern, 'u').test(String(data))) return `${msg}; quote it: "${String(data)}"`;
     return msg;
   }
-  if (wants('integer') && typeof data === 'string' && /^[0-9]+$/.test(data)) return `${msg}; remove the quotes: ${data}`;
-  if (wants('array') && (typeof data === 'string' || typeof data === 'number')) return `${msg}; write a list: [${String(data)}]`;
+  if (wants('integer') && typeof data === 'string' && /^[0-9]+$/.test(data))
+    return `${msg}; remove the quotes: ${data}`;
+  if (wants('array') && (typeof data === 'string' || typeof data === 'number'))
+    return `${msg}; write a list: [${String(data)}]`;
   if (object && typeof data === 'string' && propertyNames(object).includes('names')) {
     return `${msg}; e.g. {names: [${data}]}`;
   }
@@ -179,7 +182,8 @@ function issueFor(e: ErrorObject, root: unknown): Issue {
     }
     case 'maxLength': {
       const s = String(data);
-      const why = path.length === 2 && path[0] === 'metadata' && path[1] === 'name' ? ' (it prefixes every Docker name)' : '';
+      const why =
+        path.length === 2 && path[0] === 'metadata' && path[1] === 'name' ? ' (it prefixes every Docker name)' : '';
       return {
         code,
         path,
@@ -238,9 +242,7 @@ export function schemaIssues(errors: readonly ErrorObject[], root: unknown): Iss
   // Errors to leave out; an anyOf error that stays becomes the union's single "must be" issue.
   const dropped = new Set<ErrorObject>();
   // Deepest unions first, so an outer union sees its inner ones already settled.
-  const unions = errors
-    .filter((e) => e.keyword === 'anyOf')
-    .sort((a, b) => b.schemaPath.length - a.schemaPath.length);
+  const unions = errors.filter((e) => e.keyword === 'anyOf').sort((a, b) => b.schemaPath.length - a.schemaPath.length);
   for (const u of unions) {
     const branches = ((u.parentSchema as JsonSchema | undefined)?.anyOf ?? []) as JsonSchema[];
     const matching = branches

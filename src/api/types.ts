@@ -216,13 +216,7 @@ export type TimelineSpec = Omit<ScenarioSpec, 'faults'> & { faults?: TimedFault[
 
 // ---------------------------------------------------------------- status (controller-owned)
 
-export type ScenarioPhase =
-  | 'Pending'
-  | 'Running'
-  | 'Completed'
-  | 'Suspended'
-  | 'Failed'
-  | 'Terminating';
+export type ScenarioPhase = 'Pending' | 'Running' | 'Completed' | 'Suspended' | 'Failed' | 'Terminating';
 
 export type ConditionType = 'Valid' | 'Ready' | 'Degraded';
 

@@ -13,7 +13,10 @@ export async function runSteps(
     const r = await exec.run(target, s.argv, s.stdin);
     ran++;
     if (r.code !== 0) {
-      return { ran, error: `${s.what} (${s.argv.join(' ')}) exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' / ')}` };
+      return {
+        ran,
+        error: `${s.what} (${s.argv.join(' ')}) exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' / ')}`,
+      };
     }
   }
   return { ran };

@@ -12,7 +12,12 @@ import { evaluateRecorded, renderGantt, renderSvg } from '../timeline/index.js';
 
 export type ChartFormat = 'text' | 'svg';
 
-export function timelineChart(scenario: Scenario | undefined, format: ChartFormat, width: number, now = new Date()): string | undefined {
+export function timelineChart(
+  scenario: Scenario | undefined,
+  format: ChartFormat,
+  width: number,
+  now = new Date(),
+): string | undefined {
   if (!scenario?.spec?.faults?.length) return undefined;
   const started = scenario.status?.startedAt !== undefined;
   const prev = started ? (scenario.status ?? {}) : { ...scenario.status, startedAt: now.toISOString() };
@@ -21,6 +26,8 @@ export function timelineChart(scenario: Scenario | undefined, format: ChartForma
   const frozen = t.frozenMs + (t.frozenSince ? at.getTime() - Date.parse(t.frozenSince) : 0);
   const ctx = { startedAt: new Date(t.startedAt), now: at, seed: t.seed, frozenMs: frozen };
   if (format === 'svg') return renderSvg(scenario.spec, t.result, ctx, width);
-  const note = started ? '' : 'not started yet: drawn as it would run if it started now; offsets count from its start\n';
+  const note = started
+    ? ''
+    : 'not started yet: drawn as it would run if it started now; offsets count from its start\n';
   return note + renderGantt(scenario.spec, t.result, ctx, width);
 }

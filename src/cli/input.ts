@@ -73,7 +73,9 @@ export async function watchedDir(cmd: Command): Promise<string> {
     case 'cli':
       throw new UserError(`--dir ${dir}: the scenario directory ${what}; ${fix}`);
     default:
-      throw new UserError(`the scenario directory ./${dir} (the default when neither --dir nor FAULTLINE_DIR is given) ${what} here; ${fix}`);
+      throw new UserError(
+        `the scenario directory ./${dir} (the default when neither --dir nor FAULTLINE_DIR is given) ${what} here; ${fix}`,
+      );
   }
 }
 
@@ -83,7 +85,12 @@ export async function listDir(dir: string): Promise<Listed[]> {
   for (const file of await listFiles(dir)) {
     const r = await readScenarioFile(file);
     if (!r) continue;
-    out.push({ file, name: peekName(r.text) ?? `(${file})`, scenario: r.object ?? undefined, error: r.object ? undefined : 'unreadable YAML' });
+    out.push({
+      file,
+      name: peekName(r.text) ?? `(${file})`,
+      scenario: r.object ?? undefined,
+      error: r.object ? undefined : 'unreadable YAML',
+    });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -17,8 +17,16 @@ export function createLogger(
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(
       { level },
-      pretty({ colorize: escapesAllowed(stream, env), destination: toStderr ? 2 : stream, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }),
+      pretty({
+        colorize: escapesAllowed(stream, env),
+        destination: toStderr ? 2 : stream,
+        translateTime: 'HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      }),
     );
   }
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, toStderr ? pino.destination({ fd: 2, sync: true }) : stream);
+  return pino(
+    { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+    toStderr ? pino.destination({ fd: 2, sync: true }) : stream,
+  );
 }

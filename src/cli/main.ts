@@ -17,7 +17,9 @@ import { examples, UserError } from './options.js';
 
 /** The version in our package.json: dist/src/cli/main.js is three levels below it, installed or not. */
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
   return pkg.version ?? 'unknown';
 }
 

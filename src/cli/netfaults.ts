@@ -17,16 +17,30 @@ export interface KernelWiring {
   hostRules?: 'auto' | 'off';
 }
 
-export async function createKernel(docker: DockerAdapter, w: KernelWiring, log: Logger, scope: string): Promise<KernelPort> {
+export async function createKernel(
+  docker: DockerAdapter,
+  w: KernelWiring,
+  log: Logger,
+  scope: string,
+): Promise<KernelPort> {
   const choice = await createNetnsExec({ mode: w.mode as NetnsExecMode, docker: docker.client });
   log.info({ mode: choice.mode, reason: choice.reason }, 'network namespaces entered through ' + choice.mode);
   if (choice.helper) await choice.helper.ensure();
-  const scratch = choice.mode === 'nsenter' ? () => createScratchNetns() : () => createScratchContainer(docker.client, HELPER_IMAGE);
+  const scratch =
+    choice.mode === 'nsenter' ? () => createScratchNetns() : () => createScratchContainer(docker.client, HELPER_IMAGE);
   // nsenter: the daemon runs beside us, its namespace is the host's. The helper sees host pids
   // (pid=host) and enters pid 1's namespace.
   const hostPid = choice.mode === 'nsenter' ? () => dockerdPid(process.pid) : async () => 1;
   // The host path names containers by their bridge ports, read from sysfs: only when the controller
   // is root on the engine's host (nsenter). Through the helper, every cut stays in the namespaces.
   const bridgePorts = choice.mode === 'nsenter' ? createSysfsBridgePorts(hostPid) : undefined;
-  return new KernelEngine({ scope, exec: choice.exec, scratch, log, hostRules: w.hostRules ?? 'auto', hostPid, bridgePorts });
+  return new KernelEngine({
+    scope,
+    exec: choice.exec,
+    scratch,
+    log,
+    hostRules: w.hostRules ?? 'auto',
+    hostPid,
+    bridgePorts,
+  });
 }

@@ -47,12 +47,18 @@ export function duration(minMs: number, minText: string): (value: string) => num
 }
 
 export const dirOption = () =>
-  new Option('--dir <dir>', 'directory of Scenario files the controller watches').env('FAULTLINE_DIR').default('scenarios');
+  new Option('--dir <dir>', 'directory of Scenario files the controller watches')
+    .env('FAULTLINE_DIR')
+    .default('scenarios');
 
-export const outputOption = (choices: string[]) => new Option('-o, --output <format>', 'output format').choices(choices);
+export const outputOption = (choices: string[]) =>
+  new Option('-o, --output <format>', 'output format').choices(choices);
 
 export const netnsOption = () =>
-  new Option('--netns-exec <mode>', 'how to enter container network namespaces: nsenter (root on the engine host), helper (a helper container), auto')
+  new Option(
+    '--netns-exec <mode>',
+    'how to enter container network namespaces: nsenter (root on the engine host), helper (a helper container), auto',
+  )
     .choices(['auto', 'nsenter', 'helper'])
     .env('FAULTLINE_NETNS_EXEC')
     .default('auto');
@@ -63,7 +69,10 @@ export const logLevelOption = (fallback: string, description = 'log level (logs 
   new Option('--log-level <level>', description).choices(LOG_LEVELS).env('FAULTLINE_LOG_LEVEL').default(fallback);
 
 export const hostRulesOption = () =>
-  new Option('--host-rules <mode>', 'cuts between containers bridged on this host: auto (one chain in the host FORWARD path when br_netfilter allows), off (always in each container namespace)')
+  new Option(
+    '--host-rules <mode>',
+    'cuts between containers bridged on this host: auto (one chain in the host FORWARD path when br_netfilter allows), off (always in each container namespace)',
+  )
     .choices(['auto', 'off'])
     .env('FAULTLINE_HOST_RULES')
     .default('auto');

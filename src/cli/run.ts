@@ -56,24 +56,33 @@ function describeTransition(prev: ScenarioStatus | undefined, next: ScenarioStat
   if (prev?.phase !== next.phase) lines.push(`scenario ${prev?.phase ?? '-'} → ${next.phase}`);
   for (const f of next.faults ?? []) {
     const p = prev?.faults?.find((x) => x.name === f.name);
-    if (p?.phase !== f.phase) lines.push(`fault ${f.name}: ${p?.phase ?? '-'} → ${f.phase}${f.window ? ` (window ${f.window.from} .. ${f.window.until ?? 'end'})` : ''}`);
+    if (p?.phase !== f.phase)
+      lines.push(
+        `fault ${f.name}: ${p?.phase ?? '-'} → ${f.phase}${f.window ? ` (window ${f.window.from} .. ${f.window.until ?? 'end'})` : ''}`,
+      );
     for (const t of f.targets ?? []) {
       const pt = p?.targets?.find((x) => x.container === t.container);
       if (pt?.phase !== t.phase || pt?.verified !== t.verified) {
-        lines.push(`fault ${f.name} on ${t.container}: ${t.phase}${t.mechanism ? ` via ${t.mechanism}` : ''}${t.verified ? ', verified' : ''}${t.lastError ? ` (${t.lastError})` : ''}`);
+        lines.push(
+          `fault ${f.name} on ${t.container}: ${t.phase}${t.mechanism ? ` via ${t.mechanism}` : ''}${t.verified ? ', verified' : ''}${t.lastError ? ` (${t.lastError})` : ''}`,
+        );
       }
     }
   }
   for (const c of next.conditions ?? []) {
     const pc = prev?.conditions?.find((x) => x.type === c.type);
-    if (pc?.status !== c.status || pc?.reason !== c.reason) lines.push(`condition ${c.type}=${c.status} ${c.reason}: ${c.message}`);
+    if (pc?.status !== c.status || pc?.reason !== c.reason)
+      lines.push(`condition ${c.type}=${c.status} ${c.reason}: ${c.message}`);
   }
   return lines;
 }
 
 /** Track, across the run, whether each fault was injected and verified in all its targets. */
 class Tally {
-  readonly faults = new Map<string, { windows: number; targets: Set<string>; verified: Set<string>; failed?: string }>();
+  readonly faults = new Map<
+    string,
+    { windows: number; targets: Set<string>; verified: Set<string>; failed?: string }
+  >();
   observe(st: ScenarioStatus): void {
     for (const f of st.faults ?? []) {
       const t = this.faults.get(f.name) ?? { windows: 0, targets: new Set<string>(), verified: new Set<string>() };
@@ -88,7 +97,8 @@ class Tally {
     }
     const degraded = st.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
     if (degraded) {
-      for (const [name, t] of this.faults) if (!t.failed && degraded.message.includes(`"${name}"`)) t.failed = `${degraded.reason}: ${degraded.message}`;
+      for (const [name, t] of this.faults)
+        if (!t.failed && degraded.message.includes(`"${name}"`)) t.failed = `${degraded.reason}: ${degraded.message}`;
     }
   }
   summary(faults: FaultStatus[] | undefined): FaultSummary[] {
@@ -103,7 +113,9 @@ class Tally {
         injected: t.verified.size,
         verified,
         result,
-        reason: t.failed ?? (had && !verified ? (t.targets.size ? 'not verified in every target' : 'no target matched') : undefined),
+        reason:
+          t.failed ??
+          (had && !verified ? (t.targets.size ? 'not verified in every target' : 'no target matched') : undefined),
       };
     });
   }
@@ -116,7 +128,10 @@ class Tally {
 export function timelineEnds(spec: TimelineSpec): boolean {
   const plan = compileSchedule(spec, 0, 0);
   if (plan.end !== Infinity) return true;
-  return plan.faults.length > 0 && plan.faults.every((f) => !f.plan || (f.plan.kind === 'periodic' && f.plan.n !== Infinity && f.plan.d !== Infinity));
+  return (
+    plan.faults.length > 0 &&
+    plan.faults.every((f) => !f.plan || (f.plan.kind === 'periodic' && f.plan.n !== Infinity && f.plan.d !== Infinity))
+  );
 }
 
 /** A line per transition; on a terminal (unless NO_COLOR) also a progress line redrawn in place. */
@@ -153,7 +168,15 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const file = join(dir, `${name}.yaml`);
   const store = new ScenarioStore();
   // A stable identity per scenario: a `run` killed half-way is swept by the next run of it.
-  const controller = new Controller({ dir, id: `run-${name}`, docker: o.docker, kernel: o.kernel, store: createDirStore(dir, store), clock: systemClock, log: o.log });
+  const controller = new Controller({
+    dir,
+    id: `run-${name}`,
+    docker: o.docker,
+    kernel: o.kernel,
+    store: createDirStore(dir, store),
+    clock: systemClock,
+    log: o.log,
+  });
   const report = new RunReporter(o.out, o.env);
   const say = (line: string) => report.line(line);
   const ends = timelineEnds(o.scenario.spec);
@@ -174,7 +197,10 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     await controller.start();
     await writeFile(file, o.text);
     say(`applied scenario ${name}`);
-    if (!ends) say(`the timeline has no end: stopping ${o.timeoutMs ? 'at --timeout (a normal end)' : 'on Ctrl-C only; give --timeout to end it'}`);
+    if (!ends)
+      say(
+        `the timeline has no end: stopping ${o.timeoutMs ? 'at --timeout (a normal end)' : 'on Ctrl-C only; give --timeout to end it'}`,
+      );
     const deadline = o.timeoutMs ? t0 + o.timeoutMs : Infinity;
     while (!stop.signal.aborted) {
       const st = await statusIn(store, file);
@@ -186,12 +212,16 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       if (finished(st, o.scenario.spec)) break;
       if (Date.now() > deadline) {
         outcome = 'timeout';
-        say(`timeout after ${Math.round((Date.now() - t0) / 1000)} s: stopping${ends ? '' : ' (the timeline has no end)'}`);
+        say(
+          `timeout after ${Math.round((Date.now() - t0) / 1000)} s: stopping${ends ? '' : ' (the timeline has no end)'}`,
+        );
         break;
       }
       if (st) {
         const active = (st.faults ?? []).filter((f) => f.phase === 'Active').map((f) => f.name);
-        report.progress(`${st.phase ?? '…'}  active: ${active.join(', ') || 'none'}  next: ${st.nextTransitionAt ?? '-'}`);
+        report.progress(
+          `${st.phase ?? '…'}  active: ${active.join(', ') || 'none'}  next: ${st.nextTransitionAt ?? '-'}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -231,7 +261,8 @@ async function waitFor(fn: () => Promise<boolean>, ms: number): Promise<void> {
 
 export function renderSummary(s: RunSummary): string {
   const rows = [['FAULT', 'WINDOWS', 'TARGETS', 'VERIFIED', 'RESULT', 'REASON']];
-  for (const f of s.faults) rows.push([f.fault, String(f.windows), String(f.targets), `${f.injected}/${f.targets}`, f.result, f.reason ?? '']);
+  for (const f of s.faults)
+    rows.push([f.fault, String(f.windows), String(f.targets), `${f.injected}/${f.targets}`, f.result, f.reason ?? '']);
   return (
     `\nscenario ${s.scenario}: ${s.outcome}${s.timelineEnds ? '' : ' (the timeline has no end)'} in ${(s.durationMs / 1000).toFixed(1)} s — ` +
     `${s.ok ? 'every fault applied and verified' : 'NOT every fault was applied and verified'}\n` +

@@ -8,7 +8,16 @@ type DeclaredFault = Partial<FaultBase & FaultActions>;
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]))).join('   ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i])))
+          .join('   ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function age(from: string | undefined, now: Date): string {
@@ -52,7 +61,8 @@ export function renderGet(items: Listed[], now: Date, wide: boolean): string {
       count(st?.members, 'Connected'),
       age(st?.startedAt, now),
     ];
-    if (wide) row.push(String(it.scenario?.metadata?.generation ?? '-'), String(st?.observedGeneration ?? '-'), it.file);
+    if (wide)
+      row.push(String(it.scenario?.metadata?.generation ?? '-'), String(st?.observedGeneration ?? '-'), it.file);
     rows.push(row);
   }
   return table(rows);
@@ -70,27 +80,57 @@ export function renderDescribe(it: Listed, now: Date): string {
   kv('Started', st.startedAt ? `${st.startedAt} (${age(st.startedAt, now)} ago)` : undefined);
   kv('Generation', `${s.metadata?.generation ?? '-'} (observed ${st.observedGeneration ?? '-'})`);
   if (st.nextTransitionAt) kv('Next change', st.nextTransitionAt);
-  if (st.lastReconcile) kv('Last change', `${st.lastReconcile.time}: ${st.lastReconcile.operations} operations in ${st.lastReconcile.durationMs} ms`);
+  if (st.lastReconcile)
+    kv(
+      'Last change',
+      `${st.lastReconcile.time}: ${st.lastReconcile.operations} operations in ${st.lastReconcile.durationMs} ms`,
+    );
   const section = (title: string, rows: string[][]) => {
     out.push('', `${title}:`);
     if (rows.length <= 1) out.push('  <none>');
-    else out.push(...table(rows).trimEnd().split('\n').map((l) => '  ' + l));
+    else
+      out.push(
+        ...table(rows)
+          .trimEnd()
+          .split('\n')
+          .map((l) => '  ' + l),
+      );
   };
   section('Conditions', [
     ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
     ...(st.conditions ?? []).map((c) => [c.type, c.status, c.reason, age(c.lastTransitionTime, now), c.message]),
   ]);
   if (st.issues?.length) {
-    section('Problems', [['LINE', 'PATH', 'MESSAGE'], ...st.issues.map((i) => [i.line ? `${i.line}:${i.column ?? 1}` : '-', i.path.join('.') || '(root)', i.message])]);
+    section('Problems', [
+      ['LINE', 'PATH', 'MESSAGE'],
+      ...st.issues.map((i) => [i.line ? `${i.line}:${i.column ?? 1}` : '-', i.path.join('.') || '(root)', i.message]),
+    ]);
   }
-  section('Networks', [['NAME', 'DOCKER NAME', 'PHASE', 'SUBNETS', 'MESSAGE'], ...(st.networks ?? []).map((n) => [n.name, n.dockerName, n.phase, (n.subnets ?? []).join(','), n.message ?? ''])]);
-  section('Containers', [['NAME', 'DOCKER NAME', 'PHASE', 'STATE', 'MESSAGE'], ...(st.containers ?? []).map((c) => [c.name, c.dockerName, c.phase, c.state ?? '', c.message ?? ''])]);
+  section('Networks', [
+    ['NAME', 'DOCKER NAME', 'PHASE', 'SUBNETS', 'MESSAGE'],
+    ...(st.networks ?? []).map((n) => [n.name, n.dockerName, n.phase, (n.subnets ?? []).join(','), n.message ?? '']),
+  ]);
+  section('Containers', [
+    ['NAME', 'DOCKER NAME', 'PHASE', 'STATE', 'MESSAGE'],
+    ...(st.containers ?? []).map((c) => [c.name, c.dockerName, c.phase, c.state ?? '', c.message ?? '']),
+  ]);
   section('Members', [
     ['NETWORK', 'CONTAINER', 'PHASE', 'IPV4', 'IPV6', 'ALIASES', 'MESSAGE'],
-    ...(st.members ?? []).map((m) => [m.network, m.container, m.phase, m.ipv4Address ?? '', m.ipv6Address ?? '', (m.aliases ?? []).join(','), m.message ?? '']),
+    ...(st.members ?? []).map((m) => [
+      m.network,
+      m.container,
+      m.phase,
+      m.ipv4Address ?? '',
+      m.ipv6Address ?? '',
+      (m.aliases ?? []).join(','),
+      m.message ?? '',
+    ]),
   ]);
   if (s.spec?.faults?.length || st.faults?.length) section('Faults', faultRows(s.spec?.faults ?? [], st.faults ?? []));
-  section('Events', [['AGE', 'TYPE', 'REASON', 'MESSAGE'], ...(st.events ?? []).map((e) => [age(e.time, now), e.type, e.reason, e.message])]);
+  section('Events', [
+    ['AGE', 'TYPE', 'REASON', 'MESSAGE'],
+    ...(st.events ?? []).map((e) => [age(e.time, now), e.type, e.reason, e.message]),
+  ]);
   return out.join('\n') + '\n';
 }
 
@@ -113,7 +153,13 @@ function faultRows(declared: DeclaredFault[], status: FaultStatus[]): string[][]
   ];
   for (const spec of Array.isArray(declared) ? declared : []) {
     const name = String(spec?.name ?? '?');
-    rows.push(row(name, spec ?? {}, status.find((f) => f.name === name)));
+    rows.push(
+      row(
+        name,
+        spec ?? {},
+        status.find((f) => f.name === name),
+      ),
+    );
   }
   for (const f of status) if (!rows.some((r) => r[0] === f.name)) rows.push(row(f.name, undefined, f));
   return rows;
@@ -127,9 +173,11 @@ function faultRows(declared: DeclaredFault[], status: FaultStatus[]): string[][]
  */
 function schedule(f: DeclaredFault): string {
   const parts: string[] = [];
-  if (f.schedule !== undefined) parts.push(`cron "${String(f.schedule)}"${f.timeZone ? ` (${String(f.timeZone)})` : ''}`);
+  if (f.schedule !== undefined)
+    parts.push(`cron "${String(f.schedule)}"${f.timeZone ? ` (${String(f.timeZone)})` : ''}`);
   else if (f.startAt !== undefined) parts.push(`at ${String(f.startAt)}`);
-  else if (f.at !== undefined && typeof f.at === 'object' && f.at !== null) parts.push(`at ${String(f.at.min)}..${String(f.at.max)} (seeded)`);
+  else if (f.at !== undefined && typeof f.at === 'object' && f.at !== null)
+    parts.push(`at ${String(f.at.min)}..${String(f.at.max)} (seeded)`);
   else if (f.at !== undefined) parts.push(`at ${String(f.at)}`);
   else parts.push('at start');
   parts.push(f.duration !== undefined ? `for ${String(f.duration)}` : 'until the end');

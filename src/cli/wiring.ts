@@ -15,7 +15,9 @@ export function createDirStore(dir: string, store = new ScenarioStore({ dir })):
     },
     writeStatus: async (path, status, reconciledSpecHash) => {
       const r = await store.writeStatus(path, status, { reconciledSpecHash });
-      return r.written ? { written: true, own: r.own, text: r.text, generation: r.generation } : { written: false, reason: `${r.reason}: ${r.message}` };
+      return r.written
+        ? { written: true, own: r.own, text: r.text, generation: r.generation }
+        : { written: false, reason: `${r.reason}: ${r.message}` };
     },
     peek: async (path) => {
       const r = store.peek(path);
@@ -32,7 +34,9 @@ export function listFiles(dir: string): Promise<string[]> {
 }
 
 /** A file's text and, when it is YAML, its content (not validated). null when it vanished. */
-export async function readScenarioFile(path: string): Promise<{ text: string; object: Partial<Scenario> | null } | null> {
+export async function readScenarioFile(
+  path: string,
+): Promise<{ text: string; object: Partial<Scenario> | null } | null> {
   const r = await new ScenarioStore().readStable(path);
   if (r.missing) return null;
   // Guarded first: a hostile file (too deep, an alias bomb, not text) is not handed to a parser.

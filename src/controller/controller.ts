@@ -99,7 +99,15 @@ export class Controller {
         this.enqueueAll();
       },
     });
-    this.reconciler = new Reconciler({ controller: this.id, docker: o.docker, view: this.view, files: o.store, clock: o.clock, log: o.log, kernel: o.kernel });
+    this.reconciler = new Reconciler({
+      controller: this.id,
+      docker: o.docker,
+      view: this.view,
+      files: o.store,
+      clock: o.clock,
+      log: o.log,
+      kernel: o.kernel,
+    });
   }
 
   get signal(): AbortSignal {
@@ -263,7 +271,10 @@ export class Controller {
   }
 
   private filesNamed(name: string): string[] {
-    return [...this.pathName].filter(([, n]) => n === name).map(([p]) => p).sort();
+    return [...this.pathName]
+      .filter(([, n]) => n === name)
+      .map(([p]) => p)
+      .sort();
   }
 
   private async process(key: string): Promise<void> {
@@ -282,7 +293,10 @@ export class Controller {
       for (const f of files) await this.refuseDuplicate(key, f, files);
       return;
     }
-    const r = files.length === 0 ? await this.reconciler.reconcileDeleted(key) : await this.reconciler.reconcileFile(key, files[0]);
+    const r =
+      files.length === 0
+        ? await this.reconciler.reconcileDeleted(key)
+        : await this.reconciler.reconcileFile(key, files[0]);
     if (r.misnamed) {
       await this.refresh(files[0], false); // renamed since it was indexed: both names are queued
       return;
@@ -345,10 +359,16 @@ export class Controller {
       if (!intent || this.armed.get(name)?.at !== at) return;
       await this.o.kernel!.prepare?.(intent.plan, at);
       if (this.armed.get(name)?.at !== at) return;
-      const timer = setTimeout(() => void this.fire(name, file, at, specHash, intent), Math.max(0, at - this.o.clock.now().getTime()));
+      const timer = setTimeout(
+        () => void this.fire(name, file, at, specHash, intent),
+        Math.max(0, at - this.o.clock.now().getTime()),
+      );
       this.armed.set(name, { at, specHash, timer });
     } catch (e) {
-      this.o.log.debug({ scenario: name, err: (e as Error).message }, 'cannot arm the next transition; the reconcile at that instant applies it');
+      this.o.log.debug(
+        { scenario: name, err: (e as Error).message },
+        'cannot arm the next transition; the reconcile at that instant applies it',
+      );
     }
   }
 
@@ -364,12 +384,23 @@ export class Controller {
     const teardown = time.result.scenarioPhase === 'Completed' && scenario.spec.onComplete === 'delete';
     const view = this.view.current();
     const resolved = resolveFaults(scenario, time.result, view, time.seed);
-    const plan = await this.reconciler.planNetnsAt({ scenario, active: teardown ? [] : resolved.active, seed: time.seed, view });
+    const plan = await this.reconciler.planNetnsAt({
+      scenario,
+      active: teardown ? [] : resolved.active,
+      seed: time.seed,
+      view,
+    });
     return plan ? { plan, next: time.result.nextTransitionAt } : undefined;
   }
 
   /** At the instant: apply, then arm the transition after it (the chain does not wait for a reconcile). */
-  private async fire(name: string, file: string, at: number, specHash: string, intent: NonNullable<Awaited<ReturnType<Controller['intentAt']>>>): Promise<void> {
+  private async fire(
+    name: string,
+    file: string,
+    at: number,
+    specHash: string,
+    intent: NonNullable<Awaited<ReturnType<Controller['intentAt']>>>,
+  ): Promise<void> {
     if (this.armed.get(name)?.at !== at || this.abort.signal.aborted) return;
     this.armed.delete(name);
     this.fired.set(name, at);
@@ -380,7 +411,10 @@ export class Controller {
       this.stats.kernelCommands += r.commands;
       this.stats.kernelWrites += r.writes;
     } catch (e) {
-      this.o.log.warn({ scenario: name, err: (e as Error).message }, 'armed transition failed; the reconcile applies it');
+      this.o.log.warn(
+        { scenario: name, err: (e as Error).message },
+        'armed transition failed; the reconcile applies it',
+      );
     }
     this.queue.add(name); // verify, Docker-level faults, status
   }
@@ -403,7 +437,18 @@ export class Controller {
 function mayConcern(s: Scenario, name: string, oldName?: string): boolean {
   const selectors = [
     ...(s.spec.members ?? []).map((m) => m.select),
-    ...(s.spec.faults ?? []).flatMap((f) => [...(f.targets ? [f.targets] : []), ...(f.peers ? [{ names: f.peers.names, labels: f.peers.labels }] : []), ...(f.partition?.groups ? [{ names: f.partition.groups.flat() }] : [])]),
+    ...(s.spec.faults ?? []).flatMap((f) => [
+      ...(f.targets ? [f.targets] : []),
+      ...(f.peers ? [{ names: f.peers.names, labels: f.peers.labels }] : []),
+      ...(f.partition?.groups ? [{ names: f.partition.groups.flat() }] : []),
+    ]),
   ];
-  return selectors.some((sel) => !sel.names || sel.names.includes(name) || (oldName !== undefined && sel.names.includes(oldName)) || !!sel.labels || !!('compose' in sel && sel.compose));
+  return selectors.some(
+    (sel) =>
+      !sel.names ||
+      sel.names.includes(name) ||
+      (oldName !== undefined && sel.names.includes(oldName)) ||
+      !!sel.labels ||
+      !!('compose' in sel && sel.compose),
+  );
 }

@@ -97,7 +97,10 @@ export class Reconciler {
     // The namespaces after the containers: a namespace that stays unreadable (its container is
     // going away) must not keep the containers that end it from being removed.
     const net = this.deps.kernel ? await this.deps.kernel.forget(name) : undefined;
-    const errors = [...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []), ...(net?.errors ?? [])];
+    const errors = [
+      ...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []),
+      ...(net?.errors ?? []),
+    ];
     const ops = (exec?.results.length ?? 0) + (net?.writes ?? 0);
     return errors.length ? { ops, error: new Error(errors.join('; ')) } : { ops };
   }
@@ -126,7 +129,12 @@ export class Reconciler {
     const resolved = resolveFaults(scenario, time.result, before, time.seed);
     const teardown = time.result.scenarioPhase === 'Completed' && scenario.spec.onComplete === 'delete';
     const effects = dockerFaultEffects(name, resolved.active, resolved.inactive, prev.faults);
-    const desired = desiredState(this.deps.controller, teardown ? { ...scenario, spec: {} } : scenario, before, teardown ? undefined : effects);
+    const desired = desiredState(
+      this.deps.controller,
+      teardown ? { ...scenario, spec: {} } : scenario,
+      before,
+      teardown ? undefined : effects,
+    );
     const plan = planScenario(desired, before);
     lap('plan');
 
@@ -140,7 +148,10 @@ export class Reconciler {
     lap('docker');
     // Targets as they are now: containers this plan created or started are there to be hit.
     const targets = exec ? resolveFaults(scenario, time.result, after, time.seed) : resolved;
-    const net = await this.applyNetns({ scenario, active: teardown ? [] : targets.active, seed: time.seed, view: after }, now.getTime());
+    const net = await this.applyNetns(
+      { scenario, active: teardown ? [] : targets.active, seed: time.seed, view: after },
+      now.getTime(),
+    );
     // An armed transition of this scenario applied a later instant meanwhile: plan again from now.
     lap('netns');
     if (net?.kernel.superseded) return { ops: exec?.results.length ?? 0, requeueAfterMs: 0, scenario, desired };
@@ -163,9 +174,15 @@ export class Reconciler {
     });
     lap('status');
     const newerSpec = await this.write(name, file, parsed, status);
-    log.debug({ scenario: name, ms: lap('write'), commands: net?.kernel.commands, writes: net?.kernel.writes }, 'reconciled');
+    log.debug(
+      { scenario: name, ms: lap('write'), commands: net?.kernel.commands, writes: net?.kernel.writes },
+      'reconciled',
+    );
 
-    const failed = [...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []), ...(net?.kernel.errors ?? [])];
+    const failed = [
+      ...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []),
+      ...(net?.kernel.errors ?? []),
+    ];
     const result: ReconcileResult = {
       ops: (exec?.results.length ?? 0) + (net?.kernel.writes ?? 0),
       scenario,
@@ -196,7 +213,15 @@ export class Reconciler {
     const { kernel } = this.deps;
     if (!kernel) return undefined;
     const [caps, hostPath] = await Promise.all([kernel.capabilities(), kernel.hostPath()]);
-    return planNetns({ scope: this.deps.controller, scenario: intent.scenario, active: intent.active, view: intent.view, caps, seed: intent.seed, hostPath });
+    return planNetns({
+      scope: this.deps.controller,
+      scenario: intent.scenario,
+      active: intent.active,
+      view: intent.view,
+      caps,
+      seed: intent.seed,
+      hostPath,
+    });
   }
 
   /** The valid scenario and status of `file` as last read (no I/O). */
@@ -220,7 +245,13 @@ export class Reconciler {
     let parsed: Parsed;
     if (result.ok) {
       const g = generationOf(result.doc);
-      parsed = { ok: true, scenario: result.scenario, prev: (result.doc.toJS()?.status ?? {}) as ScenarioStatus, generation: g.generation, specHash: g.specHash };
+      parsed = {
+        ok: true,
+        scenario: result.scenario,
+        prev: (result.doc.toJS()?.status ?? {}) as ScenarioStatus,
+        generation: g.generation,
+        specHash: g.specHash,
+      };
     } else parsed = { ok: false, result };
     this.parsed.set(file, { text, parsed });
     return parsed;
@@ -250,14 +281,22 @@ export class Reconciler {
   }
 
   /** Write the status when it changed. True when the write merged a newer save (reconcile again). */
-  private async write(name: string, file: string, parsed: Extract<Parsed, { ok: true }>, status: ScenarioStatus): Promise<boolean> {
+  private async write(
+    name: string,
+    file: string,
+    parsed: Extract<Parsed, { ok: true }>,
+    status: ScenarioStatus,
+  ): Promise<boolean> {
     if (!statusChanged(parsed.prev, status)) return false;
     const w = await this.deps.files.writeStatus(file, status, parsed.specHash);
     if (!w.written) this.deps.log.debug({ scenario: name, reason: w.reason }, 'status not written');
     // Our own text, with the spec we parsed and the status we wrote: the next reconcile need not
     // parse it again (a scenario of 200 faults is ~100 ms of YAML per parse).
     else if (w.own !== false && w.text !== undefined) {
-      this.parsed.set(file, { text: w.text, parsed: { ...parsed, prev: status, generation: w.generation ?? parsed.generation } });
+      this.parsed.set(file, {
+        text: w.text,
+        parsed: { ...parsed, prev: status, generation: w.generation ?? parsed.generation },
+      });
     }
     // The file moved on while we worked (a person's save merged into our write): do not rely on
     // the watcher's event for it, come back at once.
@@ -265,12 +304,18 @@ export class Reconciler {
   }
 
   /** When to look again: the next transition; sooner while not Ready or a namespace deferred. */
-  private comeBack(next: Date | undefined, status: ScenarioStatus, kernel: KernelReport | undefined, newerSpec: boolean): number | undefined {
+  private comeBack(
+    next: Date | undefined,
+    status: ScenarioStatus,
+    kernel: KernelReport | undefined,
+    newerSpec: boolean,
+  ): number | undefined {
     if (newerSpec) return 0;
     let wake = next ? Math.max(0, next.getTime() - this.deps.clock.now().getTime()) : undefined;
     // e.g. a container still starting, or a named container not there yet (its Docker event
     // will wake us too; this is the safety net).
-    if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') wake = Math.min(wake ?? Infinity, READY_RECHECK_MS);
+    if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True')
+      wake = Math.min(wake ?? Infinity, READY_RECHECK_MS);
     if (kernel?.retryAfterMs !== undefined) wake = Math.min(wake ?? Infinity, kernel.retryAfterMs);
     return wake;
   }

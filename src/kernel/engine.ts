@@ -48,7 +48,15 @@ import {
   type HostHooks,
 } from '../netfaults/host.js';
 import { HOST_KEY, type HostCut, type HostPath, type NetPlan, type NetnsTarget } from '../netplan/index.js';
-import type { BridgePortsReader, KernelPort, KernelReport, NetnsExec, NetnsOutcome, PreparedRun, ScratchNetns } from '../ports/index.js';
+import type {
+  BridgePortsReader,
+  KernelPort,
+  KernelReport,
+  NetnsExec,
+  NetnsOutcome,
+  PreparedRun,
+  ScratchNetns,
+} from '../ports/index.js';
 import type { Snapshot } from '../resolve/index.js';
 import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../observe/netns.js';
 import { runSteps } from '../apply/netns.js';
@@ -99,11 +107,18 @@ interface HostCache {
   outcome: NetnsOutcome;
 }
 
-const emptyOutcome = (): NetnsOutcome => ({ verified: new Set(), pending: new Set(), mechanisms: new Map(), degraded: [] });
+const emptyOutcome = (): NetnsOutcome => ({
+  verified: new Set(),
+  pending: new Set(),
+  mechanisms: new Map(),
+  degraded: [],
+});
 
 /** Every key of ours found in a namespace's read-back (iptables comments and tc tags). */
 function keysIn(observed: NetnsReadback['observed']): Set<string> {
-  return new Set(ownedButUnwanted(observed, []).flatMap((o) => ('key' in o && o.key ? [o.key] : 'keys' in o ? o.keys : [])));
+  return new Set(
+    ownedButUnwanted(observed, []).flatMap((o) => ('key' in o && o.key ? [o.key] : 'keys' in o ? o.keys : [])),
+  );
 }
 
 /** Which read-back parts a set of steps touched. */
@@ -139,7 +154,12 @@ export class KernelEngine implements KernelPort {
 
   /** The host's network namespace, entered like any other (nsenter or the helper). */
   private host(): Promise<NetnsTarget> {
-    this.hostTarget ??= (this.o.hostPid ?? (async () => 1))().then((pid) => ({ key: HOST_KEY, pid, containerId: 'host', name: 'host' }));
+    this.hostTarget ??= (this.o.hostPid ?? (async () => 1))().then((pid) => ({
+      key: HOST_KEY,
+      pid,
+      containerId: 'host',
+      name: 'host',
+    }));
     return this.hostTarget;
   }
 
@@ -203,14 +223,24 @@ export class KernelEngine implements KernelPort {
     };
     const chains = async (tool: string) => {
       const r = await this.o.exec.run(host, [tool, '-t', 'filter']).catch(() => undefined);
-      return r?.code === 0 ? parseIptablesSave(r.stdout).tables.filter?.chains ?? [] : null;
+      return r?.code === 0 ? (parseIptablesSave(r.stdout).tables.filter?.chains ?? []) : null;
     };
-    const [nf4, nf6, c4, c6] = await Promise.all([sysctl('bridge-nf-call-iptables'), sysctl('bridge-nf-call-ip6tables'), chains('iptables-save'), chains('ip6tables-save')]);
+    const [nf4, nf6, c4, c6] = await Promise.all([
+      sysctl('bridge-nf-call-iptables'),
+      sysctl('bridge-nf-call-ip6tables'),
+      chains('iptables-save'),
+      chains('ip6tables-save'),
+    ]);
     const hooks: HostHooks = {
       v4: caps.iptables && nf4 && c4?.includes('DOCKER-USER') ? 'DOCKER-USER' : null,
       v6: caps.ip6tables && nf6 && c6 ? (c6.includes('DOCKER-USER') ? 'DOCKER-USER' : 'FORWARD') : null,
     };
-    this.o.log.info({ hooks, bridgeNfCallIptables: nf4, bridgeNfCallIp6tables: nf6 }, hooks.v4 ? 'host path: cuts between bridged containers go to the host FORWARD chain' : 'host path unavailable: every rule goes into container namespaces');
+    this.o.log.info(
+      { hooks, bridgeNfCallIptables: nf4, bridgeNfCallIp6tables: nf6 },
+      hooks.v4
+        ? 'host path: cuts between bridged containers go to the host FORWARD chain'
+        : 'host path unavailable: every rule goes into container namespaces',
+    );
     if (hooks.v4 && caps.iptables === 'nft') this.keepStandby(host, ['iptables-restore', '--wait=5', '--noflush']);
     return hooks;
   }
@@ -235,7 +265,9 @@ export class KernelEngine implements KernelPort {
 
   /** Live scenarios with rules in these keys that have not registered since the start. */
   private waitingFor(keys: Iterable<string>): string[] {
-    return [...new Set([...keys].flatMap((k) => this.ours(k) ?? []))].filter((s) => !this.registry.has(s) && (this.o.isLive?.(s) ?? false));
+    return [...new Set([...keys].flatMap((k) => this.ours(k) ?? []))].filter(
+      (s) => !this.registry.has(s) && (this.o.isLive?.(s) ?? false),
+    );
   }
 
   // ------------------------------------------------------------------ container namespaces
@@ -319,14 +351,18 @@ export class KernelEngine implements KernelPort {
       if (this.cache.get(key)?.pid !== target.pid) await this.convergeNetns(target).catch(() => undefined);
       const cached = this.cache.get(key);
       if (!cached || cached.pid !== target.pid) continue;
-      const compiled = compileLedger({ netns: key, interfaces: cached.readback.interfaces, entries: this.entriesFor(key, would) }, caps);
+      const compiled = compileLedger(
+        { netns: key, interfaces: cached.readback.interfaces, entries: this.entriesFor(key, would) },
+        caps,
+      );
       for (const step of diffLedger(compiled, cached.readback.observed).steps) this.startWarm(target, step.argv, until);
     }
     if (contentHash(old?.plan.host ?? []) !== contentHash(plan.host)) {
       const hooks = await this.hostHooks();
       const host = await this.host();
       if (hooks.v4) this.startWarm(host, ['iptables-restore', '--wait=5', '--noflush'], until);
-      if (hooks.v6 && plan.host.some((c) => c.receiver.v6 || c.senders.some((x) => x.v6))) this.startWarm(host, ['ip6tables-restore', '--wait=5', '--noflush'], until);
+      if (hooks.v6 && plan.host.some((c) => c.receiver.v6 || c.senders.some((x) => x.v6)))
+        this.startWarm(host, ['ip6tables-restore', '--wait=5', '--noflush'], until);
     }
   }
 
@@ -339,7 +375,11 @@ export class KernelEngine implements KernelPort {
       const hash = contentHash(entries);
       const now = this.now();
       const cached = this.cache.get(target.key);
-      const fresh = !!cached && cached.pid === target.pid && now - cached.at < (this.o.reverifyMs ?? REVERIFY_MS) && !cached.outcome.error;
+      const fresh =
+        !!cached &&
+        cached.pid === target.pid &&
+        now - cached.at < (this.o.reverifyMs ?? REVERIFY_MS) &&
+        !cached.outcome.error;
       // Unchanged ledger, same namespace, read back recently: nothing to do, nothing to read.
       if (fresh && cached.hash === hash) return { ...cached.outcome, commands: 0, writes: 0 };
       const before = fresh ? cached.readback : await readNetns(exec, target);
@@ -351,7 +391,15 @@ export class KernelEngine implements KernelPort {
       const keys = new Set(entries.map((e) => `${e.scenario}/${e.fault}`));
       // Do not drop entries of a live scenario that has not registered since the start.
       if (this.waitingFor(inKernel).length) {
-        return { verified: new Set<string>(), pending: keys, mechanisms, deferred: true, commands, writes: 0, degraded: compiled.degraded };
+        return {
+          verified: new Set<string>(),
+          pending: keys,
+          mechanisms,
+          deferred: true,
+          commands,
+          writes: 0,
+          degraded: compiled.degraded,
+        };
       }
       const diff = diffLedger(compiled, before.observed);
       let error: string | undefined;
@@ -369,7 +417,8 @@ export class KernelEngine implements KernelPort {
       const check = diffLedger(compiled, after.observed);
       const pending = new Set(check.pendingKeys);
       for (const c of check.conflicts) error ??= c.message;
-      if (!check.empty && !error) error = `kernel state still differs after applying: ${check.steps.map((s) => s.what).join(', ')}`;
+      if (!check.empty && !error)
+        error = `kernel state still differs after applying: ${check.steps.map((s) => s.what).join(', ')}`;
       this.seen.set(target.key, keysIn(after.observed));
       const verified = new Set([...keys].filter((k) => !pending.has(k) && !(error && !check.empty)));
       const outcome: NetnsOutcome = { verified, pending, mechanisms, error, degraded: compiled.degraded };
@@ -388,24 +437,35 @@ export class KernelEngine implements KernelPort {
     const cuts: HostCut[] = [];
     for (const { plan } of this.registry.values()) cuts.push(...plan.host);
     const ends = new Map<string, { target: NetnsTarget; stamp: string }>();
-    for (const c of cuts) for (const e of [c.receiver, ...c.senders]) ends.set(e.target.key, { target: e.target, stamp: `${e.target.pid}/${e.networks.join(',')}` });
+    for (const c of cuts)
+      for (const e of [c.receiver, ...c.senders])
+        ends.set(e.target.key, { target: e.target, stamp: `${e.target.pid}/${e.networks.join(',')}` });
     const unknown = [...ends.values()].filter((e) => this.ports.get(e.target.key)?.stamp !== e.stamp);
     if (unknown.length) {
-      for (const [key, ports] of await this.o.bridgePorts!.portsOf(unknown.map((e) => e.target))) this.ports.set(key, { stamp: ends.get(key)!.stamp, ports });
+      for (const [key, ports] of await this.o.bridgePorts!.portsOf(unknown.map((e) => e.target)))
+        this.ports.set(key, { stamp: ends.get(key)!.stamp, ports });
     }
     const portsOf = (t: NetnsTarget) => this.ports.get(t.key)?.ports ?? [];
     return cuts.map((c) => ({
       scenario: c.scenario,
       fault: c.fault,
       receiver: { ports: portsOf(c.receiver.target), v4: c.receiver.v4, v6: c.receiver.v6 },
-      senders: { ports: c.senders.flatMap((s) => portsOf(s.target)), v4: c.senders.some((s) => s.v4), v6: c.senders.some((s) => s.v6) },
+      senders: {
+        ports: c.senders.flatMap((s) => portsOf(s.target)),
+        v4: c.senders.some((s) => s.v4),
+        v6: c.senders.some((s) => s.v6),
+      },
       protocol: c.protocol,
       ...(c.ports ? { ports: c.ports } : {}),
     }));
   }
 
   /** The host's filter tables of the families asked for (the others as `prev` had them). */
-  private async readHost(hooks: HostHooks, only?: { v4: boolean; v6: boolean }, prev?: { v4: IptablesState | null; v6: IptablesState | null }): Promise<{ v4: IptablesState | null; v6: IptablesState | null; commands: number }> {
+  private async readHost(
+    hooks: HostHooks,
+    only?: { v4: boolean; v6: boolean },
+    prev?: { v4: IptablesState | null; v6: IptablesState | null },
+  ): Promise<{ v4: IptablesState | null; v6: IptablesState | null; commands: number }> {
     const host = await this.host();
     const read = async (tool: string) => {
       const r = await this.o.exec.run(host, [tool, '-t', 'filter']);
@@ -414,7 +474,10 @@ export class KernelEngine implements KernelPort {
     };
     const want4 = !!hooks.v4 && (only?.v4 ?? true);
     const want6 = !!hooks.v6 && (only?.v6 ?? true);
-    const [v4, v6] = await Promise.all([want4 ? read('iptables-save') : (prev?.v4 ?? null), want6 ? read('ip6tables-save') : (prev?.v6 ?? null)]);
+    const [v4, v6] = await Promise.all([
+      want4 ? read('iptables-save') : (prev?.v4 ?? null),
+      want6 ? read('ip6tables-save') : (prev?.v6 ?? null),
+    ]);
     return { v4, v6, commands: (want4 ? 1 : 0) + (want6 ? 1 : 0) };
   }
 
@@ -452,7 +515,8 @@ export class KernelEngine implements KernelPort {
       const seenKeys = new Set<string>();
       for (const f of families) for (const k of hostKeysIn(observeHost(f.state(), this.root, f.hook))) seenKeys.add(k);
       this.seen.set(HOST_KEY, seenKeys);
-      if (this.waitingFor(seenKeys).length) return { verified: new Set(), pending: keys, mechanisms, deferred: true, degraded: [], commands, writes: 0 };
+      if (this.waitingFor(seenKeys).length)
+        return { verified: new Set(), pending: keys, mechanisms, deferred: true, degraded: [], commands, writes: 0 };
       let writes = 0;
       let error: string | undefined;
       const tRead = performance.now();
@@ -467,14 +531,19 @@ export class KernelEngine implements KernelPort {
           const r = await this.run(await this.host(), [f.tool, '--wait=5', '--noflush'], program);
           writes++;
           commands++;
-          if (r.code !== 0) error ??= `${f.tool} on the host exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' / ')}`;
+          if (r.code !== 0)
+            error ??= `${f.tool} on the host exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' / ')}`;
         }),
       );
       const tWrite = performance.now();
       let after = before;
       if (programs.length) {
         // Read back exactly the tables written.
-        const r = await this.readHost(hooks, { v4: programs.some((p) => p.f.fam === 4), v6: programs.some((p) => p.f.fam === 6) }, before);
+        const r = await this.readHost(
+          hooks,
+          { v4: programs.some((p) => p.f.fam === 4), v6: programs.some((p) => p.f.fam === 6) },
+          before,
+        );
         commands += r.commands;
         after = r;
       }
@@ -486,12 +555,25 @@ export class KernelEngine implements KernelPort {
         hostKeysIn(obs).forEach((k) => afterKeys.add(k));
       }
       this.seen.set(HOST_KEY, afterKeys);
-      if (pending.size && !error) error = `host chains still differ after applying (${[...pending].slice(0, 3).join(', ')})`;
+      if (pending.size && !error)
+        error = `host chains still differ after applying (${[...pending].slice(0, 3).join(', ')})`;
       const verified = new Set([...keys].filter((k) => !pending.has(k)));
       const outcome: NetnsOutcome = { verified, pending, mechanisms, error, degraded: [] };
       this.hostCache = { hash, at: this.now(), v4: after.v4, v6: after.v6, outcome };
       const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
-      this.o.log.debug({ ms: { entries: ms(t0, tEntries), read: ms(tEntries, tRead), compileWrite: ms(tRead, tWrite), readBack: ms(tWrite, performance.now()) }, writes, fresh }, 'host converged');
+      this.o.log.debug(
+        {
+          ms: {
+            entries: ms(t0, tEntries),
+            read: ms(tEntries, tRead),
+            compileWrite: ms(tRead, tWrite),
+            readBack: ms(tWrite, performance.now()),
+          },
+          writes,
+          fresh,
+        },
+        'host converged',
+      );
       return { ...outcome, commands, writes };
     });
   }
@@ -512,17 +594,27 @@ export class KernelEngine implements KernelPort {
     for (const c of plan.namespaces.values()) this.targets.set(c.target.key, c.target);
     const affected = new Set<string>([...(old?.plan.namespaces.keys() ?? []), ...plan.namespaces.keys()]);
     for (const [key, keys] of this.seen) if (key !== HOST_KEY && [...keys].some(mine)) affected.add(key);
-    const hostAffected = (old?.plan.host.length ?? 0) > 0 || plan.host.length > 0 || [...(this.seen.get(HOST_KEY) ?? [])].some(mine);
+    const hostAffected =
+      (old?.plan.host.length ?? 0) > 0 || plan.host.length > 0 || [...(this.seen.get(HOST_KEY) ?? [])].some(mine);
     const record = (key: string, out: NetnsOutcome & { commands: number; writes: number }) => {
       const { commands, writes, ...outcome } = out;
       report.outcomes.set(key, outcome);
       report.commands += commands;
       report.writes += writes;
-      if (outcome.error) report.errors.push(`${key === HOST_KEY ? 'host' : `container ${this.targets.get(key)?.name ?? key.slice(0, 12)}`}: ${outcome.error}`);
+      if (outcome.error)
+        report.errors.push(
+          `${key === HOST_KEY ? 'host' : `container ${this.targets.get(key)?.name ?? key.slice(0, 12)}`}: ${outcome.error}`,
+        );
       if (outcome.deferred) report.retryAfterMs = 500;
     };
     const jobs: Promise<void>[] = [];
-    if (hostAffected) jobs.push(this.convergeHost().then((out) => record(HOST_KEY, out), (e) => record(HOST_KEY, { ...emptyOutcome(), error: (e as Error).message, commands: 0, writes: 0 })));
+    if (hostAffected)
+      jobs.push(
+        this.convergeHost().then(
+          (out) => record(HOST_KEY, out),
+          (e) => record(HOST_KEY, { ...emptyOutcome(), error: (e as Error).message, commands: 0, writes: 0 }),
+        ),
+      );
     const running = [...affected].flatMap((k) => {
       const t = plan.namespaces.get(k)?.target ?? this.targets.get(k);
       return t ? [t] : [];
@@ -545,7 +637,14 @@ export class KernelEngine implements KernelPort {
   }
 
   async forget(scenario: string): Promise<KernelReport> {
-    const empty: NetPlan = { scenario, scoped: `${this.o.scope}.${scenario}`, namespaces: new Map(), host: [], placements: new Map(), degraded: [] };
+    const empty: NetPlan = {
+      scenario,
+      scoped: `${this.o.scope}.${scenario}`,
+      namespaces: new Map(),
+      host: [],
+      placements: new Map(),
+      degraded: [],
+    };
     const r = await this.apply(empty, Number.MAX_SAFE_INTEGER);
     if (r.errors.length === 0) this.registry.delete(scenario);
     return r;
@@ -581,7 +680,14 @@ export class KernelEngine implements KernelPort {
     this.o.isLive = isLive;
     const orphans = new Set<string>();
     const unclaimed: NetnsTarget[] = [];
-    const owners = view.containers.filter((c) => c.state === 'running' && c.pid > 0 && c.labels[LABEL_ROLE] !== 'helper' && c.networkMode !== 'host' && !c.networkMode.startsWith('container:'));
+    const owners = view.containers.filter(
+      (c) =>
+        c.state === 'running' &&
+        c.pid > 0 &&
+        c.labels[LABEL_ROLE] !== 'helper' &&
+        c.networkMode !== 'host' &&
+        !c.networkMode.startsWith('container:'),
+    );
     const note = (keys: Iterable<string>) => {
       for (const k of keys) {
         const s = this.ours(k);
@@ -613,7 +719,10 @@ export class KernelEngine implements KernelPort {
       if (hooks.v4 || hooks.v6) {
         const r = await this.readHost(hooks);
         const keys = new Set<string>();
-        for (const [state, hook] of [[r.v4, hooks.v4], [r.v6, hooks.v6]] as const) {
+        for (const [state, hook] of [
+          [r.v4, hooks.v4],
+          [r.v6, hooks.v6],
+        ] as const) {
           const obs = observeHost(state, this.root, hook);
           hostKeysIn(obs).forEach((k) => keys.add(k));
           // A scenario chain jumped to with no fault rules left still names its scenario.
@@ -626,7 +735,9 @@ export class KernelEngine implements KernelPort {
       this.o.log.warn({ err: (e as Error).message }, 'sweep: cannot read the host chains');
     }
     for (const t of unclaimed) {
-      await this.convergeNetns(t).catch((e) => this.o.log.warn({ container: t.name, err: (e as Error).message }, 'sweep: cannot clean unattributed rules'));
+      await this.convergeNetns(t).catch((e) =>
+        this.o.log.warn({ container: t.name, err: (e as Error).message }, 'sweep: cannot clean unattributed rules'),
+      );
     }
     return [...orphans].sort();
   }

@@ -10,7 +10,14 @@
 import type { Capabilities } from './caps.js';
 import { desiredIptables, type IptablesDesired } from './iptables.js';
 import { entryKey, normalizeLedger, type Degraded, type Ledger } from './ledger.js';
-import { diffLedger, emptyDesired, observedFromDesired, type DesiredNetns, type LedgerDiff, type ObservedNetns } from './readback.js';
+import {
+  diffLedger,
+  emptyDesired,
+  observedFromDesired,
+  type DesiredNetns,
+  type LedgerDiff,
+  type ObservedNetns,
+} from './readback.js';
 import { dedupeDegraded, desiredTc, markDropPossible, type DesiredDevice, type Tag } from './tc.js';
 
 export interface FaultMechanisms {
@@ -39,7 +46,11 @@ export interface CompiledLedger extends DesiredNetns {
 export function compileLedger(input: Ledger, caps: Capabilities): CompiledLedger {
   const ledger = normalizeLedger(input);
   const markKeys = markDropPossible(caps)
-    ? [...new Set(ledger.entries.filter((e) => e.action === 'loss-statistic' && e.match.direction === 'egress').map(entryKey))].sort()
+    ? [
+        ...new Set(
+          ledger.entries.filter((e) => e.action === 'loss-statistic' && e.match.direction === 'egress').map(entryKey),
+        ),
+      ].sort()
     : [];
   const tc = desiredTc(ledger, caps, markKeys);
   const v4 = desiredIptables(ledger, caps, 4, tc.tags);
@@ -50,7 +61,13 @@ export function compileLedger(input: Ledger, caps: Capabilities): CompiledLedger
       if (!mech.has(k)) mech.set(k, new Set());
       v.forEach((x) => mech.get(k)!.add(x));
     }
-  const desired: DesiredNetns = { interfaces: ledger.interfaces, devices: tc.devices, ifbs: tc.ifbs, iptables: v4.desired, ip6tables: v6.desired };
+  const desired: DesiredNetns = {
+    interfaces: ledger.interfaces,
+    devices: tc.devices,
+    ifbs: tc.ifbs,
+    iptables: v4.desired,
+    ip6tables: v6.desired,
+  };
   const empty: ObservedNetns = { devices: [], links: [], iptables: { tables: {} }, ip6tables: { tables: {} } };
   return {
     ...desired,

@@ -148,7 +148,12 @@ const portPart = (m: string) => m.replace(/^-p \S+ ?/, '');
  * The chains that enforce `entries` for one family. Deterministic: the same entries always give
  * the same text, so an unchanged partition diffs to nothing.
  */
-export function compileHost(scope: string, entries: readonly HostEntry[], family: IpFamily, hook: HostHooks[keyof HostHooks]): HostDesired {
+export function compileHost(
+  scope: string,
+  entries: readonly HostEntry[],
+  family: IpFamily,
+  hook: HostHooks[keyof HostHooks],
+): HostDesired {
   const root = hostRootChain(scope);
   const desired: HostDesired = { family, hook, root, chains: [] };
   if (!hook) return desired;
@@ -164,7 +169,11 @@ export function compileHost(scope: string, entries: readonly HostEntry[], family
   const rootChain: HostChain = { name: root, rules: [] };
   const rest: HostChain[] = [];
   for (const scenario of [...byScenario.keys()].sort()) {
-    const list = byScenario.get(scenario)!.sort((a, b) => cmp(a.fault, b.fault) || cmp(portsOf(a.receiver, family).join(), portsOf(b.receiver, family).join()));
+    const list = byScenario
+      .get(scenario)!
+      .sort(
+        (a, b) => cmp(a.fault, b.fault) || cmp(portsOf(a.receiver, family).join(), portsOf(b.receiver, family).join()),
+      );
     const chainName = hostScenarioChain(root, scenario);
     rootChain.rules.push({ spec: join(comment(scenario), `-j ${chainName}`), keys: [scenario] });
     // A sender set earns its own chain when more than one (receiver, match) jumps to it.
@@ -186,14 +195,34 @@ export function compileHost(scope: string, entries: readonly HostEntry[], family
       // iptables-save prints the protocol match first, then the modules in the order given.
       for (const r of portsOf(e.receiver, family))
         for (const m of matchParts(e, family)) {
-          if (set) chain.rules.push({ spec: join(protoPart(m), `-m physdev --physdev-out ${r}`, portPart(m), comment(key), `-j ${set.name}`), keys: [key] });
-          else for (const s of senders) chain.rules.push({ spec: join(protoPart(m), `-m physdev --physdev-in ${s} --physdev-out ${r}`, portPart(m), comment(key), '-j DROP'), keys: [key] });
+          if (set)
+            chain.rules.push({
+              spec: join(protoPart(m), `-m physdev --physdev-out ${r}`, portPart(m), comment(key), `-j ${set.name}`),
+              keys: [key],
+            });
+          else
+            for (const s of senders)
+              chain.rules.push({
+                spec: join(
+                  protoPart(m),
+                  `-m physdev --physdev-in ${s} --physdev-out ${r}`,
+                  portPart(m),
+                  comment(key),
+                  '-j DROP',
+                ),
+                keys: [key],
+              });
         }
-      if (set) for (const s of senders) if (!set.rules.some((x) => x.spec === `-m physdev --physdev-in ${s} -j DROP`)) set.rules.push({ spec: `-m physdev --physdev-in ${s} -j DROP`, keys: [] });
+      if (set)
+        for (const s of senders)
+          if (!set.rules.some((x) => x.spec === `-m physdev --physdev-in ${s} -j DROP`))
+            set.rules.push({ spec: `-m physdev --physdev-in ${s} -j DROP`, keys: [] });
     }
     // A set's keys are those of the rules that jump to it.
     for (const set of sets.values()) {
-      const keys = [...new Set(chain.rules.filter((r) => r.spec.endsWith(`-j ${set.name}`)).flatMap((r) => r.keys))].sort();
+      const keys = [
+        ...new Set(chain.rules.filter((r) => r.spec.endsWith(`-j ${set.name}`)).flatMap((r) => r.keys)),
+      ].sort();
       for (const r of set.rules) r.keys = keys;
     }
     rest.push(chain, ...sets.values());
@@ -251,7 +280,8 @@ export function diffHost(desired: HostDesired, observed: HostObserved): HostDiff
   const wanted = new Map(desired.chains.map((c) => [c.name, c]));
   for (const c of desired.chains) {
     const have = observed.chains.get(c.name);
-    const same = have !== undefined && have.length === c.rules.length && have.every((s, i) => s === norm(c.rules[i].spec));
+    const same =
+      have !== undefined && have.length === c.rules.length && have.every((s, i) => s === norm(c.rules[i].spec));
     if (same) continue;
     c.rules.forEach((r) => r.keys.forEach((k) => pending.add(k)));
     decl.push(`:${c.name} - [0:0]`);
@@ -277,7 +307,9 @@ export function diffHost(desired: HostDesired, observed: HostObserved): HostDiff
   const faultKeys = new Set<string>();
   for (const k of pending) {
     if (k.includes('/')) faultKeys.add(k);
-    else for (const c of desired.chains) for (const r of c.rules) for (const rk of r.keys) if (rk.startsWith(`${k}/`)) faultKeys.add(rk);
+    else
+      for (const c of desired.chains)
+        for (const r of c.rules) for (const rk of r.keys) if (rk.startsWith(`${k}/`)) faultKeys.add(rk);
   }
   return {
     program: lines.length ? ['*filter', ...lines, 'COMMIT', ''].join('\n') : undefined,

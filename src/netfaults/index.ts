@@ -20,7 +20,15 @@ export {
   type LeafState,
   type Tag,
 } from './tc.js';
-export { CHAIN_INPUT, CHAIN_OUTPUT, CHAIN_TAGS, CHAIN_MARK, OWNED_CHAINS, renderProbability, type IptablesDesired } from './iptables.js';
+export {
+  CHAIN_INPUT,
+  CHAIN_OUTPUT,
+  CHAIN_TAGS,
+  CHAIN_MARK,
+  OWNED_CHAINS,
+  renderProbability,
+  type IptablesDesired,
+} from './iptables.js';
 export {
   parseTcQdiscs,
   parseTcFilters,

@@ -118,7 +118,11 @@ export function protoName(p: 'tcp' | 'udp' | 'icmp', family: IpFamily): string {
 }
 
 /** The rules one entry contributes to one family (possibly none). */
-export function rulesFor(e: LedgerEntry, family: IpFamily, caps: Capabilities): { table: Table; chain: string; spec: string }[] {
+export function rulesFor(
+  e: LedgerEntry,
+  family: IpFamily,
+  caps: Capabilities,
+): { table: Table; chain: string; spec: string }[] {
   const m = e.match;
   const comment = `-m comment --comment ${quote(commentFor(e))}`;
   const ingress = m.direction === 'ingress';
@@ -133,7 +137,8 @@ export function rulesFor(e: LedgerEntry, family: IpFamily, caps: Capabilities): 
       break;
     case 'reject': {
       const unreach = family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable';
-      target = (proto) => `-j REJECT --reject-with ${e.params.with === 'tcp-reset' && proto === 'tcp' ? 'tcp-reset' : unreach}`;
+      target = (proto) =>
+        `-j REJECT --reject-with ${e.params.with === 'tcp-reset' && proto === 'tcp' ? 'tcp-reset' : unreach}`;
       break;
     }
     case 'loss-statistic':
@@ -153,7 +158,8 @@ export function rulesFor(e: LedgerEntry, family: IpFamily, caps: Capabilities): 
   const ports = m.protocol === 'icmp' ? undefined : m.ports;
   let protos: (string | undefined)[];
   if (ports) protos = m.protocol === 'all' ? ['tcp', 'udp'] : [m.protocol];
-  else if (m.protocol === 'all') protos = e.action === 'reject' && e.params.with === 'tcp-reset' ? ['tcp', undefined] : [undefined];
+  else if (m.protocol === 'all')
+    protos = e.action === 'reject' && e.params.with === 'tcp-reset' ? ['tcp', undefined] : [undefined];
   else protos = [protoName(m.protocol, family)];
   const out: { table: Table; chain: string; spec: string }[] = [];
   for (const addr of addrs)
@@ -190,14 +196,20 @@ export function tagSpec(key: string, dev: string, classid: string): string {
   return `-m comment --comment ${quote(`faultline:${key} tc ${dev} ${classid}`)} -j RETURN`;
 }
 
-export function desiredIptables(ledger: Ledger, caps: Capabilities, family: IpFamily, tags: Tag[]): { desired: IptablesDesired; degraded: Degraded[]; mechanisms: Map<string, Set<string>> } {
+export function desiredIptables(
+  ledger: Ledger,
+  caps: Capabilities,
+  family: IpFamily,
+  tags: Tag[],
+): { desired: IptablesDesired; degraded: Degraded[]; mechanisms: Map<string, Set<string>> } {
   const degraded: Degraded[] = [];
   const mechanisms = new Map<string, Set<string>>();
   const backend = family === 4 ? caps.iptables : caps.ip6tables;
   const chains = new Map<string, DesiredChain>();
   const chainFor = (table: Table, chain: string) => {
     const k = `${table}/${chain}`;
-    if (!chains.has(k)) chains.set(k, { ...OWNED_CHAINS.find((c) => c.chain === chain && c.table === table)!, rules: [] });
+    if (!chains.has(k))
+      chains.set(k, { ...OWNED_CHAINS.find((c) => c.chain === chain && c.table === table)!, rules: [] });
     return chains.get(k)!;
   };
   for (const e of ledger.entries) {
@@ -208,26 +220,50 @@ export function desiredIptables(ledger: Ledger, caps: Capabilities, family: IpFa
     const base = { scenario: e.scenario, fault: e.fault };
     const tool = family === 4 ? 'iptables' : 'ip6tables';
     if (backend === null) {
-      degraded.push({ ...base, reason: 'KernelLacksIptables', message: `fault "${e.fault}": ${tool} is not usable in this network namespace; ${e.action} cannot be applied for IPv${family} (install ${tool} with the comment match in the helper, or load ip${family === 6 ? '6' : ''}_tables/nf_tables)` });
+      degraded.push({
+        ...base,
+        reason: 'KernelLacksIptables',
+        message: `fault "${e.fault}": ${tool} is not usable in this network namespace; ${e.action} cannot be applied for IPv${family} (install ${tool} with the comment match in the helper, or load ip${family === 6 ? '6' : ''}_tables/nf_tables)`,
+      });
       continue;
     }
     if (e.action === 'loss-statistic' && !caps.statistic) {
-      degraded.push({ ...base, reason: 'KernelLacksStatistic', message: `fault "${e.fault}": kernel has no xt_statistic; loss cannot be applied (load xt_statistic, or sch_netem)` });
+      degraded.push({
+        ...base,
+        reason: 'KernelLacksStatistic',
+        message: `fault "${e.fault}": kernel has no xt_statistic; loss cannot be applied (load xt_statistic, or sch_netem)`,
+      });
       continue;
     }
     if (e.action === 'reject' && !caps.reject) {
-      degraded.push({ ...base, reason: 'KernelLacksIptables', message: `fault "${e.fault}": kernel has no REJECT target; reject cannot be applied (load ipt_REJECT/nft_reject)` });
+      degraded.push({
+        ...base,
+        reason: 'KernelLacksIptables',
+        message: `fault "${e.fault}": kernel has no REJECT target; reject cannot be applied (load ipt_REJECT/nft_reject)`,
+      });
       continue;
     }
     if (e.match.ports && !caps.multiport && e.match.protocol !== 'icmp') {
-      degraded.push({ ...base, reason: 'KernelLacksIptables', message: `fault "${e.fault}": kernel has no xt_multiport; ${e.action} on ports cannot be applied (load xt_multiport)` });
+      degraded.push({
+        ...base,
+        reason: 'KernelLacksIptables',
+        message: `fault "${e.fault}": kernel has no xt_multiport; ${e.action} on ports cannot be applied (load xt_multiport)`,
+      });
       continue;
     }
     if (e.action === 'blackhole' && e.match.direction === 'egress') {
-      degraded.push({ ...base, reason: caps.htb ? 'KernelLacksU32' : 'KernelLacksHtb', message: `fault "${e.fault}": kernel has no ${caps.htb ? 'cls_u32' : 'sch_htb'}; egress blackhole falls back to an iptables OUTPUT drop, so the sender's own send() fails with EPERM instead of timing out (load ${caps.htb ? 'cls_u32' : 'sch_htb'})` });
+      degraded.push({
+        ...base,
+        reason: caps.htb ? 'KernelLacksU32' : 'KernelLacksHtb',
+        message: `fault "${e.fault}": kernel has no ${caps.htb ? 'cls_u32' : 'sch_htb'}; egress blackhole falls back to an iptables OUTPUT drop, so the sender's own send() fails with EPERM instead of timing out (load ${caps.htb ? 'cls_u32' : 'sch_htb'})`,
+      });
     }
     if (e.action === 'loss-statistic' && e.match.direction === 'egress' && !markDropPossible(caps)) {
-      degraded.push({ ...base, reason: 'KernelLacksU32', message: `fault "${e.fault}": egress loss falls back to an iptables OUTPUT drop, so the sender's send() fails with EPERM for lost packets (needs sch_htb, cls_u32 with mark, and the MARK target to drop below the socket)` });
+      degraded.push({
+        ...base,
+        reason: 'KernelLacksU32',
+        message: `fault "${e.fault}": egress loss falls back to an iptables OUTPUT drop, so the sender's send() fails with EPERM for lost packets (needs sch_htb, cls_u32 with mark, and the MARK target to drop below the socket)`,
+      });
     }
     for (const r of rules) chainFor(r.table, r.chain).rules.push({ spec: r.spec, key });
     if (!mechanisms.has(key)) mechanisms.set(key, new Set());
@@ -235,8 +271,13 @@ export function desiredIptables(ledger: Ledger, caps: Capabilities, family: IpFa
   }
   // The tc tag map lives in the IPv4 table only (one copy is enough).
   if (family === 4 && backend !== null) {
-    for (const t of tags) for (const k of t.keys) chainFor('filter', CHAIN_TAGS).rules.push({ spec: tagSpec(k, t.dev, t.classid), key: k });
+    for (const t of tags)
+      for (const k of t.keys) chainFor('filter', CHAIN_TAGS).rules.push({ spec: tagSpec(k, t.dev, t.classid), key: k });
   }
   const order = (c: OwnedChainDef) => OWNED_CHAINS.findIndex((o) => o.chain === c.chain && o.table === c.table);
-  return { desired: { family, chains: [...chains.values()].sort((a, b) => order(a) - order(b)) }, degraded, mechanisms };
+  return {
+    desired: { family, chains: [...chains.values()].sort((a, b) => order(a) - order(b)) },
+    degraded,
+    mechanisms,
+  };
 }

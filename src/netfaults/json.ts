@@ -11,7 +11,10 @@
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export class JsonSyntaxError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} at offset ${offset}`);
     this.name = 'JsonSyntaxError';
   }
@@ -31,9 +34,9 @@ export function parseJsonKeepDuplicates(text: string): Json {
     if (c === '{') return object();
     if (c === '[') return array();
     if (c === '"') return string();
-    if (c === 't' && text.startsWith('true', i)) return (i += 4), true;
-    if (c === 'f' && text.startsWith('false', i)) return (i += 5), false;
-    if (c === 'n' && text.startsWith('null', i)) return (i += 4), null;
+    if (c === 't' && text.startsWith('true', i)) return ((i += 4), true);
+    if (c === 'f' && text.startsWith('false', i)) return ((i += 5), false);
+    if (c === 'n' && text.startsWith('null', i)) return ((i += 4), null);
     const m = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
     m.lastIndex = i;
     const r = m.exec(text);
@@ -53,7 +56,16 @@ export function parseJsonKeepDuplicates(text: string): Json {
       }
       if (c === '\\') {
         const e = text[i + 1];
-        const map: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        const map: Record<string, string> = {
+          '"': '"',
+          '\\': '\\',
+          '/': '/',
+          b: '\b',
+          f: '\f',
+          n: '\n',
+          r: '\r',
+          t: '\t',
+        };
         if (e === 'u') {
           out += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
           i += 6;
@@ -73,7 +85,7 @@ export function parseJsonKeepDuplicates(text: string): Json {
     i++;
     const out: Json[] = [];
     ws();
-    if (text[i] === ']') return i++, out;
+    if (text[i] === ']') return (i++, out);
     for (;;) {
       out.push(value());
       ws();
@@ -81,7 +93,7 @@ export function parseJsonKeepDuplicates(text: string): Json {
         i++;
         continue;
       }
-      if (text[i] === ']') return i++, out;
+      if (text[i] === ']') return (i++, out);
       fail('expected , or ]');
     }
   };
@@ -90,7 +102,7 @@ export function parseJsonKeepDuplicates(text: string): Json {
     const out: { [k: string]: Json } = {};
     const repeated = new Set<string>();
     ws();
-    if (text[i] === '}') return i++, out;
+    if (text[i] === '}') return (i++, out);
     for (;;) {
       ws();
       if (text[i] !== '"') fail('expected key');
@@ -111,7 +123,7 @@ export function parseJsonKeepDuplicates(text: string): Json {
         i++;
         continue;
       }
-      if (text[i] === '}') return i++, out;
+      if (text[i] === '}') return (i++, out);
       fail('expected , or }');
     }
   };

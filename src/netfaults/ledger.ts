@@ -19,7 +19,15 @@ import { actionOf, assertNever, directionOf } from '../api/kinds.js';
 import type { FaultSpec, NetemSpec, Percent } from '../api/types.js';
 import type { Capabilities } from './caps.js';
 import { normalizeCidr } from '../api/net.js';
-import { parseDurationUs, parsePct, parseRateBps, parseSizeBytes, renderPercent, renderRate, renderTime } from '../api/quantity.js';
+import {
+  parseDurationUs,
+  parsePct,
+  parseRateBps,
+  parseSizeBytes,
+  renderPercent,
+  renderRate,
+  renderTime,
+} from '../api/quantity.js';
 
 export type LedgerAction = 'netem' | 'bandwidth' | 'partition-drop' | 'blackhole' | 'reject' | 'loss-statistic';
 export type MatchDirection = 'egress' | 'ingress';
@@ -262,7 +270,10 @@ export function parseNetem(spec: NetemSpec): NetemParams {
   if (spec.reorder) {
     set('reorderPct', parsePct(spec.reorder.percent));
     if (p.reorderPct) {
-      set('reorderCorrelationPct', spec.reorder.correlation === undefined ? undefined : parsePct(spec.reorder.correlation));
+      set(
+        'reorderCorrelationPct',
+        spec.reorder.correlation === undefined ? undefined : parsePct(spec.reorder.correlation),
+      );
       set('reorderGap', spec.reorder.gap);
     }
   }
@@ -285,7 +296,10 @@ export const DEFAULT_TBF_LATENCY_US = 50_000;
 
 export function bandwidthParams(rate: string, burst?: string, limit?: string, latency?: string): BandwidthParams {
   const rateBps = parseRateBps(rate);
-  const p: BandwidthParams = { rateBps, burstBytes: burst === undefined ? defaultBurstBytes(rateBps) : parseSizeBytes(burst) };
+  const p: BandwidthParams = {
+    rateBps,
+    burstBytes: burst === undefined ? defaultBurstBytes(rateBps) : parseSizeBytes(burst),
+  };
   if (limit !== undefined) p.limitBytes = parseSizeBytes(limit);
   else p.latencyUs = latency === undefined ? DEFAULT_TBF_LATENCY_US : parseDurationUs(latency);
   return p;
@@ -309,7 +323,8 @@ function netemOnlyFeatures(p: NetemParams, lossFallback: boolean): string[] {
   if (p.delayCorrelationPct) out.push(`delay correlation ${renderPercent(p.delayCorrelationPct)}`);
   if (p.distribution) out.push(`distribution ${p.distribution}`);
   if (p.lossPct && !lossFallback) out.push(`loss ${renderPercent(p.lossPct)}`);
-  if (p.lossPct && lossFallback && p.lossCorrelationPct) out.push(`loss correlation ${renderPercent(p.lossCorrelationPct)}`);
+  if (p.lossPct && lossFallback && p.lossCorrelationPct)
+    out.push(`loss correlation ${renderPercent(p.lossCorrelationPct)}`);
   if (p.gemodel) out.push('gemodel loss');
   if (p.duplicatePct) out.push(`duplicate ${renderPercent(p.duplicatePct)}`);
   if (p.corruptPct) out.push(`corrupt ${renderPercent(p.corruptPct)}`);
@@ -336,7 +351,12 @@ function directionsOf(fault: FaultSpec): MatchDirection[] {
  * senders to ignore, passed as resolved.partitionDropFrom; the entry drops them on INPUT.
  * disconnect / container actions are not network-namespace faults: no entries.
  */
-export function buildEntries(scenario: string, fault: FaultSpec, resolved: ResolvedFault, caps: Capabilities): BuildResult {
+export function buildEntries(
+  scenario: string,
+  fault: FaultSpec,
+  resolved: ResolvedFault,
+  caps: Capabilities,
+): BuildResult {
   const entries: LedgerEntry[] = [];
   const degraded: Degraded[] = [];
   const ports = fault.ports && fault.ports.length > 0 ? parsePorts(fault.ports) : undefined;
@@ -355,80 +375,92 @@ export function buildEntries(scenario: string, fault: FaultSpec, resolved: Resol
 
   const action = actionOf(fault);
   switch (action.kind) {
-  case 'netem': {
-    const params = parseNetem(action.spec);
-    for (const direction of directionsOf(fault)) {
-      const tcOk = caps.netem && (direction === 'egress' || ingressShapingPossible(caps));
-      if (tcOk) {
-        entries.push({ ...base, action: 'netem', params, match: matchFor(direction) });
-        continue;
-      }
-      const reason = caps.netem ? 'KernelLacksIfb' : 'KernelLacksNetem';
-      const lossFallback = params.lossPct !== undefined && statisticPossible(caps);
-      const notes: string[] = [];
-      if (params.lossPct !== undefined && lossFallback) {
-        entries.push({ ...base, action: 'loss-statistic', params: { lossPct: params.lossPct }, match: matchFor(direction) });
-        notes.push('loss falls back to iptables statistic');
-      }
-      const rateOk = caps.tbf && caps.htb && caps.u32 && (direction === 'egress' || ingressShapingPossible(caps));
-      if (params.rateBps !== undefined && rateOk) {
-        entries.push({
+    case 'netem': {
+      const params = parseNetem(action.spec);
+      for (const direction of directionsOf(fault)) {
+        const tcOk = caps.netem && (direction === 'egress' || ingressShapingPossible(caps));
+        if (tcOk) {
+          entries.push({ ...base, action: 'netem', params, match: matchFor(direction) });
+          continue;
+        }
+        const reason = caps.netem ? 'KernelLacksIfb' : 'KernelLacksNetem';
+        const lossFallback = params.lossPct !== undefined && statisticPossible(caps);
+        const notes: string[] = [];
+        if (params.lossPct !== undefined && lossFallback) {
+          entries.push({
+            ...base,
+            action: 'loss-statistic',
+            params: { lossPct: params.lossPct },
+            match: matchFor(direction),
+          });
+          notes.push('loss falls back to iptables statistic');
+        }
+        const rateOk = caps.tbf && caps.htb && caps.u32 && (direction === 'egress' || ingressShapingPossible(caps));
+        if (params.rateBps !== undefined && rateOk) {
+          entries.push({
+            ...base,
+            action: 'bandwidth',
+            params: {
+              rateBps: params.rateBps,
+              burstBytes: defaultBurstBytes(params.rateBps),
+              latencyUs: DEFAULT_TBF_LATENCY_US,
+            },
+            match: matchFor(direction),
+          });
+          notes.push('rate falls back to tbf');
+        }
+        const lost = netemOnlyFeatures(params, lossFallback);
+        if (params.rateBps !== undefined && !rateOk) lost.push(`rate ${renderRate(params.rateBps)}`);
+        if (lost.length === 0) continue;
+        const fix =
+          reason === 'KernelLacksNetem'
+            ? 'load sch_netem or run on a kernel with CONFIG_NET_SCH_NETEM'
+            : 'load the ifb and act_mirred modules, or apply the fault as egress on the peer';
+        const what =
+          reason === 'KernelLacksNetem'
+            ? 'kernel has no sch_netem'
+            : 'kernel has no ifb/act_mirred for ingress shaping';
+        const dirWord = direction === 'ingress' ? 'ingress ' : '';
+        degraded.push({
           ...base,
-          action: 'bandwidth',
-          params: { rateBps: params.rateBps, burstBytes: defaultBurstBytes(params.rateBps), latencyUs: DEFAULT_TBF_LATENCY_US },
-          match: matchFor(direction),
+          reason,
+          message: `fault "${fault.name}": ${what}; ${dirWord}${lost.join(', ')} cannot be applied (${[...notes, fix].join('; ')})`,
         });
-        notes.push('rate falls back to tbf');
       }
-      const lost = netemOnlyFeatures(params, lossFallback);
-      if (params.rateBps !== undefined && !rateOk) lost.push(`rate ${renderRate(params.rateBps)}`);
-      if (lost.length === 0) continue;
-      const fix =
-        reason === 'KernelLacksNetem'
-          ? 'load sch_netem or run on a kernel with CONFIG_NET_SCH_NETEM'
-          : 'load the ifb and act_mirred modules, or apply the fault as egress on the peer';
-      const what = reason === 'KernelLacksNetem' ? 'kernel has no sch_netem' : 'kernel has no ifb/act_mirred for ingress shaping';
-      const dirWord = direction === 'ingress' ? 'ingress ' : '';
-      degraded.push({
-        ...base,
-        reason,
-        message: `fault "${fault.name}": ${what}; ${dirWord}${lost.join(', ')} cannot be applied (${[...notes, fix].join('; ')})`,
-      });
+      break;
     }
-    break;
-  }
-  case 'bandwidth': {
-    const b = action.spec;
-    const params = bandwidthParams(b.rate, b.burst, b.limit, b.latency);
-    for (const direction of directionsOf(fault)) {
-      entries.push({ ...base, action: 'bandwidth', params, match: matchFor(direction) });
+    case 'bandwidth': {
+      const b = action.spec;
+      const params = bandwidthParams(b.rate, b.burst, b.limit, b.latency);
+      for (const direction of directionsOf(fault)) {
+        entries.push({ ...base, action: 'bandwidth', params, match: matchFor(direction) });
+      }
+      break;
     }
-    break;
-  }
-  case 'blackhole':
-    for (const direction of directionsOf(fault)) {
-      entries.push({ ...base, action: 'blackhole', params: {}, match: matchFor(direction) });
+    case 'blackhole':
+      for (const direction of directionsOf(fault)) {
+        entries.push({ ...base, action: 'blackhole', params: {}, match: matchFor(direction) });
+      }
+      break;
+    case 'reject':
+      for (const direction of directionsOf(fault)) {
+        entries.push({ ...base, action: 'reject', params: { with: action.spec.with }, match: matchFor(direction) });
+      }
+      break;
+    case 'partition': {
+      const from = resolved.partitionDropFrom;
+      if (from && from.v4.length + from.v6.length > 0) {
+        const m: EntryMatch = { protocol, direction: 'ingress', peers: normalizePeers(from.v4, from.v6) };
+        if (ports) m.ports = ports;
+        entries.push({ ...base, action: 'partition-drop', params: {}, match: m });
+      }
+      break;
     }
-    break;
-  case 'reject':
-    for (const direction of directionsOf(fault)) {
-      entries.push({ ...base, action: 'reject', params: { with: action.spec.with }, match: matchFor(direction) });
-    }
-    break;
-  case 'partition': {
-    const from = resolved.partitionDropFrom;
-    if (from && from.v4.length + from.v6.length > 0) {
-      const m: EntryMatch = { protocol, direction: 'ingress', peers: normalizePeers(from.v4, from.v6) };
-      if (ports) m.ports = ports;
-      entries.push({ ...base, action: 'partition-drop', params: {}, match: m });
-    }
-    break;
-  }
-  case 'disconnect':
-  case 'container':
-    break; // Docker-level faults: no namespace entries
-  default:
-    assertNever(action, 'fault action');
+    case 'disconnect':
+    case 'container':
+      break; // Docker-level faults: no namespace entries
+    default:
+      assertNever(action, 'fault action');
   }
   return { entries, degraded };
 }

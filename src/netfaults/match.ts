@@ -103,7 +103,13 @@ export function atomCovers(outer: Atom, inner: Atom): boolean {
 }
 
 export function atomKey(a: Atom): string {
-  return [a.family, a.cidr ?? '*', a.proto ?? '*', a.sport ? a.sport.join('-') : '*', a.dport ? a.dport.join('-') : '*'].join('|');
+  return [
+    a.family,
+    a.cidr ?? '*',
+    a.proto ?? '*',
+    a.sport ? a.sport.join('-') : '*',
+    a.dport ? a.dport.join('-') : '*',
+  ].join('|');
 }
 
 /** Remove duplicates and atoms covered by another; stable, sorted order. */
@@ -159,7 +165,10 @@ export function foldKeys(keys: U32Key[]): U32Key[] {
   const byOff = new Map<number, U32Key>();
   for (const k of keys) {
     const prev = byOff.get(k.off);
-    byOff.set(k.off, prev ? { off: k.off, value: (prev.value | k.value) >>> 0, mask: (prev.mask | k.mask) >>> 0 } : { ...k });
+    byOff.set(
+      k.off,
+      prev ? { off: k.off, value: (prev.value | k.value) >>> 0, mask: (prev.mask | k.mask) >>> 0 } : { ...k },
+    );
   }
   return [...byOff.values()].sort((a, b) => a.off - b.off || a.value - b.value || a.mask - b.mask);
 }
@@ -191,7 +200,9 @@ export function u32NodesFor(atom: Atom, direction: MatchDirection): U32Node[] {
   if (atom.proto) {
     const n = PROTO_NUMBER[atom.proto][atom.family];
     words.push(`match ${sel} protocol ${n} 0xff`);
-    keys.push(v6 ? { off: 4, value: (n << 8) >>> 0, mask: 0x0000ff00 } : { off: 8, value: (n << 16) >>> 0, mask: 0x00ff0000 });
+    keys.push(
+      v6 ? { off: 4, value: (n << 8) >>> 0, mask: 0x0000ff00 } : { off: 8, value: (n << 16) >>> 0, mask: 0x00ff0000 },
+    );
   }
   const portOff = v6 ? 40 : 20;
   const sBlocks = atom.sport ? portBlocks(atom.sport[0], atom.sport[1]) : [null];

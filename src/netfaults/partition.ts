@@ -31,7 +31,12 @@ const sortNames = (xs: string[]) => [...xs].sort();
  * @param members the targets' names, sorted (the caller sorts; order must not depend on Docker)
  * @param count   for `isolate`: how many members are cut off (default 1, clamped to 1..n-1)
  */
-export function partitionGroups(generator: PartitionGenerator, members: readonly string[], seed: number, count?: number): string[][] {
+export function partitionGroups(
+  generator: PartitionGenerator,
+  members: readonly string[],
+  seed: number,
+  count?: number,
+): string[][] {
   const sorted = sortNames([...new Set(members)]);
   const n = sorted.length;
   if (n < 2) return n === 0 ? [] : [sorted];
@@ -94,7 +99,10 @@ export function partitionGroups(generator: PartitionGenerator, members: readonly
  *   direction 'ingress' — the reverse: earlier groups hear nothing from later ones.
  * A member's group index is the first group it appears in.
  */
-export function partitionBlocks(groups: readonly (readonly string[])[], direction: 'both' | 'egress' | 'ingress' = 'both'): [string, string][] {
+export function partitionBlocks(
+  groups: readonly (readonly string[])[],
+  direction: 'both' | 'egress' | 'ingress' = 'both',
+): [string, string][] {
   const first = new Map<string, number>();
   groups.forEach((g, i) => g.forEach((m) => first.has(m) || first.set(m, i)));
   const members = [...first.keys()].sort();
@@ -105,7 +113,8 @@ export function partitionBlocks(groups: readonly (readonly string[])[], directio
       if (a === b || together(a, b)) continue;
       const ia = first.get(a)!;
       const ib = first.get(b)!;
-      if (direction === 'both' || (direction === 'egress' && ib < ia) || (direction === 'ingress' && ia < ib)) out.push([a, b]);
+      if (direction === 'both' || (direction === 'egress' && ib < ia) || (direction === 'ingress' && ia < ib))
+        out.push([a, b]);
     }
   }
   return out;

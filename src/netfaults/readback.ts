@@ -81,7 +81,8 @@ export interface IptablesState {
 }
 
 const obj = (v: Json | undefined): Record<string, Json> => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
-const num = (v: Json | undefined): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
+const num = (v: Json | undefined): number =>
+  typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0;
 const str = (v: Json | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function parseArray(text: string): Json[] {
@@ -119,7 +120,11 @@ export function parseTcFilters(json: string): FilterRecord[] {
     if (str(o.kind) === 'u32' && !(fh && /^[0-9a-f]+:[0-9a-f]*:[0-9a-f]+$/.test(fh))) continue;
     const keys: U32Key[] = asArray(opts.match as Json | Json[] | undefined).map((m) => {
       const k = obj(m);
-      return { off: num(k.off), value: parseInt(str(k.value) ?? '0', 16) >>> 0, mask: parseInt(str(k.mask) ?? '0', 16) >>> 0 };
+      return {
+        off: num(k.off),
+        value: parseInt(str(k.value) ?? '0', 16) >>> 0,
+        mask: parseInt(str(k.mask) ?? '0', 16) >>> 0,
+      };
     });
     let redirectTo: string | undefined;
     for (const a of asArray(opts.actions as Json | Json[] | undefined)) {
@@ -129,9 +134,15 @@ export function parseTcFilters(json: string): FilterRecord[] {
     let sig: string | undefined;
     const bc = obj(opts.bytecode);
     if (str(o.kind) === 'bpf' && Array.isArray(bc.insns)) {
-      sig = `bpf:${bc.insns.map((i) => { const x = obj(i); return `${num(x.code)} ${num(x.jt)} ${num(x.jf)} ${num(x.k)}`; }).join(',')}`;
+      sig = `bpf:${bc.insns
+        .map((i) => {
+          const x = obj(i);
+          return `${num(x.code)} ${num(x.jt)} ${num(x.jf)} ${num(x.k)}`;
+        })
+        .join(',')}`;
     }
-    if (opts.fwmark_value !== undefined) sig = `mark:${(parseInt(String(opts.fwmark_value), 16) >>> 0).toString(16)}/${(parseInt(String(opts.fwmark_mask), 16) >>> 0).toString(16)}`;
+    if (opts.fwmark_value !== undefined)
+      sig = `mark:${(parseInt(String(opts.fwmark_value), 16) >>> 0).toString(16)}/${(parseInt(String(opts.fwmark_mask), 16) >>> 0).toString(16)}`;
     const rec: FilterRecord = {
       parent: str(o.parent),
       protocol: str(o.protocol) ?? 'all',
@@ -345,7 +356,10 @@ export function deviceState(
 }
 
 /** The commands whose output readback parses, for a netns with these interfaces. */
-export function readbackCommands(interfaces: readonly string[], ifbs: readonly string[] = []): { id: string; dev?: string; argv: string[] }[] {
+export function readbackCommands(
+  interfaces: readonly string[],
+  ifbs: readonly string[] = [],
+): { id: string; dev?: string; argv: string[] }[] {
   const out: { id: string; dev?: string; argv: string[] }[] = [
     { id: 'qdiscs', argv: ['tc', '-j', 'qdisc', 'show'] },
     { id: 'links', argv: ['ip', '-j', '-d', 'link', 'show'] },
@@ -370,10 +384,19 @@ export function observeNetns(out: {
 }): ObservedNetns {
   const qdiscs = parseTcQdiscs(out.qdiscs);
   const links = out.links === undefined ? [] : parseIpLinks(out.links);
-  const devs = new Set<string>([...Object.keys(out.perDevice), ...links.filter((l) => isOwnedIfb(l.name)).map((l) => l.name)]);
+  const devs = new Set<string>([
+    ...Object.keys(out.perDevice),
+    ...links.filter((l) => isOwnedIfb(l.name)).map((l) => l.name),
+  ]);
   const devices = [...devs].sort().map((dev) => {
     const p = out.perDevice[dev] ?? {};
-    return deviceState(dev, qdiscs.filter((q) => q.dev === dev), parseTcFilters(p.filters ?? ''), parseTcFilters(p.ingressFilters ?? ''), parseTcClasses(p.classes ?? ''));
+    return deviceState(
+      dev,
+      qdiscs.filter((q) => q.dev === dev),
+      parseTcFilters(p.filters ?? ''),
+      parseTcFilters(p.ingressFilters ?? ''),
+      parseTcClasses(p.classes ?? ''),
+    );
   });
   return {
     devices,
@@ -432,7 +455,12 @@ function render(lines: ProgramLine[]): string {
 
 const realLines = (lines: ProgramLine[]) => lines.filter((l) => !l.line.startsWith('#'));
 
-function diffDevice(d: DesiredDevice | undefined, o: TcDeviceState | undefined, conflicts: Degraded[], pending: Set<string>): ProgramLine[] {
+function diffDevice(
+  d: DesiredDevice | undefined,
+  o: TcDeviceState | undefined,
+  conflicts: Degraded[],
+  pending: Set<string>,
+): ProgramLine[] {
   const dev = d?.dev ?? o!.dev;
   const out: ProgramLine[] = [];
   const wantTree = !!d && (d.classes.length > 0 || d.groups.length > 0);
@@ -445,19 +473,31 @@ function diffDevice(d: DesiredDevice | undefined, o: TcDeviceState | undefined, 
   const redirect = o?.ingressGroups.find((g) => g.pref === INGRESS_PREF && g.protocol === 'all');
   const wantRedirect = d?.ingressRedirectTo;
   if (wantRedirect) {
-    const ok = redirect && redirect.redirectTo === wantRedirect && redirect.nodes.length === 1 && redirect.nodes[0] === '00000000/00000000@0';
+    const ok =
+      redirect &&
+      redirect.redirectTo === wantRedirect &&
+      redirect.nodes.length === 1 &&
+      redirect.nodes[0] === '00000000/00000000@0';
     if (!ok) {
       const rk = d!.ingressKeys ?? [];
       rk.forEach((k) => pending.add(k));
       if (redirect && !(redirect.redirectTo && isOwnedIfb(redirect.redirectTo))) {
         for (const k of rk) {
           const [scenario, fault] = k.split('/');
-          conflicts.push({ scenario, fault, reason: 'ForeignQdisc', message: `fault "${fault}": ingress filter pref ${INGRESS_PREF} on ${dev} belongs to someone else; ingress faults are not applied there (remove that filter)` });
+          conflicts.push({
+            scenario,
+            fault,
+            reason: 'ForeignQdisc',
+            message: `fault "${fault}": ingress filter pref ${INGRESS_PREF} on ${dev} belongs to someone else; ingress faults are not applied there (remove that filter)`,
+          });
         }
       } else {
         if (redirect) ingressOps.push({ line: tcLines.delRedirect(dev), keys: rk });
         if (!o?.ingress) ingressOps.push({ line: tcLines.addIngress(dev, d!.ingressKind ?? 'ingress'), keys: rk });
-        ingressOps.push({ line: `# ingress of ${dev} -> ${wantRedirect} (${rk.join(', ')})`, keys: [] }, { line: tcLines.addRedirect(dev, wantRedirect), keys: rk });
+        ingressOps.push(
+          { line: `# ingress of ${dev} -> ${wantRedirect} (${rk.join(', ')})`, keys: [] },
+          { line: tcLines.addRedirect(dev, wantRedirect), keys: rk },
+        );
       }
     }
   } else if (redirect && redirect.redirectTo && isOwnedIfb(redirect.redirectTo)) {
@@ -465,7 +505,8 @@ function diffDevice(d: DesiredDevice | undefined, o: TcDeviceState | undefined, 
     // The ingress qdisc goes too when nothing else hangs off it. A clsact stays: its egress hook
     // may carry someone's filters (we do not read that hook), and an empty clsact is inert.
     const others = o!.ingressGroups.filter((g) => g !== redirect);
-    if (others.length === 0 && o!.ingress?.kind === 'ingress') ingressOps.push({ line: tcLines.delIngress(dev, 'ingress'), keys: [] });
+    if (others.length === 0 && o!.ingress?.kind === 'ingress')
+      ingressOps.push({ line: tcLines.delIngress(dev, 'ingress'), keys: [] });
   }
   const teardownIngress = !wantRedirect;
   if (teardownIngress) out.push(...ingressOps);
@@ -488,7 +529,8 @@ function diffDevice(d: DesiredDevice | undefined, o: TcDeviceState | undefined, 
     out.push({ line: tcLines.addRoot(dev), keys: keysOf(d!) });
     for (const c of d!.classes) {
       out.push(...addClassLines(dev, c));
-      for (const g of d!.groups.filter((x) => x.flowid === c.classid)) out.push(...tcLines.addFilters(dev, g).map((line) => ({ line, keys: g.keys })));
+      for (const g of d!.groups.filter((x) => x.flowid === c.classid))
+        out.push(...tcLines.addFilters(dev, g).map((line) => ({ line, keys: g.keys })));
     }
   } else if (wantTree) {
     const obsClasses = new Map(o!.classes.map((c) => [c.minor, c]));
@@ -501,7 +543,8 @@ function diffDevice(d: DesiredDevice | undefined, o: TcDeviceState | undefined, 
     const addGroups: ProgramLine[] = [];
     for (const [k, og] of obsGroups) {
       const dg = desGroups.get(k);
-      if (!dg || !groupEqual(dg, og)) delGroups.push({ line: tcLines.delFilters(dev, og.pref, og.protocol), keys: dg?.keys ?? [] });
+      if (!dg || !groupEqual(dg, og))
+        delGroups.push({ line: tcLines.delFilters(dev, og.pref, og.protocol), keys: dg?.keys ?? [] });
     }
     for (const [k, dg] of desGroups) {
       const og = obsGroups.get(k);
@@ -511,7 +554,8 @@ function diffDevice(d: DesiredDevice | undefined, o: TcDeviceState | undefined, 
       }
     }
     const delClasses: ProgramLine[] = [];
-    for (const [minor, oc] of obsClasses) if (!desClasses.has(minor)) delClasses.push({ line: tcLines.delClass(dev, oc.classid), keys: [] });
+    for (const [minor, oc] of obsClasses)
+      if (!desClasses.has(minor)) delClasses.push({ line: tcLines.delClass(dev, oc.classid), keys: [] });
     const fixLeaves: ProgramLine[] = [];
     const addClasses: ProgramLine[] = [];
     for (const [minor, dc] of desClasses) {
@@ -562,8 +606,15 @@ export function commentKey(spec: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
-function diffIptables(desired: IptablesDesired, observed: IptablesState | null, pending: Set<string>): string | undefined {
-  const perTable = new Map<Table, { decl: ProgramLine[]; del: ProgramLine[]; x: ProgramLine[]; ins: ProgramLine[]; add: ProgramLine[] }>();
+function diffIptables(
+  desired: IptablesDesired,
+  observed: IptablesState | null,
+  pending: Set<string>,
+): string | undefined {
+  const perTable = new Map<
+    Table,
+    { decl: ProgramLine[]; del: ProgramLine[]; x: ProgramLine[]; ins: ProgramLine[]; add: ProgramLine[] }
+  >();
   const block = (t: Table) => {
     if (!perTable.has(t)) perTable.set(t, { decl: [], del: [], x: [], ins: [], add: [] });
     return perTable.get(t)!;
@@ -573,11 +624,22 @@ function diffIptables(desired: IptablesDesired, observed: IptablesState | null, 
     const t = observed?.tables[def.table];
     const exists = !!t?.chains.includes(def.chain);
     const rules = t ? t.rules.filter((r) => r.chain === def.chain).map((r) => normSpec(r.spec)) : [];
-    const jumps = def.hook && t ? t.rules.filter((r) => r.chain === def.hook).map((r, i) => (normSpec(r.spec) === `-j ${def.chain}` ? i : -1)).filter((i) => i >= 0) : [];
+    const jumps =
+      def.hook && t
+        ? t.rules
+            .filter((r) => r.chain === def.hook)
+            .map((r, i) => (normSpec(r.spec) === `-j ${def.chain}` ? i : -1))
+            .filter((i) => i >= 0)
+        : [];
     const b = () => block(def.table);
     if (dc) {
       const keys = [...new Set(dc.rules.map((r) => r.key))].sort();
-      const chainOk = exists && sameList(rules, dc.rules.map((r) => normSpec(r.spec)));
+      const chainOk =
+        exists &&
+        sameList(
+          rules,
+          dc.rules.map((r) => normSpec(r.spec)),
+        );
       const jumpOk = !def.hook || (jumps.length === 1 && jumps[0] === 0);
       if (!chainOk) {
         keys.forEach((k) => pending.add(k));
@@ -625,7 +687,9 @@ export function diffLedger(desired: DesiredNetns, observed: ObservedNetns): Ledg
     if (!l) linkSetup.push(`link add ${ifb} type ifb`, `link set ${ifb} up`);
     else if (!l.up) linkSetup.push(`link set ${ifb} up`);
   }
-  const doomedIfbs = observed.links.filter((l) => isOwnedIfb(l.name) && l.kind === 'ifb' && !desired.ifbs.includes(l.name)).map((l) => l.name);
+  const doomedIfbs = observed.links
+    .filter((l) => isOwnedIfb(l.name) && l.kind === 'ifb' && !desired.ifbs.includes(l.name))
+    .map((l) => l.name);
   for (const name of doomedIfbs) linkCleanup.push(`link del ${name}`);
 
   // tc
@@ -633,7 +697,9 @@ export function diffLedger(desired: DesiredNetns, observed: ObservedNetns): Ledg
   const desDevs = new Map(desired.devices.map((d) => [d.dev, d]));
   const devNames = new Set<string>([...desDevs.keys()]);
   for (const o of observed.devices) {
-    const ours = (o.root?.kind === 'htb' && majorOf(o.root.handle) === ROOT_MAJOR) || o.ingressGroups.some((g) => g.pref === INGRESS_PREF && !!g.redirectTo && isOwnedIfb(g.redirectTo));
+    const ours =
+      (o.root?.kind === 'htb' && majorOf(o.root.handle) === ROOT_MAJOR) ||
+      o.ingressGroups.some((g) => g.pref === INGRESS_PREF && !!g.redirectTo && isOwnedIfb(g.redirectTo));
     if (ours && !doomedIfbs.includes(o.dev)) devNames.add(o.dev);
   }
   const tcPrograms: { dev: string; batch: string }[] = [];
@@ -664,10 +730,21 @@ export function stepsOf(d: Omit<LedgerDiff, 'steps' | 'empty'>): ExecStep[] {
   if (d.linkSetup) steps.push({ argv: ['ip', '-batch', '-'], stdin: d.linkSetup, what: 'create owned ifb devices' });
   // --wait: with the legacy backend another writer (Docker, at container start) may hold the xtables
   // lock for a moment; the nft backend accepts and ignores it.
-  if (d.iptablesProgram) steps.push({ argv: ['iptables-restore', '--wait=5', '--noflush'], stdin: d.iptablesProgram, what: 'rebuild FAULTLINE-* chains (IPv4)' });
-  if (d.ip6tablesProgram) steps.push({ argv: ['ip6tables-restore', '--wait=5', '--noflush'], stdin: d.ip6tablesProgram, what: 'rebuild FAULTLINE-* chains (IPv6)' });
+  if (d.iptablesProgram)
+    steps.push({
+      argv: ['iptables-restore', '--wait=5', '--noflush'],
+      stdin: d.iptablesProgram,
+      what: 'rebuild FAULTLINE-* chains (IPv4)',
+    });
+  if (d.ip6tablesProgram)
+    steps.push({
+      argv: ['ip6tables-restore', '--wait=5', '--noflush'],
+      stdin: d.ip6tablesProgram,
+      what: 'rebuild FAULTLINE-* chains (IPv6)',
+    });
   for (const p of d.tcPrograms) steps.push({ argv: ['tc', '-batch', '-'], stdin: p.batch, what: `tc on ${p.dev}` });
-  if (d.linkCleanup) steps.push({ argv: ['ip', '-batch', '-'], stdin: d.linkCleanup, what: 'delete owned ifb devices' });
+  if (d.linkCleanup)
+    steps.push({ argv: ['ip', '-batch', '-'], stdin: d.linkCleanup, what: 'delete owned ifb devices' });
   return steps;
 }
 
@@ -683,7 +760,8 @@ export function observedFromDesired(desired: DesiredNetns): ObservedNetns {
   const devices: TcDeviceState[] = desired.devices.map((d) => {
     const st: TcDeviceState = {
       dev: d.dev,
-      root: d.classes.length || d.groups.length ? { kind: 'htb', handle: ROOT_HANDLE } : { kind: 'noqueue', handle: '0:' },
+      root:
+        d.classes.length || d.groups.length ? { kind: 'htb', handle: ROOT_HANDLE } : { kind: 'noqueue', handle: '0:' },
       classes: d.classes.map((c) => ({
         minor: c.minor,
         classid: c.classid,
@@ -700,7 +778,15 @@ export function observedFromDesired(desired: DesiredNetns): ObservedNetns {
     for (const c of st.classes) if (c.leaf && !c.leaf.child) delete c.leaf.child;
     if (d.ingressRedirectTo) {
       st.ingress = { kind: d.ingressKind ?? 'ingress' };
-      st.ingressGroups = [{ pref: INGRESS_PREF, protocol: 'all', flowids: [], nodes: ['00000000/00000000@0'], redirectTo: d.ingressRedirectTo }];
+      st.ingressGroups = [
+        {
+          pref: INGRESS_PREF,
+          protocol: 'all',
+          flowids: [],
+          nodes: ['00000000/00000000@0'],
+          redirectTo: d.ingressRedirectTo,
+        },
+      ];
     }
     return st;
   });
@@ -724,7 +810,13 @@ export function observedFromDesired(desired: DesiredNetns): ObservedNetns {
 
 /** A desired state with nothing in it, for the given interfaces (diff against it = teardown). */
 export function emptyDesired(interfaces: string[]): DesiredNetns {
-  return { interfaces, devices: [], ifbs: [], iptables: { family: 4, chains: [] }, ip6tables: { family: 6, chains: [] } };
+  return {
+    interfaces,
+    devices: [],
+    ifbs: [],
+    iptables: { family: 4, chains: [] },
+    ip6tables: { family: 6, chains: [] },
+  };
 }
 
 // ---------------------------------------------------------------- orphan sweep
@@ -757,13 +849,24 @@ export function tagsFromIptables(state: IptablesState | null): Map<string, strin
 export function ownedButUnwanted(observed: ObservedNetns, liveKeys: Iterable<string>): OwnedObject[] {
   const live = new Set(liveKeys);
   const out: OwnedObject[] = [];
-  for (const [family, state] of [[4, observed.iptables], [6, observed.ip6tables]] as [IpFamily, IptablesState | null][]) {
+  for (const [family, state] of [
+    [4, observed.iptables],
+    [6, observed.ip6tables],
+  ] as [IpFamily, IptablesState | null][]) {
     if (!state) continue;
     for (const def of OWNED_CHAINS as readonly OwnedChainDef[]) {
       for (const r of state.tables[def.table]?.rules ?? []) {
         if (r.chain !== def.chain) continue;
         const key = commentKey(r.spec);
-        if (key === undefined || !live.has(key)) out.push({ kind: 'iptables-rule', family, table: def.table, chain: def.chain, spec: r.spec, ...(key ? { key } : {}) });
+        if (key === undefined || !live.has(key))
+          out.push({
+            kind: 'iptables-rule',
+            family,
+            table: def.table,
+            chain: def.chain,
+            spec: r.spec,
+            ...(key ? { key } : {}),
+          });
       }
     }
   }
@@ -773,11 +876,12 @@ export function ownedButUnwanted(observed: ObservedNetns, liveKeys: Iterable<str
     for (const c of d.classes) {
       const keys = tags.get(`${d.dev} ${c.classid}`) ?? [];
       const deadKeys = keys.filter((k) => !live.has(k));
-      if (keys.length === 0 || deadKeys.length) out.push({ kind: 'tc-class', dev: d.dev, classid: c.classid, keys, deadKeys });
+      if (keys.length === 0 || deadKeys.length)
+        out.push({ kind: 'tc-class', dev: d.dev, classid: c.classid, keys, deadKeys });
       else liveIfbs.add(d.dev);
     }
   }
-  for (const l of observed.links) if (isOwnedIfb(l.name) && !liveIfbs.has(l.name)) out.push({ kind: 'ifb', name: l.name });
+  for (const l of observed.links)
+    if (isOwnedIfb(l.name) && !liveIfbs.has(l.name)) out.push({ kind: 'ifb', name: l.name });
   return out;
 }
-

@@ -69,7 +69,15 @@
 // "faultline:shop/thin-db tc eth0 1fa1:2534" -j RETURN (one rule per class and fault).
 
 import type { Capabilities } from './caps.js';
-import { entryKey, type BandwidthParams, type Degraded, type Ledger, type LedgerEntry, type MatchDirection, type NetemParams } from './ledger.js';
+import {
+  entryKey,
+  type BandwidthParams,
+  type Degraded,
+  type Ledger,
+  type LedgerEntry,
+  type MatchDirection,
+  type NetemParams,
+} from './ledger.js';
 import { atomCovers, atomsOf, intersectAtomSets, u32NodesFor, keyText, type Atom, type U32Node } from './match.js';
 import { fnv1a32 } from '../api/hash.js';
 import { renderPercent, renderRate, renderSize, renderTime, trimNumber } from '../api/quantity.js';
@@ -218,7 +226,8 @@ export function netemArgs(p: NetemParams): string {
   } else if (p.lossPct) a.push(`loss ${pctArgs(p.lossPct, p.lossCorrelationPct)}`);
   if (p.duplicatePct) a.push(`duplicate ${pctArgs(p.duplicatePct, p.duplicateCorrelationPct)}`);
   if (p.corruptPct) a.push(`corrupt ${pctArgs(p.corruptPct, p.corruptCorrelationPct)}`);
-  if (p.reorderPct && p.delayUs) a.push(`reorder ${pctArgs(p.reorderPct, p.reorderCorrelationPct)} gap ${p.reorderGap ?? 1}`);
+  if (p.reorderPct && p.delayUs)
+    a.push(`reorder ${pctArgs(p.reorderPct, p.reorderCorrelationPct)} gap ${p.reorderGap ?? 1}`);
   if (p.rateBps) a.push(`rate ${renderRate(p.rateBps)}`);
   return a.join(' ');
 }
@@ -250,7 +259,8 @@ const independent = (ps: number[]) => round6(100 * (1 - ps.reduce((acc, p) => ac
 export function mergeNetem(list: NetemParams[], notes: string[]): NetemParams {
   if (list.length === 1) return { ...list[0] };
   const out: NetemParams = {};
-  const vals = <K extends keyof NetemParams>(k: K) => list.map((p) => p[k]).filter((v): v is NonNullable<NetemParams[K]> => v !== undefined && v !== 0);
+  const vals = <K extends keyof NetemParams>(k: K) =>
+    list.map((p) => p[k]).filter((v): v is NonNullable<NetemParams[K]> => v !== undefined && v !== 0);
   const delays = vals('delayUs') as number[];
   if (delays.length) out.delayUs = delays.reduce((a, b) => a + b, 0);
   const jitters = vals('jitterUs') as number[];
@@ -258,12 +268,15 @@ export function mergeNetem(list: NetemParams[], notes: string[]): NetemParams {
   const maxOf = (xs: number[]) => (xs.length ? Math.max(...xs) : undefined);
   const dc = maxOf(vals('delayCorrelationPct') as number[]);
   if (dc) out.delayCorrelationPct = dc;
-  const withDist = list.filter((p) => p.distribution && p.jitterUs).sort((a, b) => (b.jitterUs ?? 0) - (a.jitterUs ?? 0));
+  const withDist = list
+    .filter((p) => p.distribution && p.jitterUs)
+    .sort((a, b) => (b.jitterUs ?? 0) - (a.jitterUs ?? 0));
   if (withDist.length) out.distribution = withDist[0].distribution;
   const ge = list.filter((p) => p.gemodel);
   if (ge.length) {
     out.gemodel = { ...ge[0].gemodel! };
-    if (ge.length > 1 || vals('lossPct').length) notes.push('only the first Gilbert-Elliott loss model is kept where faults overlap');
+    if (ge.length > 1 || vals('lossPct').length)
+      notes.push('only the first Gilbert-Elliott loss model is kept where faults overlap');
   } else {
     const losses = vals('lossPct') as number[];
     if (losses.length) out.lossPct = independent(losses);
@@ -406,11 +419,19 @@ function regionsOf(atomLists: Atom[][]): Region[] & { truncated?: boolean } {
   // (Not when truncated: the bigger region may be the one that was cut off.)
   if (out.truncated) return out;
   const covered = (r: Region, j: number) => r.atoms.every((a) => atomLists[j].some((b) => atomCovers(b, a)));
-  const kept: Region[] & { truncated?: boolean } = out.filter((r) => !atomLists.some((_, j) => !r.members.includes(j) && covered(r, j)));
+  const kept: Region[] & { truncated?: boolean } = out.filter(
+    (r) => !atomLists.some((_, j) => !r.members.includes(j) && covered(r, j)),
+  );
   return kept;
 }
 
-function allocate(sigs: string[], lo: number, hi: number, skip: Set<number>, hash: (s: string) => number): Map<string, number> {
+function allocate(
+  sigs: string[],
+  lo: number,
+  hi: number,
+  skip: Set<number>,
+  hash: (s: string) => number,
+): Map<string, number> {
   const used = new Set<number>(skip);
   const out = new Map<string, number>();
   const span = hi - lo + 1;
@@ -443,7 +464,11 @@ function buildTree(
   degraded: Degraded[],
   mechanisms: Map<string, Set<string>>,
 ): DesiredDevice {
-  const MECH = { netem: 'netem', bandwidth: 'tbf', blackhole: caps.blackhole ? 'tc-blackhole' : 'tc-pfifo-drop' } as Record<string, string>;
+  const MECH = {
+    netem: 'netem',
+    bandwidth: 'tbf',
+    blackhole: caps.blackhole ? 'tc-blackhole' : 'tc-pfifo-drop',
+  } as Record<string, string>;
   for (const e of entries) addMechanism(mechanisms, entryKey(e), MECH[e.action]);
   for (const k of markKeys) addMechanism(mechanisms, k, 'iptables-statistic');
   const regions = regionsOf(entries.map((e) => atomsOf(e.match)));
@@ -484,11 +509,21 @@ function buildTree(
       size: members.length,
       spec,
       atoms: r.atoms,
-      duplicateKeys: members.filter((e) => e.action === 'netem' && (e.params as NetemParams).duplicatePct).map(entryKey),
+      duplicateKeys: members
+        .filter((e) => e.action === 'netem' && (e.params as NetemParams).duplicatePct)
+        .map(entryKey),
     });
   }
   if (markKeys.length) {
-    classes.push({ sig: `mark:${markKeys.join(',')}`, keys: markKeys, size: 0, spec: { drop: caps.blackhole ? 'blackhole' : 'pfifo' }, atoms: [], mark: true, duplicateKeys: [] });
+    classes.push({
+      sig: `mark:${markKeys.join(',')}`,
+      keys: markKeys,
+      size: 0,
+      spec: { drop: caps.blackhole ? 'blackhole' : 'pfifo' },
+      atoms: [],
+      mark: true,
+      duplicateKeys: [],
+    });
   }
 
   // Since 2025 kernels refuse a duplicating netem in a tree holding other netems ("netem: cannot
@@ -516,7 +551,13 @@ function buildTree(
     }
   }
 
-  const minors = allocate(classes.map((c) => c.sig), MINOR_MIN, MINOR_MAX, new Set([ROOT_MAJOR]), fnv1a32);
+  const minors = allocate(
+    classes.map((c) => c.sig),
+    MINOR_MIN,
+    MINOR_MAX,
+    new Set([ROOT_MAJOR]),
+    fnv1a32,
+  );
   // prefs: per tier, slots probed in sig order
   const slotsUsed = new Map<number, Set<number>>();
   const desiredClasses: DesiredClass[] = [];
@@ -525,12 +566,40 @@ function buildTree(
     const minor = minors.get(c.sig)!;
     const { leaf, child } = leafArgs(c.spec);
     const flowid = classId(minor);
-    desiredClasses.push({ minor, classid: flowid, keys: c.keys, leaf: leafStateOf(c.spec), leafArgs: leaf, childArgs: child, note: summary(c.spec) });
+    desiredClasses.push({
+      minor,
+      classid: flowid,
+      keys: c.keys,
+      leaf: leafStateOf(c.spec),
+      leafArgs: leaf,
+      childArgs: child,
+      note: summary(c.spec),
+    });
     if (c.mark) {
       groups.push(
         caps.bpf
-          ? { pref: MARK_PREF, protocol: 'all', classifier: 'bpf', flowid, nodes: [{ matchText: `bytecode "${MARK_BPF}"`, keys: [], sig: `bpf:${MARK_BPF.slice(2)}` }], keys: c.keys }
-          : { pref: MARK_PREF, protocol: 'all', classifier: 'u32', flowid, nodes: [{ matchText: `match mark 0x${hex(DROP_MARK)} 0x${hex(DROP_MARK)}`, keys: [], sig: `mark:${hex(DROP_MARK)}/${hex(DROP_MARK)}` }], keys: c.keys },
+          ? {
+              pref: MARK_PREF,
+              protocol: 'all',
+              classifier: 'bpf',
+              flowid,
+              nodes: [{ matchText: `bytecode "${MARK_BPF}"`, keys: [], sig: `bpf:${MARK_BPF.slice(2)}` }],
+              keys: c.keys,
+            }
+          : {
+              pref: MARK_PREF,
+              protocol: 'all',
+              classifier: 'u32',
+              flowid,
+              nodes: [
+                {
+                  matchText: `match mark 0x${hex(DROP_MARK)} 0x${hex(DROP_MARK)}`,
+                  keys: [],
+                  sig: `mark:${hex(DROP_MARK)}/${hex(DROP_MARK)}`,
+                },
+              ],
+              keys: c.keys,
+            },
       );
       continue;
     }
@@ -543,7 +612,15 @@ function buildTree(
     used.add(slot);
     for (const family of [4, 6] as const) {
       const nodes = uniqueNodes(c.atoms.filter((a) => a.family === family).flatMap((a) => u32NodesFor(a, direction)));
-      if (nodes.length) groups.push({ pref: base + 2 * slot + (family === 6 ? 1 : 0), protocol: family === 4 ? 'ip' : 'ipv6', classifier: 'u32', flowid, nodes, keys: c.keys });
+      if (nodes.length)
+        groups.push({
+          pref: base + 2 * slot + (family === 6 ? 1 : 0),
+          protocol: family === 4 ? 'ip' : 'ipv6',
+          classifier: 'u32',
+          flowid,
+          nodes,
+          keys: c.keys,
+        });
     }
   }
   groups.sort((a, b) => a.pref - b.pref);
@@ -587,11 +664,19 @@ export function desiredTc(ledger: Ledger, caps: Capabilities, markKeys: string[]
       continue;
     }
     if (e.action === 'netem' && !caps.netem) {
-      degraded.push({ ...base, reason: 'KernelLacksNetem', message: `fault "${e.fault}": kernel has no sch_netem; netem cannot be applied (load sch_netem or run on a kernel with CONFIG_NET_SCH_NETEM)` });
+      degraded.push({
+        ...base,
+        reason: 'KernelLacksNetem',
+        message: `fault "${e.fault}": kernel has no sch_netem; netem cannot be applied (load sch_netem or run on a kernel with CONFIG_NET_SCH_NETEM)`,
+      });
       continue;
     }
     if (e.action === 'bandwidth' && !caps.tbf) {
-      degraded.push({ ...base, reason: 'KernelLacksTbf', message: `fault "${e.fault}": kernel has no sch_tbf; bandwidth cannot be applied (load sch_tbf)` });
+      degraded.push({
+        ...base,
+        reason: 'KernelLacksTbf',
+        message: `fault "${e.fault}": kernel has no sch_tbf; bandwidth cannot be applied (load sch_tbf)`,
+      });
       continue;
     }
     if (e.match.direction === 'ingress') {
@@ -610,7 +695,8 @@ export function desiredTc(ledger: Ledger, caps: Capabilities, markKeys: string[]
   const tags: Tag[] = [];
   const ifbs: string[] = [];
   for (const dev of ledger.interfaces) {
-    if (egress.length || markKeys.length) devices.push(buildTree(dev, 'egress', 'egress', egress, markKeys, caps, degraded, mechanisms));
+    if (egress.length || markKeys.length)
+      devices.push(buildTree(dev, 'egress', 'egress', egress, markKeys, caps, degraded, mechanisms));
     if (ingress.length) {
       const ifb = ifbName(dev);
       ifbs.push(ifb);
@@ -645,16 +731,23 @@ export function dedupeDegraded(list: Degraded[]): Degraded[] {
 export const tcLines = {
   addRoot: (dev: string) => `qdisc add dev ${dev} root handle ${ROOT_HANDLE} htb default 0`,
   delRoot: (dev: string) => `qdisc del dev ${dev} root`,
-  addClass: (dev: string, c: DesiredClass) => `class add dev ${dev} parent ${ROOT_HANDLE} classid ${c.classid} ${UNSHAPED_CLASS}`,
+  addClass: (dev: string, c: DesiredClass) =>
+    `class add dev ${dev} parent ${ROOT_HANDLE} classid ${c.classid} ${UNSHAPED_CLASS}`,
   delClass: (dev: string, classid: string) => `class del dev ${dev} classid ${classid}`,
   addLeaf: (dev: string, c: DesiredClass, verb: 'add' | 'replace' = 'add') =>
     `qdisc ${verb} dev ${dev} parent ${c.classid} handle ${hex(c.minor)}: ${c.leafArgs}`,
   delLeaf: (dev: string, classid: string, handle: string) => `qdisc del dev ${dev} parent ${classid} handle ${handle}`,
-  addChild: (dev: string, c: DesiredClass) => `qdisc add dev ${dev} parent ${hex(c.minor)}:1 handle ${hex(c.minor | CHILD_BIT)}: ${c.childArgs}`,
+  addChild: (dev: string, c: DesiredClass) =>
+    `qdisc add dev ${dev} parent ${hex(c.minor)}:1 handle ${hex(c.minor | CHILD_BIT)}: ${c.childArgs}`,
   addFilters: (dev: string, g: FilterGroup) =>
-    g.nodes.map((n) => `filter add dev ${dev} parent ${ROOT_HANDLE} protocol ${g.protocol} prio ${g.pref} ${g.classifier} ${n.matchText} flowid ${g.flowid}`),
-  delFilters: (dev: string, pref: number, protocol: string) => `filter del dev ${dev} parent ${ROOT_HANDLE} protocol ${protocol} prio ${pref}`,
-  addIngress: (dev: string, kind: 'ingress' | 'clsact') => (kind === 'ingress' ? `qdisc add dev ${dev} handle ffff: ingress` : `qdisc add dev ${dev} clsact`),
+    g.nodes.map(
+      (n) =>
+        `filter add dev ${dev} parent ${ROOT_HANDLE} protocol ${g.protocol} prio ${g.pref} ${g.classifier} ${n.matchText} flowid ${g.flowid}`,
+    ),
+  delFilters: (dev: string, pref: number, protocol: string) =>
+    `filter del dev ${dev} parent ${ROOT_HANDLE} protocol ${protocol} prio ${pref}`,
+  addIngress: (dev: string, kind: 'ingress' | 'clsact') =>
+    kind === 'ingress' ? `qdisc add dev ${dev} handle ffff: ingress` : `qdisc add dev ${dev} clsact`,
   delIngress: (dev: string, kind: 'ingress' | 'clsact') => `qdisc del dev ${dev} ${kind}`,
   addRedirect: (dev: string, ifb: string) =>
     `filter add dev ${dev} ingress protocol all prio ${INGRESS_PREF} u32 match u32 0 0 action mirred egress redirect dev ${ifb}`,

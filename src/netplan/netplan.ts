@@ -30,7 +30,13 @@ import {
 import { parsePorts, type PeerSet } from '../netfaults/ledger.js';
 
 import { actionOf, directionOf, isNetnsFault } from '../api/kinds.js';
-import { resolvePeers, type ActiveFault, type FaultTarget, type ObservedContainer, type Snapshot } from '../resolve/index.js';
+import {
+  resolvePeers,
+  type ActiveFault,
+  type FaultTarget,
+  type ObservedContainer,
+  type Snapshot,
+} from '../resolve/index.js';
 
 /** A network namespace faultline can enter: a container's (by its owner's pid), or the host's. */
 export interface NetnsTarget {
@@ -125,17 +131,33 @@ export function scopedName(scope: string, scenario: string): string {
 }
 
 /** The namespace a container's traffic lives in, or why it cannot be entered. */
-export function netnsOf(c: ObservedContainer, view: Snapshot): { target: NetnsTarget; owner: ObservedContainer } | { why: string; reason: SkipReason; phase: 'Pending' | 'Failed' } {
+export function netnsOf(
+  c: ObservedContainer,
+  view: Snapshot,
+):
+  { target: NetnsTarget; owner: ObservedContainer } | { why: string; reason: SkipReason; phase: 'Pending' | 'Failed' } {
   let owner = c;
   const shared = /^container:(.+)$/.exec(c.networkMode);
   if (shared) {
     const ref = shared[1];
     const o = view.containers.find((x) => x.id === ref || x.id.startsWith(ref) || x.name === ref);
-    if (!o) return { why: `shares the network namespace of ${ref}, which does not exist`, reason: 'ContainerNotFound', phase: 'Pending' };
+    if (!o)
+      return {
+        why: `shares the network namespace of ${ref}, which does not exist`,
+        reason: 'ContainerNotFound',
+        phase: 'Pending',
+      };
     owner = o;
   }
   if (owner.state !== 'running' || !owner.pid) {
-    return { why: owner === c ? `container is ${c.state}` : `the container owning its network namespace (${owner.name}) is ${owner.state}`, reason: 'ContainerNotRunning', phase: 'Pending' };
+    return {
+      why:
+        owner === c
+          ? `container is ${c.state}`
+          : `the container owning its network namespace (${owner.name}) is ${owner.state}`,
+      reason: 'ContainerNotRunning',
+      phase: 'Pending',
+    };
   }
   return { target: { key: owner.id, pid: owner.pid, containerId: owner.id, name: owner.name }, owner };
 }
@@ -172,7 +194,12 @@ function cutEnd(c: ObservedContainer, view: Snapshot): CutEnd | undefined {
   const ns = netnsOf(c, view);
   if (!('target' in ns)) return undefined;
   const a = addressesOf(c, view);
-  return { target: ns.target, v4: a.v4.length > 0, v6: a.v6.length > 0, networks: ns.owner.endpoints.map((e) => e.networkId).sort() };
+  return {
+    target: ns.target,
+    v4: a.v4.length > 0,
+    v6: a.v6.length > 0,
+    networks: ns.owner.endpoints.map((e) => e.networkId).sort(),
+  };
 }
 
 /** May the cut between a and b go to the host path (bridged, and every family they speak is cut there)? */
@@ -190,9 +217,14 @@ function onHostPath(a: ObservedContainer, b: ObservedContainer, view: Snapshot, 
 function unusable(scn: Scenario, t: FaultTarget, view: Snapshot): TargetPlacement['skip'] {
   const c = t.observed;
   if (!c) return { phase: 'Pending', reason: 'ContainerNotFound', message: 'container not found' };
-  if (c.labels[LABEL_ROLE] === 'helper') return { phase: 'Failed', reason: 'HelperContainer', message: 'faultline never acts on its own helper container' };
+  if (c.labels[LABEL_ROLE] === 'helper')
+    return { phase: 'Failed', reason: 'HelperContainer', message: 'faultline never acts on its own helper container' };
   if (c.networkMode === 'host' && !scn.spec.allowHostNetwork)
-    return { phase: 'Failed', reason: 'HostNetwork', message: 'the container uses the host network namespace; set spec.allowHostNetwork: true to allow faults there' };
+    return {
+      phase: 'Failed',
+      reason: 'HostNetwork',
+      message: 'the container uses the host network namespace; set spec.allowHostNetwork: true to allow faults there',
+    };
   const ns = netnsOf(c, view);
   if ('why' in ns) return { phase: ns.phase, reason: ns.reason, message: ns.why };
   return undefined;
@@ -207,7 +239,14 @@ const union = (sets: PeerSet[]): PeerSet => ({ v4: sets.flatMap((s) => s.v4), v6
 export function planNetns(input: NetPlanInput): NetPlan {
   const { scope, scenario: scn, view, caps, seed } = input;
   const scoped = scopedName(scope, scn.metadata.name);
-  const plan: NetPlan = { scenario: scn.metadata.name, scoped, namespaces: new Map(), host: [], placements: new Map(), degraded: [] };
+  const plan: NetPlan = {
+    scenario: scn.metadata.name,
+    scoped,
+    namespaces: new Map(),
+    host: [],
+    placements: new Map(),
+    degraded: [],
+  };
   const add = (target: NetnsTarget, entries: LedgerEntry[]) => {
     if (!entries.length) return;
     const c = plan.namespaces.get(target.key) ?? { target, entries: [] };
@@ -233,7 +272,14 @@ export function planNetns(input: NetPlanInput): NetPlan {
     let dropFrom: Map<string, string[]> | undefined;
     const byDisplay = new Map(a.targets.map((t) => [t.display, t]));
     if (action.kind === 'partition') {
-      const groups = action.spec.groups ?? partitionGroups(action.spec.generator!, a.targets.map((t) => t.display), seed, action.spec.count);
+      const groups =
+        action.spec.groups ??
+        partitionGroups(
+          action.spec.generator!,
+          a.targets.map((t) => t.display),
+          seed,
+          action.spec.count,
+        );
       const dir = directionOf(f);
       dropFrom = blockedSenders(partitionBlocks(groups, dir === 'both' ? 'both' : dir));
     }
@@ -249,7 +295,11 @@ export function planNetns(input: NetPlanInput): NetPlan {
       const c = t.observed!;
       const ns = netnsOf(c, view) as { target: NetnsTarget };
       if (peers && peers.v4.length === 0 && peers.v6.length === 0) {
-        place.skip = { phase: 'Pending', reason: 'NoPeers', message: `fault "${f.name}": its peers selector matches no container yet, so there is nothing to act on; it applies when a peer appears (check spec.faults peers)` };
+        place.skip = {
+          phase: 'Pending',
+          reason: 'NoPeers',
+          message: `fault "${f.name}": its peers selector matches no container yet, so there is nothing to act on; it applies when a peer appears (check spec.faults peers)`,
+        };
         continue;
       }
       const resolved: ResolvedFault = {};
@@ -269,7 +319,14 @@ export function planNetns(input: NetPlanInput): NetPlan {
         }
         const receiver = cutEnd(c, view);
         if (viaHost.length && receiver) {
-          plan.host.push({ scenario: scoped, fault: f.name, receiver, senders: viaHost, protocol: protocolOf(f), ...(ports ? { ports } : {}) });
+          plan.host.push({
+            scenario: scoped,
+            fault: f.name,
+            receiver,
+            senders: viaHost,
+            protocol: protocolOf(f),
+            ...(ports ? { ports } : {}),
+          });
           place.host = true;
         }
         const n = union(viaNetns);

@@ -22,14 +22,24 @@ export function netPlanToText(plan: NetPlan, o: NetPlanTextOptions): string {
   out.push(`Network faults of scenario "${plan.scenario}" active now: ${faults.length ? faults.join(', ') : 'none'}`);
   for (const [fault, places] of plan.placements) {
     for (const p of places) {
-      const where = p.skip ? `not applied (${p.skip.reason}: ${p.skip.message})` : p.noneNeeded ? 'nothing needed' : [p.host ? 'host FORWARD path' : '', p.netns ? 'its namespace' : ''].filter(Boolean).join(' + ');
+      const where = p.skip
+        ? `not applied (${p.skip.reason}: ${p.skip.message})`
+        : p.noneNeeded
+          ? 'nothing needed'
+          : [p.host ? 'host FORWARD path' : '', p.netns ? 'its namespace' : ''].filter(Boolean).join(' + ');
       out.push(`  ${fault} → ${p.display}: ${where}`);
     }
   }
   for (const d of plan.degraded) out.push(`  degraded ${d.fault}: ${d.reason}: ${d.message}`);
   for (const c of [...plan.namespaces.values()].sort((a, b) => (a.target.name < b.target.name ? -1 : 1))) {
-    const compiled = compileLedger({ netns: c.target.key, interfaces: o.interfacesOf(c.target), entries: c.entries }, o.caps);
-    out.push(`namespace of ${c.target.name} (${c.target.containerId.slice(0, 12)}):`, indent(formatDiff(compiled.apply)));
+    const compiled = compileLedger(
+      { netns: c.target.key, interfaces: o.interfacesOf(c.target), entries: c.entries },
+      o.caps,
+    );
+    out.push(
+      `namespace of ${c.target.name} (${c.target.containerId.slice(0, 12)}):`,
+      indent(formatDiff(compiled.apply)),
+    );
   }
   if (plan.host.length) {
     const ports = (t: NetnsTarget) => o.portsOf?.(t) ?? [`<bridge port of ${t.name}>`];
@@ -37,11 +47,18 @@ export function netPlanToText(plan: NetPlan, o: NetPlanTextOptions): string {
       scenario: h.scenario,
       fault: h.fault,
       receiver: { ports: ports(h.receiver.target), v4: h.receiver.v4, v6: h.receiver.v6 },
-      senders: { ports: h.senders.flatMap((s) => ports(s.target)), v4: h.senders.some((s) => s.v4), v6: h.senders.some((s) => s.v6) },
+      senders: {
+        ports: h.senders.flatMap((s) => ports(s.target)),
+        v4: h.senders.some((s) => s.v4),
+        v6: h.senders.some((s) => s.v6),
+      },
       protocol: h.protocol,
       ...(h.ports ? { ports: h.ports } : {}),
     }));
-    for (const [fam, tool, hook] of [[4, 'iptables-restore', o.hostPath.v4 ? 'DOCKER-USER' : null], [6, 'ip6tables-restore', o.hostPath.v6 ? 'FORWARD' : null]] as const) {
+    for (const [fam, tool, hook] of [
+      [4, 'iptables-restore', o.hostPath.v4 ? 'DOCKER-USER' : null],
+      [6, 'ip6tables-restore', o.hostPath.v6 ? 'FORWARD' : null],
+    ] as const) {
       const program = hostProgramFromScratch(compileHost(o.scope, entries, fam, hook));
       if (program) out.push(`host namespace ($ ${tool} --noflush):`, indent(program));
     }
@@ -49,4 +66,9 @@ export function netPlanToText(plan: NetPlan, o: NetPlanTextOptions): string {
   return out.join('\n') + '\n';
 }
 
-const indent = (t: string) => t.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
+const indent = (t: string) =>
+  t
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');

@@ -19,7 +19,21 @@ import type { ObservedContainer, ObservedNetwork, Snapshot } from '../resolve/in
 import { pool } from '../apply/pool.js';
 
 /** Events that change nothing the view holds (exec_*, attach, top, resize…) are ignored. */
-const CONTAINER_ACTIONS = new Set(['create', 'start', 'restart', 'die', 'kill', 'stop', 'pause', 'unpause', 'destroy', 'rename', 'update', 'oom', 'health_status']);
+const CONTAINER_ACTIONS = new Set([
+  'create',
+  'start',
+  'restart',
+  'die',
+  'kill',
+  'stop',
+  'pause',
+  'unpause',
+  'destroy',
+  'rename',
+  'update',
+  'oom',
+  'health_status',
+]);
 const NETWORK_ACTIONS = new Set(['create', 'destroy', 'remove', 'connect', 'disconnect', 'update']);
 
 export interface ViewChange {
@@ -65,13 +79,17 @@ export class DockerView {
     await this.relist();
     this.started = true;
     const following = this.docker
-      .watchEvents((e) => this.onEvent(e), signal, () => {
-        this.o.log.info('Docker event stream (re)connected: listing everything again');
-        this.relist().then(
-          () => this.o.onResync?.(),
-          (e) => this.o.log.warn({ err: e }, 'cannot list Docker objects after a reconnect'),
-        );
-      })
+      .watchEvents(
+        (e) => this.onEvent(e),
+        signal,
+        () => {
+          this.o.log.info('Docker event stream (re)connected: listing everything again');
+          this.relist().then(
+            () => this.o.onResync?.(),
+            (e) => this.o.log.warn({ err: e }, 'cannot list Docker objects after a reconnect'),
+          );
+        },
+      )
       .catch((e) => {
         if (!signal.aborted) this.o.log.error({ err: e }, 'Docker event stream stopped');
       });
@@ -81,7 +99,9 @@ export class DockerView {
   /** The view as it is now: an immutable value (a new one after every change). */
   current(): Snapshot {
     this.memo ??= {
-      networks: [...this.networks.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1)),
+      networks: [...this.networks.values()].sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1,
+      ),
       containers: [...this.containers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       takenAt: new Date().toISOString(),
     };
@@ -127,7 +147,8 @@ export class DockerView {
       await this.relist();
       return this.current();
     }
-    const idOf = <T extends { id: string; name: string }>(m: Map<string, T>, ref: string) => [...m.values()].find((x) => x.id === ref || x.name === ref)?.id ?? ref;
+    const idOf = <T extends { id: string; name: string }>(m: Map<string, T>, ref: string) =>
+      [...m.values()].find((x) => x.id === ref || x.name === ref)?.id ?? ref;
     for (const c of what.containers ?? []) this.dirtyContainers.add(idOf(this.containers, c));
     for (const n of what.networks ?? []) this.dirtyNetworks.add(idOf(this.networks, n));
     await this.flush();
@@ -136,7 +157,10 @@ export class DockerView {
 
   /** Inspect every dirty object; repeat while events keep dirtying. One flush at a time. */
   private flush(): Promise<void> {
-    if (this.flushing) return this.flushing.then(() => (this.dirtyContainers.size || this.dirtyNetworks.size ? this.flush() : undefined));
+    if (this.flushing)
+      return this.flushing.then(() =>
+        this.dirtyContainers.size || this.dirtyNetworks.size ? this.flush() : undefined,
+      );
     this.flushing = (async () => {
       try {
         while (this.dirtyContainers.size || this.dirtyNetworks.size) {
@@ -146,17 +170,21 @@ export class DockerView {
           this.dirtyNetworks.clear();
           const change: ViewChange = { containers: [], networks: [] };
           let event: DockerEvent | undefined;
-          await pool([...cs.map((id) => ['c', id] as const), ...ns.map((id) => ['n', id] as const)], this.o.concurrency ?? 8, async ([kind, id]) => {
-            event ??= this.causes.get(id);
-            this.causes.delete(id);
-            try {
-              if (kind === 'c') change.containers.push(await this.reinspectContainer(id));
-              else change.networks.push(await this.reinspectNetwork(id));
-            } catch (e) {
-              // Could not look (engine away): keep what we had; the reconnect relists everything.
-              this.o.log.debug({ id, err: (e as Error).message }, 'inspect after an event failed');
-            }
-          });
+          await pool(
+            [...cs.map((id) => ['c', id] as const), ...ns.map((id) => ['n', id] as const)],
+            this.o.concurrency ?? 8,
+            async ([kind, id]) => {
+              event ??= this.causes.get(id);
+              this.causes.delete(id);
+              try {
+                if (kind === 'c') change.containers.push(await this.reinspectContainer(id));
+                else change.networks.push(await this.reinspectNetwork(id));
+              } catch (e) {
+                // Could not look (engine away): keep what we had; the reconnect relists everything.
+                this.o.log.debug({ id, err: (e as Error).message }, 'inspect after an event failed');
+              }
+            },
+          );
           if (event) change.event = event;
           this.memo = undefined;
           this.o.onChange?.(change);

@@ -8,12 +8,7 @@
 //           iptables-save / ip6tables-save            (in parallel with tc)
 //   part:   iptables-save after an iptables-restore; tc -j -batch - for the devices a tc program
 //           touched; ip -j -d link show when ifbs were created or deleted.
-import {
-  isOwnedIfb,
-  observeNetns,
-  parseIpLinks,
-  type ObservedNetns,
-} from '../netfaults/index.js';
+import { isOwnedIfb, observeNetns, parseIpLinks, type ObservedNetns } from '../netfaults/index.js';
 import type { NetnsExec } from '../ports/index.js';
 
 export interface NetnsReadTarget {
@@ -43,7 +38,10 @@ export type ReadPart = 'tc' | 'links' | 'iptables' | 'ip6tables';
 
 async function must(exec: NetnsExec, target: NetnsReadTarget, argv: string[], stdin?: string): Promise<string> {
   const r = await exec.run(target, argv, stdin);
-  if (r.code !== 0) throw new Error(`${argv.join(' ')} in container ${target.containerId.slice(0, 12)} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${argv.join(' ')} in container ${target.containerId.slice(0, 12)} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`,
+    );
   return r.stdout;
 }
 
@@ -59,7 +57,11 @@ async function maybe(exec: NetnsExec, target: NetnsReadTarget, argv: string[]): 
  * there) or, in newer iproute2, one JSON line. Counting the "[" lines tells which: as many as the
  * JSON commands → classes are text; as many as all commands → classes are JSON too.
  */
-async function readTc(exec: NetnsExec, target: NetnsReadTarget, devs: string[]): Promise<Pick<RawReadback, 'qdiscs' | 'perDevice'>> {
+async function readTc(
+  exec: NetnsExec,
+  target: NetnsReadTarget,
+  devs: string[],
+): Promise<Pick<RawReadback, 'qdiscs' | 'perDevice'>> {
   type Cmd = { dev?: string; what: 'qdiscs' | 'filters' | 'classes' | 'ingressFilters'; line: string };
   const cmds: Cmd[] = [{ what: 'qdiscs', line: 'qdisc show' }];
   for (const dev of devs) {
@@ -81,7 +83,10 @@ async function readTc(exec: NetnsExec, target: NetnsReadTarget, devs: string[]):
       while (i < lines.length && !lines[i].startsWith('[')) own.push(lines[i++]);
       text = own.join('\n');
     } else {
-      if (i >= lines.length || !lines[i].startsWith('[')) throw new Error(`tc -batch read-back in container ${target.containerId.slice(0, 12)}: no output for "${c.line}"`);
+      if (i >= lines.length || !lines[i].startsWith('['))
+        throw new Error(
+          `tc -batch read-back in container ${target.containerId.slice(0, 12)}: no output for "${c.line}"`,
+        );
       text = lines[i++];
     }
     if (c.what === 'qdiscs') qdiscs = text;
@@ -92,21 +97,37 @@ async function readTc(exec: NetnsExec, target: NetnsReadTarget, devs: string[]):
 
 function parse(raw: RawReadback, commands: number): NetnsReadback {
   const links = parseIpLinks(raw.links);
-  const interfaces = links.filter((l) => l.name !== 'lo' && !isOwnedIfb(l.name)).map((l) => l.name).sort();
+  const interfaces = links
+    .filter((l) => l.name !== 'lo' && !isOwnedIfb(l.name))
+    .map((l) => l.name)
+    .sort();
   return { observed: observeNetns(raw), interfaces, commands, raw };
 }
 
-const devicesOf = (links: string) => parseIpLinks(links).filter((l) => l.name !== 'lo').map((l) => l.name).sort();
+const devicesOf = (links: string) =>
+  parseIpLinks(links)
+    .filter((l) => l.name !== 'lo')
+    .map((l) => l.name)
+    .sort();
 
 /** Read the whole namespace (what faultline may own there). */
 export async function readNetns(exec: NetnsExec, target: NetnsReadTarget): Promise<NetnsReadback> {
   const links = await must(exec, target, ['ip', '-j', '-d', 'link', 'show']);
-  const [tc, iptables, ip6tables] = await Promise.all([readTc(exec, target, devicesOf(links)), maybe(exec, target, ['iptables-save']), maybe(exec, target, ['ip6tables-save'])]);
+  const [tc, iptables, ip6tables] = await Promise.all([
+    readTc(exec, target, devicesOf(links)),
+    maybe(exec, target, ['iptables-save']),
+    maybe(exec, target, ['ip6tables-save']),
+  ]);
   return parse({ links, ...tc, iptables, ip6tables }, 4);
 }
 
 /** Re-read only `parts` of a namespace read before (after a write that touched only them). */
-export async function rereadNetns(exec: NetnsExec, target: NetnsReadTarget, prev: NetnsReadback, parts: ReadonlySet<ReadPart>): Promise<NetnsReadback> {
+export async function rereadNetns(
+  exec: NetnsExec,
+  target: NetnsReadTarget,
+  prev: NetnsReadback,
+  parts: ReadonlySet<ReadPart>,
+): Promise<NetnsReadback> {
   const raw: RawReadback = { ...prev.raw, perDevice: { ...prev.raw.perDevice } };
   let commands = 0;
   if (parts.has('links')) {

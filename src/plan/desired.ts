@@ -68,7 +68,11 @@ export interface DesiredState {
   faultOps: ContainerFaultOp[];
 }
 
-function networkRequest(controller: string, scenario: string, n: NetworkSpec): { hash: string; request: NetworkCreateRequest } {
+function networkRequest(
+  controller: string,
+  scenario: string,
+  n: NetworkSpec,
+): { hash: string; request: NetworkCreateRequest } {
   // Only what Docker can't change in place goes into the hash: any change means recreate.
   const config = {
     driver: n.driver ?? 'bridge',
@@ -114,7 +118,11 @@ function parsePort(spec: string): { containerPort: string; hostIp?: string; host
   return { containerPort, hostIp: parts.slice(0, -2).join(':'), hostPort: parts[parts.length - 2] };
 }
 
-function containerRequest(controller: string, scenario: string, c: ContainerSpec): { hash: string; request: ContainerCreateRequest } {
+function containerRequest(
+  controller: string,
+  scenario: string,
+  c: ContainerSpec,
+): { hash: string; request: ContainerCreateRequest } {
   const hash = contentHash({ ...c, dependsOn: undefined });
   const request: ContainerCreateRequest = {
     name: dockerName(scenario, c.name),
@@ -138,7 +146,12 @@ function containerRequest(controller: string, scenario: string, c: ContainerSpec
   return { hash, request };
 }
 
-export function desiredState(controller: string, scn: Scenario, snapshot: Snapshot, effects?: DockerFaultEffects): DesiredState {
+export function desiredState(
+  controller: string,
+  scn: Scenario,
+  snapshot: Snapshot,
+  effects?: DockerFaultEffects,
+): DesiredState {
   const scenario = scn.metadata.name;
   const spec = scn.spec;
   const networks = (spec.networks ?? []).map((n, index) => {

@@ -70,11 +70,13 @@ export function dockerFaultEffects(
               break;
             case 'stop':
               holds.set(t.container, 'stopped');
-              if (o.state === 'running' || o.state === 'paused' || o.state === 'restarting') ops.push({ ...base, kind: 'stop' });
+              if (o.state === 'running' || o.state === 'paused' || o.state === 'restarting')
+                ops.push({ ...base, kind: 'stop' });
               break;
             case 'kill':
               holds.set(t.container, 'stopped'); // killed stays down for the window (unless its restart policy revives it)
-              if (!done && o.state === 'running') ops.push({ ...base, kind: 'kill', signal: a.spec.signal ?? 'SIGKILL' });
+              if (!done && o.state === 'running')
+                ops.push({ ...base, kind: 'kill', signal: a.spec.signal ?? 'SIGKILL' });
               break;
             case 'restart':
               if (!done) ops.push({ ...base, kind: 'restart' });
@@ -103,8 +105,12 @@ export function dockerFaultEffects(
       const o = t.observed;
       if (!o) continue;
       const cause = `fault "${fault.name}" window closed: release`;
-      if (action === 'pause' && o.state === 'paused') ops.push({ kind: 'unpause', container: t.container, fault: fault.name, cause });
-      if ((action === 'stop' || action === 'kill') && (o.state === 'exited' || o.state === 'created' || o.state === 'dead'))
+      if (action === 'pause' && o.state === 'paused')
+        ops.push({ kind: 'unpause', container: t.container, fault: fault.name, cause });
+      if (
+        (action === 'stop' || action === 'kill') &&
+        (o.state === 'exited' || o.state === 'created' || o.state === 'dead')
+      )
         ops.push({ kind: 'start', container: t.container, fault: fault.name, cause });
     }
   }

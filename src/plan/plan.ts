@@ -31,7 +31,11 @@ export type Op =
   | { kind: 'container.create'; container: string; request: ContainerCreateRequest; cause: string }
   | { kind: 'member.connect'; network: string; container: string; endpoint: EndpointRequest; cause: string }
   | { kind: 'container.start'; container: string; cause: string }
-  | { kind: 'container.pause' | 'container.unpause' | 'container.stop' | 'container.restart'; container: string; cause: string }
+  | {
+      kind: 'container.pause' | 'container.unpause' | 'container.stop' | 'container.restart';
+      container: string;
+      cause: string;
+    }
   | { kind: 'container.kill'; container: string; signal: string; cause: string };
 
 /** Something the plan refuses to do, because it would change what faultline does not own. */
@@ -72,7 +76,10 @@ export function ownerOf(labels: Record<string, string>): string {
  * Does the observed endpoint satisfy the desired one? Desired aliases must all be present (Docker
  * may add its own, e.g. the short container id); static addresses, when requested, must match.
  */
-export function endpointSatisfies(want: EndpointRequest, have: { aliases: string[]; ipv4Address?: string; ipv6Address?: string }): string | null {
+export function endpointSatisfies(
+  want: EndpointRequest,
+  have: { aliases: string[]; ipv4Address?: string; ipv6Address?: string },
+): string | null {
   const missing = want.aliases.filter((a) => !have.aliases.includes(a));
   if (missing.length) return `aliases ${missing.join(', ')} missing`;
   if (want.ipv4Address && want.ipv4Address !== have.ipv4Address)
@@ -82,7 +89,10 @@ export function endpointSatisfies(want: EndpointRequest, have: { aliases: string
   return null;
 }
 
-const byName = <T>(key: (t: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+const byName =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 /**
  * Compute the plan that takes `snapshot` to `desired` for one scenario. A scenario being deleted
@@ -138,7 +148,12 @@ export function planToJSON(plan: Plan): unknown {
 export function scenariosWithResources(snapshot: Snapshot, controller: string): string[] {
   const names = new Set<string>();
   for (const o of [...snapshot.networks, ...snapshot.containers]) {
-    if (o.labels[LABEL_MANAGED_BY] === MANAGED_BY && o.labels[LABEL_CONTROLLER] === controller && o.labels[LABEL_SCENARIO] && o.labels[LABEL_ROLE] !== 'helper')
+    if (
+      o.labels[LABEL_MANAGED_BY] === MANAGED_BY &&
+      o.labels[LABEL_CONTROLLER] === controller &&
+      o.labels[LABEL_SCENARIO] &&
+      o.labels[LABEL_ROLE] !== 'helper'
+    )
       names.add(o.labels[LABEL_SCENARIO]);
   }
   return [...names].sort();

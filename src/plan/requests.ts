@@ -44,4 +44,3 @@ export interface ContainerCreateRequest {
   pidMode?: string;
   networkMode?: string;
 }
-

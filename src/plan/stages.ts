@@ -60,7 +60,9 @@ export function newPlanState(desired: DesiredState, snapshot: Snapshot): PlanSta
   // was SIGKILLed can land after its successor looked. Keep one owned network per name (the one
   // with most endpoints, then the lowest id) and remove the others.
   const rank = (n: ObservedNetwork) => [-n.containerIds.length, n.id] as const;
-  for (const n of [...snapshot.networks].sort((a, b) => (rank(a)[0] - rank(b)[0]) || (rank(a)[1] < rank(b)[1] ? -1 : 1))) {
+  for (const n of [...snapshot.networks].sort(
+    (a, b) => rank(a)[0] - rank(b)[0] || (rank(a)[1] < rank(b)[1] ? -1 : 1),
+  )) {
     if (!netByName.has(n.name)) netByName.set(n.name, n);
     else if (isOwnedBy(n.labels, scenario, controller)) extraNetworks.push(n);
   }
@@ -69,12 +71,29 @@ export function newPlanState(desired: DesiredState, snapshot: Snapshot): PlanSta
 
 /** Networks: create what is absent, recreate what changed, refuse what is not ours, remove what is no longer declared. */
 export function planNetworks(st: PlanState): void {
-  const { scenario, controller, desired, snapshot, phases, blocked, netByName, extraNetworks, goneNetworks, freshNetworks, blockedNetworks } = st;
+  const {
+    scenario,
+    controller,
+    desired,
+    snapshot,
+    phases,
+    blocked,
+    netByName,
+    extraNetworks,
+    goneNetworks,
+    freshNetworks,
+    blockedNetworks,
+  } = st;
   const [, , networkRemoves, networkCreates] = phases;
   for (const n of desired.networks) {
     const o = netByName.get(n.dockerName);
     if (!o) {
-      networkCreates.push({ kind: 'network.create', network: n.dockerName, request: n.request, cause: `declared in spec.networks[${n.index}], absent` });
+      networkCreates.push({
+        kind: 'network.create',
+        network: n.dockerName,
+        request: n.request,
+        cause: `declared in spec.networks[${n.index}], absent`,
+      });
       freshNetworks.add(n.dockerName);
     } else if (!isOwnedBy(o.labels, scenario, controller)) {
       blocked.push({
@@ -86,26 +105,60 @@ export function planNetworks(st: PlanState): void {
       });
       blockedNetworks.add(n.dockerName);
     } else if (o.labels[LABEL_HASH] !== n.hash) {
-      networkRemoves.push({ kind: 'network.remove', network: n.dockerName, id: o.id, cause: `config of spec.networks[${n.index}] changed (hash ${o.labels[LABEL_HASH] ?? 'none'} → ${n.hash}); recreate` });
-      networkCreates.push({ kind: 'network.create', network: n.dockerName, request: n.request, cause: `config of spec.networks[${n.index}] changed; recreate` });
+      networkRemoves.push({
+        kind: 'network.remove',
+        network: n.dockerName,
+        id: o.id,
+        cause: `config of spec.networks[${n.index}] changed (hash ${o.labels[LABEL_HASH] ?? 'none'} → ${n.hash}); recreate`,
+      });
+      networkCreates.push({
+        kind: 'network.create',
+        network: n.dockerName,
+        request: n.request,
+        cause: `config of spec.networks[${n.index}] changed; recreate`,
+      });
       goneNetworks.add(n.dockerName);
       freshNetworks.add(n.dockerName);
     }
   }
   for (const x of extraNetworks) {
-    networkRemoves.push({ kind: 'network.remove', network: `${x.name}@${x.id.slice(0, 12)}`, id: x.id, cause: `a second network named ${x.name} (a create that raced another); keep one` });
+    networkRemoves.push({
+      kind: 'network.remove',
+      network: `${x.name}@${x.id.slice(0, 12)}`,
+      id: x.id,
+      cause: `a second network named ${x.name} (a create that raced another); keep one`,
+    });
   }
   const wantedNetworks = new Set(desired.networks.map((n) => n.dockerName));
-  for (const o of snapshot.networks.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network')) {
+  for (const o of snapshot.networks.filter(
+    (x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network',
+  )) {
     if (wantedNetworks.has(o.name)) continue;
-    networkRemoves.push({ kind: 'network.remove', network: o.name, id: o.id, cause: 'no longer declared in spec.networks' });
+    networkRemoves.push({
+      kind: 'network.remove',
+      network: o.name,
+      id: o.id,
+      cause: 'no longer declared in spec.networks',
+    });
     goneNetworks.add(o.name);
   }
 }
 
 /** Containers: the same for declared containers; and which of them must be started. */
 export function planContainers(st: PlanState): void {
-  const { scenario, controller, desired, snapshot, phases, blocked, ctrByName, goneContainers, freshContainers, blockedContainers, toStart } = st;
+  const {
+    scenario,
+    controller,
+    desired,
+    snapshot,
+    phases,
+    blocked,
+    ctrByName,
+    goneContainers,
+    freshContainers,
+    blockedContainers,
+    toStart,
+  } = st;
   const [, containerRemoves] = phases;
   for (const c of desired.containers) {
     const o = ctrByName.get(c.dockerName);
@@ -122,25 +175,58 @@ export function planContainers(st: PlanState): void {
       });
       blockedContainers.add(c.dockerName);
     } else if (o.labels[LABEL_HASH] !== c.hash) {
-      containerRemoves.push({ kind: 'container.remove', container: c.dockerName, id: o.id, cause: `config of spec.containers[${c.index}] changed (hash ${o.labels[LABEL_HASH] ?? 'none'} → ${c.hash}); recreate` });
+      containerRemoves.push({
+        kind: 'container.remove',
+        container: c.dockerName,
+        id: o.id,
+        cause: `config of spec.containers[${c.index}] changed (hash ${o.labels[LABEL_HASH] ?? 'none'} → ${c.hash}); recreate`,
+      });
       goneContainers.add(c.dockerName);
       freshContainers.add(c.dockerName);
       toStart.add(c.dockerName);
-    } else if (o.state !== 'running' && o.state !== 'paused' && o.state !== 'restarting' && o.state !== 'removing' && !desired.holds.has(c.dockerName)) {
+    } else if (
+      o.state !== 'running' &&
+      o.state !== 'paused' &&
+      o.state !== 'restarting' &&
+      o.state !== 'removing' &&
+      !desired.holds.has(c.dockerName)
+    ) {
       toStart.add(c.dockerName);
     }
   }
   const wantedContainers = new Set(desired.containers.map((c) => c.dockerName));
-  for (const o of snapshot.containers.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'container')) {
+  for (const o of snapshot.containers.filter(
+    (x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'container',
+  )) {
     if (wantedContainers.has(o.name)) continue;
-    containerRemoves.push({ kind: 'container.remove', container: o.name, id: o.id, cause: 'no longer declared in spec.containers' });
+    containerRemoves.push({
+      kind: 'container.remove',
+      container: o.name,
+      id: o.id,
+      cause: 'no longer declared in spec.containers',
+    });
     goneContainers.add(o.name);
   }
 }
 
 /** Memberships: connect what is missing, reconnect what differs, disconnect what is no longer declared. */
 export function planMembers(st: PlanState): void {
-  const { scenario, controller, desired, snapshot, phases, ctrByName, extraNetworks, goneNetworks, freshNetworks, blockedNetworks, goneContainers, freshContainers, blockedContainers, firstNetwork } = st;
+  const {
+    scenario,
+    controller,
+    desired,
+    snapshot,
+    phases,
+    ctrByName,
+    extraNetworks,
+    goneNetworks,
+    freshNetworks,
+    blockedNetworks,
+    goneContainers,
+    freshContainers,
+    blockedContainers,
+    firstNetwork,
+  } = st;
   const [disconnects, , , , , connects] = phases;
   const usable = (m: DesiredMember) => !blockedNetworks.has(m.networkDockerName) && !blockedContainers.has(m.container);
   const wantedMember = new Set(desired.members.filter(usable).map((m) => memberKey(m.networkDockerName, m.container)));
@@ -152,24 +238,49 @@ export function planMembers(st: PlanState): void {
     const exists = ctrByName.get(m.container);
     if (!exists && !freshContainers.has(m.container)) continue; // unresolved: reported in status
     if (freshContainers.has(m.container) || freshNetworks.has(m.networkDockerName)) {
-      connects.push({ kind: 'member.connect', network: m.networkDockerName, container: m.container, endpoint: m.endpoint, cause: `spec.members[${m.memberIndex}]` });
+      connects.push({
+        kind: 'member.connect',
+        network: m.networkDockerName,
+        container: m.container,
+        endpoint: m.endpoint,
+        cause: `spec.members[${m.memberIndex}]`,
+      });
       continue;
     }
     const ep = exists!.endpoints.find((e) => e.networkName === m.networkDockerName);
     if (!ep) {
-      connects.push({ kind: 'member.connect', network: m.networkDockerName, container: m.container, endpoint: m.endpoint, cause: `spec.members[${m.memberIndex}], not connected` });
+      connects.push({
+        kind: 'member.connect',
+        network: m.networkDockerName,
+        container: m.container,
+        endpoint: m.endpoint,
+        cause: `spec.members[${m.memberIndex}], not connected`,
+      });
       continue;
     }
     const why = endpointSatisfies(m.endpoint, ep);
     if (why) {
-      disconnects.push({ kind: 'member.disconnect', network: m.networkDockerName, container: m.container, cause: `reconnect: ${why}` });
-      connects.push({ kind: 'member.connect', network: m.networkDockerName, container: m.container, endpoint: m.endpoint, cause: `spec.members[${m.memberIndex}], reconnect: ${why}` });
+      disconnects.push({
+        kind: 'member.disconnect',
+        network: m.networkDockerName,
+        container: m.container,
+        cause: `reconnect: ${why}`,
+      });
+      connects.push({
+        kind: 'member.connect',
+        network: m.networkDockerName,
+        container: m.container,
+        endpoint: m.endpoint,
+        cause: `spec.members[${m.memberIndex}], reconnect: ${why}`,
+      });
     }
   }
   // Endpoints on this scenario's networks that nobody declares any more (adopted containers
   // included: they are only ever disconnected, never stopped or removed), and every endpoint of a
   // network about to be removed (Docker refuses to remove a network with active endpoints).
-  const ownedNetworks = snapshot.networks.filter((x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network');
+  const ownedNetworks = snapshot.networks.filter(
+    (x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network',
+  );
   const ownedNames = new Set(ownedNetworks.map((n) => n.name));
   const extraIds = new Set(extraNetworks.map((x) => x.id));
   for (const c of snapshot.containers) {
@@ -177,15 +288,30 @@ export function planMembers(st: PlanState): void {
     for (const ep of c.endpoints) {
       const extra = extraNetworks.find((x) => x.id === ep.networkId);
       if (extra) {
-        disconnects.push({ kind: 'member.disconnect', network: extra.id, container: c.name, cause: `${extra.name}@${extra.id.slice(0, 12)} is a duplicate being removed` });
+        disconnects.push({
+          kind: 'member.disconnect',
+          network: extra.id,
+          container: c.name,
+          cause: `${extra.name}@${extra.id.slice(0, 12)} is a duplicate being removed`,
+        });
         continue;
       }
       if (!ownedNames.has(ep.networkName) || extraIds.has(ep.networkId)) continue;
       const key = memberKey(ep.networkName, c.name);
       if (goneNetworks.has(ep.networkName)) {
-        disconnects.push({ kind: 'member.disconnect', network: ep.networkName, container: c.name, cause: `network ${ep.networkName} is being removed` });
+        disconnects.push({
+          kind: 'member.disconnect',
+          network: ep.networkName,
+          container: c.name,
+          cause: `network ${ep.networkName} is being removed`,
+        });
       } else if (!wantedMember.has(key)) {
-        disconnects.push({ kind: 'member.disconnect', network: ep.networkName, container: c.name, cause: 'no longer a member' });
+        disconnects.push({
+          kind: 'member.disconnect',
+          network: ep.networkName,
+          container: c.name,
+          cause: 'no longer a member',
+        });
       }
     }
   }
@@ -201,8 +327,12 @@ export function planStarts(st: PlanState): void {
     const request: ContainerCreateRequest = first
       ? { ...c.request, network: { name: first.networkDockerName, endpoint: first.endpoint } }
       : c.request;
-    const attach = first ? ` (network ${first.networkDockerName}, aliases ${first.endpoint.aliases.join(',') || 'none'})` : '';
-    const cause = goneContainers.has(c.dockerName) ? `config of spec.containers[${c.index}] changed; recreate` : `declared in spec.containers[${c.index}], absent`;
+    const attach = first
+      ? ` (network ${first.networkDockerName}, aliases ${first.endpoint.aliases.join(',') || 'none'})`
+      : '';
+    const cause = goneContainers.has(c.dockerName)
+      ? `config of spec.containers[${c.index}] changed; recreate`
+      : `declared in spec.containers[${c.index}], absent`;
     containerCreates.push({ kind: 'container.create', container: c.dockerName, request, cause: cause + attach });
   }
   // Start levels: a container starts in a later phase than everything it depends on.
@@ -222,7 +352,9 @@ export function planStarts(st: PlanState): void {
     const l = levelOf(c.name);
     while (phases.length <= 6 + l) phases.push([]);
     const o = ctrByName.get(c.dockerName);
-    const cause = freshContainers.has(c.dockerName) ? 'created by this plan' : `not running (state ${o?.state ?? 'unknown'})`;
+    const cause = freshContainers.has(c.dockerName)
+      ? 'created by this plan'
+      : `not running (state ${o?.state ?? 'unknown'})`;
     phases[6 + l].push({ kind: 'container.start', container: c.dockerName, cause });
   }
 }

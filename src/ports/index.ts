@@ -166,7 +166,11 @@ export interface ScenarioFiles {
    * (the store bumps generation past it if the file moved on). `own: false` when the write merged
    * a newer spec saved meanwhile (reconcile again).
    */
-  writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string): Promise<{ written: boolean; own?: boolean; reason?: string; text?: string; generation?: number }>;
+  writeStatus(
+    path: string,
+    status: ScenarioStatus,
+    reconciledSpecHash?: string,
+  ): Promise<{ written: boolean; own?: boolean; reason?: string; text?: string; generation?: number }>;
 }
 
 export interface DirEvent {

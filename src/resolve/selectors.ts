@@ -76,7 +76,9 @@ export function resolveSelector(
       if (matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
     }
   }
-  const matches = [...out.values()].sort((a, b) => (a.container < b.container ? -1 : a.container > b.container ? 1 : 0));
+  const matches = [...out.values()].sort((a, b) =>
+    a.container < b.container ? -1 : a.container > b.container ? 1 : 0,
+  );
   return { matches, missing };
 }
 

@@ -87,7 +87,12 @@ export function resolveFaults(scn: Scenario, tl: TimelineResult, snapshot: Snaps
 /** The containers a fault's `peers` selector names (CIDRs are not containers: see netplan/). */
 export function resolvePeers(scn: Scenario, f: FaultSpec, snapshot: Snapshot): ObservedContainer[] {
   if (!f.peers || (!f.peers.names && !f.peers.labels)) return [];
-  const { matches } = resolveSelector(scn.metadata.name, { names: f.peers.names, labels: f.peers.labels }, scn.spec.containers ?? [], snapshot);
+  const { matches } = resolveSelector(
+    scn.metadata.name,
+    { names: f.peers.names, labels: f.peers.labels },
+    scn.spec.containers ?? [],
+    snapshot,
+  );
   const byName = new Map(snapshot.containers.map((c) => [c.name, c]));
   return matches.flatMap((m) => byName.get(m.container) ?? []);
 }

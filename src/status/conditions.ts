@@ -16,9 +16,7 @@ export function setCondition(
   const list = (prev ?? []).filter((c) => c.type !== type);
   const old = (prev ?? []).find((c) => c.type === type);
   const lastTransitionTime = old && old.status === status ? old.lastTransitionTime : now;
-  return [...list, { type, status, reason, message, lastTransitionTime }].sort(
-    (a, b) => order(a.type) - order(b.type),
-  );
+  return [...list, { type, status, reason, message, lastTransitionTime }].sort((a, b) => order(a.type) - order(b.type));
 }
 
 function order(t: ConditionType): number {
@@ -27,7 +25,11 @@ function order(t: ConditionType): number {
 
 export const EVENT_RING = 20;
 
-export function pushEvents(prev: StatusEvent[] | undefined, add: StatusEvent[], max = EVENT_RING): StatusEvent[] | undefined {
+export function pushEvents(
+  prev: StatusEvent[] | undefined,
+  add: StatusEvent[],
+  max = EVENT_RING,
+): StatusEvent[] | undefined {
   const all = [...(prev ?? []), ...add];
   const out = all.slice(Math.max(0, all.length - max));
   return out.length ? out : undefined;

@@ -19,7 +19,12 @@ export interface DockerStatus {
 /** Errors of operations that failed in this reconcile, by Docker name of their object. */
 export type OpErrors = ReadonlyMap<string, string>;
 
-export function dockerStatus(desired: DesiredState, after: Snapshot, blocked: Blocked[], errors: OpErrors): DockerStatus {
+export function dockerStatus(
+  desired: DesiredState,
+  after: Snapshot,
+  blocked: Blocked[],
+  errors: OpErrors,
+): DockerStatus {
   const notReady: string[] = [];
   const netByName = new Map(after.networks.map((n) => [n.name, n]));
   const ctrByName = new Map(after.containers.map((c) => [c.name, c]));
@@ -36,7 +41,13 @@ export function dockerStatus(desired: DesiredState, after: Snapshot, blocked: Bl
       notReady.push(`network ${n.name} does not exist yet`);
       return { name: n.name, dockerName: n.dockerName, phase: 'Pending' };
     }
-    return { name: n.name, dockerName: n.dockerName, id: o.id, phase: 'Ready', subnets: o.subnets.map((s) => s.subnet) };
+    return {
+      name: n.name,
+      dockerName: n.dockerName,
+      id: o.id,
+      phase: 'Ready',
+      subnets: o.subnets.map((s) => s.subnet),
+    };
   });
 
   const containers: ContainerStatus[] = desired.containers.map((c) => {
@@ -54,13 +65,22 @@ export function dockerStatus(desired: DesiredState, after: Snapshot, blocked: Bl
       return { name: c.name, dockerName: c.dockerName, id: o.id, state: o.state, phase: 'Running' };
     }
     notReady.push(`container ${c.name} is ${o.state}`);
-    return { name: c.name, dockerName: c.dockerName, id: o.id, state: o.state, phase: o.state === 'exited' || o.state === 'dead' ? 'Exited' : 'Pending' };
+    return {
+      name: c.name,
+      dockerName: c.dockerName,
+      id: o.id,
+      state: o.state,
+      phase: o.state === 'exited' || o.state === 'dead' ? 'Exited' : 'Pending',
+    };
   });
 
   const members: MemberStatus[] = desired.members.map((m) => {
     const o = ctrByName.get(m.container);
     const ep = o?.endpoints.find((e) => e.networkName === m.networkDockerName);
-    const failure = errors.get(memberKey(m.networkDockerName, m.container)) ?? blockedMsg.get(m.networkDockerName) ?? blockedMsg.get(m.container);
+    const failure =
+      errors.get(memberKey(m.networkDockerName, m.container)) ??
+      blockedMsg.get(m.networkDockerName) ??
+      blockedMsg.get(m.container);
     const base = { network: m.network, container: m.display, containerId: o?.id };
     if (failure) {
       notReady.push(`member ${m.display} on ${m.network}: ${failure}`);

@@ -41,20 +41,40 @@ export function dockerTargetStatus(
     phase: prev?.phase ?? 'Pending',
   };
   const a = actionOf(f);
-  const disconnectKey = a.kind === 'disconnect' ? memberKey(dockerName(scenario, a.spec.network), t.container) : undefined;
+  const disconnectKey =
+    a.kind === 'disconnect' ? memberKey(dockerName(scenario, a.spec.network), t.container) : undefined;
   const err = errors?.get(t.container) ?? (disconnectKey ? errors?.get(disconnectKey) : undefined);
-  if (!o) return { ...base, phase: 'Pending', verified: false, reason: 'ContainerNotFound', lastError: 'container not found' };
+  if (!o)
+    return {
+      ...base,
+      phase: 'Pending',
+      verified: false,
+      reason: 'ContainerNotFound',
+      lastError: 'container not found',
+    };
   const action = a.kind === 'container' ? a.spec.action : undefined;
   const inPlace = dockerShows(a, o, scenario, prev?.window === index);
   if (active) {
     if (err) return { ...base, phase: 'Failed', verified: false, lastError: err };
     if (!inPlace) return { ...base, phase: 'Pending', verified: false };
     const fresh = base.window !== index;
-    return { ...base, phase: 'Injected', verified: true, injected: (base.injected ?? 0) + (fresh ? 1 : 0), window: index, lastError: undefined };
+    return {
+      ...base,
+      phase: 'Injected',
+      verified: true,
+      injected: (base.injected ?? 0) + (fresh ? 1 : 0),
+      window: index,
+      lastError: undefined,
+    };
   }
   if (base.phase === 'Injected') {
     if (err) return { ...base, phase: 'Failed', lastError: err };
-    return { ...base, phase: 'Recovered', verified: !inPlace || action === 'restart' || action === 'kill', recovered: (base.recovered ?? 0) + 1 };
+    return {
+      ...base,
+      phase: 'Recovered',
+      verified: !inPlace || action === 'restart' || action === 'kill',
+      recovered: (base.recovered ?? 0) + 1,
+    };
   }
   return base;
 }
@@ -98,15 +118,30 @@ function lostIn(kernel: KernelReport, keys: string[], scoped: string, fault: str
 }
 
 /** One target of an active network fault, from where netplan put it and what the kernel showed. */
-export function netTargetStatus(plan: NetPlan, kernel: KernelReport | undefined, fault: string, p: TargetPlacement): FaultTargetStatus {
-  const base: FaultTargetStatus = { container: p.display, containerId: p.containerId, phase: 'Pending', verified: false };
+export function netTargetStatus(
+  plan: NetPlan,
+  kernel: KernelReport | undefined,
+  fault: string,
+  p: TargetPlacement,
+): FaultTargetStatus {
+  const base: FaultTargetStatus = {
+    container: p.display,
+    containerId: p.containerId,
+    phase: 'Pending',
+    verified: false,
+  };
   if (p.skip) return { ...base, phase: p.skip.phase, reason: p.skip.reason, lastError: p.skip.message };
   if (p.noneNeeded) return { ...base, phase: 'Injected', verified: true, mechanism: 'none-needed' };
   const key = `${plan.scoped}/${fault}`;
   const where = [...(p.netns ? [p.netns] : []), ...(p.host ? ['host'] : [])];
   if (where.length === 0) {
     const d = plan.degraded.find((x) => x.fault === fault);
-    return { ...base, phase: 'Failed', reason: d?.reason ?? 'NothingApplicable', lastError: d?.message ?? `fault "${fault}": nothing of it can be applied to this target` };
+    return {
+      ...base,
+      phase: 'Failed',
+      reason: d?.reason ?? 'NothingApplicable',
+      lastError: d?.message ?? `fault "${fault}": nothing of it can be applied to this target`,
+    };
   }
   const outs = where.map((w) => kernel?.outcomes.get(w));
   const mechanism = [...new Set(outs.flatMap((o) => o?.mechanisms.get(key) ?? []))].sort().join('+') || undefined;
@@ -114,7 +149,14 @@ export function netTargetStatus(plan: NetPlan, kernel: KernelReport | undefined,
   if (verified) {
     // In the kernel as compiled; but if the compiler had to drop part of it, say so.
     const lost = kernel ? lostIn(kernel, where, plan.scoped, fault) : undefined;
-    return { ...base, phase: lost ? 'Failed' : 'Injected', verified: !lost, mechanism, reason: lost?.reason, lastError: lost?.message };
+    return {
+      ...base,
+      phase: lost ? 'Failed' : 'Injected',
+      verified: !lost,
+      mechanism,
+      reason: lost?.reason,
+      lastError: lost?.message,
+    };
   }
   const error = outs.find((o) => o?.error)?.error;
   return { ...base, phase: error ? 'Failed' : 'Pending', verified: false, mechanism, lastError: error };
@@ -134,12 +176,23 @@ export interface FaultFacts {
 }
 
 /** Counters across windows: a fresh window counts one more injection, a recovery one more recovery. */
-function withCounters(r: FaultTargetStatus, prev: FaultTargetStatus | undefined, activeIndex: number | undefined): FaultTargetStatus {
+function withCounters(
+  r: FaultTargetStatus,
+  prev: FaultTargetStatus | undefined,
+  activeIndex: number | undefined,
+): FaultTargetStatus {
   if (r.phase === 'Injected' && activeIndex !== undefined) {
     const fresh = prev?.window !== activeIndex;
     return { ...r, injected: (prev?.injected ?? 0) + (fresh ? 1 : 0), recovered: prev?.recovered, window: activeIndex };
   }
-  if (r.phase === 'Recovered') return { ...r, injected: prev?.injected, recovered: (prev?.recovered ?? 0) + (prev?.phase === 'Injected' ? 1 : 0), window: prev?.window, mechanism: prev?.mechanism };
+  if (r.phase === 'Recovered')
+    return {
+      ...r,
+      injected: prev?.injected,
+      recovered: (prev?.recovered ?? 0) + (prev?.phase === 'Injected' ? 1 : 0),
+      window: prev?.window,
+      mechanism: prev?.mechanism,
+    };
   return { ...r, injected: prev?.injected, recovered: prev?.recovered, window: prev?.window };
 }
 
@@ -157,10 +210,14 @@ export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
     const prevOf = (container: string) => p?.targets?.find((y) => y.container === container);
     let targets: FaultTargetStatus[] | undefined;
     if (isDockerFault(f)) {
-      targets = (resolved?.targets ?? []).map((tg) => dockerTargetStatus(name, f, tg, !!active, active?.index, x.after, prevOf(tg.display), x.dockerErrors));
+      targets = (resolved?.targets ?? []).map((tg) =>
+        dockerTargetStatus(name, f, tg, !!active, active?.index, x.after, prevOf(tg.display), x.dockerErrors),
+      );
     } else if (active) {
       const placements = x.netplan?.placements.get(f.name);
-      targets = placements?.map((pl) => withCounters(netTargetStatus(x.netplan!, x.kernel, f.name, pl), prevOf(pl.display), active.index));
+      targets = placements?.map((pl) =>
+        withCounters(netTargetStatus(x.netplan!, x.kernel, f.name, pl), prevOf(pl.display), active.index),
+      );
     } else if (x.kernel && x.netplan) {
       // Window closed: what was injected is recovered once its key is gone from every namespace.
       const key = `${x.netplan.scoped}/${f.name}`;
@@ -169,12 +226,22 @@ export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
         r.phase !== 'Injected'
           ? r
           : still
-            ? { ...r, phase: 'Failed', verified: false, lastError: x.kernel!.errors[0] ?? 'still in the kernel after removal' }
-            : withCounters({ container: r.container, containerId: r.containerId, phase: 'Recovered', verified: true }, r, undefined),
+            ? {
+                ...r,
+                phase: 'Failed',
+                verified: false,
+                lastError: x.kernel!.errors[0] ?? 'still in the kernel after removal',
+              }
+            : withCounters(
+                { container: r.container, containerId: r.containerId, phase: 'Recovered', verified: true },
+                r,
+                undefined,
+              ),
       );
     } else targets = p?.targets;
     if (targets?.length) base.targets = targets;
-    if (resolved?.missing.length) base.message = `no container named ${resolved.missing.map((m) => `"${m}"`).join(', ')}`;
+    if (resolved?.missing.length)
+      base.message = `no container named ${resolved.missing.map((m) => `"${m}"`).join(', ')}`;
     if (active && (resolved?.targets.length ?? 0) === 0) {
       base.reason = 'NoTargets';
       base.message ??= `fault "${f.name}" is active but its targets match no container, so it acts on nothing; check spec.faults targets`;

@@ -42,17 +42,29 @@ export function reconciledStatus(x: ReconcileFacts): ScenarioStatus {
   let conditions = setCondition(prev.conditions, 'Valid', 'True', 'SpecValid', 'the spec passed validation', t);
   const failed = plan.blocked.length > 0 || (exec?.errors.size ?? 0) > 0;
   if (ds.ready) {
-    conditions = setCondition(conditions, 'Ready', 'True', 'Converged', 'networks, containers and members match the spec', t);
+    conditions = setCondition(
+      conditions,
+      'Ready',
+      'True',
+      'Converged',
+      'networks, containers and members match the spec',
+      t,
+    );
   } else {
     const reason = plan.blocked.length ? 'Conflict' : failed ? 'ConvergeFailed' : 'Converging';
     conditions = setCondition(conditions, 'Ready', 'False', reason, ds.notReady.slice(0, 5).join('; '), t);
   }
   const events: StatusEvent[] = [];
   for (const r of exec?.results ?? []) {
-    events.push(r.ok ? { time: t, type: 'Normal', reason: 'Applied', message: r.name } : { time: t, type: 'Warning', reason: 'Failed', message: r.error ?? r.name });
+    events.push(
+      r.ok
+        ? { time: t, type: 'Normal', reason: 'Applied', message: r.name }
+        : { time: t, type: 'Warning', reason: 'Failed', message: r.error ?? r.name },
+    );
   }
   for (const b of plan.blocked) {
-    if (!prev.events?.some((e) => e.message === b.message)) events.push({ time: t, type: 'Warning', reason: 'Conflict', message: b.message });
+    if (!prev.events?.some((e) => e.message === b.message))
+      events.push({ time: t, type: 'Warning', reason: 'Conflict', message: b.message });
   }
   const status: ScenarioStatus = {
     observedGeneration: x.generation,
@@ -68,14 +80,20 @@ export function reconciledStatus(x: ReconcileFacts): ScenarioStatus {
     observedAt: x.observedAt.toISOString(),
     nextTransitionAt: x.time.result.nextTransitionAt?.toISOString(),
     lastReconcile: exec
-      ? { time: t, durationMs: x.now.getTime() - x.startedMs, operations: exec.results.length, error: failed ? 'see events' : undefined }
+      ? {
+          time: t,
+          durationMs: x.now.getTime() - x.startedMs,
+          operations: exec.results.length,
+          error: failed ? 'see events' : undefined,
+        }
       : prev.lastReconcile,
     events: pushEvents(prev.events, events),
   };
   status.faults = faultStatuses({ ...x, prev: prev.faults, timeline: x.time.result, dockerErrors: exec?.errors });
   status.conditions = degradedCondition(status, x, t);
   const tlPhase = x.time.result.scenarioPhase;
-  if (status.phase !== 'Failed') status.phase = tlPhase === 'Running' && status.phase === 'Pending' ? 'Pending' : tlPhase;
+  if (status.phase !== 'Failed')
+    status.phase = tlPhase === 'Running' && status.phase === 'Pending' ? 'Pending' : tlPhase;
   if (x.time.result.issues.length) status.issues = x.time.result.issues;
   return status;
 }
@@ -83,23 +101,47 @@ export function reconciledStatus(x: ReconcileFacts): ScenarioStatus {
 /** Degraded: what the kernel could not do as declared, every failed target, every fault acting on nothing. */
 function degradedCondition(status: ScenarioStatus, x: ReconcileFacts, t: string) {
   const scoped = x.netplan?.scoped;
-  const compiled = [...(x.kernel?.outcomes.values() ?? [])].flatMap((o) => o.degraded.filter((d) => d.scenario === scoped));
+  const compiled = [...(x.kernel?.outcomes.values() ?? [])].flatMap((o) =>
+    o.degraded.filter((d) => d.scenario === scoped),
+  );
   const degraded = dedupe([...(x.netplan?.degraded ?? []), ...compiled]);
-  const failedFaults = (status.faults ?? []).filter((f) => f.phase === 'Failed' || f.targets?.some((y) => y.phase === 'Failed'));
-  const idle = (status.faults ?? []).filter((f) => f.reason === 'NoTargets' || f.targets?.some((y) => y.reason === 'NoPeers'));
+  const failedFaults = (status.faults ?? []).filter(
+    (f) => f.phase === 'Failed' || f.targets?.some((y) => y.phase === 'Failed'),
+  );
+  const idle = (status.faults ?? []).filter(
+    (f) => f.reason === 'NoTargets' || f.targets?.some((y) => y.reason === 'NoPeers'),
+  );
   if (degraded.length || failedFaults.length || idle.length) {
-    const reason = degraded[0]?.reason ?? (failedFaults.length ? 'FaultFailed' : idle[0].reason ?? 'NoPeers');
+    const reason = degraded[0]?.reason ?? (failedFaults.length ? 'FaultFailed' : (idle[0].reason ?? 'NoPeers'));
     const messages = [
       ...degraded.map((d) => d.message),
       ...failedFaults.map((f) => {
         const why = f.message ?? f.targets?.find((y) => y.lastError)?.lastError ?? 'failed';
         return why.startsWith(`fault "${f.name}"`) ? why : `fault "${f.name}": ${why}`;
       }),
-      ...idle.map((f) => f.message ?? f.targets?.find((y) => y.reason === 'NoPeers')?.lastError ?? `fault "${f.name}" acts on nothing`),
+      ...idle.map(
+        (f) =>
+          f.message ?? f.targets?.find((y) => y.reason === 'NoPeers')?.lastError ?? `fault "${f.name}" acts on nothing`,
+      ),
     ];
-    return setCondition(status.conditions, 'Degraded', 'True', reason, [...new Set(messages)].slice(0, 5).join('; '), t);
+    return setCondition(
+      status.conditions,
+      'Degraded',
+      'True',
+      reason,
+      [...new Set(messages)].slice(0, 5).join('; '),
+      t,
+    );
   }
-  if ((x.scenario.spec.faults ?? []).length) return setCondition(status.conditions, 'Degraded', 'False', 'AsDeclared', 'every active fault is in place as declared', t);
+  if ((x.scenario.spec.faults ?? []).length)
+    return setCondition(
+      status.conditions,
+      'Degraded',
+      'False',
+      'AsDeclared',
+      'every active fault is in place as declared',
+      t,
+    );
   return status.conditions;
 }
 

@@ -154,7 +154,8 @@ export function runEdit(edit: Edit, text: string): Edited {
     } catch (e) {
       throw new Invalid(`the file is not valid YAML: ${(e as Error).message}`);
     }
-    if (parsed.errors.length > 0) throw new Invalid(`the file is not valid YAML: ${firstLine(parsed.errors[0].message)}`);
+    if (parsed.errors.length > 0)
+      throw new Invalid(`the file is not valid YAML: ${firstLine(parsed.errors[0].message)}`);
     return parsed;
   };
   let next: string;
@@ -193,7 +194,11 @@ function errno(e: unknown): string | undefined {
 /** renameat2's failure as Node reports a failed syscall: with `code` ('EROFS', 'EACCES', ...). */
 function exchangeError(n: number, from: string, to: string): NodeJS.ErrnoException {
   const code = Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
-  return Object.assign(new Error(`${code}: renameat2(RENAME_EXCHANGE) failed, '${from}' <-> '${to}'`), { code, errno: -n, syscall: 'renameat2' });
+  return Object.assign(new Error(`${code}: renameat2(RENAME_EXCHANGE) failed, '${from}' <-> '${to}'`), {
+    code,
+    errno: -n,
+    syscall: 'renameat2',
+  });
 }
 
 function writeAllAt(fd: number, text: string): void {
@@ -272,7 +277,12 @@ function exists(path: string): boolean {
  * (lease held when `leased`) and the content. Bounded by `ms`; after that, the content is read as
  * it is (best effort) and `leased` is false.
  */
-function drain(native: Native, path: string, settleMs: number, ms: number): { fd: number; text: string; leased: boolean } {
+function drain(
+  native: Native,
+  path: string,
+  settleMs: number,
+  ms: number,
+): { fd: number; text: string; leased: boolean } {
   const deadline = performance.now() + ms;
   for (;;) {
     const fd = openSync(path, 'r');
@@ -412,7 +422,9 @@ function settledRead(path: string): { text: string; st: Stats } {
 }
 
 /** Open the target and read it; undefined if it changed while we read (a write in progress). */
-function openAndRead(target: string): { fd: number; st: Stats; text: string } | 'missing' | { tooLarge: number } | undefined {
+function openAndRead(
+  target: string,
+): { fd: number; st: Stats; text: string } | 'missing' | { tooLarge: number } | undefined {
   let fd: number;
   try {
     fd = openSync(target, 'r');

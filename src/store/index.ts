@@ -2,7 +2,15 @@
 export { ScenarioStore } from './store.js';
 export { systemClock } from './clock.js';
 export { readOnce, readStable, type ReadOptions } from './read.js';
-export type { ApplyResult, StoreOptions, UpdateFailureReason, UpdateResult, WriteStatusFailureReason, WriteStatusOptions, WriteStatusResult } from './store.js';
+export type {
+  ApplyResult,
+  StoreOptions,
+  UpdateFailureReason,
+  UpdateResult,
+  WriteStatusFailureReason,
+  WriteStatusOptions,
+  WriteStatusResult,
+} from './store.js';
 export type { CommitMethod, Edit, NotEditable } from './commit.js';
 export { TEMP_PREFIX } from './commit.js';
 export { indexByName, listScenarioFiles, scanScenarioFiles, type DirScan, type NameIndex } from './dir.js';

@@ -127,7 +127,11 @@ export function readOnce(path: string, native: Native | null = null, root?: stri
  * readOnce, confined to `root`: a file that turns out (once open: no window for a symlink swap)
  * to lead outside it is not read: `{refused}`.
  */
-function readSnapshot(path: string, native: Native | null, root: string | undefined): Snapshot | { refused: Issue } | null {
+function readSnapshot(
+  path: string,
+  native: Native | null,
+  root: string | undefined,
+): Snapshot | { refused: Issue } | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -179,7 +183,11 @@ export const SETTLE_MS = 100;
  *   content "key: [unclosed" twice         -> returned as is (the person saved that)
  */
 export async function readStable(path: string, options: Partial<ReadOptions> = {}): Promise<StableRead> {
-  const opts: ReadOptions = { clock: options.clock ?? systemClock(), delayMs: options.delayMs ?? 50, tries: options.tries ?? 6 };
+  const opts: ReadOptions = {
+    clock: options.clock ?? systemClock(),
+    delayMs: options.delayMs ?? 50,
+    tries: options.tries ?? 6,
+  };
   const native = options.native === undefined ? loadNative() : options.native;
   let prev: Snapshot | null | undefined;
   for (let i = 0; i < Math.max(1, opts.tries); i++) {
@@ -211,7 +219,14 @@ export async function readStable(path: string, options: Partial<ReadOptions> = {
       if (!snap.moved && settled && (snap.truncated || parses(snap.text))) return result;
       // "Agree": same text in the same, unrewritten inode. A writer that keeps rewriting the file
       // in place shows an empty file at each write; two of those moments are not agreement.
-      if (!snap.moved && prev && prev.text === snap.text && prev.ino === snap.ino && prev.mtimeMs === snap.mtimeMs && prev.ctimeMs === snap.ctimeMs) {
+      if (
+        !snap.moved &&
+        prev &&
+        prev.text === snap.text &&
+        prev.ino === snap.ino &&
+        prev.mtimeMs === snap.mtimeMs &&
+        prev.ctimeMs === snap.ctimeMs
+      ) {
         return result;
       }
       if (last) return { ...result, unsettled: true };

@@ -5,7 +5,18 @@
 // part of the behaviour (re-reads, backoff, unlink confirmation); the sub-millisecond waits inside
 // a write's critical section are real time on purpose (commit.ts explains why they must block).
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants as fsConstants, fsyncSync, linkSync, openSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants as fsConstants,
+  fsyncSync,
+  linkSync,
+  openSync,
+  realpathSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { tooLargeIssue } from '../api/guard.js';
@@ -70,15 +81,7 @@ export interface StoreOptions {
  *   writeFailed  the filesystem refused (read-only, permissions, full disk, ...): `errno` says which
  */
 export type UpdateFailureReason =
-  | 'missing'
-  | 'invalid'
-  | 'tooLarge'
-  | 'outsideDir'
-  | 'notEditable'
-  | 'skipped'
-  | 'unchanged'
-  | 'busy'
-  | 'writeFailed';
+  'missing' | 'invalid' | 'tooLarge' | 'outsideDir' | 'notEditable' | 'skipped' | 'unchanged' | 'busy' | 'writeFailed';
 
 export type UpdateResult =
   | { written: true; path: string; text: string; merged: boolean; method: CommitMethod; attempts: number }
@@ -142,7 +145,8 @@ function isMissing(e: unknown): boolean {
 function writeFailed(abs: string, target: string, e: unknown): Extract<UpdateResult, { written: false }> {
   const err = e as NodeJS.ErrnoException;
   const code = typeof err?.code === 'string' ? err.code : 'EUNKNOWN';
-  const what = typeof err?.message === 'string' ? err.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*)?$/s, '') : String(e);
+  const what =
+    typeof err?.message === 'string' ? err.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*)?$/s, '') : String(e);
   const dir = dirname(target);
   const uid = process.getuid?.();
   const who = uid === undefined ? "the controller's user" : `the controller's user (uid ${uid})`;
@@ -272,7 +276,8 @@ export class ScenarioStore {
     const last = this.lastIno.get(key);
     // Taken at once (no wait for the save to settle) when nobody writes it and it is our own text,
     // or a new inode replaced the one we read last (a save by rename: complete before it was named).
-    const trusted = (r: { text: string; id: string }) => this.isOwnWrite(path, r.text) || (last !== undefined && r.id !== last);
+    const trusted = (r: { text: string; id: string }) =>
+      this.isOwnWrite(path, r.text) || (last !== undefined && r.id !== last);
     const r = await readStable(path, { ...this.readOptions(path), trusted });
     if (r.missing) this.lastIno.delete(key);
     else this.lastIno.set(key, r.id);
@@ -363,7 +368,12 @@ export class ScenarioStore {
     }
   }
 
-  private async commitLoop(abs: string, target: string, edit: Edit, after?: (text: string) => void): Promise<UpdateResult> {
+  private async commitLoop(
+    abs: string,
+    target: string,
+    edit: Edit,
+    after?: (text: string) => void,
+  ): Promise<UpdateResult> {
     let leaseAllowed = true;
     let busySince: number | undefined;
     for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
@@ -376,7 +386,11 @@ export class ScenarioStore {
         drainMs: this.opts.drainMs,
       };
       let out: Outcome =
-        method === 'exchange+lease' ? commitLeased(ctx) : method === 'exchange' ? commitExchange(ctx) : commitRename(ctx);
+        method === 'exchange+lease'
+          ? commitLeased(ctx)
+          : method === 'exchange'
+            ? commitExchange(ctx)
+            : commitRename(ctx);
       if (out.kind === 'invalid' && method !== 'exchange+lease') {
         // Without a lease we may have read an in-place save half-way: believe it only if it stays so.
         const r = await this.readStable(target);
@@ -413,16 +427,39 @@ export class ScenarioStore {
           continue;
         }
         case 'tooLarge':
-          return { written: false, path: abs, reason: 'tooLarge', message: `${abs}: ${tooLargeIssue(out.size).message}; not written` };
+          return {
+            written: false,
+            path: abs,
+            reason: 'tooLarge',
+            message: `${abs}: ${tooLargeIssue(out.size).message}; not written`,
+          };
         case 'invalid':
-          return { written: false, path: abs, reason: 'invalid', message: `${abs}: ${out.message}; not written`, text: out.text };
+          return {
+            written: false,
+            path: abs,
+            reason: 'invalid',
+            message: `${abs}: ${out.message}; not written`,
+            text: out.text,
+          };
         case 'notEditable':
-          return { written: false, path: abs, reason: 'notEditable', message: `${abs}: ${out.message}; not written`, text: out.text };
+          return {
+            written: false,
+            path: abs,
+            reason: 'notEditable',
+            message: `${abs}: ${out.message}; not written`,
+            text: out.text,
+          };
         case 'skip':
           return { written: false, path: abs, reason: 'skipped', message: `${abs}: nothing to write`, text: out.text };
         case 'unchanged':
           after?.(out.text);
-          return { written: false, path: abs, reason: 'unchanged', message: `${abs} already up to date`, text: out.text };
+          return {
+            written: false,
+            path: abs,
+            reason: 'unchanged',
+            message: `${abs} already up to date`,
+            text: out.text,
+          };
       }
     }
     return {
@@ -459,11 +496,14 @@ export class ScenarioStore {
         // The file is still the text we wrote last (nobody edited it): only its status changes,
         // spliced at the place we put it, without parsing 100 KiB of YAML on every transition.
         const mine = this.lastStatus.get(key);
-        const out = (mine?.text === text ? spliceOwnStatus(mine, status, reconciled) : undefined) ?? withStatus(text, status, { doc: doc(), reconciledSpecHash: reconciled });
+        const out =
+          (mine?.text === text ? spliceOwnStatus(mine, status, reconciled) : undefined) ??
+          withStatus(text, status, { doc: doc(), reconciledSpecHash: reconciled });
         if ('notEditable' in out) return out; // e.g. `metadata: 5`: no place for a generation
         const own = reconciled !== undefined ? reconciled === out.specHash : !out.bumped;
         last = { generation: out.generation, specHash: out.specHash, own };
-        if (out.tail) this.lastStatus.set(key, { ...out.tail, text: out.text, generation: out.generation, specHash: out.specHash });
+        if (out.tail)
+          this.lastStatus.set(key, { ...out.tail, text: out.text, generation: out.generation, specHash: out.specHash });
         else this.lastStatus.delete(key);
         return out.text;
       },
@@ -529,7 +569,9 @@ export class ScenarioStore {
     const idx = await this.indexByName(dir);
     const conflict = idx.conflicts.find((c) => c.name === name);
     if (conflict) {
-      throw new Error(`scenario "${name}" is defined by several files (${conflict.files.join(', ')}); delete the right one by hand`);
+      throw new Error(
+        `scenario "${name}" is defined by several files (${conflict.files.join(', ')}); delete the right one by hand`,
+      );
     }
     const file = idx.byName.get(name);
     if (!file) return null;

@@ -23,7 +23,19 @@
 //                                         phase: Running
 //                                         specHash: 3f0c...
 //                                       # a person's note
-import { Document, isAlias, isDocument, isMap, isNode, isScalar, isSeq, parseDocument, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  Document,
+  isAlias,
+  isDocument,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Pair,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { guardText } from '../api/guard.js';
 import { specHash, stableStringify } from '../api/hash.js';
 import type { ScenarioStatus } from '../api/types.js';
@@ -339,7 +351,8 @@ function generationSpliceOf(text: string, top: Top, generation: number | undefin
   const none: Splice = { start: 0, end: 0, insert: '' };
   const metaPair = findPair(top.map, 'metadata');
   const meta = metaPair?.value;
-  if (!isMap(meta) || !rangeOf(meta) || (!meta.flow && !isBlockMap(meta))) return generation === undefined && !metaPair ? none : undefined;
+  if (!isMap(meta) || !rangeOf(meta) || (!meta.flow && !isBlockMap(meta)))
+    return generation === undefined && !metaPair ? none : undefined;
   const genPair = findPair(meta, 'generation');
   if (genPair) {
     const v = genPair.value as { range?: [number, number, number] } | null;
@@ -355,7 +368,8 @@ function generationSpliceOf(text: string, top: Top, generation: number | undefin
   }
   if (generation === undefined) return none;
   const anchor = findPair(meta, 'name') ?? meta.items[meta.items.length - 1];
-  if (meta.flow) return pairInsertion({ text, padding: flowPadding(text), unit: 2 }, meta, anchor, 'generation', generation);
+  if (meta.flow)
+    return pairInsertion({ text, padding: flowPadding(text), unit: 2 }, meta, anchor, 'generation', generation);
   if (!anchor) return undefined;
   const r = entryRegion(text, anchor);
   if (!r || r.indent === 0) return undefined;
@@ -413,7 +427,11 @@ export interface OwnStatus extends StatusTail {
  * the same way, and nothing is parsed. Only for a status of the same spec (no generation to bump);
  * otherwise undefined, and withStatus does the full edit.
  */
-export function spliceOwnStatus(own: OwnStatus, status: ScenarioStatus, reconciledSpecHash: string | undefined): StatusEdit | undefined {
+export function spliceOwnStatus(
+  own: OwnStatus,
+  status: ScenarioStatus,
+  reconciledSpecHash: string | undefined,
+): StatusEdit | undefined {
   if (reconciledSpecHash !== undefined && reconciledSpecHash !== own.specHash) return undefined;
   const entry = renderEntry('status', plain({ ...status, specHash: own.specHash }), own.unit, own.keyLineComment);
   return {
@@ -435,7 +453,11 @@ function describeNode(node: unknown): string {
     const v = node.value;
     if (v === null) return 'empty';
     const shown = JSON.stringify(v)?.slice(0, 40) ?? String(v);
-    return typeof v === 'number' ? `a number (${shown})` : typeof v === 'boolean' ? `a boolean (${shown})` : `text (${shown})`;
+    return typeof v === 'number'
+      ? `a number (${shown})`
+      : typeof v === 'boolean'
+        ? `a boolean (${shown})`
+        : `text (${shown})`;
   }
   return 'not a mapping';
 }
@@ -481,13 +503,20 @@ export function withStatus(
   }
 }
 
-function statusEdit(text: string, status: ScenarioStatus, opts: { doc?: Document.Parsed; reconciledSpecHash?: string }): StatusEdit | NotEditable {
+function statusEdit(
+  text: string,
+  status: ScenarioStatus,
+  opts: { doc?: Document.Parsed; reconciledSpecHash?: string },
+): StatusEdit | NotEditable {
   const doc = opts.doc ?? parseDocument(text);
   const blocked = statusBlocker(doc);
   if (blocked) return blocked;
   const js = safeToJS(doc);
   if (js === undefined) {
-    return { notEditable: 'its aliases cannot be expanded (an alias with no anchor before it, or too many aliases): write the values out' };
+    return {
+      notEditable:
+        'its aliases cannot be expanded (an alias with no anchor before it, or too many aliases): write the values out',
+    };
   }
   const value = asRecord(js);
   const g = generationOf(value);
@@ -532,7 +561,10 @@ function statusEdit(text: string, status: ScenarioStatus, opts: { doc?: Document
   d.set('status', node);
   const out = rewriteMinimally(text, d);
   if (!sameValue(out, expected)) {
-    return { notEditable: 'the file is shaped in a way the status cannot be written into without changing its meaning (a bug in faultline, please report it)' };
+    return {
+      notEditable:
+        'the file is shaped in a way the status cannot be written into without changing its meaning (a bug in faultline, please report it)',
+    };
   }
   return { text: out, generation, specHash: g.specHash, bumped, method: 'document' };
 }
@@ -553,13 +585,17 @@ export function applyMerge(sourceText: string, existing: string | undefined): st
   }
   const srcJS = safeToJS(src);
   if (srcJS === undefined) {
-    throw new Error('the applied file cannot be read as data (an alias that is missing, or too many aliases); expand them');
+    throw new Error(
+      'the applied file cannot be read as data (an alias that is missing, or too many aliases); expand them',
+    );
   }
   const srcValue = asRecord(srcJS);
   const srcHasStatus = Object.prototype.hasOwnProperty.call(srcValue, 'status');
   const exDoc = existing === undefined ? undefined : parseDocument(existing);
   const exValue = exDoc && exDoc.errors.length === 0 ? asRecord(safeToJS(exDoc)) : {};
-  const generation = isGeneration(asRecord(exValue.metadata).generation) ? (asRecord(exValue.metadata).generation as number) : undefined;
+  const generation = isGeneration(asRecord(exValue.metadata).generation)
+    ? (asRecord(exValue.metadata).generation as number)
+    : undefined;
   // The status the result carries: the existing file's, or {} for a new file whose source has one.
   const hasStatus = existing === undefined ? srcHasStatus : Object.prototype.hasOwnProperty.call(exValue, 'status');
   const statusValue = existing === undefined ? {} : exValue.status;
@@ -669,7 +705,11 @@ interface Rewrite {
 function spliceEdits(text: string, edited: Document): string | undefined {
   const orig = parseDocument(text);
   if (orig.errors.length > 0 || decoration(orig) !== decoration(edited)) return undefined;
-  if ((orig.comment ?? null) !== (edited.comment ?? null) || (orig.commentBefore ?? null) !== (edited.commentBefore ?? null)) return undefined;
+  if (
+    (orig.comment ?? null) !== (edited.comment ?? null) ||
+    (orig.commentBefore ?? null) !== (edited.commentBefore ?? null)
+  )
+    return undefined;
   const top = isMap(orig.contents) ? orig.contents : undefined;
   const rw: Rewrite = { text, edited, padding: flowPadding(text), unit: top ? indentUnit(text, top) : 2, splices: [] };
   try {
@@ -696,7 +736,13 @@ function inline(rw: Pick<Rewrite, 'padding'>, value: unknown): string {
 }
 
 /** `key: value` in block style at column `indent`, ending with a newline. */
-function blockEntry(rw: Pick<Rewrite, 'unit'>, key: string, value: unknown, indent: number, keyLineComment = ''): string {
+function blockEntry(
+  rw: Pick<Rewrite, 'unit'>,
+  key: string,
+  value: unknown,
+  indent: number,
+  keyLineComment = '',
+): string {
   const entry = renderEntry(key, value, rw.unit, keyLineComment);
   const pad = ' '.repeat(indent);
   return entry
@@ -747,7 +793,11 @@ function replaceNode(rw: Rewrite, o: unknown, e: unknown, pair: Pair | undefined
     const r = entryRegion(rw.text, pair);
     const key = keyText(pair.key);
     if (!r || key === undefined) giveUp();
-    rw.splices.push({ start: r.start - r.indent, end: r.end, insert: blockEntry(rw, key, value, r.indent, r.keyLineComment) });
+    rw.splices.push({
+      start: r.start - r.indent,
+      end: r.end,
+      insert: blockEntry(rw, key, value, r.indent, r.keyLineComment),
+    });
     return;
   }
   if (!oneLine) giveUp();
@@ -834,7 +884,9 @@ function pairInsertion(st: Style, o: YAMLMap, anchor: Pair | undefined, key: str
   if (o.flow) {
     const range = rangeOf(o);
     if (!range) giveUp();
-    const entry = inline(st, { [key]: value }).replace(/^\{ ?/, '').replace(/ ?\}$/, '');
+    const entry = inline(st, { [key]: value })
+      .replace(/^\{ ?/, '')
+      .replace(/ ?\}$/, '');
     if (anchor) {
       const end = rangeOf(anchor.value)?.[1] ?? rangeOf(anchor.key)?.[1];
       if (end === undefined) giveUp();
@@ -843,7 +895,12 @@ function pairInsertion(st: Style, o: YAMLMap, anchor: Pair | undefined, key: str
     const open = text.indexOf('{', range[0]);
     const close = text.lastIndexOf('}', range[1] - 1);
     if (open !== range[0] || close <= open) giveUp();
-    if (o.items.length === 0) return { start: open + 1, end: close, insert: text.slice(open + 1, close).trim() === '' && st.padding ? ` ${entry} ` : entry };
+    if (o.items.length === 0)
+      return {
+        start: open + 1,
+        end: close,
+        insert: text.slice(open + 1, close).trim() === '' && st.padding ? ` ${entry} ` : entry,
+      };
     return { start: open + 1, end: open + 1, insert: st.padding ? ` ${entry},` : `${entry}, ` };
   }
   const first = o.items[0] as Pair | undefined;

@@ -54,7 +54,13 @@ function niceStep(span: number, cols: number, minCols: number): number {
  * if later). Without an end: to the last instant anything is known to happen (current and next
  * runs, now), plus a tenth, rounded up to a tick.
  */
-function layout(spec: TimelineSpec, result: TimelineResult, ctx: TimelineContext, cols: number, minTickCols: number): Layout {
+function layout(
+  spec: TimelineSpec,
+  result: TimelineResult,
+  ctx: TimelineContext,
+  cols: number,
+  minTickCols: number,
+): Layout {
   const ev = evaluateDetailed(spec, ctx);
   const { start, end } = ev.plan;
   const now = ev.now;
@@ -174,8 +180,7 @@ const COLORS: Record<Kind, string> = {
 };
 
 const num = (n: number) => String(Math.round(n * 10) / 10);
-const esc = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /**
  * The same chart as SVG, `width` pixels wide (at least 300): bars per fault (class = past, missed,
@@ -222,7 +227,10 @@ export function renderSvg(spec: TimelineSpec, result: TimelineResult, ctx: Timel
         `<rect class="${b.kind}" x="${num(x(b.from))}" y="${y + 4}" width="${num(w)}" height="${rowH - 8}" ${COLORS[b.kind]}><title>${esc(tip)}</title></rect>`,
       );
     }
-    out.push(`<text x="${num(nameW + chartW + 8)}" y="${y + 15}">${esc(`${row.phase} ${row.detail}`.trim())}</text>`, '</g>');
+    out.push(
+      `<text x="${num(nameW + chartW + 8)}" y="${y + 15}">${esc(`${row.phase} ${row.detail}`.trim())}</text>`,
+      '</g>',
+    );
   });
   const nx = num(x(ev.now));
   out.push(

@@ -135,7 +135,11 @@ async function assertHealthyUntouched(): Promise<void> {
 /** No reconcile crashed since log record `since` (a crash is logged, then retried with backoff). */
 function assertNoCrash(since: number): void {
   const crashed = logs.slice(since).filter((l) => /reconcile crashed/.test(l.msg));
-  assert.deepEqual(crashed.map((l) => `${l.key}: ${(l.err as { message?: string } | undefined)?.message}`), [], 'a reconcile crashed');
+  assert.deepEqual(
+    crashed.map((l) => `${l.key}: ${(l.err as { message?: string } | undefined)?.message}`),
+    [],
+    'a reconcile crashed',
+  );
 }
 
 /** No Docker object is named or labelled after `names` (compared case-insensitively). */
@@ -246,7 +250,8 @@ const header = (name: string) => `apiVersion: faultline.dev/v1alpha1\nkind: Scen
 const invalid: Invalid[] = [
   {
     title: 'an unknown nested field (spec.networks[0].ipam.config[0].subnett)',
-    text: (n) => `${header(n)}spec:\n  networks:\n    - name: net\n      ipam:\n        config:\n          - subnett: 10.0.0.0/24\n`,
+    text: (n) =>
+      `${header(n)}spec:\n  networks:\n    - name: net\n      ipam:\n        config:\n          - subnett: 10.0.0.0/24\n`,
     claims: (n) => [n],
     code: 'schema.additionalProperties',
     path: ['spec', 'networks', 0, 'ipam', 'config', 0, 'subnett'],
@@ -330,30 +335,41 @@ for (const c of invalid) {
 
     // Level-triggered: the status may first be written from a text the controller then changed
     // (it inserts metadata.generation), so wait until it describes the file as it now is.
-    const { s, text2, issue } = await eventually(async () => {
-      const text2 = await readFile(file, 'utf8');
-      const s = parse(text2) as Scenario;
-      if (s.status?.conditions?.find((x) => x.type === 'Valid')?.status !== 'False') return undefined;
-      const issues = (s.status as { issues?: Issue[] }).issues ?? [];
-      const issue = issues.find((i) => i.code === c.code && formatPath(i.path) === formatPath(c.path));
-      if (!issue) throw new Error(`status.issues has no ${c.code} at ${formatPath(c.path)}: ${JSON.stringify(issues)}`);
-      const want = positionOf(text2, c.at, c.last);
-      if (issue.line !== want[0] || issue.column !== want[1]) {
-        throw new Error(`issue at ${issue.line}:${issue.column}, ${JSON.stringify(c.at)} is at ${want.join(':')}`);
-      }
-      return { s, text2, issue };
-    }, `Valid=False with ${c.code} pointing at ${JSON.stringify(c.at)}`);
+    const { s, text2, issue } = await eventually(
+      async () => {
+        const text2 = await readFile(file, 'utf8');
+        const s = parse(text2) as Scenario;
+        if (s.status?.conditions?.find((x) => x.type === 'Valid')?.status !== 'False') return undefined;
+        const issues = (s.status as { issues?: Issue[] }).issues ?? [];
+        const issue = issues.find((i) => i.code === c.code && formatPath(i.path) === formatPath(c.path));
+        if (!issue)
+          throw new Error(`status.issues has no ${c.code} at ${formatPath(c.path)}: ${JSON.stringify(issues)}`);
+        const want = positionOf(text2, c.at, c.last);
+        if (issue.line !== want[0] || issue.column !== want[1]) {
+          throw new Error(`issue at ${issue.line}:${issue.column}, ${JSON.stringify(c.at)} is at ${want.join(':')}`);
+        }
+        return { s, text2, issue };
+      },
+      `Valid=False with ${c.code} pointing at ${JSON.stringify(c.at)}`,
+    );
     const valid = s.status!.conditions!.find((x) => x.type === 'Valid')!;
     assert.equal(valid.reason, 'InvalidSpec');
     assert.equal(s.status!.phase, 'Failed');
-    assert.notEqual(s.status!.conditions!.find((x) => x.type === 'Ready')?.status, 'True', 'not Ready on a spec never applied');
+    assert.notEqual(
+      s.status!.conditions!.find((x) => x.type === 'Ready')?.status,
+      'True',
+      'not Ready on a spec never applied',
+    );
     const issues = (s.status as { issues?: Issue[] }).issues!;
     for (const re of c.words) assert.match(issue.message, re);
     // The condition names the file and the first problem as file:line:col: path: message.
     const first = issues[0];
     assert.ok(valid.message.includes(formatIssue(file, first)), `condition message: ${valid.message}`);
     if (first === issue) for (const re of c.words) assert.match(valid.message, re);
-    assert.match(valid.message, new RegExp(`${escape(file)}:${first.line}:${first.column}: ${escape(formatPath(first.path))}: `));
+    assert.match(
+      valid.message,
+      new RegExp(`${escape(file)}:${first.line}:${first.column}: ${escape(formatPath(first.path))}: `),
+    );
 
     // Only status (and metadata.generation) were added: the person's content is as they saved it.
     assert.deepEqual(withoutControllerFields(text2), withoutControllerFields(text), text2);
@@ -453,7 +469,10 @@ for (const c of unparseable) {
     // ...and, once that reconcile is over, the file is exactly what the person saved.
     await idle();
     const seenText = await readFile(file, 'utf8');
-    assert.ok(seenText === text, `the controller rewrote a file that does not parse; it now ends with:\n${seenText.slice(-1500)}`);
+    assert.ok(
+      seenText === text,
+      `the controller rewrote a file that does not parse; it now ends with:\n${seenText.slice(-1500)}`,
+    );
     assertNoCrash(seenBefore);
 
     await assertNothingCreated(name, `${name}-two`);
@@ -469,42 +488,50 @@ for (const c of unparseable) {
 
 // ---------------------------------------------------------------- the directory itself
 
-test(
-  'a 10 MB file written in place, five times: the controller never takes a prefix of it for the file',
-  async (t) => {
-    // A writer like fs.writeFile or a download: 512 KiB at a time, in place. Every prefix under
-    // 1 MiB is a valid Scenario (a truncated description); the whole file is too large.
-    for (let round = 0; round < 5; round++) {
-      const name = nextName();
-      const file = join(dir, `${name}.yaml`);
-      cleanupAfter(t, file, name);
-      const text = tenMegabytes(name);
-      const since = logs.length;
-      const fh = await open(file, 'w');
-      try {
-        for (let off = 0; off < text.length; off += 512 * 1024) {
-          await fh.write(text.slice(off, off + 512 * 1024));
-          await new Promise((r) => setTimeout(r, 1));
-        }
-      } finally {
-        await fh.close();
+test('a 10 MB file written in place, five times: the controller never takes a prefix of it for the file', async (t) => {
+  // A writer like fs.writeFile or a download: 512 KiB at a time, in place. Every prefix under
+  // 1 MiB is a valid Scenario (a truncated description); the whole file is too large.
+  for (let round = 0; round < 5; round++) {
+    const name = nextName();
+    const file = join(dir, `${name}.yaml`);
+    cleanupAfter(t, file, name);
+    const text = tenMegabytes(name);
+    const since = logs.length;
+    const fh = await open(file, 'w');
+    try {
+      for (let off = 0; off < text.length; off += 512 * 1024) {
+        await fh.write(text.slice(off, off + 512 * 1024));
+        await new Promise((r) => setTimeout(r, 1));
       }
-      await eventually(async () => logs.slice(since).some((l) => l.file === file && l.code === 'file.tooLarge'), `${file} refused as too large`);
-      await idle();
-      const now = await readFile(file, 'utf8');
-      assert.ok(now === text, `round ${round}: the controller wrote into the file; it now ends with:\n${now.slice(-600)}`);
-      await assertNothingCreated(name);
+    } finally {
+      await fh.close();
     }
-    await assertHealthyUntouched();
-  },
-);
+    await eventually(
+      async () => logs.slice(since).some((l) => l.file === file && l.code === 'file.tooLarge'),
+      `${file} refused as too large`,
+    );
+    await idle();
+    const now = await readFile(file, 'utf8');
+    assert.ok(
+      now === text,
+      `round ${round}: the controller wrote into the file; it now ends with:\n${now.slice(-600)}`,
+    );
+    await assertNothingCreated(name);
+  }
+  await assertHealthyUntouched();
+});
 
 test('apply of an invalid version of an existing scenario changes nothing in the directory', async () => {
   const source = join(await tempDir(), 'healthy-broken.yaml');
-  const broken = healthyYaml(healthy.name).replace('    - name: net\n', '    - name: net\n      ipam: { config: [{ subnet: 10.0.0.1/24 }] }\n');
+  const broken = healthyYaml(healthy.name).replace(
+    '    - name: net\n',
+    '    - name: net\n      ipam: { config: [{ subnet: 10.0.0.1/24 }] }\n',
+  );
   await writeFile(source, broken);
   try {
-    await assertApplyRefused(source, [new RegExp(`${escape(source)}:8:34: spec\\.networks\\[0\\]\\.ipam\\.config\\[0\\]\\.subnet: .*host bits are set`)]);
+    await assertApplyRefused(source, [
+      new RegExp(`${escape(source)}:8:34: spec\\.networks\\[0\\]\\.ipam\\.config\\[0\\]\\.subnet: .*host bits are set`),
+    ]);
   } finally {
     await removeDir(join(source, '..'));
   }
@@ -531,7 +558,10 @@ test('a file deleted right after it is written, again and again: the controller 
       if (when === 'network created') {
         await eventually(async () => (await ownedLeft(name)).networks.length > 0, `${name}'s network created`);
       } else if (when === 'container created') {
-        await eventually(async () => (await ownedLeft(name)).containers.length > 0, `${name}'s first container created`);
+        await eventually(
+          async () => (await ownedLeft(name)).containers.length > 0,
+          `${name}'s first container created`,
+        );
       }
       await rm(file);
     }
@@ -564,9 +594,15 @@ test('two files with the same metadata.name: both refused, nothing created; remo
   // A valid file alone would converge at once, so the first file starts out invalid (its name is
   // readable); by the time it is fixed, the second file claims the same name.
   await writeFile(a, `${header(name)}spec:\n  networks: "x"\n`);
-  await eventually(async () => (await readScenario(a))?.status?.conditions?.find((c) => c.reason === 'InvalidSpec'), 'a: InvalidSpec');
+  await eventually(
+    async () => (await readScenario(a))?.status?.conditions?.find((c) => c.reason === 'InvalidSpec'),
+    'a: InvalidSpec',
+  );
   await writeFile(b, validYaml(name));
-  await eventually(async () => (await readScenario(b))?.status?.conditions?.find((c) => c.reason === 'NameConflict'), 'b: NameConflict');
+  await eventually(
+    async () => (await readScenario(b))?.status?.conditions?.find((c) => c.reason === 'NameConflict'),
+    'b: NameConflict',
+  );
   await saveByRename(a, validYaml(name));
 
   for (const [file, other] of [

@@ -18,7 +18,10 @@ test('plan -o yaml prints the Plan as YAML; diff exits 1 when there are changes,
   t.after(() => removeDir(dir));
   const name = uniqueName('cli');
   const withNet = join(dir, 'net.yaml');
-  await writeFile(withNet, scenario(name, `  networks: [{ name: net, ipam: { config: [{ subnet: ${subnet()} }] } }]\n`));
+  await writeFile(
+    withNet,
+    scenario(name, `  networks: [{ name: net, ipam: { config: [{ subnet: ${subnet()} }] } }]\n`),
+  );
   const empty = join(dir, 'empty.yaml');
   await writeFile(empty, scenario(uniqueName('cli'), '  description: nothing to create\n'));
 
@@ -26,7 +29,10 @@ test('plan -o yaml prints the Plan as YAML; diff exits 1 when there are changes,
   assert.equal(plan.code, 0, plan.stderr);
   const doc = parseYaml(plan.stdout) as { scenario: string; operations: { name: string }[] };
   assert.equal(doc.scenario, name);
-  assert.deepEqual(doc.operations.map((o) => o.name), [`network.create ${name}_net`]);
+  assert.deepEqual(
+    doc.operations.map((o) => o.name),
+    [`network.create ${name}_net`],
+  );
 
   const changes = await cli('diff', '-f', withNet, '--dir', dir);
   assert.equal(changes.code, 1, changes.stderr);
@@ -63,12 +69,21 @@ test('run: a --timeout reached while the timeline has no end (repeat without tim
   );
   const r = await cli('run', '-f', file, '--timeout', '12s', '-o', 'json');
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  const summary = JSON.parse(r.stdout) as { ok: boolean; outcome: string; timelineEnds: boolean; faults: { fault: string; result: string }[] };
+  const summary = JSON.parse(r.stdout) as {
+    ok: boolean;
+    outcome: string;
+    timelineEnds: boolean;
+    faults: { fault: string; result: string }[];
+  };
   const why = r.stdout + r.stderr;
   assert.equal(summary.outcome, 'timeout', why);
   assert.equal(summary.timelineEnds, false, why);
   assert.equal(summary.ok, true, why);
-  assert.deepEqual(summary.faults.map((f) => [f.fault, f.result]), [['cut', 'ok']], why);
+  assert.deepEqual(
+    summary.faults.map((f) => [f.fault, f.result]),
+    [['cut', 'ok']],
+    why,
+  );
   assert.match(r.stderr, /the timeline has no end: stopping at --timeout/);
   assert.deepEqual(await ownedLeft(name), { containers: [], networks: [] });
 });

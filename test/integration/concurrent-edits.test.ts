@@ -26,25 +26,36 @@ spec:
   members: [{ network: net, select: { names: [box] } }]
 `,
   );
-  await eventually(async () => (await readScenario(file)).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 'Ready');
+  await eventually(
+    async () => (await readScenario(file)).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+    'Ready',
+  );
   const writesBefore = env.ctl.controller.stats.reconciles;
 
   // Every edit changes the spec, so the controller bumps the generation and writes status for
   // (almost) every one it sees: its writes race the person's saves all along.
   const writer = new URL('../unit/store/fixtures/edit-writer.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [writer, file, String(EDITS), 'mixed', '8'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [writer, file, String(EDITS), 'mixed', '8'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   assert.equal(code, 0);
-  const report = JSON.parse(out.trim().split('\n').pop()!) as { edits: number; violations: unknown[]; violationCount?: number };
+  const report = JSON.parse(out.trim().split('\n').pop()!) as {
+    edits: number;
+    violations: unknown[];
+    violationCount?: number;
+  };
   assert.equal(report.edits, EDITS);
   assert.deepEqual(report.violations, [], 'the writer found one of its earlier saves missing');
 
   // The controller catches up with the last edit, and the file holds every edit.
   const s = await eventually(async () => {
     const x = await readScenario(file);
-    return x.status?.observedGeneration === x.metadata.generation && x.spec.description === `edit ${EDITS}` ? x : undefined;
+    return x.status?.observedGeneration === x.metadata.generation && x.spec.description === `edit ${EDITS}`
+      ? x
+      : undefined;
   }, 'controller caught up');
   const text = await readFile(file, 'utf8');
   for (let n = 1; n <= EDITS; n++) assert.ok(text.includes(`\n# edit ${n}\n`), `edit ${n} is in the final file`);

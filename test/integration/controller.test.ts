@@ -3,7 +3,17 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cli, docker, dockerStatus, eventually, forceCleanup, ownedLeft, readScenario, scenarioEnv, TESTBOX } from './lib.js';
+import {
+  cli,
+  docker,
+  dockerStatus,
+  eventually,
+  forceCleanup,
+  ownedLeft,
+  readScenario,
+  scenarioEnv,
+  TESTBOX,
+} from './lib.js';
 
 function scenarioYaml(name: string, subnet: string, members: string[]): string {
   return `# yaml-language-server: $schema=../crds/scenario.schema.json
@@ -165,7 +175,11 @@ test('a YAML typo saved into a running scenario changes nothing in Docker; fixin
   const good = scenarioYaml(name, '10.241.7.0/24', ['server', 'client']);
   await writeFile(file, good);
   await eventually(() => ready(file), 'converged');
-  const ids = async () => (await docker('ps', '-aq', '--no-trunc', '--filter', `label=faultline.dev/scenario=${name}`)).split('\n').filter(Boolean).sort();
+  const ids = async () =>
+    (await docker('ps', '-aq', '--no-trunc', '--filter', `label=faultline.dev/scenario=${name}`))
+      .split('\n')
+      .filter(Boolean)
+      .sort();
   const before = await ids();
   assert.equal(before.length, 2);
 

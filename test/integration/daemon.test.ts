@@ -7,7 +7,19 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { controllerIdFor } from '../../src/controller/lease.js';
-import { docker, dockerStatus, eventually, expectedCuts, hostOwnedLines, kernelCuts, netnsIptablesSave, readScenario, restartDockerd, scenarioEnv, TESTBOX } from './lib.js';
+import {
+  docker,
+  dockerStatus,
+  eventually,
+  expectedCuts,
+  hostOwnedLines,
+  kernelCuts,
+  netnsIptablesSave,
+  readScenario,
+  restartDockerd,
+  scenarioEnv,
+  TESTBOX,
+} from './lib.js';
 
 function scenario(name: string): string {
   return `apiVersion: faultline.dev/v1alpha1
@@ -27,52 +39,95 @@ spec:
 `;
 }
 
-const inspect = async (c: string) => JSON.parse(await docker('inspect', c))[0] as { State: { Pid: number; Running: boolean }; NetworkSettings: { Networks: Record<string, { IPAddress: string }> } };
+const inspect = async (c: string) =>
+  JSON.parse(await docker('inspect', c))[0] as {
+    State: { Pid: number; Running: boolean };
+    NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+  };
 const ipOf = async (c: string) => Object.values((await inspect(c)).NetworkSettings.Networks)[0].IPAddress;
 
-test('a Docker daemon restart: reconnected, containers started again, every rule re-applied in the new namespaces and on the host, nothing stale, status true', { timeout: 240_000 }, async (t) => {
-  const env = await scenarioEnv(t);
-  const { name, file } = env;
-  const scope = controllerIdFor(env.dir);
-  const dn = (n: string) => `${name}_${n}`;
-  const groups = [[dn('a')], [dn('b'), dn('c')]];
-  await writeFile(file, scenario(name));
-  const verified = async () => {
-    const s = await readScenario(file);
-    const ok = (f: string) => s.status?.faults?.find((x) => x.name === f)?.targets?.every((y) => y.phase === 'Injected' && y.verified);
-    return ok('split') && ok('hole') ? s : undefined;
-  };
-  await eventually(verified, 'both faults verified', 60_000);
-  const before = new Map(await Promise.all(['a', 'b', 'c'].map(async (n) => [n, (await inspect(dn(n))).State.Pid] as const)));
-  const holeIn = async () => (await netnsIptablesSave((await inspect(dn('c'))).State.Pid)).some((l) => l.includes(`faultline:${scope}.${name}/hole`));
-  assert.deepEqual(await kernelCuts(['a', 'b', 'c'].map(dn), `${scope}.${name}/split`, 'host'), expectedCuts(groups));
-  assert.ok(await holeIn());
+test(
+  'a Docker daemon restart: reconnected, containers started again, every rule re-applied in the new namespaces and on the host, nothing stale, status true',
+  { timeout: 240_000 },
+  async (t) => {
+    const env = await scenarioEnv(t);
+    const { name, file } = env;
+    const scope = controllerIdFor(env.dir);
+    const dn = (n: string) => `${name}_${n}`;
+    const groups = [[dn('a')], [dn('b'), dn('c')]];
+    await writeFile(file, scenario(name));
+    const verified = async () => {
+      const s = await readScenario(file);
+      const ok = (f: string) =>
+        s.status?.faults?.find((x) => x.name === f)?.targets?.every((y) => y.phase === 'Injected' && y.verified);
+      return ok('split') && ok('hole') ? s : undefined;
+    };
+    await eventually(verified, 'both faults verified', 60_000);
+    const before = new Map(
+      await Promise.all(['a', 'b', 'c'].map(async (n) => [n, (await inspect(dn(n))).State.Pid] as const)),
+    );
+    const holeIn = async () =>
+      (await netnsIptablesSave((await inspect(dn('c'))).State.Pid)).some((l) =>
+        l.includes(`faultline:${scope}.${name}/hole`),
+      );
+    assert.deepEqual(await kernelCuts(['a', 'b', 'c'].map(dn), `${scope}.${name}/split`, 'host'), expectedCuts(groups));
+    assert.ok(await holeIn());
 
-  await restartDockerd();
-  t.diagnostic('dockerd restarted');
+    await restartDockerd();
+    t.diagnostic('dockerd restarted');
 
-  // The controller starts the scenario's containers again (their restart policy is "no").
-  await eventually(async () => {
-    for (const n of ['a', 'b', 'c']) {
-      const s = await inspect(dn(n));
-      if (!s.State.Running || s.State.Pid === before.get(n)) return false;
-    }
-    return true;
-  }, 'containers running again with new namespaces', 90_000);
-  // The kernel: the cut on the host names the new bridge ports; the blackhole is in c's new namespace.
-  await eventually(async () => JSON.stringify(await kernelCuts(['a', 'b', 'c'].map(dn), `${scope}.${name}/split`, 'host')) === JSON.stringify(expectedCuts(groups)), 'partition re-applied on the host', 60_000);
-  await eventually(holeIn, 'blackhole re-applied in the new namespace', 60_000);
-  // Nothing stale: every bridge port the host chains name exists.
-  const ports = new Set(await readdir('/sys/class/net'));
-  const named = (await hostOwnedLines(scope)).flatMap((l) => [...l.matchAll(/--physdev-(?:in|out) (\S+)/g)].map((m) => m[1]));
-  assert.ok(named.length > 0);
-  assert.deepEqual(named.filter((p) => !ports.has(p)), [], 'no rule names a bridge port that is gone');
-  // Packets.
-  assert.notEqual((await dockerStatus('exec', dn('a'), 'ping', '-c', '1', '-W', '1', await ipOf(dn('b')))).code, 0, 'a → b is cut');
-  assert.equal((await dockerStatus('exec', dn('b'), 'ping', '-c', '1', '-W', '2', await ipOf(dn('c')))).code, 0, 'b → c passes');
-  // The status tells the truth: verified on the new namespaces.
-  await eventually(verified, 'status says verified again', 30_000);
-  // The view followed: it holds the new pids.
-  const view = env.ctl.controller.view.current();
-  for (const n of ['a', 'b', 'c']) assert.equal(view.containers.find((c) => c.name === dn(n))?.pid, (await inspect(dn(n))).State.Pid, `${n}'s pid in the view`);
-});
+    // The controller starts the scenario's containers again (their restart policy is "no").
+    await eventually(
+      async () => {
+        for (const n of ['a', 'b', 'c']) {
+          const s = await inspect(dn(n));
+          if (!s.State.Running || s.State.Pid === before.get(n)) return false;
+        }
+        return true;
+      },
+      'containers running again with new namespaces',
+      90_000,
+    );
+    // The kernel: the cut on the host names the new bridge ports; the blackhole is in c's new namespace.
+    await eventually(
+      async () =>
+        JSON.stringify(await kernelCuts(['a', 'b', 'c'].map(dn), `${scope}.${name}/split`, 'host')) ===
+        JSON.stringify(expectedCuts(groups)),
+      'partition re-applied on the host',
+      60_000,
+    );
+    await eventually(holeIn, 'blackhole re-applied in the new namespace', 60_000);
+    // Nothing stale: every bridge port the host chains name exists.
+    const ports = new Set(await readdir('/sys/class/net'));
+    const named = (await hostOwnedLines(scope)).flatMap((l) =>
+      [...l.matchAll(/--physdev-(?:in|out) (\S+)/g)].map((m) => m[1]),
+    );
+    assert.ok(named.length > 0);
+    assert.deepEqual(
+      named.filter((p) => !ports.has(p)),
+      [],
+      'no rule names a bridge port that is gone',
+    );
+    // Packets.
+    assert.notEqual(
+      (await dockerStatus('exec', dn('a'), 'ping', '-c', '1', '-W', '1', await ipOf(dn('b')))).code,
+      0,
+      'a → b is cut',
+    );
+    assert.equal(
+      (await dockerStatus('exec', dn('b'), 'ping', '-c', '1', '-W', '2', await ipOf(dn('c')))).code,
+      0,
+      'b → c passes',
+    );
+    // The status tells the truth: verified on the new namespaces.
+    await eventually(verified, 'status says verified again', 30_000);
+    // The view followed: it holds the new pids.
+    const view = env.ctl.controller.view.current();
+    for (const n of ['a', 'b', 'c'])
+      assert.equal(
+        view.containers.find((c) => c.name === dn(n))?.pid,
+        (await inspect(dn(n))).State.Pid,
+        `${n}'s pid in the view`,
+      );
+  },
+);

@@ -8,20 +8,28 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Scenario } from '../../src/api/types.js';
 import { netemAvailable } from '../netem/lib.js';
-import { docker, eventually, forceCleanup, ownedLeft, readScenario, removeDir, startController, tempDir, teardown } from './lib.js';
+import { docker, eventually, ownedLeft, readScenario, startController, tempDir, teardown } from './lib.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
 /** Exit code and wall time of a command inside a container (argument array, no shell of ours). */
-async function timed(container: string, argv: string[], timeoutMs = 15_000): Promise<{ code: number; ms: number; out: string }> {
+async function timed(
+  container: string,
+  argv: string[],
+  timeoutMs = 15_000,
+): Promise<{ code: number; ms: number; out: string }> {
   const t0 = performance.now();
   try {
     const { stdout } = await run('docker', ['exec', container, ...argv], { timeout: timeoutMs });
     return { code: 0, ms: performance.now() - t0, out: stdout };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : 1, ms: performance.now() - t0, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
+    return {
+      code: typeof err.code === 'number' ? err.code : 1,
+      ms: performance.now() - t0,
+      out: `${err.stdout ?? ''}${err.stderr ?? ''}`,
+    };
   }
 }
 
@@ -34,10 +42,14 @@ async function start(t: test.TestContext, example: string, name: string) {
   const file = join(dir, `${name}.yaml`);
   await copyFile(join(ROOT, 'examples', `${example}.yaml`), file);
   const when = (what: string, fn: (s: Scenario) => boolean, ms = 40_000) =>
-    eventually(async () => {
-      const s = await readScenario(file);
-      return fn(s) ? s : undefined;
-    }, what, ms);
+    eventually(
+      async () => {
+        const s = await readScenario(file);
+        return fn(s) ? s : undefined;
+      },
+      what,
+      ms,
+    );
   return { file, when };
 }
 
@@ -52,7 +64,10 @@ test('network-partition.yaml: blackhole makes connect time out, reject makes it 
   assert.doesNotMatch(dropped.out, /ping/);
   assert.ok(dropped.ms >= 2500, `blackhole: the connect timed out (${dropped.ms.toFixed(0)} ms), it did not fail fast`);
 
-  await when('reset verified', (s) => !!phaseOf(s, 'reset')?.targets?.every((x) => x.phase === 'Injected' && x.verified));
+  await when(
+    'reset verified',
+    (s) => !!phaseOf(s, 'reset')?.targets?.every((x) => x.phase === 'Injected' && x.verified),
+  );
   const reset = await timed('network-partition_client', echo);
   assert.doesNotMatch(reset.out, /ping/);
   assert.ok(reset.ms < 1500, `reject: the connect failed at once with a reset (${reset.ms.toFixed(0)} ms)`);
@@ -65,12 +80,26 @@ test('blockade.yaml: flaky, slow, partition server | clients, then join', async 
   const { when } = await start(t, 'blockade', 'blockade');
   const ping = (from: string, to: string) => timed(`blockade_${from}`, ['ping', '-c', '1', '-W', '1', to]);
   await when('Ready', (s) => s.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True');
-  for (const [a, b] of [['server', 'c1'], ['c1', 'c2'], ['c2', 'server']]) assert.equal((await ping(a, b)).code, 0, `${a} -> ${b} before`);
+  for (const [a, b] of [
+    ['server', 'c1'],
+    ['c1', 'c2'],
+    ['c2', 'server'],
+  ])
+    assert.equal((await ping(a, b)).code, 0, `${a} -> ${b} before`);
 
-  const flaky = await when('flaky verified', (s) => !!phaseOf(s, 'flaky')?.targets?.every((x) => x.phase === 'Injected' && x.verified));
-  assert.equal(phaseOf(flaky, 'flaky')!.targets![0].mechanism, (await netemAvailable()).ok ? 'netem' : 'iptables-statistic');
+  const flaky = await when(
+    'flaky verified',
+    (s) => !!phaseOf(s, 'flaky')?.targets?.every((x) => x.phase === 'Injected' && x.verified),
+  );
+  assert.equal(
+    phaseOf(flaky, 'flaky')!.targets![0].mechanism,
+    (await netemAvailable()).ok ? 'netem' : 'iptables-statistic',
+  );
 
-  const slow = await when('slow active', (s) => phaseOf(s, 'slow')?.phase === 'Active' && !!phaseOf(s, 'slow')?.targets?.length);
+  const slow = await when(
+    'slow active',
+    (s) => phaseOf(s, 'slow')?.phase === 'Active' && !!phaseOf(s, 'slow')?.targets?.length,
+  );
   if (!(await netemAvailable()).ok) {
     assert.equal(phaseOf(slow, 'slow')!.targets![0].phase, 'Failed');
     const d = slow.status!.conditions!.find((c) => c.type === 'Degraded');
@@ -78,13 +107,20 @@ test('blockade.yaml: flaky, slow, partition server | clients, then join', async 
     assert.match(d!.message, /fault "slow": kernel has no sch_netem/);
   }
 
-  await when('split verified', (s) => !!phaseOf(s, 'split')?.targets?.every((x) => x.phase === 'Injected' && x.verified), 40_000);
+  await when(
+    'split verified',
+    (s) => !!phaseOf(s, 'split')?.targets?.every((x) => x.phase === 'Injected' && x.verified),
+    40_000,
+  );
   assert.notEqual((await ping('server', 'c1')).code, 0, 'server -> c1 cut');
   assert.notEqual((await ping('c2', 'server')).code, 0, 'c2 -> server cut');
   assert.equal((await ping('c1', 'c2')).code, 0, 'the clients still see each other');
 
   await when('joined', (s) => phaseOf(s, 'split')?.phase === 'Completed', 40_000);
-  await eventually(async () => (await ping('server', 'c1')).code === 0 && (await ping('c2', 'server')).code === 0, 'join: everyone reachable again');
+  await eventually(
+    async () => (await ping('server', 'c1')).code === 0 && (await ping('c2', 'server')).code === 0,
+    'join: everyone reachable again',
+  );
 });
 
 test('comcast.yaml: 50 kbit/s and 20% loss on one container, its neighbour unaffected; status says how', async (t) => {
@@ -96,7 +132,10 @@ test('comcast.yaml: 50 kbit/s and 20% loss on one container, its neighbour unaff
   const before = await fetch();
   assert.equal(before.code, 0, before.out);
 
-  const s = await when('thin-pipe verified', (x) => !!phaseOf(x, 'thin-pipe')?.targets?.every((y) => y.phase === 'Injected' && y.verified));
+  const s = await when(
+    'thin-pipe verified',
+    (x) => !!phaseOf(x, 'thin-pipe')?.targets?.every((y) => y.phase === 'Injected' && y.verified),
+  );
   assert.match(phaseOf(s, 'thin-pipe')!.targets![0].mechanism ?? '', /tbf|htb/);
   const after = await fetch();
   assert.equal(after.code, 0, after.out);

@@ -10,7 +10,6 @@ import {
   docker,
   dockerStatus,
   eventually,
-  forceCleanup,
   ownedLeft,
   readScenario,
   removeDir,
@@ -66,13 +65,16 @@ async function echoReplies(container: string): Promise<number> {
   return (stdout + stderr).split('\n').filter((l) => /got: Hello world\s*$/.test(l)).length;
 }
 
-
 async function checkEchoEndToEnd(t: test.TestContext, source: string) {
   const { dir, file } = await setup(t, 'echo');
   await applyExample(source, dir, 'echo');
   await eventually(() => ready(file), 'echo Ready=True', 60_000);
   // The server answers as "talkto" (the member alias); the client logs each reply.
-  await eventually(async () => (await echoReplies('echo_client')) >= 2, 'at least 2 "got: Hello world" replies in echo_client logs', 60_000);
+  await eventually(
+    async () => (await echoReplies('echo_client')) >= 2,
+    'at least 2 "got: Hello world" replies in echo_client logs',
+    60_000,
+  );
   await deleteAndCheckGone(dir, 'echo');
 }
 
@@ -153,7 +155,11 @@ test('unstable.yaml: all three talk by name; dropping client2 from the list disc
   const off = JSON.parse(await docker('inspect', 'unstable_client2'))[0];
   assert.equal(off.Id, client2Id, 'client2 is the same container, only disconnected');
   assert.equal(off.State.Running, true);
-  assert.equal(off.NetworkSettings.Networks.unstable_unstable, undefined, 'client2 has no endpoint on unstable_unstable');
+  assert.equal(
+    off.NetworkSettings.Networks.unstable_unstable,
+    undefined,
+    'client2 has no endpoint on unstable_unstable',
+  );
   const gone = await ping('unstable_server', 'client2');
   assert.notEqual(gone.code, 0, `server still reaches client2: ${gone.stdout}`);
 
@@ -187,11 +193,15 @@ test('faultline delete -f with an example removes its file; the controller remov
   }, 'nothing owned by unstable left');
 });
 
-test('a second controller on another directory leaves the first one\'s scenario alone', async (t) => {
+test("a second controller on another directory leaves the first one's scenario alone", async (t) => {
   const { dir, file } = await setup(t, 'unstable');
   await applyExample(example('unstable'), dir, 'unstable');
   const s = await eventually(() => ready(file), 'unstable Ready=True', 60_000);
-  const ids = async () => (await docker('ps', '-aq', '--no-trunc', '--filter', 'label=faultline.dev/scenario=unstable')).split('\n').filter(Boolean).sort();
+  const ids = async () =>
+    (await docker('ps', '-aq', '--no-trunc', '--filter', 'label=faultline.dev/scenario=unstable'))
+      .split('\n')
+      .filter(Boolean)
+      .sort();
   const before = await ids();
   assert.equal(before.length, 3);
 
@@ -203,7 +213,7 @@ test('a second controller on another directory leaves the first one\'s scenario 
     await removeDir(other);
   });
   await ctl2.idle();
-  assert.deepEqual(await ids(), before, 'the other controller removed (and ours re-created) unstable\'s containers');
+  assert.deepEqual(await ids(), before, "the other controller removed (and ours re-created) unstable's containers");
   const now = await readScenario(file);
   const since = (x: typeof s) => x.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
   assert.equal(since(now), since(s), 'unstable left Ready meanwhile');

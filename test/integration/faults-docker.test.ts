@@ -31,7 +31,13 @@ const networks = async (c: string) => Object.keys(JSON.parse(await docker('inspe
 test('a pause fault at +2s for 3s: running, then paused inside the window, then running again', async (t) => {
   const env = await scenarioEnv(t);
   const { name, file } = env;
-  await writeFile(file, scenario(name, '    - { name: freeze, targets: { names: [server] }, container: { action: pause }, at: 2s, duration: 3s }'));
+  await writeFile(
+    file,
+    scenario(
+      name,
+      '    - { name: freeze, targets: { names: [server] }, container: { action: pause }, at: 2s, duration: 3s }',
+    ),
+  );
   const s0 = await eventually(async () => {
     const s = await readScenario(file);
     return s.status?.faults?.[0]?.phase === 'Scheduled' && s.status.phase === 'Running' ? s : undefined;
@@ -65,29 +71,60 @@ test('a pause fault at +2s for 3s: running, then paused inside the window, then 
 test('a disconnect fault takes the member off the network for its window, then reconnects it by name', async (t) => {
   const env = await scenarioEnv(t);
   const { name, file } = env;
-  await writeFile(file, scenario(name, '    - { name: cut, targets: { names: [client] }, disconnect: { network: net }, at: 1s, duration: 3s }'));
-  await eventually(async () => (await networks(`${name}_client`).catch((): string[] => [])).includes(`${name}_net`), 'connected first');
-  await eventually(async () => !(await networks(`${name}_client`)).includes(`${name}_net`), 'disconnected inside the window');
+  await writeFile(
+    file,
+    scenario(
+      name,
+      '    - { name: cut, targets: { names: [client] }, disconnect: { network: net }, at: 1s, duration: 3s }',
+    ),
+  );
+  await eventually(
+    async () => (await networks(`${name}_client`).catch((): string[] => [])).includes(`${name}_net`),
+    'connected first',
+  );
+  await eventually(
+    async () => !(await networks(`${name}_client`)).includes(`${name}_net`),
+    'disconnected inside the window',
+  );
   const cut = await dockerStatus('exec', `${name}_server`, 'ping', '-c', '1', '-W', '1', 'client');
   assert.notEqual(cut.code, 0, 'client unreachable while disconnected');
-  await eventually(async () => (await networks(`${name}_client`)).includes(`${name}_net`), 'reconnected after the window');
-  await eventually(async () => (await dockerStatus('exec', `${name}_server`, 'ping', '-c', '1', '-W', '1', 'client')).code === 0, 'reachable by name again');
+  await eventually(
+    async () => (await networks(`${name}_client`)).includes(`${name}_net`),
+    'reconnected after the window',
+  );
+  await eventually(
+    async () => (await dockerStatus('exec', `${name}_server`, 'ping', '-c', '1', '-W', '1', 'client')).code === 0,
+    'reachable by name again',
+  );
 });
 
 test('controller stopped mid-window: the fault stays, and after a restart it is released on time', async (t) => {
   const env = await scenarioEnv(t);
   const { name, file } = env;
-  await writeFile(file, scenario(name, '    - { name: freeze, targets: { names: [server] }, container: { action: pause }, at: 1s, duration: 6s }'));
-  await eventually(async () => (await readScenario(file)).status?.faults?.[0]?.targets?.[0]?.phase === 'Injected', 'injected');
+  await writeFile(
+    file,
+    scenario(
+      name,
+      '    - { name: freeze, targets: { names: [server] }, container: { action: pause }, at: 1s, duration: 6s }',
+    ),
+  );
+  await eventually(
+    async () => (await readScenario(file)).status?.faults?.[0]?.targets?.[0]?.phase === 'Injected',
+    'injected',
+  );
   const startedAt = Date.parse((await readScenario(file)).status!.startedAt!);
   await env.stop();
   await new Promise((r) => setTimeout(r, 1000)); // the controller is down for a while inside the window
   assert.equal(await state(`${name}_server`), 'paused');
   await env.restart();
-  const s = await eventually(async () => {
-    const x = await readScenario(file);
-    return x.status?.faults?.[0]?.targets?.[0]?.phase === 'Recovered' ? x : undefined;
-  }, 'recovered after restart', 20_000);
+  const s = await eventually(
+    async () => {
+      const x = await readScenario(file);
+      return x.status?.faults?.[0]?.targets?.[0]?.phase === 'Recovered' ? x : undefined;
+    },
+    'recovered after restart',
+    20_000,
+  );
   assert.equal(Date.parse(s.status!.startedAt!), startedAt, 'the recorded start survives the restart');
   assert.ok(Date.now() - startedAt >= 7000, 'released at the original end, not earlier');
   assert.equal(s.status!.faults![0].targets![0].injected, 1, 'not injected twice');

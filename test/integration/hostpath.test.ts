@@ -8,7 +8,21 @@ import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { controllerIdFor } from '../../src/controller/lease.js';
 import { hostRootChain } from '../../src/netfaults/host.js';
-import { docker, dockerStatus, eventually, expectedCuts, forceCleanup, hostOwnedLines, kernelCuts, readScenario, removeDir, removeHostChains, tempDir, uniqueName, TESTBOX } from './lib.js';
+import {
+  docker,
+  dockerStatus,
+  eventually,
+  expectedCuts,
+  forceCleanup,
+  hostOwnedLines,
+  kernelCuts,
+  readScenario,
+  removeDir,
+  removeHostChains,
+  tempDir,
+  uniqueName,
+  TESTBOX,
+} from './lib.js';
 
 const run = (c: string, ...argv: string[]) => dockerStatus('exec', c, ...argv);
 
@@ -18,7 +32,11 @@ async function boxes(t: test.TestContext, prefix: string, names: string[]): Prom
   const dn = (n: string) => `${prefix}-${n}`;
   t.after(async () => {
     // Every container on the network first (a test may have added its own), then the network.
-    const attached = (await dockerStatus('network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{end}}', net)).stdout.split(/\s+/).filter(Boolean);
+    const attached = (
+      await dockerStatus('network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{end}}', net)
+    ).stdout
+      .split(/\s+/)
+      .filter(Boolean);
     await dockerStatus('rm', '-f', ...new Set([...names.map(dn), ...attached]));
     await dockerStatus('network', 'rm', net);
   });
@@ -51,117 +69,180 @@ function prng(seed: number): () => number {
   };
 }
 
-test('host path, controller SIGKILLed at 10 random points while partitions are applied, changed and deleted: exact chains after, none left of the deleted scenario', { timeout: 180_000 }, async (t) => {
-  const a = uniqueName();
-  const b = uniqueName();
-  const dir = await tempDir();
-  const scope = controllerIdFor(dir);
-  const fileA = join(dir, `${a}.yaml`);
-  const fileB = join(dir, `${b}.yaml`);
-  const bin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
-  const logFile = join(dir, '..', `${b}-controller.log`);
-  const log = await open(logFile, 'a');
-  let child: ChildProcess | undefined;
-  const startedLines = async () => (await readFile(logFile, 'utf8')).match(/"msg":"controller started"/g)?.length ?? 0;
-  let startedBefore = 0;
-  const startChild = async () => {
-    startedBefore = await startedLines();
-    child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', 'info'], { stdio: ['ignore', 'ignore', log.fd] });
-  };
-  const kill = async (signal: NodeJS.Signals) => {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill(signal);
-    await exited;
-  };
-  t.after(async () => {
-    await kill('SIGTERM');
-    await log.close();
-    await forceCleanup(a);
-    await forceCleanup(b);
-    await removeHostChains(dir);
-    await removeDir(dir);
-    await rm(logFile, { force: true });
-  });
-  const dn = await boxes(t, b, ['x', 'y', 'z']);
-  const A = [partition(a, [[dn('x')], [dn('y'), dn('z')]]), partition(a, [[dn('x'), dn('y')], [dn('z')]])];
-  const B = [partition(b, [[dn('y')], [dn('z')]]), partition(b, [[dn('x')], [dn('z')]])];
-  const seed = Number(process.env.FAULTLINE_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  t.diagnostic(`kill schedule seed ${seed} (FAULTLINE_KILL_SEED=${seed} replays it)`);
-  const rnd = prng(seed);
-  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
-  const linesOf = async (scn: string) => (await hostOwnedLines(scope)).filter((l) => l.includes(`${scope}.${scn}`)).length;
+test(
+  'host path, controller SIGKILLed at 10 random points while partitions are applied, changed and deleted: exact chains after, none left of the deleted scenario',
+  { timeout: 180_000 },
+  async (t) => {
+    const a = uniqueName();
+    const b = uniqueName();
+    const dir = await tempDir();
+    const scope = controllerIdFor(dir);
+    const fileA = join(dir, `${a}.yaml`);
+    const fileB = join(dir, `${b}.yaml`);
+    const bin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
+    const logFile = join(dir, '..', `${b}-controller.log`);
+    const log = await open(logFile, 'a');
+    let child: ChildProcess | undefined;
+    const startedLines = async () =>
+      (await readFile(logFile, 'utf8')).match(/"msg":"controller started"/g)?.length ?? 0;
+    let startedBefore = 0;
+    const startChild = async () => {
+      startedBefore = await startedLines();
+      child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', 'info'], {
+        stdio: ['ignore', 'ignore', log.fd],
+      });
+    };
+    const kill = async (signal: NodeJS.Signals) => {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill(signal);
+      await exited;
+    };
+    t.after(async () => {
+      await kill('SIGTERM');
+      await log.close();
+      await forceCleanup(a);
+      await forceCleanup(b);
+      await removeHostChains(dir);
+      await removeDir(dir);
+      await rm(logFile, { force: true });
+    });
+    const dn = await boxes(t, b, ['x', 'y', 'z']);
+    const A = [partition(a, [[dn('x')], [dn('y'), dn('z')]]), partition(a, [[dn('x'), dn('y')], [dn('z')]])];
+    const B = [partition(b, [[dn('y')], [dn('z')]]), partition(b, [[dn('x')], [dn('z')]])];
+    const seed = Number(process.env.FAULTLINE_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    t.diagnostic(`kill schedule seed ${seed} (FAULTLINE_KILL_SEED=${seed} replays it)`);
+    const rnd = prng(seed);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
+    const linesOf = async (scn: string) =>
+      (await hostOwnedLines(scope)).filter((l) => l.includes(`${scope}.${scn}`)).length;
 
-  await writeFile(fileB, B[0]);
-  let lastB = 0;
-  let aLeftBehind = 0;
-  await startChild();
-  const started = () => eventually(async () => (await startedLines()) > startedBefore, 'controller started', 20_000);
-  for (let i = 0; i < 10; i++) {
-    const phase = rnd() < 0.75 ? 'running' : 'starting';
-    if (phase === 'running') await started();
-    const action = i === 9 ? 'delete A' : i === 8 ? 'write A0' : pick(['write A0', 'write A1', 'delete A', 'write B0', 'write B1', 'write A0']);
-    if (action === 'delete A') await rm(fileA, { force: true });
-    else if (action.startsWith('write A')) await writeFile(fileA, A[Number(action.at(-1))]);
-    else {
-      lastB = Number(action.at(-1));
-      await writeFile(fileB, B[lastB]);
-    }
-    if (i === 8) await eventually(async () => (await linesOf(a)) > 0, "A's chain in the host", 20_000);
-    const after = Math.floor(rnd() * (i === 9 ? 400 : 2500));
-    await new Promise((r) => setTimeout(r, after));
-    await kill('SIGKILL');
-    const [la, lb] = [await linesOf(a), await linesOf(b)];
-    if (la > 0 && action === 'delete A') aLeftBehind++;
-    t.diagnostic(`step ${i + 1}: ${action} (controller ${phase}), SIGKILL after ${after} ms; host lines then: A ${la}, B ${lb}`);
+    await writeFile(fileB, B[0]);
+    let lastB = 0;
+    let aLeftBehind = 0;
     await startChild();
-  }
-  assert.ok(aLeftBehind >= 1, 'the sweep of a scenario deleted under a dead controller was exercised');
+    const started = () => eventually(async () => (await startedLines()) > startedBefore, 'controller started', 20_000);
+    for (let i = 0; i < 10; i++) {
+      const phase = rnd() < 0.75 ? 'running' : 'starting';
+      if (phase === 'running') await started();
+      const action =
+        i === 9
+          ? 'delete A'
+          : i === 8
+            ? 'write A0'
+            : pick(['write A0', 'write A1', 'delete A', 'write B0', 'write B1', 'write A0']);
+      if (action === 'delete A') await rm(fileA, { force: true });
+      else if (action.startsWith('write A')) await writeFile(fileA, A[Number(action.at(-1))]);
+      else {
+        lastB = Number(action.at(-1));
+        await writeFile(fileB, B[lastB]);
+      }
+      if (i === 8) await eventually(async () => (await linesOf(a)) > 0, "A's chain in the host", 20_000);
+      const after = Math.floor(rnd() * (i === 9 ? 400 : 2500));
+      await new Promise((r) => setTimeout(r, after));
+      await kill('SIGKILL');
+      const [la, lb] = [await linesOf(a), await linesOf(b)];
+      if (la > 0 && action === 'delete A') aLeftBehind++;
+      t.diagnostic(
+        `step ${i + 1}: ${action} (controller ${phase}), SIGKILL after ${after} ms; host lines then: A ${la}, B ${lb}`,
+      );
+      await startChild();
+    }
+    assert.ok(aLeftBehind >= 1, 'the sweep of a scenario deleted under a dead controller was exercised');
 
-  const groupsB = (lastB === 0 ? [['y'], ['z']] : [['x'], ['z']]).map((g) => g.map(dn));
-  const want = { ...Object.fromEntries(['x', 'y', 'z'].map((n) => [dn(n), [] as string[]])), ...expectedCuts(groupsB) };
-  const state = async () => ({ cuts: await kernelCuts(['x', 'y', 'z'].map(dn), `${scope}.${b}/split`), aLines: await linesOf(a) });
-  try {
-    await eventually(async () => JSON.stringify(await state()) === JSON.stringify({ cuts: want, aLines: 0 }), 'A swept, B exact', 30_000);
-  } catch (e) {
-    assert.deepEqual(await state(), { cuts: want, aLines: 0 }, (e as Error).message);
-  }
-  const s = await eventually(async () => {
-    const x = await readScenario(fileB);
-    return x.status?.faults?.[0]?.targets?.every((y) => y.phase === 'Injected' && y.verified && y.mechanism === 'iptables-forward') ? x : undefined;
-  }, 'B verified on the host path');
-  assert.ok(s);
-  // Packets: B's cut holds, A's is gone.
-  const ip = (n: string) => docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn(n)).then((x) => x.trim());
-  const [cut, open_] = lastB === 0 ? [['y', 'z'], ['x', 'y']] : [['x', 'z'], ['x', 'y']];
-  assert.notEqual((await run(dn(cut[0]), 'ping', '-c', '1', '-W', '1', await ip(cut[1]))).code, 0, `${cut[0]} → ${cut[1]} is cut`);
-  assert.equal((await run(dn(open_[0]), 'ping', '-c', '1', '-W', '2', await ip(open_[1]))).code, 0, `${open_[0]} → ${open_[1]} passes`);
-});
+    const groupsB = (lastB === 0 ? [['y'], ['z']] : [['x'], ['z']]).map((g) => g.map(dn));
+    const want = {
+      ...Object.fromEntries(['x', 'y', 'z'].map((n) => [dn(n), [] as string[]])),
+      ...expectedCuts(groupsB),
+    };
+    const state = async () => ({
+      cuts: await kernelCuts(['x', 'y', 'z'].map(dn), `${scope}.${b}/split`),
+      aLines: await linesOf(a),
+    });
+    try {
+      await eventually(
+        async () => JSON.stringify(await state()) === JSON.stringify({ cuts: want, aLines: 0 }),
+        'A swept, B exact',
+        30_000,
+      );
+    } catch (e) {
+      assert.deepEqual(await state(), { cuts: want, aLines: 0 }, (e as Error).message);
+    }
+    const s = await eventually(async () => {
+      const x = await readScenario(fileB);
+      return x.status?.faults?.[0]?.targets?.every(
+        (y) => y.phase === 'Injected' && y.verified && y.mechanism === 'iptables-forward',
+      )
+        ? x
+        : undefined;
+    }, 'B verified on the host path');
+    assert.ok(s);
+    // Packets: B's cut holds, A's is gone.
+    const ip = (n: string) =>
+      docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn(n)).then((x) => x.trim());
+    const [cut, open_] =
+      lastB === 0
+        ? [
+            ['y', 'z'],
+            ['x', 'y'],
+          ]
+        : [
+            ['x', 'z'],
+            ['x', 'y'],
+          ];
+    assert.notEqual(
+      (await run(dn(cut[0]), 'ping', '-c', '1', '-W', '1', await ip(cut[1]))).code,
+      0,
+      `${cut[0]} → ${cut[1]} is cut`,
+    );
+    assert.equal(
+      (await run(dn(open_[0]), 'ping', '-c', '1', '-W', '2', await ip(open_[1]))).code,
+      0,
+      `${open_[0]} → ${open_[1]} passes`,
+    );
+  },
+);
 
-test('host rules name bridge ports: after the containers are gone the chain matches nothing, and a new container that takes the same address is not cut', { timeout: 90_000 }, async (t) => {
-  const name = uniqueName();
-  const dir = await tempDir();
-  const scope = controllerIdFor(dir);
-  const { startController } = await import('./lib.js');
-  const ctl = await startController(dir);
-  t.after(async () => {
+test(
+  'host rules name bridge ports: after the containers are gone the chain matches nothing, and a new container that takes the same address is not cut',
+  { timeout: 90_000 },
+  async (t) => {
+    const name = uniqueName();
+    const dir = await tempDir();
+    const scope = controllerIdFor(dir);
+    const { startController } = await import('./lib.js');
+    const ctl = await startController(dir);
+    t.after(async () => {
+      await ctl.stop();
+      await forceCleanup(name);
+      await removeHostChains(dir);
+      await removeDir(dir);
+    });
+    const dn = await boxes(t, name, ['p', 'q']);
+    await writeFile(join(dir, `${name}.yaml`), partition(name, [[dn('p')], [dn('q')]]));
+    await eventually(
+      async () => (await kernelCuts([dn('p'), dn('q')], `${scope}.${name}/split`, 'host'))[dn('p')].length === 1,
+      'p and q cut on the host path',
+    );
+    const qIp = (
+      await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn('q'))
+    ).trim();
+    // The controller is stopped (its rules stay, as a stopped controller's do); q is replaced by a
+    // stranger with q's address.
     await ctl.stop();
-    await forceCleanup(name);
-    await removeHostChains(dir);
-    await removeDir(dir);
-  });
-  const dn = await boxes(t, name, ['p', 'q']);
-  await writeFile(join(dir, `${name}.yaml`), partition(name, [[dn('p')], [dn('q')]]));
-  await eventually(async () => (await kernelCuts([dn('p'), dn('q')], `${scope}.${name}/split`, 'host'))[dn('p')].length === 1, 'p and q cut on the host path');
-  const qIp = (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn('q'))).trim();
-  // The controller is stopped (its rules stay, as a stopped controller's do); q is replaced by a
-  // stranger with q's address.
-  await ctl.stop();
-  assert.ok((await hostOwnedLines(scope)).some((l) => l.startsWith(`-A ${hostRootChain(scope)}`)), 'the chain stays while the controller is down');
-  await docker('rm', '-f', dn('q'));
-  const stranger = `${name}-stranger`;
-  t.after(() => dockerStatus('rm', '-f', stranger).then(() => undefined));
-  await docker('run', '-d', '--name', stranger, '--network', `${name}-net`, '--ip', qIp, TESTBOX, 'sleep', '3600');
-  assert.equal((await run(dn('p'), 'ping', '-c', '1', '-W', '2', qIp)).code, 0, 'the stranger at the old address is reachable: the stale rule names a bridge port that is gone');
-});
+    assert.ok(
+      (await hostOwnedLines(scope)).some((l) => l.startsWith(`-A ${hostRootChain(scope)}`)),
+      'the chain stays while the controller is down',
+    );
+    await docker('rm', '-f', dn('q'));
+    const stranger = `${name}-stranger`;
+    t.after(() => dockerStatus('rm', '-f', stranger).then(() => undefined));
+    await docker('run', '-d', '--name', stranger, '--network', `${name}-net`, '--ip', qIp, TESTBOX, 'sleep', '3600');
+    assert.equal(
+      (await run(dn('p'), 'ping', '-c', '1', '-W', '2', qIp)).code,
+      0,
+      'the stranger at the old address is reachable: the stale rule names a bridge port that is gone',
+    );
+  },
+);

@@ -43,7 +43,11 @@ export async function dockerStatus(...args: string[]): Promise<{ code: number; s
   }
 }
 
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -53,7 +57,10 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, wh
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -73,13 +80,21 @@ export interface Running {
 }
 
 /** An in-process controller on `dir` with the real Docker adapter and file store. */
-export async function startController(dir: string, opts: { resyncMs?: number; log?: Logger; hostRules?: 'auto' | 'off' } = {}): Promise<Running> {
+export async function startController(
+  dir: string,
+  opts: { resyncMs?: number; log?: Logger; hostRules?: 'auto' | 'off' } = {},
+): Promise<Running> {
   const log = opts.log ?? pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
   const docker = createDockerPort();
   const controller = new Controller({
     dir,
     docker,
-    kernel: await createKernel(docker, { mode: 'nsenter', hostRules: opts.hostRules ?? 'auto' }, log, controllerIdFor(dir)),
+    kernel: await createKernel(
+      docker,
+      { mode: 'nsenter', hostRules: opts.hostRules ?? 'auto' },
+      log,
+      controllerIdFor(dir),
+    ),
     store: createDirStore(dir),
     clock: systemClock,
     log,
@@ -98,14 +113,21 @@ export async function ownedLeft(scenario: string): Promise<{ containers: string[
 }
 
 async function ownedNetworkIds(scenario: string): Promise<string[]> {
-  return (await docker('network', 'ls', '-q', '--no-trunc', '--filter', `label=faultline.dev/scenario=${scenario}`)).split('\n').filter(Boolean);
+  return (await docker('network', 'ls', '-q', '--no-trunc', '--filter', `label=faultline.dev/scenario=${scenario}`))
+    .split('\n')
+    .filter(Boolean);
 }
 
 /**
  * After a test: stop its controller, remove what its scenarios left on the engine and its chains in
  * the host, and its directory. (A controller stops with its faults in place, as a real one does.)
  */
-export async function teardown(ctl: { stop(): Promise<void> } | undefined, dir: string | undefined, scenarios: string[], extraContainers: string[] = []): Promise<void> {
+export async function teardown(
+  ctl: { stop(): Promise<void> } | undefined,
+  dir: string | undefined,
+  scenarios: string[],
+  extraContainers: string[] = [],
+): Promise<void> {
   await ctl?.stop();
   for (const [i, s] of scenarios.entries()) await forceCleanup(s, i === 0 ? extraContainers : []);
   if (dir) {
@@ -153,7 +175,10 @@ export interface ScenarioEnv {
  * A fresh directory watched by an in-process controller and a unique scenario name; after the
  * test the controller stops and everything the scenario (and `extraContainers`) left is removed.
  */
-export async function scenarioEnv(t: { after(fn: () => Promise<void> | void): void }, extraContainers: string[] = []): Promise<ScenarioEnv> {
+export async function scenarioEnv(
+  t: { after(fn: () => Promise<void> | void): void },
+  extraContainers: string[] = [],
+): Promise<ScenarioEnv> {
   const name = uniqueName();
   const dir = await tempDir();
   const env: ScenarioEnv = {
@@ -178,7 +203,11 @@ export async function scenarioEnv(t: { after(fn: () => Promise<void> | void): vo
 /** `iptables-save -t filter` (or ip6tables-save) of the host's namespace (the Docker daemon's), read with nsenter. */
 export async function hostIptablesSave(family: 4 | 6 = 4): Promise<string[]> {
   const pid = await dockerdPid(process.pid);
-  const { stdout } = await run('nsenter', [`--net=/proc/${pid}/ns/net`, family === 4 ? 'iptables-save' : 'ip6tables-save', '-t', 'filter'], { maxBuffer: 64 << 20 });
+  const { stdout } = await run(
+    'nsenter',
+    [`--net=/proc/${pid}/ns/net`, family === 4 ? 'iptables-save' : 'ip6tables-save', '-t', 'filter'],
+    { maxBuffer: 64 << 20 },
+  );
   return stdout.split('\n').filter((l) => l && !l.startsWith('#'));
 }
 
@@ -194,10 +223,19 @@ export async function removeHostChains(dir: string): Promise<void> {
     const save = await hostIptablesSave(family);
     const chains = save.filter((l) => l.startsWith(`:${root}`)).map((l) => l.slice(1).split(' ')[0]);
     if (!chains.length) continue;
-    const program = ['*filter', ...chains.map((c) => `:${c} - [0:0]`), ...save.filter((l) => l.endsWith(`-j ${root}`) && l.startsWith('-A ')).map((l) => l.replace(/^-A/, '-D')), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+    const program = [
+      '*filter',
+      ...chains.map((c) => `:${c} - [0:0]`),
+      ...save.filter((l) => l.endsWith(`-j ${root}`) && l.startsWith('-A ')).map((l) => l.replace(/^-A/, '-D')),
+      ...chains.map((c) => `-X ${c}`),
+      'COMMIT',
+      '',
+    ].join('\n');
     const tool = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
     await new Promise<void>((resolve, reject) => {
-      const child = execFile('nsenter', [`--net=/proc/${pid}/ns/net`, tool, '--noflush'], (e) => (e ? reject(e) : resolve()));
+      const child = execFile('nsenter', [`--net=/proc/${pid}/ns/net`, tool, '--noflush'], (e) =>
+        e ? reject(e) : resolve(),
+      );
       child.stdin?.end(program);
     });
   }
@@ -212,7 +250,9 @@ export async function hostOwnedLines(scope: string, family: 4 | 6 = 4): Promise<
 /** A container's bridge ports (host-side veth names), read from sysfs. */
 export async function bridgePortsOf(container: string): Promise<string[]> {
   const c = JSON.parse(await docker('inspect', container))[0] as { Id: string; State: { Pid: number } };
-  const r = await createSysfsBridgePorts(() => dockerdPid(process.pid)).portsOf([{ key: c.Id, pid: c.State.Pid, containerId: c.Id, name: container }]);
+  const r = await createSysfsBridgePorts(() => dockerdPid(process.pid)).portsOf([
+    { key: c.Id, pid: c.State.Pid, containerId: c.Id, name: container },
+  ]);
   return r.get(c.Id) ?? [];
 }
 
@@ -260,7 +300,11 @@ export async function netnsIptablesSave(pid: number): Promise<string[]> {
  * FAULTLINE-INPUT (by sender address), on the host path the rules of the scenario's chain in the
  * host's FORWARD path (by bridge port). Containers by Docker name.
  */
-export async function kernelCuts(containers: string[], key: string, path: 'netns' | 'host' | 'both' = 'both'): Promise<Record<string, string[]>> {
+export async function kernelCuts(
+  containers: string[],
+  key: string,
+  path: 'netns' | 'host' | 'both' = 'both',
+): Promise<Record<string, string[]>> {
   const info = JSON.parse(await docker('inspect', ...containers)) as Inspected[];
   const byName = new Map(info.map((c) => [c.Name.replace(/^\//, ''), c]));
   const byIp = new Map<string, string>();
@@ -275,7 +319,12 @@ export async function kernelCuts(containers: string[], key: string, path: 'netns
   return Object.fromEntries(
     await Promise.all(
       containers.map(async (name) => {
-        const lines = path === 'host' ? [] : (await netnsIptablesSave(byName.get(name)!.State.Pid)).filter((l) => l.startsWith('-A FAULTLINE-INPUT') && l.includes(`"faultline:${key}"`));
+        const lines =
+          path === 'host'
+            ? []
+            : (await netnsIptablesSave(byName.get(name)!.State.Pid)).filter(
+                (l) => l.startsWith('-A FAULTLINE-INPUT') && l.includes(`"faultline:${key}"`),
+              );
         const fromNs = lines.map((l) => byIp.get(/-s (\S+)/.exec(l)?.[1] ?? '') ?? l);
         const fromHost = host.filter((d) => byPort.get(d.to) === name).map((d) => byPort.get(d.from) ?? d.from);
         return [name, [...new Set([...fromNs, ...fromHost])].sort()] as const;
@@ -313,5 +362,9 @@ export async function restartDockerd(): Promise<void> {
   const logFd = openSync('/var/log/faultline-dockerd.log', 'a');
   const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', logFd, logFd] });
   child.unref();
-  await eventually(async () => (await dockerStatus('version', '--format', '{{.Server.Version}}')).code === 0, 'dockerd answers again', 60_000);
+  await eventually(
+    async () => (await dockerStatus('version', '--format', '{{.Server.Version}}')).code === 0,
+    'dockerd answers again',
+    60_000,
+  );
 }

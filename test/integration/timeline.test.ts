@@ -7,7 +7,19 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { netemAvailable } from '../netem/lib.js';
-import { cli, docker, eventually, forceCleanup, ownedLeft, readScenario, removeDir, scenarioEnv, tempDir, TESTBOX, uniqueName } from './lib.js';
+import {
+  cli,
+  docker,
+  eventually,
+  forceCleanup,
+  ownedLeft,
+  readScenario,
+  removeDir,
+  scenarioEnv,
+  tempDir,
+  TESTBOX,
+  uniqueName,
+} from './lib.js';
 
 const run = promisify(execFile);
 
@@ -37,7 +49,13 @@ ${faults}
 test('a fault at +2s for 3s is in the kernel inside its window only; a controller restart mid-window keeps the end on time', async (t) => {
   const env = await scenarioEnv(t);
   const { name, file } = env;
-  await writeFile(file, scenario(name, '    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 2s, duration: 3s }'));
+  await writeFile(
+    file,
+    scenario(
+      name,
+      '    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 2s, duration: 3s }',
+    ),
+  );
   const s0 = await eventually(async () => {
     const s = await readScenario(file);
     return s.status?.startedAt && s.status.faults?.[0]?.phase === 'Scheduled' ? s : undefined;
@@ -45,7 +63,11 @@ test('a fault at +2s for 3s is in the kernel inside its window only; a controlle
   const start = Date.parse(s0.status!.startedAt!);
   assert.deepEqual(await faultlineRules(`${name}_a`), [], 'nothing in the kernel before the window');
 
-  await eventually(async () => (await faultlineRules(`${name}_a`)).some((l) => l.includes(`/cut`)), 'rule in the kernel', 10_000);
+  await eventually(
+    async () => (await faultlineRules(`${name}_a`)).some((l) => l.includes(`/cut`)),
+    'rule in the kernel',
+    10_000,
+  );
   assert.ok(Date.now() - start >= 2000, 'not before the window opened');
   const ping = await run('docker', ['exec', `${name}_b`, 'ping', '-c', '1', '-W', '1', 'a']).then(
     () => 0,
@@ -58,13 +80,21 @@ test('a fault at +2s for 3s is in the kernel inside its window only; a controlle
   await env.stop();
   assert.ok((await faultlineRules(`${name}_a`)).length > 0, 'rules stay while the controller is down');
   await env.restart();
-  await eventually(async () => (await faultlineRules(`${name}_a`)).length === 0, 'rule removed after the window', 15_000);
+  await eventually(
+    async () => (await faultlineRules(`${name}_a`)).length === 0,
+    'rule removed after the window',
+    15_000,
+  );
   assert.ok(Date.now() - start >= 5000, 'not removed before the window closed');
   // The kernel changes at the instant; the status follows once the change was read back.
-  const s = await eventually(async () => {
-    const x = await readScenario(file);
-    return x.status?.faults?.[0]?.phase === 'Completed' ? x : undefined;
-  }, 'status says Completed', 10_000);
+  const s = await eventually(
+    async () => {
+      const x = await readScenario(file);
+      return x.status?.faults?.[0]?.phase === 'Completed' ? x : undefined;
+    },
+    'status says Completed',
+    10_000,
+  );
   const f = s.status!.faults![0];
   assert.equal(f.phase, 'Completed');
   assert.equal(f.targets?.[0]?.phase, 'Recovered');
@@ -92,14 +122,24 @@ test('faultline run: exit 0 when every fault was applied and verified, nothing l
   const name = uniqueName();
   const dir = await tempDir();
   const file = join(dir, 'ok.yaml');
-  await writeFile(file, scenario(name, '    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 1s, duration: 2s }', '  duration: 4s\n'));
+  await writeFile(
+    file,
+    scenario(
+      name,
+      '    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 1s, duration: 2s }',
+      '  duration: 4s\n',
+    ),
+  );
   try {
     const r = await cli('run', '-f', file, '-o', 'json');
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.equal(summary.ok, true);
     assert.equal(summary.outcome, 'completed');
-    assert.deepEqual(summary.faults.map((f: { fault: string; result: string }) => [f.fault, f.result]), [['cut', 'ok']]);
+    assert.deepEqual(
+      summary.faults.map((f: { fault: string; result: string }) => [f.fault, f.result]),
+      [['cut', 'ok']],
+    );
     const left = await ownedLeft(name);
     assert.deepEqual(left, { containers: [], networks: [] });
   } finally {
@@ -113,7 +153,14 @@ test('faultline run: a fault the kernel cannot apply (netem delay here) exits no
   const name = uniqueName();
   const dir = await tempDir();
   const file = join(dir, 'netem.yaml');
-  await writeFile(file, scenario(name, '    - { name: slow, targets: { names: [a] }, netem: { delay: 100ms }, at: 1s, duration: 2s }', '  duration: 4s\n'));
+  await writeFile(
+    file,
+    scenario(
+      name,
+      '    - { name: slow, targets: { names: [a] }, netem: { delay: 100ms }, at: 1s, duration: 2s }',
+      '  duration: 4s\n',
+    ),
+  );
   try {
     const r = await cli('run', '-f', file);
     assert.equal(r.code, 1, r.stdout + r.stderr);

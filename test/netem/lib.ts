@@ -78,7 +78,10 @@ export function netemAvailable(): Promise<Capability> {
 async function probeNetem(): Promise<Capability> {
   if (platform() !== 'linux') return { ok: false, reason: `netem needs Linux (this is ${platform()})` };
   if (process.getuid?.() !== 0) {
-    return { ok: false, reason: 'not root: cannot create a scratch netns to probe for sch_netem (run `make netem` as root)' };
+    return {
+      ok: false,
+      reason: 'not root: cannot create a scratch netns to probe for sch_netem (run `make netem` as root)',
+    };
   }
   const ns = `${CONTAINER_PREFIX}probe-${process.pid}-${randomBytes(3).toString('hex')}`;
   const add = await run('ip', ['netns', 'add', ns]);
@@ -185,7 +188,18 @@ export async function pingStats(
   intervalSec: number,
   waitSec = 2,
 ): Promise<PingStats> {
-  const args = ['exec', container, 'ping', '-c', String(count), '-i', String(intervalSec), '-W', String(waitSec), target];
+  const args = [
+    'exec',
+    container,
+    'ping',
+    '-c',
+    String(count),
+    '-i',
+    String(intervalSec),
+    '-W',
+    String(waitSec),
+    target,
+  ];
   const budget = (count * intervalSec + waitSec + 10) * 1000 + 30_000 * SLOW;
   const r = await run('docker', args, budget);
   try {
@@ -271,7 +285,8 @@ export async function startTestContainer(
   const id = (await runOk('docker', args)).trim();
   const fmt = `{{.State.Pid}} {{with index .NetworkSettings.Networks "${network}"}}{{.IPAddress}}{{end}}`;
   const [pid, ip] = (await runOk('docker', ['inspect', '--format', fmt, id])).trim().split(/\s+/);
-  if (!pid || Number(pid) <= 0 || !ip) throw new Error(`container ${name} is not running on ${network} (pid=${pid} ip=${ip})`);
+  if (!pid || Number(pid) <= 0 || !ip)
+    throw new Error(`container ${name} is not running on ${network} (pid=${pid} ip=${ip})`);
   return { name, id, pid: Number(pid), ip };
 }
 
@@ -279,7 +294,10 @@ export async function startTestContainer(
 export async function removeTestContainers(prefix = CONTAINER_PREFIX): Promise<string[]> {
   assertOurs(prefix);
   const ls = await run('docker', ['ps', '-a', '--filter', `name=${prefix}`, '--format', '{{.Names}}']);
-  const names = ls.stdout.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix));
+  const names = ls.stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith(prefix));
   if (names.length) await run('docker', ['rm', '-f', ...names]);
   return names;
 }
@@ -372,14 +390,21 @@ export interface Transfer {
  * `wget` of http://host:port/path from inside `container`, timed inside the container (so the
  * slow `docker exec` of an emulated guest does not count). Rejects when the download fails.
  */
-export async function timedDownload(container: string, host: string, path: string, bytes: number, port = 8080): Promise<Transfer> {
+export async function timedDownload(
+  container: string,
+  host: string,
+  path: string,
+  bytes: number,
+  port = 8080,
+): Promise<Transfer> {
   const url = `http://${host}:${port}${path}`;
   const script =
     `s=$(cut -d' ' -f1 /proc/uptime); wget -q -O /tmp/dl ${url}; rc=$?; e=$(cut -d' ' -f1 /proc/uptime); ` +
     `n=$(wc -c < /tmp/dl); rm -f /tmp/dl; echo "$rc $s $e $n"`;
   const out = (await runOk('docker', ['exec', container, 'sh', '-c', script], 120_000 * SLOW)).trim();
   const [rc, s, e, n] = out.split(/\s+/).map(Number);
-  if (rc !== 0 || n !== Math.ceil(bytes / 1024) * 1024) throw new Error(`wget ${url} in ${container}: rc=${rc}, ${n} bytes (${out})`);
+  if (rc !== 0 || n !== Math.ceil(bytes / 1024) * 1024)
+    throw new Error(`wget ${url} in ${container}: rc=${rc}, ${n} bytes (${out})`);
   const seconds = Math.max(e - s, 0.01);
   return { bytes: n, seconds, bitsPerSecond: (n * 8) / seconds };
 }

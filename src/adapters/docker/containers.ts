@@ -34,7 +34,10 @@ export function containerOps(e: EngineCalls): ContainerOps {
 
     async startContainer(id) {
       try {
-        await call(`start container ${id}`, (abortSignal) => docker.getContainer(id).start({ abortSignal } as object) as Promise<unknown>);
+        await call(
+          `start container ${id}`,
+          (abortSignal) => docker.getContainer(id).start({ abortSignal } as object) as Promise<unknown>,
+        );
       } catch (err) {
         if (err instanceof DockerError && err.statusCode === 304) return; // already running
         throw err;
@@ -48,7 +51,10 @@ export function containerOps(e: EngineCalls): ContainerOps {
       await tolerant(
         operation,
         (abortSignal) =>
-          docker.getContainer(id).stop({ ...(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}), abortSignal } as object) as Promise<unknown>,
+          docker.getContainer(id).stop({
+            ...(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}),
+            abortSignal,
+          } as object) as Promise<unknown>,
         (err) => err.statusCode === 304, // already stopped
         budget,
       );
@@ -71,15 +77,21 @@ export function containerOps(e: EngineCalls): ContainerOps {
     },
 
     async killContainer(id, signal) {
-      await call(`kill container ${id} with ${signal ?? 'SIGKILL'}`, (abortSignal) =>
-        docker.getContainer(id).kill({ signal: signal ?? 'SIGKILL', abortSignal } as object) as Promise<unknown>,
+      await call(
+        `kill container ${id} with ${signal ?? 'SIGKILL'}`,
+        (abortSignal) =>
+          docker.getContainer(id).kill({ signal: signal ?? 'SIGKILL', abortSignal } as object) as Promise<unknown>,
       );
     },
 
     async restartContainer(id, timeoutSeconds) {
       await call(
         `restart container ${id}`,
-        (abortSignal) => docker.getContainer(id).restart({ ...(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}), abortSignal } as object) as Promise<unknown>,
+        (abortSignal) =>
+          docker.getContainer(id).restart({
+            ...(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}),
+            abortSignal,
+          } as object) as Promise<unknown>,
         timeoutMs + (timeoutSeconds ?? 10) * 1000,
       );
     },
@@ -87,7 +99,8 @@ export function containerOps(e: EngineCalls): ContainerOps {
     async removeContainer(id) {
       await tolerant(
         `remove container ${id}`,
-        (abortSignal) => docker.getContainer(id).remove({ force: true, v: true, abortSignal } as object) as Promise<unknown>,
+        (abortSignal) =>
+          docker.getContainer(id).remove({ force: true, v: true, abortSignal } as object) as Promise<unknown>,
         (err) => err.statusCode === 409 && /already in progress/i.test(err.dockerMessage ?? ''),
       );
     },

@@ -5,13 +5,7 @@
 //   (HTTP 403); choose a subnet that no other Docker network uses
 
 export type DockerErrorCode =
-  | 'NotFound'
-  | 'Conflict'
-  | 'AlreadyConnected'
-  | 'Timeout'
-  | 'Unreachable'
-  | 'InvalidRequest'
-  | 'DockerError';
+  'NotFound' | 'Conflict' | 'AlreadyConnected' | 'Timeout' | 'Unreachable' | 'InvalidRequest' | 'DockerError';
 
 export class DockerError extends Error {
   readonly code: DockerErrorCode;
@@ -57,7 +51,8 @@ function hintFor(status: number | undefined, words: string): string {
   if (/has active endpoints/i.test(words)) return 'disconnect or remove its containers first';
   if (/address already in use/i.test(words)) return 'choose another static IP address';
   if (/no such image/i.test(words)) return 'build or load the image first (faultline never pulls implicitly)';
-  if (status === 409 && /already (exists|in use)/i.test(words)) return 'remove the existing object or choose another name';
+  if (status === 409 && /already (exists|in use)/i.test(words))
+    return 'remove the existing object or choose another name';
   if (status === 500) return 'see the Docker engine log for details';
   return '';
 }
@@ -74,7 +69,11 @@ function codeFor(status: number | undefined): DockerErrorCode {
  * request); the race makes the deadline hold even for the few calls that ignore it. Every
  * failure becomes a DockerError.
  */
-export async function callWithDeadline<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, budgetMs: number): Promise<T> {
+export async function callWithDeadline<T>(
+  operation: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+  budgetMs: number,
+): Promise<T> {
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -109,7 +108,11 @@ export function wrapDockerError(operation: string, err: unknown): DockerError {
         ? 'the Docker socket is not readable by this user'
         : 'is the Docker engine running, and are DOCKER_HOST / the socket path right?';
     return new DockerError(
-      { code: 'Unreachable', operation, message: `${operation}: cannot reach the Docker engine (${sys}${e.message}); ${hint}` },
+      {
+        code: 'Unreachable',
+        operation,
+        message: `${operation}: cannot reach the Docker engine (${sys}${e.message}); ${hint}`,
+      },
       { cause: err },
     );
   }

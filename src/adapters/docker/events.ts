@@ -53,7 +53,10 @@ export class JsonObjectStreamDecoder {
   end(): void {
     this.buf += this.utf8.end();
     this.scan();
-    if (this.start >= 0) this.onError(new Error(`event stream ended inside a JSON object: ${this.buf.slice(this.start, this.start + 80)}`));
+    if (this.start >= 0)
+      this.onError(
+        new Error(`event stream ended inside a JSON object: ${this.buf.slice(this.start, this.start + 80)}`),
+      );
     this.reset('');
   }
 

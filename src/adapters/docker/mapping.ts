@@ -114,9 +114,14 @@ function mapped(container: ObservedContainer, eps: { endpoint: ObservedEndpoint;
 }
 
 /** An inspected container. `listed` (its list entry, when there is one) fills what inspect omits. */
-export function containerFromInspect(ins: RawContainerInspect, networkIdOf: NetworkIdOf, listed?: RawContainerSummary): MappedContainer {
+export function containerFromInspect(
+  ins: RawContainerInspect,
+  networkIdOf: NetworkIdOf,
+  listed?: RawContainerSummary,
+): MappedContainer {
   const eps = toEndpoints(ins.Id, ins.NetworkSettings?.Networks, networkIdOf);
-  const running = ins.State?.Status === 'running' || ins.State?.Status === 'paused' || ins.State?.Status === 'restarting';
+  const running =
+    ins.State?.Status === 'running' || ins.State?.Status === 'paused' || ins.State?.Status === 'restarting';
   return mapped(
     {
       id: ins.Id,

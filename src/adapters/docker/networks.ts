@@ -23,11 +23,18 @@ export function networkOps(e: EngineCalls): NetworkOps {
   const { client: docker, call, tolerant } = e;
 
   /** The container's current endpoint on `network` (by name or id), if any. */
-  async function findEndpoint(network: string, containerId: string, operation: string): Promise<RawEndpoint | undefined> {
+  async function findEndpoint(
+    network: string,
+    containerId: string,
+    operation: string,
+  ): Promise<RawEndpoint | undefined> {
     const ins = await inspectContainerRaw(e, containerId, operation);
     if (!ins) return undefined; // let the connect itself say "No such container"
     for (const [name, ep] of Object.entries(ins.NetworkSettings?.Networks ?? {})) {
-      if (name === network || (ep.NetworkID && (ep.NetworkID === network || (network.length >= 12 && ep.NetworkID.startsWith(network))))) {
+      if (
+        name === network ||
+        (ep.NetworkID && (ep.NetworkID === network || (network.length >= 12 && ep.NetworkID.startsWith(network))))
+      ) {
         return { ...ep, Aliases: (ep.Aliases ?? []).filter((a) => a !== ins.Id.slice(0, 12)) };
       }
     }
@@ -44,8 +51,9 @@ export function networkOps(e: EngineCalls): NetworkOps {
     },
 
     async removeNetwork(idOrName) {
-      await tolerant(`remove network "${idOrName}"`, (abortSignal) =>
-        docker.getNetwork(idOrName).remove({ abortSignal } as object) as Promise<unknown>,
+      await tolerant(
+        `remove network "${idOrName}"`,
+        (abortSignal) => docker.getNetwork(idOrName).remove({ abortSignal } as object) as Promise<unknown>,
       );
     },
 
@@ -54,8 +62,14 @@ export function networkOps(e: EngineCalls): NetworkOps {
       const existing = await findEndpoint(network, containerId, operation);
       if (existing) return checkSameEndpoint(operation, containerId, existing, endpoint);
       try {
-        await call(operation, (abortSignal) =>
-          docker.getNetwork(network).connect({ Container: containerId, EndpointConfig: endpointConfig(endpoint), abortSignal } as object) as Promise<unknown>,
+        await call(
+          operation,
+          (abortSignal) =>
+            docker.getNetwork(network).connect({
+              Container: containerId,
+              EndpointConfig: endpointConfig(endpoint),
+              abortSignal,
+            } as object) as Promise<unknown>,
         );
       } catch (err) {
         // Raced with someone else's connect between our inspect and our call.
@@ -70,7 +84,10 @@ export function networkOps(e: EngineCalls): NetworkOps {
     async disconnect(network, containerId) {
       await tolerant(
         `disconnect container ${containerId} from network "${network}"`,
-        (abortSignal) => docker.getNetwork(network).disconnect({ Container: containerId, Force: true, abortSignal } as object) as Promise<unknown>,
+        (abortSignal) =>
+          docker
+            .getNetwork(network)
+            .disconnect({ Container: containerId, Force: true, abortSignal } as object) as Promise<unknown>,
         // 20.10: 500 "container <id> is not connected to the network <name>" (also when the
         // network does not exist but the container does).
         (err) => /is not connected to (the )?network/i.test(err.dockerMessage ?? ''),
@@ -87,8 +104,10 @@ function checkSameEndpoint(operation: string, containerId: string, have: RawEndp
   const v6 = have.IPAMConfig?.IPv6Address || have.GlobalIPv6Address || undefined;
   const problems: string[] = [];
   if (missing.length) problems.push(`lacks aliases [${missing.join(', ')}] (has [${aliases.join(', ')}])`);
-  if (want.ipv4Address && stripPrefix(v4) !== want.ipv4Address) problems.push(`has IPv4 ${v4 ?? 'none'}, not ${want.ipv4Address}`);
-  if (want.ipv6Address && stripPrefix(v6) !== want.ipv6Address) problems.push(`has IPv6 ${v6 ?? 'none'}, not ${want.ipv6Address}`);
+  if (want.ipv4Address && stripPrefix(v4) !== want.ipv4Address)
+    problems.push(`has IPv4 ${v4 ?? 'none'}, not ${want.ipv4Address}`);
+  if (want.ipv6Address && stripPrefix(v6) !== want.ipv6Address)
+    problems.push(`has IPv6 ${v6 ?? 'none'}, not ${want.ipv6Address}`);
   if (problems.length === 0) return;
   throw new DockerError({
     code: 'AlreadyConnected',

@@ -68,8 +68,9 @@ export function createDockerPort(opts: DockerPortOptions = {}): DockerAdapter {
     ...containerOps(e),
 
     async imageExists(ref) {
-      const found = await e.tolerant(`inspect image "${ref}"`, (abortSignal) =>
-        client.getImage(ref).inspect({ abortSignal } as object) as Promise<unknown>,
+      const found = await e.tolerant(
+        `inspect image "${ref}"`,
+        (abortSignal) => client.getImage(ref).inspect({ abortSignal } as object) as Promise<unknown>,
       );
       return found !== undefined;
     },

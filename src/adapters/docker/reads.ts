@@ -32,8 +32,15 @@ export interface Readers {
 }
 
 /** The engine's inspect of a container; undefined when it does not exist (404). */
-export function inspectContainerRaw(e: EngineCalls, idOrName: string, operation = `inspect container ${idOrName}`): Promise<RawContainerInspect | undefined> {
-  return e.tolerant(operation, (abortSignal) => e.client.getContainer(idOrName).inspect({ abortSignal } as object) as Promise<RawContainerInspect>);
+export function inspectContainerRaw(
+  e: EngineCalls,
+  idOrName: string,
+  operation = `inspect container ${idOrName}`,
+): Promise<RawContainerInspect | undefined> {
+  return e.tolerant(
+    operation,
+    (abortSignal) => e.client.getContainer(idOrName).inspect({ abortSignal } as object) as Promise<RawContainerInspect>,
+  );
 }
 
 /**
@@ -41,8 +48,16 @@ export function inspectContainerRaw(e: EngineCalls, idOrName: string, operation 
  * Network.inspect does not pass an abortSignal on (so none is given); the deadline's race still
  * bounds the call.
  */
-function inspectNetworkRaw(e: EngineCalls, idOrName: string, alsoFine?: (err: DockerError) => boolean): Promise<RawNetwork | undefined> {
-  return e.tolerant(`inspect network "${idOrName}"`, () => e.client.getNetwork(idOrName).inspect() as Promise<RawNetwork>, alsoFine);
+function inspectNetworkRaw(
+  e: EngineCalls,
+  idOrName: string,
+  alsoFine?: (err: DockerError) => boolean,
+): Promise<RawNetwork | undefined> {
+  return e.tolerant(
+    `inspect network "${idOrName}"`,
+    () => e.client.getNetwork(idOrName).inspect() as Promise<RawNetwork>,
+    alsoFine,
+  );
 }
 
 /** Runs fn over items with at most `limit` in flight; results keep the input order. */
@@ -67,10 +82,14 @@ export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now:
     // per network, attachment is derived from the containers' own endpoints below, which also
     // keeps the two halves of the snapshot referentially consistent.
     const [rawNets, rawCtrs] = await Promise.all([
-      e.call('list networks', (abortSignal) => e.client.listNetworks({ abortSignal } as object) as unknown as Promise<RawNetwork[]>),
+      e.call(
+        'list networks',
+        (abortSignal) => e.client.listNetworks({ abortSignal } as object) as unknown as Promise<RawNetwork[]>,
+      ),
       e.call(
         'list containers',
-        (abortSignal) => e.client.listContainers({ all: true, abortSignal } as object) as unknown as Promise<RawContainerSummary[]>,
+        (abortSignal) =>
+          e.client.listContainers({ all: true, abortSignal } as object) as unknown as Promise<RawContainerSummary[]>,
       ),
     ]);
 
@@ -87,7 +106,9 @@ export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now:
       // to enter its network namespace, and only inspect gives it.
       if (c.State === 'running') return true;
       const eps = c.NetworkSettings?.Networks ?? {};
-      if (Object.entries(eps).some(([name, ep]) => ownedNets.has(name) || (!!ep.NetworkID && ownedNets.has(ep.NetworkID)))) {
+      if (
+        Object.entries(eps).some(([name, ep]) => ownedNets.has(name) || (!!ep.NetworkID && ownedNets.has(ep.NetworkID)))
+      ) {
         return true;
       }
       return !!so.alsoInspect?.({ id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), labels: { ...labels } });
@@ -114,7 +135,9 @@ export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now:
       for (const id of m.attachedTo) netById.get(id)?.containerIds.push(m.container.id);
     }
 
-    const dangling = containers.some((c) => c.endpoints.some((ep) => ep.networkId !== '' && !netById.has(ep.networkId)));
+    const dangling = containers.some((c) =>
+      c.endpoints.some((ep) => ep.networkId !== '' && !netById.has(ep.networkId)),
+    );
     for (const n of networks) n.containerIds.sort();
     return { snapshot: { networks, containers, takenAt }, dangling };
   }

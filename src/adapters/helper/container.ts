@@ -37,7 +37,12 @@ import { DockerError } from '../docker/errors.js';
 export const HELPER_NAME = 'faultline-netns-helper';
 export const HELPER_IMAGE = 'faultline/netns-helper:latest';
 /** Added to an otherwise empty capability set (CapDrop ALL); see the header for why each. */
-export const HELPER_CAPABILITIES: readonly string[] = Object.freeze(['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE']);
+export const HELPER_CAPABILITIES: readonly string[] = Object.freeze([
+  'NET_ADMIN',
+  'NET_RAW',
+  'SYS_ADMIN',
+  'SYS_PTRACE',
+]);
 
 /** The running helper. */
 export interface Live {
@@ -77,13 +82,21 @@ function helperHostConfig(): Record<string, unknown> {
 }
 
 export function helperConfigHash(imageId: string, labels: Record<string, string>): string {
-  const canonical = JSON.stringify({ v: 1, imageId, hostConfig: helperHostConfig(), labels: Object.entries(labels).sort() });
+  const canonical = JSON.stringify({
+    v: 1,
+    imageId,
+    hostConfig: helperHostConfig(),
+    labels: Object.entries(labels).sort(),
+  });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
 const shortId = (id: string) => id.slice(0, 12);
 
-export function helperContainer(e: EngineCalls, opts: { name: string; image: string; labels: Record<string, string> }): HelperContainer {
+export function helperContainer(
+  e: EngineCalls,
+  opts: { name: string; image: string; labels: Record<string, string> },
+): HelperContainer {
   const { client: docker, call, tolerant } = e;
   const { name, image } = opts;
   const extraLabels = { ...opts.labels };
@@ -92,14 +105,16 @@ export function helperContainer(e: EngineCalls, opts: { name: string; image: str
   let live: Promise<Live> | undefined;
 
   const inspectHelper = () =>
-    tolerant(`inspect helper container "${name}"`, (abortSignal) =>
-      docker.getContainer(name).inspect({ abortSignal } as object) as Promise<RawInspect>,
+    tolerant(
+      `inspect helper container "${name}"`,
+      (abortSignal) => docker.getContainer(name).inspect({ abortSignal } as object) as Promise<RawInspect>,
     );
 
   async function removeById(id: string): Promise<void> {
     await tolerant(
       `remove helper container "${name}"`,
-      (abortSignal) => docker.getContainer(id).remove({ force: true, v: true, abortSignal } as object) as Promise<unknown>,
+      (abortSignal) =>
+        docker.getContainer(id).remove({ force: true, v: true, abortSignal } as object) as Promise<unknown>,
       // Gone already, or its removal is in progress (409): the goal holds or soon will.
       (err) => err.statusCode === 409,
     );
@@ -123,8 +138,9 @@ export function helperContainer(e: EngineCalls, opts: { name: string; image: str
     const op = `ensure helper container "${name}"`;
     let img: { Id: string };
     try {
-      img = await call(`inspect helper image "${image}"`, (abortSignal) =>
-        docker.getImage(image).inspect({ abortSignal } as object) as Promise<{ Id: string }>,
+      img = await call(
+        `inspect helper image "${image}"`,
+        (abortSignal) => docker.getImage(image).inspect({ abortSignal } as object) as Promise<{ Id: string }>,
       );
     } catch (err) {
       if (err instanceof DockerError && err.statusCode === 404) {
@@ -172,7 +188,12 @@ export function helperContainer(e: EngineCalls, opts: { name: string; image: str
       assertOurs(c);
       const st = c.State ?? {};
       lastState = st.Status ?? 'unknown';
-      if (c.Config?.Labels?.[LABEL_HASH] !== hash || c.Image !== img.Id || st.Status === 'dead' || st.Status === 'removing') {
+      if (
+        c.Config?.Labels?.[LABEL_HASH] !== hash ||
+        c.Image !== img.Id ||
+        st.Status === 'dead' ||
+        st.Status === 'removing'
+      ) {
         await removeById(c.Id);
         if (st.Status === 'removing') await delay(100 * (round + 1));
         continue;
@@ -181,19 +202,25 @@ export function helperContainer(e: EngineCalls, opts: { name: string; image: str
         return { id: c.Id, pid: st.Pid as number };
       }
       if (st.Paused) {
-        await call(`unpause helper container "${name}"`, (abortSignal) =>
-          docker.getContainer(c.Id).unpause({ abortSignal } as object) as Promise<unknown>,
+        await call(
+          `unpause helper container "${name}"`,
+          (abortSignal) => docker.getContainer(c.Id).unpause({ abortSignal } as object) as Promise<unknown>,
         ).catch((err) => {
           if (!(err instanceof DockerError && err.statusCode === 409)) throw err;
         });
         continue;
       }
       try {
-        await call(`start helper container "${name}"`, (abortSignal) =>
-          docker.getContainer(c.Id).start({ abortSignal } as object) as Promise<unknown>,
+        await call(
+          `start helper container "${name}"`,
+          (abortSignal) => docker.getContainer(c.Id).start({ abortSignal } as object) as Promise<unknown>,
         );
       } catch (err) {
-        if (!(err instanceof DockerError && (err.statusCode === 304 || err.statusCode === 404 || err.statusCode === 409))) throw err;
+        if (!(
+          err instanceof DockerError &&
+          (err.statusCode === 304 || err.statusCode === 404 || err.statusCode === 409)
+        ))
+          throw err;
       }
     }
     throw new DockerError({

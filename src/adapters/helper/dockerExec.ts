@@ -25,13 +25,20 @@ export interface DockerExecOptions {
 /** Best effort: SIGKILL the exec's process (a host pid; the helper shares the host PID namespace). */
 async function killExec(e: EngineCalls, containerId: string, exec: Docker.Exec): Promise<void> {
   try {
-    const info = (await e.call('inspect exec', (abortSignal) => exec.inspect({ abortSignal }))) as Docker.ExecInspectInfo;
+    const info = (await e.call('inspect exec', (abortSignal) =>
+      exec.inspect({ abortSignal }),
+    )) as Docker.ExecInspectInfo;
     // Only while Docker still reports it running: after exit the pid may be reused.
     if (!info.Running || !(info.Pid > 0)) return;
     const killer = await e.call('create kill exec', (abortSignal) =>
-      e.client.getContainer(containerId).exec({ Cmd: ['kill', '-KILL', String(info.Pid)], abortSignal } as Docker.ExecCreateOptions),
+      e.client
+        .getContainer(containerId)
+        .exec({ Cmd: ['kill', '-KILL', String(info.Pid)], abortSignal } as Docker.ExecCreateOptions),
     );
-    const res = await e.call('start kill exec', (abortSignal) => killer.start({ Detach: true, abortSignal } as object) as Promise<unknown>);
+    const res = await e.call(
+      'start kill exec',
+      (abortSignal) => killer.start({ Detach: true, abortSignal } as object) as Promise<unknown>,
+    );
     // The (empty) answer is a stream: drop it, or its socket keeps the process alive.
     (res as { destroy?: () => void } | undefined)?.destroy?.();
   } catch {
@@ -116,7 +123,9 @@ export async function dockerExec(
       // A program that exits without reading all its stdin: as in runProcess, its exit code and
       // stderr say more than EPIPE does; the read side still delivers them.
       if (ex.code === 'EPIPE') return;
-      finish(new ExecError('SpawnFailed', `${what}: the exec stream failed: ${ex.message}`, stderrSoFar(), { cause: ex }));
+      finish(
+        new ExecError('SpawnFailed', `${what}: the exec stream failed: ${ex.message}`, stderrSoFar(), { cause: ex }),
+      );
     });
     // Half-close after the input: Docker then closes the program's stdin (EOF for tc -batch -).
     if (stdin !== undefined) stream.end(stdin);

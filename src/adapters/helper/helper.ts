@@ -57,10 +57,16 @@ export function createHelperExec(docker: Docker, opts: HelperExecOptions = {}): 
       validateArgv(argv);
       const who = `container ${shortId(target.containerId)}`;
       if (!Number.isSafeInteger(target.pid) || target.pid <= 0) {
-        throw new ExecError('InvalidArgv', `${who}: no network namespace to enter (pid ${target.pid}); is the container running?`);
+        throw new ExecError(
+          'InvalidArgv',
+          `${who}: no network namespace to enter (pid ${target.pid}); is the container running?`,
+        );
       }
       if (target.pid === 1) {
-        throw new ExecError('InvalidArgv', `${who}: refusing pid 1: in the helper's (host) PID namespace that is the host's init, whose netns is the host's`);
+        throw new ExecError(
+          'InvalidArgv',
+          `${who}: refusing pid 1: in the helper's (host) PID namespace that is the host's init, whose netns is the host's`,
+        );
       }
       const full = ['nsenter', `--net=/proc/${target.pid}/ns/net`, '--', ...argv];
       for (let attempt = 0; ; attempt++) {
@@ -73,7 +79,12 @@ export function createHelperExec(docker: Docker, opts: HelperExecOptions = {}): 
           );
         }
         try {
-          return await dockerExec(e, live.id, full, stdin, { where: `helper "${name}"`, what: `${who}: ${describeArgv(full)}`, timeoutMs, maxOutputBytes });
+          return await dockerExec(e, live.id, full, stdin, {
+            where: `helper "${name}"`,
+            what: `${who}: ${describeArgv(full)}`,
+            timeoutMs,
+            maxOutputBytes,
+          });
         } catch (err) {
           // The helper was removed or stopped under us (404 / 409): make it again, once.
           if (attempt === 0 && err instanceof DockerError && (err.statusCode === 404 || err.statusCode === 409)) {

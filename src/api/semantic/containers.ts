@@ -8,12 +8,48 @@ import { SPEC as S, isObj, list, q, str, type Obj, type Path, type Report } from
 
 /** Linux capabilities (capabilities(7), Linux 6.x), as Docker spells them without CAP_. */
 export const CAPABILITIES: readonly string[] = [
-  'ALL', 'AUDIT_CONTROL', 'AUDIT_READ', 'AUDIT_WRITE', 'BLOCK_SUSPEND', 'BPF', 'CHECKPOINT_RESTORE',
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'IPC_LOCK', 'IPC_OWNER', 'KILL',
-  'LEASE', 'LINUX_IMMUTABLE', 'MAC_ADMIN', 'MAC_OVERRIDE', 'MKNOD', 'NET_ADMIN', 'NET_BIND_SERVICE',
-  'NET_BROADCAST', 'NET_RAW', 'PERFMON', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYSLOG',
-  'SYS_ADMIN', 'SYS_BOOT', 'SYS_CHROOT', 'SYS_MODULE', 'SYS_NICE', 'SYS_PACCT', 'SYS_PTRACE',
-  'SYS_RAWIO', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'WAKE_ALARM',
+  'ALL',
+  'AUDIT_CONTROL',
+  'AUDIT_READ',
+  'AUDIT_WRITE',
+  'BLOCK_SUSPEND',
+  'BPF',
+  'CHECKPOINT_RESTORE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'KILL',
+  'LEASE',
+  'LINUX_IMMUTABLE',
+  'MAC_ADMIN',
+  'MAC_OVERRIDE',
+  'MKNOD',
+  'NET_ADMIN',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_RAW',
+  'PERFMON',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYSLOG',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_CHROOT',
+  'SYS_MODULE',
+  'SYS_NICE',
+  'SYS_PACCT',
+  'SYS_PTRACE',
+  'SYS_RAWIO',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'WAKE_ALARM',
 ];
 
 // Image references, after github.com/distribution/reference (reference/regexp.go):
@@ -64,7 +100,8 @@ export function publishProblem(spec: string): string | undefined {
   }
   const parts = rest.split(':');
   if (ip === undefined && parts.length === 3) ip = parts.shift();
-  if (parts.length > 2 || (ip !== undefined && parts.length !== 2)) return 'expected [ip:][hostPort:]containerPort[/protocol]';
+  if (parts.length > 2 || (ip !== undefined && parts.length !== 2))
+    return 'expected [ip:][hostPort:]containerPort[/protocol]';
   if (ip !== undefined && !parseIp(ip)) return `${q(ip)} is not an IP address`;
   const container = parts[parts.length - 1] as string;
   const host = parts.length === 2 ? (parts[0] as string) : undefined;

@@ -3,7 +3,18 @@
 // when (timing.ts), fault by fault.
 
 import { FAULT_ACTIONS } from '../kinds.js';
-import { checkCidr, notBoth, percent, percentOrObject, portRange, positive, rate, selector, size, uniqueNames } from './fields.js';
+import {
+  checkCidr,
+  notBoth,
+  percent,
+  percentOrObject,
+  portRange,
+  positive,
+  rate,
+  selector,
+  size,
+  uniqueNames,
+} from './fields.js';
 import type { NetworkRef } from './networks.js';
 import { SPEC as S, isObj, list, q, str, type Obj, type Path, type Report } from './report.js';
 import { checkFaultTiming } from './timing.js';
@@ -102,7 +113,15 @@ export function checkFaults(r: Report, spec: Obj, networkRef: NetworkRef): void 
       for (const [field, needs, message] of NETEM_NEEDS) {
         if (n[field] !== undefined && n[needs] === undefined) r.add('netem.dependency', [...np, field], message);
       }
-      notBoth(r, n, np, 'loss', 'gemodel', 'netem.conflict', 'give loss or gemodel, not both (both set the loss model)');
+      notBoth(
+        r,
+        n,
+        np,
+        'loss',
+        'gemodel',
+        'netem.conflict',
+        'give loss or gemodel, not both (both set the loss model)',
+      );
       percent(r, n.correlation, [...np, 'correlation']);
       percentOrObject(r, n.loss, [...np, 'loss']);
       percentOrObject(r, n.duplicate, [...np, 'duplicate']);
@@ -120,7 +139,15 @@ export function checkFaults(r: Report, spec: Obj, networkRef: NetworkRef): void 
       rate(r, b.rate, [...bp, 'rate']);
       size(r, b.burst, [...bp, 'burst']);
       size(r, b.limit, [...bp, 'limit']);
-      notBoth(r, b, bp, 'limit', 'latency', 'bandwidth.conflict', 'give limit or latency, not both (tbf sizes its queue from one of them)');
+      notBoth(
+        r,
+        b,
+        bp,
+        'limit',
+        'latency',
+        'bandwidth.conflict',
+        'give limit or latency, not both (tbf sizes its queue from one of them)',
+      );
       positive(r, b.latency, [...bp, 'latency'], 'latency');
     }
     if (partition) {
@@ -131,7 +158,9 @@ export function checkFaults(r: Report, spec: Obj, networkRef: NetworkRef): void 
         r.add(
           'partition.spec',
           pp,
-          hasGroups ? 'give groups or generator, not both' : 'a partition needs groups (e.g. [[server], [client1, client2]]) or a generator (halves, majority, isolate, ring, bridge)',
+          hasGroups
+            ? 'give groups or generator, not both'
+            : 'a partition needs groups (e.g. [[server], [client1, client2]]) or a generator (halves, majority, isolate, ring, bridge)',
         );
       }
       const where = new Map<string, number>();
@@ -143,7 +172,9 @@ export function checkFaults(r: Report, spec: Obj, networkRef: NetworkRef): void 
             r.add(
               'partition.groups',
               [...pp, 'groups', gi, ni],
-              prior === gi ? `${q(name)} appears twice in group ${gi}` : `${q(name)} is in group ${prior} and group ${gi}; a container belongs to one group`,
+              prior === gi
+                ? `${q(name)} appears twice in group ${gi}`
+                : `${q(name)} is in group ${prior} and group ${gi}; a container belongs to one group`,
             );
           } else where.set(name, gi);
         });
@@ -160,7 +191,12 @@ export function checkFaults(r: Report, spec: Obj, networkRef: NetworkRef): void 
       );
     }
     if (isObj(f.disconnect)) networkRef(f.disconnect.network, [...p, 'disconnect', 'network']);
-    if (isObj(f.container) && f.container.signal !== undefined && f.container.action !== 'kill' && f.container.action !== 'stop') {
+    if (
+      isObj(f.container) &&
+      f.container.signal !== undefined &&
+      f.container.action !== 'kill' &&
+      f.container.action !== 'stop'
+    ) {
       r.add(
         'container.signal',
         [...p, 'container', 'signal'],

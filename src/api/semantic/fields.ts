@@ -165,7 +165,9 @@ export function selector(r: Report, v: unknown, path: Path, forTargets: boolean)
         r.add(
           'selector.random',
           [...path, 'random'],
-          given.length === 0 ? 'random needs count or percent, e.g. {count: 1}' : 'random takes count or percent, not both',
+          given.length === 0
+            ? 'random needs count or percent, e.g. {count: 1}'
+            : 'random takes count or percent, not both',
         );
       }
       percent(r, v.random.percent, [...path, 'random', 'percent']);

@@ -14,7 +14,10 @@ export function checkMembers(r: Report, spec: Obj, networkRef: NetworkRef): void
     const p: Path = [...S, 'members', i];
     const net = networkRef(m.network, [...p, 'network']);
     selector(r, m.select, [...p, 'select'], false);
-    for (const [field, family] of [['ipv4Address', 4], ['ipv6Address', 6]] as const) {
+    for (const [field, family] of [
+      ['ipv4Address', 4],
+      ['ipv6Address', 6],
+    ] as const) {
       const text = str(m[field]);
       if (text === undefined) continue;
       const fp: Path = [...p, field];
@@ -73,8 +76,7 @@ export function checkMembers(r: Report, spec: Obj, networkRef: NetworkRef): void
           fp,
           `${text} is also given at ${prior.join('.')}; static addresses on one network must differ`,
         );
-      }
-      else staticTaken.set(key, fp);
+      } else staticTaken.set(key, fp);
     }
   });
 }

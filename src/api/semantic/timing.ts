@@ -28,7 +28,13 @@ export function checkFaultTiming(r: Report, f: Obj, p: Path): void {
         [...p, 'repeat'],
         'repeat needs duration: without it the first window lasts until the scenario ends',
       );
-    } else if (every !== undefined && duration !== undefined && every > 0 && every < duration && f.concurrency !== 'allow') {
+    } else if (
+      every !== undefined &&
+      duration !== undefined &&
+      every > 0 &&
+      every < duration &&
+      f.concurrency !== 'allow'
+    ) {
       r.add(
         'repeat.overlap',
         [...p, 'repeat', 'every'],
@@ -74,11 +80,7 @@ export function checkFaultTiming(r: Report, f: Obj, p: Path): void {
       );
     }
     if (f.schedule === undefined) {
-      r.add(
-        'timing.conflict',
-        [...p, 'timeZone'],
-        'timeZone applies only to schedule; remove it',
-      );
+      r.add('timing.conflict', [...p, 'timeZone'], 'timeZone applies only to schedule; remove it');
     }
   }
 }

@@ -19,7 +19,9 @@ export function applyCommand(program: Command): Command {
         process.stdout.write(`scenario.faultline.dev/${scenario.metadata.name} ${r.result} (${r.file})\n`);
       }
       if (!(await controllerWatching(dir))) {
-        process.stderr.write(`warning: no controller is watching ${dir}; nothing changes in Docker until one runs: faultline controller --dir ${dir}\n`);
+        process.stderr.write(
+          `warning: no controller is watching ${dir}; nothing changes in Docker until one runs: faultline controller --dir ${dir}\n`,
+        );
       }
     });
   return examples(cmd, [

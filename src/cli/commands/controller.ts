@@ -7,7 +7,15 @@ import { systemClock } from '../../controller/queue.js';
 import { createLogger } from '../log.js';
 import { createDirStore } from '../wiring.js';
 import { watchedDir } from '../input.js';
-import { dirOption, duration, examples, hostRulesOption, logLevelOption, netnsOption, wholeNumber } from '../options.js';
+import {
+  dirOption,
+  duration,
+  examples,
+  hostRulesOption,
+  logLevelOption,
+  netnsOption,
+  wholeNumber,
+} from '../options.js';
 
 interface Opts {
   resync: number;
@@ -22,8 +30,18 @@ export function controllerCommand(program: Command): Command {
     .command('controller')
     .description('run the reconcile loop over a directory of Scenario files')
     .addOption(dirOption())
-    .addOption(new Option('--resync <duration>', 'full resync period').argParser(duration(1000, '1s')).env('FAULTLINE_RESYNC').default(60_000, '60s'))
-    .addOption(new Option('--workers <n>', 'scenarios reconciled in parallel').argParser(wholeNumber(1, 100)).env('FAULTLINE_WORKERS').default(4))
+    .addOption(
+      new Option('--resync <duration>', 'full resync period')
+        .argParser(duration(1000, '1s'))
+        .env('FAULTLINE_RESYNC')
+        .default(60_000, '60s'),
+    )
+    .addOption(
+      new Option('--workers <n>', 'scenarios reconciled in parallel')
+        .argParser(wholeNumber(1, 100))
+        .env('FAULTLINE_WORKERS')
+        .default(4),
+    )
     .addOption(logLevelOption('info'))
     .addOption(netnsOption())
     .addOption(hostRulesOption())
@@ -31,9 +49,17 @@ export function controllerCommand(program: Command): Command {
       const log = createLogger(opts.logLevel);
       const dir = resolve(await watchedDir(self));
       // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
-      const [{ createDockerPort }, { createKernel }] = await Promise.all([import('../../adapters/docker/port.js'), import('../netfaults.js')]);
+      const [{ createDockerPort }, { createKernel }] = await Promise.all([
+        import('../../adapters/docker/port.js'),
+        import('../netfaults.js'),
+      ]);
       const docker = createDockerPort();
-      const kernel = await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, log, controllerIdFor(dir));
+      const kernel = await createKernel(
+        docker,
+        { mode: opts.netnsExec, hostRules: opts.hostRules },
+        log,
+        controllerIdFor(dir),
+      );
       const controller = new Controller({
         dir,
         docker,

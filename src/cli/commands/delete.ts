@@ -19,7 +19,10 @@ export function deleteCommand(program: Command): Command {
       if (opts.filename) {
         for (const f of await inputFiles(opts.filename)) {
           const n = peekName(await readInput(f));
-          if (!n) throw new UserError(`${inputLabel(f)}: metadata.name is missing or not a DNS label; cannot tell which scenario to delete`);
+          if (!n)
+            throw new UserError(
+              `${inputLabel(f)}: metadata.name is missing or not a DNS label; cannot tell which scenario to delete`,
+            );
           names.push(n);
         }
       }

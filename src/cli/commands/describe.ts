@@ -15,7 +15,11 @@ export function describeCommand(program: Command): Command {
     .action(async (name: string, _opts: unknown, self: Command) => {
       const it = await findScenario(await watchedDir(self), name);
       process.stdout.write(renderDescribe(it, new Date()));
-      const chart = timelineChart(it.scenario as Scenario | undefined, 'text', Math.max(40, (process.stdout.columns ?? 100) - 30));
+      const chart = timelineChart(
+        it.scenario as Scenario | undefined,
+        'text',
+        Math.max(40, (process.stdout.columns ?? 100) - 30),
+      );
       if (chart) process.stdout.write(`\nTimeline:\n${chart}`);
     });
   return examples(cmd, ['faultline describe echo', 'faultline describe bastion --dir scenarios']);

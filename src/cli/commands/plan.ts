@@ -25,15 +25,40 @@ function netnsPreview(scope: string, scenario: Scenario, snapshot: Snapshot): { 
   const time = evaluateRecorded(scenario.metadata.name, scenario.spec, scenario.status ?? {}, new Date());
   const resolved = resolveFaults(scenario, time.result, snapshot, time.seed);
   const hostPath = { v4: true, v6: false };
-  const plan = planNetns({ scope, scenario, active: resolved.active, view: snapshot, caps: FULL_CAPS, seed: time.seed, hostPath });
+  const plan = planNetns({
+    scope,
+    scenario,
+    active: resolved.active,
+    view: snapshot,
+    caps: FULL_CAPS,
+    seed: time.seed,
+    hostPath,
+  });
   const endpoints = new Map(snapshot.containers.map((c) => [c.id, c.endpoints.length]));
-  const text = netPlanToText(plan, { scope, caps: FULL_CAPS, hostPath, interfacesOf: (t) => Array.from({ length: Math.max(1, endpoints.get(t.key) ?? 1) }, (_, i) => `eth${i}`) });
+  const text = netPlanToText(plan, {
+    scope,
+    caps: FULL_CAPS,
+    hostPath,
+    interfacesOf: (t) => Array.from({ length: Math.max(1, endpoints.get(t.key) ?? 1) }, (_, i) => `eth${i}`),
+  });
   const json = {
-    placements: Object.fromEntries([...plan.placements].map(([f, ps]) => [f, ps.map((p) => ({ container: p.display, host: p.host, namespace: p.netns, skip: p.skip }))])),
+    placements: Object.fromEntries(
+      [...plan.placements].map(([f, ps]) => [
+        f,
+        ps.map((p) => ({ container: p.display, host: p.host, namespace: p.netns, skip: p.skip })),
+      ]),
+    ),
     namespaces: [...plan.namespaces.values()].map((c) => ({ container: c.target.name, entries: c.entries })),
-    host: plan.host.map((h) => ({ fault: h.fault, receiver: h.receiver.target.name, senders: h.senders.map((x) => x.target.name) })),
+    host: plan.host.map((h) => ({
+      fault: h.fault,
+      receiver: h.receiver.target.name,
+      senders: h.senders.map((x) => x.target.name),
+    })),
   };
-  return { text: `Programs (a kernel with every capability assumed; the controller probes the real one):\n${text}`, json };
+  return {
+    text: `Programs (a kernel with every capability assumed; the controller probes the real one):\n${text}`,
+    json,
+  };
 }
 
 export function planCommand(program: Command, name: 'plan' | 'diff' = 'plan'): Command {
@@ -58,7 +83,8 @@ export function planCommand(program: Command, name: 'plan' | 'diff' = 'plan'): C
         const scope = controllerIdFor(opts.dir);
         const plan = planScenario(desiredState(scope, scenario, snapshot), snapshot);
         const net = netnsPreview(scope, scenario, snapshot);
-        if (opts.output === 'yaml' || opts.output === 'json') printStructured({ ...(planToJSON(plan) as object), namespaces: net.json }, opts.output);
+        if (opts.output === 'yaml' || opts.output === 'json')
+          printStructured({ ...(planToJSON(plan) as object), namespaces: net.json }, opts.output);
         else process.stdout.write(planToText(plan) + (net.text ? `\n${net.text}` : ''));
         if (diff && (!isEmptyPlan(plan) || plan.blocked.length > 0)) process.exitCode = 1;
       } catch (e) {
@@ -77,6 +103,10 @@ export function planCommand(program: Command, name: 'plan' | 'diff' = 'plan'): C
     cmd,
     diff
       ? ['faultline diff -f examples/bastion.yaml || echo "Docker differs from the scenario"']
-      : ['faultline plan -f examples/bastion.yaml', 'faultline plan -f examples/bastion.yaml -o yaml', 'cat bastion.yaml | faultline plan -f - -o json'],
+      : [
+          'faultline plan -f examples/bastion.yaml',
+          'faultline plan -f examples/bastion.yaml -o yaml',
+          'cat bastion.yaml | faultline plan -f - -o json',
+        ],
   );
 }

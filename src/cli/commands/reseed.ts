@@ -8,7 +8,9 @@ import { dirOption, examples, UserError, wholeNumber } from '../options.js';
 export function reseedCommand(program: Command): Command {
   const cmd = program
     .command('reseed')
-    .description('choose new random targets, partitions and random start times: set spec.seed (a new random one, or --seed N)')
+    .description(
+      'choose new random targets, partitions and random start times: set spec.seed (a new random one, or --seed N)',
+    )
     .argument('<name>')
     .addOption(new Option('--seed <n>', 'the seed to use').argParser(wholeNumber(0, Number.MAX_SAFE_INTEGER)))
     .addOption(dirOption())

@@ -4,7 +4,15 @@ import { Option, type Command } from 'commander';
 import { createLogger } from '../log.js';
 import { loadValid } from '../input.js';
 import { renderSummary, runScenario } from '../run.js';
-import { duration, examples, filenameOption, hostRulesOption, logLevelOption, netnsOption, outputOption } from '../options.js';
+import {
+  duration,
+  examples,
+  filenameOption,
+  hostRulesOption,
+  logLevelOption,
+  netnsOption,
+  outputOption,
+} from '../options.js';
 
 interface Opts {
   filename: string;
@@ -24,9 +32,10 @@ export function runCommand(program: Command): Command {
     )
     .addOption(filenameOption('Scenario file').makeOptionMandatory())
     .addOption(
-      new Option('--timeout <duration>', 'stop after this long; for a timeline without an end (endless repeat, schedule) this is a normal end').argParser(
-        duration(1, '1ms'),
-      ),
+      new Option(
+        '--timeout <duration>',
+        'stop after this long; for a timeline without an end (endless repeat, schedule) this is a normal end',
+      ).argParser(duration(1, '1ms')),
     )
     .option('--keep', 'at the end, remove the faults but keep networks and containers', false)
     .addOption(outputOption(['text', 'json']))
@@ -36,10 +45,18 @@ export function runCommand(program: Command): Command {
     .action(async (opts: Opts) => {
       const { scenario, text } = await loadValid(opts.filename);
       // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
-      const [{ createDockerPort }, { createKernel }] = await Promise.all([import('../../adapters/docker/port.js'), import('../netfaults.js')]);
+      const [{ createDockerPort }, { createKernel }] = await Promise.all([
+        import('../../adapters/docker/port.js'),
+        import('../netfaults.js'),
+      ]);
       const docker = createDockerPort();
       const log = createLogger(opts.logLevel);
-      const kernel = await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, log, `run-${scenario.metadata.name}`);
+      const kernel = await createKernel(
+        docker,
+        { mode: opts.netnsExec, hostRules: opts.hostRules },
+        log,
+        `run-${scenario.metadata.name}`,
+      );
       const summary = await runScenario({
         text,
         scenario,

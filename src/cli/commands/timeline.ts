@@ -12,16 +12,26 @@ export function timelineCommand(program: Command): Command {
     .argument('[name]', 'a scenario in --dir (its recorded start and status are used)')
     .addOption(filenameOption('or a Scenario file (drawn as it would run if it started now)'))
     .addOption(new Option('--format <format>', 'chart format').choices(['text', 'svg']).default('text'))
-    .addOption(new Option('--width <n>', 'columns (text) or pixels (svg); default: the terminal width, or 900 px').argParser(wholeNumber(10, 10_000)))
+    .addOption(
+      new Option('--width <n>', 'columns (text) or pixels (svg); default: the terminal width, or 900 px').argParser(
+        wholeNumber(10, 10_000),
+      ),
+    )
     .addOption(dirOption())
-    .action(async (name: string | undefined, opts: { filename?: string; format: ChartFormat; width?: number }, self: Command) => {
-      let scenario: Scenario | undefined;
-      if (opts.filename) scenario = (await loadValid(opts.filename)).scenario;
-      else if (name) scenario = (await findScenario(await watchedDir(self), name)).scenario as Scenario | undefined;
-      else throw new UserError('name a scenario or give -f FILE');
-      const width = opts.width ?? (opts.format === 'svg' ? 900 : Math.max(40, (process.stdout.columns ?? 100) - 30));
-      process.stdout.write(timelineChart(scenario, opts.format, width) ?? 'no faults\n');
-    });
+    .action(
+      async (
+        name: string | undefined,
+        opts: { filename?: string; format: ChartFormat; width?: number },
+        self: Command,
+      ) => {
+        let scenario: Scenario | undefined;
+        if (opts.filename) scenario = (await loadValid(opts.filename)).scenario;
+        else if (name) scenario = (await findScenario(await watchedDir(self), name)).scenario as Scenario | undefined;
+        else throw new UserError('name a scenario or give -f FILE');
+        const width = opts.width ?? (opts.format === 'svg' ? 900 : Math.max(40, (process.stdout.columns ?? 100) - 30));
+        process.stdout.write(timelineChart(scenario, opts.format, width) ?? 'no faults\n');
+      },
+    );
   return examples(cmd, [
     'faultline timeline echo',
     'faultline timeline -f examples/network-partition.yaml --width 80',

@@ -21,5 +21,9 @@ export function validateCommand(program: Command): Command {
       }
       if (bad) process.exitCode = 1;
     });
-  return examples(cmd, ['faultline validate -f examples/', 'faultline validate -f scenario.yaml', 'cat scenario.yaml | faultline validate -f -']);
+  return examples(cmd, [
+    'faultline validate -f examples/',
+    'faultline validate -f scenario.yaml',
+    'cat scenario.yaml | faultline validate -f -',
+  ]);
 }

@@ -10,7 +10,10 @@ type Awaited = { text: string } & ({ delete: true } | { delete: false; type: Con
 function parseFor(value: string): Awaited {
   if (value === 'delete') return { text: value, delete: true };
   const m = /^condition=(Valid|Ready|Degraded)(?:=(True|False))?$/.exec(value);
-  if (!m) throw new InvalidArgumentError('Use condition=<Valid|Ready|Degraded>[=True|False] (e.g. condition=Ready, condition=Ready=False) or delete.');
+  if (!m)
+    throw new InvalidArgumentError(
+      'Use condition=<Valid|Ready|Degraded>[=True|False] (e.g. condition=Ready, condition=Ready=False) or delete.',
+    );
   return { text: value, delete: false, type: m[1] as ConditionType, status: (m[2] ?? 'True') as 'True' | 'False' };
 }
 
@@ -19,7 +22,11 @@ export function waitCommand(program: Command): Command {
     .command('wait')
     .description('wait until a scenario reports a condition (e.g. Ready) for its current generation, or is deleted')
     .argument('<name>')
-    .addOption(new Option('--for <condition>', 'condition=Ready, condition=Ready=False, or delete').argParser(parseFor).default(parseFor('condition=Ready'), 'condition=Ready'))
+    .addOption(
+      new Option('--for <condition>', 'condition=Ready, condition=Ready=False, or delete')
+        .argParser(parseFor)
+        .default(parseFor('condition=Ready'), 'condition=Ready'),
+    )
     .addOption(new Option('--timeout <duration>', 'give up after').argParser(duration(0, '0s')).default(60_000, '60s'))
     .addOption(dirOption())
     .action(async (name: string, opts: { for: Awaited; timeout: number }, self: Command) => {
@@ -31,14 +38,21 @@ export function waitCommand(program: Command): Command {
         const st = it?.scenario?.status;
         const want = opts.for.delete ? undefined : opts.for;
         const c = want && st?.conditions?.find((x) => x.type === want.type);
-        const current = st?.observedGeneration !== undefined && st.observedGeneration === it?.scenario?.metadata?.generation;
+        const current =
+          st?.observedGeneration !== undefined && st.observedGeneration === it?.scenario?.metadata?.generation;
         if (want && c && current && c.status === want.status) {
           process.stdout.write(`scenario.faultline.dev/${name} condition met: ${c.type}=${c.status} (${c.reason})\n`);
           return;
         }
         if (Date.now() > deadline) {
-          const detail = c ? `${c.type}=${c.status} ${c.reason}: ${c.message}` : it ? 'no such condition yet' : 'no such scenario';
-          throw new UserError(`timed out after ${opts.timeout / 1000} s waiting for ${name} ${opts.for.text} (now: ${detail})`);
+          const detail = c
+            ? `${c.type}=${c.status} ${c.reason}: ${c.message}`
+            : it
+              ? 'no such condition yet'
+              : 'no such scenario';
+          throw new UserError(
+            `timed out after ${opts.timeout / 1000} s waiting for ${name} ${opts.for.text} (now: ${detail})`,
+          );
         }
         await new Promise((r) => setTimeout(r, 200));
       }

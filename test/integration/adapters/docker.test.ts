@@ -9,13 +9,16 @@ import Docker from 'dockerode';
 import { DockerError } from '../../../src/adapters/docker/errors.js';
 import { createDockerPort, type DockerAdapter } from '../../../src/adapters/docker/port.js';
 import { LABEL_MANAGED_BY, LABEL_SCENARIO, MANAGED_BY } from '../../../src/api/ownership.js';
-import type { Snapshot } from '../../../src/resolve/index.js';
 import type { ContainerCreateRequest, DockerEvent } from '../../../src/ports/index.js';
 import { createTestNetwork, eventually, execIn, Janitor } from './fixtures.js';
 
 const IMAGE = 'faultline/testbox';
 
-function containerReq(name: string, labels: Record<string, string>, extra: Partial<ContainerCreateRequest> = {}): ContainerCreateRequest {
+function containerReq(
+  name: string,
+  labels: Record<string, string>,
+  extra: Partial<ContainerCreateRequest> = {},
+): ContainerCreateRequest {
   return {
     name,
     image: IMAGE,
@@ -67,7 +70,9 @@ describe('docker adapter on the real engine', () => {
     ipA = `${net.prefix}.10`;
     a = j.container(
       await port.createContainer(
-        containerReq(j.name('a'), owned, { network: { name: net.name, endpoint: { aliases: ['alpha'], ipv4Address: ipA } } }),
+        containerReq(j.name('a'), owned, {
+          network: { name: net.name, endpoint: { aliases: ['alpha'], ipv4Address: ipA } },
+        }),
       ),
     );
     await port.startContainer(a);
@@ -81,7 +86,9 @@ describe('docker adapter on the real engine', () => {
   });
 
   it('createContainer makes a created container; startContainer runs it; a second start is a no-op', async () => {
-    const c = j.container(await port.createContainer(containerReq(j.name('start'), { ...owned, 'fltest.example/purpose': 'start' })));
+    const c = j.container(
+      await port.createContainer(containerReq(j.name('start'), { ...owned, 'fltest.example/purpose': 'start' })),
+    );
     const created = await raw.getContainer(c).inspect();
     assert.equal(created.Name, `/${j.name('start')}`);
     assert.equal(created.Config.Image, IMAGE);
@@ -152,7 +159,10 @@ describe('docker adapter on the real engine', () => {
     assert.deepEqual(onNet.aliases, ['beta']);
     assert.equal(onNet.networkId, net.id);
     assert.match(onNet.ipv4Address ?? '', new RegExp(`^${net.prefix.replace(/\./g, '\\.')}\\.\\d+$`));
-    assert.ok(cb.endpoints.some((e) => e.networkName === 'bridge'), 'still on the default bridge');
+    assert.ok(
+      cb.endpoints.some((e) => e.networkName === 'bridge'),
+      'still on the default bridge',
+    );
   });
 
   it('inspectContainer shows a container as snapshot() does, by id or name; undefined when absent', async () => {
@@ -161,7 +171,10 @@ describe('docker adapter on the real engine', () => {
     assert.ok(ca && ca.pid > 0 && ca.endpoints.length === 1);
     assert.deepEqual(await port.inspectContainer(a), ca);
     assert.deepEqual(await port.inspectContainer(j.name('a')), ca);
-    assert.deepEqual(await port.inspectContainer(b), snap.containers.find((c) => c.id === b));
+    assert.deepEqual(
+      await port.inspectContainer(b),
+      snap.containers.find((c) => c.id === b),
+    );
     assert.equal(await port.inspectContainer(j.name('no-such-container')), undefined);
   });
 
@@ -176,9 +189,18 @@ describe('docker adapter on the real engine', () => {
   });
 
   it('a container on two networks: inspectContainer has both endpoints, inspectNetwork of each lists it, until removed', async () => {
-    const second = await createTestNetwork(j, 'second', { driver: 'bridge', labels: owned, internal: false, attachable: false, enableIPv6: false, options: {} });
+    const second = await createTestNetwork(j, 'second', {
+      driver: 'bridge',
+      labels: owned,
+      internal: false,
+      attachable: false,
+      enableIPv6: false,
+      options: {},
+    });
     const c = j.container(
-      await port.createContainer(containerReq(j.name('two'), owned, { network: { name: net.name, endpoint: { aliases: ['two-a'] } } })),
+      await port.createContainer(
+        containerReq(j.name('two'), owned, { network: { name: net.name, endpoint: { aliases: ['two-a'] } } }),
+      ),
     );
     await port.startContainer(c);
     await port.connect(second.name, c, { aliases: ['two-b'], ipv4Address: `${second.prefix}.20` });
@@ -193,7 +215,10 @@ describe('docker adapter on the real engine', () => {
       ].sort(),
     );
     assert.equal(ins.endpoints.find((e) => e.networkId === second.id)?.ipv4Address, `${second.prefix}.20`);
-    assert.deepEqual(ins, (await port.snapshot()).containers.find((x) => x.id === c));
+    assert.deepEqual(
+      ins,
+      (await port.snapshot()).containers.find((x) => x.id === c),
+    );
     assert.deepEqual((await port.inspectNetwork(net.id))?.containerIds, [a, b, c].sort());
     assert.deepEqual((await port.inspectNetwork(second.id))?.containerIds, [c]);
 
@@ -205,13 +230,23 @@ describe('docker adapter on the real engine', () => {
   });
 
   it('inspectNetwork by a name two networks share is an InvalidRequest; by id each one reads', async () => {
-    const first = await createTestNetwork(j, 'twin', { driver: 'bridge', labels: owned, internal: false, attachable: false, enableIPv6: false, options: {} });
+    const first = await createTestNetwork(j, 'twin', {
+      driver: 'bridge',
+      labels: owned,
+      internal: false,
+      attachable: false,
+      enableIPv6: false,
+      options: {},
+    });
     // What a create race leaves behind: Docker 20.10 makes a same-named network without CheckDuplicate.
     let twin = '';
     for (let attempt = 0; !twin; attempt++) {
       const subnet = `10.250.${randomBytes(1)[0]}.0/24`;
       try {
-        twin = j.network((await raw.createNetwork({ Name: first.name, CheckDuplicate: false, IPAM: { Config: [{ Subnet: subnet }] } })).id);
+        twin = j.network(
+          (await raw.createNetwork({ Name: first.name, CheckDuplicate: false, IPAM: { Config: [{ Subnet: subnet }] } }))
+            .id,
+        );
       } catch (e) {
         if (attempt > 20 || !/overlap/i.test((e as Error).message)) throw e;
       }
@@ -247,10 +282,13 @@ describe('docker adapter on the real engine', () => {
       assert.match(e.message, /disconnect it first/);
       return true;
     });
-    await assert.rejects(port.connect(net.name, a, { aliases: [], ipv4Address: `${net.prefix}.99` }), /already connected/);
+    await assert.rejects(
+      port.connect(net.name, a, { aliases: [], ipv4Address: `${net.prefix}.99` }),
+      /already connected/,
+    );
   });
 
-  it('errors carry what failed, Docker\'s words and the status code', async () => {
+  it("errors carry what failed, Docker's words and the status code", async () => {
     await assert.rejects(
       port.createNetwork({
         name: j.network(j.name('overlap')),
@@ -276,7 +314,10 @@ describe('docker adapter on the real engine', () => {
       assert.equal(e.code, 'Conflict');
       return true;
     });
-    await assert.rejects(port.removeNetwork(net.name), /has active endpoints.*disconnect or remove its containers first/);
+    await assert.rejects(
+      port.removeNetwork(net.name),
+      /has active endpoints.*disconnect or remove its containers first/,
+    );
   });
 
   it('every running container is inspected, labelled or not: a fault may target it and needs its pid', async () => {
@@ -290,7 +331,9 @@ describe('docker adapter on the real engine', () => {
 
   it('a created, never started container shows its configured endpoint without IP and is not attached', async () => {
     const c = j.container(
-      await port.createContainer(containerReq(j.name('idle'), owned, { network: { name: net.name, endpoint: { aliases: ['idle'] } } })),
+      await port.createContainer(
+        containerReq(j.name('idle'), owned, { network: { name: net.name, endpoint: { aliases: ['idle'] } } }),
+      ),
     );
     const snap = await port.snapshot();
     const ci = snap.containers.find((x) => x.id === c);
@@ -299,7 +342,16 @@ describe('docker adapter on the real engine', () => {
     assert.equal(ci.pid, 0);
     assert.deepEqual(
       ci.endpoints.map((e) => ({ ...e, macAddress: undefined })),
-      [{ networkId: net.id, networkName: net.name, ipv4Address: undefined, ipv6Address: undefined, aliases: ['idle'], macAddress: undefined }],
+      [
+        {
+          networkId: net.id,
+          networkName: net.name,
+          ipv4Address: undefined,
+          ipv6Address: undefined,
+          aliases: ['idle'],
+          macAddress: undefined,
+        },
+      ],
     );
     assert.ok(!snap.networks.find((n) => n.id === net.id)?.containerIds.includes(c));
     // Its endpoint has no NetworkID yet: inspectContainer resolves the network by name, as snapshot() does.
@@ -326,7 +378,10 @@ describe('docker adapter on the real engine', () => {
     await port.stopContainer(ev, 1); // already stopped: fine
     await port.removeContainer(ev);
     const has = (type: string, action: string, pred: (e: DockerEvent) => boolean) =>
-      assert.ok(events.some((e) => e.type === type && e.action === action && pred(e)), `${type} ${action} event`);
+      assert.ok(
+        events.some((e) => e.type === type && e.action === action && pred(e)),
+        `${type} ${action} event`,
+      );
     await eventually(() => {
       has('container', 'start', (e) => e.actorId === ev);
       has('network', 'connect', (e) => e.actorId === net.id && e.attributes.container === ev);
@@ -340,8 +395,19 @@ describe('docker adapter on the real engine', () => {
   });
 
   it('removals are idempotent and the snapshot no longer shows removed objects', async () => {
-    const gone = await createTestNetwork(j, 'gone', { driver: 'bridge', labels: owned, internal: false, attachable: false, enableIPv6: false, options: {} });
-    const c = j.container(await port.createContainer(containerReq(j.name('gone'), owned, { network: { name: gone.name, endpoint: { aliases: [] } } })));
+    const gone = await createTestNetwork(j, 'gone', {
+      driver: 'bridge',
+      labels: owned,
+      internal: false,
+      attachable: false,
+      enableIPv6: false,
+      options: {},
+    });
+    const c = j.container(
+      await port.createContainer(
+        containerReq(j.name('gone'), owned, { network: { name: gone.name, endpoint: { aliases: [] } } }),
+      ),
+    );
     await port.startContainer(c);
     await port.removeContainer(c); // force: a running container goes too
     await port.removeContainer(c);
@@ -365,7 +431,10 @@ describe('docker adapter connection options', () => {
       assert.ok(e instanceof DockerError);
       assert.equal(e.code, 'Unreachable');
       assert.equal(e.statusCode, undefined);
-      assert.match(e.message, /^ping the Docker engine: cannot reach the Docker engine \(ENOENT: .*is the Docker engine running/);
+      assert.match(
+        e.message,
+        /^ping the Docker engine: cannot reach the Docker engine \(ENOENT: .*is the Docker engine running/,
+      );
       return true;
     });
   });

@@ -35,7 +35,12 @@ describe('netns helper container', () => {
     a = await lab.testbox('a', net.name, `${net.prefix}.10`);
     b = await lab.testbox('b', net.name, `${net.prefix}.11`);
     ta = { pid: a.pid, containerId: a.id };
-    helper = createHelperExec(lab.docker, { name: helperName, image, timeoutMs: 10_000, labels: { 'fltest.example/run': lab.run } });
+    helper = createHelperExec(lab.docker, {
+      name: helperName,
+      image,
+      timeoutMs: 10_000,
+      labels: { 'fltest.example/run': lab.run },
+    });
   });
 
   after(async () => {
@@ -85,7 +90,12 @@ describe('netns helper container', () => {
     assert.deepEqual(w, { code: 0, stdout: '', stderr: '' });
     const r = await helper.run(ta, ['tc', '-j', 'qdisc', 'show', 'dev', 'eth0']);
     assert.equal(r.code, 0, r.stderr);
-    const qdiscs = JSON.parse(r.stdout) as { kind: string; handle: string; root?: boolean; options?: { rate?: number } }[];
+    const qdiscs = JSON.parse(r.stdout) as {
+      kind: string;
+      handle: string;
+      root?: boolean;
+      options?: { rate?: number };
+    }[];
     const tbf = qdiscs.find((q) => q.kind === 'tbf');
     assert.ok(tbf, r.stdout);
     assert.equal(tbf.handle, '1fa0:');
@@ -97,7 +107,20 @@ describe('netns helper container', () => {
   });
 
   it('`iptables-restore --noflush` installs an owned chain; the container’s other rules survive', async () => {
-    const other = await helper.run(ta, ['iptables', '-w', '-A', 'INPUT', '-s', '192.0.2.7/32', '-m', 'comment', '--comment', 'not-ours', '-j', 'DROP']);
+    const other = await helper.run(ta, [
+      'iptables',
+      '-w',
+      '-A',
+      'INPUT',
+      '-s',
+      '192.0.2.7/32',
+      '-m',
+      'comment',
+      '--comment',
+      'not-ours',
+      '-j',
+      'DROP',
+    ]);
     assert.equal(other.code, 0, other.stderr);
     const beforeSave = await helper.run(ta, ['iptables-save']);
     // Docker's embedded-DNS rules of a user-defined network (nat DOCKER_OUTPUT): not ours either.
@@ -121,27 +144,34 @@ describe('netns helper container', () => {
     const lines = save.stdout.split('\n');
     assert.ok(lines.includes(`:${chain} - [0:0]`), save.stdout);
     assert.equal(lines.filter((l) => l.startsWith(`-A ${chain} `)).length, 1, save.stdout);
-    assert.ok(lines.some((l) => l.includes('192.0.2.7/32') && l.includes('not-ours')), 'the unowned rule survived');
+    assert.ok(
+      lines.some((l) => l.includes('192.0.2.7/32') && l.includes('not-ours')),
+      'the unowned rule survived',
+    );
     for (const l of dockerDns) assert.ok(lines.includes(l), `Docker's rule survived: ${l}`);
   });
 
-  it('gives the same answers as the nsenter executor for the same commands', { skip: process.getuid?.() !== 0 ? 'nsenter needs root' : false }, async () => {
-    const ns = createNsenterExec({ timeoutMs: 10_000 });
-    const commands: [string[], ((s: string) => unknown)][] = [
-      [['ip', '-j', 'addr', 'show'], (s) => JSON.parse(s)],
-      [['tc', '-j', 'qdisc', 'show', 'dev', 'eth0'], (s) => JSON.parse(s)],
-      [['iptables-save'], normalizeSave],
-      [['ip6tables-save'], normalizeSave],
-      [['ip', 'link', 'show', 'no-such-dev0'], (s) => s],
-    ];
-    for (const [argv, norm] of commands) {
-      const viaHelper = await helper.run(ta, argv);
-      const viaNsenter = await ns.run(ta, argv);
-      assert.equal(viaHelper.code, viaNsenter.code, argv.join(' '));
-      assert.deepEqual(norm(viaHelper.stdout), norm(viaNsenter.stdout), argv.join(' '));
-      assert.equal(viaHelper.stderr, viaNsenter.stderr, argv.join(' '));
-    }
-  });
+  it(
+    'gives the same answers as the nsenter executor for the same commands',
+    { skip: process.getuid?.() !== 0 ? 'nsenter needs root' : false },
+    async () => {
+      const ns = createNsenterExec({ timeoutMs: 10_000 });
+      const commands: [string[], (s: string) => unknown][] = [
+        [['ip', '-j', 'addr', 'show'], (s) => JSON.parse(s)],
+        [['tc', '-j', 'qdisc', 'show', 'dev', 'eth0'], (s) => JSON.parse(s)],
+        [['iptables-save'], normalizeSave],
+        [['ip6tables-save'], normalizeSave],
+        [['ip', 'link', 'show', 'no-such-dev0'], (s) => s],
+      ];
+      for (const [argv, norm] of commands) {
+        const viaHelper = await helper.run(ta, argv);
+        const viaNsenter = await ns.run(ta, argv);
+        assert.equal(viaHelper.code, viaNsenter.code, argv.join(' '));
+        assert.deepEqual(norm(viaHelper.stdout), norm(viaNsenter.stdout), argv.join(' '));
+        assert.equal(viaHelper.stderr, viaNsenter.stderr, argv.join(' '));
+      }
+    },
+  );
 
   it('returns a failing exit code with stderr instead of throwing', async () => {
     const r = await helper.run(ta, ['ip', 'link', 'show', 'no-such-dev0']);
@@ -164,7 +194,12 @@ describe('netns helper container', () => {
   });
 
   it('kills a program that outlives the timeout (the process is gone from the helper)', async () => {
-    const quick = createHelperExec(lab.docker, { name: helperName, image, timeoutMs: 500, labels: { 'fltest.example/run': lab.run } });
+    const quick = createHelperExec(lab.docker, {
+      name: helperName,
+      image,
+      timeoutMs: 500,
+      labels: { 'fltest.example/run': lab.run },
+    });
     await assert.rejects(quick.run(ta, ['sleep', '977']), (e: unknown) => {
       assert.ok(e instanceof ExecError && e.code === 'Timeout', String(e));
       assert.match(e.message, new RegExp(`^container ${a.id.slice(0, 12)}: `));
@@ -178,8 +213,16 @@ describe('netns helper container', () => {
   });
 
   it('rejects output beyond the cap instead of truncating it', async () => {
-    const small = createHelperExec(lab.docker, { name: helperName, image, maxOutputBytes: 1000, labels: { 'fltest.example/run': lab.run } });
-    await assert.rejects(small.run(ta, ['cat'], 'x'.repeat(5000)), (e: unknown) => e instanceof ExecError && e.code === 'OutputTooLarge');
+    const small = createHelperExec(lab.docker, {
+      name: helperName,
+      image,
+      maxOutputBytes: 1000,
+      labels: { 'fltest.example/run': lab.run },
+    });
+    await assert.rejects(
+      small.run(ta, ['cat'], 'x'.repeat(5000)),
+      (e: unknown) => e instanceof ExecError && e.code === 'OutputTooLarge',
+    );
   });
 
   it('starts a stopped helper again on the next command (same container)', async () => {
@@ -198,7 +241,12 @@ describe('netns helper container', () => {
     const stale = await lab.docker.createContainer({
       name: helperName,
       Image: image,
-      Labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_ROLE]: 'helper', [LABEL_HASH]: 'stale', 'fltest.example/run': lab.run },
+      Labels: {
+        [LABEL_MANAGED_BY]: MANAGED_BY,
+        [LABEL_ROLE]: 'helper',
+        [LABEL_HASH]: 'stale',
+        'fltest.example/run': lab.run,
+      },
       HostConfig: { PidMode: 'host', NetworkMode: 'none', CapAdd: ['NET_ADMIN', 'SYS_ADMIN'] },
     });
     await stale.start();
@@ -213,25 +261,46 @@ describe('netns helper container', () => {
 
   it('never removes a same-named container that is not faultline’s', async () => {
     const foreignName = lab.container(lab.name('foreign'));
-    const foreign = await lab.docker.createContainer({ name: foreignName, Image: 'faultline/testbox', Labels: { 'fltest.example/run': lab.run } });
+    const foreign = await lab.docker.createContainer({
+      name: foreignName,
+      Image: 'faultline/testbox',
+      Labels: { 'fltest.example/run': lab.run },
+    });
     const h = createHelperExec(lab.docker, { name: foreignName, image });
-    await assert.rejects(h.ensure(), (e: unknown) => e instanceof DockerError && e.code === 'Conflict' && /not faultline's netns helper/.test(e.message));
+    await assert.rejects(
+      h.ensure(),
+      (e: unknown) =>
+        e instanceof DockerError && e.code === 'Conflict' && /not faultline's netns helper/.test(e.message),
+    );
     await assert.rejects(h.remove(), (e: unknown) => e instanceof DockerError && e.code === 'Conflict');
     assert.equal((await lab.docker.getContainer(foreignName).inspect()).Id, foreign.id);
   });
 
   it('says how to build a missing image', async () => {
-    const h = createHelperExec(lab.docker, { name: lab.container(lab.name('noimage')), image: 'faultline/netns-helper:fltest-absent' });
-    await assert.rejects(h.ensure(), (e: unknown) => e instanceof DockerError && e.code === 'NotFound' && /build-helper-image\.sh/.test(e.message));
+    const h = createHelperExec(lab.docker, {
+      name: lab.container(lab.name('noimage')),
+      image: 'faultline/netns-helper:fltest-absent',
+    });
+    await assert.rejects(
+      h.ensure(),
+      (e: unknown) => e instanceof DockerError && e.code === 'NotFound' && /build-helper-image\.sh/.test(e.message),
+    );
   });
 
-  it('createNetnsExec: auto picks nsenter here (root, local socket, probe enters the target) and says why', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
-    const choice = await createNetnsExec({ probeTarget: ta });
-    assert.equal(choice.mode, 'nsenter', choice.reason);
-    assert.match(choice.reason, new RegExp(`/proc/${a.pid}/ns/net of container ${a.id.slice(0, 12)} opened and entered`));
-    const r = await choice.exec.run(ta, ['ip', '-j', 'addr', 'show']);
-    assert.ok(r.stdout.includes(a.ip));
-  });
+  it(
+    'createNetnsExec: auto picks nsenter here (root, local socket, probe enters the target) and says why',
+    { skip: process.getuid?.() !== 0 ? 'needs root' : false },
+    async () => {
+      const choice = await createNetnsExec({ probeTarget: ta });
+      assert.equal(choice.mode, 'nsenter', choice.reason);
+      assert.match(
+        choice.reason,
+        new RegExp(`/proc/${a.pid}/ns/net of container ${a.id.slice(0, 12)} opened and entered`),
+      );
+      const r = await choice.exec.run(ta, ['ip', '-j', 'addr', 'show']);
+      assert.ok(r.stdout.includes(a.ip));
+    },
+  );
 
   it('createNetnsExec: auto picks the helper when not root, when the engine is remote, when the pid is not the container', async () => {
     const notRoot = await createNetnsExec({ uid: 1000, helper: { name: helperName, image } });

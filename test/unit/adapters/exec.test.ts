@@ -29,14 +29,18 @@ describe('runProcess', () => {
 
   it('kills the child at the timeout', async () => {
     const t0 = Date.now();
-    await assert.rejects(runProcess(['sleep', '10'], { ...limits, timeoutMs: 200 }), (e: unknown) => e instanceof ExecError && e.code === 'Timeout');
+    await assert.rejects(
+      runProcess(['sleep', '10'], { ...limits, timeoutMs: 200 }),
+      (e: unknown) => e instanceof ExecError && e.code === 'Timeout',
+    );
     assert.ok(Date.now() - t0 < 3_000);
   });
 
   it('refuses to return truncated output', async () => {
     await assert.rejects(
       runProcess(['head', '-c', '5000', '/dev/zero'], limits),
-      (e: unknown) => e instanceof ExecError && e.code === 'OutputTooLarge' && /stdout exceeded 1024 bytes/.test(e.message),
+      (e: unknown) =>
+        e instanceof ExecError && e.code === 'OutputTooLarge' && /stdout exceeded 1024 bytes/.test(e.message),
     );
   });
 

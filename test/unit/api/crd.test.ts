@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { Ajv } from 'ajv';
-import { CRD_PATH, SCHEMA_PATH, readCrd, renderSchemaFile, scenarioSchema, statusValidator } from '../../../src/api/schema.js';
+import {
+  CRD_PATH,
+  SCHEMA_PATH,
+  readCrd,
+  renderSchemaFile,
+  scenarioSchema,
+  statusValidator,
+} from '../../../src/api/schema.js';
 import { DNS_LABEL, DNS_LABEL_RE, MAX_SCENARIO_NAME, PATTERN_HINTS } from '../../../src/api/patterns.js';
 import { FULL } from './fixtures.js';
 
@@ -18,11 +25,18 @@ const version = (spec.versions as Node[])[0] as Node;
 const openApi = (version.schema as Node).openAPIV3Schema as Node;
 
 /** Visit every schema node of the openAPIV3Schema with its path and whether it sits in a junctor. */
-function walk(node: Node, path: string, inJunctor: boolean, visit: (n: Node, path: string, inJunctor: boolean) => void): void {
+function walk(
+  node: Node,
+  path: string,
+  inJunctor: boolean,
+  visit: (n: Node, path: string, inJunctor: boolean) => void,
+): void {
   visit(node, path, inJunctor);
-  for (const [k, v] of Object.entries((node.properties ?? {}) as Record<string, Node>)) walk(v, `${path}.${k}`, inJunctor, visit);
+  for (const [k, v] of Object.entries((node.properties ?? {}) as Record<string, Node>))
+    walk(v, `${path}.${k}`, inJunctor, visit);
   if (node.items) walk(node.items as Node, `${path}[]`, inJunctor, visit);
-  if (typeof node.additionalProperties === 'object') walk(node.additionalProperties as Node, `${path}{}`, inJunctor, visit);
+  if (typeof node.additionalProperties === 'object')
+    walk(node.additionalProperties as Node, `${path}{}`, inJunctor, visit);
   for (const j of ['anyOf', 'allOf', 'oneOf'] as const) {
     ((node[j] ?? []) as Node[]).forEach((b, i) => walk(b, `${path}/${j}/${i}`, true, visit));
   }
@@ -34,7 +48,10 @@ test('the CRD names, version and status subresource are what faultline reads', (
   assert.equal(crd.kind, 'CustomResourceDefinition');
   assert.equal((crd.metadata as Node).name, 'scenarios.faultline.dev');
   assert.equal(spec.group, 'faultline.dev');
-  assert.deepEqual({ kind: (spec.names as Node).kind, plural: (spec.names as Node).plural }, { kind: 'Scenario', plural: 'scenarios' });
+  assert.deepEqual(
+    { kind: (spec.names as Node).kind, plural: (spec.names as Node).plural },
+    { kind: 'Scenario', plural: 'scenarios' },
+  );
   assert.equal(version.name, 'v1alpha1');
   assert.equal(version.served, true);
   assert.equal(version.storage, true);
@@ -50,16 +67,21 @@ test('the openAPIV3Schema is structural (Kubernetes apiextensions rules)', () =>
       for (const k of ['type', 'description', 'default', 'additionalProperties', 'nullable', 'title']) {
         if (k in n) problems.push(`${path}: ${k} inside a junctor`);
       }
-      for (const k of Object.keys(n)) if (k.startsWith('x-kubernetes-')) problems.push(`${path}: ${k} inside a junctor`);
+      for (const k of Object.keys(n))
+        if (k.startsWith('x-kubernetes-')) problems.push(`${path}: ${k} inside a junctor`);
       return;
     }
     if (n.type === undefined && !intOrString && !preserve) problems.push(`${path}: no type`);
-    if (n.properties && n.additionalProperties !== undefined) problems.push(`${path}: properties beside additionalProperties`);
+    if (n.properties && n.additionalProperties !== undefined)
+      problems.push(`${path}: properties beside additionalProperties`);
     if (n.type === 'array' && !n.items) problems.push(`${path}: array without items`);
     for (const k of ['$ref', 'uniqueItems', 'patternProperties', 'definitions', 'dependencies', 'additionalItems']) {
       if (k in n && !(k === 'uniqueItems' && n[k] === false)) problems.push(`${path}: ${k} is not allowed`);
     }
-    if (n.type !== undefined && !['array', 'boolean', 'integer', 'number', 'object', 'string'].includes(n.type as string)) {
+    if (
+      n.type !== undefined &&
+      !['array', 'boolean', 'integer', 'number', 'object', 'string'].includes(n.type as string)
+    ) {
       problems.push(`${path}: bad type ${String(n.type)}`);
     }
     // Fields named inside a junctor must be declared outside it too.
@@ -74,7 +96,8 @@ test('the openAPIV3Schema is structural (Kubernetes apiextensions rules)', () =>
     if (n['x-kubernetes-list-type'] === 'map') {
       const item = n.items as Node;
       for (const key of (n['x-kubernetes-list-map-keys'] ?? []) as string[]) {
-        if (!((item.required ?? []) as string[]).includes(key)) problems.push(`${path}: list map key ${key} not required`);
+        if (!((item.required ?? []) as string[]).includes(key))
+          problems.push(`${path}: list map key ${key} not required`);
       }
     }
   });
@@ -107,7 +130,8 @@ test('every pattern in the CRD has words for people (patterns.ts)', () => {
 });
 
 test('metadata.name in the CRD is the DNS label and length the code checks (patterns.ts)', () => {
-  const name = ((openApi.properties as Node).metadata as Node & { properties: Record<string, Node> }).properties.name as Node;
+  const name = ((openApi.properties as Node).metadata as Node & { properties: Record<string, Node> }).properties
+    .name as Node;
   assert.equal(name.pattern, DNS_LABEL);
   assert.equal(DNS_LABEL_RE.source, DNS_LABEL);
   assert.equal(name.maxLength, MAX_SCENARIO_NAME);

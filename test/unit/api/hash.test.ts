@@ -19,15 +19,27 @@ function reference(value: unknown): string {
 
 test('writes what the recursive definition writes, for any JSON-like value', () => {
   const value = fc.letrec((tie) => ({
-    any: fc.oneof({ depthSize: 'small' }, fc.constant(undefined), fc.jsonValue(), fc.array(tie('any')), fc.dictionary(fc.string(), tie('any'))),
+    any: fc.oneof(
+      { depthSize: 'small' },
+      fc.constant(undefined),
+      fc.jsonValue(),
+      fc.array(tie('any')),
+      fc.dictionary(fc.string(), tie('any')),
+    ),
   })).any;
-  fc.assert(fc.property(value, (v) => stableStringify(v) === reference(v)), { seed: 12, numRuns: 500 });
+  fc.assert(
+    fc.property(value, (v) => stableStringify(v) === reference(v)),
+    { seed: 12, numRuns: 500 },
+  );
 });
 
 test('a spec hash recorded by earlier versions does not change', () => {
   // Values computed with the recursive implementation this replaced.
   assert.equal(specHash({ suspend: true }), '1538615ba97179d0');
-  assert.equal(specHash({ networks: [{ name: 'n', driver: 'bridge' }], faults: [{ name: 'x', netem: { delay: '1ms' } }] }), '136f1e7a71bedbe5');
+  assert.equal(
+    specHash({ networks: [{ name: 'n', driver: 'bridge' }], faults: [{ name: 'x', netem: { delay: '1ms' } }] }),
+    '136f1e7a71bedbe5',
+  );
   assert.equal(stableStringify({ b: 1, a: [true, undefined], c: undefined }), '{"a":[true,null],"b":1}');
 });
 

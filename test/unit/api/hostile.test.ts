@@ -40,7 +40,10 @@ function parsedShape(text: string): { yaml: boolean; depth: number } {
 function checkIssue(issue: Issue, spec: HostileSpec, yaml: boolean): void {
   const where = `${spec.file} after ${spec.applied.join(' | ')}: ${JSON.stringify(issue)}`;
   assert.match(issue.code, /^[a-z]+\.[A-Za-z.]+$/, `a code: ${where}`);
-  assert.ok(Array.isArray(issue.path) && issue.path.every((p) => typeof p === 'string' || typeof p === 'number'), `a path: ${where}`);
+  assert.ok(
+    Array.isArray(issue.path) && issue.path.every((p) => typeof p === 'string' || typeof p === 'number'),
+    `a path: ${where}`,
+  );
   assert.ok(typeof issue.message === 'string' && issue.message.length >= 10, `a message: ${where}`);
   if (yaml || (issue.line !== undefined && issue.code !== 'file.tooLarge')) {
     assert.ok(Number.isInteger(issue.line) && (issue.line as number) >= 1, `a line: ${where}`);
@@ -52,7 +55,10 @@ function checkIssue(issue: Issue, spec: HostileSpec, yaml: boolean): void {
 test('hostile specs: never a throw, always a located issue with a code', (t) => {
   const seed = Number(process.env.FAULTLINE_FUZZ_SEED ?? 90_212);
   const numRuns = Number(process.env.FAULTLINE_FUZZ_RUNS ?? 1000);
-  assert.ok(Number.isSafeInteger(seed) && Number.isSafeInteger(numRuns), 'FAULTLINE_FUZZ_SEED and FAULTLINE_FUZZ_RUNS are integers');
+  assert.ok(
+    Number.isSafeInteger(seed) && Number.isSafeInteger(numRuns),
+    'FAULTLINE_FUZZ_SEED and FAULTLINE_FUZZ_RUNS are integers',
+  );
   // The examples themselves are valid: the mutations are what makes a text hostile.
   for (const e of EXAMPLES) assert.equal(parseScenario(e.text, e.file).ok, true, e.file);
 
@@ -66,7 +72,10 @@ test('hostile specs: never a throw, always a located issue with a code', (t) => 
       // The depth guard runs before any parser, so it must never count less than the parser builds.
       if (shape.depth > 0) {
         const estimate = nestingDepth(spec.text).depth;
-        assert.ok(estimate >= shape.depth, `depth estimate ${estimate} below the real depth ${shape.depth}: ${spec.applied.join(' | ')}`);
+        assert.ok(
+          estimate >= shape.depth,
+          `depth estimate ${estimate} below the real depth ${shape.depth}: ${spec.applied.join(' | ')}`,
+        );
       }
       let r: ReturnType<typeof parseScenario>;
       try {
@@ -90,7 +99,11 @@ test('hostile specs: never a throw, always a located issue with a code', (t) => 
     }),
     { seed, numRuns, endOnFailure: true },
   );
-  const top = [...codes].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([c, n]) => `${c} ${n}`).join(', ');
+  const top = [...codes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
   t.diagnostic(
     `hostile specs: ${counts.generated} generated with seed ${seed} (FAULTLINE_FUZZ_SEED), ${counts.invalid} invalid ` +
       `(${counts.yaml} of them parse as YAML), ${counts.valid} still valid, 0 throws, ${Math.round(performance.now() - started)} ms`,

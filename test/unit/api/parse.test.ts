@@ -67,7 +67,9 @@ test('a billion-laughs alias bomb fails fast with yaml.aliasLimit', () => {
   let bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
   const names = 'abcdefghi';
   for (let i = 1; i < 9; i++) {
-    bomb += `${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(',')}]\n`;
+    bomb += `${names[i]}: &${names[i]} [${Array(9)
+      .fill(`*${names[i - 1]}`)
+      .join(',')}]\n`;
   }
   const started = performance.now();
   const issue = one(parseScenario(bomb, 'bomb.yaml'));
@@ -193,7 +195,10 @@ test('a missing metadata.name suggests one from the file name', () => {
 test('issues come out in document order', () => {
   const text = MINIMAL.replace('name: demo', 'name: Demo').replace('delay: 100ms', 'delay: soon');
   const lines = failed(parseScenario(text, 'x.yaml')).map((i) => i.line ?? 0);
-  assert.deepEqual(lines, [...lines].sort((a, b) => a - b));
+  assert.deepEqual(
+    lines,
+    [...lines].sort((a, b) => a - b),
+  );
 });
 
 // ---------------------------------------------------------------- hostile input (issue 9)
@@ -211,7 +216,12 @@ function located(text: string, code: string, line: number, column: number): Issu
 }
 
 test('a flow map that is not indented enough is located and says to indent or close it', () => {
-  const issue = located(MINIMAL.replace('  name: demo\n', '  name: demo\n  labels: {a: b,\nc: d}\n'), 'yaml.syntax', 6, 1);
+  const issue = located(
+    MINIMAL.replace('  name: demo\n', '  name: demo\n  labels: {a: b,\nc: d}\n'),
+    'yaml.syntax',
+    6,
+    1,
+  );
   assert.match(issue.message, /indent this line with spaces .* or close the bracket/);
 });
 
@@ -228,7 +238,12 @@ test('an alias with no anchor is yaml.alias at the alias, not an alias bomb', ()
 });
 
 test('an alias inside the value it names is yaml.aliasCycle (no circular data reaches validation)', () => {
-  const issue = located(MINIMAL.replace('netem: { delay: 100ms }', 'netem: &n { delay: [*n] }'), 'yaml.aliasCycle', 14, 27);
+  const issue = located(
+    MINIMAL.replace('netem: { delay: 100ms }', 'netem: &n { delay: [*n] }'),
+    'yaml.aliasCycle',
+    14,
+    27,
+  );
   assert.match(issue.message, /would make it infinite/);
 });
 
@@ -252,7 +267,11 @@ test('other control characters are yaml.controlCharacter with the code point and
 });
 
 test('bytes that are not UTF-8 are file.encoding at the first one', () => {
-  const bytes = Buffer.concat([Buffer.from(MINIMAL.slice(0, MINIMAL.indexOf('demo'))), Buffer.from([0xe9]), Buffer.from(MINIMAL.slice(MINIMAL.indexOf('demo')))]);
+  const bytes = Buffer.concat([
+    Buffer.from(MINIMAL.slice(0, MINIMAL.indexOf('demo'))),
+    Buffer.from([0xe9]),
+    Buffer.from(MINIMAL.slice(MINIMAL.indexOf('demo'))),
+  ]);
   const issue = located(bytes.toString('utf8'), 'file.encoding', 4, 9);
   assert.match(issue.message, /not valid UTF-8 .* save the file as UTF-8/);
 });
@@ -275,7 +294,10 @@ test('deep nesting that hides behind a quote-like character is still yaml.tooDee
   // A plain value with an apostrophe once made a light scanner skip every bracket after it.
   const text = `${MINIMAL}  description: it's\n  other: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
   const issue = located(text, 'yaml.tooDeep', 16, 72);
-  assert.match(issue.message, /nested more than 64 levels deep here, .* flatten this part, or look for a bracket that is never closed/);
+  assert.match(
+    issue.message,
+    /nested more than 64 levels deep here, .* flatten this part, or look for a bracket that is never closed/,
+  );
 });
 
 test('nesting made by error recovery counts too (each line indented one more than the last)', () => {
@@ -318,7 +340,19 @@ test('the size reported by the reader wins over the text it read (a prefix of a 
 });
 
 test('never throws, whatever it is handed', () => {
-  for (const input of [undefined, null, 42, {}, Buffer.from('a: 1'), '\u0000', '\uD800', '---\n---\n', '&a [*a]', '*a', '!!binary x']) {
+  for (const input of [
+    undefined,
+    null,
+    42,
+    {},
+    Buffer.from('a: 1'),
+    '\u0000',
+    '\uD800',
+    '---\n---\n',
+    '&a [*a]',
+    '*a',
+    '!!binary x',
+  ]) {
     const r = parseScenario(input as string, 'x.yaml');
     assert.equal(r.ok, false);
     if (!r.ok) assert.ok(r.issues.length > 0 && r.issues.every((i) => i.code && Array.isArray(i.path) && i.message));

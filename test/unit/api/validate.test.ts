@@ -54,8 +54,16 @@ test('a scenario exercising every field produces zero issues', () => {
 });
 
 test('validateScenario works on plain objects too (no positions)', () => {
-  const issues = validateScenario({ apiVersion: 'faultline.dev/v1alpha1', kind: 'Scenario', metadata: { name: 'x' }, spec: { faults: [{ name: 'f' }] } });
-  assert.deepEqual(issues.map((i) => [i.code, formatPath(i.path), i.line]), [['fault.action', 'spec.faults[0]', undefined]]);
+  const issues = validateScenario({
+    apiVersion: 'faultline.dev/v1alpha1',
+    kind: 'Scenario',
+    metadata: { name: 'x' },
+    spec: { faults: [{ name: 'f' }] },
+  });
+  assert.deepEqual(
+    issues.map((i) => [i.code, formatPath(i.path), i.line]),
+    [['fault.action', 'spec.faults[0]', undefined]],
+  );
   const notAnObject = validateScenario('hello');
   assert.equal(notAnObject[0]?.code, 'schema.type');
 });
@@ -91,8 +99,18 @@ test('unknown fields at any depth are errors that point at the key and suggest t
       at: 'corelation',
       message: /did you mean "correlation"\? \(allowed: percent, correlation\)/,
     },
-    { code: 'schema.additionalProperties', path: 'spec.faults[0].jitter', at: 'jitter', message: /"jitter"; it belongs under "netem"/ },
-    { code: 'schema.additionalProperties', path: 'spec.colour', at: 'colour', message: /unknown field "colour" \(allowed: description, networks,/ },
+    {
+      code: 'schema.additionalProperties',
+      path: 'spec.faults[0].jitter',
+      at: 'jitter',
+      message: /"jitter"; it belongs under "netem"/,
+    },
+    {
+      code: 'schema.additionalProperties',
+      path: 'spec.colour',
+      at: 'colour',
+      message: /unknown field "colour" \(allowed: description, networks,/,
+    },
   ]);
 });
 
@@ -131,20 +149,56 @@ test('wrong types say what to write instead', () => {
   expectIssues(text, [
     { code: 'schema.type', path: 'spec.suspend', at: 'yes', message: /YAML 1\.2 reads "yes" as text: write true/ },
     { code: 'schema.type', path: 'spec.seed', at: '"42"', message: /must be a whole number; remove the quotes: 42/ },
-    { code: 'schema.type', path: 'spec.networks[0].internal', at: '"false"', message: /must be true or false; YAML 1\.2 reads "false" as text/ },
-    { code: 'schema.type', path: 'spec.networks[0].labels.port', at: '8080', message: /must be a string; quote it: "8080"/ },
-    { code: 'schema.type', path: 'spec.containers[0].command', at: 'sleep', message: /must be a list; write a list: \[sleep\]/ },
+    {
+      code: 'schema.type',
+      path: 'spec.networks[0].internal',
+      at: '"false"',
+      message: /must be true or false; YAML 1\.2 reads "false" as text/,
+    },
+    {
+      code: 'schema.type',
+      path: 'spec.networks[0].labels.port',
+      at: '8080',
+      message: /must be a string; quote it: "8080"/,
+    },
+    {
+      code: 'schema.type',
+      path: 'spec.containers[0].command',
+      at: 'sleep',
+      message: /must be a list; write a list: \[sleep\]/,
+    },
     { code: 'schema.type', path: 'spec.containers[0].stopTimeout', at: '"10"', message: /remove the quotes/ },
-    { code: 'schema.type', path: 'spec.faults[0].targets', at: 'web\n      netem', message: /e\.g\. \{names: \[web\]\}/ },
-    { code: 'schema.type', path: 'spec.faults[0].netem.delay', at: '100,', message: /must be a duration .*; add a unit: "100s" or "100ms"/ },
-    { code: 'schema.type', path: 'spec.faults[0].netem.loss', at: '5 }', message: /must be a percent .* or a mapping with percent, correlation; add "%": "5%"/ },
-    { code: 'schema.type', path: 'spec.faults[1].blackhole', at: 'blackhole', message: /must be an empty mapping: write \{\}/ },
+    {
+      code: 'schema.type',
+      path: 'spec.faults[0].targets',
+      at: 'web\n      netem',
+      message: /e\.g\. \{names: \[web\]\}/,
+    },
+    {
+      code: 'schema.type',
+      path: 'spec.faults[0].netem.delay',
+      at: '100,',
+      message: /must be a duration .*; add a unit: "100s" or "100ms"/,
+    },
+    {
+      code: 'schema.type',
+      path: 'spec.faults[0].netem.loss',
+      at: '5 }',
+      message: /must be a percent .* or a mapping with percent, correlation; add "%": "5%"/,
+    },
+    {
+      code: 'schema.type',
+      path: 'spec.faults[1].blackhole',
+      at: 'blackhole',
+      message: /must be an empty mapping: write \{\}/,
+    },
   ]);
 });
 
 test('bad names: uppercase, underscore, leading dash, too long', () => {
   const long = 'n'.repeat(64);
-  const text = HEAD.replace('name: demo', 'name: Split_Brain') +
+  const text =
+    HEAD.replace('name: demo', 'name: Split_Brain') +
     [
       '  networks:',
       '    - name: Backend',
@@ -156,20 +210,43 @@ test('bad names: uppercase, underscore, leading dash, too long', () => {
       '',
     ].join('\n');
   expectIssues(text, [
-    { code: 'schema.pattern', path: 'metadata.name', at: 'Split_Brain', message: /"Split_Brain" is not a name \(DNS label.*\); write "split-brain"/ },
+    {
+      code: 'schema.pattern',
+      path: 'metadata.name',
+      at: 'Split_Brain',
+      message: /"Split_Brain" is not a name \(DNS label.*\); write "split-brain"/,
+    },
     { code: 'schema.pattern', path: 'spec.networks[0].name', at: 'Backend', message: /write "backend"/ },
     { code: 'schema.pattern', path: 'spec.networks[1].name', at: '-edge', message: /write "edge"/ },
-    { code: 'schema.maxLength', path: 'spec.networks[2].name', at: long, message: /^"n{57}\.\.\." is 64 characters long; at most 63 are allowed/ },
+    {
+      code: 'schema.maxLength',
+      path: 'spec.networks[2].name',
+      at: long,
+      message: /^"n{57}\.\.\." is 64 characters long; at most 63 are allowed/,
+    },
     { code: 'schema.pattern', path: 'spec.containers[0].name', at: 'web_1', message: /write "web-1"/ },
   ]);
 });
 
 test('a scenario name longer than 40 is refused, and Docker names must fit 63 characters', () => {
   const text = HEAD.replace('name: demo', `name: ${'s'.repeat(41)}`) + '  networks:\n    - name: net\n';
-  expectIssues(text, [{ code: 'schema.maxLength', path: 'metadata.name', message: /at most 40 are allowed \(it prefixes every Docker name\)/ }]);
-  const combined = HEAD.replace('name: demo', `name: ${'s'.repeat(40)}`) + `  containers:\n    - name: ${'c'.repeat(23)}\n      image: nginx\n`;
+  expectIssues(text, [
+    {
+      code: 'schema.maxLength',
+      path: 'metadata.name',
+      message: /at most 40 are allowed \(it prefixes every Docker name\)/,
+    },
+  ]);
+  const combined =
+    HEAD.replace('name: demo', `name: ${'s'.repeat(40)}`) +
+    `  containers:\n    - name: ${'c'.repeat(23)}\n      image: nginx\n`;
   expectIssues(combined, [
-    { code: 'name.tooLong', path: 'spec.containers[0].name', at: 'c'.repeat(23), message: /would be 64 characters; at most 63 are allowed/ },
+    {
+      code: 'name.tooLong',
+      path: 'spec.containers[0].name',
+      at: 'c'.repeat(23),
+      message: /would be 64 characters; at most 63 are allowed/,
+    },
   ]);
 });
 
@@ -198,13 +275,39 @@ test('CIDRs must really parse: IPv4 and IPv6, prefix in range, no host bits', ()
       code: 'cidr.invalid',
       path: 'spec.networks[0].ipam.config[0].subnet',
       at: '10.0.0.0/33',
-      message: /^"10\.0\.0\.0\/33" is not a valid CIDR: prefix length 33 exceeds 32 for IPv4; write e\.g\. 10\.0\.0\.0\/24$/,
+      message:
+        /^"10\.0\.0\.0\/33" is not a valid CIDR: prefix length 33 exceeds 32 for IPv4; write e\.g\. 10\.0\.0\.0\/24$/,
     },
-    { code: 'cidr.invalid', path: 'spec.networks[1].ipam.config[0].subnet', at: 'fd00:1::/129', message: /exceeds 128 for IPv6; write e\.g\. fd00:1::\/64/ },
-    { code: 'cidr.invalid', path: 'spec.networks[1].ipam.config[1].subnet', at: '10.1.0.5/24', message: /host bits are set; the network address is 10\.1\.0\.0\/24$/ },
-    { code: 'cidr.invalid', path: 'spec.networks[1].ipam.config[2].subnet', at: 'fd00:2::1/64', message: /the network address is fd00:2::\/64/ },
-    { code: 'cidr.invalid', path: 'spec.networks[1].ipam.config[3].subnet', at: '10.2.0.0\n', message: /prefix length is missing; write e\.g\. 10\.2\.0\.0\/24/ },
-    { code: 'cidr.invalid', path: 'spec.networks[1].ipam.config[4].subnet', at: '10.300.0.0/16', message: /"10\.300\.0\.0" is not an IPv4 address/ },
+    {
+      code: 'cidr.invalid',
+      path: 'spec.networks[1].ipam.config[0].subnet',
+      at: 'fd00:1::/129',
+      message: /exceeds 128 for IPv6; write e\.g\. fd00:1::\/64/,
+    },
+    {
+      code: 'cidr.invalid',
+      path: 'spec.networks[1].ipam.config[1].subnet',
+      at: '10.1.0.5/24',
+      message: /host bits are set; the network address is 10\.1\.0\.0\/24$/,
+    },
+    {
+      code: 'cidr.invalid',
+      path: 'spec.networks[1].ipam.config[2].subnet',
+      at: 'fd00:2::1/64',
+      message: /the network address is fd00:2::\/64/,
+    },
+    {
+      code: 'cidr.invalid',
+      path: 'spec.networks[1].ipam.config[3].subnet',
+      at: '10.2.0.0\n',
+      message: /prefix length is missing; write e\.g\. 10\.2\.0\.0\/24/,
+    },
+    {
+      code: 'cidr.invalid',
+      path: 'spec.networks[1].ipam.config[4].subnet',
+      at: '10.300.0.0/16',
+      message: /"10\.300\.0\.0" is not an IPv4 address/,
+    },
   ]);
 });
 
@@ -231,11 +334,36 @@ test('gateway, ipRange and aux addresses must lie inside their subnet; subnets m
     ].join('\n'),
   );
   expectIssues(text, [
-    { code: 'ip.outsideSubnet', path: 'spec.networks[0].ipam.config[0].gateway', at: '10.0.1.1', message: /gateway 10\.0\.1\.1 is outside subnet 10\.0\.0\.0\/24; pick an address inside it, e\.g\. 10\.0\.0\.1/ },
-    { code: 'cidr.outsideSubnet', path: 'spec.networks[0].ipam.config[0].ipRange', at: '10.0.0.0/16', message: /ipRange 10\.0\.0\.0\/16 is outside subnet 10\.0\.0\.0\/24/ },
-    { code: 'ip.outsideSubnet', path: 'spec.networks[0].ipam.config[0].auxAddresses.router', at: '10.9.9.9', message: /aux address "router"/ },
-    { code: 'ip.invalid', path: 'spec.networks[0].ipam.config[0].auxAddresses.bad', at: '10.0.0.999', message: /"10\.0\.0\.999" is not an IP address/ },
-    { code: 'cidr.overlap', path: 'spec.networks[1].ipam.config[0].subnet', at: '10.0.0.128/25', message: /overlaps 10\.0\.0\.0\/24 \(spec\.networks\.0\.ipam\.config\.0\.subnet\)/ },
+    {
+      code: 'ip.outsideSubnet',
+      path: 'spec.networks[0].ipam.config[0].gateway',
+      at: '10.0.1.1',
+      message: /gateway 10\.0\.1\.1 is outside subnet 10\.0\.0\.0\/24; pick an address inside it, e\.g\. 10\.0\.0\.1/,
+    },
+    {
+      code: 'cidr.outsideSubnet',
+      path: 'spec.networks[0].ipam.config[0].ipRange',
+      at: '10.0.0.0/16',
+      message: /ipRange 10\.0\.0\.0\/16 is outside subnet 10\.0\.0\.0\/24/,
+    },
+    {
+      code: 'ip.outsideSubnet',
+      path: 'spec.networks[0].ipam.config[0].auxAddresses.router',
+      at: '10.9.9.9',
+      message: /aux address "router"/,
+    },
+    {
+      code: 'ip.invalid',
+      path: 'spec.networks[0].ipam.config[0].auxAddresses.bad',
+      at: '10.0.0.999',
+      message: /"10\.0\.0\.999" is not an IP address/,
+    },
+    {
+      code: 'cidr.overlap',
+      path: 'spec.networks[1].ipam.config[0].subnet',
+      at: '10.0.0.128/25',
+      message: /overlaps 10\.0\.0\.0\/24 \(spec\.networks\.0\.ipam\.config\.0\.subnet\)/,
+    },
     { code: 'network.ipv6', path: 'spec.networks[2].enableIPv6', message: /set enableIPv6: true/ },
   ]);
 });
@@ -256,7 +384,11 @@ test('duplicate names among networks, containers and faults point at the second 
     ].join('\n'),
   );
   expectIssues(text, [
-    { code: 'name.duplicate', path: 'spec.networks[1].name', message: /network "net" is declared twice \(first at spec\.networks\[0\]\)/ },
+    {
+      code: 'name.duplicate',
+      path: 'spec.networks[1].name',
+      message: /network "net" is declared twice \(first at spec\.networks\[0\]\)/,
+    },
     { code: 'name.duplicate', path: 'spec.containers[1].name', message: /container "web" is declared twice/ },
     { code: 'name.duplicate', path: 'spec.faults[1].name', message: /fault "f" is declared twice/ },
   ]);
@@ -284,10 +416,25 @@ test('references to undeclared networks and containers, and dependsOn cycles', (
     ].join('\n'),
   );
   expectIssues(text, [
-    { code: 'ref.container', path: 'spec.containers[2].dependsOn[1]', at: 'dbb', message: /dependsOn "dbb" is not declared in spec\.containers/ },
+    {
+      code: 'ref.container',
+      path: 'spec.containers[2].dependsOn[1]',
+      at: 'dbb',
+      message: /dependsOn "dbb" is not declared in spec\.containers/,
+    },
     { code: 'dependsOn.cycle', path: 'spec.containers[2].dependsOn[0]', message: /cycle: a -> b -> c -> a/ },
-    { code: 'ref.network', path: 'spec.members[0].network', at: 'backnd', message: /network "backnd" is not declared in spec\.networks \(declared: backend\); did you mean "backend"\?/ },
-    { code: 'ref.network', path: 'spec.faults[0].disconnect.network', at: 'frontend', message: /network "frontend" is not declared/ },
+    {
+      code: 'ref.network',
+      path: 'spec.members[0].network',
+      at: 'backnd',
+      message: /network "backnd" is not declared in spec\.networks \(declared: backend\); did you mean "backend"\?/,
+    },
+    {
+      code: 'ref.network',
+      path: 'spec.faults[0].disconnect.network',
+      at: 'frontend',
+      message: /network "frontend" is not declared/,
+    },
   ]);
 });
 
@@ -316,11 +463,26 @@ test('static addresses need one named container and an address inside a declared
     ].join('\n'),
   );
   expectIssues(text, [
-    { code: 'member.staticAddress', path: 'spec.members[0].ipv4Address', at: '10.0.0.10', message: /needs exactly one container: select it with names and a single name/ },
-    { code: 'ip.outsideSubnet', path: 'spec.members[1].ipv4Address', at: '10.0.1.10', message: /outside the subnets of network "net" \(10\.0\.0\.0\/24\)/ },
+    {
+      code: 'member.staticAddress',
+      path: 'spec.members[0].ipv4Address',
+      at: '10.0.0.10',
+      message: /needs exactly one container: select it with names and a single name/,
+    },
+    {
+      code: 'ip.outsideSubnet',
+      path: 'spec.members[1].ipv4Address',
+      at: '10.0.1.10',
+      message: /outside the subnets of network "net" \(10\.0\.0\.0\/24\)/,
+    },
     { code: 'ip.conflict', path: 'spec.members[2].ipv4Address', message: /already the gateway of network "net"/ },
     { code: 'ip.invalid', path: 'spec.members[2].ipv6Address', at: '10.0.0.2', message: /is not an IPv6 address/ },
-    { code: 'member.staticAddress', path: 'spec.members[3].ipv4Address', at: '10.0.0.20', message: /network "plain" declares no IPv4 subnet/ },
+    {
+      code: 'member.staticAddress',
+      path: 'spec.members[3].ipv4Address',
+      at: '10.0.0.20',
+      message: /network "plain" declares no IPv4 subnet/,
+    },
   ]);
 });
 
@@ -348,11 +510,20 @@ test('each fault has exactly one action, and targets unless it is a partition wi
     ].join('\n'),
   );
   expectIssues(text, [
-    { code: 'fault.action', path: 'spec.faults[0]', message: /fault "none" has no action; give exactly one of netem, bandwidth, partition, blackhole, reject, disconnect, container/ },
+    {
+      code: 'fault.action',
+      path: 'spec.faults[0]',
+      message:
+        /fault "none" has no action; give exactly one of netem, bandwidth, partition, blackhole, reject, disconnect, container/,
+    },
     { code: 'fault.action', path: 'spec.faults[1].blackhole', message: /has 2 actions \(netem, blackhole\)/ },
     { code: 'fault.targets', path: 'spec.faults[2]', message: /fault "nobody" needs targets/ },
     { code: 'fault.targets', path: 'spec.faults[4].targets', message: /explicit groups takes no targets/ },
-    { code: 'partition.groups', path: 'spec.faults[4].partition.groups[1][1]', message: /"a" is in group 0 and group 1/ },
+    {
+      code: 'partition.groups',
+      path: 'spec.faults[4].partition.groups[1][1]',
+      message: /"a" is in group 0 and group 1/,
+    },
     { code: 'partition.spec', path: 'spec.faults[5].partition', message: /needs groups .* or a generator/ },
     { code: 'partition.count', path: 'spec.faults[5].partition.count', message: /only to generator: isolate/ },
   ]);
@@ -374,7 +545,12 @@ test('ports are "N" or "N-M" within 1..65535 and need tcp or udp', () => {
     { code: 'port.invalid', path: 'spec.faults[0].ports[0]', at: '"0"', message: /ports run from 1 to 65535/ },
     { code: 'port.invalid', path: 'spec.faults[0].ports[1]', at: '"65536"' },
     { code: 'port.invalid', path: 'spec.faults[0].ports[2]', at: '"90-80"' },
-    { code: 'schema.pattern', path: 'spec.faults[0].ports[4]', at: '"http"', message: /"http" is not a port; write e\.g\. "5432" or a range "8000-8100"/ },
+    {
+      code: 'schema.pattern',
+      path: 'spec.faults[0].ports[4]',
+      at: '"http"',
+      message: /"http" is not a port; write e\.g\. "5432" or a range "8000-8100"/,
+    },
     { code: 'port.protocol', path: 'spec.faults[0].protocol', message: /ports need protocol tcp or udp/ },
   ]);
 });
@@ -396,7 +572,12 @@ test('netem: percents within 0..100, fields that need one another, at least one 
     { code: 'netem.dependency', path: 'spec.faults[0].netem.jitter', message: /give delay too/ },
     { code: 'netem.dependency', path: 'spec.faults[0].netem.reorder', message: /needs delay/ },
     { code: 'netem.conflict', path: 'spec.faults[0].netem.gemodel', message: /loss or gemodel, not both/ },
-    { code: 'percent.range', path: 'spec.faults[0].netem.correlation', at: '101%', message: /"101%" is more than 100%/ },
+    {
+      code: 'percent.range',
+      path: 'spec.faults[0].netem.correlation',
+      at: '101%',
+      message: /"101%" is more than 100%/,
+    },
     { code: 'percent.range', path: 'spec.faults[0].netem.loss.percent', at: '150%' },
     { code: 'rate.zero', path: 'spec.faults[0].netem.rate', at: '0mbit', message: /must be more than 0/ },
     { code: 'netem.empty', path: 'spec.faults[1].netem', message: /at least one of delay, loss/ },
@@ -415,8 +596,18 @@ test('tc quantities with wrong units are refused with examples', () => {
     ].join('\n'),
   );
   expectIssues(text, [
-    { code: 'schema.pattern', path: 'spec.faults[0].bandwidth.rate', at: '1 Mbit/s', message: /is not a tc rate; write "1mbit"/ },
-    { code: 'schema.pattern', path: 'spec.faults[0].bandwidth.burst', at: '32 kb', message: /is not a tc size; write "32kb"/ },
+    {
+      code: 'schema.pattern',
+      path: 'spec.faults[0].bandwidth.rate',
+      at: '1 Mbit/s',
+      message: /is not a tc rate; write "1mbit"/,
+    },
+    {
+      code: 'schema.pattern',
+      path: 'spec.faults[0].bandwidth.burst',
+      at: '32 kb',
+      message: /is not a tc size; write "32kb"/,
+    },
     { code: 'bandwidth.conflict', path: 'spec.faults[0].bandwidth.latency', message: /limit or latency, not both/ },
   ]);
 });
@@ -448,14 +639,42 @@ test('timing: durations, at ranges, repeat, cron schedules and time zones', () =
   );
   expectIssues(text, [
     { code: 'duration.zero', path: 'spec.duration', at: '0s', message: /must be longer than 0/ },
-    { code: 'timing.conflict', path: 'spec.faults[0].startAt', message: /at \(an offset\) or startAt \(a time\), not both/ },
-    { code: 'schema.format', path: 'spec.faults[0].startAt', at: '"2025-01-31 12:00"', message: /is not an RFC 3339 time; write e\.g\. "2025-01-31T12:00:00Z"/ },
+    {
+      code: 'timing.conflict',
+      path: 'spec.faults[0].startAt',
+      message: /at \(an offset\) or startAt \(a time\), not both/,
+    },
+    {
+      code: 'schema.format',
+      path: 'spec.faults[0].startAt',
+      at: '"2025-01-31 12:00"',
+      message: /is not an RFC 3339 time; write e\.g\. "2025-01-31T12:00:00Z"/,
+    },
     { code: 'at.range', path: 'spec.faults[0].at', message: /at\.min \(2m\) is after at\.max \(1m\)/ },
-    { code: 'repeat.overlap', path: 'spec.faults[0].repeat.every', message: /repeat\.every \(1m\) is shorter than duration \(2m\).*every at least 2m or set concurrency: allow/ },
-    { code: 'schedule.invalid', path: 'spec.faults[1].schedule', at: '"61 * * * *"', message: /not a valid cron schedule: Invalid value for minute: 61/ },
+    {
+      code: 'repeat.overlap',
+      path: 'spec.faults[0].repeat.every',
+      message: /repeat\.every \(1m\) is shorter than duration \(2m\).*every at least 2m or set concurrency: allow/,
+    },
+    {
+      code: 'schedule.invalid',
+      path: 'spec.faults[1].schedule',
+      at: '"61 * * * *"',
+      message: /not a valid cron schedule: Invalid value for minute: 61/,
+    },
     { code: 'schedule.duration', path: 'spec.faults[1].schedule', message: /schedule needs duration/ },
-    { code: 'timeZone.invalid', path: 'spec.faults[1].timeZone', at: 'Europe/Berln', message: /did you mean "Europe\/Berlin"\?/ },
-    { code: 'schema.pattern', path: 'spec.faults[2].repeat.every', at: '5 minutes', message: /is not a duration; write "5m"/ },
+    {
+      code: 'timeZone.invalid',
+      path: 'spec.faults[1].timeZone',
+      at: 'Europe/Berln',
+      message: /did you mean "Europe\/Berlin"\?/,
+    },
+    {
+      code: 'schema.pattern',
+      path: 'spec.faults[2].repeat.every',
+      at: '5 minutes',
+      message: /is not a duration; write "5m"/,
+    },
     { code: 'repeat.duration', path: 'spec.faults[2].repeat', message: /repeat needs duration/ },
     { code: 'timing.conflict', path: 'spec.faults[2].timeZone', message: /timeZone applies only to schedule/ },
   ]);
@@ -463,7 +682,11 @@ test('timing: durations, at ranges, repeat, cron schedules and time zones', () =
 
 test('cron schedules: 5 or 6 fields, nicknames allowed, 7 fields refused', () => {
   const one = (schedule: string): string[] =>
-    issuesOf(spec(`  faults:\n    - name: a\n      targets: { names: [x] }\n      blackhole: {}\n      schedule: "${schedule}"\n      duration: 10s\n`)).map((i) => i.code);
+    issuesOf(
+      spec(
+        `  faults:\n    - name: a\n      targets: { names: [x] }\n      blackhole: {}\n      schedule: "${schedule}"\n      duration: 10s\n`,
+      ),
+    ).map((i) => i.code);
   assert.deepEqual(one('*/5 * * * *'), []);
   assert.deepEqual(one('0 */5 * * * *'), []);
   assert.deepEqual(one('@hourly'), []);
@@ -488,11 +711,36 @@ test('containers: capabilities, env keys, reserved labels, image references, pub
     ].join('\n'),
   );
   expectIssues(text, [
-    { code: 'image.invalid', path: 'spec.containers[0].image', at: 'Nginx:1.27', message: /repository names must be lowercase; write "nginx:1\.27"/ },
-    { code: 'schema.pattern', path: 'spec.containers[0].capAdd[0]', at: 'net_admin', message: /capability name in capitals \(the CAP_ prefix is optional\); write "NET_ADMIN"/ },
-    { code: 'cap.unknown', path: 'spec.containers[0].capAdd[1]', at: 'NET_ADMN', message: /did you mean "NET_ADMIN"\?/ },
-    { code: 'env.key', path: 'spec.containers[0].env["MY VAR"]', at: '"MY VAR"', message: /not a valid environment variable name/ },
-    { code: 'label.reserved', path: 'spec.containers[0].labels["faultline.dev/scenario"]', at: 'faultline.dev/scenario', message: /faultline reserves/ },
+    {
+      code: 'image.invalid',
+      path: 'spec.containers[0].image',
+      at: 'Nginx:1.27',
+      message: /repository names must be lowercase; write "nginx:1\.27"/,
+    },
+    {
+      code: 'schema.pattern',
+      path: 'spec.containers[0].capAdd[0]',
+      at: 'net_admin',
+      message: /capability name in capitals \(the CAP_ prefix is optional\); write "NET_ADMIN"/,
+    },
+    {
+      code: 'cap.unknown',
+      path: 'spec.containers[0].capAdd[1]',
+      at: 'NET_ADMN',
+      message: /did you mean "NET_ADMIN"\?/,
+    },
+    {
+      code: 'env.key',
+      path: 'spec.containers[0].env["MY VAR"]',
+      at: '"MY VAR"',
+      message: /not a valid environment variable name/,
+    },
+    {
+      code: 'label.reserved',
+      path: 'spec.containers[0].labels["faultline.dev/scenario"]',
+      at: 'faultline.dev/scenario',
+      message: /faultline reserves/,
+    },
     { code: 'port.invalid', path: 'spec.containers[0].ports[1]', at: '"70000:80"', message: /host port "70000"/ },
     { code: 'port.invalid', path: 'spec.containers[0].ports[2]', message: /"1\.2\.3" is not an IP address/ },
     { code: 'port.invalid', path: 'spec.containers[0].ports[3]', message: /protocol "xtp"/ },
@@ -523,7 +771,11 @@ test('selectors: random only for targets, one of count/percent, and something to
     { code: 'selector.random', path: 'spec.members[0].select.random', message: /random applies only to fault targets/ },
     { code: 'selector.random', path: 'spec.faults[0].targets.random', message: /count or percent, not both/ },
     { code: 'selector.empty', path: 'spec.faults[0].targets', message: /random chooses among the matches/ },
-    { code: 'schema.minProperties', path: 'spec.faults[1].targets', message: /must not be empty: give at least one of names, labels, compose, random/ },
+    {
+      code: 'schema.minProperties',
+      path: 'spec.faults[1].targets',
+      message: /must not be empty: give at least one of names, labels, compose, random/,
+    },
   ]);
 });
 
@@ -543,18 +795,41 @@ test('fields that do not apply to an action are refused rather than ignored', ()
     ].join('\n'),
   );
   expectIssues(text, [
-    { code: 'container.signal', path: 'spec.faults[0].container.signal', message: /signal applies to kill and stop, not pause/ },
-    { code: 'fault.notApplicable', path: 'spec.faults[0].direction', message: /direction does not apply to a container fault/ },
-    { code: 'reject.protocol', path: 'spec.faults[1].reject.with', message: /tcp-reset answers TCP only, but protocol is udp/ },
+    {
+      code: 'container.signal',
+      path: 'spec.faults[0].container.signal',
+      message: /signal applies to kill and stop, not pause/,
+    },
+    {
+      code: 'fault.notApplicable',
+      path: 'spec.faults[0].direction',
+      message: /direction does not apply to a container fault/,
+    },
+    {
+      code: 'reject.protocol',
+      path: 'spec.faults[1].reject.with',
+      message: /tcp-reset answers TCP only, but protocol is udp/,
+    },
   ]);
 });
 
 test('enums suggest the value meant, and apiVersion/kind are checked', () => {
-  const text = HEAD.replace('faultline.dev/v1alpha1', 'faultline.dev/v1').replace('kind: Scenario', 'kind: scenario') +
+  const text =
+    HEAD.replace('faultline.dev/v1alpha1', 'faultline.dev/v1').replace('kind: Scenario', 'kind: scenario') +
     '  faults:\n    - name: f\n      targets: { names: [a] }\n      blackhole: {}\n      protocol: tpc\n';
   expectIssues(text, [
-    { code: 'schema.enum', path: 'apiVersion', at: 'faultline.dev/v1', message: /is not one of: faultline\.dev\/v1alpha1/ },
+    {
+      code: 'schema.enum',
+      path: 'apiVersion',
+      at: 'faultline.dev/v1',
+      message: /is not one of: faultline\.dev\/v1alpha1/,
+    },
     { code: 'schema.enum', path: 'kind', at: 'scenario', message: /did you mean "Scenario"\?/ },
-    { code: 'schema.enum', path: 'spec.faults[0].protocol', at: 'tpc', message: /"tpc" is not one of: tcp, udp, icmp, all; did you mean "tcp"\?/ },
+    {
+      code: 'schema.enum',
+      path: 'spec.faults[0].protocol',
+      at: 'tpc',
+      message: /"tpc" is not one of: tcp, udp, icmp, all; did you mean "tcp"\?/,
+    },
   ]);
 });

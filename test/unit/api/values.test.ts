@@ -6,7 +6,17 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseDuration, formatDuration, isDuration } from '../../../src/api/duration.js';
 import { parsePercent, parseRate, parseSize } from '../../../src/api/quantity.js';
-import { parseCidr, parseIp, formatIp, cidrContains, cidrContainsCidr, formatCidr, normalizeCidr, readCidr, type Cidr } from '../../../src/api/net.js';
+import {
+  parseCidr,
+  parseIp,
+  formatIp,
+  cidrContains,
+  cidrContainsCidr,
+  formatCidr,
+  normalizeCidr,
+  readCidr,
+  type Cidr,
+} from '../../../src/api/net.js';
 import { formatPath, formatIssue } from '../../../src/api/format.js';
 import { fnv1a32 } from '../../../src/api/hash.js';
 
@@ -76,7 +86,11 @@ test('parseDuration rejects what Go rejects, saying why and showing an example',
     ['1S', /"1" is followed by "S"/],
   ];
   for (const [input, why] of table) {
-    assert.throws(() => parseDuration(input), (e: Error) => why.test(e.message) && /e\.g\. "100ms"/.test(e.message), input);
+    assert.throws(
+      () => parseDuration(input),
+      (e: Error) => why.test(e.message) && /e\.g\. "100ms"/.test(e.message),
+      input,
+    );
   }
   assert.equal(isDuration('1m'), true);
   assert.equal(isDuration('1 m'), false);
@@ -123,7 +137,13 @@ test('formatDuration and parseDuration round-trip to the nanosecond', () => {
 
 // ---------------------------------------------------------------- tc quantities
 test('parsePercent reads "N%"', () => {
-  for (const [input, value] of [['25%', 25], ['0.1%', 0.1], ['100%', 100], ['0%', 0], ['120%', 120]] as const) {
+  for (const [input, value] of [
+    ['25%', 25],
+    ['0.1%', 0.1],
+    ['100%', 100],
+    ['0%', 0],
+    ['120%', 120],
+  ] as const) {
     assert.equal(parsePercent(input), value, input);
   }
   for (const bad of ['25', '%', '25 %', '-1%', 'abc', '1e2%']) {
@@ -192,10 +212,31 @@ const cidr = (s: string): Cidr => {
 };
 
 test('parseIp accepts strict IPv4 and IPv6 text', () => {
-  for (const ok of ['10.0.0.1', '0.0.0.0', '255.255.255.255', '::', '::1', 'fd00:30::10', '1:2:3:4:5:6:7:8', '::ffff:10.0.0.1', 'FD00::A']) {
+  for (const ok of [
+    '10.0.0.1',
+    '0.0.0.0',
+    '255.255.255.255',
+    '::',
+    '::1',
+    'fd00:30::10',
+    '1:2:3:4:5:6:7:8',
+    '::ffff:10.0.0.1',
+    'FD00::A',
+  ]) {
     assert.ok(parseIp(ok), ok);
   }
-  for (const bad of ['10.0.0', '10.0.0.256', '010.0.0.1', '10.0.0.1.2', '1::2::3', '12345::', 'fe80::1%eth0', '1:2:3:4:5:6:7:8:9', '::ffff:10.0.0', 'x']) {
+  for (const bad of [
+    '10.0.0',
+    '10.0.0.256',
+    '010.0.0.1',
+    '10.0.0.1.2',
+    '1::2::3',
+    '12345::',
+    'fe80::1%eth0',
+    '1:2:3:4:5:6:7:8:9',
+    '::ffff:10.0.0',
+    'x',
+  ]) {
     assert.equal(parseIp(bad), undefined, bad);
   }
 });
@@ -306,7 +347,10 @@ test('formatIssue is file:line:col: path: message, leaving out what is unknown',
     formatIssue('scenarios/x.yaml', { code: 'cidr.invalid', path, message, line: 12, column: 7 }),
     `scenarios/x.yaml:12:7: spec.networks[0].ipam.config[0].subnet: ${message}`,
   );
-  assert.equal(formatIssue('x.yaml', { code: 'c', path, message: 'm', line: 3 }), 'x.yaml:3: spec.networks[0].ipam.config[0].subnet: m');
+  assert.equal(
+    formatIssue('x.yaml', { code: 'c', path, message: 'm', line: 3 }),
+    'x.yaml:3: spec.networks[0].ipam.config[0].subnet: m',
+  );
   assert.equal(formatIssue('x.yaml', { code: 'c', path: [], message: 'm' }), 'x.yaml: m');
   assert.equal(formatIssue('x.yaml', { code: 'c', path: [], message: 'm', line: 1, column: 1 }), 'x.yaml:1:1: m');
 });

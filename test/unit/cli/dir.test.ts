@@ -27,7 +27,9 @@ test('a missing directory from FAULTLINE_DIR or --dir is reported as coming from
 
 test('apply into a missing directory fails before writing anything', async (t) => {
   const missing = join(await tempDir(t), 'nope');
-  const r = await faultline(['apply', '-f', '-', '--dir', missing], { input: 'apiVersion: faultline.dev/v1alpha1\nkind: Scenario\nmetadata: { name: x }\nspec: {}\n' });
+  const r = await faultline(['apply', '-f', '-', '--dir', missing], {
+    input: 'apiVersion: faultline.dev/v1alpha1\nkind: Scenario\nmetadata: { name: x }\nspec: {}\n',
+  });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /the scenario directory does not exist; create it/);
 });

@@ -2,7 +2,20 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { faultline } from './helpers.js';
 
-const COMMANDS = ['controller', 'apply', 'get', 'describe', 'delete', 'wait', 'run', 'timeline', 'reseed', 'plan', 'diff', 'validate'];
+const COMMANDS = [
+  'controller',
+  'apply',
+  'get',
+  'describe',
+  'delete',
+  'wait',
+  'run',
+  'timeline',
+  'reseed',
+  'plan',
+  'diff',
+  'validate',
+];
 
 test('every --help ends with examples', async () => {
   for (const cmd of [[], ...COMMANDS.map((c) => [c])]) {
@@ -14,13 +27,26 @@ test('every --help ends with examples', async () => {
 
 test('controller --help shows a FAULTLINE_* variable for every option', async () => {
   const help = (await faultline(['controller', '--help'])).stdout.replace(/\s+/g, ' ');
-  for (const v of ['FAULTLINE_DIR', 'FAULTLINE_RESYNC', 'FAULTLINE_WORKERS', 'FAULTLINE_LOG_LEVEL', 'FAULTLINE_NETNS_EXEC', 'FAULTLINE_HOST_RULES']) {
+  for (const v of [
+    'FAULTLINE_DIR',
+    'FAULTLINE_RESYNC',
+    'FAULTLINE_WORKERS',
+    'FAULTLINE_LOG_LEVEL',
+    'FAULTLINE_NETNS_EXEC',
+    'FAULTLINE_HOST_RULES',
+  ]) {
     assert.match(help, new RegExp(`env: ${v}\\b`), v);
   }
 });
 
 test('diff --help states its exit codes; run --help says a timeout ends an endless timeline normally', async () => {
   const flat = async (cmd: string) => (await faultline([cmd, '--help'])).stdout.replace(/\s+/g, ' ');
-  assert.match(await flat('diff'), /0 when Docker already matches the scenario, 1 when the Plan has changes, 2 on an error/);
-  assert.match(await flat('run'), /for a timeline without an end, --timeout was reached\) and every fault applied was verified/);
+  assert.match(
+    await flat('diff'),
+    /0 when Docker already matches the scenario, 1 when the Plan has changes, 2 on an error/,
+  );
+  assert.match(
+    await flat('run'),
+    /for a timeline without an end, --timeout was reached\) and every fault applied was verified/,
+  );
 });

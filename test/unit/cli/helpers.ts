@@ -13,12 +13,19 @@ export interface CliResult {
   stderr: string;
 }
 
-export function faultline(args: string[], o: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
+export function faultline(
+  args: string[],
+  o: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FAULTLINE_') && k !== 'NO_COLOR') env[k] = v;
   Object.assign(env, o.env);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: o.cwd ?? tmpdir(), env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: o.cwd ?? tmpdir(),
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -18,6 +18,9 @@ test('an endless repeat, a schedule, a fault without duration or no faults at al
   assert.equal(timelineEnds(spec([fault({ repeat: { every: '10s' }, duration: '2s' })])), false);
   assert.equal(timelineEnds(spec([fault({ schedule: '* * * * *', duration: '5s' })])), false);
   assert.equal(timelineEnds(spec([fault({ at: '1s' })])), false);
-  assert.equal(timelineEnds(spec([fault({ at: '1s', duration: '1s' }), fault({ repeat: { every: '1m' }, duration: '1s' })])), false);
+  assert.equal(
+    timelineEnds(spec([fault({ at: '1s', duration: '1s' }), fault({ repeat: { every: '1m' }, duration: '1s' })])),
+    false,
+  );
   assert.equal(timelineEnds(spec([])), false);
 });

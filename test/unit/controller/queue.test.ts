@@ -63,7 +63,10 @@ test('addAfter keeps the earliest deadline and fires then', async () => {
 
 test('rate limiting backs off exponentially up to the cap, and forget() resets it', () => {
   const q = new WorkQueue(new FakeClock(), { baseDelayMs: 100, maxDelayMs: 1000 });
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => q.addRateLimited('a')), [100, 200, 400, 800, 1000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => q.addRateLimited('a')),
+    [100, 200, 400, 800, 1000],
+  );
   q.forget('a');
   assert.equal(q.addRateLimited('a'), 100);
 });

@@ -2,7 +2,13 @@
 // and containers that records every call, hands out addresses from each network's subnet, and
 // emits the events the real engine would (so the event-fed view follows it). `onStart` lets a test
 // give a started container a namespace in a FakeKernel.
-import type { DockerEvent, DockerPort, ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../../../src/ports/index.js';
+import type {
+  DockerEvent,
+  DockerPort,
+  ContainerCreateRequest,
+  EndpointRequest,
+  NetworkCreateRequest,
+} from '../../../src/ports/index.js';
 import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
 import { withStatus } from '../../../src/store/yamlEdit.js';
 import type { ScenarioStatus } from '../../../src/api/types.js';
@@ -38,7 +44,16 @@ export class FakeDocker implements DockerPort {
   /** A container that exists outside any scenario (adopted by name or labels). */
   addRunning(name: string, labels: Record<string, string> = {}, networkName?: string): ObservedContainer {
     const id = `c${++this.seq}`.padEnd(12, '0');
-    const c: ObservedContainer = { id, name, image: 'faultline/testbox', labels, state: 'created', pid: 0, networkMode: networkName ?? 'bridge', endpoints: [] };
+    const c: ObservedContainer = {
+      id,
+      name,
+      image: 'faultline/testbox',
+      labels,
+      state: 'created',
+      pid: 0,
+      networkMode: networkName ?? 'bridge',
+      endpoints: [],
+    };
     this.containers.set(id, c);
     if (networkName) this.attach(c, this.network(networkName), { aliases: [] });
     this.start(c);
@@ -55,16 +70,29 @@ export class FakeDocker implements DockerPort {
 
   private attach(c: ObservedContainer, n: ObservedNetwork, ep: EndpointRequest): void {
     const base = n.subnets[0]?.subnet.split('/')[0].split('.').map(Number) ?? [10, 0, 0, 0];
-    const used = new Set([...this.containers.values()].flatMap((x) => x.endpoints.filter((e) => e.networkId === n.id).map((e) => e.ipv4Address)));
+    const used = new Set(
+      [...this.containers.values()].flatMap((x) =>
+        x.endpoints.filter((e) => e.networkId === n.id).map((e) => e.ipv4Address),
+      ),
+    );
     let host = 2;
     while (used.has(`${base[0]}.${base[1]}.${base[2]}.${host}`)) host++;
-    c.endpoints.push({ networkId: n.id, networkName: n.name, ipv4Address: ep.ipv4Address ?? `${base[0]}.${base[1]}.${base[2]}.${host}`, aliases: [...ep.aliases] });
+    c.endpoints.push({
+      networkId: n.id,
+      networkName: n.name,
+      ipv4Address: ep.ipv4Address ?? `${base[0]}.${base[1]}.${base[2]}.${host}`,
+      aliases: [...ep.aliases],
+    });
     n.containerIds.push(c.id);
   }
 
   async ping() {}
   async snapshot(): Promise<Snapshot> {
-    return structuredClone({ networks: [...this.networks.values()], containers: [...this.containers.values()], takenAt: new Date().toISOString() });
+    return structuredClone({
+      networks: [...this.networks.values()],
+      containers: [...this.containers.values()],
+      takenAt: new Date().toISOString(),
+    });
   }
   async inspectContainer(ref: string) {
     const c = this.containers.get(ref) ?? [...this.containers.values()].find((x) => x.name === ref);
@@ -78,7 +106,18 @@ export class FakeDocker implements DockerPort {
     this.calls.push(`createNetwork ${req.name}`);
     const id = `n${++this.seq}`.padEnd(12, '0');
     const subnet = req.ipam?.config[0]?.subnet ?? `10.${100 + this.seq}.0.0/24`;
-    this.networks.set(id, { id, name: req.name, driver: req.driver, labels: { ...req.labels }, internal: req.internal, attachable: req.attachable, enableIPv6: req.enableIPv6, subnets: [{ subnet }], options: { ...req.options }, containerIds: [] });
+    this.networks.set(id, {
+      id,
+      name: req.name,
+      driver: req.driver,
+      labels: { ...req.labels },
+      internal: req.internal,
+      attachable: req.attachable,
+      enableIPv6: req.enableIPv6,
+      subnets: [{ subnet }],
+      options: { ...req.options },
+      containerIds: [],
+    });
     this.emit('network', 'create', id, { name: req.name });
     return id;
   }
@@ -92,7 +131,16 @@ export class FakeDocker implements DockerPort {
   async createContainer(req: ContainerCreateRequest) {
     this.calls.push(`createContainer ${req.name}`);
     const id = `c${++this.seq}`.padEnd(12, '0');
-    const c: ObservedContainer = { id, name: req.name, image: req.image, labels: { ...req.labels }, state: 'created', pid: 0, networkMode: req.network?.name ?? 'bridge', endpoints: [] };
+    const c: ObservedContainer = {
+      id,
+      name: req.name,
+      image: req.image,
+      labels: { ...req.labels },
+      state: 'created',
+      pid: 0,
+      networkMode: req.network?.name ?? 'bridge',
+      endpoints: [],
+    };
     this.containers.set(id, c);
     if (req.network) this.attach(c, this.network(req.network.name), req.network.endpoint);
     this.emit('container', 'create', id, { name: req.name, ...req.labels });
@@ -212,7 +260,9 @@ export class MemoryDir extends MemoryFiles implements DirStore {
   }
   async watch(onEvent: (e: DirEvent) => void, signal: AbortSignal) {
     this.listeners.push(onEvent);
-    signal.addEventListener('abort', () => (this.listeners = this.listeners.filter((l) => l !== onEvent)), { once: true });
+    signal.addEventListener('abort', () => (this.listeners = this.listeners.filter((l) => l !== onEvent)), {
+      once: true,
+    });
   }
   /** A person saves a file. */
   save(path: string, text: string): void {

@@ -19,7 +19,10 @@ export interface FakeNamespace {
 }
 
 function emptyTables(): Map<string, Table> {
-  const t = (builtins: string[]): Table => ({ chains: new Map(builtins.map((b) => [b, []])), builtins: new Set(builtins) });
+  const t = (builtins: string[]): Table => ({
+    chains: new Map(builtins.map((b) => [b, []])),
+    builtins: new Set(builtins),
+  });
   return new Map([
     ['filter', t(['INPUT', 'FORWARD', 'OUTPUT'])],
     ['mangle', t(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'])],
@@ -40,7 +43,12 @@ function save(tables: Map<string, Table>, only?: string): string {
 
 /** `iptables-restore --noflush`: the whole program, or nothing (one transaction, as nft does). */
 function restore(tables: Map<string, Table>, program: string): string | undefined {
-  const next = new Map([...tables].map(([k, t]) => [k, { builtins: t.builtins, chains: new Map([...t.chains].map(([c, r]) => [c, [...r]])) }]));
+  const next = new Map(
+    [...tables].map(([k, t]) => [
+      k,
+      { builtins: t.builtins, chains: new Map([...t.chains].map(([c, r]) => [c, [...r]])) },
+    ]),
+  );
   let cur: Table | undefined;
   for (const raw of program.split('\n')) {
     const l = raw.trim();
@@ -106,24 +114,42 @@ export class FakeKernel implements NetnsExec {
   /** Every rule line of a namespace (family 4), as iptables-save prints it. */
   rules(pid: number, family: 4 | 6 = 4): string[] {
     const ns = this.namespaces.get(pid)!;
-    return save(family === 4 ? ns.v4 : ns.v6).split('\n').filter((l) => l.startsWith('-A ') || l.startsWith(':'));
+    return save(family === 4 ? ns.v4 : ns.v6)
+      .split('\n')
+      .filter((l) => l.startsWith('-A ') || l.startsWith(':'));
   }
 
   async run(target: { pid: number; containerId: string }, argv: string[], stdin?: string) {
     this.calls.push([target.pid, argv.join(' ')]);
     const ns = this.namespaces.get(target.pid);
-    if (!ns || this.unreadable.has(target.pid)) return { code: 1, stdout: '', stderr: `nsenter: cannot open /proc/${target.pid}/ns/net: No such file or directory` };
+    if (!ns || this.unreadable.has(target.pid))
+      return {
+        code: 1,
+        stdout: '',
+        stderr: `nsenter: cannot open /proc/${target.pid}/ns/net: No such file or directory`,
+      };
     const ok = (stdout = '') => ({ code: 0, stdout, stderr: '' });
     const [tool, ...args] = argv;
     switch (tool) {
       case 'ip':
-        if (args.join(' ') === '-j -d link show') return ok(JSON.stringify(['lo', ...ns.interfaces].map((n, i) => ({ ifindex: i + 1, ifname: n, flags: ['UP'] }))));
+        if (args.join(' ') === '-j -d link show')
+          return ok(
+            JSON.stringify(['lo', ...ns.interfaces].map((n, i) => ({ ifindex: i + 1, ifname: n, flags: ['UP'] }))),
+          );
         return { code: 1, stdout: '', stderr: 'fake: ip writes are not modelled' };
       case 'tc': {
         if (args[0] === '-j' && args[1] === '-batch') {
           // reads: one JSON line per JSON command; class show prints nothing (text mode, no classes)
           const lines = (stdin ?? '').split('\n').filter(Boolean);
-          const out = lines.filter((l) => !l.startsWith('class ')).map((l) => (l === 'qdisc show' ? JSON.stringify(ns.interfaces.map((d) => ({ kind: 'noqueue', handle: '0:', dev: d, root: true, options: {} }))) : '[]'));
+          const out = lines
+            .filter((l) => !l.startsWith('class '))
+            .map((l) =>
+              l === 'qdisc show'
+                ? JSON.stringify(
+                    ns.interfaces.map((d) => ({ kind: 'noqueue', handle: '0:', dev: d, root: true, options: {} })),
+                  )
+                : '[]',
+            );
           return ok(out.join('\n') + '\n');
         }
         this.writes++;
@@ -141,7 +167,9 @@ export class FakeKernel implements NetnsExec {
         return err ? { code: 1, stdout: '', stderr: `iptables-restore: ${err}` } : ok();
       }
       case 'cat':
-        return args[0]?.startsWith('/proc/sys/net/bridge/') ? ok('1\n') : { code: 1, stdout: '', stderr: 'fake: no such file' };
+        return args[0]?.startsWith('/proc/sys/net/bridge/')
+          ? ok('1\n')
+          : { code: 1, stdout: '', stderr: 'fake: no such file' };
       default:
         return { code: 127, stdout: '', stderr: `fake kernel: ${tool} not modelled` };
     }

@@ -34,7 +34,14 @@ describe('armed transitions', () => {
     docker.onStart = (c) => kernel.add(c.pid);
     docker.addRunning('target');
     const dir = new MemoryDir();
-    const engine = new KernelEngine({ scope: 'dir-armed', exec: kernel, scratch: async () => Promise.reject(new Error('no probe')), probe: async () => FULL_CAPS, log, hostRules: 'off' });
+    const engine = new KernelEngine({
+      scope: 'dir-armed',
+      exec: kernel,
+      scratch: async () => Promise.reject(new Error('no probe')),
+      probe: async () => FULL_CAPS,
+      log,
+      hostRules: 'off',
+    });
     // The reconcile asks the kernel for its host path after it has looked at the clock and before it
     // applies its plan: holding that answer holds a reconcile between the two.
     let holdMs = 0;
@@ -51,7 +58,16 @@ describe('armed transitions', () => {
       invalidate: () => engine.invalidate(),
       close: () => engine.close(),
     };
-    const controller = new Controller({ dir: '/fake', id: 'dir-armed', docker, store: dir, clock: systemClock, log, kernel: kernelPort, armAheadMs: 300 });
+    const controller = new Controller({
+      dir: '/fake',
+      id: 'dir-armed',
+      docker,
+      store: dir,
+      clock: systemClock,
+      log,
+      kernel: kernelPort,
+      armAheadMs: 300,
+    });
     await controller.start();
     try {
       const startAt = new Date(Date.now() + 1_500);
@@ -63,11 +79,14 @@ describe('armed transitions', () => {
       const seen = sampler(kernel, pid, 'dir-armed.armed/hole');
       // A reconcile that starts 200 ms before the instant plans for "before the window" and is held
       // for 400 ms: the armed transition fires in between.
-      const kick = setTimeout(() => {
-        holdMs = 400;
-        controller.queue.add('armed');
-        setTimeout(() => (holdMs = 0), 100);
-      }, startAt.getTime() - Date.now() - 200);
+      const kick = setTimeout(
+        () => {
+          holdMs = 400;
+          controller.queue.add('armed');
+          setTimeout(() => (holdMs = 0), 100);
+        },
+        startAt.getTime() - Date.now() - 200,
+      );
       await new Promise((r) => setTimeout(r, startAt.getTime() - Date.now() + 1_000));
       clearTimeout(kick);
       await controller.idle();
@@ -75,8 +94,15 @@ describe('armed transitions', () => {
       assert.ok(controller.stats.armedFired >= 1, 'the transition was applied by the armed path');
       assert.equal(seen.flips[0]?.present, true, JSON.stringify(seen.flips));
       assert.ok(seen.flips[0].at >= startAt.getTime(), 'not before its instant');
-      assert.ok(seen.flips[0].at - startAt.getTime() < 1_000, `at its instant, not after the slow reconcile (${seen.flips[0].at - startAt.getTime()} ms late)`);
-      assert.equal(seen.flips.length, 1, `in place once and never taken back inside the window: ${JSON.stringify(seen.flips.map((f) => [f.at - startAt.getTime(), f.present]))}`);
+      assert.ok(
+        seen.flips[0].at - startAt.getTime() < 1_000,
+        `at its instant, not after the slow reconcile (${seen.flips[0].at - startAt.getTime()} ms late)`,
+      );
+      assert.equal(
+        seen.flips.length,
+        1,
+        `in place once and never taken back inside the window: ${JSON.stringify(seen.flips.map((f) => [f.at - startAt.getTime(), f.present]))}`,
+      );
     } finally {
       await controller.stop();
     }

@@ -93,15 +93,27 @@ const ours = (lines: string[], key: string) => lines.filter((l) => l.includes(`f
 describe('reconcile, with a fake engine and kernel', () => {
   it('a partition of bridged containers is one program in the host; verified; an unchanged reconcile runs nothing', async () => {
     const w = await world();
-    const { r, status } = await reconcile(w, 'shop', boxes(['a', 'b', 'c']) + '  faults: [{ name: split, partition: { groups: [[a, b], [c]] } }]\n');
+    const { r, status } = await reconcile(
+      w,
+      'shop',
+      boxes(['a', 'b', 'c']) + '  faults: [{ name: split, partition: { groups: [[a, b], [c]] } }]\n',
+    );
     assert.equal(r.error, undefined, r.error?.message);
     const f = status.faults!.find((x) => x.name === 'split')!;
-    assert.deepEqual(f.targets!.map((t) => [t.container, t.phase, t.verified, t.mechanism]), [['a', 'Injected', true, 'iptables-forward'], ['b', 'Injected', true, 'iptables-forward'], ['c', 'Injected', true, 'iptables-forward']]);
+    assert.deepEqual(
+      f.targets!.map((t) => [t.container, t.phase, t.verified, t.mechanism]),
+      [
+        ['a', 'Injected', true, 'iptables-forward'],
+        ['b', 'Injected', true, 'iptables-forward'],
+        ['c', 'Injected', true, 'iptables-forward'],
+      ],
+    );
     const host = w.kernel.rules(HOST_PID);
     assert.ok(host.includes(`-A DOCKER-USER -j ${hostRootChain(SCOPE)}`), host.join('\n'));
     // a and b jump to the set {c}; c drops a and b inline: 4 rules of the fault, one program
     assert.equal(ours(host, `${SCOPE}.shop/split`).length, 4, host.join('\n'));
-    for (const n of ['a', 'b', 'c']) assert.deepEqual(ours(w.kernel.rules(pidOf(w, `shop_${n}`)), SCOPE), [], 'nothing in the containers');
+    for (const n of ['a', 'b', 'c'])
+      assert.deepEqual(ours(w.kernel.rules(pidOf(w, `shop_${n}`)), SCOPE), [], 'nothing in the containers');
     const calls = w.kernel.calls.length;
     const writes = w.files.writes;
     const again = await reconcile(w, 'shop');
@@ -112,25 +124,42 @@ describe('reconcile, with a fake engine and kernel', () => {
 
   it('with --host-rules off, each receiver drops its senders in its own namespace', async () => {
     const w = await world({ hostRules: 'off' });
-    const { status } = await reconcile(w, 'shop', boxes(['a', 'b']) + '  faults: [{ name: split, partition: { groups: [[a], [b]] } }]\n');
+    const { status } = await reconcile(
+      w,
+      'shop',
+      boxes(['a', 'b']) + '  faults: [{ name: split, partition: { groups: [[a], [b]] } }]\n',
+    );
     assert.ok(status.faults![0].targets!.every((t) => t.verified && t.mechanism === 'iptables'));
     const ipOf = (n: string) => [...w.docker.containers.values()].find((c) => c.name === n)!.endpoints[0].ipv4Address;
-    assert.deepEqual(ours(w.kernel.rules(pidOf(w, 'shop_a')), SCOPE), [`-A FAULTLINE-INPUT -s ${ipOf('shop_b')}/32 -m comment --comment "faultline:${SCOPE}.shop/split" -j DROP`]);
+    assert.deepEqual(ours(w.kernel.rules(pidOf(w, 'shop_a')), SCOPE), [
+      `-A FAULTLINE-INPUT -s ${ipOf('shop_b')}/32 -m comment --comment "faultline:${SCOPE}.shop/split" -j DROP`,
+    ]);
     assert.deepEqual(ours(w.kernel.rules(HOST_PID), SCOPE), []);
   });
 
   it('a window that closes: Recovered once the key is gone from every namespace; counters count windows', async () => {
     const w = await world();
-    const body = boxes(['a']) + '  faults: [{ name: hole, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 0s, duration: 10s, repeat: { every: 20s } }]\n';
+    const body =
+      boxes(['a']) +
+      '  faults: [{ name: hole, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 0s, duration: 10s, repeat: { every: 20s } }]\n';
     let { status } = await reconcile(w, 'tl', body);
-    assert.deepEqual(status.faults![0].targets!.map((t) => [t.phase, t.injected]), [['Injected', 1]]);
+    assert.deepEqual(
+      status.faults![0].targets!.map((t) => [t.phase, t.injected]),
+      [['Injected', 1]],
+    );
     w.clock.t += 11_000;
     ({ status } = await reconcile(w, 'tl'));
-    assert.deepEqual(status.faults![0].targets!.map((t) => [t.phase, t.verified, t.injected, t.recovered]), [['Recovered', true, 1, 1]]);
+    assert.deepEqual(
+      status.faults![0].targets!.map((t) => [t.phase, t.verified, t.injected, t.recovered]),
+      [['Recovered', true, 1, 1]],
+    );
     assert.deepEqual(ours(w.kernel.rules(pidOf(w, 'tl_a')), SCOPE), []);
     w.clock.t += 10_000; // the second window
     ({ status } = await reconcile(w, 'tl'));
-    assert.deepEqual(status.faults![0].targets!.map((t) => [t.phase, t.injected, t.recovered, t.window]), [['Injected', 2, 1, 1]]);
+    assert.deepEqual(
+      status.faults![0].targets!.map((t) => [t.phase, t.injected, t.recovered, t.window]),
+      [['Injected', 2, 1, 1]],
+    );
   });
 
   it('two scenarios on one container stack in one ledger; forgetting one leaves exactly the other', async () => {
@@ -138,8 +167,16 @@ describe('reconcile, with a fake engine and kernel', () => {
     w.docker.addRunning('shared');
     await w.view.refresh({ all: true });
     const pid = pidOf(w, 'shared');
-    await reconcile(w, 'one', '  faults: [{ name: hole, targets: { names: [shared] }, blackhole: {}, direction: ingress }]\n');
-    await reconcile(w, 'two', '  faults: [{ name: refuse, targets: { names: [shared] }, reject: { with: tcp-reset }, direction: ingress }]\n');
+    await reconcile(
+      w,
+      'one',
+      '  faults: [{ name: hole, targets: { names: [shared] }, blackhole: {}, direction: ingress }]\n',
+    );
+    await reconcile(
+      w,
+      'two',
+      '  faults: [{ name: refuse, targets: { names: [shared] }, reject: { with: tcp-reset }, direction: ingress }]\n',
+    );
     assert.ok(ours(w.kernel.rules(pid), `${SCOPE}.one/hole`).length > 0);
     assert.ok(ours(w.kernel.rules(pid), `${SCOPE}.two/refuse`).length > 0);
     w.files.texts.delete('/scenarios/one.yaml');
@@ -154,12 +191,38 @@ describe('reconcile, with a fake engine and kernel', () => {
     first.docker.addRunning('shared');
     await first.view.refresh({ all: true });
     const pid = pidOf(first, 'shared');
-    await reconcile(first, 'one', '  faults: [{ name: hole, targets: { names: [shared] }, blackhole: {}, direction: ingress }]\n');
+    await reconcile(
+      first,
+      'one',
+      '  faults: [{ name: hole, targets: { names: [shared] }, blackhole: {}, direction: ingress }]\n',
+    );
     // A new engine (the controller restarted) over the same kernel: scenario "one" is live but has
     // not been reconciled yet when "two" touches the same namespace.
-    const engine = new KernelEngine({ scope: SCOPE, exec: first.kernel, scratch: async () => Promise.reject(new Error('x')), probe: async () => FULL_CAPS, log, hostRules: 'off', isLive: () => true });
-    const reconciler = new Reconciler({ controller: SCOPE, docker: first.docker, view: first.view, files: first.files, clock: first.clock, log, kernel: engine });
-    first.files.texts.set('/scenarios/two.yaml', yaml('two', '  faults: [{ name: refuse, targets: { names: [shared] }, reject: { with: tcp-reset }, direction: ingress }]\n'));
+    const engine = new KernelEngine({
+      scope: SCOPE,
+      exec: first.kernel,
+      scratch: async () => Promise.reject(new Error('x')),
+      probe: async () => FULL_CAPS,
+      log,
+      hostRules: 'off',
+      isLive: () => true,
+    });
+    const reconciler = new Reconciler({
+      controller: SCOPE,
+      docker: first.docker,
+      view: first.view,
+      files: first.files,
+      clock: first.clock,
+      log,
+      kernel: engine,
+    });
+    first.files.texts.set(
+      '/scenarios/two.yaml',
+      yaml(
+        'two',
+        '  faults: [{ name: refuse, targets: { names: [shared] }, reject: { with: tcp-reset }, direction: ingress }]\n',
+      ),
+    );
     const r = await reconciler.reconcileFile('two', '/scenarios/two.yaml');
     assert.ok(r.requeueAfterMs !== undefined && r.requeueAfterMs <= 500, `comes back soon (${r.requeueAfterMs})`);
     assert.deepEqual(ours(first.kernel.rules(pid), `${SCOPE}.two/`), [], 'nothing written yet');
@@ -172,27 +235,55 @@ describe('reconcile, with a fake engine and kernel', () => {
     const w = await world();
     w.docker.addRunning('shared');
     await w.view.refresh({ all: true });
-    await reconcile(w, 'gone', '  faults: [{ name: hole, targets: { names: [shared] }, blackhole: {}, direction: ingress }]\n');
+    await reconcile(
+      w,
+      'gone',
+      '  faults: [{ name: hole, targets: { names: [shared] }, blackhole: {}, direction: ingress }]\n',
+    );
     await reconcile(w, 'kept', boxes(['a', 'b']) + '  faults: [{ name: split, partition: { groups: [[a], [b]] } }]\n');
-    const fresh = new KernelEngine({ scope: SCOPE, exec: w.kernel, scratch: async () => Promise.reject(new Error('x')), probe: async () => FULL_CAPS, log, hostPid: async () => HOST_PID, bridgePorts: { portsOf: async () => new Map() } });
+    const fresh = new KernelEngine({
+      scope: SCOPE,
+      exec: w.kernel,
+      scratch: async () => Promise.reject(new Error('x')),
+      probe: async () => FULL_CAPS,
+      log,
+      hostPid: async () => HOST_PID,
+      bridgePorts: { portsOf: async () => new Map() },
+    });
     assert.deepEqual(await fresh.sweep(w.view.current(), (s) => s === 'kept'), ['gone']);
     assert.deepEqual(await fresh.sweep(w.view.current(), () => false), ['gone', 'kept'], 'host chains are swept too');
   });
 
   it('a deleted scenario whose namespace cannot be read still has its containers removed', async () => {
     const w = await world();
-    await reconcile(w, 'del', boxes(['a']) + '  faults: [{ name: hole, targets: { names: [a] }, blackhole: {}, direction: ingress }]\n');
+    await reconcile(
+      w,
+      'del',
+      boxes(['a']) + '  faults: [{ name: hole, targets: { names: [a] }, blackhole: {}, direction: ingress }]\n',
+    );
     w.kernel.unreadable.add(pidOf(w, 'del_a'));
     w.files.texts.delete('/scenarios/del.yaml');
     const r = await w.reconciler.reconcileDeleted('del');
-    assert.ok(w.docker.calls.some((c) => c.startsWith('removeContainer')), w.docker.calls.join('\n'));
-    assert.equal([...w.docker.containers.values()].filter((c) => c.name.startsWith('del_')).length, 0, 'containers removed');
+    assert.ok(
+      w.docker.calls.some((c) => c.startsWith('removeContainer')),
+      w.docker.calls.join('\n'),
+    );
+    assert.equal(
+      [...w.docker.containers.values()].filter((c) => c.name.startsWith('del_')).length,
+      0,
+      'containers removed',
+    );
     assert.ok(r.error, 'the unreadable namespace is reported (and retried)');
   });
 
   it('a peers selector that matches nothing is Pending (NoPeers) and Degraded, never a silent success', async () => {
     const w = await world();
-    const { status } = await reconcile(w, 'np', boxes(['a']) + '  faults: [{ name: hole, targets: { names: [a] }, peers: { labels: { role: nothing-has-this } }, blackhole: {} }]\n');
+    const { status } = await reconcile(
+      w,
+      'np',
+      boxes(['a']) +
+        '  faults: [{ name: hole, targets: { names: [a] }, peers: { labels: { role: nothing-has-this } }, blackhole: {} }]\n',
+    );
     const t = status.faults![0].targets![0];
     assert.deepEqual([t.phase, t.verified, t.reason], ['Pending', false, 'NoPeers']);
     const d = status.conditions!.find((c) => c.type === 'Degraded')!;
@@ -202,7 +293,11 @@ describe('reconcile, with a fake engine and kernel', () => {
 
   it('a fault whose targets match nothing says NoTargets', async () => {
     const w = await world();
-    const { status } = await reconcile(w, 'nt', boxes(['a']) + '  faults: [{ name: hole, targets: { labels: { role: nobody } }, blackhole: {} }]\n');
+    const { status } = await reconcile(
+      w,
+      'nt',
+      boxes(['a']) + '  faults: [{ name: hole, targets: { labels: { role: nobody } }, blackhole: {} }]\n',
+    );
     assert.equal(status.faults![0].reason, 'NoTargets');
     assert.equal(status.conditions!.find((c) => c.type === 'Degraded')!.status, 'True');
   });

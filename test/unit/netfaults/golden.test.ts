@@ -22,7 +22,12 @@ import { THIS_KERNEL, golden } from './helpers.js';
 
 type Fault = { scenario: string; spec: FaultSpec; resolved?: ResolvedFault };
 
-function ledgerOf(netns: string, faults: Fault[], caps: Capabilities, interfaces = ['eth0']): { ledger: Ledger; built: ReturnType<typeof buildEntries>['degraded'] } {
+function ledgerOf(
+  netns: string,
+  faults: Fault[],
+  caps: Capabilities,
+  interfaces = ['eth0'],
+): { ledger: Ledger; built: ReturnType<typeof buildEntries>['degraded'] } {
   const entries: LedgerEntry[] = [];
   const built = [];
   for (const f of faults) {
@@ -43,7 +48,13 @@ function render(c: CompiledLedger, built: { reason: string; message: string }[])
   return out.join('\n') + '\n';
 }
 
-function check(name: string, netns: string, faults: Fault[], caps: Capabilities, interfaces?: string[]): CompiledLedger {
+function check(
+  name: string,
+  netns: string,
+  faults: Fault[],
+  caps: Capabilities,
+  interfaces?: string[],
+): CompiledLedger {
   const { ledger, built } = ledgerOf(netns, faults, caps, interfaces);
   const c = compileLedger(ledger, caps);
   golden(`${name}.txt`, render(c, built));
@@ -58,7 +69,17 @@ const DB = { peersV4: ['10.213.0.3'] };
 
 describe('golden: ledgers → tc batch + iptables-restore', () => {
   it('single delay on all egress traffic', () => {
-    const c = check('single-delay', 'api', [{ scenario: 'shop', spec: { name: 'slow', netem: { delay: '100ms', jitter: '10ms', correlation: '25%', distribution: 'normal' } } }], FULL_CAPS);
+    const c = check(
+      'single-delay',
+      'api',
+      [
+        {
+          scenario: 'shop',
+          spec: { name: 'slow', netem: { delay: '100ms', jitter: '10ms', correlation: '25%', distribution: 'normal' } },
+        },
+      ],
+      FULL_CAPS,
+    );
     assert.equal(c.apply.iptablesProgram?.includes('FAULTLINE-INPUT'), false, 'a pure tc fault writes no filter rules');
   });
 
@@ -67,13 +88,27 @@ describe('golden: ledgers → tc batch + iptables-restore', () => {
       'loss-fallback-no-netem',
       'api',
       [
-        { scenario: 'shop', spec: { name: 'slow-db', peers: { names: ['db'] }, netem: { delay: '100ms', loss: '20%' } }, resolved: DB },
+        {
+          scenario: 'shop',
+          spec: { name: 'slow-db', peers: { names: ['db'] }, netem: { delay: '100ms', loss: '20%' } },
+          resolved: DB,
+        },
         { scenario: 'shop', spec: { name: 'lossy-in', direction: 'ingress', netem: { loss: '5%' } } },
       ],
       THIS_KERNEL,
     );
     assert.equal(c.degraded.length, 0);
-    const { built } = ledgerOf('api', [{ scenario: 'shop', spec: { name: 'slow-db', peers: { names: ['db'] }, netem: { delay: '100ms', loss: '20%' } }, resolved: DB }], THIS_KERNEL);
+    const { built } = ledgerOf(
+      'api',
+      [
+        {
+          scenario: 'shop',
+          spec: { name: 'slow-db', peers: { names: ['db'] }, netem: { delay: '100ms', loss: '20%' } },
+          resolved: DB,
+        },
+      ],
+      THIS_KERNEL,
+    );
     assert.deepEqual(built, [
       {
         scenario: 'shop',
@@ -89,7 +124,22 @@ describe('golden: ledgers → tc batch + iptables-restore', () => {
   });
 
   it('bandwidth to one peer', () => {
-    check('bandwidth-one-peer', 'api', [{ scenario: 'shop', spec: { name: 'thin-db', peers: { names: ['db'] }, bandwidth: { rate: '1mbit', burst: '32kb', limit: '64kb' } }, resolved: DB }], FULL_CAPS);
+    check(
+      'bandwidth-one-peer',
+      'api',
+      [
+        {
+          scenario: 'shop',
+          spec: {
+            name: 'thin-db',
+            peers: { names: ['db'] },
+            bandwidth: { rate: '1mbit', burst: '32kb', limit: '64kb' },
+          },
+          resolved: DB,
+        },
+      ],
+      FULL_CAPS,
+    );
   });
 
   it('stacked: delay for all + partition from one peer + bandwidth to another', () => {
@@ -98,8 +148,16 @@ describe('golden: ledgers → tc batch + iptables-restore', () => {
       'api',
       [
         { scenario: 'shop', spec: { name: 'slow-all', netem: { delay: '100ms', loss: '1%' } } },
-        { scenario: 'shop', spec: { name: 'cut-cache', partition: {} }, resolved: { partitionDropFrom: { v4: ['10.213.0.5'], v6: [] } } },
-        { scenario: 'shop', spec: { name: 'thin-db', peers: { names: ['db'] }, bandwidth: { rate: '1mbit' } }, resolved: DB },
+        {
+          scenario: 'shop',
+          spec: { name: 'cut-cache', partition: {} },
+          resolved: { partitionDropFrom: { v4: ['10.213.0.5'], v6: [] } },
+        },
+        {
+          scenario: 'shop',
+          spec: { name: 'thin-db', peers: { names: ['db'] }, bandwidth: { rate: '1mbit' } },
+          resolved: DB,
+        },
       ],
       FULL_CAPS,
     );
@@ -115,7 +173,11 @@ describe('golden: ledgers → tc batch + iptables-restore', () => {
       'two-scenarios',
       'api',
       [
-        { scenario: 'shop', spec: { name: 'slow-db', peers: { names: ['db'] }, ports: ['5432'], netem: { delay: '50ms' } }, resolved: DB },
+        {
+          scenario: 'shop',
+          spec: { name: 'slow-db', peers: { names: ['db'] }, ports: ['5432'], netem: { delay: '50ms' } },
+          resolved: DB,
+        },
         { scenario: 'chaos', spec: { name: 'flaky', netem: { loss: '10%', delay: '10ms' } } },
       ],
       FULL_CAPS,
@@ -124,40 +186,94 @@ describe('golden: ledgers → tc batch + iptables-restore', () => {
 
   for (const direction of ['both', 'egress'] as const) {
     it(`partition of 4 nodes (${direction === 'both' ? 'both ways' : 'one-way'}): drops on each receiver's INPUT`, () => {
-      const ips: Record<string, string> = { n1: '10.213.0.11', n2: '10.213.0.12', n3: '10.213.0.13', n4: '10.213.0.14' };
-      const groups = [['n1', 'n2'], ['n3', 'n4']];
+      const ips: Record<string, string> = {
+        n1: '10.213.0.11',
+        n2: '10.213.0.12',
+        n3: '10.213.0.13',
+        n4: '10.213.0.14',
+      };
+      const groups = [
+        ['n1', 'n2'],
+        ['n3', 'n4'],
+      ];
       const senders = blockedSenders(partitionBlocks(groups, direction));
       const out: string[] = [];
       for (const node of Object.keys(ips)) {
         const from = senders.get(node) ?? [];
         const spec: FaultSpec = { name: 'split', partition: { groups }, direction };
-        const { ledger } = ledgerOf(node, [{ scenario: 'jepsen', spec, resolved: { partitionDropFrom: { v4: from.map((n) => ips[n]), v6: [] } } }], FULL_CAPS);
+        const { ledger } = ledgerOf(
+          node,
+          [{ scenario: 'jepsen', spec, resolved: { partitionDropFrom: { v4: from.map((n) => ips[n]), v6: [] } } }],
+          FULL_CAPS,
+        );
         const c = compileLedger(ledger, FULL_CAPS);
         assert.equal(c.apply.tcPrograms.length, 0, 'a partition is pure iptables');
-        out.push(`## ${node} (${ips[node]}) ignores ${from.join(', ') || 'nobody'}`, formatDiff(c.apply).trimEnd() || '(nothing)');
+        out.push(
+          `## ${node} (${ips[node]}) ignores ${from.join(', ') || 'nobody'}`,
+          formatDiff(c.apply).trimEnd() || '(nothing)',
+        );
       }
       golden(`partition-4-${direction === 'both' ? 'both' : 'one-way'}.txt`, out.join('\n') + '\n');
     });
   }
 
   it('blackhole on a port range: INPUT drop for ingress, tc blackhole below the socket for egress', () => {
-    const c = check('blackhole-ports', 'api', [{ scenario: 'shop', spec: { name: 'hole', blackhole: {}, ports: ['8000-8100'] }, resolved: { peersV4: ['10.213.7.0/24'] } }], FULL_CAPS);
+    const c = check(
+      'blackhole-ports',
+      'api',
+      [
+        {
+          scenario: 'shop',
+          spec: { name: 'hole', blackhole: {}, ports: ['8000-8100'] },
+          resolved: { peersV4: ['10.213.7.0/24'] },
+        },
+      ],
+      FULL_CAPS,
+    );
     assert.ok(c.apply.tcPrograms[0].batch.includes('blackhole'));
     assert.ok(!c.apply.iptablesProgram!.includes('FAULTLINE-OUTPUT'), 'never a DROP in OUTPUT');
   });
 
   it('reject with tcp-reset: TCP gets a reset, everything else port-unreachable', () => {
-    check('reject-tcp-reset', 'db', [{ scenario: 'shop', spec: { name: 'refuse', reject: { with: 'tcp-reset' } }, resolved: { peersV4: ['10.213.0.2'], peersV6: ['fd00:213::2'] } }], FULL_CAPS);
+    check(
+      'reject-tcp-reset',
+      'db',
+      [
+        {
+          scenario: 'shop',
+          spec: { name: 'refuse', reject: { with: 'tcp-reset' } },
+          resolved: { peersV4: ['10.213.0.2'], peersV6: ['fd00:213::2'] },
+        },
+      ],
+      FULL_CAPS,
+    );
   });
 
   it('ingress delay through an owned ifb', () => {
-    const c = check('ingress-ifb', 'db', [{ scenario: 'shop', spec: { name: 'slow-in', direction: 'ingress', netem: { delay: '30ms' } }, resolved: { peersV4: ['10.213.0.2'] } }], FULL_CAPS, ['eth0', 'eth1']);
+    const c = check(
+      'ingress-ifb',
+      'db',
+      [
+        {
+          scenario: 'shop',
+          spec: { name: 'slow-in', direction: 'ingress', netem: { delay: '30ms' } },
+          resolved: { peersV4: ['10.213.0.2'] },
+        },
+      ],
+      FULL_CAPS,
+      ['eth0', 'eth1'],
+    );
     assert.deepEqual(c.ifbs, ['flifb-eth0', 'flifb-eth1']);
   });
 
   it('ingress delay without ifb: degraded with a reason, loss still falls back', () => {
     const caps = { ...FULL_CAPS, ifb: false };
-    check('ingress-no-ifb', 'db', [{ scenario: 'shop', spec: { name: 'slow-in', direction: 'ingress', netem: { delay: '30ms', loss: '2%' } } }], caps);
+    check(
+      'ingress-no-ifb',
+      'db',
+      [{ scenario: 'shop', spec: { name: 'slow-in', direction: 'ingress', netem: { delay: '30ms', loss: '2%' } } }],
+      caps,
+    );
   });
 
   it('IPv6 peers: ip6 u32 filters and ip6tables rules', () => {
@@ -165,8 +281,16 @@ describe('golden: ledgers → tc batch + iptables-restore', () => {
       'ipv6-peers',
       'api',
       [
-        { scenario: 'v6', spec: { name: 'slow', peers: { names: ['db'] }, netem: { delay: '20ms' } }, resolved: { peersV4: ['10.213.0.3'], peersV6: ['fd00:213::3'] } },
-        { scenario: 'v6', spec: { name: 'cut', partition: {} }, resolved: { partitionDropFrom: { v4: [], v6: ['fd00:213::/64'] } } },
+        {
+          scenario: 'v6',
+          spec: { name: 'slow', peers: { names: ['db'] }, netem: { delay: '20ms' } },
+          resolved: { peersV4: ['10.213.0.3'], peersV6: ['fd00:213::3'] },
+        },
+        {
+          scenario: 'v6',
+          spec: { name: 'cut', partition: {} },
+          resolved: { partitionDropFrom: { v4: [], v6: ['fd00:213::/64'] } },
+        },
       ],
       FULL_CAPS,
     );
@@ -182,6 +306,9 @@ describe('golden: ledgers → tc batch + iptables-restore', () => {
       ],
       FULL_CAPS,
     );
-    assert.deepEqual(c.degraded.map((d) => d.reason), ['NetemDuplicateConflict']);
+    assert.deepEqual(
+      c.degraded.map((d) => d.reason),
+      ['NetemDuplicateConflict'],
+    );
   });
 });

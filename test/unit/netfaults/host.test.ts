@@ -24,13 +24,22 @@ function partition(fault: string, groups: string[][], scenario = `${SCOPE}.shop`
   for (const g of groups)
     for (const r of g) {
       const senders = groups.filter((x) => x !== g).flat();
-      out.push({ scenario, fault, receiver: port(r), senders: { ports: senders.map((s) => `veth${s}`), v4: true, v6: false }, protocol: 'all' });
+      out.push({
+        scenario,
+        fault,
+        receiver: port(r),
+        senders: { ports: senders.map((s) => `veth${s}`), v4: true, v6: false },
+        protocol: 'all',
+      });
     }
   return out;
 }
 
 /** What iptables-save would print after the program ran on a host with Docker's DOCKER-USER. */
-function applied(program: string | undefined, base = ['*filter', ':DOCKER-USER - [0:0]', '-A DOCKER-USER -j RETURN', 'COMMIT']): string {
+function applied(
+  program: string | undefined,
+  base = ['*filter', ':DOCKER-USER - [0:0]', '-A DOCKER-USER -j RETURN', 'COMMIT'],
+): string {
   const lines = [...base];
   if (!program) return lines.join('\n');
   const chains = new Map<string, string[]>();
@@ -43,11 +52,20 @@ function applied(program: string | undefined, base = ['*filter', ':DOCKER-USER -
     let m: RegExpExecArray | null;
     if ((m = /^:(\S+)/.exec(l))) chains.set(m[1], []);
     else if ((m = /^-X (\S+)$/.exec(l))) chains.delete(m[1]);
-    else if ((m = /^-D (\S+) (.*)$/.exec(l))) chains.set(m[1], chains.get(m[1])!.filter((r) => r !== m![2]));
+    else if ((m = /^-D (\S+) (.*)$/.exec(l)))
+      chains.set(
+        m[1],
+        chains.get(m[1])!.filter((r) => r !== m![2]),
+      );
     else if ((m = /^-I (\S+) 1 (.*)$/.exec(l))) chains.get(m[1])!.unshift(m[2]);
     else if ((m = /^-A (\S+) (.*)$/.exec(l))) chains.get(m[1])!.push(m[2]);
   }
-  return ['*filter', ...[...chains.keys()].map((c) => `:${c} - [0:0]`), ...[...chains].flatMap(([c, rs]) => rs.map((r) => `-A ${c} ${r}`)), 'COMMIT'].join('\n');
+  return [
+    '*filter',
+    ...[...chains.keys()].map((c) => `:${c} - [0:0]`),
+    ...[...chains].flatMap(([c, rs]) => rs.map((r) => `-A ${c} ${r}`)),
+    'COMMIT',
+  ].join('\n');
 }
 
 const root = hostRootChain(SCOPE);
@@ -75,7 +93,12 @@ describe('host ledger: partitions in the host FORWARD path', () => {
   it('a second scenario changes only its own chains; removing the last one removes the hook', () => {
     const one = compileHost(SCOPE, partition('split', [['a'], ['b']]), 4, 'DOCKER-USER');
     const afterOne = applied(hostProgramFromScratch(one));
-    const two = compileHost(SCOPE, [...partition('split', [['a'], ['b']]), ...partition('cut', [['c'], ['d']], `${SCOPE}.other`)], 4, 'DOCKER-USER');
+    const two = compileHost(
+      SCOPE,
+      [...partition('split', [['a'], ['b']]), ...partition('cut', [['c'], ['d']], `${SCOPE}.other`)],
+      4,
+      'DOCKER-USER',
+    );
     const diff = diffHost(two, observed(afterOne));
     const declared = diff.program!.split('\n').filter((l) => l.startsWith(':'));
     // the controller chain (a jump added) and the new scenario's chain; the first scenario's chain untouched
@@ -84,18 +107,33 @@ describe('host ledger: partitions in the host FORWARD path', () => {
     const none = compileHost(SCOPE, [], 4, 'DOCKER-USER');
     const teardown = diffHost(none, observed(applied(diff.program, afterOne.split('\n'))));
     golden('host-teardown.txt', teardown.program!);
-    assert.equal(diffHost(none, observed(applied(teardown.program, applied(diff.program, afterOne.split('\n')).split('\n')))).empty, true);
+    assert.equal(
+      diffHost(none, observed(applied(teardown.program, applied(diff.program, afterOne.split('\n')).split('\n'))))
+        .empty,
+      true,
+    );
   });
 
   it('our jump below a rule that is not ours (a user ACCEPT in DOCKER-USER) is moved back to the top', () => {
     const d = compileHost(SCOPE, partition('split', [['a'], ['b']]), 4, 'DOCKER-USER');
-    const save = applied(hostProgramFromScratch(d), ['*filter', ':DOCKER-USER - [0:0]', '-A DOCKER-USER -j RETURN', 'COMMIT']).replace(`-A DOCKER-USER -j ${root}`, `-A DOCKER-USER -s 10.9.9.9/32 -j ACCEPT\n-A DOCKER-USER -j ${root}`);
+    const save = applied(hostProgramFromScratch(d), [
+      '*filter',
+      ':DOCKER-USER - [0:0]',
+      '-A DOCKER-USER -j RETURN',
+      'COMMIT',
+    ]).replace(`-A DOCKER-USER -j ${root}`, `-A DOCKER-USER -s 10.9.9.9/32 -j ACCEPT\n-A DOCKER-USER -j ${root}`);
     const diff = diffHost(d, observed(save));
-    assert.deepEqual(diff.program!.split('\n').filter((l) => l.includes('DOCKER-USER')), [`-D DOCKER-USER -j ${root}`, `-I DOCKER-USER 1 -j ${root}`]);
+    assert.deepEqual(
+      diff.program!.split('\n').filter((l) => l.includes('DOCKER-USER')),
+      [`-D DOCKER-USER -j ${root}`, `-I DOCKER-USER 1 -j ${root}`],
+    );
   });
 
   it('ports and protocol: the match rides on the receiver jump, tcp and udp each when protocol is all', () => {
-    const entries = partition('db', [['a', 'b'], ['c']]).map((e) => ({ ...e, ports: [[5432, 5432]] as [number, number][] }));
+    const entries = partition('db', [['a', 'b'], ['c']]).map((e) => ({
+      ...e,
+      ports: [[5432, 5432]] as [number, number][],
+    }));
     golden('host-partition-ports.txt', hostProgramFromScratch(compileHost(SCOPE, entries, 4, 'DOCKER-USER'))!);
   });
 
@@ -103,7 +141,10 @@ describe('host ledger: partitions in the host FORWARD path', () => {
     const entries = partition('split', [['a'], ['b'], ['c']]);
     entries[0] = { ...entries[0], receiver: { ...entries[0].receiver, v6: true } };
     const d6 = compileHost(SCOPE, entries, 6, 'FORWARD');
-    assert.deepEqual(d6.chains[1].rules.map((r) => r.spec.replace(/ -m comment.*DROP$/, '')), ['-m physdev --physdev-in vethb --physdev-out vetha', '-m physdev --physdev-in vethc --physdev-out vetha']);
+    assert.deepEqual(
+      d6.chains[1].rules.map((r) => r.spec.replace(/ -m comment.*DROP$/, '')),
+      ['-m physdev --physdev-in vethb --physdev-out vetha', '-m physdev --physdev-in vethc --physdev-out vetha'],
+    );
     assert.match(hostProgramFromScratch(d6)!, /-I FORWARD 1 -j FAULTLINE-/);
     assert.equal(compileHost(SCOPE, entries, 6, null).chains.length, 0);
   });

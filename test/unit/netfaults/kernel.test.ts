@@ -78,7 +78,13 @@ function observe(ns: string, interfaces: string[]): ObservedNetns {
       if (c.id === 'ingress-filters') p.ingressFilters = r.stdout;
     } else out[c.id] = r.code === 0 ? r.stdout : '';
   }
-  return observeNetns({ qdiscs: out.qdiscs, links: out.links, iptables: out.iptables, ip6tables: out.ip6tables, perDevice });
+  return observeNetns({
+    qdiscs: out.qdiscs,
+    links: out.links,
+    iptables: out.iptables,
+    ip6tables: out.ip6tables,
+    perDevice,
+  });
 }
 
 /** Poll a state check; never sleep-and-hope. */
@@ -133,17 +139,34 @@ describe('netfaults on a real kernel (scratch netns pair)', { skip: SKIP }, () =
     ])
       must(sh(argv), argv.join(' '));
     caps = parseProbe(PROBE_PROGRAM.map((s) => ({ id: s.id, ...inNs(NS_A, s.argv) })));
-    assert.ok(caps.htb && caps.u32 && caps.tbf && caps.iptables, `this kernel cannot run the test: ${JSON.stringify(caps)}`);
+    assert.ok(
+      caps.htb && caps.u32 && caps.tbf && caps.iptables,
+      `this kernel cannot run the test: ${JSON.stringify(caps)}`,
+    );
     const peerB: ResolvedFault = { peersV4: [B4], peersV6: [B6] };
     const faultsA: [FaultSpec, ResolvedFault][] = [
       [{ name: 'thin', peers: { names: ['b'] }, bandwidth: { rate: '1mbit' } }, peerB],
-      [{ name: 'hole', peers: { names: ['b'] }, protocol: 'udp', ports: ['9999'], direction: 'egress', blackhole: {} }, peerB],
+      [
+        { name: 'hole', peers: { names: ['b'] }, protocol: 'udp', ports: ['9999'], direction: 'egress', blackhole: {} },
+        peerB,
+      ],
       [{ name: 'lossy', peers: { names: ['b'] }, protocol: 'udp', ports: ['9997'], netem: { loss: '100%' } }, peerB],
-      [{ name: 'refuse', peers: { names: ['b'] }, ports: ['7'], direction: 'ingress', reject: { with: 'tcp-reset' } }, peerB],
+      [
+        { name: 'refuse', peers: { names: ['b'] }, ports: ['7'], direction: 'ingress', reject: { with: 'tcp-reset' } },
+        peerB,
+      ],
     ];
-    if (ingressShapingPossible(caps)) faultsA.push([{ name: 'in-thin', peers: { names: ['b'] }, direction: 'ingress', bandwidth: { rate: '5mbit' } }, peerB]);
+    if (ingressShapingPossible(caps))
+      faultsA.push([
+        { name: 'in-thin', peers: { names: ['b'] }, direction: 'ingress', bandwidth: { rate: '5mbit' } },
+        peerB,
+      ]);
     a = compile(NS_A, faultsA, caps);
-    b = compile(NS_B, [[{ name: 'split', partition: { groups: [['a'], ['b']] } }, { partitionDropFrom: { v4: [A4], v6: [A6] } }]], caps);
+    b = compile(
+      NS_B,
+      [[{ name: 'split', partition: { groups: [['a'], ['b']] } }, { partitionDropFrom: { v4: [A4], v6: [A6] } }]],
+      caps,
+    );
   });
 
   after(() => {
@@ -163,11 +186,19 @@ describe('netfaults on a real kernel (scratch netns pair)', { skip: SKIP }, () =
 
   it('egress blackhole drops below the socket: send() succeeds, the blackhole leaf counts the drops', async () => {
     assert.equal(udpSend(NS_A, B4, 9999), 'ok');
-    const minor = a.devices.find((d) => d.dev === 'eth0')!.classes.find((c) => c.keys.includes('kt/hole'))!.minor.toString(16);
+    const minor = a.devices
+      .find((d) => d.dev === 'eth0')!
+      .classes.find((c) => c.keys.includes('kt/hole'))!
+      .minor.toString(16);
     await eventually(() => {
       const q = parseTcQdiscs(inNs(NS_A, ['tc', '-s', '-j', 'qdisc', 'show', 'dev', 'eth0']).stdout, 'eth0');
       const leaf = q.find((x) => x.handle === `${minor}:`);
-      return leaf?.kind === 'blackhole' && JSON.parse(inNs(NS_A, ['tc', '-s', '-j', 'qdisc', 'show', 'dev', 'eth0']).stdout).some((r: { handle: string; drops?: number }) => r.handle === `${minor}:` && (r.drops ?? 0) >= 5);
+      return (
+        leaf?.kind === 'blackhole' &&
+        JSON.parse(inNs(NS_A, ['tc', '-s', '-j', 'qdisc', 'show', 'dev', 'eth0']).stdout).some(
+          (r: { handle: string; drops?: number }) => r.handle === `${minor}:` && (r.drops ?? 0) >= 5,
+        )
+      );
     }, 'blackhole leaf drops >= 5');
   });
 
@@ -176,7 +207,12 @@ describe('netfaults on a real kernel (scratch netns pair)', { skip: SKIP }, () =
     const dropsOf = (key: string) => {
       const classes = a.devices.find((d) => d.dev === 'eth0')!.classes.filter((c) => c.keys.includes(key));
       const handles = new Set(classes.map((c) => `${c.minor.toString(16)}:`));
-      return (JSON.parse(inNs(NS_A, ['tc', '-s', '-j', 'qdisc', 'show', 'dev', 'eth0']).stdout) as { handle: string; drops?: number }[])
+      return (
+        JSON.parse(inNs(NS_A, ['tc', '-s', '-j', 'qdisc', 'show', 'dev', 'eth0']).stdout) as {
+          handle: string;
+          drops?: number;
+        }[]
+      )
         .filter((r) => handles.has(r.handle))
         .reduce((n, r) => n + (r.drops ?? 0), 0);
     };
@@ -194,7 +230,10 @@ describe('netfaults on a real kernel (scratch netns pair)', { skip: SKIP }, () =
     };
     // IPv6: b also drops a's neighbour solicitations (they come from a's address — a partition
     // cuts NDP as a broken link would), so a may never get to send the datagrams themselves.
-    await eventually(() => counted('iptables-save') >= 5 && counted('ip6tables-save') >= 1, 'FAULTLINE-INPUT drop counters on b');
+    await eventually(
+      () => counted('iptables-save') >= 5 && counted('ip6tables-save') >= 1,
+      'FAULTLINE-INPUT drop counters on b',
+    );
   });
 
   it('teardown from the read-back leaves nothing of ours behind', () => {

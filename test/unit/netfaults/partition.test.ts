@@ -12,20 +12,43 @@ function sees(groups: string[][], members: string[]): Record<string, string[]> {
 
 describe('partition generators (seeded, pinned)', () => {
   it('seed 42 over a..e', () => {
-    assert.deepEqual(partitionGroups('halves', FIVE, 42), [['a', 'e'], ['b', 'c', 'd']]);
+    assert.deepEqual(partitionGroups('halves', FIVE, 42), [
+      ['a', 'e'],
+      ['b', 'c', 'd'],
+    ]);
     assert.deepEqual(partitionGroups('majority', FIVE, 42), [['a', 'b', 'd', 'e'], ['c']]);
     assert.deepEqual(partitionGroups('isolate', FIVE, 42), [['a', 'b', 'c', 'd'], ['e']]);
     assert.deepEqual(partitionGroups('isolate', FIVE, 42, 2), [['a', 'c', 'd'], ['b'], ['e']]);
-    assert.deepEqual(partitionGroups('ring', FIVE, 42), [['d', 'e'], ['b', 'd'], ['a', 'b'], ['a', 'c'], ['c', 'e']]);
-    assert.deepEqual(partitionGroups('bridge', FIVE, 42), [['a', 'b', 'e'], ['b', 'c', 'd']]);
+    assert.deepEqual(partitionGroups('ring', FIVE, 42), [
+      ['d', 'e'],
+      ['b', 'd'],
+      ['a', 'b'],
+      ['a', 'c'],
+      ['c', 'e'],
+    ]);
+    assert.deepEqual(partitionGroups('bridge', FIVE, 42), [
+      ['a', 'b', 'e'],
+      ['b', 'c', 'd'],
+    ]);
   });
 
   it('seed 7 over n1..n4', () => {
     const four = ['n1', 'n2', 'n3', 'n4'];
-    assert.deepEqual(partitionGroups('halves', four, 7), [['n3', 'n4'], ['n1', 'n2']]);
+    assert.deepEqual(partitionGroups('halves', four, 7), [
+      ['n3', 'n4'],
+      ['n1', 'n2'],
+    ]);
     assert.deepEqual(partitionGroups('majority', four, 7), [['n1', 'n3', 'n4'], ['n2']]);
-    assert.deepEqual(partitionGroups('ring', four, 7), [['n3', 'n4'], ['n1', 'n4'], ['n1', 'n2'], ['n2', 'n3']]);
-    assert.deepEqual(partitionGroups('bridge', four, 7), [['n2', 'n4'], ['n1', 'n2', 'n3']]);
+    assert.deepEqual(partitionGroups('ring', four, 7), [
+      ['n3', 'n4'],
+      ['n1', 'n4'],
+      ['n1', 'n2'],
+      ['n2', 'n3'],
+    ]);
+    assert.deepEqual(partitionGroups('bridge', four, 7), [
+      ['n2', 'n4'],
+      ['n1', 'n2', 'n3'],
+    ]);
   });
 
   it('is deterministic and independent of input order', () => {
@@ -44,7 +67,8 @@ describe('partition generators (seeded, pinned)', () => {
     for (const members of [FIVE, ['a', 'b', 'c', 'd', 'e', 'f'], ['a', 'b', 'c', 'd', 'e', 'f', 'g']]) {
       const view = sees(partitionGroups('ring', members, 3), members);
       const majority = Math.floor(members.length / 2) + 1;
-      for (const m of members) assert.ok(view[m].length >= majority && view[m].length < members.length, `${m} sees ${view[m]}`);
+      for (const m of members)
+        assert.ok(view[m].length >= majority && view[m].length < members.length, `${m} sees ${view[m]}`);
       assert.equal(new Set(Object.values(view).map((v) => v.join())).size, members.length);
     }
   });
@@ -89,9 +113,12 @@ describe('partitionBlocks', () => {
   });
 
   it('members in no group are untouched; blockedSenders groups by receiver', () => {
-    assert.deepEqual([...blockedSenders(partitionBlocks([['a'], ['b']])).entries()], [
-      ['a', ['b']],
-      ['b', ['a']],
-    ]);
+    assert.deepEqual(
+      [...blockedSenders(partitionBlocks([['a'], ['b']])).entries()],
+      [
+        ['a', ['b']],
+        ['b', ['a']],
+      ],
+    );
   });
 });

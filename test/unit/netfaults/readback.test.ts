@@ -35,11 +35,23 @@ type Raw = Parameters<typeof observeNetns>[0];
 /** The ledger that was applied in the scratch netns when applied-linux-6.18.json was captured. */
 const APPLIED: [string, FaultSpec, ResolvedFault][] = [
   ['shop', { name: 'slow-all', netem: { delay: '100ms', loss: '1%' } }, {}],
-  ['shop', { name: 'db-link', bandwidth: { rate: '1mbit', burst: '32kb' }, peers: { names: ['db'] } }, { peersV4: ['10.213.0.2'], peersV6: ['fd00:213::2'] }],
-  ['shop', { name: 'split', partition: { generator: 'halves' } }, { partitionDropFrom: { v4: ['10.213.0.4'], v6: ['fd00:213::4'] } }],
+  [
+    'shop',
+    { name: 'db-link', bandwidth: { rate: '1mbit', burst: '32kb' }, peers: { names: ['db'] } },
+    { peersV4: ['10.213.0.2'], peersV6: ['fd00:213::2'] },
+  ],
+  [
+    'shop',
+    { name: 'split', partition: { generator: 'halves' } },
+    { partitionDropFrom: { v4: ['10.213.0.4'], v6: ['fd00:213::4'] } },
+  ],
   ['shop', { name: 'hole', blackhole: {}, ports: ['8000-8100'] }, { peersV4: ['10.213.7.0/24'] }],
   ['shop', { name: 'refuse', reject: { with: 'tcp-reset' }, direction: 'ingress' }, { peersV4: ['10.213.0.9'] }],
-  ['shop', { name: 'in-slow', bandwidth: { rate: '5mbit', burst: '64kb', limit: '128kb' }, direction: 'ingress' }, { peersV4: ['10.213.0.2'] }],
+  [
+    'shop',
+    { name: 'in-slow', bandwidth: { rate: '5mbit', burst: '64kb', limit: '128kb' }, direction: 'ingress' },
+    { peersV4: ['10.213.0.2'] },
+  ],
 ];
 
 function compileFaults(faults: [string, FaultSpec, ResolvedFault][], caps: Capabilities, netns = 'api') {
@@ -51,7 +63,10 @@ const applied = () => observeNetns(fixtureJson<Raw>('applied-linux-6.18.json'));
 
 describe('json: duplicate keys are kept', () => {
   it('turns repeated "match" members into an array, in order', () => {
-    const v = parseJsonKeepDuplicates('{"a":1,"match":{"off":16},"match":{"off":8},"b":[true,null,"x\\"y"]}') as Record<string, unknown>;
+    const v = parseJsonKeepDuplicates('{"a":1,"match":{"off":16},"match":{"off":8},"b":[true,null,"x\\"y"]}') as Record<
+      string,
+      unknown
+    >;
     assert.deepEqual(v, { a: 1, match: [{ off: 16 }, { off: 8 }], b: [true, null, 'x"y'] });
   });
 });
@@ -104,12 +119,17 @@ describe('parsers on captured kernel output', () => {
         ['1fa1:6ba0', undefined, '6ba0:'],
       ],
     );
-    assert.deepEqual(parseTcClasses('[{"class":"htb","handle":"1fa1:10","root":true,"leaf":"10:"}]'), [{ kind: 'htb', classid: '1fa1:10', parent: undefined, leaf: '10:' }]);
+    assert.deepEqual(parseTcClasses('[{"class":"htb","handle":"1fa1:10","root":true,"leaf":"10:"}]'), [
+      { kind: 'htb', classid: '1fa1:10', parent: undefined, leaf: '10:' },
+    ]);
   });
 
   it('ip -j -d link show: the owned ifb, up', () => {
     const l = parseIpLinks(raw.links!);
-    assert.deepEqual(l.find((x) => x.name === 'flifb-eth0'), { name: 'flifb-eth0', kind: 'ifb', up: true });
+    assert.deepEqual(
+      l.find((x) => x.name === 'flifb-eth0'),
+      { name: 'flifb-eth0', kind: 'ifb', up: true },
+    );
   });
 
   it('iptables-save: tables, chains and rules; statistic probability as the kernel rounds it', () => {
@@ -142,9 +162,32 @@ describe('parsers on captured kernel output', () => {
   });
 
   it('netem JSON compares equal to the leaf we would write for the same parameters', () => {
-    const c = compileFaults([['shop', { name: 'n', netem: { delay: '100ms', jitter: '10ms', correlation: '25%', loss: { percent: '20%', correlation: '25%' }, duplicate: '1%', corrupt: '0.1%', reorder: { percent: '25%', correlation: '50%', gap: 5 }, rate: '1mbit' } }, {}]], FULL_CAPS);
+    const c = compileFaults(
+      [
+        [
+          'shop',
+          {
+            name: 'n',
+            netem: {
+              delay: '100ms',
+              jitter: '10ms',
+              correlation: '25%',
+              loss: { percent: '20%', correlation: '25%' },
+              duplicate: '1%',
+              corrupt: '0.1%',
+              reorder: { percent: '25%', correlation: '50%', gap: 5 },
+              rate: '1mbit',
+            },
+          },
+          {},
+        ],
+      ],
+      FULL_CAPS,
+    );
     const want = c.devices[0].classes[0].leaf;
-    const got = deviceState('eth0', parseTcQdiscs(fixture('netem-qdisc-iproute2-synthesized.json'))).classes.find((x) => x.classid === '1fa1:2534')!.leaf!;
+    const got = deviceState('eth0', parseTcQdiscs(fixture('netem-qdisc-iproute2-synthesized.json'))).classes.find(
+      (x) => x.classid === '1fa1:2534',
+    )!.leaf!;
     assert.deepEqual({ ...got, child: undefined, handle: undefined }, { ...want, child: undefined, handle: undefined });
   });
 });
@@ -174,7 +217,10 @@ describe('diff against the kernel', () => {
   it('removing one fault removes its filters and class; the owned chains are rebuilt as a whole', () => {
     const fewer = APPLIED.filter(([, f]) => f.name !== 'hole');
     const d = diffLedger(compileFaults(fewer, THIS_KERNEL), applied());
-    assert.deepEqual(d.tcPrograms.map((p) => p.batch), ['filter del dev eth0 parent 1fa1: protocol ip prio 15842\nclass del dev eth0 classid 1fa1:12e8\n']);
+    assert.deepEqual(
+      d.tcPrograms.map((p) => p.batch),
+      ['filter del dev eth0 parent 1fa1: protocol ip prio 15842\nclass del dev eth0 classid 1fa1:12e8\n'],
+    );
     assert.equal(
       d.iptablesProgram,
       [
@@ -204,15 +250,21 @@ describe('diff against the kernel', () => {
     const c = compileFaults(faults, THIS_KERNEL, 'db');
     const d = diffLedger(c, obs);
     assert.equal(d.empty, true, formatDiff(d));
-    assert.deepEqual(d.conflicts.map((x) => [x.fault, x.reason]), [['thin', 'ForeignQdisc']]);
+    assert.deepEqual(
+      d.conflicts.map((x) => [x.fault, x.reason]),
+      [['thin', 'ForeignQdisc']],
+    );
     assert.match(d.conflicts[0].message, /eth0 already has a root qdisc faultline does not own \(tbf 8004:\)/);
     assert.deepEqual(d.pendingKeys, ['shop/thin']);
     // our jump sits before the user's ESTABLISHED,RELATED accept
-    assert.deepEqual(obs.iptables!.tables.filter.rules.filter((r) => r.chain === 'INPUT').map((r) => r.spec), [
-      '-j FAULTLINE-INPUT',
-      '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-      '-s 10.213.9.9/32 -m comment --comment "user rule" -j ACCEPT',
-    ]);
+    assert.deepEqual(
+      obs.iptables!.tables.filter.rules.filter((r) => r.chain === 'INPUT').map((r) => r.spec),
+      [
+        '-j FAULTLINE-INPUT',
+        '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+        '-s 10.213.9.9/32 -m comment --comment "user rule" -j ACCEPT',
+      ],
+    );
     // teardown touches FAULTLINE-* only, never the foreign tbf, nat, or the user's rules
     const t = diffLedger(emptyDesired(['eth0']), obs);
     assert.equal(t.tcPrograms.length, 0);
@@ -223,9 +275,16 @@ describe('diff against the kernel', () => {
   });
 
   it('a jump that is not first (someone inserted above us) is moved back to position 1', () => {
-    const c = compileFaults([['shop', { name: 'split', partition: {} }, { partitionDropFrom: { v4: ['10.213.0.1'], v6: [] } }]], FULL_CAPS, 'db');
+    const c = compileFaults(
+      [['shop', { name: 'split', partition: {} }, { partitionDropFrom: { v4: ['10.213.0.1'], v6: [] } }]],
+      FULL_CAPS,
+      'db',
+    );
     const obs = observedFromDesired(c);
-    obs.iptables!.tables.filter.rules.unshift({ chain: 'INPUT', spec: '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT' });
+    obs.iptables!.tables.filter.rules.unshift({
+      chain: 'INPUT',
+      spec: '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    });
     const d = diffLedger(c, obs);
     assert.equal(d.iptablesProgram, '*filter\n-D INPUT -j FAULTLINE-INPUT\n-I INPUT 1 -j FAULTLINE-INPUT\nCOMMIT\n');
   });
@@ -236,7 +295,10 @@ describe('diff against the kernel', () => {
     delete obs.devices[0].classes[0].leaf;
     const d = diffLedger(c, obs);
     const minor = c.devices[0].classes[0].minor.toString(16);
-    assert.deepEqual(d.tcPrograms[0].batch.split('\n').filter((l) => l && !l.startsWith('#')), [`qdisc add dev eth0 parent 1fa1:${minor} handle ${minor}: tbf rate 2mbit burst 32kb latency 50ms`]);
+    assert.deepEqual(
+      d.tcPrograms[0].batch.split('\n').filter((l) => l && !l.startsWith('#')),
+      [`qdisc add dev eth0 parent 1fa1:${minor} handle ${minor}: tbf rate 2mbit burst 32kb latency 50ms`],
+    );
   });
 
   it('read-back commands are argument arrays', () => {
@@ -254,7 +316,13 @@ describe('orphan sweep (after a SIGKILL: scenario files are the truth, the kerne
   it('lists every owned object whose scenario/fault is not live, tc classes via the tag chain', () => {
     const gone = ownedButUnwanted(applied(), ['shop/slow-all', 'shop/split', 'shop/refuse', 'shop/db-link']);
     assert.deepEqual(
-      gone.map((o) => (o.kind === 'iptables-rule' ? `${o.family} ${o.table}/${o.chain} ${o.key}` : o.kind === 'tc-class' ? `tc ${o.dev} ${o.classid} ${o.deadKeys.join(',')}` : `ifb ${o.name}`)),
+      gone.map((o) =>
+        o.kind === 'iptables-rule'
+          ? `${o.family} ${o.table}/${o.chain} ${o.key}`
+          : o.kind === 'tc-class'
+            ? `tc ${o.dev} ${o.classid} ${o.deadKeys.join(',')}`
+            : `ifb ${o.name}`,
+      ),
       [
         '4 filter/FAULTLINE-INPUT shop/hole',
         '4 filter/FAULTLINE-TAGS shop/hole',
@@ -264,6 +332,12 @@ describe('orphan sweep (after a SIGKILL: scenario files are the truth, the kerne
         'ifb flifb-eth0',
       ],
     );
-    assert.deepEqual(ownedButUnwanted(applied(), APPLIED.map(([s, f]) => `${s}/${f.name}`)), []);
+    assert.deepEqual(
+      ownedButUnwanted(
+        applied(),
+        APPLIED.map(([s, f]) => `${s}/${f.name}`),
+      ),
+      [],
+    );
   });
 });

@@ -13,7 +13,14 @@ import {
 import { intersectCidr, normalizeCidr } from '../../../src/api/net.js';
 import { portBlocks, u32Words } from '../../../src/netfaults/u32.js';
 import { atomsOf, intersectAtoms, u32NodesFor } from '../../../src/netfaults/match.js';
-import { parseDurationUs, parsePct, parseRateBps, parseSizeBytes, renderRate, renderTime } from '../../../src/api/quantity.js';
+import {
+  parseDurationUs,
+  parsePct,
+  parseRateBps,
+  parseSizeBytes,
+  renderRate,
+  renderTime,
+} from '../../../src/api/quantity.js';
 import { THIS_KERNEL } from './helpers.js';
 
 describe('quantities (api/ parsers, integer base units, tc spellings)', () => {
@@ -39,7 +46,6 @@ describe('quantities (api/ parsers, integer base units, tc spellings)', () => {
     assert.equal(renderProbability(1), '0.00999999978');
     assert.equal(renderProbability(100), '1.00000000000');
   });
-
 });
 
 describe('CIDR and u32', () => {
@@ -65,16 +71,22 @@ describe('CIDR and u32', () => {
       { word: 3, value: 0x00060000, mask: 0xffffff00 },
     ]);
     assert.deepEqual(u32Words('0.0.0.0/0'), []);
-    assert.deepEqual(portBlocks(8000, 8100).map((b) => [b.value, b.mask.toString(16)]), [
-      [8000, 'ffc0'],
-      [8064, 'ffe0'],
-      [8096, 'fffc'],
-      [8100, 'ffff'],
-    ]);
+    assert.deepEqual(
+      portBlocks(8000, 8100).map((b) => [b.value, b.mask.toString(16)]),
+      [
+        [8000, 'ffc0'],
+        [8064, 'ffe0'],
+        [8096, 'fffc'],
+        [8100, 'ffff'],
+      ],
+    );
   });
 
   it('sport and dport in one node fold into one key at offset 20 (as captured: 15381f40/ffffffe0)', () => {
-    const [node] = u32NodesFor({ family: 4, cidr: '10.213.0.0/16', sport: [5432, 5432], dport: [8000, 8031] }, 'ingress');
+    const [node] = u32NodesFor(
+      { family: 4, cidr: '10.213.0.0/16', sport: [5432, 5432], dport: [8000, 8031] },
+      'ingress',
+    );
     assert.equal(node.matchText, 'match ip src 10.213.0.0/16 match ip sport 5432 0xffff match ip dport 8000 0xffe0');
     assert.deepEqual(node.keys, [
       { off: 12, value: 0x0ad50000, mask: 0xffff0000 },
@@ -93,20 +105,53 @@ describe('CIDR and u32', () => {
 
 describe('buildEntries', () => {
   it('ports default the protocol to tcp; "both" splits into two directions', () => {
-    const r = buildEntries('s', { name: 'hole', blackhole: {}, ports: ['80', '8000-8100', '81'] }, { peersV4: ['10.213.0.9'] }, FULL_CAPS);
-    assert.deepEqual(r.entries.map((e) => [e.match.direction, e.match.protocol, e.match.ports]), [
-      ['egress', 'tcp', [[80, 81], [8000, 8100]]],
-      ['ingress', 'tcp', [[80, 81], [8000, 8100]]],
-    ]);
+    const r = buildEntries(
+      's',
+      { name: 'hole', blackhole: {}, ports: ['80', '8000-8100', '81'] },
+      { peersV4: ['10.213.0.9'] },
+      FULL_CAPS,
+    );
+    assert.deepEqual(
+      r.entries.map((e) => [e.match.direction, e.match.protocol, e.match.ports]),
+      [
+        [
+          'egress',
+          'tcp',
+          [
+            [80, 81],
+            [8000, 8100],
+          ],
+        ],
+        [
+          'ingress',
+          'tcp',
+          [
+            [80, 81],
+            [8000, 8100],
+          ],
+        ],
+      ],
+    );
   });
 
   it('peers that resolve to nothing install nothing', () => {
-    assert.deepEqual(buildEntries('s', { name: 'x', peers: { names: ['gone'] }, netem: { delay: '1ms' } }, { peersV4: [], peersV6: [] }, FULL_CAPS).entries, []);
+    assert.deepEqual(
+      buildEntries(
+        's',
+        { name: 'x', peers: { names: ['gone'] }, netem: { delay: '1ms' } },
+        { peersV4: [], peersV6: [] },
+        FULL_CAPS,
+      ).entries,
+      [],
+    );
   });
 
   it('netem rate without sch_netem becomes a tbf bandwidth entry', () => {
     const r = buildEntries('s', { name: 'slow', netem: { rate: '1mbit', duplicate: '1%' } }, {}, THIS_KERNEL);
-    assert.deepEqual(r.entries.map((e) => e.action), ['bandwidth']);
+    assert.deepEqual(
+      r.entries.map((e) => e.action),
+      ['bandwidth'],
+    );
     assert.equal(
       r.degraded[0].message,
       'fault "slow": kernel has no sch_netem; duplicate 1% cannot be applied (rate falls back to tbf; load sch_netem or run on a kernel with CONFIG_NET_SCH_NETEM)',
@@ -135,20 +180,39 @@ describe('stacked netem composes in series', () => {
       ],
       notes,
     );
-    assert.deepEqual(m, { delayUs: 150_000, jitterUs: 50_000, delayCorrelationPct: 25, lossPct: 28, rateBps: 1_000_000 });
+    assert.deepEqual(m, {
+      delayUs: 150_000,
+      jitterUs: 50_000,
+      delayCorrelationPct: 25,
+      lossPct: 28,
+      rateBps: 1_000_000,
+    });
     assert.deepEqual(notes, []);
   });
 });
 
 describe('capability probe', () => {
   it('is argument arrays (no shell: the only argument with spaces is a bpf bytecode)', () => {
-    for (const s of PROBE_PROGRAM) assert.ok(s.argv.every((a, i) => typeof a === 'string' && (!a.includes(' ') || s.argv[i - 1] === 'bytecode')), s.argv.join(' '));
+    for (const s of PROBE_PROGRAM)
+      assert.ok(
+        s.argv.every((a, i) => typeof a === 'string' && (!a.includes(' ') || s.argv[i - 1] === 'bytecode')),
+        s.argv.join(' '),
+      );
   });
 
   it('u32 mark counts only when the kernel dumps it back (CONFIG_CLS_U32_MARK)', () => {
-    const base = PROBE_PROGRAM.map((s) => ({ id: s.id, code: 0, stdout: s.id === 'iptables-version' ? 'iptables v1.8.9 (nf_tables)' : '', stderr: '' }));
+    const base = PROBE_PROGRAM.map((s) => ({
+      id: s.id,
+      code: 0,
+      stdout: s.id === 'iptables-version' ? 'iptables v1.8.9 (nf_tables)' : '',
+      stderr: '',
+    }));
     assert.equal(parseProbe(base).u32Mark, false, 'accepted but not shown: silently ignored by the kernel');
-    const shown = base.map((r) => (r.id === 'u32Mark-show' ? { ...r, stdout: '... *flowid 1fa1:103 not_in_hw \n  mark 0x800000 0x800000 (success 0)' } : r));
+    const shown = base.map((r) =>
+      r.id === 'u32Mark-show'
+        ? { ...r, stdout: '... *flowid 1fa1:103 not_in_hw \n  mark 0x800000 0x800000 (success 0)' }
+        : r,
+    );
     assert.equal(parseProbe(shown).u32Mark, true);
   });
 
@@ -177,7 +241,12 @@ describe('capability probe', () => {
   });
 
   it('a missing step counts as unsupported; htb failing takes everything under it down', () => {
-    const ok = PROBE_PROGRAM.map((s) => ({ id: s.id, code: s.id === 'htb' ? 2 : 0, stdout: s.id === 'iptables-version' ? 'iptables v1.8.7 (legacy)' : '', stderr: '' }));
+    const ok = PROBE_PROGRAM.map((s) => ({
+      id: s.id,
+      code: s.id === 'htb' ? 2 : 0,
+      stdout: s.id === 'iptables-version' ? 'iptables v1.8.7 (legacy)' : '',
+      stderr: '',
+    }));
     const caps = parseProbe(ok);
     assert.equal(caps.htb, false);
     assert.equal(caps.netem, false);
@@ -191,7 +260,10 @@ describe('overlap explosion is bounded and reported', () => {
   it('ten faults that all overlap stop at MAX_REGIONS classes, with a StackedFaultsApproximated condition', async () => {
     const { compileLedger, buildEntries } = await import('../../../src/netfaults/index.js');
     const { MAX_REGIONS } = await import('../../../src/netfaults/tc.js');
-    const entries = Array.from({ length: 10 }, (_, i) => buildEntries('s', { name: `f${i}`, netem: { delay: `${i + 1}ms` } }, {}, FULL_CAPS).entries).flat();
+    const entries = Array.from(
+      { length: 10 },
+      (_, i) => buildEntries('s', { name: `f${i}`, netem: { delay: `${i + 1}ms` } }, {}, FULL_CAPS).entries,
+    ).flat();
     const c = compileLedger({ netns: 'x', interfaces: ['eth0'], entries }, FULL_CAPS);
     assert.equal(c.devices[0].classes.length, MAX_REGIONS);
     assert.ok(c.degraded.every((d) => d.reason === 'StackedFaultsApproximated') && c.degraded.length === 10);

@@ -6,11 +6,27 @@ import { FULL_CAPS } from '../../../src/netfaults/index.js';
 import { planNetns, type HostPath } from '../../../src/netplan/index.js';
 import type { ActiveFault, ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
 
-const BRIDGE: ObservedNetwork = { id: 'nb', name: 's_net', driver: 'bridge', labels: {}, internal: false, attachable: false, enableIPv6: false, subnets: [], options: {}, containerIds: [] };
+const BRIDGE: ObservedNetwork = {
+  id: 'nb',
+  name: 's_net',
+  driver: 'bridge',
+  labels: {},
+  internal: false,
+  attachable: false,
+  enableIPv6: false,
+  subnets: [],
+  options: {},
+  containerIds: [],
+};
 const MACVLAN: ObservedNetwork = { ...BRIDGE, id: 'nm', name: 's_lan', driver: 'macvlan' };
 
 let pid = 100;
-function box(name: string, ip: string, net: ObservedNetwork = BRIDGE, extra: Partial<ObservedContainer> = {}): ObservedContainer {
+function box(
+  name: string,
+  ip: string,
+  net: ObservedNetwork = BRIDGE,
+  extra: Partial<ObservedContainer> = {},
+): ObservedContainer {
   return {
     id: `id-${name}`,
     name,
@@ -24,24 +40,66 @@ function box(name: string, ip: string, net: ObservedNetwork = BRIDGE, extra: Par
   };
 }
 
-const view = (...containers: ObservedContainer[]): Snapshot => ({ networks: [BRIDGE, MACVLAN], containers, takenAt: '2026-11-30T00:00:00Z' });
-const scenario = (faults: FaultSpec[], extra: Partial<Scenario['spec']> = {}): Scenario => ({ apiVersion: 'faultline.dev/v1alpha1', kind: 'Scenario', metadata: { name: 's' }, spec: { faults, ...extra } });
-const active = (f: FaultSpec, v: Snapshot, names: string[]): ActiveFault => ({ fault: f, index: 0, targets: names.map((n) => ({ container: n, display: n, declared: false, observed: v.containers.find((c) => c.name === n) })) });
+const view = (...containers: ObservedContainer[]): Snapshot => ({
+  networks: [BRIDGE, MACVLAN],
+  containers,
+  takenAt: '2026-11-30T00:00:00Z',
+});
+const scenario = (faults: FaultSpec[], extra: Partial<Scenario['spec']> = {}): Scenario => ({
+  apiVersion: 'faultline.dev/v1alpha1',
+  kind: 'Scenario',
+  metadata: { name: 's' },
+  spec: { faults, ...extra },
+});
+const active = (f: FaultSpec, v: Snapshot, names: string[]): ActiveFault => ({
+  fault: f,
+  index: 0,
+  targets: names.map((n) => ({
+    container: n,
+    display: n,
+    declared: false,
+    observed: v.containers.find((c) => c.name === n),
+  })),
+});
 const ON: HostPath = { v4: true, v6: false };
 const OFF: HostPath = { v4: false, v6: false };
 
 function plan(f: FaultSpec, v: Snapshot, names: string[], hostPath: HostPath, extra: Partial<Scenario['spec']> = {}) {
-  return planNetns({ scope: 'dir-1', scenario: scenario([f], extra), active: [active(f, v, names)], view: v, caps: FULL_CAPS, seed: 1, hostPath });
+  return planNetns({
+    scope: 'dir-1',
+    scenario: scenario([f], extra),
+    active: [active(f, v, names)],
+    view: v,
+    caps: FULL_CAPS,
+    seed: 1,
+    hostPath,
+  });
 }
 
-const split: FaultSpec = { name: 'split', partition: { groups: [['a', 'b'], ['c', 'd']] } };
+const split: FaultSpec = {
+  name: 'split',
+  partition: {
+    groups: [
+      ['a', 'b'],
+      ['c', 'd'],
+    ],
+  },
+};
 
 describe('netplan: where a fault is enforced', () => {
   it('a partition of containers on one bridge goes entirely to the host path', () => {
     const v = view(box('a', '10.0.0.2'), box('b', '10.0.0.3'), box('c', '10.0.0.4'), box('d', '10.0.0.5'));
     const p = plan(split, v, ['a', 'b', 'c', 'd'], ON);
     assert.equal(p.namespaces.size, 0);
-    assert.deepEqual(p.host.map((h) => [h.receiver.target.name, h.senders.map((s) => s.target.name)]), [['a', ['c', 'd']], ['b', ['c', 'd']], ['c', ['a', 'b']], ['d', ['a', 'b']]]);
+    assert.deepEqual(
+      p.host.map((h) => [h.receiver.target.name, h.senders.map((s) => s.target.name)]),
+      [
+        ['a', ['c', 'd']],
+        ['b', ['c', 'd']],
+        ['c', ['a', 'b']],
+        ['d', ['a', 'b']],
+      ],
+    );
     assert.ok(p.placements.get('split')!.every((x) => x.host && !x.netns));
   });
 
@@ -49,13 +107,23 @@ describe('netplan: where a fault is enforced', () => {
     const v = view(box('a', '10.0.0.2'), box('b', '10.0.0.3'), box('c', '10.0.0.4'), box('d', '10.0.0.5'));
     const p = plan(split, v, ['a', 'b', 'c', 'd'], OFF);
     assert.equal(p.host.length, 0);
-    assert.deepEqual(p.namespaces.get('id-a')!.entries.map((e) => [e.action, e.match.peers]), [['partition-drop', { v4: ['10.0.0.4/32', '10.0.0.5/32'], v6: [] }]]);
+    assert.deepEqual(
+      p.namespaces.get('id-a')!.entries.map((e) => [e.action, e.match.peers]),
+      [['partition-drop', { v4: ['10.0.0.4/32', '10.0.0.5/32'], v6: [] }]],
+    );
   });
 
   it('a member on macvlan: its pairs stay in namespaces, the bridged pairs go to the host', () => {
     const v = view(box('a', '10.0.0.2'), box('b', '10.0.0.3'), box('c', '10.0.0.4'), box('d', '10.1.0.5', MACVLAN));
     const p = plan(split, v, ['a', 'b', 'c', 'd'], ON);
-    assert.deepEqual(p.host.map((h) => [h.receiver.target.name, h.senders.map((s) => s.target.name)]), [['a', ['c']], ['b', ['c']], ['c', ['a', 'b']]]);
+    assert.deepEqual(
+      p.host.map((h) => [h.receiver.target.name, h.senders.map((s) => s.target.name)]),
+      [
+        ['a', ['c']],
+        ['b', ['c']],
+        ['c', ['a', 'b']],
+      ],
+    );
     assert.deepEqual([...p.namespaces.keys()].sort(), ['id-a', 'id-b', 'id-d']);
     assert.deepEqual(p.namespaces.get('id-d')!.entries[0].match.peers, { v4: ['10.0.0.2/32', '10.0.0.3/32'], v6: [] });
     assert.deepEqual(p.namespaces.get('id-a')!.entries[0].match.peers, { v4: ['10.1.0.5/32'], v6: [] });
@@ -77,20 +145,42 @@ describe('netplan: where a fault is enforced', () => {
     const p = plan(f, v, ['app', 'sidecar'], ON);
     assert.deepEqual([...p.namespaces.keys()], ['id-app']);
     assert.equal(p.namespaces.get('id-app')!.entries.length, 2);
-    assert.deepEqual(p.placements.get('slow')!.map((x) => x.netns), ['id-app', 'id-app']);
+    assert.deepEqual(
+      p.placements.get('slow')!.map((x) => x.netns),
+      ['id-app', 'id-app'],
+    );
   });
 
   it('a peers selector that matches nothing: Pending, NoPeers, nothing installed (no silent success)', () => {
     const v = view(box('a', '10.0.0.2'));
-    const f: FaultSpec = { name: 'hole', targets: { names: ['a'] }, peers: { labels: { role: 'nothing-has-this' } }, blackhole: {} };
+    const f: FaultSpec = {
+      name: 'hole',
+      targets: { names: ['a'] },
+      peers: { labels: { role: 'nothing-has-this' } },
+      blackhole: {},
+    };
     const p = plan(f, v, ['a'], ON);
     assert.equal(p.namespaces.size, 0);
-    assert.deepEqual(p.placements.get('hole')!.map((x) => x.skip?.reason), ['NoPeers']);
+    assert.deepEqual(
+      p.placements.get('hole')!.map((x) => x.skip?.reason),
+      ['NoPeers'],
+    );
   });
 
   it('a host-network target without allowHostNetwork is refused; a stopped one waits', () => {
-    const v = view(box('h', '', BRIDGE, { networkMode: 'host', endpoints: [] }), box('s', '10.0.0.9', BRIDGE, { state: 'exited', pid: 0 }));
+    const v = view(
+      box('h', '', BRIDGE, { networkMode: 'host', endpoints: [] }),
+      box('s', '10.0.0.9', BRIDGE, { state: 'exited', pid: 0 }),
+    );
     const f: FaultSpec = { name: 'slow', targets: { names: ['h', 's'] }, netem: { delay: '10ms' } };
-    assert.deepEqual(plan(f, v, ['h', 's'], ON).placements.get('slow')!.map((x) => [x.skip?.phase, x.skip?.reason]), [['Failed', 'HostNetwork'], ['Pending', 'ContainerNotRunning']]);
+    assert.deepEqual(
+      plan(f, v, ['h', 's'], ON)
+        .placements.get('slow')!
+        .map((x) => [x.skip?.phase, x.skip?.reason]),
+      [
+        ['Failed', 'HostNetwork'],
+        ['Pending', 'ContainerNotRunning'],
+      ],
+    );
   });
 });

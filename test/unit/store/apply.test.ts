@@ -14,7 +14,7 @@ function status(text: string): ScenarioStatus | undefined {
 const store = () => new ScenarioStore({ durable: false, readDelayMs: 1 });
 
 describe('applyToDir', () => {
-  it('creates <name>.yaml for a new name, with the source\'s text', async () => {
+  it("creates <name>.yaml for a new name, with the source's text", async () => {
     const s = scratch();
     try {
       const r = await store().applyToDir(s.dir, SCENARIO);
@@ -26,7 +26,7 @@ describe('applyToDir', () => {
     }
   });
 
-  it('configures an existing file, keeping its status and generation, taking the source\'s comments', async () => {
+  it("configures an existing file, keeping its status and generation, taking the source's comments", async () => {
     const s = scratch();
     try {
       const st = store();
@@ -82,7 +82,10 @@ describe('applyToDir', () => {
       const st = store();
       await assert.rejects(st.applyToDir(s.dir, 'kind: Scenario\nspec: {}\n'), /metadata\.name/);
       await assert.rejects(st.applyToDir(s.dir, 'metadata:\n  name: ../evil\n'), /cannot be used as a file name/);
-      await assert.rejects(st.applyToDir(s.dir, 'metadata: {name: a}\nspec: [unclosed\n'), /not a YAML mapping; fix its syntax/);
+      await assert.rejects(
+        st.applyToDir(s.dir, 'metadata: {name: a}\nspec: [unclosed\n'),
+        /not a YAML mapping; fix its syntax/,
+      );
       writeFileSync(join(s.dir, 'one.yaml'), SCENARIO);
       writeFileSync(join(s.dir, 'two.yaml'), SCENARIO);
       await assert.rejects(st.applyToDir(s.dir, SCENARIO), /defined by 2 files .*one\.yaml.*two\.yaml/);
@@ -127,9 +130,21 @@ describe('listScenarioFiles and indexByName', () => {
     const s = scratch();
     try {
       for (const d of ['sub', '.git', 'sub/.hidden']) mkdirSync(join(s.dir, d), { recursive: true });
-      const files = ['a.yaml', 'b.YML', 'sub/c.yaml', '.faultline-tmp-a.yaml-1-2', '.git/d.yaml', 'sub/.hidden/e.yaml', 'notes.md', 'f.yaml.swp'];
+      const files = [
+        'a.yaml',
+        'b.YML',
+        'sub/c.yaml',
+        '.faultline-tmp-a.yaml-1-2',
+        '.git/d.yaml',
+        'sub/.hidden/e.yaml',
+        'notes.md',
+        'f.yaml.swp',
+      ];
       for (const f of files) writeFileSync(join(s.dir, f), 'metadata:\n  name: x\n');
-      assert.deepEqual(await listScenarioFiles(s.dir), ['a.yaml', 'b.YML', 'sub/c.yaml'].map((f) => join(s.dir, f)));
+      assert.deepEqual(
+        await listScenarioFiles(s.dir),
+        ['a.yaml', 'b.YML', 'sub/c.yaml'].map((f) => join(s.dir, f)),
+      );
     } finally {
       s.cleanup();
     }

@@ -74,7 +74,11 @@ export function assertNoLeftovers(dir: string, expected: string[]): void {
 }
 
 /** Run `fn` with `text` saved as `name` in a fresh scratch directory, which is removed afterwards. */
-export async function withFile(text: string, fn: (file: string, dir: string) => Promise<void> | void, name = 'a.yaml'): Promise<void> {
+export async function withFile(
+  text: string,
+  fn: (file: string, dir: string) => Promise<void> | void,
+  name = 'a.yaml',
+): Promise<void> {
   const s = scratch();
   try {
     const file = join(s.dir, name);

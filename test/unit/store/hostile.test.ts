@@ -61,7 +61,9 @@ describe('writeStatus into a file whose content has no place for it', () => {
     it(`${name}: notEditable, saying why and what to do; the file is byte-identical`, async () => {
       for (const method of METHODS) {
         await withFile(text, async (file, dir) => {
-          const r = await new ScenarioStore({ method, durable: false, readDelayMs: 1 }).writeStatus(file, { phase: 'Failed' });
+          const r = await new ScenarioStore({ method, durable: false, readDelayMs: 1 }).writeStatus(file, {
+            phase: 'Failed',
+          });
           assert.equal(!r.written && r.reason, 'notEditable', `${method}: ${JSON.stringify(r)}`);
           assert.match(r.written ? '' : r.message, message);
           assert.ok(!r.written && r.message.startsWith(file), 'the message names the file');
@@ -79,7 +81,11 @@ describe('writeStatus into a file whose content has no place for it', () => {
       assert.equal(!parsed.ok && parsed.issues[0]?.code, 'yaml.aliasCycle');
       const r = await new ScenarioStore({ durable: false }).writeStatus(file, { phase: 'Failed' });
       assert.equal(r.written, true, JSON.stringify(r));
-      assert.ok(readFileSync(file, 'utf8').startsWith('metadata:\n  name: a\n  generation: 1\nspec: &s\n  loop: [*s]\nstatus:\n  phase: Failed\n'));
+      assert.ok(
+        readFileSync(file, 'utf8').startsWith(
+          'metadata:\n  name: a\n  generation: 1\nspec: &s\n  loop: [*s]\nstatus:\n  phase: Failed\n',
+        ),
+      );
     });
   });
 
@@ -101,28 +107,38 @@ describe('a file over the size limit', () => {
   it('is judged by fstat before it is read: a bounded prefix, its real size, never parsed', async () => {
     const item = '    - {name: f, at: 3m, duration: 1m, netem: {delay: 100ms}, targets: {names: [a, b, c]}}\n';
     const text = `metadata:\n  name: big\nspec:\n  faults:\n${item.repeat(Math.ceil((4.4 * 1024 * 1024) / item.length))}`;
-    await withFile(text, async (file) => {
-      const size = Buffer.byteLength(text);
-      const started = performance.now();
-      const read = await readStable(file, { delayMs: 1 });
-      assert.ok(!read.missing);
-      assert.equal(read.truncated, true);
-      assert.equal(read.size, size);
-      assert.equal(read.text.length, MAX_FILE_BYTES + 1);
-      const parsed = parseScenario(read.text, file, { bytes: read.size });
-      assert.equal(!parsed.ok && parsed.issues[0]?.code, 'file.tooLarge');
-      assert.match(!parsed.ok ? (parsed.issues[0]?.message ?? '') : '', /^the file is 4\.4 MiB; a Scenario file may be at most 1\.0 MiB: split it/);
-      // Its name is read from its first lines, without parsing the rest: the controller can say
-      // which scenario is too large.
-      assert.deepEqual(readName(read.text), { name: 'big' });
-      assert.match((readName(`# ${'x'.repeat(MAX_FILE_BYTES)}\nmetadata: {name: late}\n`) as { error: string }).error, /at most 1\.0 MiB/);
-      const r = await new ScenarioStore({ durable: false }).writeStatus(file, { phase: 'Failed' });
-      assert.equal(!r.written && r.reason, 'tooLarge');
-      assert.match(r.written ? '' : r.message, /big\.yaml: the file is 4\.4 MiB; .* not written$/);
-      // Parsing 4.4 MB took 10-16 s; the whole of the above stays far below that.
-      assert.ok(performance.now() - started < 3000, `took ${Math.round(performance.now() - started)} ms`);
-      assert.equal(readFileSync(file, 'utf8'), text);
-    }, 'big.yaml');
+    await withFile(
+      text,
+      async (file) => {
+        const size = Buffer.byteLength(text);
+        const started = performance.now();
+        const read = await readStable(file, { delayMs: 1 });
+        assert.ok(!read.missing);
+        assert.equal(read.truncated, true);
+        assert.equal(read.size, size);
+        assert.equal(read.text.length, MAX_FILE_BYTES + 1);
+        const parsed = parseScenario(read.text, file, { bytes: read.size });
+        assert.equal(!parsed.ok && parsed.issues[0]?.code, 'file.tooLarge');
+        assert.match(
+          !parsed.ok ? (parsed.issues[0]?.message ?? '') : '',
+          /^the file is 4\.4 MiB; a Scenario file may be at most 1\.0 MiB: split it/,
+        );
+        // Its name is read from its first lines, without parsing the rest: the controller can say
+        // which scenario is too large.
+        assert.deepEqual(readName(read.text), { name: 'big' });
+        assert.match(
+          (readName(`# ${'x'.repeat(MAX_FILE_BYTES)}\nmetadata: {name: late}\n`) as { error: string }).error,
+          /at most 1\.0 MiB/,
+        );
+        const r = await new ScenarioStore({ durable: false }).writeStatus(file, { phase: 'Failed' });
+        assert.equal(!r.written && r.reason, 'tooLarge');
+        assert.match(r.written ? '' : r.message, /big\.yaml: the file is 4\.4 MiB; .* not written$/);
+        // Parsing 4.4 MB took 10-16 s; the whole of the above stays far below that.
+        assert.ok(performance.now() - started < 3000, `took ${Math.round(performance.now() - started)} ms`);
+        assert.equal(readFileSync(file, 'utf8'), text);
+      },
+      'big.yaml',
+    );
   });
 });
 
@@ -134,7 +150,12 @@ describe('writeStatus on a filesystem that says no', () => {
         const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
         assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
         assert.equal(!r.written && r.errno, 'EACCES');
-        assert.match(r.written ? '' : r.message, new RegExp(`^${file}: not written \\(EACCES: the file is read-only, mode 0444\\); the file is unchanged: .*chmod u\\+w`));
+        assert.match(
+          r.written ? '' : r.message,
+          new RegExp(
+            `^${file}: not written \\(EACCES: the file is read-only, mode 0444\\); the file is unchanged: .*chmod u\\+w`,
+          ),
+        );
         assert.equal(readFileSync(file, 'utf8'), SCENARIO);
         assertNoLeftovers(dir, ['a.yaml']);
       });
@@ -151,7 +172,11 @@ describe('writeStatus on a filesystem that says no', () => {
       let r: { written: boolean; reason?: string; errno?: string; message?: string };
       if (isRoot) {
         // root writes any directory: run the write as nobody, who may not write this one.
-        const child = spawnSync(process.execPath, [join(here, 'fixtures', 'write-status.js'), file], { uid: 65534, gid: 65534, encoding: 'utf8' });
+        const child = spawnSync(process.execPath, [join(here, 'fixtures', 'write-status.js'), file], {
+          uid: 65534,
+          gid: 65534,
+          encoding: 'utf8',
+        });
         assert.equal(child.status, 0, child.stderr);
         r = JSON.parse(child.stdout);
       } else {
@@ -161,7 +186,12 @@ describe('writeStatus on a filesystem that says no', () => {
       }
       assert.equal(r.reason, 'StatusWriteFailed', JSON.stringify(r));
       assert.equal(r.errno, 'EACCES');
-      assert.match(r.message ?? '', new RegExp(`^${file}: not written \\(EACCES: permission denied\\); the file is unchanged: .*write the file and the directory ${s.dir}`));
+      assert.match(
+        r.message ?? '',
+        new RegExp(
+          `^${file}: not written \\(EACCES: permission denied\\); the file is unchanged: .*write the file and the directory ${s.dir}`,
+        ),
+      );
       assert.equal(readFileSync(file, 'utf8'), SCENARIO);
       assertNoLeftovers(s.dir, ['a.yaml']);
     } finally {
@@ -170,38 +200,53 @@ describe('writeStatus on a filesystem that says no', () => {
     }
   });
 
-  it('a read-only filesystem (EROFS, a tmpfs remounted ro; root only)', { skip: !isRoot && 'needs root to mount a tmpfs' }, (t) =>
-    onTmpfs(t, '1m', async (file, dir, remountReadOnly) => {
-      remountReadOnly();
-      for (const method of METHODS) {
-        const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
-        assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
-        assert.equal(!r.written && r.errno, 'EROFS');
-        assert.match(r.written ? '' : r.message, /\(EROFS: read-only file system\); the file is unchanged: the filesystem holding .* is read-only: remount it read-write/);
-        assert.equal(readFileSync(file, 'utf8'), SCENARIO);
-      }
-      assertNoLeftovers(dir, ['a.yaml']);
-    }),
+  it(
+    'a read-only filesystem (EROFS, a tmpfs remounted ro; root only)',
+    { skip: !isRoot && 'needs root to mount a tmpfs' },
+    (t) =>
+      onTmpfs(t, '1m', async (file, dir, remountReadOnly) => {
+        remountReadOnly();
+        for (const method of METHODS) {
+          const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
+          assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
+          assert.equal(!r.written && r.errno, 'EROFS');
+          assert.match(
+            r.written ? '' : r.message,
+            /\(EROFS: read-only file system\); the file is unchanged: the filesystem holding .* is read-only: remount it read-write/,
+          );
+          assert.equal(readFileSync(file, 'utf8'), SCENARIO);
+        }
+        assertNoLeftovers(dir, ['a.yaml']);
+      }),
   );
 
-  it('a full disk (ENOSPC, a small tmpfs filled up; root only)', { skip: !isRoot && 'needs root to mount a tmpfs' }, (t) =>
-    onTmpfs(t, '64k', async (file, dir) => {
-      const filler = join(dir, 'filler'); // takes the rest of the filesystem
-      try {
-        for (let i = 0; i < 1024; i++) writeFileSync(filler, Buffer.alloc(1024, 'x'), { flag: 'a' });
-      } catch (e) {
-        assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
-      }
-      for (const method of METHODS) {
-        const big = { phase: 'Running' as const, events: [{ time: 't', type: 'Normal' as const, reason: 'R', message: 'x'.repeat(8192) }] };
-        const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, big);
-        assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
-        assert.equal(!r.written && r.errno, 'ENOSPC');
-        assert.match(r.written ? '' : r.message, /\(ENOSPC: no space left on device\); the file is unchanged: no space left on the device holding .*: free some space/);
-        assert.equal(readFileSync(file, 'utf8'), SCENARIO);
-        assertNoLeftovers(dir, ['a.yaml', 'filler']);
-      }
-    }),
+  it(
+    'a full disk (ENOSPC, a small tmpfs filled up; root only)',
+    { skip: !isRoot && 'needs root to mount a tmpfs' },
+    (t) =>
+      onTmpfs(t, '64k', async (file, dir) => {
+        const filler = join(dir, 'filler'); // takes the rest of the filesystem
+        try {
+          for (let i = 0; i < 1024; i++) writeFileSync(filler, Buffer.alloc(1024, 'x'), { flag: 'a' });
+        } catch (e) {
+          assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+        }
+        for (const method of METHODS) {
+          const big = {
+            phase: 'Running' as const,
+            events: [{ time: 't', type: 'Normal' as const, reason: 'R', message: 'x'.repeat(8192) }],
+          };
+          const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, big);
+          assert.equal(!r.written && r.reason, 'StatusWriteFailed', `${method}: ${JSON.stringify(r)}`);
+          assert.equal(!r.written && r.errno, 'ENOSPC');
+          assert.match(
+            r.written ? '' : r.message,
+            /\(ENOSPC: no space left on device\); the file is unchanged: no space left on the device holding .*: free some space/,
+          );
+          assert.equal(readFileSync(file, 'utf8'), SCENARIO);
+          assertNoLeftovers(dir, ['a.yaml', 'filler']);
+        }
+      }),
   );
 });
 
@@ -225,11 +270,20 @@ describe('symlinks that lead outside the scenario directory', () => {
     try {
       const scan = await scanScenarioFiles(dir);
       assert.deepEqual(scan.files, [inside, join(dir, 'real.yaml')]);
-      assert.deepEqual(scan.refused.map((r) => [r.file, r.issue.code]), [[link, 'file.outsideDir']]);
-      assert.match(scan.refused[0]?.issue.message ?? '', /escape\.yaml leads \(through a symlink\) to .*elsewhere\.yaml, outside the scenario directory .*: copy the file into the directory/);
+      assert.deepEqual(
+        scan.refused.map((r) => [r.file, r.issue.code]),
+        [[link, 'file.outsideDir']],
+      );
+      assert.match(
+        scan.refused[0]?.issue.message ?? '',
+        /escape\.yaml leads \(through a symlink\) to .*elsewhere\.yaml, outside the scenario directory .*: copy the file into the directory/,
+      );
       assert.deepEqual(await new ScenarioStore().listScenarioFiles(dir), scan.files);
       const idx = await indexByName(dir, { delayMs: 1 });
-      assert.deepEqual(idx.unreadable.map((u) => u.file), [link]);
+      assert.deepEqual(
+        idx.unreadable.map((u) => u.file),
+        [link],
+      );
       assert.match(idx.unreadable[0]?.reason ?? '', /outside the scenario directory/);
       assert.equal(idx.byName.get('elsewhere'), undefined);
     } finally {
@@ -273,7 +327,7 @@ describe('symlinks that lead outside the scenario directory', () => {
   });
 });
 
-describe('the store\'s text edits on hostile texts (the api fuzz corpus)', () => {
+describe("the store's text edits on hostile texts (the api fuzz corpus)", () => {
   it('withStatus and readName never throw; a write holds the status, a refusal says why', () => {
     const seed = Number(process.env.FAULTLINE_FUZZ_SEED ?? 90_212);
     const status = { phase: 'Failed' as const, observedGeneration: 1 };
@@ -289,7 +343,10 @@ describe('the store\'s text edits on hostile texts (the api fuzz corpus)', () =>
           assert.ok(out.notEditable.length > 10, spec.applied.join(' | '));
           return;
         }
-        const written = parseDocument(out.text, { logLevel: 'error' }).toJS() as { status?: { phase?: string }; metadata?: { generation?: number } };
+        const written = parseDocument(out.text, { logLevel: 'error' }).toJS() as {
+          status?: { phase?: string };
+          metadata?: { generation?: number };
+        };
         assert.equal(written.status?.phase, 'Failed', spec.applied.join(' | '));
         assert.equal(written.metadata?.generation, out.generation, spec.applied.join(' | '));
       }),
@@ -298,7 +355,7 @@ describe('the store\'s text edits on hostile texts (the api fuzz corpus)', () =>
   });
 });
 
-describe('readStatus: a file\'s status, for callers that only want that', () => {
+describe("readStatus: a file's status, for callers that only want that", () => {
   it('reads it leniently, and never parses what api/guard.ts refuses', () => {
     assert.deepEqual(readStatus('metadata: {name: a}\nstatus:\n  phase: Running\n'), { phase: 'Running' });
     assert.deepEqual(readStatus('metadata: {name: a}\n'), {});

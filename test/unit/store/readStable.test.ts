@@ -79,28 +79,32 @@ describe('readStable', () => {
     }
   });
 
-  it('does not take a parseable prefix of a save in progress for the content', { skip: loadNative() === null }, async () => {
-    const s = scratch();
-    try {
-      const file = join(s.dir, 'a.yaml');
-      const whole = `metadata:\n  name: a\nspec:\n  description: "${'x'.repeat(5000)}"\n  suspend: true\n`;
-      // A writer that keeps the file open and writes it in pieces: between pieces, the prefix
-      // parses ("metadata: {name: a}"), and nothing moves while we read it.
-      const fd = openSync(file, 'w');
-      writeSync(fd, whole.slice(0, 22));
-      const clock = scriptedClock((_ms, n) => {
-        if (n === 2) {
-          writeSync(fd, whole.slice(22));
-          closeSync(fd);
-        }
-      });
-      const r = await readStable(file, { clock });
-      assert.equal(r.missing === false && r.text, whole);
-      assert.ok(clock.sleeps.length >= 2, 'read again while the writer had the file open');
-    } finally {
-      s.cleanup();
-    }
-  });
+  it(
+    'does not take a parseable prefix of a save in progress for the content',
+    { skip: loadNative() === null },
+    async () => {
+      const s = scratch();
+      try {
+        const file = join(s.dir, 'a.yaml');
+        const whole = `metadata:\n  name: a\nspec:\n  description: "${'x'.repeat(5000)}"\n  suspend: true\n`;
+        // A writer that keeps the file open and writes it in pieces: between pieces, the prefix
+        // parses ("metadata: {name: a}"), and nothing moves while we read it.
+        const fd = openSync(file, 'w');
+        writeSync(fd, whole.slice(0, 22));
+        const clock = scriptedClock((_ms, n) => {
+          if (n === 2) {
+            writeSync(fd, whole.slice(22));
+            closeSync(fd);
+          }
+        });
+        const r = await readStable(file, { clock });
+        assert.equal(r.missing === false && r.text, whole);
+        assert.ok(clock.sleeps.length >= 2, 'read again while the writer had the file open');
+      } finally {
+        s.cleanup();
+      }
+    },
+  );
 
   it('says when it ran out of tries while a save was still in progress', { skip: loadNative() === null }, async () => {
     const s = scratch();

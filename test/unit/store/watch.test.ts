@@ -53,10 +53,10 @@ describe('watchDir', () => {
       false,
       async ({ dir, events }) => {
         await eventually(() =>
-          assert.deepEqual(
-            events.map((e) => `${e.kind} ${e.path}`).sort(),
-            [`add ${join(dir, 'a.yaml')}`, `add ${join(dir, 'sub', 'b.yml')}`],
-          ),
+          assert.deepEqual(events.map((e) => `${e.kind} ${e.path}`).sort(), [
+            `add ${join(dir, 'a.yaml')}`,
+            `add ${join(dir, 'sub', 'b.yml')}`,
+          ]),
         );
       },
       setup,
@@ -102,7 +102,11 @@ describe('watchDir', () => {
 
       events.length = 0;
       const g = generationOf(parseDocument(readFileSync(f, 'utf8')));
-      const r = await store.writeStatus(f, { observedGeneration: g.generation, specHash: g.specHash, phase: 'Running' });
+      const r = await store.writeStatus(f, {
+        observedGeneration: g.generation,
+        specHash: g.specHash,
+        phase: 'Running',
+      });
       assert.equal(r.written, true);
       // Our own write may or may not surface as an event (an exchange of two names in one
       // directory); when it does, the controller's handler recognises it: no reconcile.

@@ -34,20 +34,24 @@ function doc(text: string): { metadata: { generation?: number }; spec: unknown; 
 }
 
 describe('writeStatus', () => {
-  it('keeps the person\'s bytes across repeated writes, through every method', async () => {
+  it("keeps the person's bytes across repeated writes, through every method", async () => {
     for (const method of METHODS) {
-      await withFile(SCENARIO, async (file, dir) => {
-        const store = new ScenarioStore({ method, durable: false });
-        for (let i = 0; i < 5; i++) {
-          const r = await store.writeStatus(file, { observedGeneration: 1, phase: i % 2 ? 'Running' : 'Pending' });
-          assert.equal(r.written, true, `${method}: ${r.written ? '' : r.message}`);
-          assert.equal(r.written && r.method, method);
-        }
-        const text = readFileSync(file, 'utf8');
-        assert.equal(personsPart(text), personsPart(SCENARIO), method);
-        assert.equal(doc(text).status?.phase, 'Pending');
-        assertNoLeftovers(dir, ['split-brain.yaml']);
-      }, 'split-brain.yaml');
+      await withFile(
+        SCENARIO,
+        async (file, dir) => {
+          const store = new ScenarioStore({ method, durable: false });
+          for (let i = 0; i < 5; i++) {
+            const r = await store.writeStatus(file, { observedGeneration: 1, phase: i % 2 ? 'Running' : 'Pending' });
+            assert.equal(r.written, true, `${method}: ${r.written ? '' : r.message}`);
+            assert.equal(r.written && r.method, method);
+          }
+          const text = readFileSync(file, 'utf8');
+          assert.equal(personsPart(text), personsPart(SCENARIO), method);
+          assert.equal(doc(text).status?.phase, 'Pending');
+          assertNoLeftovers(dir, ['split-brain.yaml']);
+        },
+        'split-brain.yaml',
+      );
     }
   });
 
@@ -147,7 +151,9 @@ describe('writeStatus', () => {
       const r = await store.updateFile(file, (_doc, text) => {
         if (!child) {
           // A VS Code-style save starts while we hold the lease; its open() waits in the kernel.
-          const c = spawn(process.execPath, [join(here, 'fixtures', 'inplace-save.js'), file, content, marker], { stdio: 'ignore' });
+          const c = spawn(process.execPath, [join(here, 'fixtures', 'inplace-save.js'), file, content, marker], {
+            stdio: 'ignore',
+          });
           exited = new Promise((res) => c.on('exit', (code) => res(code)));
           child = c;
           for (let i = 0; i < 10_000 && !existsSync(marker); i++) sleepSync(1);
@@ -164,7 +170,7 @@ describe('writeStatus', () => {
     });
   });
 
-  it('writes through a symlink and keeps the file\'s mode', async () => {
+  it("writes through a symlink and keeps the file's mode", async () => {
     const s = scratch();
     try {
       const real = join(s.dir, 'real.yaml');
@@ -184,10 +190,13 @@ describe('writeStatus', () => {
 });
 
 describe('a status write into our own last text', () => {
-  it('splices without parsing, byte for byte what the full edit writes; a person\'s edit in between takes the full edit', async () => {
+  it("splices without parsing, byte for byte what the full edit writes; a person's edit in between takes the full edit", async () => {
     await withFile(SCENARIO, async (file) => {
       const store = new ScenarioStore({ durable: false });
-      const st = (phase: ScenarioStatus['phase'], n: number): ScenarioStatus => ({ phase, faults: Array.from({ length: n }, (_, i) => ({ name: `f${i}`, phase: 'Active' as const })) });
+      const st = (phase: ScenarioStatus['phase'], n: number): ScenarioStatus => ({
+        phase,
+        faults: Array.from({ length: n }, (_, i) => ({ name: `f${i}`, phase: 'Active' as const })),
+      });
       const w1 = await store.writeStatus(file, st('Pending', 1));
       assert.equal(w1.written, true);
       for (const [i, s] of [st('Running', 3), st('Running', 0), st('Completed', 2)].entries()) {
@@ -209,12 +218,16 @@ describe('a status write into our own last text', () => {
 });
 
 describe('isOwnWrite', () => {
-  it('recognises the store\'s own status write of a reconciled spec, and nothing else', async () => {
+  it("recognises the store's own status write of a reconciled spec, and nothing else", async () => {
     await withFile(SCENARIO, async (file) => {
       const store = new ScenarioStore({ durable: false });
       // The controller read the file, reconciled its spec, and writes the status.
       const g = generationOf(parseDocument(SCENARIO));
-      const r = await store.writeStatus(file, { observedGeneration: g.generation, specHash: g.specHash, phase: 'Running' });
+      const r = await store.writeStatus(file, {
+        observedGeneration: g.generation,
+        specHash: g.specHash,
+        phase: 'Running',
+      });
       assert.equal(r.own, true);
       const written = readFileSync(file, 'utf8');
       assert.equal(store.isOwnWrite(file, written), true, 'our write does not trigger a reconcile');
@@ -225,7 +238,11 @@ describe('isOwnWrite', () => {
       const edited = written.replace('suspend: false', 'suspend: true');
       assert.equal(store.isOwnWrite(file, edited), false);
       writeFileSync(file, edited);
-      const r2 = await store.writeStatus(file, { observedGeneration: g.generation, specHash: g.specHash, phase: 'Running' });
+      const r2 = await store.writeStatus(file, {
+        observedGeneration: g.generation,
+        specHash: g.specHash,
+        phase: 'Running',
+      });
       assert.equal(r2.own, false);
       assert.equal(r2.generation, 2);
       assert.equal(store.isOwnWrite(file, readFileSync(file, 'utf8')), false, 'the newer spec still gets reconciled');
@@ -237,37 +254,47 @@ describe('isOwnWrite', () => {
 
 // Issue 12 through the store, as the controller and `faultline reseed` use it.
 describe('byte-preserving writes through the store', () => {
-  const FLOW = 'apiVersion: faultline.dev/v1alpha1\r\nkind: Scenario\r\nmetadata: {name: flaky}   # flow style\r\nspec:\r\n  faults:\r\n    - {name: f, targets: {names: [c1]}, netem: {delay: 1ms}}   # [c1], not [ c1 ]\r\n';
+  const FLOW =
+    'apiVersion: faultline.dev/v1alpha1\r\nkind: Scenario\r\nmetadata: {name: flaky}   # flow style\r\nspec:\r\n  faults:\r\n    - {name: f, targets: {names: [c1]}, netem: {delay: 1ms}}   # [c1], not [ c1 ]\r\n';
 
   it('writeStatus into flow-style metadata in a CRLF file changes only the generation and status', async () => {
     for (const method of METHODS) {
-      await withFile(FLOW, async (file) => {
-        const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
-        assert.equal(r.written, true, method);
-        const spec = doc(FLOW).spec;
-        assert.equal(
-          readFileSync(file, 'utf8'),
-          FLOW.replace('{name: flaky}', '{name: flaky, generation: 1}') + `status:\r\n  phase: Running\r\n  specHash: ${specHash(spec)}\r\n`,
-          method,
-        );
-      }, 'flaky.yaml');
+      await withFile(
+        FLOW,
+        async (file) => {
+          const r = await new ScenarioStore({ method, durable: false }).writeStatus(file, { phase: 'Running' });
+          assert.equal(r.written, true, method);
+          const spec = doc(FLOW).spec;
+          assert.equal(
+            readFileSync(file, 'utf8'),
+            FLOW.replace('{name: flaky}', '{name: flaky, generation: 1}') +
+              `status:\r\n  phase: Running\r\n  specHash: ${specHash(spec)}\r\n`,
+            method,
+          );
+        },
+        'flaky.yaml',
+      );
     }
   });
 
   it('a Document edit (faultline reseed: setIn spec.seed) adds one line, then changes one number', async () => {
     for (const method of METHODS) {
-      await withFile(FLOW, async (file) => {
-        const store = new ScenarioStore({ method, durable: false });
-        const first = await store.updateFile(file, (d) => {
-          d().setIn(['spec', 'seed'], 42);
-        });
-        assert.equal(first.written, true, method);
-        assert.equal(readFileSync(file, 'utf8'), `${FLOW}  seed: 42\r\n`, method);
-        await store.updateFile(file, (d) => {
-          d().setIn(['spec', 'seed'], 7);
-        });
-        assert.equal(readFileSync(file, 'utf8'), `${FLOW}  seed: 7\r\n`, method);
-      }, 'flaky.yaml');
+      await withFile(
+        FLOW,
+        async (file) => {
+          const store = new ScenarioStore({ method, durable: false });
+          const first = await store.updateFile(file, (d) => {
+            d().setIn(['spec', 'seed'], 42);
+          });
+          assert.equal(first.written, true, method);
+          assert.equal(readFileSync(file, 'utf8'), `${FLOW}  seed: 42\r\n`, method);
+          await store.updateFile(file, (d) => {
+            d().setIn(['spec', 'seed'], 7);
+          });
+          assert.equal(readFileSync(file, 'utf8'), `${FLOW}  seed: 7\r\n`, method);
+        },
+        'flaky.yaml',
+      );
     }
   });
 });

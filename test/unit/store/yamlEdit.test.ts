@@ -3,7 +3,14 @@ import { describe, it } from 'node:test';
 import { type Document, parseDocument } from 'yaml';
 import { specHash } from '../../../src/api/hash.js';
 import type { ScenarioStatus } from '../../../src/api/types.js';
-import { type StatusEdit, applyMerge, generationOf, rewriteMinimally, statusEntryText, withStatus } from '../../../src/store/yamlEdit.js';
+import {
+  type StatusEdit,
+  applyMerge,
+  generationOf,
+  rewriteMinimally,
+  statusEntryText,
+  withStatus,
+} from '../../../src/store/yamlEdit.js';
 import { SCENARIO } from './helpers.js';
 
 /** The text with the status entry and the generation line cut out: what a person owns. */
@@ -36,15 +43,31 @@ function writesRunning(text: string, method: StatusEdit['method'], want: string)
   return out;
 }
 
-describe('withStatus: the person\'s bytes', () => {
+describe("withStatus: the person's bytes", () => {
   it('keeps every byte outside status and the generation line across repeated writes', () => {
     let text = SCENARIO;
     for (let i = 0; i < 20; i++) {
       const status: ScenarioStatus =
         i % 3 === 0
-          ? { observedGeneration: 1, phase: 'Running', conditions: [{ type: 'Ready', status: 'True', reason: 'Converged', message: `round ${i}`, lastTransitionTime: '2025-01-01T00:00:00Z' }] }
+          ? {
+              observedGeneration: 1,
+              phase: 'Running',
+              conditions: [
+                {
+                  type: 'Ready',
+                  status: 'True',
+                  reason: 'Converged',
+                  message: `round ${i}`,
+                  lastTransitionTime: '2025-01-01T00:00:00Z',
+                },
+              ],
+            }
           : i % 3 === 1
-            ? { observedGeneration: 1, phase: 'Pending', events: [{ time: 't', type: 'Normal', reason: 'R', message: 'multi\nline' }] }
+            ? {
+                observedGeneration: 1,
+                phase: 'Pending',
+                events: [{ time: 't', type: 'Normal', reason: 'R', message: 'multi\nline' }],
+              }
             : {};
       const out = edited(text, status);
       assert.ok(out);
@@ -66,7 +89,7 @@ describe('withStatus: the person\'s bytes', () => {
     assert.match(text, /^status: +# written by the controller only\n {2}\S/m);
   });
 
-  it('inserts metadata.generation right after metadata.name, in the file\'s indentation', () => {
+  it("inserts metadata.generation right after metadata.name, in the file's indentation", () => {
     const text = write(SCENARIO, { observedGeneration: 1 });
     assert.ok(text.includes('  name: split-brain            # unique in the directory\n  generation: 1\n  labels:'));
   });
@@ -74,12 +97,18 @@ describe('withStatus: the person\'s bytes', () => {
   it('appends status at the end when the file has none (also without a final newline)', () => {
     const bare = 'metadata:\n  name: a\nspec:\n  suspend: true';
     const text = write(bare, { phase: 'Suspended' });
-    assert.ok(text.startsWith('metadata:\n  name: a\n  generation: 1\nspec:\n  suspend: true\nstatus:\n  phase: Suspended\n'));
+    assert.ok(
+      text.startsWith('metadata:\n  name: a\n  generation: 1\nspec:\n  suspend: true\nstatus:\n  phase: Suspended\n'),
+    );
   });
 
   it('writes into a file without metadata through the Document API, still changing only what it adds', () => {
     const bare = 'apiVersion: v   # no metadata yet\nspec: {a: [b]}  # c\n';
-    writesRunning(bare, 'document', `apiVersion: v   # no metadata yet\nspec: {a: [b]}  # c\nmetadata:\n  generation: 1\nstatus:\n  phase: Running\n  specHash: ${specHash({ a: ['b'] })}\n`);
+    writesRunning(
+      bare,
+      'document',
+      `apiVersion: v   # no metadata yet\nspec: {a: [b]}  # c\nmetadata:\n  generation: 1\nstatus:\n  phase: Running\n  specHash: ${specHash({ a: ['b'] })}\n`,
+    );
   });
 
   it('refuses a document that is not a mapping, or not data, saying why', () => {
@@ -92,7 +121,10 @@ describe('withStatus: the person\'s bytes', () => {
     assert.match(refused('key: [unclosed\n'), /not valid YAML/);
     // A billion laughs: parses, but expanding it is refused.
     let bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
-    for (let i = 1; i < 9; i++) bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+    for (let i = 1; i < 9; i++)
+      bomb += `a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]\n`;
     assert.match(refused(`metadata:\n  name: a\n${bomb}`), /aliases cannot be expanded/);
     assert.throws(() => applyMerge(`metadata:\n  name: a\n${bomb}`, undefined), /too many aliases/);
   });
@@ -136,7 +168,10 @@ describe('withStatus: status and generation', () => {
     assert.equal(out.generation, 2);
     assert.equal(out.bumped, true);
     assert.equal(g(out.text), 2, 'a spec edit');
-    assert.equal((statusOf(out.text) as { specHash: string }).specHash, specHash({ ...(parseDocument(specEdited).toJS() as { spec: object }).spec }));
+    assert.equal(
+      (statusOf(out.text) as { specHash: string }).specHash,
+      specHash({ ...(parseDocument(specEdited).toJS() as { spec: object }).spec }),
+    );
   });
 
   it('makes the generation newer than observedGeneration when the status describes an older spec', () => {
@@ -148,7 +183,11 @@ describe('withStatus: status and generation', () => {
     assert.ok(out);
     assert.equal(out.generation, 2);
     // Even when the file never recorded a hash, the status must not claim generation 1 for spec B.
-    const fresh = edited(SCENARIO.replace('  suspend: false', '  suspend: true'), { observedGeneration: 1 }, { reconciledSpecHash: hashA });
+    const fresh = edited(
+      SCENARIO.replace('  suspend: false', '  suspend: true'),
+      { observedGeneration: 1 },
+      { reconciledSpecHash: hashA },
+    );
     assert.equal(fresh?.generation, 2);
   });
 });
@@ -158,9 +197,21 @@ describe('generationOf', () => {
   const h = specHash(spec);
   const cases: [string, unknown, { generation: number; changed: boolean }][] = [
     ['fresh file', { metadata: { name: 'a' }, spec }, { generation: 1, changed: true }],
-    ['recorded, unchanged', { metadata: { generation: 3 }, spec, status: { specHash: h } }, { generation: 3, changed: false }],
-    ['recorded, spec edited', { metadata: { generation: 3 }, spec: { suspend: false }, status: { specHash: h } }, { generation: 4, changed: true }],
-    ['generation deleted by hand', { metadata: {}, spec, status: { specHash: h, observedGeneration: 5 } }, { generation: 5, changed: false }],
+    [
+      'recorded, unchanged',
+      { metadata: { generation: 3 }, spec, status: { specHash: h } },
+      { generation: 3, changed: false },
+    ],
+    [
+      'recorded, spec edited',
+      { metadata: { generation: 3 }, spec: { suspend: false }, status: { specHash: h } },
+      { generation: 4, changed: true },
+    ],
+    [
+      'generation deleted by hand',
+      { metadata: {}, spec, status: { specHash: h, observedGeneration: 5 } },
+      { generation: 5, changed: false },
+    ],
     ['status deleted by hand', { metadata: { generation: 3 }, spec }, { generation: 4, changed: true }],
     ['not an object', 'text', { generation: 1, changed: true }],
   ];
@@ -180,7 +231,10 @@ describe('applyMerge', () => {
   const withStatusText = write(SCENARIO, { observedGeneration: 1, phase: 'Running' });
 
   it('takes everything from the source but the status entry and generation, which stay verbatim', () => {
-    const source = SCENARIO.replace("'two halves'", '"both halves"').replace('status: {}                      # written by the controller only\n', '');
+    const source = SCENARIO.replace("'two halves'", '"both halves"').replace(
+      'status: {}                      # written by the controller only\n',
+      '',
+    );
     const out = applyMerge(source, withStatusText);
     assert.ok(out.includes(statusEntryText(withStatusText) as string));
     assert.ok(out.includes('  generation: 1\n'));
@@ -213,37 +267,71 @@ describe('applyMerge', () => {
 describe('withStatus: golden texts (flow collections, comments, CRLF)', () => {
   it('flow-style metadata gets its generation inside the braces, nothing re-spaced', () => {
     const text = 'metadata: {name: a}   # flow style\nspec: {suspend: true, targets: [c1]}  # [c1] stays [c1]\n';
-    const out = writesRunning(text, 'splice', `metadata: {name: a, generation: 1}   # flow style\nspec: {suspend: true, targets: [c1]}  # [c1] stays [c1]\nstatus:\n  phase: Running\n  specHash: ${specHash({ suspend: true, targets: ['c1'] })}\n`);
+    const out = writesRunning(
+      text,
+      'splice',
+      `metadata: {name: a, generation: 1}   # flow style\nspec: {suspend: true, targets: [c1]}  # [c1] stays [c1]\nstatus:\n  phase: Running\n  specHash: ${specHash({ suspend: true, targets: ['c1'] })}\n`,
+    );
     // A second write changes the status only; a spec edit changes the generation value only.
     assert.equal(write(out.text, { phase: 'Pending' }), out.text.replace('phase: Running', 'phase: Pending'));
     const specEdited = out.text.replace('suspend: true', 'suspend: false');
     const bumped = write(specEdited, { phase: 'Pending' });
-    assert.ok(bumped.startsWith('metadata: {name: a, generation: 2}   # flow style\nspec: {suspend: false, targets: [c1]}  # [c1] stays [c1]\nstatus:\n'));
+    assert.ok(
+      bumped.startsWith(
+        'metadata: {name: a, generation: 2}   # flow style\nspec: {suspend: false, targets: [c1]}  # [c1] stays [c1]\nstatus:\n',
+      ),
+    );
   });
 
   it('keeps the padding a file uses inside braces, and puts the generation after the name', () => {
     const text = 'metadata: { name: a, labels: { x: y } }\nspec: { suspend: true }\n';
-    assert.equal(write(text, {}), `metadata: { name: a, generation: 1, labels: { x: y } }\nspec: { suspend: true }\nstatus:\n  specHash: ${specHash({ suspend: true })}\n`);
-    assert.equal(write('metadata: {}\nspec: {}\n', {}), `metadata: {generation: 1}\nspec: {}\nstatus:\n  specHash: ${specHash({})}\n`);
+    assert.equal(
+      write(text, {}),
+      `metadata: { name: a, generation: 1, labels: { x: y } }\nspec: { suspend: true }\nstatus:\n  specHash: ${specHash({ suspend: true })}\n`,
+    );
+    assert.equal(
+      write('metadata: {}\nspec: {}\n', {}),
+      `metadata: {generation: 1}\nspec: {}\nstatus:\n  specHash: ${specHash({})}\n`,
+    );
     const multiline = 'metadata: {\n  name: a,   # the name\n  labels: {x: y}\n}\nspec: {}\n';
-    assert.ok(write(multiline, {}).startsWith('metadata: {\n  name: a, generation: 1,   # the name\n  labels: {x: y}\n}\nspec: {}\n'));
+    assert.ok(
+      write(multiline, {}).startsWith(
+        'metadata: {\n  name: a, generation: 1,   # the name\n  labels: {x: y}\n}\nspec: {}\n',
+      ),
+    );
   });
 
   it('a CRLF file stays CRLF: inserted lines included, comments on the status line kept', () => {
     const text = 'apiVersion: v\r\nmetadata:\r\n  name: a   # c\r\nspec:\r\n  targets: [c1]\r\nstatus: {}   # ours\r\n';
-    writesRunning(text, 'splice', `apiVersion: v\r\nmetadata:\r\n  name: a   # c\r\n  generation: 1\r\nspec:\r\n  targets: [c1]\r\nstatus:   # ours\r\n  phase: Running\r\n  specHash: ${specHash({ targets: ['c1'] })}\r\n`);
+    writesRunning(
+      text,
+      'splice',
+      `apiVersion: v\r\nmetadata:\r\n  name: a   # c\r\n  generation: 1\r\nspec:\r\n  targets: [c1]\r\nstatus:   # ours\r\n  phase: Running\r\n  specHash: ${specHash({ targets: ['c1'] })}\r\n`,
+    );
     const flow = 'metadata: {name: a}\r\nspec: {x: [c1]}\r\n';
-    assert.equal(write(flow, {}), `metadata: {name: a, generation: 1}\r\nspec: {x: [c1]}\r\nstatus:\r\n  specHash: ${specHash({ x: ['c1'] })}\r\n`);
+    assert.equal(
+      write(flow, {}),
+      `metadata: {name: a, generation: 1}\r\nspec: {x: [c1]}\r\nstatus:\r\n  specHash: ${specHash({ x: ['c1'] })}\r\n`,
+    );
   });
 
   it('a file without a final newline gets status on a line of its own', () => {
-    assert.equal(write('metadata: {name: a}\nspec: {}', {}), `metadata: {name: a, generation: 1}\nspec: {}\nstatus:\n  specHash: ${specHash({})}\n`);
+    assert.equal(
+      write('metadata: {name: a}\nspec: {}', {}),
+      `metadata: {name: a, generation: 1}\nspec: {}\nstatus:\n  specHash: ${specHash({})}\n`,
+    );
   });
 
   it('applyMerge keeps flow-style metadata as written, generation carried over or dropped in place', () => {
-    assert.equal(applyMerge('metadata: {name: a, generation: 9}\nspec: {x: [c1]}\n', undefined), 'metadata: {name: a}\nspec: {x: [c1]}\n');
     assert.equal(
-      applyMerge('metadata: {generation: 9, name: a}\nspec: {x: [c1]}\n', 'metadata: {name: a, generation: 3}\nspec: {}\nstatus: {phase: R}\n'),
+      applyMerge('metadata: {name: a, generation: 9}\nspec: {x: [c1]}\n', undefined),
+      'metadata: {name: a}\nspec: {x: [c1]}\n',
+    );
+    assert.equal(
+      applyMerge(
+        'metadata: {generation: 9, name: a}\nspec: {x: [c1]}\n',
+        'metadata: {name: a, generation: 3}\nspec: {}\nstatus: {phase: R}\n',
+      ),
       'metadata: {generation: 3, name: a}\nspec: {x: [c1]}\nstatus: {phase: R}\n',
     );
   });
@@ -251,17 +339,64 @@ describe('withStatus: golden texts (flow collections, comments, CRLF)', () => {
 
 describe('rewriteMinimally: a Document edit written back changing only what changed', () => {
   const cases: [string, string, (d: Document) => void, string][] = [
-    ['a scalar replaced', 'spec:\n  seed: 1   # was\n  targets: [c1]\n', (d) => d.setIn(['spec', 'seed'], 42), 'spec:\n  seed: 42   # was\n  targets: [c1]\n'],
-    ['a key added to a block map', 'spec:\n  targets: [c1]   # two\n', (d) => d.setIn(['spec', 'seed'], 7), 'spec:\n  targets: [c1]   # two\n  seed: 7\n'],
-    ['a key added to a flow map', 'spec: {targets: [c1]}\n', (d) => d.setIn(['spec', 'seed'], 7), 'spec: {targets: [c1], seed: 7}\n'],
-    ['a key removed from a flow map', 'a: {x: 1, y: [c1]}  # c\n', (d) => d.deleteIn(['a', 'x']), 'a: {y: [c1]}  # c\n'],
+    [
+      'a scalar replaced',
+      'spec:\n  seed: 1   # was\n  targets: [c1]\n',
+      (d) => d.setIn(['spec', 'seed'], 42),
+      'spec:\n  seed: 42   # was\n  targets: [c1]\n',
+    ],
+    [
+      'a key added to a block map',
+      'spec:\n  targets: [c1]   # two\n',
+      (d) => d.setIn(['spec', 'seed'], 7),
+      'spec:\n  targets: [c1]   # two\n  seed: 7\n',
+    ],
+    [
+      'a key added to a flow map',
+      'spec: {targets: [c1]}\n',
+      (d) => d.setIn(['spec', 'seed'], 7),
+      'spec: {targets: [c1], seed: 7}\n',
+    ],
+    [
+      'a key removed from a flow map',
+      'a: {x: 1, y: [c1]}  # c\n',
+      (d) => d.deleteIn(['a', 'x']),
+      'a: {y: [c1]}  # c\n',
+    ],
     ['a key removed from a block map', 'a:\n  x: 1\n  y: [c1]\n', (d) => d.deleteIn(['a', 'x']), 'a:\n  y: [c1]\n'],
     ['a value that needs quotes', 'a: {x: 1}\n', (d) => d.setIn(['a', 'x'], 'b: c'), 'a: {x: "b: c"}\n'],
-    ['a block value replaced by a collection', 'a: [x]\nb:   # keep me\n  - 1\n', (d) => d.set('b', d.createNode({ k: [1] })), 'a: [x]\nb:   # keep me\n  k:\n    - 1\n'],
-    ['items appended', 'a: [x]\nc:\n  - 1  # one\n', (d) => { d.addIn(['a'], 'y'); d.addIn(['c'], 2); }, 'a: [x, y]\nc:\n  - 1  # one\n  - 2\n'],
-    ['CRLF', 'spec:\r\n  targets: [c1]\r\n', (d) => d.setIn(['spec', 'seed'], 7), 'spec:\r\n  targets: [c1]\r\n  seed: 7\r\n'],
+    [
+      'a block value replaced by a collection',
+      'a: [x]\nb:   # keep me\n  - 1\n',
+      (d) => d.set('b', d.createNode({ k: [1] })),
+      'a: [x]\nb:   # keep me\n  k:\n    - 1\n',
+    ],
+    [
+      'items appended',
+      'a: [x]\nc:\n  - 1  # one\n',
+      (d) => {
+        d.addIn(['a'], 'y');
+        d.addIn(['c'], 2);
+      },
+      'a: [x, y]\nc:\n  - 1  # one\n  - 2\n',
+    ],
+    [
+      'CRLF',
+      'spec:\r\n  targets: [c1]\r\n',
+      (d) => d.setIn(['spec', 'seed'], 7),
+      'spec:\r\n  targets: [c1]\r\n  seed: 7\r\n',
+    ],
     // Not spliceable (keys reordered): printed, with the file's own flow spacing.
-    ['reordered: printed tight like the file', 'a: [c1]\nb: {x: y}\n', (d) => { const a = d.get('a', true); d.delete('a'); d.set('a', a); }, 'b: {x: y}\na: [c1]\n'],
+    [
+      'reordered: printed tight like the file',
+      'a: [c1]\nb: {x: y}\n',
+      (d) => {
+        const a = d.get('a', true);
+        d.delete('a');
+        d.set('a', a);
+      },
+      'b: {x: y}\na: [c1]\n',
+    ],
   ];
   for (const [name, text, edit, want] of cases) {
     it(name, () => {

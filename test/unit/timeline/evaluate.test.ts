@@ -63,13 +63,23 @@ table('scenario phase', [
     name: 'Pending before spec.startAt; the next transition is the start',
     spec: one({ at: '30s', duration: '1m' }, { startAt: t('5m').toISOString(), duration: '10m' }),
     now: '1m',
-    expect: { phase: 'Pending', active: [], next: '5m', faults: { f: { phase: 'Scheduled', next: ['5m30s', '6m30s'], run: 0 } } },
+    expect: {
+      phase: 'Pending',
+      active: [],
+      next: '5m',
+      faults: { f: { phase: 'Scheduled', next: ['5m30s', '6m30s'], run: 0 } },
+    },
   },
   {
     name: 'Running between start and end; with no fault left, the next transition is the end',
     spec: one({ at: '30s', duration: '1m' }, { duration: '10m' }),
     now: '2m',
-    expect: { phase: 'Running', active: [], next: '10m', faults: { f: { phase: 'Completed', window: ['30s', '1m30s'], run: 1 } } },
+    expect: {
+      phase: 'Running',
+      active: [],
+      next: '10m',
+      faults: { f: { phase: 'Completed', window: ['30s', '1m30s'], run: 1 } },
+    },
   },
   {
     name: 'Completed at exactly start + duration; nothing is due any more',
@@ -90,7 +100,11 @@ table('at, startAt, duration', [
     name: 'at: active from start + at for duration (half-open: active at from)',
     spec: one({ at: '30s', duration: '2m' }),
     now: '30s',
-    expect: { active: [['f', ['30s', '2m30s'], 0]], next: '2m30s', faults: { f: { phase: 'Active', window: ['30s', '2m30s'], run: 1 } } },
+    expect: {
+      active: [['f', ['30s', '2m30s'], 0]],
+      next: '2m30s',
+      faults: { f: { phase: 'Active', window: ['30s', '2m30s'], run: 1 } },
+    },
   },
   {
     name: 'at: not active at until (half-open: inactive at until)',
@@ -165,7 +179,11 @@ table('repeat', [
     name: 'with times: third of three windows',
     spec: one({ at: '1m', duration: '30s', repeat: { every: '2m', times: 3 } }),
     now: '5m10s',
-    expect: { active: [['f', ['5m', '5m30s'], 2]], next: '5m30s', faults: { f: { phase: 'Active', window: ['5m', '5m30s'], run: 3 } } },
+    expect: {
+      active: [['f', ['5m', '5m30s'], 2]],
+      next: '5m30s',
+      faults: { f: { phase: 'Active', window: ['5m', '5m30s'], run: 3 } },
+    },
   },
   {
     name: 'with times: Completed after the last window',
@@ -183,7 +201,11 @@ table('repeat', [
     name: 'without times: unbounded, between windows',
     spec: one({ duration: '30s', repeat: { every: '2m' } }),
     now: '9m',
-    expect: { active: [], next: '10m', faults: { f: { phase: 'Scheduled', window: ['8m', '8m30s'], next: ['10m', '10m30s'], run: 5 } } },
+    expect: {
+      active: [],
+      next: '10m',
+      faults: { f: { phase: 'Scheduled', window: ['8m', '8m30s'], next: ['10m', '10m30s'], run: 5 } },
+    },
   },
   {
     name: 'without times, a month later: counted arithmetically (every 10s -> 259201 windows)',
@@ -204,7 +226,11 @@ table('concurrency', [
     name: 'forbid (default): every 1m for 90s -> windows at 0, 2m, 4m; 1m and 3m are skipped',
     spec: one({ duration: '90s', repeat: { every: '1m', times: 5 } }),
     now: '1m45s',
-    expect: { active: [], next: '2m', faults: { f: { phase: 'Scheduled', window: ['0s', '1m30s'], next: ['2m', '3m30s'], run: 1 } } },
+    expect: {
+      active: [],
+      next: '2m',
+      faults: { f: { phase: 'Scheduled', window: ['0s', '1m30s'], next: ['2m', '3m30s'], run: 1 } },
+    },
   },
   {
     name: 'forbid: times counts planned starts, skipped ones included (5 planned -> 3 run)',
@@ -216,7 +242,11 @@ table('concurrency', [
     name: 'allow: overlapping windows; active through the union, index of the latest start',
     spec: one({ duration: '90s', repeat: { every: '1m', times: 5 }, concurrency: 'allow' }),
     now: '1m45s',
-    expect: { active: [['f', ['0s', '5m30s'], 1]], next: '2m', faults: { f: { phase: 'Active', window: ['0s', '5m30s'], run: 2 } } },
+    expect: {
+      active: [['f', ['0s', '5m30s'], 1]],
+      next: '2m',
+      faults: { f: { phase: 'Active', window: ['0s', '5m30s'], run: 2 } },
+    },
   },
   {
     name: 'allow: after the last start, the next transition is the end of the union',
@@ -234,7 +264,11 @@ table('concurrency', [
     name: 'forbid with no duration: only the first window (it never closes)',
     spec: one({ repeat: { every: '1m' } }, { duration: '10m' }),
     now: '5m',
-    expect: { active: [['f', ['0s', '10m'], 0]], next: '10m', faults: { f: { phase: 'Active', window: ['0s', '10m'], run: 1 } } },
+    expect: {
+      active: [['f', ['0s', '10m'], 0]],
+      next: '10m',
+      faults: { f: { phase: 'Active', window: ['0s', '10m'], run: 1 } },
+    },
   },
   {
     name: 'allow with no duration: all windows stack; starts keep counting',
@@ -250,7 +284,11 @@ table('controller downtime: restart mid-window, missed windows', [
     spec: one({ at: '1m', duration: '10m' }),
     now: '6m',
     ctx: { lastObservedAt: t('30s') },
-    expect: { active: [['f', ['1m', '11m'], 0]], next: '11m', faults: { f: { phase: 'Active', window: ['1m', '11m'], run: 1, missed: 0 } } },
+    expect: {
+      active: [['f', ['1m', '11m'], 0]],
+      next: '11m',
+      faults: { f: { phase: 'Active', window: ['1m', '11m'], run: 1, missed: 0 } },
+    },
   },
   {
     name: 'windows that began and ended while down are missed, not active, not replayed',
@@ -275,20 +313,27 @@ table('controller downtime: restart mid-window, missed windows', [
     spec: one({ at: '1m', duration: '30s', repeat: { every: '2m' } }),
     now: '5m10s',
     ctx: { lastObservedAt: t('30s') },
-    expect: { active: [['f', ['5m', '5m30s'], 2]], faults: { f: { phase: 'Active', window: ['5m', '5m30s'], next: ['7m', '7m30s'], run: 3, missed: 2 } } },
+    expect: {
+      active: [['f', ['5m', '5m30s'], 2]],
+      faults: { f: { phase: 'Active', window: ['5m', '5m30s'], next: ['7m', '7m30s'], run: 3, missed: 2 } },
+    },
   },
   {
     name: 'the next look (lastObservedAt = the previous now) reports no miss again',
     spec: one({ at: '1m', duration: '30s', repeat: { every: '2m' } }),
     now: '6m10s',
     ctx: { lastObservedAt: t('6m') },
-    expect: { faults: { f: { phase: 'Scheduled', window: ['5m', '5m30s'], next: ['7m', '7m30s'], run: 3, missed: 0 } } },
+    expect: {
+      faults: { f: { phase: 'Scheduled', window: ['5m', '5m30s'], next: ['7m', '7m30s'], run: 3, missed: 0 } },
+    },
   },
   {
     name: 'without lastObservedAt (first look) nothing counts as missed',
     spec: one({ at: '1m', duration: '30s', repeat: { every: '2m' } }),
     now: '6m',
-    expect: { faults: { f: { phase: 'Scheduled', window: ['5m', '5m30s'], next: ['7m', '7m30s'], run: 3, missed: 0 } } },
+    expect: {
+      faults: { f: { phase: 'Scheduled', window: ['5m', '5m30s'], next: ['7m', '7m30s'], run: 3, missed: 0 } },
+    },
   },
 ]);
 
@@ -297,7 +342,12 @@ table('suspend', [
     name: 'suspend: true -> nothing active; the would-be active fault is Suspended; time keeps running',
     spec: one({ at: '1m', duration: '2m' }, { suspend: true, duration: '10m' }),
     now: '2m',
-    expect: { phase: 'Suspended', active: [], next: '3m', faults: { f: { phase: 'Suspended', window: ['1m', '3m'], run: 1 } } },
+    expect: {
+      phase: 'Suspended',
+      active: [],
+      next: '3m',
+      faults: { f: { phase: 'Suspended', window: ['1m', '3m'], run: 1 } },
+    },
   },
   {
     name: 'suspend: true before the start is Suspended too; the start is still a transition',
@@ -316,7 +366,12 @@ table('suspend', [
     spec: one({ at: '1m', duration: '2m' }, { suspend: { freezeTimeline: true }, duration: '10m' }),
     now: '1h2m',
     ctx: { frozenMs: 3_600_000 }, // suspended at 2m, an hour ago
-    expect: { phase: 'Suspended', active: [], next: null, faults: { f: { phase: 'Suspended', window: ['1h1m', '1h3m'], run: 1 } } },
+    expect: {
+      phase: 'Suspended',
+      active: [],
+      next: null,
+      faults: { f: { phase: 'Suspended', window: ['1h1m', '1h3m'], run: 1 } },
+    },
   },
   {
     name: 'after resuming, frozen time shifts the rest of the plan (reported in wall time)',
@@ -336,7 +391,9 @@ table('suspend', [
 
 describe('at: {min, max} (random, seeded)', () => {
   const s = one({ at: { min: '1m', max: '5m' }, duration: '30s' });
-  const from = (seed: number, now = '0s', sp = s) => evaluate(sp, ctxAt(now, { seed })).faults[0].nextWindow?.from ?? evaluate(sp, ctxAt(now, { seed })).faults[0].window?.from;
+  const from = (seed: number, now = '0s', sp = s) =>
+    evaluate(sp, ctxAt(now, { seed })).faults[0].nextWindow?.from ??
+    evaluate(sp, ctxAt(now, { seed })).faults[0].window?.from;
 
   it('lies in [min, max], on a whole second', () => {
     for (let seed = 0; seed < 50; seed++) {
@@ -373,14 +430,54 @@ describe('problems become issues and Failed faults, never exceptions', () => {
   const cases: [string, TimedFault, string, (string | number)[]][] = [
     ['bad duration', { name: 'f', duration: '10 minutes' }, 'timeline.duration', ['spec', 'faults', 0, 'duration']],
     ['negative at', { name: 'f', at: '-5s' }, 'timeline.duration', ['spec', 'faults', 0, 'at']],
-    ['at and startAt', { name: 'f', at: '5s', startAt: '2026-03-01T12:00:00Z' }, 'timeline.conflict', ['spec', 'faults', 0]],
-    ['repeat and schedule', { name: 'f', schedule: '* * * * *', repeat: { every: '1m' } }, 'timeline.conflict', ['spec', 'faults', 0]],
-    ['startAt without zone', { name: 'f', startAt: '2026-03-01T12:00:00' }, 'timeline.startAt', ['spec', 'faults', 0, 'startAt']],
-    ['repeat.every 0', { name: 'f', repeat: { every: '0s' } }, 'timeline.repeat', ['spec', 'faults', 0, 'repeat', 'every']],
-    ['repeat.times 1.5', { name: 'f', repeat: { every: '1m', times: 1.5 } }, 'timeline.repeat', ['spec', 'faults', 0, 'repeat', 'times']],
-    ['4-field cron', { name: 'f', schedule: '* * * *', duration: '1s' }, 'timeline.schedule', ['spec', 'faults', 0, 'schedule']],
-    ['7-field cron', { name: 'f', schedule: '0 * * * * * 2026', duration: '1s' }, 'timeline.schedule', ['spec', 'faults', 0, 'schedule']],
-    ['unknown zone', { name: 'f', schedule: '* * * * *', timeZone: 'Mars/Olympus', duration: '1s' }, 'timeline.timeZone', ['spec', 'faults', 0, 'timeZone']],
+    [
+      'at and startAt',
+      { name: 'f', at: '5s', startAt: '2026-03-01T12:00:00Z' },
+      'timeline.conflict',
+      ['spec', 'faults', 0],
+    ],
+    [
+      'repeat and schedule',
+      { name: 'f', schedule: '* * * * *', repeat: { every: '1m' } },
+      'timeline.conflict',
+      ['spec', 'faults', 0],
+    ],
+    [
+      'startAt without zone',
+      { name: 'f', startAt: '2026-03-01T12:00:00' },
+      'timeline.startAt',
+      ['spec', 'faults', 0, 'startAt'],
+    ],
+    [
+      'repeat.every 0',
+      { name: 'f', repeat: { every: '0s' } },
+      'timeline.repeat',
+      ['spec', 'faults', 0, 'repeat', 'every'],
+    ],
+    [
+      'repeat.times 1.5',
+      { name: 'f', repeat: { every: '1m', times: 1.5 } },
+      'timeline.repeat',
+      ['spec', 'faults', 0, 'repeat', 'times'],
+    ],
+    [
+      '4-field cron',
+      { name: 'f', schedule: '* * * *', duration: '1s' },
+      'timeline.schedule',
+      ['spec', 'faults', 0, 'schedule'],
+    ],
+    [
+      '7-field cron',
+      { name: 'f', schedule: '0 * * * * * 2026', duration: '1s' },
+      'timeline.schedule',
+      ['spec', 'faults', 0, 'schedule'],
+    ],
+    [
+      'unknown zone',
+      { name: 'f', schedule: '* * * * *', timeZone: 'Mars/Olympus', duration: '1s' },
+      'timeline.timeZone',
+      ['spec', 'faults', 0, 'timeZone'],
+    ],
   ];
   for (const [title, fault, code, path] of cases) {
     it(title, () => {
@@ -391,7 +488,10 @@ describe('problems become issues and Failed faults, never exceptions', () => {
       assert.equal(r.faults[0].phase, 'Failed');
       assert.match(r.faults[0].message!, /fault "f"/);
       // the other fault is unaffected
-      assert.deepEqual(r.active.map((a) => a.fault), ['ok']);
+      assert.deepEqual(
+        r.active.map((a) => a.fault),
+        ['ok'],
+      );
     });
   }
 
@@ -400,7 +500,10 @@ describe('problems become issues and Failed faults, never exceptions', () => {
     assert.equal(r.issues[0].code, 'timeline.duration');
     assert.deepEqual(r.issues[0].path, ['spec', 'duration']);
     assert.equal(r.endsAt, undefined);
-    assert.deepEqual(r.active.map((a) => a.fault), ['f']);
+    assert.deepEqual(
+      r.active.map((a) => a.fault),
+      ['f'],
+    );
   });
 });
 

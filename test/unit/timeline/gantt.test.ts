@@ -21,11 +21,14 @@ const CTX: TimelineContext = {
   seed: 1,
   lastObservedAt: new Date('2026-03-01T12:01:00Z'), // flap's 12:02 window was missed
 };
-const gantt = (spec: TimelineSpec, ctx: TimelineContext, width: number) => renderGantt(spec, evaluate(spec, ctx), ctx, width);
+const gantt = (spec: TimelineSpec, ctx: TimelineContext, width: number) =>
+  renderGantt(spec, evaluate(spec, ctx), ctx, width);
 
 describe('renderGantt', () => {
   it('running: past, active, missed and planned windows, the now marker', () => {
-    assert.equal(gantt(SPEC, CTX, 60), `scenario Running  start 2026-03-01T12:00:00.000Z  end +10m  now +3m45s  next +4m
+    assert.equal(
+      gantt(SPEC, CTX, 60),
+      `scenario Running  start 2026-03-01T12:00:00.000Z  end +10m  now +3m45s  next +4m
               0s          2m          4m          6m          8m          10m
               +-----------+-----------+-----------+-----------+-----------+
 slow-clients     ======            ######            ++++++            +++  Active     windows 2
@@ -34,12 +37,15 @@ flap          ===         xxx       | +++         +++         +++           Miss
 tail                                |                         ++++++++++++  Scheduled  windows 0
                                     ^ now
 = past  # active  ~ suspended  x missed  + planned
-`);
+`,
+    );
   });
 
   it('suspended: the would-be active window is drawn with ~', () => {
     const spec = { ...SPEC, suspend: true };
-    assert.equal(gantt(spec, CTX, 40), `scenario Suspended  start 2026-03-01T12:00:00.000Z  end +10m  now +3m45s  next +4m
+    assert.equal(
+      gantt(spec, CTX, 40),
+      `scenario Suspended  start 2026-03-01T12:00:00.000Z  end +10m  now +3m45s  next +4m
               0s                  5m                  10m
               +-------------------+-------------------+
 slow-clients    ====        ~~~~        ++++        ++  Suspended  windows 2
@@ -48,12 +54,15 @@ flap          ==      xx     |++      ++      ++        Missed     windows 2, mi
 tail                         |                ++++++++  Scheduled  windows 0
                              ^ now
 = past  # active  ~ suspended  x missed  + planned
-`);
+`,
+    );
   });
 
   it('pending: the chart starts at now, before the scenario', () => {
     const ctx = { ...CTX, now: new Date('2026-03-01T11:59:00Z'), lastObservedAt: undefined };
-    assert.equal(gantt(SPEC, ctx, 40), `scenario Pending  start 2026-03-01T12:00:00.000Z  end +10m  now -1m  next +0s
+    assert.equal(
+      gantt(SPEC, ctx, 40),
+      `scenario Pending  start 2026-03-01T12:00:00.000Z  end +10m  now -1m  next +0s
                   0s                5m                10m
               ----+-----------------+-----------------+
 slow-clients  |    +++++      ++++       ++++       ++  Scheduled  windows 0
@@ -62,20 +71,29 @@ flap          |  +++    +++     ++     +++    +++       Scheduled  windows 0
 tail          |                               ++++++++  Scheduled  windows 0
               ^ now
 = past  # active  ~ suspended  x missed  + planned
-`);
+`,
+    );
   });
 
   it('open-ended scenario: drawn to a little past the next known window', () => {
-    const spec: TimelineSpec = { faults: [{ name: 'tick', duration: '20s', repeat: { every: '1m' } }, { name: 'forever', at: '2m' }] };
+    const spec: TimelineSpec = {
+      faults: [
+        { name: 'tick', duration: '20s', repeat: { every: '1m' } },
+        { name: 'forever', at: '2m' },
+      ],
+    };
     const ctx = { startedAt: new Date('2026-03-01T12:00:00Z'), now: new Date('2026-03-01T12:02:30Z'), seed: 1 };
-    assert.equal(gantt(spec, ctx, 50), `scenario Running  start 2026-03-01T12:00:00.000Z  now +2m30s  next +3m
+    assert.equal(
+      gantt(spec, ctx, 50),
+      `scenario Running  start 2026-03-01T12:00:00.000Z  now +2m30s  next +3m
          0s           1m          2m           3m          4m
          +------------+-----------+------------+-----------+
 tick     =====       =====        ===== |     +++++          Scheduled  windows 3
 forever                           #########################  Active     windows 1
                                         ^ now
 = past  # active  ~ suspended  x missed  + planned
-`);
+`,
+    );
   });
 
   it('every fault row has exactly width columns of time', () => {
@@ -100,7 +118,9 @@ describe('renderSvg', () => {
       ],
     };
     const ctx = { startedAt: new Date('2026-03-01T12:00:00Z'), now: new Date('2026-03-01T12:01:30Z'), seed: 1 };
-    assert.equal(renderSvg(spec, evaluate(spec, ctx), ctx, 400), `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="112" viewBox="0 0 400 112" font-family="monospace" font-size="12">
+    assert.equal(
+      renderSvg(spec, evaluate(spec, ctx), ctx, 400),
+      `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="112" viewBox="0 0 400 112" font-family="monospace" font-size="12">
 <title>scenario Running  start 2026-03-01T12:00:00.000Z  end +5m  now +1m30s  next +2m</title>
 <text x="4" y="14">scenario Running  end +5m  now +1m30s  next +2m</text>
 <g class="axis" stroke="#555">
@@ -127,7 +147,8 @@ describe('renderSvg', () => {
 <line class="now" x1="103" y1="34" x2="103" y2="88" stroke="#000" stroke-dasharray="4 2"/>
 <text x="103" y="106" text-anchor="middle">now</text>
 </svg>
-`);
+`,
+    );
   });
 
   it('has one rect per drawn stretch and no script', () => {

@@ -28,9 +28,11 @@ const faultArb: fc.Arbitrary<Omit<TimedFault, 'name'>> = fc
       duration: fc.option(secs(1, 900), { nil: undefined }),
       cadence: fc.oneof(
         fc.constant({}),
-        fc.record({ every: secs(10, 600), times: fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined }) }).map((r) => ({
-          repeat: r.times === undefined ? { every: r.every } : r,
-        })),
+        fc
+          .record({ every: secs(10, 600), times: fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined }) })
+          .map((r) => ({
+            repeat: r.times === undefined ? { every: r.every } : r,
+          })),
         fc.constantFrom(
           { schedule: '*/2 * * * *' },
           { schedule: '0,10,45 * * * *' },
@@ -110,7 +112,8 @@ interface Oracle {
 function oracle(spec: TimelineSpec): Oracle {
   const E = spec.duration ? BASE + parseDuration(spec.duration) : Infinity;
   const wins = spec.faults!.map((f) => oracleWindows(spec, f));
-  const active = (t: number) => spec.faults!.filter((_, i) => wins[i].some((w) => w.from <= t && t < w.until)).map((f) => f.name);
+  const active = (t: number) =>
+    spec.faults!.filter((_, i) => wins[i].some((w) => w.from <= t && t < w.until)).map((f) => f.name);
   const started = (t: number) => wins.map((ws) => ws.filter((w) => w.from <= t).length);
   const phase = (t: number) => (t < BASE ? 'Pending' : t >= E ? 'Completed' : 'Running');
   const state = (t: number) => JSON.stringify([phase(t), active(t), started(t)]);
@@ -141,31 +144,37 @@ const names = (now: number, spec: TimelineSpec) => evaluate(spec, ctx(now)).acti
 // ---------------------------------------------------------------- properties
 
 describe('timeline properties (random specs, brute-force oracle)', () => {
-  it('the active set is constant between reported transitions, and is the oracle\'s', () => {
+  it("the active set is constant between reported transitions, and is the oracle's", () => {
     fc.assert(
-      fc.property(specArb, fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 1 }), (spec, qs) => {
-        const o = oracle(spec);
-        const stops = [T0, ...walk(spec), HORIZON];
-        for (let i = 0; i + 1 < stops.length; i++) {
-          const [from, to] = [stops[i], stops[i + 1]];
-          const here = names(from, spec);
-          assert.deepEqual(here, o.active(from), `active at ${new Date(from).toISOString()}`);
-          for (const q of [...qs, 1]) {
-            const at = Math.min(to - 1, from + Math.floor((to - from) * q));
-            assert.deepEqual(names(at, spec), here, `between ${from} and ${to}, at ${at}`);
+      fc.property(
+        specArb,
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 1 }),
+        (spec, qs) => {
+          const o = oracle(spec);
+          const stops = [T0, ...walk(spec), HORIZON];
+          for (let i = 0; i + 1 < stops.length; i++) {
+            const [from, to] = [stops[i], stops[i + 1]];
+            const here = names(from, spec);
+            assert.deepEqual(here, o.active(from), `active at ${new Date(from).toISOString()}`);
+            for (const q of [...qs, 1]) {
+              const at = Math.min(to - 1, from + Math.floor((to - from) * q));
+              assert.deepEqual(names(at, spec), here, `between ${from} and ${to}, at ${at}`);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 30, seed: 20260301 },
     );
   });
 
-  it('no transition is skipped: the walk visits exactly the oracle\'s transitions', () => {
+  it("no transition is skipped: the walk visits exactly the oracle's transitions", () => {
     fc.assert(
       fc.property(specArb, (spec) => {
         assert.deepEqual(
           walk(spec).map((x) => new Date(x).toISOString()),
-          oracle(spec).transitions().map((x) => new Date(x).toISOString()),
+          oracle(spec)
+            .transitions()
+            .map((x) => new Date(x).toISOString()),
         );
       }),
       { numRuns: 50, seed: 20260302 },
@@ -177,7 +186,10 @@ describe('timeline properties (random specs, brute-force oracle)', () => {
       fc.property(specArb, instantArb, (spec, now) => {
         const r = evaluate(spec, ctx(now));
         const o = oracle(spec);
-        assert.deepEqual(r.faults.map((f) => f.windowsRun), o.started(now));
+        assert.deepEqual(
+          r.faults.map((f) => f.windowsRun),
+          o.started(now),
+        );
         for (const a of r.active) assert.equal(a.index, r.faults.find((f) => f.name === a.fault)!.windowsRun - 1);
       }),
       { numRuns: 100, seed: 20260303 },
@@ -213,7 +225,10 @@ describe('timeline properties (random specs, brute-force oracle)', () => {
           }
           return runs.filter((x) => x.from > observed && x.until <= now).reduce((a, x) => a + x.n, 0);
         });
-        assert.deepEqual(r.faults.map((f) => f.missed), want);
+        assert.deepEqual(
+          r.faults.map((f) => f.missed),
+          want,
+        );
         for (const [i, f] of r.faults.entries()) if (f.phase === 'Missed') assert.ok(want[i] > 0);
       }),
       { numRuns: 80, seed: 20260305 },
@@ -222,7 +237,13 @@ describe('timeline properties (random specs, brute-force oracle)', () => {
 
   it('frozen time shifts everything: evaluating at now + F with frozenMs F is evaluating at now, moved by F', () => {
     const shift = (v: unknown, by: number): unknown =>
-      v instanceof Date ? new Date(v.getTime() + by) : Array.isArray(v) ? v.map((x) => shift(x, by)) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shift(x, by)])) : v;
+      v instanceof Date
+        ? new Date(v.getTime() + by)
+        : Array.isArray(v)
+          ? v.map((x) => shift(x, by))
+          : v && typeof v === 'object'
+            ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shift(x, by)]))
+            : v;
     fc.assert(
       fc.property(specArb, instantArb, fc.integer({ min: 1, max: 7_200_000 }), (spec, now, frozen) => {
         const plain = evaluate(spec, ctx(now));

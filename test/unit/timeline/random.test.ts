@@ -16,7 +16,12 @@ describe('seededRandom', () => {
   });
 
   it('keys are separate: ("a","b") is not ("ab") is not ("a")', () => {
-    const firsts = [seededRandom(42, 'a', 'b')(), seededRandom(42, 'ab')(), seededRandom(42, 'a')(), seededRandom(43, 'a')()];
+    const firsts = [
+      seededRandom(42, 'a', 'b')(),
+      seededRandom(42, 'ab')(),
+      seededRandom(42, 'a')(),
+      seededRandom(43, 'a')(),
+    ];
     assert.equal(new Set(firsts).size, 4);
   });
 
