@@ -368,3 +368,66 @@ export async function restartDockerd(): Promise<void> {
     60_000,
   );
 }
+
+// ---------------------------------------------------------------- time, as recorded
+
+export interface EngineEvent {
+  type: string;
+  action: string;
+  /** Wall-clock ms at which the engine recorded it. */
+  at: number;
+  attributes: Record<string, string>;
+}
+
+/**
+ * Docker's own event log between two instants (ms), filtered as `docker events --filter` does:
+ * when the engine paused, unpaused, disconnected… a container. Tests compare these instants with
+ * the window bounds recorded in status, never with how little time the test itself took.
+ */
+export async function engineEvents(sinceMs: number, untilMs: number, ...filters: string[]): Promise<EngineEvent[]> {
+  const out = await docker(
+    'events',
+    '--since',
+    (sinceMs / 1000).toFixed(3),
+    '--until',
+    (untilMs / 1000).toFixed(3),
+    ...filters.flatMap((f) => ['--filter', f]),
+    '--format',
+    '{{json .}}',
+  );
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const e = JSON.parse(l) as {
+        Type: string;
+        Action: string;
+        timeNano: number;
+        Actor: { Attributes?: Record<string, string> };
+      };
+      return { type: e.Type, action: e.Action, at: e.timeNano / 1e6, attributes: e.Actor.Attributes ?? {} };
+    });
+}
+
+/**
+ * A check whose answer means something only if it was given before `instant` (ms, a bound recorded
+ * in status: "before the window opens", "while the window is open"). Runs it once and returns its
+ * result when it FINISHED before the instant; when the machine was too slow to finish in time the
+ * answer is not evidence either way: say so and return undefined (the caller asserts only on a
+ * result). Never a guess about how long the check would take.
+ */
+export async function finishedBefore<T>(
+  t: { diagnostic(msg: string): void },
+  instant: number,
+  what: string,
+  check: () => Promise<T>,
+): Promise<T | undefined> {
+  if (Date.now() >= instant) {
+    t.diagnostic(`${what}: not checked, the instant it is about had passed when the test got there`);
+    return undefined;
+  }
+  const r = await check();
+  if (Date.now() < instant) return r;
+  t.diagnostic(`${what}: not evidence, the check finished after the instant it is about`);
+  return undefined;
+}
