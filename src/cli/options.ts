@@ -77,6 +77,13 @@ export const hostRulesOption = () =>
     .env('FAULTLINE_HOST_RULES')
     .default('auto');
 
+/** Where controllers keep their health records (controller/health.ts); default by user. */
+export const stateDirOption = () =>
+  new Option(
+    '--state-dir <dir>',
+    'where the controller records what it cannot write into the files (read by get and describe); default /run/faultline as root, else $TMPDIR/faultline-<uid>',
+  ).env('FAULTLINE_STATE_DIR');
+
 /** -f; `-f -` reads the scenario from stdin (see input.ts). */
 export const filenameOption = (what: string) => new Option('-f, --filename <path>', `${what}; - reads stdin`);
 

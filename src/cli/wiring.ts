@@ -17,7 +17,7 @@ export function createDirStore(dir: string, store = new ScenarioStore({ dir })):
       const r = await store.writeStatus(path, status, { reconciledSpecHash });
       return r.written
         ? { written: true, own: r.own, text: r.text, generation: r.generation }
-        : { written: false, reason: `${r.reason}: ${r.message}` };
+        : { written: false, reason: r.reason, errno: r.errno, message: r.message };
     },
     peek: async (path) => {
       const r = store.peek(path);

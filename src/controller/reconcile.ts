@@ -20,7 +20,7 @@ import { planNetns, type NetPlan } from '../netplan/index.js';
 import { resolveFaults, type ActiveFault, type Snapshot } from '../resolve/index.js';
 import { evaluateRecorded } from '../timeline/index.js';
 import { invalidStatus, reconciledStatus, statusChanged } from '../status/index.js';
-import type { Clock, DockerPort, KernelPort, KernelReport, ScenarioFiles } from '../ports/index.js';
+import type { Clock, DockerPort, KernelPort, KernelReport, ScenarioFiles, StatusWriteResult } from '../ports/index.js';
 import { executePlan, type ExecResult } from '../apply/execute.js';
 import type { DockerView } from '../observe/docker-view.js';
 import { generationOf, readStatus } from '../store/index.js';
@@ -57,6 +57,8 @@ export interface ReconcileResult {
   /** The next timeline transition (the controller arms it), and the spec it belongs to. */
   nextTransitionAt?: Date;
   specHash?: string;
+  /** A status write was attempted: what became of it (the controller reports and retries failures). */
+  statusWrite?: StatusWriteResult;
 }
 
 /**
@@ -80,6 +82,12 @@ export interface NetnsIntent {
 export class Reconciler {
   /** path → the last text read and its parse (a file read again unchanged is not parsed again). */
   private readonly parsed = new Map<string, { text: string; parsed: Parsed }>();
+  /**
+   * Files whose last status write failed (StatusWriteFailed), and the status the controller keeps
+   * for each instead: the file holds an older one, so every reconcile (even of a text a person
+   * edited meanwhile) starts from the kept status, and writes even if nothing changed.
+   */
+  private readonly unwritten = new Map<string, ScenarioStatus>();
 
   constructor(private readonly deps: ReconcileDeps) {}
 
@@ -173,7 +181,8 @@ export class Reconciler {
       kernel: net?.kernel,
     });
     lap('status');
-    const newerSpec = await this.write(name, file, parsed, status);
+    const written = await this.write(name, file, read.text, parsed, status);
+    const newerSpec = written?.written === true && written.own === false;
     log.debug(
       { scenario: name, ms: lap('write'), commands: net?.kernel.commands, writes: net?.kernel.writes },
       'reconciled',
@@ -192,6 +201,7 @@ export class Reconciler {
       kernelWrites: net?.kernel.writes ?? 0,
       nextTransitionAt: time.result.nextTransitionAt,
       specHash: parsed.specHash,
+      ...(written ? { statusWrite: written } : {}),
     };
     if (failed.length) result.error = new Error(failed.join('; '));
     result.requeueAfterMs = this.comeBack(time.result.nextTransitionAt, status, net?.kernel, newerSpec);
@@ -253,6 +263,8 @@ export class Reconciler {
         specHash: g.specHash,
       };
     } else parsed = { ok: false, result };
+    const kept = this.unwritten.get(file);
+    if (kept && parsed.ok) parsed.prev = kept;
     this.parsed.set(file, { text, parsed });
     return parsed;
   }
@@ -260,6 +272,7 @@ export class Reconciler {
   /** The file is gone from the controller's index: drop what was cached for it. */
   forgetFile(file: string): void {
     this.parsed.delete(file);
+    this.unwritten.delete(file);
   }
 
   /** An invalid file: report once in its status (or the log), never retry, never touch Docker. */
@@ -280,16 +293,27 @@ export class Reconciler {
     return { ops: 0, issues: r.issues };
   }
 
-  /** Write the status when it changed. True when the write merged a newer save (reconcile again). */
+  /**
+   * Write the status when it changed (or the file still lacks one we could not write). Undefined
+   * when nothing was attempted; `own: false` when the write merged a newer save (reconcile again).
+   */
   private async write(
     name: string,
     file: string,
+    text: string,
     parsed: Extract<Parsed, { ok: true }>,
     status: ScenarioStatus,
-  ): Promise<boolean> {
-    if (!statusChanged(parsed.prev, status)) return false;
+  ): Promise<StatusWriteResult | undefined> {
+    if (!statusChanged(parsed.prev, status) && !this.unwritten.has(file)) return undefined;
     const w = await this.deps.files.writeStatus(file, status, parsed.specHash);
-    if (!w.written) this.deps.log.debug({ scenario: name, reason: w.reason }, 'status not written');
+    if (w.written) this.unwritten.delete(file);
+    if (!w.written && w.reason === 'StatusWriteFailed') {
+      // The filesystem refused (read-only, full, not writable). The faults keep running; this
+      // status is kept as the file's until a write succeeds — the recorded start, the seed, the
+      // counters — so the timeline does not start over meanwhile.
+      this.unwritten.set(file, status);
+      this.parsed.set(file, { text, parsed: { ...parsed, prev: status } });
+    } else if (!w.written) this.deps.log.debug({ scenario: name, reason: w.reason }, 'status not written');
     // Our own text, with the spec we parsed and the status we wrote: the next reconcile need not
     // parse it again (a scenario of 200 faults is ~100 ms of YAML per parse).
     else if (w.own !== false && w.text !== undefined) {
@@ -298,9 +322,9 @@ export class Reconciler {
         parsed: { ...parsed, prev: status, generation: w.generation ?? parsed.generation },
       });
     }
-    // The file moved on while we worked (a person's save merged into our write): do not rely on
-    // the watcher's event for it, come back at once.
-    return w.written && w.own === false;
+    // The file moved on while we worked (a person's save merged into our write): the caller does
+    // not rely on the watcher's event for it and comes back at once.
+    return w;
   }
 
   /** When to look again: the next transition; sooner while not Ready or a namespace deferred. */

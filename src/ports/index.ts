@@ -154,6 +154,21 @@ export interface KernelPort {
 
 // ---------------------------------------------------------------- the directory of files
 
+/**
+ * A status write's outcome. Not written: `reason` says why — 'StatusWriteFailed' when the
+ * filesystem refused (then `errno`: EROFS, EACCES, ENOSPC…), or why the file cannot take a status
+ * at all (notEditable, missing…); `message` says what to do.
+ */
+export interface StatusWriteResult {
+  written: boolean;
+  own?: boolean;
+  reason?: string;
+  errno?: string;
+  message?: string;
+  text?: string;
+  generation?: number;
+}
+
 /** What the reconciler needs of the directory of files (store/ implements it). */
 export interface ScenarioFiles {
   /**
@@ -166,11 +181,7 @@ export interface ScenarioFiles {
    * (the store bumps generation past it if the file moved on). `own: false` when the write merged
    * a newer spec saved meanwhile (reconcile again).
    */
-  writeStatus(
-    path: string,
-    status: ScenarioStatus,
-    reconciledSpecHash?: string,
-  ): Promise<{ written: boolean; own?: boolean; reason?: string; text?: string; generation?: number }>;
+  writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string): Promise<StatusWriteResult>;
 }
 
 export interface DirEvent {

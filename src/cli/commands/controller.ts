@@ -6,7 +6,7 @@ import { controllerIdFor } from '../../controller/lease.js';
 import { systemClock } from '../../controller/queue.js';
 import { createLogger } from '../log.js';
 import { createDirStore } from '../wiring.js';
-import { watchedDir } from '../input.js';
+import { stateDirOf, watchedDir } from '../input.js';
 import {
   dirOption,
   duration,
@@ -14,6 +14,7 @@ import {
   hostRulesOption,
   logLevelOption,
   netnsOption,
+  stateDirOption,
   wholeNumber,
 } from '../options.js';
 
@@ -45,6 +46,7 @@ export function controllerCommand(program: Command): Command {
     .addOption(logLevelOption('info'))
     .addOption(netnsOption())
     .addOption(hostRulesOption())
+    .addOption(stateDirOption())
     .action(async (opts: Opts, self: Command) => {
       const log = createLogger(opts.logLevel);
       const dir = resolve(await watchedDir(self));
@@ -69,16 +71,27 @@ export function controllerCommand(program: Command): Command {
         log,
         workers: opts.workers,
         resyncMs: opts.resync,
+        stateDir: stateDirOf(self),
       });
-      await controller.start();
+      // A signal while standing by (another controller acts on the directory) ends the wait too.
+      const stop = (sig: string) => {
+        log.info({ signal: sig }, 'stopping');
+        void controller.stop();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      try {
+        await controller.start();
+      } catch (e) {
+        if (controller.signal.aborted) return; // stopped while standing by
+        throw e;
+      }
       await new Promise<void>((resolveStop) => {
-        const stop = (sig: string) => {
-          log.info({ signal: sig }, 'stopping');
-          controller.stop().then(resolveStop, resolveStop);
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
+        if (controller.signal.aborted) resolveStop();
+        controller.signal.addEventListener('abort', () => resolveStop(), { once: true });
       });
+      await controller.stop();
+      if (controller.lost) process.exitCode = 1;
     });
   return examples(cmd, [
     'faultline controller --dir scenarios &',
