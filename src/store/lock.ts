@@ -23,17 +23,19 @@ export type LockAttempt =
  */
 export function tryLock(path: string, native: Native | null = loadNative()): LockAttempt {
   if (!native) return { held: false, busy: false, why: 'flock is not available here (koffi or libc missing)' };
+  // Held open read-only (flock needs no write access): a controller must not keep its directory's
+  // filesystem from being remounted read-only (`mount point is busy` while a file is open for writing).
   let fd: number;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    fd = openSync(path, 'a+');
+    closeSync(openSync(path, 'a'));
+  } catch {
+    /* a read-only directory: the lock file may exist already */
+  }
+  try {
+    fd = openSync(path, 'r');
   } catch (e) {
-    // A read-only directory can still lock a lock file that exists.
-    try {
-      fd = openSync(path, 'r');
-    } catch {
-      return { held: false, busy: false, why: `cannot open ${path}: ${(e as Error).message}` };
-    }
+    return { held: false, busy: false, why: `cannot open ${path}: ${(e as Error).message}` };
   }
   const r = native.lockExclusive(fd);
   if (r === 0) {

@@ -5,6 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Writable } from 'node:stream';
+import { appendFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { parse } from 'yaml';
 import type { Scenario } from '../../src/api/types.js';
@@ -82,7 +84,7 @@ export interface Running {
 /** An in-process controller on `dir` with the real Docker adapter and file store. */
 export async function startController(
   dir: string,
-  opts: { resyncMs?: number; log?: Logger; hostRules?: 'auto' | 'off' } = {},
+  opts: { resyncMs?: number; log?: Logger; hostRules?: 'auto' | 'off'; stateDir?: string } = {},
 ): Promise<Running> {
   const log = opts.log ?? pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
   const docker = createDockerPort();
@@ -99,6 +101,7 @@ export async function startController(
     clock: systemClock,
     log,
     resyncMs: opts.resyncMs ?? 60_000,
+    ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
   });
   await controller.start();
   return { controller, dir, stop: () => controller.stop() };
@@ -430,4 +433,23 @@ export async function finishedBefore<T>(
   if (Date.now() < instant) return r;
   t.diagnostic(`${what}: not evidence, the check finished after the instant it is about`);
   return undefined;
+}
+
+/** A pino logger whose lines the test can read (level ≥ `level`), parsed. */
+export function capturedLog(level = 'info'): {
+  log: Logger;
+  lines: { level: number; msg: string; [k: string]: unknown }[];
+} {
+  const lines: { level: number; msg: string }[] = [];
+  const log = pino(
+    { level },
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        if (process.env.FAULTLINE_TEST_LOGFILE) appendFileSync(process.env.FAULTLINE_TEST_LOGFILE, chunk);
+        cb();
+      },
+    }),
+  );
+  return { log, lines };
 }
