@@ -136,15 +136,19 @@ export class Controller {
     const { o } = this;
     await o.docker.ping();
     const signal = this.abort.signal;
+    let stoodBy = false;
     this.lease = await holdLease(o.dir, {
       clock: o.clock,
       signal,
-      onStandby: (holder, how) =>
+      onStandby: (holder, how) => {
+        stoodBy = true;
         o.log.info(
           { dir: o.dir, holder },
           `another controller${holder ? ` (pid ${holder.pid} on ${holder.hostname}, since ${holder.startedAt})` : ''} acts on this directory (${how}): standing by, to take over when it is gone`,
-        ),
+        );
+      },
     });
+    if (stoodBy) o.log.info({ dir: o.dir, lease: this.lease.via }, 'the other controller is gone: taking over');
     // A health record left by an earlier run of this controller says nothing any more.
     await this.writeHealth();
     // Watch first (resolves when the watcher is ready), then index: a file saved in between is
