@@ -13,6 +13,7 @@ import type { FaultStatus, Scenario, ScenarioStatus, TimelineSpec } from '../api
 import { Controller } from '../controller/controller.js';
 import { systemClock } from '../controller/queue.js';
 import type { DockerPort, KernelPort } from '../ports/index.js';
+import type { AddressPool } from '../plan/addresses.js';
 import { readStatus, ScenarioStore } from '../store/index.js';
 import { compileSchedule } from '../timeline/schedule.js';
 import { createDirStore } from './wiring.js';
@@ -29,6 +30,8 @@ export interface RunOptions {
   keep: boolean;
   out: NodeJS.WritableStream & { isTTY?: boolean };
   env?: NodeJS.ProcessEnv;
+  addressPools?: AddressPool[];
+  hostRoutes?: () => Promise<string[]>;
 }
 
 export interface FaultSummary {
@@ -176,6 +179,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     store: createDirStore(dir, store),
     clock: systemClock,
     log: o.log,
+    addressPools: o.addressPools,
+    hostRoutes: o.hostRoutes,
   });
   const report = new RunReporter(o.out, o.env);
   const say = (line: string) => report.line(line);

@@ -29,6 +29,23 @@ export function createDirStore(dir: string, store = new ScenarioStore({ dir })):
   };
 }
 
+/**
+ * The engine host's routes for the address pools, read at most every 5 s (a reconcile asks each
+ * time it plans a network; the daemon's pid is looked up again with them, it changes on restart).
+ */
+export function engineHostRoutes(
+  dockerdPid: (fallback: number) => Promise<number>,
+  routesOf: (pid: number) => Promise<string[]>,
+  now: () => number = Date.now,
+): () => Promise<string[]> {
+  let cached: { at: number; routes: Promise<string[]> } | undefined;
+  return () => {
+    if (!cached || now() - cached.at > 5_000)
+      cached = { at: now(), routes: dockerdPid(1).then(routesOf, (): string[] => []) };
+    return cached.routes;
+  };
+}
+
 export function listFiles(dir: string): Promise<string[]> {
   return new ScenarioStore().listScenarioFiles(dir);
 }

@@ -38,6 +38,7 @@ import { controllerIdFor, holdLease, LEASE_RENEW_MS, type HeldLease } from './le
 import { writeHealth, type StatusWriteProblem } from './health.js';
 import { hostname } from 'node:os';
 import type { StatusWriteResult } from '../ports/index.js';
+import type { AddressPool } from '../plan/addresses.js';
 
 export interface ControllerOptions {
   dir: string;
@@ -59,6 +60,10 @@ export interface ControllerOptions {
    * Where the health record goes (health.ts), besides `<dir>/.faultline/`. Absent: only there.
    */
   stateDir?: string;
+  /** Subnets for networks declared without one (plan/addresses.ts); absent: Docker's defaults. */
+  addressPools?: AddressPool[];
+  /** Routes of the engine's host, which those subnets must not cover. */
+  hostRoutes?: () => Promise<string[]>;
 }
 
 /** A failed status write is tried again after 1 s, 2 s, 4 s … at most this long. */
@@ -125,6 +130,8 @@ export class Controller {
       clock: o.clock,
       log: o.log,
       kernel: o.kernel,
+      addressPools: o.addressPools,
+      hostRoutes: o.hostRoutes,
     });
   }
 

@@ -14,6 +14,7 @@ import { parseScenario, type ParseResult } from '../api/parse.js';
 import { formatIssue } from '../api/format.js';
 import type { Issue, Scenario, ScenarioStatus } from '../api/types.js';
 import { desiredState, type DesiredState } from '../plan/desired.js';
+import { allocateSubnets, type AddressPool } from '../plan/addresses.js';
 import { dockerFaultEffects } from '../plan/fault-effects.js';
 import { isEmptyPlan, planOps, planScenario, type Plan } from '../plan/plan.js';
 import { planNetns, type NetPlan } from '../netplan/index.js';
@@ -35,6 +36,13 @@ export interface ReconcileDeps {
   log: Logger;
   /** Network faults in namespaces (absent: network faults are reported, not applied). */
   kernel?: KernelPort;
+  /**
+   * Where networks declared without a subnet get one (plan/addresses.ts). Absent or empty: Docker
+   * picks from its own default pools, as before.
+   */
+  addressPools?: AddressPool[];
+  /** Routes of the engine's host (CIDRs), which a block from the pools must not cover. */
+  hostRoutes?: () => Promise<string[]>;
 }
 
 export interface ReconcileResult {
@@ -88,6 +96,8 @@ export class Reconciler {
    * edited meanwhile) starts from the kept status, and writes even if nothing changed.
    */
   private readonly unwritten = new Map<string, ScenarioStatus>();
+  /** Subnets chosen from the address pools, by network Docker name (this controller's book). */
+  private readonly subnets = new Map<string, string>();
 
   constructor(private readonly deps: ReconcileDeps) {}
 
@@ -105,6 +115,7 @@ export class Reconciler {
     // The namespaces after the containers: a namespace that stays unreadable (its container is
     // going away) must not keep the containers that end it from being removed.
     const net = this.deps.kernel ? await this.deps.kernel.forget(name) : undefined;
+    for (const n of this.subnets.keys()) if (n.startsWith(`${name}_`)) this.subnets.delete(n);
     const errors = [
       ...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []),
       ...(net?.errors ?? []),
@@ -143,6 +154,7 @@ export class Reconciler {
       before,
       teardown ? undefined : effects,
     );
+    await this.assignSubnets(name, desired, before, prev);
     const plan = planScenario(desired, before);
     lap('plan');
 
@@ -267,6 +279,51 @@ export class Reconciler {
     if (kept && parsed.ok) parsed.prev = kept;
     this.parsed.set(file, { text, parsed });
     return parsed;
+  }
+
+  /**
+   * Networks declared without an IPv4 subnet get one from the address pools (plan/addresses.ts):
+   * written into their create request (not their config hash), or, none being left, blocked with
+   * what to change. The choice is kept in this controller's book until the scenario is gone.
+   */
+  private async assignSubnets(
+    name: string,
+    desired: DesiredState,
+    view: Snapshot,
+    prev: ScenarioStatus,
+  ): Promise<void> {
+    const pools = this.deps.addressPools;
+    if (!pools?.length) return;
+    const routes = this.deps.hostRoutes ? await this.deps.hostRoutes().catch((): string[] => []) : [];
+    const choices = allocateSubnets({
+      scenario: name,
+      networks: desired.networks,
+      snapshot: view,
+      pools,
+      chosen: this.subnets,
+      recorded: prev.networks,
+      hostRoutes: routes,
+    });
+    const mine = new Set(desired.networks.map((n) => n.dockerName));
+    for (const n of this.subnets.keys()) if (n.startsWith(`${name}_`) && !mine.has(n)) this.subnets.delete(n);
+    for (const n of desired.networks) {
+      const c = choices.get(n.dockerName);
+      if (!c) continue;
+      if ('exhausted' in c) {
+        n.blockedBy = { reason: 'AddressPoolExhausted', message: c.exhausted };
+        this.subnets.delete(n.dockerName);
+        continue;
+      }
+      this.subnets.set(n.dockerName, c.subnet);
+      n.request = {
+        ...n.request,
+        ipam: {
+          driver: n.request.ipam?.driver ?? 'default',
+          config: [{ subnet: c.subnet }, ...(n.request.ipam?.config ?? [])], // an IPv6 subnet stays
+          options: n.request.ipam?.options ?? {},
+        },
+      };
+    }
   }
 
   /** The file is gone from the controller's index: drop what was cached for it. */

@@ -16,8 +16,8 @@
 // never makes a network be recreated. None left: the network is not created, and its status says
 // what to change.
 //
-//   pools 10.200.0.0/16/24; engine networks 10.200.0.0/24 (another scenario), 10.200.1.0/23 (a person's)
-//   → shop_net gets 10.200.3.0/24
+//   pools 10.200.0.0/16/24; engine networks 10.200.0.0/24 (another scenario), 10.200.2.0/23 (a person's)
+//   → shop_net gets 10.200.1.0/24
 import { cidrsOverlap, formatCidr, parseCidr, readCidr, type Cidr } from '../api/net.js';
 import type { NetworkStatus } from '../api/types.js';
 import type { Snapshot } from '../resolve/index.js';

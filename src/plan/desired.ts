@@ -18,6 +18,8 @@ export interface DesiredNetwork {
   index: number; // position in spec.networks (for error paths)
   hash: string;
   request: NetworkCreateRequest;
+  /** It must not be created, and why (e.g. no subnet left in the address pool: addresses.ts). */
+  blockedBy?: { reason: string; message: string };
 }
 
 export interface DesiredContainer {

@@ -16,13 +16,21 @@ import { controllerIdFor } from '../../src/controller/lease.js';
 import { createDockerPort } from '../../src/adapters/docker/port.js';
 import { createDirStore } from '../../src/cli/wiring.js';
 import { createKernel } from '../../src/cli/netfaults.js';
-import { dockerdPid } from '../../src/adapters/hostns.js';
+import { dockerdPid, hostRoutes } from '../../src/adapters/hostns.js';
+import { parseAddressPool } from '../../src/plan/addresses.js';
 import { createSysfsBridgePorts } from '../../src/adapters/bridgeports.js';
 import { hostRootChain, hostScenarioChain } from '../../src/netfaults/host.js';
 
 const run = promisify(execFile);
 
 export const TESTBOX = 'faultline/testbox';
+
+/**
+ * Where the tests' controllers take subnets for networks declared without one (10.218.0.0/17,
+ * the tests' address-pool range): the in-process ones below, and the CLI processes tests start (the variable).
+ */
+export const TEST_ADDRESS_POOL = '10.218.0.0/17/24';
+process.env.FAULTLINE_ADDRESS_POOL ??= TEST_ADDRESS_POOL;
 
 export function uniqueName(prefix = 'it'): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
@@ -84,7 +92,13 @@ export interface Running {
 /** An in-process controller on `dir` with the real Docker adapter and file store. */
 export async function startController(
   dir: string,
-  opts: { resyncMs?: number; log?: Logger; hostRules?: 'auto' | 'off'; stateDir?: string } = {},
+  opts: {
+    resyncMs?: number;
+    log?: Logger;
+    hostRules?: 'auto' | 'off';
+    stateDir?: string;
+    addressPool?: string;
+  } = {},
 ): Promise<Running> {
   const log = opts.log ?? pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
   const docker = createDockerPort();
@@ -102,6 +116,8 @@ export async function startController(
     log,
     resyncMs: opts.resyncMs ?? 60_000,
     ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+    addressPools: [parseAddressPool(opts.addressPool ?? TEST_ADDRESS_POOL)],
+    hostRoutes: async () => hostRoutes(await dockerdPid(process.pid)),
   });
   await controller.start();
   return { controller, dir, stop: () => controller.stop() };

@@ -64,8 +64,8 @@ interface Env {
   holeNow(): Promise<boolean>;
 }
 
-/** A /24 of 10.252.64.0/18 (this file's), picked at random: a run's leftovers never block the next. */
-const subnet = () => `10.252.${64 + Math.floor(Math.random() * 64)}.0/24`;
+/** A /24 of 10.213.0.0/16 (this file's), picked at random: a run's leftovers never block the next. */
+const subnet = () => `10.213.${Math.floor(Math.random() * 256)}.0/24`;
 
 async function env(t: test.TestContext, size: string): Promise<Env> {
   const dir = await tmpfs(size);

@@ -103,7 +103,7 @@ test('two controllers on one directory: one acts, the other stands by; killed, t
   const dir = await tempDir();
   const name = uniqueName('lease');
   const file = join(dir, `${name}.yaml`);
-  const subnet = `10.252.${128 + Math.floor(Math.random() * 64)}.0/24`;
+  const subnet = `10.214.${Math.floor(Math.random() * 256)}.0/24`;
   t.after(async () => {
     await forceCleanup(name);
     await removeDir(dir);

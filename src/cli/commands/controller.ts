@@ -2,16 +2,18 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { Controller } from '../../controller/controller.js';
+import type { AddressPool } from '../../plan/addresses.js';
 import { controllerIdFor } from '../../controller/lease.js';
 import { systemClock } from '../../controller/queue.js';
 import { createLogger } from '../log.js';
-import { createDirStore } from '../wiring.js';
+import { createDirStore, engineHostRoutes } from '../wiring.js';
 import { stateDirOf, watchedDir } from '../input.js';
 import {
   dirOption,
   duration,
   examples,
   hostRulesOption,
+  addressPoolOption,
   logLevelOption,
   netnsOption,
   stateDirOption,
@@ -19,6 +21,7 @@ import {
 } from '../options.js';
 
 interface Opts {
+  addressPool: AddressPool[];
   resync: number;
   workers: number;
   logLevel: string;
@@ -47,13 +50,15 @@ export function controllerCommand(program: Command): Command {
     .addOption(netnsOption())
     .addOption(hostRulesOption())
     .addOption(stateDirOption())
+    .addOption(addressPoolOption())
     .action(async (opts: Opts, self: Command) => {
       const log = createLogger(opts.logLevel);
       const dir = resolve(await watchedDir(self));
       // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
-      const [{ createDockerPort }, { createKernel }] = await Promise.all([
+      const [{ createDockerPort }, { createKernel }, { dockerdPid, hostRoutes }] = await Promise.all([
         import('../../adapters/docker/port.js'),
         import('../netfaults.js'),
+        import('../../adapters/hostns.js'),
       ]);
       const docker = createDockerPort();
       const kernel = await createKernel(
@@ -72,6 +77,8 @@ export function controllerCommand(program: Command): Command {
         workers: opts.workers,
         resyncMs: opts.resync,
         stateDir: stateDirOf(self),
+        addressPools: opts.addressPool,
+        hostRoutes: engineHostRoutes(dockerdPid, hostRoutes),
       });
       // A signal while standing by (another controller acts on the directory) ends the wait too.
       const stop = (sig: string) => {

@@ -4,7 +4,10 @@ import { Option, type Command } from 'commander';
 import { createLogger } from '../log.js';
 import { loadValid } from '../input.js';
 import { renderSummary, runScenario } from '../run.js';
+import type { AddressPool } from '../../plan/addresses.js';
+import { engineHostRoutes } from '../wiring.js';
 import {
+  addressPoolOption,
   duration,
   examples,
   filenameOption,
@@ -15,6 +18,7 @@ import {
 } from '../options.js';
 
 interface Opts {
+  addressPool: AddressPool[];
   filename: string;
   timeout?: number;
   keep: boolean;
@@ -42,12 +46,14 @@ export function runCommand(program: Command): Command {
     .addOption(logLevelOption('warn', 'controller log level (logs go to stderr)'))
     .addOption(netnsOption())
     .addOption(hostRulesOption())
+    .addOption(addressPoolOption())
     .action(async (opts: Opts) => {
       const { scenario, text } = await loadValid(opts.filename);
       // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
-      const [{ createDockerPort }, { createKernel }] = await Promise.all([
+      const [{ createDockerPort }, { createKernel }, { dockerdPid, hostRoutes }] = await Promise.all([
         import('../../adapters/docker/port.js'),
         import('../netfaults.js'),
+        import('../../adapters/hostns.js'),
       ]);
       const docker = createDockerPort();
       const log = createLogger(opts.logLevel);
@@ -65,6 +71,8 @@ export function runCommand(program: Command): Command {
         log,
         timeoutMs: opts.timeout,
         keep: opts.keep,
+        addressPools: opts.addressPool,
+        hostRoutes: engineHostRoutes(dockerdPid, hostRoutes),
         out: opts.output === 'json' ? process.stderr : process.stdout,
       });
       if (opts.output === 'json') process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
