@@ -23,6 +23,7 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Issue, Scenario, ScenarioStatus } from '../api/types.js';
 import { formatIssue } from '../api/format.js';
+import { failpoint } from '../api/failpoint.js';
 import { LABEL_SCENARIO } from '../api/ownership.js';
 import { DNS_LABEL_RE, MAX_SCENARIO_NAME } from '../api/patterns.js';
 import { readName } from '../store/index.js';
@@ -555,6 +556,7 @@ export class Controller {
     this.arm(name, file, intent.next, specHash);
     try {
       const r = await this.o.kernel!.apply(intent.plan, at);
+      failpoint('transition');
       this.stats.kernelCommands += r.commands;
       this.stats.kernelWrites += r.writes;
     } catch (e) {

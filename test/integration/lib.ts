@@ -469,3 +469,102 @@ export function capturedLog(level = 'info'): {
   );
   return { log, lines };
 }
+
+// ---------------------------------------------------------------- SIGKILL schedules
+
+/** A deterministic PRNG (xorshift32) for kill schedules: the printed seed replays a run. */
+export function prng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
+/** FAULTLINE_KILL_SEED, else a fresh one; said in the test's diagnostics with how to replay it. */
+export function killSeed(t: { diagnostic(msg: string): void }): number {
+  const seed = Number(process.env.FAULTLINE_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  t.diagnostic(`kill schedule seed ${seed} (FAULTLINE_KILL_SEED=${seed} replays it)`);
+  return seed;
+}
+
+/**
+ * `faultline controller --dir <dir>` as a process of its own, started again and again and killed
+ * (SIGKILL: no cleanup of any kind) or let die at a failpoint (src/api/failpoint.ts). Its stderr
+ * (the log, and a failpoint's last line) is appended to `logFile`.
+ */
+export interface ChildController {
+  /** Start it (with extra environment, e.g. FAULTLINE_FAILPOINTS); returns once it is spawned. */
+  start(env?: Record<string, string>): Promise<void>;
+  /** Resolves once this run logged "controller started". */
+  started(timeoutMs?: number): Promise<void>;
+  /** Send `signal` and wait for the process to be gone (nothing when it is gone already). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Resolves with its exit signal once it dies by itself, or undefined after `timeoutMs`. */
+  died(timeoutMs: number): Promise<NodeJS.Signals | null | undefined>;
+  /** This run's log lines (since the last start), parsed where they are JSON. */
+  lines(): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+export async function childController(dir: string, logFile: string, args: string[] = []): Promise<ChildController> {
+  const { spawn } = await import('node:child_process');
+  const { open } = await import('node:fs/promises');
+  const log = await open(logFile, 'a');
+  const bin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
+  let child: import('node:child_process').ChildProcess | undefined;
+  let exit: Promise<NodeJS.Signals | null> = Promise.resolve(null);
+  let offset = 0;
+  const text = async () => (await readFile(logFile, 'utf8')).slice(offset);
+  const gone = () => !child || child.exitCode !== null || child.signalCode !== null;
+  const self: ChildController = {
+    async start(env = {}) {
+      await self.kill('SIGKILL');
+      offset = (await readFile(logFile, 'utf8')).length;
+      const c = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', 'info', ...args], {
+        stdio: ['ignore', 'ignore', log.fd],
+        env: { ...process.env, ...env },
+      });
+      child = c;
+      exit = new Promise((r) => c.once('exit', (_code, signal) => r(signal)));
+    },
+    async started(timeoutMs = 30_000) {
+      await eventually(async () => /"msg":"controller started"/.test(await text()), 'controller started', timeoutMs);
+    },
+    async kill(signal = 'SIGKILL') {
+      if (gone()) return;
+      child!.kill(signal);
+      await exit;
+    },
+    async died(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const r = await Promise.race([
+        exit,
+        new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      return r;
+    },
+    async lines() {
+      return (await text())
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          try {
+            return JSON.parse(l) as Record<string, unknown>;
+          } catch {
+            return { msg: l };
+          }
+        });
+    },
+    async close() {
+      await self.kill('SIGTERM');
+      await log.close();
+    },
+  };
+  return self;
+}
