@@ -14,6 +14,7 @@ deps: node_modules/.installed
 
 build: deps
 	npx tsc -p tsconfig.json
+	chmod +x dist/src/cli/bin.js
 
 # A Docker engine that answers, and the local image faultline/testbox (no pulls).
 engine:
