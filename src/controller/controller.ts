@@ -47,6 +47,12 @@ export interface ControllerOptions {
   kernel?: KernelPort;
   /** How long before a transition its namespace plan is compiled and its programs started. Default 1 s. */
   armAheadMs?: number;
+  /**
+   * Called once the queue has stayed empty for `quietMs` (default 20 s) after a burst of work: a
+   * chance to give memory back (the CLI runs a full garbage collection there).
+   */
+  onQuiet?: () => void;
+  quietMs?: number;
 }
 
 const FILE_KEY = 'file:';
@@ -151,6 +157,7 @@ export class Controller {
     this.abort.abort();
     for (const a of this.armed.values()) clearTimeout(a.timer);
     this.armed.clear();
+    if (this.quietTimer) clearTimeout(this.quietTimer);
     this.o.kernel?.close?.();
     this.queue.shutdown();
     await Promise.allSettled([...this.workers, ...this.background]);
@@ -265,9 +272,25 @@ export class Controller {
         this.queue.addRateLimited(key);
       } finally {
         this.queue.done(key);
-        if (this.queue.inFlight === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+        if (this.queue.inFlight === 0 && this.queue.length === 0) {
+          for (const w of this.idleWaiters.splice(0)) w();
+          this.armQuiet();
+        }
       }
     }
+  }
+
+  private quietTimer?: ReturnType<typeof setTimeout>;
+
+  /** After the last reconcile of a burst, wait for quiet, then call onQuiet once. */
+  private armQuiet(): void {
+    if (!this.o.onQuiet || this.abort.signal.aborted) return;
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = undefined;
+      if (this.queue.inFlight === 0 && this.queue.length === 0) this.o.onQuiet?.();
+    }, this.o.quietMs ?? 20_000);
+    this.quietTimer.unref?.();
   }
 
   private filesNamed(name: string): string[] {
