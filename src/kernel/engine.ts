@@ -58,8 +58,8 @@ import type {
   ScratchNetns,
 } from '../ports/index.js';
 import type { Snapshot } from '../resolve/index.js';
-import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../observe/netns.js';
-import { runSteps } from '../apply/netns.js';
+import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../observe/readback.js';
+import { runSteps } from '../apply/steps.js';
 import { pool } from '../apply/pool.js';
 import { LABEL_ROLE } from '../api/ownership.js';
 

@@ -246,3 +246,40 @@ test(
     );
   },
 );
+
+test(
+  'Docker re-creating DOCKER-USER (our jump gone) is survived: the next look puts it back, and the cut holds again',
+  { timeout: 90_000 },
+  async (t) => {
+    const name = uniqueName();
+    const dir = await tempDir();
+    const scope = controllerIdFor(dir);
+    const { startController } = await import('./lib.js');
+    // A short resync and read-back period, so that drift is looked for within seconds.
+    const ctl = await startController(dir, { resyncMs: 2_000, reverifyMs: 1_000 });
+    t.after(async () => {
+      await ctl.stop();
+      await forceCleanup(name);
+      await removeHostChains(dir);
+      await removeDir(dir);
+    });
+    const dn = await boxes(t, name, ['p', 'q']);
+    await writeFile(join(dir, `${name}.yaml`), partition(name, [[dn('p')], [dn('q')]]));
+    const root = hostRootChain(scope);
+    const jumped = async () => (await hostOwnedLines(scope)).includes(`-A DOCKER-USER -j ${root}`);
+    await eventually(jumped, 'our jump in DOCKER-USER');
+    const qIp = (
+      await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn('q'))
+    ).trim();
+    assert.notEqual((await run(dn('p'), 'ping', '-c', '1', '-W', '1', qIp)).code, 0, 'cut');
+    // What a daemon that re-creates DOCKER-USER leaves: the chain with only its RETURN.
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { dockerdPid } = await import('../../src/adapters/hostns.js');
+    const pid = await dockerdPid(process.pid);
+    await promisify(execFile)('nsenter', [`--net=/proc/${pid}/ns/net`, 'iptables', '-D', 'DOCKER-USER', '-j', root]);
+    assert.equal((await run(dn('p'), 'ping', '-c', '1', '-W', '2', qIp)).code, 0, 'without the jump, the cut is gone');
+    await eventually(jumped, 'our jump back in DOCKER-USER', 30_000);
+    assert.notEqual((await run(dn('p'), 'ping', '-c', '1', '-W', '1', qIp)).code, 0, 'cut again');
+  },
+);

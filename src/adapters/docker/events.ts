@@ -2,7 +2,7 @@
 // backoff, `since` replay, a resync callback after every re-open).
 import { StringDecoder } from 'node:string_decoder';
 import type { DockerEvent } from '../../ports/index.js';
-import type { EngineCalls } from './engine.js';
+import type { EngineCalls } from './client.js';
 import { wrapDockerError } from './errors.js';
 
 /** Opens one /events stream; injectable so the reconnect loop can be tested without a daemon. */

@@ -26,7 +26,7 @@ import type Docker from 'dockerode';
 import type { DockerPort } from '../../ports/index.js';
 import type { Snapshot } from '../../resolve/index.js';
 import { containerOps } from './containers.js';
-import { connectEngine, engineCalls, type EngineOptions } from './engine.js';
+import { connectEngine, engineCalls, type EngineOptions } from './client.js';
 import { engineEventSource, watchWithReconnect, type EventStreamSource, type WatchOptions } from './events.js';
 import { networkOps } from './networks.js';
 import { readers, type SnapshotOptions } from './reads.js';

@@ -3,7 +3,7 @@
 // map through mapping.ts, so a container reads the same either way.
 import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../resolve/index.js';
 import { LABEL_MANAGED_BY } from '../../api/ownership.js';
-import type { EngineCalls } from './engine.js';
+import type { EngineCalls } from './client.js';
 import type { DockerError } from './errors.js';
 import {
   containerFromInspect,

@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { Option, type Command } from 'commander';
 import { Controller } from '../../controller/controller.js';
 import { controllerIdFor } from '../../controller/lease.js';
-import { systemClock } from '../../controller/queue.js';
+import { systemClock } from '../../store/index.js';
 import { createLogger } from '../log.js';
 import { createDirStore } from '../wiring.js';
 import { watchedDir } from '../input.js';
@@ -67,7 +67,7 @@ export function controllerCommand(program: Command): Command {
         docker,
         store: createDirStore(dir),
         kernel,
-        clock: systemClock,
+        clock: systemClock(),
         log,
         workers: opts.workers,
         resyncMs: opts.resync,

@@ -3,7 +3,7 @@
 import { Option, type Command } from 'commander';
 import { createLogger } from '../log.js';
 import { loadValid } from '../input.js';
-import { renderSummary, runScenario } from '../run.js';
+import { renderSummary, runScenario } from '../runner.js';
 import {
   duration,
   examples,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FaultStatus, Scenario, ScenarioStatus, TimelineSpec } from '../api/types.js';
 import { Controller } from '../controller/controller.js';
-import { systemClock } from '../controller/queue.js';
+import { systemClock } from '../store/index.js';
 import type { DockerPort, KernelPort } from '../ports/index.js';
 import { readStatus, ScenarioStore } from '../store/index.js';
 import { compileSchedule } from '../timeline/schedule.js';
@@ -174,7 +174,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     docker: o.docker,
     kernel: o.kernel,
     store: createDirStore(dir, store),
-    clock: systemClock,
+    clock: systemClock(),
     log: o.log,
   });
   const report = new RunReporter(o.out, o.env);
