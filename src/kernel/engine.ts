@@ -47,7 +47,14 @@ import {
   type HostEntry,
   type HostHooks,
 } from '../netfaults/host.js';
-import { HOST_KEY, type HostCut, type HostPath, type NetPlan, type NetnsTarget } from '../netplan/index.js';
+import {
+  HOST_KEY,
+  hostEntryOf,
+  type HostCut,
+  type HostPath,
+  type NetPlan,
+  type NetnsTarget,
+} from '../netplan/index.js';
 import type {
   BridgePortsReader,
   KernelPort,
@@ -445,19 +452,7 @@ export class KernelEngine implements KernelPort {
       for (const [key, ports] of await this.o.bridgePorts!.portsOf(unknown.map((e) => e.target)))
         this.ports.set(key, { stamp: ends.get(key)!.stamp, ports });
     }
-    const portsOf = (t: NetnsTarget) => this.ports.get(t.key)?.ports ?? [];
-    return cuts.map((c) => ({
-      scenario: c.scenario,
-      fault: c.fault,
-      receiver: { ports: portsOf(c.receiver.target), v4: c.receiver.v4, v6: c.receiver.v6 },
-      senders: {
-        ports: c.senders.flatMap((s) => portsOf(s.target)),
-        v4: c.senders.some((s) => s.v4),
-        v6: c.senders.some((s) => s.v6),
-      },
-      protocol: c.protocol,
-      ...(c.ports ? { ports: c.ports } : {}),
-    }));
+    return cuts.map((c) => hostEntryOf(c, (t) => this.ports.get(t.key)?.ports ?? []));
   }
 
   /** The host's filter tables of the families asked for (the others as `prev` had them). */

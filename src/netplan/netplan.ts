@@ -28,6 +28,7 @@ import {
   type ResolvedFault,
 } from '../netfaults/index.js';
 import { parsePorts, type PeerSet } from '../netfaults/ledger.js';
+import type { HostEntry } from '../netfaults/host.js';
 
 import { actionOf, directionOf, isNetnsFault } from '../api/kinds.js';
 import {
@@ -345,4 +346,20 @@ export function planNetns(input: NetPlanInput): NetPlan {
     }
   }
   return plan;
+}
+
+/** A cut with its ends named by bridge ports (how netfaults/host.ts names containers). */
+export function hostEntryOf(c: HostCut, portsOf: (t: NetnsTarget) => string[]): HostEntry {
+  return {
+    scenario: c.scenario,
+    fault: c.fault,
+    receiver: { ports: portsOf(c.receiver.target), v4: c.receiver.v4, v6: c.receiver.v6 },
+    senders: {
+      ports: c.senders.flatMap((s) => portsOf(s.target)),
+      v4: c.senders.some((s) => s.v4),
+      v6: c.senders.some((s) => s.v6),
+    },
+    protocol: c.protocol,
+    ...(c.ports ? { ports: c.ports } : {}),
+  };
 }

@@ -196,25 +196,27 @@ export class DockerView {
     return this.flushing;
   }
 
-  private async reinspectContainer(id: string): Promise<ViewChange['containers'][number]> {
-    const before = this.containers.get(id);
-    this.stats.inspects++;
-    const after = await this.docker.inspectContainer(id);
-    if (after) {
-      if (after.id !== id) this.containers.delete(id);
-      this.containers.set(after.id, after);
-    } else this.containers.delete(before?.id ?? id);
-    return { before, after };
+  private reinspectContainer(id: string): Promise<ViewChange['containers'][number]> {
+    return this.reinspect(this.containers, id, (x) => this.docker.inspectContainer(x));
   }
 
-  private async reinspectNetwork(id: string): Promise<ViewChange['networks'][number]> {
-    const before = this.networks.get(id);
+  private reinspectNetwork(id: string): Promise<ViewChange['networks'][number]> {
+    return this.reinspect(this.networks, id, (x) => this.docker.inspectNetwork(x));
+  }
+
+  /** Inspect one object (by id, or a name when the id is not known yet) and put what Docker shows in `map`. */
+  private async reinspect<T extends { id: string }>(
+    map: Map<string, T>,
+    id: string,
+    inspect: (id: string) => Promise<T | undefined>,
+  ): Promise<{ before?: T; after?: T }> {
+    const before = map.get(id);
     this.stats.inspects++;
-    const after = await this.docker.inspectNetwork(id);
+    const after = await inspect(id);
     if (after) {
-      if (after.id !== id) this.networks.delete(id);
-      this.networks.set(after.id, after);
-    } else this.networks.delete(before?.id ?? id);
+      if (after.id !== id) map.delete(id);
+      map.set(after.id, after);
+    } else map.delete(before?.id ?? id);
     return { before, after };
   }
 }

@@ -9,6 +9,7 @@ import { KernelWatch, wallMs } from '../../bench/lib/kernel.js';
 import { docker, dockerStatus, netnsIptablesSave, TESTBOX, uniqueName } from './lib.js';
 
 const run = promisify(execFile);
+const RULE = ['INPUT', '-s', '10.99.1.1/32', '-m', 'comment', '--comment', 'bench-lib-test', '-j', 'DROP'];
 
 test(
   'the bench helper waits for the rule to leave the kernel, and times the change it saw',
@@ -19,19 +20,7 @@ test(
     await docker('run', '-d', '--name', name, '--network', 'none', TESTBOX, 'sleep', '3600');
     const pid = Number((await docker('inspect', '-f', '{{.State.Pid}}', name)).trim());
     const ns = (...argv: string[]) => run('nsenter', ['-t', String(pid), '-n', ...argv]);
-    await ns(
-      'iptables',
-      '-A',
-      'INPUT',
-      '-s',
-      '10.99.1.1/32',
-      '-m',
-      'comment',
-      '--comment',
-      'bench-lib-test',
-      '-j',
-      'DROP',
-    );
+    await ns('iptables', '-A', ...RULE);
     const watch = await KernelWatch.start({ host: false, pids: [pid], tc: false });
     t.after(() => watch.stop());
     const gone = async () => !(await netnsIptablesSave(pid)).some((l) => l.includes('bench-lib-test'));
@@ -40,19 +29,7 @@ test(
     await assert.rejects(watch.until(gone, 'the rule gone', 1_500), /never showed: the rule gone/);
     // Once it is deleted, it ends, and the change the monitor saw is after the deletion began.
     const t0 = wallMs();
-    await ns(
-      'iptables',
-      '-D',
-      'INPUT',
-      '-s',
-      '10.99.1.1/32',
-      '-m',
-      'comment',
-      '--comment',
-      'bench-lib-test',
-      '-j',
-      'DROP',
-    );
+    await ns('iptables', '-D', ...RULE);
     await watch.until(gone, 'the rule gone', 10_000);
     const at = await watch.settled(t0, 300);
     assert.ok(at > t0, 'the kernel change was seen after the deletion began');
