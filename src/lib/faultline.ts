@@ -169,7 +169,9 @@ export class Faultline implements AsyncDisposable {
   /**
    * Create or update a scenario (an object, or YAML text) and resolve with its verified status:
    * Docker converged (Ready) and every fault active now injected and verified in every target.
-   * Rejects at once for an invalid scenario, a name conflict or a kernel that cannot do a fault.
+   * Rejects at once for an invalid scenario (nothing is written), a name conflict or a kernel that
+   * cannot do a fault; a scenario that was written stays in the directory (delete() or stop()
+   * removes it), so that its status can be read.
    */
   async apply(scenario: Scenario | string, o: CallOptions = {}): Promise<Verified> {
     this.alive();
