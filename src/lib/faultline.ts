@@ -24,9 +24,8 @@ import type { Duration, Issue, Scenario, ScenarioStatus } from '../api/types.js'
 import type { Capabilities } from '../netfaults/index.js';
 import { scenariosWithResources } from '../plan/plan.js';
 import type { KernelPort, KernelReport } from '../ports/index.js';
-import { readStatus, ScenarioStore } from '../store/index.js';
+import { readStatus, ScenarioStore, systemClock } from '../store/index.js';
 import { Controller } from '../controller/controller.js';
-import { systemClock } from '../controller/queue.js';
 import { controllerIdFor } from '../controller/lease.js';
 import { createLogger } from '../cli/log.js';
 import { applyFile, createDirStore, deleteScenario } from '../cli/wiring.js';
@@ -139,7 +138,7 @@ export class Faultline implements AsyncDisposable {
         ),
         forgotten,
       );
-      const controller = new Controller({ dir, docker, store, kernel, clock: systemClock, log });
+      const controller = new Controller({ dir, docker, store, kernel, clock: systemClock(), log });
       await controller.start();
       return new Faultline({
         dir,
