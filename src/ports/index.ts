@@ -118,6 +118,8 @@ export interface KernelReport {
   writes: number;
   /** Come back soon (a namespace deferred), in ms. */
   retryAfterMs?: number;
+  /** When the last program of this converge that changed the kernel finished (ms since the epoch). */
+  writtenAt?: number;
   /** A newer instant of this scenario was applied meanwhile (an armed transition): re-plan. */
   superseded?: boolean;
 }
@@ -189,3 +191,32 @@ export interface DirStore extends ScenarioFiles {
 }
 
 export type { NetnsTarget, ObservedContainer, ObservedNetwork };
+
+// ---------------------------------------------------------------- metrics
+
+/**
+ * What the controller reports for monitoring. adapters/metrics.ts keeps it in Prometheus form;
+ * absent, nothing is measured. Every method is cheap, synchronous and never throws: a metric must
+ * never change what a reconcile does.
+ */
+export interface MetricsSink {
+  /** Seconds one phase of a reconcile took: read, parse, plan, docker, netns, status, write. */
+  reconcilePhase(phase: string, seconds: number): void;
+  /** A reconcile ended: ok, error, invalid, requeued, deleted. */
+  reconciled(outcome: string): void;
+  /**
+   * An armed transition: seconds from its instant to when its kernel write completed (late is
+   * positive; a transition with nothing to write is measured to the end of its apply).
+   */
+  transitionLateness(seconds: number): void;
+  /** Faults whose window is open now, by kind (every scenario's, summed): the whole table each time. */
+  activeFaults(byKind: Readonly<Record<string, number>>): void;
+  /** Programs run in namespaces: `read` (read-back) or `write` (a program that changes the kernel). */
+  kernelPrograms(kind: 'read' | 'write', n: number): void;
+  /** One Docker operation by its kind (network.create, member.connect, ...) and outcome. */
+  dockerOperation(kind: string, ok: boolean): void;
+  /** Something failed, by a stable reason: docker, kernel, status_write, invalid_spec, crash, ... */
+  error(reason: string): void;
+  /** The controller is serving (watching its directory, the view listed, workers running), or not. */
+  ready(ready: boolean): void;
+}
