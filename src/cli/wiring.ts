@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Scenario } from '../api/types.js';
 import type { DirStore } from '../ports/index.js';
 import { guardText } from '../api/guard.js';
-import { ScenarioStore } from '../store/index.js';
+import { ScenarioStore, type ApplyResult } from '../store/index.js';
 
 export function createDirStore(dir: string, store = new ScenarioStore({ dir })): DirStore {
   return {
@@ -49,10 +49,10 @@ export async function readScenarioFile(
   }
 }
 
-export function applyFile(dir: string, text: string): Promise<{ file: string; result: string }> {
-  return new ScenarioStore().applyToDir(dir, text);
+export function applyFile(dir: string, text: string, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+  return new ScenarioStore().applyToDir(dir, text, opts);
 }
 
-export function deleteScenario(dir: string, name: string): Promise<string | null> {
-  return new ScenarioStore().deleteFromDir(dir, name);
+export function deleteScenario(dir: string, name: string, opts: { dryRun?: boolean } = {}): Promise<string | null> {
+  return new ScenarioStore().deleteFromDir(dir, name, opts);
 }

@@ -521,8 +521,9 @@ export class ScenarioStore {
    * kubectl apply into the directory: the scenario named in `sourceText` gets the source's content,
    * keeping its file's status and metadata.generation; a new name gets `<dir>/<name>.yaml`.
    * Does not validate the spec (the caller does); needs a readable metadata.name.
+   * `dryRun`: say what would happen (the same checks and result) and write nothing.
    */
-  async applyToDir(dir: string, sourceText: string): Promise<ApplyResult> {
+  async applyToDir(dir: string, sourceText: string, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
     this.confine(dir);
     const n = readName(sourceText);
     if ('error' in n) {
@@ -539,6 +540,14 @@ export class ScenarioStore {
         );
       }
       const file = idx.byName.get(n.name);
+      if (file && opts.dryRun) {
+        const now = await this.readStable(file);
+        if (now.missing) continue;
+        return {
+          file: resolve(file),
+          result: applyMerge(sourceText, now.text) === now.text ? 'unchanged' : 'configured',
+        };
+      }
       if (file) {
         const r = await this.update(file, (doc, text) => (doc(), applyMerge(sourceText, text)));
         if (r.written) return { file: r.path, result: 'configured' };
@@ -549,6 +558,7 @@ export class ScenarioStore {
       const problem = fileNameProblem(n.name);
       if (problem) throw new Error(`cannot apply: ${problem}`);
       const target = join(resolve(dir), `${n.name}.yaml`);
+      if (opts.dryRun) return { file: target, result: 'created' };
       if (createExclusive(target, applyMerge(sourceText, undefined))) {
         if (this.opts.durable) fsyncDir(dirname(target));
         return { file: target, result: 'created' };
@@ -563,8 +573,11 @@ export class ScenarioStore {
     throw new Error(`cannot apply scenario "${n.name}": the directory kept changing; try again`);
   }
 
-  /** Remove the file of scenario `name`. Returns its path, or null if no file holds that name. */
-  async deleteFromDir(dir: string, name: string): Promise<string | null> {
+  /**
+   * Remove the file of scenario `name`. Returns its path, or null if no file holds that name.
+   * `dryRun`: the same answer, nothing removed.
+   */
+  async deleteFromDir(dir: string, name: string, opts: { dryRun?: boolean } = {}): Promise<string | null> {
     this.confine(dir);
     const idx = await this.indexByName(dir);
     const conflict = idx.conflicts.find((c) => c.name === name);
@@ -575,6 +588,7 @@ export class ScenarioStore {
     }
     const file = idx.byName.get(name);
     if (!file) return null;
+    if (opts.dryRun) return file;
     try {
       await unlink(file);
     } catch (e) {
