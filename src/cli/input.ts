@@ -9,6 +9,7 @@ import type { Scenario } from '../api/types.js';
 import { peekName } from '../controller/controller.js';
 import { currentLease } from '../controller/lease.js';
 import { listFiles, readScenarioFile } from './wiring.js';
+import { readSidecar } from '../store/index.js';
 import type { Listed } from './tables.js';
 import { UserError } from './options.js';
 
@@ -166,16 +167,26 @@ export async function watchedDir(cmd: Command): Promise<string> {
   }
 }
 
-/** Every file in the directory, by scenario name (unreadable ones included, with an error). */
+/**
+ * Every file in the directory, by scenario name (unreadable ones included, with an error). The
+ * status is the file's own, or its sidecar's when the controller keeps it beside the file
+ * (`--status-in sidecar`: `.faultline/<file>.status.yaml`, with the generation).
+ */
 export async function listDir(dir: string): Promise<Listed[]> {
   const out: Listed[] = [];
   for (const file of await listFiles(dir)) {
     const r = await readScenarioFile(file);
     if (!r) continue;
+    let scenario = r.object ?? undefined;
+    const held = readSidecar(file);
+    if (scenario && held.text !== '') {
+      const metadata = { ...scenario.metadata, generation: held.generation } as Scenario['metadata'];
+      scenario = { ...scenario, metadata, status: held.status };
+    }
     out.push({
       file,
       name: peekName(r.text) ?? `(${file})`,
-      scenario: r.object ?? undefined,
+      scenario,
       error: r.object ? undefined : 'unreadable YAML',
     });
   }

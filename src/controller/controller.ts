@@ -207,6 +207,7 @@ export class Controller {
     if ('missing' in r) {
       this.pathName.delete(path);
       this.reconciler.forgetFile(path);
+      await this.o.store.forget?.(path);
       return { old };
     }
     // A file that still exists but whose name cannot be read (a typo saved mid-edit) keeps the

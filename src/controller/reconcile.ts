@@ -21,7 +21,15 @@ import { planNetns, type NetPlan } from '../netplan/index.js';
 import { resolveFaults, type ActiveFault, type Snapshot } from '../resolve/index.js';
 import { evaluateRecorded } from '../timeline/index.js';
 import { invalidStatus, reconciledStatus, statusChanged } from '../status/index.js';
-import type { Clock, DockerPort, KernelPort, KernelReport, MetricsSink, ScenarioFiles } from '../ports/index.js';
+import type {
+  Clock,
+  DockerPort,
+  HeldStatus,
+  KernelPort,
+  KernelReport,
+  MetricsSink,
+  ScenarioFiles,
+} from '../ports/index.js';
 import { executePlan, type ExecResult } from '../apply/execute.js';
 import type { DockerView } from '../observe/docker-view.js';
 import { generationOf, readStatus } from '../store/index.js';
@@ -83,8 +91,11 @@ export interface NetnsIntent {
 }
 
 export class Reconciler {
-  /** path → the last text read and its parse (a file read again unchanged is not parsed again). */
-  private readonly parsed = new Map<string, { text: string; parsed: Parsed }>();
+  /**
+   * path → the last text read (and the held status's, when status is kept beside the file) and its
+   * parse: a file read again unchanged is not parsed again.
+   */
+  private readonly parsed = new Map<string, { text: string; held?: string; parsed: Parsed }>();
 
   constructor(private readonly deps: ReconcileDeps) {}
 
@@ -122,9 +133,9 @@ export class Reconciler {
     if ('missing' in read) return { ops: 0, error: new Error(`${file} disappeared while reconciling`) };
     // Never act on a file that is being written right now: look again shortly.
     if (read.unsettled) return { ops: 0, requeueAfterMs: 250 };
-    const parsed = this.parse(file, read.text, read.size);
+    const parsed = this.parse(file, read.text, read.size, read.held);
     lap('parse');
-    if (!parsed.ok) return this.refuse(name, file, parsed.result);
+    if (!parsed.ok) return this.refuse(name, file, parsed.result, read.held);
     const { scenario } = parsed;
     // The file names another scenario than the one this reconcile is for (its name could not be
     // read when it was indexed, or it was renamed since): never act under the wrong name.
@@ -246,26 +257,33 @@ export class Reconciler {
   async statusOf(file: string): Promise<ScenarioStatus | undefined> {
     const r = await this.deps.files.read(file);
     if ('missing' in r) return undefined;
+    if (r.held) return r.held.status;
     return (readStatus(r.text) ?? {}) as ScenarioStatus;
   }
 
-  /** Parse and validate, or reuse the parse of the same text. */
-  private parse(file: string, text: string, bytes?: number): Parsed {
+  /**
+   * Parse and validate, or reuse the parse of the same text. `held`: the status kept beside the
+   * file; then it, not the file's status entry, is the previous status and holds the generation.
+   */
+  private parse(file: string, text: string, bytes?: number, held?: HeldStatus): Parsed {
     const hit = this.parsed.get(file);
-    if (hit && hit.text === text) return hit.parsed;
+    if (hit && hit.text === text && hit.held === held?.text) return hit.parsed;
     const result = parseScenario(text, file, bytes === undefined ? {} : { bytes });
     let parsed: Parsed;
     if (result.ok) {
-      const g = generationOf(result.doc);
+      const js = (result.doc.toJS() ?? {}) as { spec?: unknown; status?: ScenarioStatus };
+      const g = held
+        ? generationOf({ spec: js.spec, metadata: { generation: held.generation }, status: held.status })
+        : generationOf(result.doc);
       parsed = {
         ok: true,
         scenario: result.scenario,
-        prev: (result.doc.toJS()?.status ?? {}) as ScenarioStatus,
+        prev: held ? held.status : (js.status ?? {}),
         generation: g.generation,
         specHash: g.specHash,
       };
     } else parsed = { ok: false, result };
-    this.parsed.set(file, { text, parsed });
+    this.parsed.set(file, { text, held: held?.text, parsed });
     return parsed;
   }
 
@@ -275,16 +293,23 @@ export class Reconciler {
   }
 
   /** An invalid file: report once in its status (or the log), never retry, never touch Docker. */
-  private async refuse(name: string, file: string, r: Extract<ParseResult, { ok: false }>): Promise<ReconcileResult> {
+  private async refuse(
+    name: string,
+    file: string,
+    r: Extract<ParseResult, { ok: false }>,
+    held?: HeldStatus,
+  ): Promise<ReconcileResult> {
     this.deps.metrics?.error('invalid_spec');
     for (const i of r.issues) this.deps.log.warn({ scenario: name, file, code: i.code }, formatIssue(file, i));
-    if (r.doc) {
-      let prev: ScenarioStatus | undefined;
-      try {
-        prev = (r.doc.toJS({ maxAliasCount: 100 })?.status ?? {}) as ScenarioStatus;
-      } catch {
-        prev = undefined; // not convertible: nothing sensible can be written into it; the log has the issues
-      }
+    if (r.doc || held) {
+      let prev: ScenarioStatus | undefined = held?.status;
+      // Beside the file, the status can always be written; into the file, only when it is YAML data.
+      if (!held)
+        try {
+          prev = (r.doc!.toJS({ maxAliasCount: 100 })?.status ?? {}) as ScenarioStatus;
+        } catch {
+          prev = undefined; // not convertible: nothing sensible can be written into it; the log has the issues
+        }
       if (prev) {
         const status = invalidStatus(prev, file, r.issues, this.deps.clock.now());
         if (statusChanged(prev, status)) await this.deps.files.writeStatus(file, status);
@@ -311,6 +336,7 @@ export class Reconciler {
     else if (w.own !== false && w.text !== undefined) {
       this.parsed.set(file, {
         text: w.text,
+        held: w.heldText,
         parsed: { ...parsed, prev: status, generation: w.generation ?? parsed.generation },
       });
     }

@@ -156,13 +156,26 @@ export interface KernelPort {
 
 // ---------------------------------------------------------------- the directory of files
 
+/**
+ * The status of a scenario kept outside its file (`--status-in sidecar`): what the controller
+ * wrote last, its generation, and the text it was read from ('' when none was written yet).
+ */
+export interface HeldStatus {
+  status: ScenarioStatus;
+  generation?: number;
+  text: string;
+}
+
 /** What the reconciler needs of the directory of files (store/ implements it). */
 export interface ScenarioFiles {
   /**
    * `unsettled`: the file kept changing while it was read (a save in progress). `size`: its size
-   * in bytes (the text of a file over the limit is only its beginning).
+   * in bytes (the text of a file over the limit is only its beginning). `held`: present when the
+   * status is kept beside the file (then the file's own status entry, if any, is not the status).
    */
-  read(path: string): Promise<{ text: string; unsettled?: boolean; size?: number } | { missing: true }>;
+  read(
+    path: string,
+  ): Promise<{ text: string; unsettled?: boolean; size?: number; held?: HeldStatus } | { missing: true }>;
   /**
    * Write `status` into the file. `reconciledSpecHash`: hash of the spec this status describes
    * (the store bumps generation past it if the file moved on). `own: false` when the write merged
@@ -172,7 +185,15 @@ export interface ScenarioFiles {
     path: string,
     status: ScenarioStatus,
     reconciledSpecHash?: string,
-  ): Promise<{ written: boolean; own?: boolean; reason?: string; text?: string; generation?: number }>;
+  ): Promise<{
+    written: boolean;
+    own?: boolean;
+    reason?: string;
+    text?: string;
+    generation?: number;
+    /** The held status's new text, when the status is kept beside the file. */
+    heldText?: string;
+  }>;
 }
 
 export interface DirEvent {
@@ -188,6 +209,12 @@ export interface DirStore extends ScenarioFiles {
   isOwnWrite(path: string, text: string): boolean;
   /** Report changes until signal aborts; the promise resolves once the watcher is ready. */
   watch(onEvent: (e: DirEvent) => void, signal: AbortSignal): Promise<void>;
+  /**
+   * The file is gone for good: drop what is kept beside it (a status kept outside the file), so
+   * that a new file of the same name starts afresh. Optional: nothing to drop when status lives in
+   * the file.
+   */
+  forget?(path: string): Promise<void>;
 }
 
 export type { NetnsTarget, ObservedContainer, ObservedNetwork };

@@ -635,8 +635,7 @@ function patchedStatus(
     const d = parseDocument(text);
     if (generation !== undefined) d.setIn(['metadata', 'generation'], generation);
     applyJsonPatch(d, ['status'], asRecord(oldStatus), newStatus);
-    const out = spliceEdits(text, d);
-    return out !== undefined && sameValue(out, expected) ? out : undefined;
+    return spliceEditsExactly(text, d, expected);
   } catch {
     return undefined; // a shape the splices do not handle: the status entry is written anew
   }
@@ -773,6 +772,19 @@ interface Rewrite {
   padding: boolean;
   unit: number;
   splices: Splice[];
+}
+
+/**
+ * The text of `edited` (parsed from `text`, then changed through the Document API) by splices
+ * alone, when they can express the edit and the result holds `expected`; never a reprint.
+ */
+export function spliceEditsExactly(text: string, edited: Document, expected: unknown): string | undefined {
+  try {
+    const out = spliceEdits(text, edited);
+    return out !== undefined && sameValue(out, expected) ? out : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function spliceEdits(text: string, edited: Document): string | undefined {

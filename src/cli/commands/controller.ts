@@ -7,7 +7,7 @@ import { Controller } from '../../controller/controller.js';
 import { controllerIdFor } from '../../controller/lease.js';
 import { systemClock } from '../../store/index.js';
 import { createLogger } from '../log.js';
-import { createDirStore } from '../wiring.js';
+import { createDirStore, type StatusIn } from '../wiring.js';
 import { watchedDir } from '../input.js';
 import {
   dirOption,
@@ -22,6 +22,7 @@ import {
 } from '../options.js';
 
 interface Opts {
+  statusIn: StatusIn;
   metricsAddr?: ReturnType<typeof listenAddress>;
   resync: number;
   workers: number;
@@ -50,6 +51,15 @@ export function controllerCommand(program: Command): Command {
     .addOption(logLevelOption('info'))
     .addOption(netnsOption())
     .addOption(hostRulesOption())
+    .addOption(
+      new Option(
+        '--status-in <where>',
+        'where each status is written: file (into the scenario file) or sidecar (.faultline/<file>.status.yaml beside it; the committed file is never written)',
+      )
+        .choices(['file', 'sidecar'])
+        .env('FAULTLINE_STATUS_IN')
+        .default('file'),
+    )
     .addOption(
       new Option(
         '--metrics-addr <[host]:port>',
@@ -86,7 +96,7 @@ export function controllerCommand(program: Command): Command {
       const controller = new Controller({
         dir,
         docker,
-        store: createDirStore(dir),
+        store: createDirStore(dir, undefined, { statusIn: opts.statusIn }),
         kernel,
         clock: systemClock(),
         log,
@@ -115,6 +125,7 @@ export function controllerCommand(program: Command): Command {
     'FAULTLINE_DIR=scenarios FAULTLINE_WORKERS=8 faultline controller --log-level debug',
     'faultline controller --netns-exec helper    # not root on the engine host',
     'faultline controller --metrics-addr :9464   # then: curl localhost:9464/metrics',
+    'faultline controller --status-in sidecar    # a git checkout stays clean; echo .faultline/ >> .gitignore',
   ]);
 }
 
