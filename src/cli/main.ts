@@ -15,6 +15,7 @@ import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
 import { explainCommand } from './commands/explain.js';
 import { completionCommand } from './commands/completion.js';
+import { graphCommand } from './commands/graph.js';
 import { complete } from './completion.js';
 import { examples, UserError } from './options.js';
 
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   waitCommand(program);
   runCommand(program);
   timelineCommand(program);
+  graphCommand(program);
   reseedCommand(program);
   planCommand(program, 'plan');
   planCommand(program, 'diff');
