@@ -25,7 +25,7 @@ import { scenariosWithResources } from '../plan/plan.js';
 import { resolveFaults } from '../resolve/index.js';
 import { evaluateRecorded } from '../timeline/index.js';
 import { duplicateNameStatus } from '../status/index.js';
-import type { Clock, DirEvent, DirStore, DockerPort, KernelPort } from '../ports/index.js';
+import type { Clock, DirEvent, DirStore, DockerPort, KernelPort, MetricsSink } from '../ports/index.js';
 import { DockerView, type ViewChange } from '../observe/docker-view.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconcile.js';
@@ -53,6 +53,8 @@ export interface ControllerOptions {
    */
   onQuiet?: () => void;
   quietMs?: number;
+  /** Where the controller reports what it does (Prometheus, through adapters/metrics.ts). */
+  metrics?: MetricsSink;
 }
 
 const FILE_KEY = 'file:';
@@ -80,6 +82,8 @@ export class Controller {
   private readonly armed = new Map<string, Armed>();
   /** The last instant the armed path applied, per scenario. */
   private readonly fired = new Map<string, number>();
+  /** Faults whose window is open, by kind, per scenario (summed for the active-faults gauge). */
+  private readonly activeKinds = new Map<string, Partial<Record<string, number>>>();
   private readonly abort = new AbortController();
   private lease?: Lease;
   private workers: Promise<void>[] = [];
@@ -113,6 +117,7 @@ export class Controller {
       clock: o.clock,
       log: o.log,
       kernel: o.kernel,
+      metrics: o.metrics,
     });
   }
 
@@ -150,10 +155,12 @@ export class Controller {
       this.loop(LEASE_RENEW_MS, () => renewLease(o.dir, this.lease!, o.clock.now())),
     );
     for (let i = 0; i < (o.workers ?? 4); i++) this.workers.push(this.worker());
+    o.metrics?.ready(true);
     o.log.info({ dir: o.dir, id: this.id, scenarios: known.size }, 'controller started');
   }
 
   async stop(): Promise<void> {
+    this.o.metrics?.ready(false);
     this.abort.abort();
     for (const a of this.armed.values()) clearTimeout(a.timer);
     this.armed.clear();
@@ -200,6 +207,7 @@ export class Controller {
     if ('missing' in r) {
       this.pathName.delete(path);
       this.reconciler.forgetFile(path);
+      await this.o.store.forget?.(path);
       return { old };
     }
     // A file that still exists but whose name cannot be read (a typo saved mid-edit) keeps the
@@ -268,6 +276,8 @@ export class Controller {
         await this.process(key);
       } catch (e) {
         this.stats.errors++;
+        this.o.metrics?.error('crash');
+        this.o.metrics?.reconciled('error');
         this.o.log.error({ key, err: e }, 'reconcile crashed; retrying with backoff');
         this.queue.addRateLimited(key);
       } finally {
@@ -313,6 +323,8 @@ export class Controller {
     const files = this.filesNamed(key);
     if (files.length > 1) {
       this.disarm(key);
+      o.metrics?.error('name_conflict');
+      o.metrics?.reconciled('invalid');
       for (const f of files) await this.refuseDuplicate(key, f, files);
       return;
     }
@@ -328,6 +340,12 @@ export class Controller {
     this.stats.kernelCommands += r.kernelCommands ?? 0;
     this.stats.kernelWrites += r.kernelWrites ?? 0;
     if (files.length === 0 || !r.scenario) this.disarm(key);
+    // Deleted: none; invalid: none; a reconcile that stopped early (a save in progress, superseded): as before.
+    if (files.length === 0) this.setActive(key, undefined);
+    else if (r.activeKinds || r.issues) this.setActive(key, r.activeKinds ?? {});
+    o.metrics?.reconciled(
+      r.error ? 'error' : r.issues ? 'invalid' : files.length === 0 ? 'deleted' : r.status ? 'ok' : 'requeued',
+    );
     if (files.length === 0) {
       this.fired.delete(key);
       this.scenarios.delete(key);
@@ -433,13 +451,34 @@ export class Controller {
       const r = await this.o.kernel!.apply(intent.plan, at);
       this.stats.kernelCommands += r.commands;
       this.stats.kernelWrites += r.writes;
+      const { metrics } = this.o;
+      if (metrics) {
+        // The instant against the end of its kernel write: what the application felt.
+        metrics.transitionLateness(((r.writtenAt ?? this.o.clock.now().getTime()) - at) / 1000);
+        metrics.kernelPrograms('write', r.writes);
+        metrics.kernelPrograms('read', r.commands - r.writes);
+        if (r.errors.length) metrics.error('kernel');
+      }
     } catch (e) {
+      this.o.metrics?.error('armed_transition');
       this.o.log.warn(
         { scenario: name, err: (e as Error).message },
         'armed transition failed; the reconcile applies it',
       );
     }
     this.queue.add(name); // verify, Docker-level faults, status
+  }
+
+  /** Record a scenario's open faults by kind (undefined: it is gone) and publish the sums. */
+  private setActive(name: string, kinds: Partial<Record<string, number>> | undefined): void {
+    const { metrics } = this.o;
+    if (!metrics) return;
+    if (kinds === undefined) this.activeKinds.delete(name);
+    else this.activeKinds.set(name, kinds);
+    const sum: Record<string, number> = {};
+    for (const k of this.activeKinds.values())
+      for (const [kind, n] of Object.entries(k)) sum[kind] = (sum[kind] ?? 0) + (n ?? 0);
+    metrics.activeFaults(sum);
   }
 
   private async refuseDuplicate(name: string, file: string, all: string[]): Promise<void> {
