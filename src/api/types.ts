@@ -341,6 +341,11 @@ export interface FaultTargetStatus {
   lastError?: string;
   /** 0-based index of the window in which the fault was last injected into this target. */
   window?: number;
+  /**
+   * disconnect on an external network: the endpoint the target had there, given back as it was when
+   * the window closes (owner: the mark it carried, "<controller>/<scenario>"; absent: not faultline's).
+   */
+  restore?: { network: string; aliases?: string[]; owner?: string };
 }
 
 export interface FaultStatus {
