@@ -130,7 +130,7 @@ export class Reconciler {
     const resolved = resolveFaults(scenario, time.result, before, time.seed);
     const teardown = time.result.scenarioPhase === 'Completed' && scenario.spec.onComplete === 'delete';
     const networks = faultNetworks(name, scenario.spec, before);
-    const effects = dockerFaultEffects(name, resolved.active, resolved.inactive, prev.faults, networks);
+    const effects = dockerFaultEffects(name, resolved.active, resolved.inactive, prev.faults, networks, before);
     const desired = desiredState(
       this.deps.controller,
       teardown ? { ...scenario, spec: {} } : scenario,

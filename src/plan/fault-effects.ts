@@ -17,8 +17,10 @@
 //     30s  connect shop_default shop-api-1 aliases [api], no mark
 import { actionOf, assertNever } from '../api/kinds.js';
 import { dockerName, ENDPOINT_OWNER_OPT, memberKey } from '../api/ownership.js';
-import type { FaultSpec, FaultStatus } from '../api/types.js';
-import type { ActiveFault, FaultTarget } from '../resolve/index.js';
+import type { FaultSpec, FaultStatus, FaultTargetStatus } from '../api/types.js';
+
+type FaultTargetRestore = FaultTargetStatus['restore'];
+import type { ActiveFault, FaultTarget, ObservedContainer, Snapshot } from '../resolve/index.js';
 import type { EndpointRequest } from './requests.js';
 
 export type Hold = 'paused' | 'stopped';
@@ -73,6 +75,7 @@ export function dockerFaultEffects(
   inactive: { fault: FaultSpec; targets: FaultTarget[] }[],
   prev: FaultStatus[] | undefined,
   networks?: FaultNetworks,
+  view?: Snapshot,
 ): DockerFaultEffects {
   const disconnected = new Set<string>();
   const holds = new Map<string, Hold>();
@@ -128,24 +131,32 @@ export function dockerFaultEffects(
         assertNever(a, 'fault action');
     }
   }
+  /** Give an endpoint taken by a disconnect on an external network back, as status recorded it. */
+  const giveBack = (
+    fault: string,
+    rec: FaultTargetRestore | undefined,
+    o: ObservedContainer | undefined,
+    why: string,
+  ) => {
+    if (!rec || !o || o.endpoints.some((e) => e.networkName === rec.network)) return; // back already
+    const endpoint: EndpointRequest = {
+      aliases: rec.aliases ?? [],
+      ...(rec.owner ? { driverOpts: { [ENDPOINT_OWNER_OPT]: rec.owner } } : {}),
+    };
+    restores.set(memberKey(rec.network, o.name), endpoint);
+    reconnects.push({
+      network: rec.network,
+      container: o.name,
+      endpoint,
+      cause: `fault "${fault}" ${why}: reconnect as it was`,
+    });
+  };
   for (const { fault, targets } of inactive) {
     if (fault.disconnect && networks?.external.has(fault.disconnect.network)) {
       const net = netName(fault.disconnect.network);
       for (const t of targets) {
         const rec = prevTarget(prev, fault.name, t.display)?.restore;
-        if (!rec || rec.network !== net || !t.observed) continue;
-        if (t.observed.endpoints.some((e) => e.networkName === net)) continue; // back already
-        const endpoint: EndpointRequest = {
-          aliases: rec.aliases ?? [],
-          ...(rec.owner ? { driverOpts: { [ENDPOINT_OWNER_OPT]: rec.owner } } : {}),
-        };
-        restores.set(memberKey(net, t.container), endpoint);
-        reconnects.push({
-          network: net,
-          container: t.container,
-          endpoint,
-          cause: `fault "${fault.name}" window closed: reconnect as it was`,
-        });
+        if (rec?.network === net) giveBack(fault.name, rec, t.observed, 'window closed');
       }
       continue;
     }
@@ -164,6 +175,16 @@ export function dockerFaultEffects(
         (o.state === 'exited' || o.state === 'created' || o.state === 'dead')
       )
         ops.push({ kind: 'start', container: t.container, fault: fault.name, cause });
+    }
+  }
+  // A fault removed from the spec while its window was open: what it took is given back too.
+  const inSpec = new Set([...active.map((a) => a.fault.name), ...inactive.map((i) => i.fault.name)]);
+  for (const f of prev ?? []) {
+    if (inSpec.has(f.name)) continue;
+    for (const t of f.targets ?? []) {
+      if (!t.restore) continue;
+      const o = view?.containers.find((c) => c.id === t.containerId || c.name === t.container);
+      giveBack(f.name, t.restore, o, 'removed from the spec');
     }
   }
   return { disconnected, holds, ops, restores, reconnects };

@@ -196,6 +196,43 @@ test('a disconnect on an external network: taken in the window, given back unmar
   assert.deepEqual(op.kind === 'member.connect' && op.endpoint, { aliases: ['api'] });
 });
 
+test('a disconnect fault removed from the spec while its window is open still gives the endpoint back', () => {
+  const s = scenario({
+    networks: [{ name: 'app', external: { compose: { project: 'shop', network: 'default' } } }],
+  });
+  const api = ctr('shop-api-1');
+  const v = view([COMPOSE], [api]);
+  const prev: FaultStatus[] = [
+    {
+      name: 'unplug',
+      phase: 'Active',
+      targets: [
+        {
+          container: 'shop-api-1',
+          containerId: api.id,
+          phase: 'Injected',
+          restore: { network: 'shop_default', aliases: ['api'], owner: 'ctl/other' },
+        },
+      ],
+    },
+  ];
+  const effects = dockerFaultEffects('demo', [], [], prev, faultNetworks('demo', s.spec, v), v);
+  const p = planScenario(desiredState('ctl', s, v, effects), v);
+  assert.equal(
+    planToText(p),
+    `Plan for scenario "demo": 1 operation
+  phase 5:
+    member.connect shop_default shop-api-1  # fault "unplug" removed from the spec: reconnect as it was
+`,
+  );
+  const op = p.phases.flat()[0];
+  assert.deepEqual(
+    op.kind === 'member.connect' && op.endpoint,
+    { aliases: ['api'], driverOpts: { [ENDPOINT_OWNER_OPT]: 'ctl/other' } },
+    "another scenario's mark stays that scenario's",
+  );
+});
+
 test('network modes: no membership, the owner starts first, recreating the owner recreates its sharer', () => {
   const s = scenario({
     networks: [{ name: 'net' }],
