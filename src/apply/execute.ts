@@ -93,7 +93,8 @@ export async function executePlan(
         opts.onOp?.(r);
       } catch (e) {
         const error = `${name}: ${(e as Error).message}`;
-        errors.set(errorKey(op), error);
+        // The first failure of an object is its cause (a failed create makes its start fail too).
+        if (!errors.has(errorKey(op))) errors.set(errorKey(op), error);
         const r = { name, ok: false, error, ms: Math.round(now() - t0) };
         results.push(r);
         opts.onOp?.(r);

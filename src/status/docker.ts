@@ -52,7 +52,9 @@ export function dockerStatus(
     const failure = blockedMsg.get(n.dockerName) ?? errors.get(n.dockerName);
     if (failure) {
       notReady.push(`network ${n.name}: ${failure}`);
-      return { name: n.name, dockerName: n.dockerName, id: o?.id, phase: 'Failed', message: failure };
+      const note = n.request && pluginNote(n.request.driver);
+      const message = note ? `${failure} (${note})` : failure;
+      return { name: n.name, dockerName: n.dockerName, id: o?.id, phase: 'Failed', message };
     }
     if (!o) {
       notReady.push(`network ${n.name} does not exist yet`);
