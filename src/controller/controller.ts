@@ -78,7 +78,8 @@ export class Controller {
   private readonly reconciler: Reconciler;
   private readonly pathName = new Map<string, string | undefined>();
   private readonly scenarios = new Map<string, Scenario>(); // last valid spec per name (event routing)
-  private readonly ownedNames = new Map<string, string>(); // docker object name -> scenario
+  /** Docker network name -> the scenarios that declare it (several may join one external network). */
+  private readonly ownedNames = new Map<string, Set<string>>();
   private readonly armed = new Map<string, Armed>();
   /** The last instant the armed path applied, per scenario. */
   private readonly fired = new Map<string, number>();
@@ -196,7 +197,7 @@ export class Controller {
 
   private enqueueAll(): void {
     for (const [path, name] of this.pathName) this.queue.add(name ?? FILE_KEY + path);
-    for (const name of new Set(this.ownedNames.values())) this.queue.add(name);
+    for (const name of new Set([...this.ownedNames.values()].flatMap((s) => [...s]))) this.queue.add(name);
   }
 
   private async indexFile(path: string): Promise<{ old?: string; now?: string; text?: string }> {
@@ -263,7 +264,12 @@ export class Controller {
     for (const { before, after } of c.networks) {
       const n = after ?? before;
       if (!n) continue;
-      const owner = n.labels[LABEL_SCENARIO] ?? this.ownedNames.get(n.name);
+      const owner = n.labels[LABEL_SCENARIO];
+      if (owner) this.queue.add(owner);
+      for (const s of this.ownedNames.get(n.name) ?? []) this.queue.add(s);
+    }
+    for (const { before, after } of c.volumes ?? []) {
+      const owner = (after ?? before)?.labels[LABEL_SCENARIO];
       if (owner) this.queue.add(owner);
     }
   }
@@ -349,10 +355,17 @@ export class Controller {
     if (files.length === 0) {
       this.fired.delete(key);
       this.scenarios.delete(key);
-      for (const [n, s] of this.ownedNames) if (s === key) this.ownedNames.delete(n);
+      for (const [n, s] of this.ownedNames) if (s.delete(key) && s.size === 0) this.ownedNames.delete(n);
     }
     if (r.scenario) this.scenarios.set(key, r.scenario);
-    if (r.desired) for (const n of r.desired.networks) this.ownedNames.set(n.dockerName, key);
+    if (r.desired) {
+      for (const n of r.desired.networks) {
+        if (!n.dockerName) continue; // an external network not found (yet): the not-Ready recheck finds it
+        const s = this.ownedNames.get(n.dockerName) ?? new Set<string>();
+        s.add(key);
+        this.ownedNames.set(n.dockerName, s);
+      }
+    }
     if (r.error) {
       this.stats.errors++;
       const delay = this.queue.addRateLimited(key);

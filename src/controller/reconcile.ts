@@ -16,6 +16,7 @@ import type { FaultAction, FaultSpec, Issue, Scenario, ScenarioStatus } from '..
 import { kindOf } from '../api/kinds.js';
 import { desiredState, type DesiredState } from '../plan/desired.js';
 import { dockerFaultEffects } from '../plan/fault-effects.js';
+import { faultNetworks } from '../plan/external.js';
 import { isEmptyPlan, planOps, planScenario, type Plan } from '../plan/plan.js';
 import { planNetns, type NetPlan } from '../netplan/index.js';
 import { resolveFaults, type ActiveFault, type Snapshot } from '../resolve/index.js';
@@ -147,7 +148,8 @@ export class Reconciler {
     const before = view.current();
     const resolved = resolveFaults(scenario, time.result, before, time.seed);
     const teardown = time.result.scenarioPhase === 'Completed' && scenario.spec.onComplete === 'delete';
-    const effects = dockerFaultEffects(name, resolved.active, resolved.inactive, prev.faults);
+    const networks = faultNetworks(name, scenario.spec, before);
+    const effects = dockerFaultEffects(name, resolved.active, resolved.inactive, prev.faults, networks, before);
     const desired = desiredState(
       this.deps.controller,
       teardown ? { ...scenario, spec: {} } : scenario,
@@ -190,6 +192,8 @@ export class Reconciler {
       plan,
       exec,
       resolved: targets,
+      before,
+      networks,
       after,
       netplan: net?.plan,
       kernel: net?.kernel,
@@ -399,13 +403,15 @@ function laps(): (phase: string) => Record<string, number> {
 }
 
 /** The Docker objects a plan's operations name: what the view must re-read after it ran. */
-export function touchedBy(plan: Plan): { containers: string[]; networks: string[] } {
+export function touchedBy(plan: Plan): { containers: string[]; networks: string[]; volumes: string[] } {
   const containers = new Set<string>();
   const networks = new Set<string>();
+  const volumes = new Set<string>();
   for (const op of planOps(plan)) {
+    if ('volume' in op) volumes.add(op.volume);
     if ('container' in op) containers.add(op.container);
     if ('network' in op) networks.add('id' in op && op.kind === 'network.remove' ? op.id : op.network);
     if (op.kind === 'container.remove') containers.add(op.id);
   }
-  return { containers: [...containers], networks: [...networks] };
+  return { containers: [...containers], networks: [...networks], volumes: [...volumes] };
 }

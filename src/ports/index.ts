@@ -3,10 +3,21 @@
 import type { ScenarioStatus } from '../api/types.js';
 import type { Capabilities, Degraded } from '../netfaults/index.js';
 import type { HostPath, NetPlan, NetnsTarget } from '../netplan/index.js';
-import type { ObservedContainer, ObservedNetwork, Snapshot } from '../resolve/index.js';
-import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
+import type { ObservedContainer, ObservedNetwork, ObservedVolume, Snapshot } from '../resolve/index.js';
+import type {
+  ContainerCreateRequest,
+  EndpointRequest,
+  NetworkCreateRequest,
+  VolumeCreateRequest,
+} from '../plan/requests.js';
 
-export type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
+export type {
+  ContainerCreateRequest,
+  EndpointRequest,
+  MountRequest,
+  NetworkCreateRequest,
+  VolumeCreateRequest,
+} from '../plan/requests.js';
 
 export interface Clock {
   now(): Date;
@@ -32,6 +43,10 @@ export interface DockerPort {
   inspectNetwork(idOrName: string): Promise<ObservedNetwork | undefined>;
   createNetwork(req: NetworkCreateRequest): Promise<string>;
   removeNetwork(idOrName: string): Promise<void>;
+  /** One volume as snapshot() shows it; undefined when absent. */
+  inspectVolume(name: string): Promise<ObservedVolume | undefined>;
+  createVolume(req: VolumeCreateRequest): Promise<void>;
+  removeVolume(name: string): Promise<void>; // already gone: no-op
   createContainer(req: ContainerCreateRequest): Promise<string>;
   startContainer(id: string): Promise<void>;
   stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
