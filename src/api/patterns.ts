@@ -22,6 +22,9 @@ export const SIGNAL = '^(SIG[A-Z0-9+-]+|[0-9]+)$';
 export const ABSOLUTE_PATH = '^/';
 export const USER = '^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$';
 export const REASON = '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$';
+/** A DNS name to match in queries: labels of letters, digits, "-" and "_", a trailing dot allowed. */
+export const DNS_NAME =
+  '^[a-zA-Z0-9_]([-a-zA-Z0-9_]{0,61}[a-zA-Z0-9_])?(\\.[a-zA-Z0-9_]([-a-zA-Z0-9_]{0,61}[a-zA-Z0-9_])?)*\\.?$';
 
 export interface PatternHint {
   /** What the value is, with an article: "a duration". */
@@ -127,4 +130,14 @@ export const PATTERN_HINTS: Readonly<Record<string, PatternHint>> = {
   },
   [USER]: { what: 'a user', examples: '"1000", "1000:1000" or "nobody"' },
   [REASON]: { what: 'a CamelCase reason', examples: '"KernelLacksNetem"' },
+  [DNS_NAME]: {
+    what: 'a DNS name (labels of letters, digits, "-" and "_", at most 63 characters each, joined by ".")',
+    examples: '"db", "db.internal" or "example.com"',
+    advise: (v) => {
+      const t = v.trim().replace(/^\*\./, '');
+      return t !== v && new RegExp(DNS_NAME, 'u').test(t)
+        ? `write "${t}" (a name also matches every name under it)`
+        : undefined;
+    },
+  },
 };

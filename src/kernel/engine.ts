@@ -457,6 +457,8 @@ export class KernelEngine implements KernelPort {
       },
       protocol: c.protocol,
       ...(c.ports ? { ports: c.ports } : {}),
+      ...(c.sourcePorts ? { sourcePorts: c.sourcePorts } : {}),
+      ...(c.destinationPorts ? { destinationPorts: c.destinationPorts } : {}),
     }));
   }
 

@@ -102,6 +102,7 @@ function dockerShows(a: TaggedAction, o: ObservedContainer, scenario: string, do
     case 'partition':
     case 'blackhole':
     case 'reject':
+    case 'dns':
       return false; // not a Docker-level fault: its proof is the kernel's read-back
     default:
       return assertNever(a, 'fault action');

@@ -514,7 +514,7 @@ test('each fault has exactly one action, and targets unless it is a partition wi
       code: 'fault.action',
       path: 'spec.faults[0]',
       message:
-        /fault "none" has no action; give exactly one of netem, bandwidth, partition, blackhole, reject, disconnect, container/,
+        /fault "none" has no action; give exactly one of netem, bandwidth, partition, blackhole, reject, dns, disconnect, container/,
     },
     { code: 'fault.action', path: 'spec.faults[1].blackhole', message: /has 2 actions \(netem, blackhole\)/ },
     { code: 'fault.targets', path: 'spec.faults[2]', message: /fault "nobody" needs targets/ },
@@ -571,7 +571,7 @@ test('netem: percents within 0..100, fields that need one another, at least one 
   expectIssues(text, [
     { code: 'netem.dependency', path: 'spec.faults[0].netem.jitter', message: /give delay too/ },
     { code: 'netem.dependency', path: 'spec.faults[0].netem.reorder', message: /needs delay/ },
-    { code: 'netem.conflict', path: 'spec.faults[0].netem.gemodel', message: /loss or gemodel, not both/ },
+    { code: 'netem.conflict', path: 'spec.faults[0].netem.gemodel', message: /one loss model, not loss and gemodel/ },
     {
       code: 'percent.range',
       path: 'spec.faults[0].netem.correlation',
