@@ -26,6 +26,9 @@ export const REASON = '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$';
 export const DRIVER = '^[a-zA-Z0-9][a-zA-Z0-9_./:-]*$';
 export const NETWORK_MODE = '^(none|host|container:[a-z0-9]([-a-z0-9]*[a-z0-9])?)$';
 export const FILE_MODE = '^[0-7]{3,4}$';
+/** A DNS name to match in queries: labels of letters, digits, "-" and "_", a trailing dot allowed. */
+export const DNS_NAME =
+  '^[a-zA-Z0-9_]([-a-zA-Z0-9_]{0,61}[a-zA-Z0-9_])?(\\.[a-zA-Z0-9_]([-a-zA-Z0-9_]{0,61}[a-zA-Z0-9_])?)*\\.?$';
 
 export interface PatternHint {
   /** What the value is, with an article: "a duration". */
@@ -152,4 +155,14 @@ export const PATTERN_HINTS: Readonly<Record<string, PatternHint>> = {
     },
   },
   [FILE_MODE]: { what: 'a file mode in octal', examples: '"755" or "1777"' },
+  [DNS_NAME]: {
+    what: 'a DNS name (labels of letters, digits, "-" and "_", at most 63 characters each, joined by ".")',
+    examples: '"db", "db.internal" or "example.com"',
+    advise: (v) => {
+      const t = v.trim().replace(/^\*\./, '');
+      return t !== v && new RegExp(DNS_NAME, 'u').test(t)
+        ? `write "${t}" (a name also matches every name under it)`
+        : undefined;
+    },
+  },
 };

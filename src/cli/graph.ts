@@ -75,6 +75,8 @@ export function faultText(f: FaultSpec): string {
       return 'blackhole';
     case 'reject':
       return `reject ${a.spec.with}`;
+    case 'dns':
+      return [`dns ${a.spec.action}`, a.spec.delay, a.spec.names?.join(' ')].filter(Boolean).join(' ');
     case 'disconnect':
       return 'disconnected';
     case 'container':

@@ -61,7 +61,13 @@ export interface NetnsContribution {
 }
 
 export type SkipReason =
-  'ContainerNotFound' | 'ContainerNotRunning' | 'HelperContainer' | 'HostNetwork' | 'NoNetwork' | 'NoPeers';
+  | 'ContainerNotFound'
+  | 'ContainerNotRunning'
+  | 'HelperContainer'
+  | 'HostNetwork'
+  | 'NoNetwork'
+  | 'NoPeers'
+  | 'NoEmbeddedResolver';
 
 /** What became of one target of one active fault. */
 export interface TargetPlacement {
@@ -99,6 +105,8 @@ export interface HostCut {
   senders: CutEnd[];
   protocol: MatchProtocol;
   ports?: [number, number][];
+  sourcePorts?: [number, number][];
+  destinationPorts?: [number, number][];
 }
 
 /** Which families the host path can cut (probed: a hook chain and br_netfilter for each). */
@@ -241,8 +249,19 @@ function unusable(scn: Scenario, t: FaultTarget, view: Snapshot): TargetPlacemen
   return undefined;
 }
 
+/**
+ * Does the container ask Docker's embedded resolver (127.0.0.11)? Docker gives it to containers on
+ * a user-defined network; the default bridge, `host` and `none` keep the host's resolv.conf.
+ */
+export function usesEmbeddedResolver(c: ObservedContainer, view: Snapshot): boolean {
+  const ns = netnsOf(c, view);
+  const o = 'owner' in ns ? ns.owner : c;
+  if (o.networkMode === 'host' || o.networkMode === 'none') return false;
+  return o.endpoints.some((e) => e.networkName !== 'bridge');
+}
+
 function protocolOf(f: FaultSpec): MatchProtocol {
-  return f.protocol ?? (f.ports?.length ? 'tcp' : 'all');
+  return f.protocol ?? (f.ports?.length || f.sourcePorts?.length || f.destinationPorts?.length ? 'tcp' : 'all');
 }
 
 const union = (sets: PeerSet[]): PeerSet => ({ v4: sets.flatMap((s) => s.v4), v6: sets.flatMap((s) => s.v6) });
@@ -297,6 +316,8 @@ export function planNetns(input: NetPlanInput): NetPlan {
       dropFrom = blockedSenders(partitionBlocks(groups, dir === 'both' ? 'both' : dir));
     }
     const ports = f.ports?.length ? parsePorts(f.ports) : undefined;
+    const sourcePorts = f.sourcePorts?.length ? parsePorts(f.sourcePorts) : undefined;
+    const destinationPorts = f.destinationPorts?.length ? parsePorts(f.destinationPorts) : undefined;
     for (const t of a.targets) {
       const place: TargetPlacement = { display: t.display, containerId: t.observed?.id, host: false };
       placements.push(place);
@@ -307,6 +328,14 @@ export function planNetns(input: NetPlanInput): NetPlan {
       }
       const c = t.observed!;
       const ns = netnsOf(c, view) as { target: NetnsTarget };
+      if (action.kind === 'dns' && !usesEmbeddedResolver(c, view)) {
+        place.skip = {
+          phase: 'Failed',
+          reason: 'NoEmbeddedResolver',
+          message: `fault "${f.name}": the container is on no user-defined network, so its DNS queries do not go to Docker's embedded resolver (127.0.0.11), the only one a dns fault acts on; connect it to a network of the scenario`,
+        };
+        continue;
+      }
       if (peers && peers.v4.length === 0 && peers.v6.length === 0) {
         place.skip = {
           phase: 'Pending',
@@ -339,6 +368,8 @@ export function planNetns(input: NetPlanInput): NetPlan {
             senders: viaHost,
             protocol: protocolOf(f),
             ...(ports ? { ports } : {}),
+            ...(sourcePorts ? { sourcePorts } : {}),
+            ...(destinationPorts ? { destinationPorts } : {}),
           });
           place.host = true;
         }
@@ -373,5 +404,7 @@ export function hostEntryOf(c: HostCut, portsOf: (t: NetnsTarget) => string[]): 
     },
     protocol: c.protocol,
     ...(c.ports ? { ports: c.ports } : {}),
+    ...(c.sourcePorts ? { sourcePorts: c.sourcePorts } : {}),
+    ...(c.destinationPorts ? { destinationPorts: c.destinationPorts } : {}),
   };
 }

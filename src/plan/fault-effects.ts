@@ -126,6 +126,7 @@ export function dockerFaultEffects(
       case 'partition':
       case 'blackhole':
       case 'reject':
+      case 'dns':
         break; // enforced in network namespaces (netplan/), not through Docker
       default:
         assertNever(a, 'fault action');

@@ -123,6 +123,7 @@ function dockerShows(
     case 'partition':
     case 'blackhole':
     case 'reject':
+    case 'dns':
       return false; // not a Docker-level fault: its proof is the kernel's read-back
     default:
       return assertNever(a, 'fault action');

@@ -10,6 +10,7 @@ export const FAULT_COLOURS: { readonly [K in FaultAction]: string } = Object.fre
   partition: '#d62828', // cuts: red
   blackhole: '#8c1c13', // silent drops: dark red
   reject: '#c2187a', // refused at once: magenta
+  dns: '#00838f', // the embedded resolver's answers: teal
   disconnect: '#3a6ea5', // off a network: blue
   container: '#2e7d32', // pause, stop, kill, restart: green
 });
@@ -21,6 +22,7 @@ export const FAULT_KIND_TEXT: { readonly [K in FaultAction]: string } = Object.f
   partition: 'partition (cut)',
   blackhole: 'blackhole',
   reject: 'reject',
+  dns: 'DNS fault',
   disconnect: 'disconnect',
   container: 'container action',
 });

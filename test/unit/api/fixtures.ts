@@ -164,6 +164,37 @@ spec:
       ports: ["5432"]
       at: 25m
       duration: 10s
+    - name: radio
+      targets: { names: [client1] }
+      sourcePorts: ["1024-65535"]
+      destinationPorts: ["5432"]
+      protocol: tcp
+      netem:
+        delay: 5ms
+        lossState: { p13: 1%, p31: 30%, p32: 2%, p23: 60%, p14: 0.5% }
+        ecn: true
+        slot: { minDelay: 1ms, maxDelay: 5ms, packets: 10, bytes: 3000b }
+        limit: 500
+        rate: { rate: 1mbit, packetOverhead: -20, cellSize: 48, cellOverhead: 5 }
+      at: 26m
+      duration: 10s
+    - name: borrow
+      targets: { names: [client1] }
+      verify: probe
+      bandwidth: { rate: 1mbit, ceil: 4mbit, limit: 64kb }
+      at: 27m
+      duration: 10s
+    - name: peak
+      targets: { names: [client2] }
+      verify: readback
+      bandwidth: { rate: 1mbit, burst: 64kb, peakrate: 2mbit, mtu: 1514b }
+      at: 27m
+      duration: 10s
+    - name: slow-names
+      targets: { names: [client1] }
+      dns: { action: delay, delay: 2s, names: [db, example.com.] }
+      at: 28m
+      duration: 10s
     - name: unplug
       targets: { names: [client2] }
       disconnect: { network: unstable }
@@ -202,6 +233,21 @@ status:
       targets:
         - { container: client1, containerId: x1, phase: Injected, mechanism: netem, verified: true, injected: 1, recovered: 0 }
         - { container: client2, phase: Failed, lastError: "nsenter failed" }
+        - container: server
+          phase: Injected
+          verified: true
+          observed:
+            at: "2025-01-31T12:00:40Z"
+            peer: 10.30.0.2
+            samples: 200
+            delay: 101.2ms
+            loss: 19.5%
+            rate: 1mbit
+            reachable: true
+            refused: false
+            expected: { delay: 100ms, loss: 20%, rate: 1mbit, reachable: true, refused: false }
+            verdict: AsRequested
+            message: 200 echo requests every 10 ms
       message: running
   nextTransitionAt: "2025-01-31T12:02:30Z"
   lastReconcile: { time: "2025-01-31T12:00:31Z", durationMs: 12.5, operations: 4 }

@@ -514,7 +514,7 @@ test('each fault has exactly one action, and targets unless it is a partition wi
       code: 'fault.action',
       path: 'spec.faults[0]',
       message:
-        /fault "none" has no action; give exactly one of netem, bandwidth, partition, blackhole, reject, disconnect, container/,
+        /fault "none" has no action; give exactly one of netem, bandwidth, partition, blackhole, reject, dns, disconnect, container/,
     },
     { code: 'fault.action', path: 'spec.faults[1].blackhole', message: /has 2 actions \(netem, blackhole\)/ },
     { code: 'fault.targets', path: 'spec.faults[2]', message: /fault "nobody" needs targets/ },
@@ -571,7 +571,7 @@ test('netem: percents within 0..100, fields that need one another, at least one 
   expectIssues(text, [
     { code: 'netem.dependency', path: 'spec.faults[0].netem.jitter', message: /give delay too/ },
     { code: 'netem.dependency', path: 'spec.faults[0].netem.reorder', message: /needs delay/ },
-    { code: 'netem.conflict', path: 'spec.faults[0].netem.gemodel', message: /loss or gemodel, not both/ },
+    { code: 'netem.conflict', path: 'spec.faults[0].netem.gemodel', message: /one loss model, not loss and gemodel/ },
     {
       code: 'percent.range',
       path: 'spec.faults[0].netem.correlation',
@@ -831,6 +831,154 @@ test('enums suggest the value meant, and apiVersion/kind are checked', () => {
       at: 'tpc',
       message: /"tpc" is not one of: tcp, udp, icmp, all; did you mean "tcp"\?/,
     },
+  ]);
+});
+
+test('ports: sourcePorts and destinationPorts, each checked, never with ports', () => {
+  const text = spec(
+    [
+      '  faults:',
+      '    - name: f',
+      '      targets: { names: [a] }',
+      '      ports: ["80"]',
+      '      sourcePorts: ["0"]',
+      '      netem: { delay: 1ms }',
+      '    - name: g',
+      '      targets: { names: [a] }',
+      '      destinationPorts: ["53"]',
+      '      protocol: icmp',
+      '      blackhole: {}',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'port.invalid', path: 'spec.faults[0].sourcePorts[0]', at: '"0"', message: /ports run from 1 to 65535/ },
+    {
+      code: 'port.conflict',
+      path: 'spec.faults[0].sourcePorts',
+      at: '["0"]',
+      message: /give ports \(either end of a packet\) or sourcePorts\/destinationPorts/,
+    },
+    { code: 'port.protocol', path: 'spec.faults[1].protocol', message: /ports need protocol tcp or udp/ },
+  ]);
+});
+
+test('netem extras: one loss model, ecn needs one, slots in order, cell overhead needs cells', () => {
+  const text = spec(
+    [
+      '  faults:',
+      '    - name: f',
+      '      targets: { names: [a] }',
+      '      netem: { loss: 1%, lossState: { p13: 101% }, slot: { minDelay: 5ms, maxDelay: 1ms, bytes: 0b } }',
+      '    - name: g',
+      '      targets: { names: [a] }',
+      '      netem: { ecn: true, rate: { rate: 1mbit, cellOverhead: 4 }, limit: 0 }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    {
+      code: 'netem.conflict',
+      path: 'spec.faults[0].netem.lossState',
+      message: /one loss model, not loss and lossState/,
+    },
+    { code: 'percent.range', path: 'spec.faults[0].netem.lossState.p13', at: '101%' },
+    { code: 'netem.slot', path: 'spec.faults[0].netem.slot.maxDelay', message: /shorter than minDelay/ },
+    { code: 'size.zero', path: 'spec.faults[0].netem.slot.bytes', at: '0b' },
+    { code: 'netem.dependency', path: 'spec.faults[1].netem.ecn', message: /give loss, gemodel or lossState too/ },
+    { code: 'netem.dependency', path: 'spec.faults[1].netem.rate.cellOverhead', message: /give cellSize too/ },
+    { code: 'schema.minimum', path: 'spec.faults[1].netem.limit', at: '0 }' },
+  ]);
+});
+
+test('bandwidth: ceil at least rate, peakrate above it, not both, no latency with ceil, mtu only with peakrate', () => {
+  const text = spec(
+    [
+      '  faults:',
+      '    - name: f',
+      '      targets: { names: [a] }',
+      '      bandwidth: { rate: 2mbit, ceil: 1mbit, latency: 50ms }',
+      '    - name: g',
+      '      targets: { names: [a] }',
+      '      bandwidth: { rate: 2mbit, peakrate: 2mbit, ceil: 4mbit }',
+      '    - name: h',
+      '      targets: { names: [a] }',
+      '      bandwidth: { rate: 2mbit, mtu: 1514b }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'bandwidth.ceil', path: 'spec.faults[0].bandwidth.ceil', message: /below rate "2mbit"/ },
+    { code: 'bandwidth.conflict', path: 'spec.faults[0].bandwidth.latency', message: /size it with limit/ },
+    { code: 'bandwidth.peakrate', path: 'spec.faults[1].bandwidth.peakrate', message: /must be above rate/ },
+    { code: 'bandwidth.conflict', path: 'spec.faults[1].bandwidth.peakrate', message: /give ceil .* or peakrate/ },
+    { code: 'bandwidth.mtu', path: 'spec.faults[2].bandwidth.mtu', message: /only with peakrate/ },
+  ]);
+});
+
+test('dns: delay needs a delay and only delay takes one; names are DNS names; no peers, ports or direction', () => {
+  const text = spec(
+    [
+      '  faults:',
+      '    - name: f',
+      '      targets: { names: [a] }',
+      '      dns: { action: delay }',
+      '    - name: g',
+      '      targets: { names: [a] }',
+      '      direction: ingress',
+      '      peers: { names: [b] }',
+      '      dns: { action: drop, delay: 1s, names: ["*.db", "db..x"] }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'dns.delay', path: 'spec.faults[0].dns', message: /needs delay/ },
+    { code: 'dns.delay', path: 'spec.faults[1].dns.delay', message: /applies to action delay, not drop/ },
+    { code: 'fault.notApplicable', path: 'spec.faults[1].peers', message: /does not apply to a dns fault/ },
+    { code: 'fault.notApplicable', path: 'spec.faults[1].direction', message: /embedded resolver, 127\.0\.0\.11/ },
+    {
+      code: 'schema.pattern',
+      path: 'spec.faults[1].dns.names[0]',
+      message: /a DNS name .*write "db" \(a name also matches every name under it\)/,
+    },
+    { code: 'schema.pattern', path: 'spec.faults[1].dns.names[1]', message: /a DNS name/ },
+  ]);
+});
+
+test('verify: probe only where packets can measure it', () => {
+  const text = spec(
+    [
+      '  faults:',
+      '    - name: f',
+      '      targets: { names: [a] }',
+      '      verify: probe',
+      '      netem: { duplicate: 1% }',
+      '    - name: g',
+      '      targets: { names: [a] }',
+      '      verify: probe',
+      '      ports: ["5432"]',
+      '      netem: { delay: 10ms }',
+      '    - name: h',
+      '      targets: { names: [a] }',
+      '      verify: probe',
+      '      dns: { action: drop }',
+      '    - name: i',
+      '      targets: { names: [a] }',
+      '      verify: probe',
+      '      destinationPorts: ["5432"]',
+      '      reject: { with: tcp-reset }',
+      '    - name: j',
+      '      targets: { names: [a] }',
+      '      verify: sometimes',
+      '      blackhole: {}',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'verify.probe', path: 'spec.faults[0].verify', message: /neither, remove verify/ },
+    { code: 'verify.probe', path: 'spec.faults[1].verify', message: /ICMP echo, which a fault limited to ports/ },
+    { code: 'verify.probe', path: 'spec.faults[2].verify', message: /not available for a dns fault/ },
+    { code: 'schema.enum', path: 'spec.faults[4].verify', at: 'sometimes' },
   ]);
 });
 

@@ -38,6 +38,7 @@ spec:
     - {name: split, partition: {groups: [[web], [api]]}, at: 0s, duration: 1m}
     - {name: hole, targets: {names: [cache]}, peers: {names: [api]}, blackhole: {}, at: 0s, duration: 1m}
     - {name: refuse, targets: {names: [db]}, peers: {names: [cache]}, reject: {with: tcp-reset}, at: 0s, duration: 1m}
+    - {name: names, targets: {names: [web]}, dns: {action: refuse, names: [db]}, at: 0s, duration: 1m}
     - {name: off, targets: {names: [cache]}, disconnect: {network: back}, at: 0s, duration: 1m}
     - {name: freeze, targets: {names: [api]}, container: {action: pause}, at: 0s, duration: 1m}
     - {name: later, targets: {names: [web]}, netem: {delay: 1s}, at: 5m}
@@ -144,6 +145,7 @@ test('graph: engine, containers and networks apart and inside the picture; every
   assert.deepEqual([...new Set(faults.map((f) => f[0]))].sort(), [
     'freeze',
     'hole',
+    'names',
     'off',
     'refuse',
     'slow-db',
