@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE_TEST_FLAGS ?= --test-reporter=spec
 
-.PHONY: all deps build engine lint unit integration netem test demo bench clean-docker clean
+.PHONY: all deps build engine browser lint unit integration netem test demo bench clean-docker clean
 
 all: build
 
@@ -14,6 +14,7 @@ deps: node_modules/.installed
 
 build: deps
 	npx tsc -p tsconfig.json
+	chmod +x dist/src/cli/bin.js
 
 # A Docker engine that answers, and the local image faultline/testbox (no pulls).
 engine:
@@ -27,7 +28,11 @@ lint: deps
 format: deps
 	npx prettier --write "src/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
 
-unit: build
+# Debian's chromium (the picture tests render SVG to PNG with it) and zsh (the completion test).
+browser:
+	./scripts/ensure-chromium.sh
+
+unit: build browser
 	node --test $(NODE_TEST_FLAGS) dist/test/unit/
 
 integration: build engine

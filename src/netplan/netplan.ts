@@ -13,7 +13,10 @@
 //     namespaces: a ← d, b ← d (INPUT drops in a's and b's namespaces); d ← a,b (in d's)
 //
 // Containers that share one network namespace (`network_mode: container:<x>`) share one ledger:
-// its key is the namespace owner's id, its addresses are the owner's.
+// its key is the namespace owner's id, its addresses are the owner's. A fault that hits both puts
+// its entries there once (they are the same rules: one namespace, one set of rules), and hits both.
+// A container in network mode `none` has nothing but loopback: a network fault on it is refused
+// (NoNetwork), never reported as injected.
 import type { FaultSpec, Scenario } from '../api/types.js';
 import { LABEL_ROLE } from '../api/ownership.js';
 import {
@@ -28,6 +31,7 @@ import {
   type ResolvedFault,
 } from '../netfaults/index.js';
 import { parsePorts, type PeerSet } from '../netfaults/ledger.js';
+import type { HostEntry } from '../netfaults/host.js';
 
 import { actionOf, directionOf, isNetnsFault } from '../api/kinds.js';
 import {
@@ -56,7 +60,14 @@ export interface NetnsContribution {
   entries: LedgerEntry[];
 }
 
-export type SkipReason = 'ContainerNotFound' | 'ContainerNotRunning' | 'HelperContainer' | 'HostNetwork' | 'NoPeers';
+export type SkipReason =
+  | 'ContainerNotFound'
+  | 'ContainerNotRunning'
+  | 'HelperContainer'
+  | 'HostNetwork'
+  | 'NoNetwork'
+  | 'NoPeers'
+  | 'NoEmbeddedResolver';
 
 /** What became of one target of one active fault. */
 export interface TargetPlacement {
@@ -94,6 +105,8 @@ export interface HostCut {
   senders: CutEnd[];
   protocol: MatchProtocol;
   ports?: [number, number][];
+  sourcePorts?: [number, number][];
+  destinationPorts?: [number, number][];
 }
 
 /** Which families the host path can cut (probed: a hook chain and br_netfilter for each). */
@@ -227,11 +240,28 @@ function unusable(scn: Scenario, t: FaultTarget, view: Snapshot): TargetPlacemen
     };
   const ns = netnsOf(c, view);
   if ('why' in ns) return { phase: ns.phase, reason: ns.reason, message: ns.why };
+  if (ns.owner.networkMode === 'none')
+    return {
+      phase: 'Failed',
+      reason: 'NoNetwork',
+      message: `${ns.owner === c ? 'the container has' : `it shares the namespace of ${ns.owner.name}, which has`} network mode none (loopback only): there is no traffic to fault; remove it from the fault's targets`,
+    };
   return undefined;
 }
 
+/**
+ * Does the container ask Docker's embedded resolver (127.0.0.11)? Docker gives it to containers on
+ * a user-defined network; the default bridge, `host` and `none` keep the host's resolv.conf.
+ */
+export function usesEmbeddedResolver(c: ObservedContainer, view: Snapshot): boolean {
+  const ns = netnsOf(c, view);
+  const o = 'owner' in ns ? ns.owner : c;
+  if (o.networkMode === 'host' || o.networkMode === 'none') return false;
+  return o.endpoints.some((e) => e.networkName !== 'bridge');
+}
+
 function protocolOf(f: FaultSpec): MatchProtocol {
-  return f.protocol ?? (f.ports?.length ? 'tcp' : 'all');
+  return f.protocol ?? (f.ports?.length || f.sourcePorts?.length || f.destinationPorts?.length ? 'tcp' : 'all');
 }
 
 const union = (sets: PeerSet[]): PeerSet => ({ v4: sets.flatMap((s) => s.v4), v6: sets.flatMap((s) => s.v6) });
@@ -250,7 +280,9 @@ export function planNetns(input: NetPlanInput): NetPlan {
   const add = (target: NetnsTarget, entries: LedgerEntry[]) => {
     if (!entries.length) return;
     const c = plan.namespaces.get(target.key) ?? { target, entries: [] };
-    c.entries.push(...entries);
+    // Two targets of one fault in one shared namespace contribute the same entries: keep one.
+    const have = new Set(c.entries.map((e) => JSON.stringify(e)));
+    c.entries.push(...entries.filter((e) => !have.has(JSON.stringify(e))));
     plan.namespaces.set(target.key, c);
   };
   for (const a of input.active) {
@@ -284,6 +316,8 @@ export function planNetns(input: NetPlanInput): NetPlan {
       dropFrom = blockedSenders(partitionBlocks(groups, dir === 'both' ? 'both' : dir));
     }
     const ports = f.ports?.length ? parsePorts(f.ports) : undefined;
+    const sourcePorts = f.sourcePorts?.length ? parsePorts(f.sourcePorts) : undefined;
+    const destinationPorts = f.destinationPorts?.length ? parsePorts(f.destinationPorts) : undefined;
     for (const t of a.targets) {
       const place: TargetPlacement = { display: t.display, containerId: t.observed?.id, host: false };
       placements.push(place);
@@ -294,6 +328,14 @@ export function planNetns(input: NetPlanInput): NetPlan {
       }
       const c = t.observed!;
       const ns = netnsOf(c, view) as { target: NetnsTarget };
+      if (action.kind === 'dns' && !usesEmbeddedResolver(c, view)) {
+        place.skip = {
+          phase: 'Failed',
+          reason: 'NoEmbeddedResolver',
+          message: `fault "${f.name}": the container is on no user-defined network, so its DNS queries do not go to Docker's embedded resolver (127.0.0.11), the only one a dns fault acts on; connect it to a network of the scenario`,
+        };
+        continue;
+      }
       if (peers && peers.v4.length === 0 && peers.v6.length === 0) {
         place.skip = {
           phase: 'Pending',
@@ -337,6 +379,8 @@ export function planNetns(input: NetPlanInput): NetPlan {
             senders: viaHost,
             protocol: protocolOf(f),
             ...(ports ? { ports } : {}),
+            ...(sourcePorts ? { sourcePorts } : {}),
+            ...(destinationPorts ? { destinationPorts } : {}),
           });
           place.host = true;
         }
@@ -356,4 +400,22 @@ export function planNetns(input: NetPlanInput): NetPlan {
     }
   }
   return plan;
+}
+
+/** A cut with its ends named by bridge ports (how netfaults/host.ts names containers). */
+export function hostEntryOf(c: HostCut, portsOf: (t: NetnsTarget) => string[]): HostEntry {
+  return {
+    scenario: c.scenario,
+    fault: c.fault,
+    receiver: { ports: portsOf(c.receiver.target), v4: c.receiver.v4, v6: c.receiver.v6 },
+    senders: {
+      ports: c.senders.flatMap((s) => portsOf(s.target)),
+      v4: c.senders.some((s) => s.v4),
+      v6: c.senders.some((s) => s.v6),
+    },
+    protocol: c.protocol,
+    ...(c.ports ? { ports: c.ports } : {}),
+    ...(c.sourcePorts ? { sourcePorts: c.sourcePorts } : {}),
+    ...(c.destinationPorts ? { destinationPorts: c.destinationPorts } : {}),
+  };
 }

@@ -49,7 +49,7 @@ export function parseAddressPool(text: string): AddressPool {
 
 /** The IPv4 subnet a network was declared with, if any. */
 function declaredV4(n: DesiredNetwork): string | undefined {
-  return n.request.ipam?.config?.find((c) => !c.subnet.includes(':'))?.subnet;
+  return n.request?.ipam?.config?.find((c) => !c.subnet.includes(':'))?.subnet;
 }
 
 /** Drivers whose networks take an IPv4 subnet from this engine's IPAM (overlay has Swarm's). */
@@ -77,7 +77,8 @@ export interface AllocateInput {
 export function allocateSubnets(x: AllocateInput): Map<string, SubnetChoice> {
   const out = new Map<string, SubnetChoice>();
   const wanting = x.networks.filter(
-    (n) => declaredV4(n) === undefined && LOCAL_DRIVERS.has(n.request.driver ?? 'bridge'),
+    // An external network (no request) is never created: it has its subnet.
+    (n) => n.request !== undefined && declaredV4(n) === undefined && LOCAL_DRIVERS.has(n.request.driver ?? 'bridge'),
   );
   if (!wanting.length) return out;
   const byName = new Map(x.snapshot.networks.map((n) => [n.name, n]));

@@ -19,3 +19,4 @@ export { watchDir, type WatchEvent, type WatchOptions } from './watch.js';
 export { generationOf, readName, readStatus, type GenerationInfo } from './yamlEdit.js';
 export { tryLock, type LockAttempt } from './lock.js';
 export { loadNative, type Native } from './native.js';
+export { SIDECAR_DIR, heldIn, readSidecar, sidecarPath, type HeldStatus } from './sidecar.js';

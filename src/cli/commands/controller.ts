@@ -1,12 +1,14 @@
 // `faultline controller`: the reconcile loop over a directory, until SIGINT/SIGTERM.
 import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Option, type Command } from 'commander';
 import { Controller } from '../../controller/controller.js';
 import type { AddressPool } from '../../plan/addresses.js';
 import { controllerIdFor } from '../../controller/lease.js';
-import { systemClock } from '../../controller/queue.js';
+import { systemClock } from '../../store/index.js';
 import { createLogger } from '../log.js';
-import { createDirStore, engineHostRoutes } from '../wiring.js';
+import { createDirStore, engineHostRoutes, type StatusIn } from '../wiring.js';
 import { stateDirOf, watchedDir } from '../input.js';
 import {
   dirOption,
@@ -14,7 +16,9 @@ import {
   examples,
   hostRulesOption,
   addressPoolOption,
+  listenAddress,
   logLevelOption,
+  UserError,
   netnsOption,
   stateDirOption,
   wholeNumber,
@@ -22,6 +26,8 @@ import {
 
 interface Opts {
   addressPool: AddressPool[];
+  statusIn: StatusIn;
+  metricsAddr?: ReturnType<typeof listenAddress>;
   resync: number;
   workers: number;
   logLevel: string;
@@ -51,6 +57,23 @@ export function controllerCommand(program: Command): Command {
     .addOption(hostRulesOption())
     .addOption(stateDirOption())
     .addOption(addressPoolOption())
+    .addOption(
+      new Option(
+        '--status-in <where>',
+        'where each status is written: file (into the scenario file) or sidecar (.faultline/<file>.status.yaml beside it; the committed file is never written)',
+      )
+        .choices(['file', 'sidecar'])
+        .env('FAULTLINE_STATUS_IN')
+        .default('file'),
+    )
+    .addOption(
+      new Option(
+        '--metrics-addr <[host]:port>',
+        'serve Prometheus metrics (/metrics) and health (/healthz, /readyz) there; off when not given',
+      )
+        .argParser(listenAddress)
+        .env('FAULTLINE_METRICS_ADDR'),
+    )
     .action(async (opts: Opts, self: Command) => {
       const log = createLogger(opts.logLevel);
       const dir = resolve(await watchedDir(self));
@@ -60,6 +83,16 @@ export function controllerCommand(program: Command): Command {
         import('../netfaults.js'),
         import('../../adapters/hostns.js'),
       ]);
+      // Metrics first: /healthz answers and /readyz says 503 while the controller starts.
+      const metrics = opts.metricsAddr ? await import('../../adapters/metrics.js') : undefined;
+      const prom = metrics?.createPrometheusMetrics();
+      const server =
+        metrics && prom && opts.metricsAddr
+          ? await metrics.serveMetrics(prom, opts.metricsAddr).catch((e: Error) => {
+              throw new UserError(`--metrics-addr ${opts.metricsAddr?.text}: cannot listen (${e.message})`);
+            })
+          : undefined;
+      if (server) log.info({ metrics: server.address }, 'serving /metrics, /healthz and /readyz');
       const docker = createDockerPort();
       const kernel = await createKernel(
         docker,
@@ -70,15 +103,19 @@ export function controllerCommand(program: Command): Command {
       const controller = new Controller({
         dir,
         docker,
-        store: createDirStore(dir),
+        store: createDirStore(dir, undefined, { statusIn: opts.statusIn }),
         kernel,
-        clock: systemClock,
+        clock: systemClock(),
         log,
         workers: opts.workers,
         resyncMs: opts.resync,
         stateDir: stateDirOf(self),
         addressPools: opts.addressPool,
         hostRoutes: engineHostRoutes(dockerdPid, hostRoutes),
+        // When a burst of work is over (100 scenarios converging from a cold start), a full
+        // collection gives back the heap it grew: measured 108 → 86 MiB RSS with 100 scenarios.
+        onQuiet: fullGc(),
+        metrics: prom?.sink,
       });
       // A signal while standing by (another controller acts on the directory) ends the wait too.
       const stop = (sig: string) => {
@@ -90,7 +127,10 @@ export function controllerCommand(program: Command): Command {
       try {
         await controller.start();
       } catch (e) {
-        if (controller.signal.aborted) return; // stopped while standing by
+        if (controller.signal.aborted) {
+          await server?.close();
+          return; // stopped while standing by
+        }
         throw e;
       }
       await new Promise<void>((resolveStop) => {
@@ -98,11 +138,25 @@ export function controllerCommand(program: Command): Command {
         controller.signal.addEventListener('abort', () => resolveStop(), { once: true });
       });
       await controller.stop();
+      await server?.close();
       if (controller.lost) process.exitCode = 1;
     });
   return examples(cmd, [
     'faultline controller --dir scenarios &',
     'FAULTLINE_DIR=scenarios FAULTLINE_WORKERS=8 faultline controller --log-level debug',
     'faultline controller --netns-exec helper    # not root on the engine host',
+    'faultline controller --metrics-addr :9464   # then: curl localhost:9464/metrics',
+    'faultline controller --status-in sidecar    # a git checkout stays clean; echo .faultline/ >> .gitignore',
   ]);
+}
+
+/** A full garbage collection, when node allows one to be asked for (--expose-gc, set here at run time). */
+function fullGc(): (() => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? () => (gc as () => void)() : undefined;
+  } catch {
+    return undefined;
+  }
 }

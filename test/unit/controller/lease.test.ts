@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { currentLease, holdLease, STANDBY_POLL_MS, type HeldLease } from '../../../src/controller/lease.js';
-import { systemClock } from '../../../src/controller/queue.js';
+import { systemClock } from '../../../src/store/index.js';
 import { loadNative } from '../../../src/store/index.js';
 
 const dirs: string[] = [];
@@ -21,13 +21,13 @@ const scratch = () => {
 describe('lease', { skip: loadNative() === null ? 'needs flock (koffi)' : false }, () => {
   it('the first holder acts at once; a second stands by (and is told who acts) until the first lets go', async () => {
     const dir = scratch();
-    const a = await holdLease(dir, { clock: systemClock, signal: new AbortController().signal });
+    const a = await holdLease(dir, { clock: systemClock(), signal: new AbortController().signal });
     assert.equal(a.via, 'flock');
     assert.equal((await currentLease(dir, new Date()))?.pid, process.pid, 'the JSON lease names the holder');
     const told: string[] = [];
     let b: HeldLease | undefined;
     const waiting = holdLease(dir, {
-      clock: systemClock,
+      clock: systemClock(),
       signal: new AbortController().signal,
       onStandby: (holder, how) => told.push(`${holder?.startedAt === a.lease.startedAt} ${how}`),
     }).then((l) => (b = l));
@@ -44,9 +44,9 @@ describe('lease', { skip: loadNative() === null ? 'needs flock (koffi)' : false 
 
   it('a standby stops waiting when its signal aborts', async () => {
     const dir = scratch();
-    const a = await holdLease(dir, { clock: systemClock, signal: new AbortController().signal });
+    const a = await holdLease(dir, { clock: systemClock(), signal: new AbortController().signal });
     const ac = new AbortController();
-    const waiting = holdLease(dir, { clock: systemClock, signal: ac.signal });
+    const waiting = holdLease(dir, { clock: systemClock(), signal: ac.signal });
     ac.abort(new Error('stopped'));
     await assert.rejects(waiting);
     await a.release();

@@ -16,7 +16,7 @@ import { FULL_CAPS } from '../../../src/netfaults/index.js';
 import { KernelEngine } from '../../../src/kernel/engine.js';
 import { Controller } from '../../../src/controller/controller.js';
 import { readHealth } from '../../../src/controller/health.js';
-import { systemClock } from '../../../src/controller/queue.js';
+import { systemClock } from '../../../src/store/index.js';
 import { FakeDocker, MemoryDir } from '../fakes/docker.js';
 import { FakeKernel } from '../fakes/kernel.js';
 
@@ -69,7 +69,7 @@ function setup() {
     id: 'dir-storage',
     docker,
     store: files,
-    clock: systemClock,
+    clock: systemClock(),
     log,
     kernel: engine,
     stateDir: state,
