@@ -323,7 +323,14 @@ export function desiredState(
       unresolved.push({ network: m.network, memberIndex, missing: true, message: net.external.problem });
       return;
     }
-    const { matches, missing } = resolveSelector(scenario, m.select, declared, snapshot);
+    const { matches, missing, refused } = resolveSelector(scenario, m.select, declared, snapshot);
+    for (const why of refused)
+      unresolved.push({
+        network: m.network,
+        memberIndex,
+        missing: true,
+        message: `spec.members[${memberIndex}].select: ${why}`,
+      });
     for (const name of missing) {
       unresolved.push({
         network: m.network,

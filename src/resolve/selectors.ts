@@ -1,8 +1,9 @@
 // Selectors resolved over the view (pure): which containers a `select`, `targets` or `peers`
 // selector means right now. `names` match a container declared in the scenario by its short name
 // first, then an existing container by its Docker name; labels and compose match existing
-// containers (and declared ones through their spec labels). faultline's own helpers are never
-// selected.
+// containers (and declared ones through their spec labels). faultline's own containers — the netns
+// helper (role=helper) and the controller's (role=controller, a label of its image) — are never
+// selected: a selector that names or matches one says so (`refused`).
 import { dockerName, LABEL_ROLE, LABEL_SCENARIO } from '../api/ownership.js';
 import type { ContainerSpec, Selector } from '../api/types.js';
 import type { ObservedContainer, Snapshot } from './view.js';
@@ -41,10 +42,12 @@ export function resolveSelector(
   sel: Selector,
   declared: ContainerSpec[],
   snapshot: Snapshot,
-): { matches: Resolved[]; missing: string[] } {
+): { matches: Resolved[]; missing: string[]; refused: string[] } {
   const out = new Map<string, Resolved>();
   const missing: string[] = [];
-  const selectable = snapshot.containers.filter((c) => c.labels[LABEL_ROLE] !== 'helper');
+  const refused = new Set<string>();
+  const selectable = snapshot.containers.filter((c) => !INFRASTRUCTURE.has(c.labels[LABEL_ROLE]));
+  const infrastructure = snapshot.containers.filter((c) => INFRASTRUCTURE.has(c.labels[LABEL_ROLE]));
   const hasOther = sel.labels !== undefined || sel.compose !== undefined;
   if (sel.names) {
     for (const n of sel.names) {
@@ -58,7 +61,9 @@ export function resolveSelector(
       }
       const c = selectable.find((x) => x.name === n);
       if (!c) {
-        missing.push(n);
+        const own = infrastructure.find((x) => x.name === n);
+        if (own) refused.add(refusal(own));
+        else missing.push(n);
         continue;
       }
       if (!hasOther || matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
@@ -75,11 +80,20 @@ export function resolveSelector(
       if (c.labels[LABEL_SCENARIO] === scenario && c.labels[LABEL_ROLE] === 'container') continue;
       if (matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
     }
+    for (const c of infrastructure) if (matchesLabels(c, sel)) refused.add(refusal(c));
   }
   const matches = [...out.values()].sort((a, b) =>
     a.container < b.container ? -1 : a.container > b.container ? 1 : 0,
   );
-  return { matches, missing };
+  return { matches, missing, refused: [...refused] };
+}
+
+/** The roles of faultline's own containers, which no selector ever selects. */
+const INFRASTRUCTURE = new Set(['helper', 'controller']);
+
+function refusal(c: ObservedContainer): string {
+  const what = c.labels[LABEL_ROLE] === 'helper' ? "faultline's netns helper" : "faultline's controller";
+  return `container "${c.name}" is ${what}: faultline never acts on its own containers (a fault there would cut faultline off from the engine or the namespaces it manages); leave it out of the selector`;
 }
 
 function matchesDeclared(d: ContainerSpec, sel: Selector): boolean {

@@ -271,8 +271,12 @@ export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
     if (targets?.length) base.targets = targets;
     if (resolved?.missing.length)
       base.message = `no container named ${resolved.missing.map((m) => `"${m}"`).join(', ')}`;
+    if (resolved?.refused.length) {
+      base.reason = 'OwnContainer';
+      base.message = [resolved.refused.join('; '), base.message].filter(Boolean).join('; ');
+    }
     if (active && (resolved?.targets.length ?? 0) === 0) {
-      base.reason = 'NoTargets';
+      base.reason ??= 'NoTargets';
       base.message ??= `fault "${f.name}" is active but its targets match no container, so it acts on nothing; check spec.faults targets`;
     }
     out.push(base);
