@@ -173,8 +173,10 @@ export class Controller {
     await this.writeHealth();
     // Watch first (resolves when the watcher is ready), then index: a file saved in between is
     // seen by one or the other, never by neither.
-    await o.store.watch((e) => void this.onFileEvent(e), signal);
+    const refused = (file: string, message: string) => o.log.warn({ file, code: 'file.outsideDir' }, message);
+    await o.store.watch((e) => void this.onFileEvent(e), signal, refused);
     for (const path of await o.store.list()) await this.indexFile(path);
+    for (const r of (await o.store.refused?.()) ?? []) refused(r.file, r.message);
     // The view: listed once, then kept current by events.
     this.background.push((await this.view.start(signal)).following);
     // Orphan sweep: scenarios that own Docker objects but have no file any more (deleted while we

@@ -227,8 +227,17 @@ export interface DirStore extends ScenarioFiles {
   /** One read of the file as it is now, no waiting for a save to settle (to index it by name). */
   peek(path: string): Promise<{ text: string } | { missing: true }>;
   isOwnWrite(path: string, text: string): boolean;
-  /** Report changes until signal aborts; the promise resolves once the watcher is ready. */
-  watch(onEvent: (e: DirEvent) => void, signal: AbortSignal): Promise<void>;
+  /**
+   * Report changes until signal aborts; the promise resolves once the watcher is ready. A *.yaml
+   * name refused as a scenario file (a symlink out of the directory) comes as `refused`, once.
+   */
+  watch(
+    onEvent: (e: DirEvent) => void,
+    signal: AbortSignal,
+    onRefused?: (path: string, message: string) => void,
+  ): Promise<void>;
+  /** The *.yaml names refused as scenario files now (symlinks out of the directory), with why. */
+  refused?(): Promise<{ file: string; message: string }[]>;
   /**
    * The file is gone for good: drop what is kept beside it (a status kept outside the file), so
    * that a new file of the same name starts afresh. Optional: nothing to drop when status lives in

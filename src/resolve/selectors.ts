@@ -55,7 +55,9 @@ export function resolveSelector(
       if (d) {
         if (!hasOther || matchesDeclared(d, sel)) {
           const dn = dockerName(scenario, d.name);
-          out.set(dn, { container: dn, display: d.name, declared: true });
+          const why = notOurs(scenario, dn, snapshot);
+          if (why) refused.add(why);
+          else out.set(dn, { container: dn, display: d.name, declared: true });
         }
         continue;
       }
@@ -72,7 +74,9 @@ export function resolveSelector(
     for (const d of declared) {
       if (matchesDeclared(d, sel)) {
         const dn = dockerName(scenario, d.name);
-        out.set(dn, { container: dn, display: d.name, declared: true });
+        const why = notOurs(scenario, dn, snapshot);
+        if (why) refused.add(why);
+        else out.set(dn, { container: dn, display: d.name, declared: true });
       }
     }
     for (const c of selectable) {
@@ -86,6 +90,16 @@ export function resolveSelector(
     a.container < b.container ? -1 : a.container > b.container ? 1 : 0,
   );
   return { matches, missing, refused: [...refused] };
+}
+
+/**
+ * A declared container's Docker name taken by a container this scenario does not own (another
+ * project's, or a person's): never acted on in its stead (the planner reports the Conflict).
+ */
+function notOurs(scenario: string, dn: string, snapshot: Snapshot): string | undefined {
+  const c = snapshot.containers.find((x) => x.name === dn);
+  if (!c || (c.labels[LABEL_SCENARIO] === scenario && c.labels[LABEL_ROLE] === 'container')) return undefined;
+  return `container "${dn}" exists but is not this scenario's (another project's, or made by hand): faultline never acts on it in place of the declared one; rename the scenario or that container`;
 }
 
 /** The roles of faultline's own containers, which no selector ever selects. */

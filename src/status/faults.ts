@@ -272,7 +272,8 @@ export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
     if (resolved?.missing.length)
       base.message = `no container named ${resolved.missing.map((m) => `"${m}"`).join(', ')}`;
     if (resolved?.refused.length) {
-      base.reason = 'OwnContainer';
+      // faultline's own containers (resolve/selectors.ts), else a name taken by a container not ours.
+      base.reason = resolved.refused.every((m) => / is faultline's /.test(m)) ? 'OwnContainer' : 'Conflict';
       base.message = [resolved.refused.join('; '), base.message].filter(Boolean).join('; ');
     }
     if (active && (resolved?.targets.length ?? 0) === 0) {

@@ -114,7 +114,11 @@ function degradedCondition(status: ScenarioStatus, x: ReconcileFacts, t: string)
     (f) => f.phase === 'Failed' || f.targets?.some((y) => y.phase === 'Failed'),
   );
   const idle = (status.faults ?? []).filter(
-    (f) => f.reason === 'NoTargets' || f.reason === 'OwnContainer' || f.targets?.some((y) => y.reason === 'NoPeers'),
+    (f) =>
+      f.reason === 'NoTargets' ||
+      f.reason === 'OwnContainer' ||
+      f.reason === 'Conflict' ||
+      f.targets?.some((y) => y.reason === 'NoPeers'),
   );
   if (degraded.length || failedFaults.length || idle.length) {
     const reason = degraded[0]?.reason ?? (failedFaults.length ? 'FaultFailed' : (idle[0].reason ?? 'NoPeers'));

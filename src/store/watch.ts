@@ -42,6 +42,11 @@ export interface WatchOptions {
   /** After an add or change, look at the file's stat again this much later (default 200 ms). */
   recheckMs?: number;
   onError?: (err: Error) => void;
+  /**
+   * A *.yaml name that is not a scenario file because it leads (through a symlink) outside the
+   * directory (confine.ts): said once per appearance, with why and what to do.
+   */
+  onRefused?: (path: string, message: string) => void;
 }
 
 /**
@@ -68,12 +73,19 @@ export async function watchDir(
   });
   const pending = new Map<string, AbortController>();
   const reported = new Set<string>(); // paths we reported as existing (add/change) and not since as unlink
+  const refusedPaths = new Set<string>(); // symlinks out of the directory, said once (onRefused)
   const recheckMs = opts.recheckMs ?? 200;
   const rechecks = new Map<string, AbortController>(); // path -> the one pending second look
   const emit = (path: string, kind: WatchEvent['kind']): void => {
     if (signal.aborted) return;
-    if (kind !== 'unlink' && outsideRoot(root, path) !== undefined) {
-      if (!reported.has(path)) return; // never a scenario file: nothing to say
+    const outside = kind === 'unlink' ? undefined : outsideRoot(root, path);
+    if (kind === 'unlink') refusedPaths.delete(path);
+    if (outside !== undefined) {
+      if (!refusedPaths.has(path)) {
+        refusedPaths.add(path);
+        opts.onRefused?.(path, outside.message);
+      }
+      if (!reported.has(path)) return; // never a scenario file: nothing more to say
       kind = 'unlink';
     }
     if (kind === 'unlink') reported.delete(path);
