@@ -177,7 +177,9 @@ test(
           ? 'doomed off'
           : (['live 0', 'live 1', 'doomed on', 'doomed off', 'doomed on'] as const)[Math.floor(rnd() * 5)];
       // A transition needs the flapping scenario there.
-      if (mode === 'transition' && action === 'doomed off') action = 'doomed on';
+      if (mode === 'transition' && i < 19 && (action === 'doomed off' || !doomedOn)) action = 'doomed on';
+      // A status write and namespace programs need a change: the live scenario's other variant.
+      if ((mode === 'status-write' || mode === 'netns-step') && i < 19) action = lastLive === 0 ? 'live 1' : 'live 0';
       const act = async () => {
         if (action === 'doomed off') await rm(fileD, { force: true });
         else if (action === 'doomed on') await writeFile(fileD, doomed(D, L));
@@ -216,7 +218,9 @@ test(
     for (const m of ['status-write', 'netns-step', 'transition'] as const)
       assert.ok((hit[m] ?? 0) >= 1, `${m} was hit`);
 
-    // The last restart: D is gone for good, L converges to exactly its clean rules.
+    // The last restart: D is gone for good (its file deleted while no controller runs, if the last
+    // point left it), L converges to exactly its clean rules.
+    await rm(fileD, { force: true });
     await ctl.start();
     await ctl.started();
     await eventually(
