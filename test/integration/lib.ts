@@ -489,7 +489,7 @@ export function killSeed(t: { diagnostic(msg: string): void }): number {
 export interface ChildController {
   /** Start it (with extra environment, e.g. FAULTLINE_FAILPOINTS); returns once it is spawned. */
   start(env?: Record<string, string>): Promise<void>;
-  /** Resolves once this run logged "controller started". */
+  /** Resolves once this run logged "controller started" (default bound 60 s: a loaded machine). */
   started(timeoutMs?: number): Promise<void>;
   /** Send `signal` and wait for the process to be gone (nothing when it is gone already). */
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -521,7 +521,7 @@ export async function childController(dir: string, logFile: string, args: string
       child = c;
       exit = new Promise((r) => c.once('exit', (_code, signal) => r(signal)));
     },
-    async started(timeoutMs = 30_000) {
+    async started(timeoutMs = 60_000) {
       await eventually(async () => /"msg":"controller started"/.test(await text()), 'controller started', timeoutMs);
     },
     async kill(signal = 'SIGKILL') {
