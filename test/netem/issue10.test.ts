@@ -104,7 +104,7 @@ test(
     const marks = async () =>
       (await nsenter(pid, 'iptables', '-w', '5', '-t', 'mangle', '-L', 'FAULTLINE-MARK', '-v', '-x', '-n'))
         .split('\n')
-        .filter((l) => l.includes('MARK'))
+        .filter((l) => /^\s*\d+\s/.test(l) && l.includes('MARK'))
         .reduce((n, l) => n + Number(l.trim().split(/\s+/)[0]), 0);
 
     const m0 = await marks();
@@ -121,7 +121,7 @@ test(
 );
 
 test(
-  'verify: probe on delay 500ms: the round trip is measured as requested; delaying the peer too is an EffectMismatch',
+  'verify: probe on delay 1s: the round trip is measured as requested; delaying the peer too is an EffectMismatch',
   opts,
   async (t: TestContext) => {
     const fx = await fixture(t);
@@ -131,7 +131,7 @@ test(
         fx.name,
         '10.222.3.0/24',
         [{ name: 'a' }, { name: 'b' }],
-        ['{ name: slow, targets: { names: [a] }, netem: { delay: 500ms }, verify: probe }'],
+        ['{ name: slow, targets: { names: [a] }, netem: { delay: 1s }, verify: probe }'],
       ),
     );
     const obs = async (ok: (o: ObservedEffect) => boolean) =>
@@ -146,12 +146,13 @@ test(
       );
     const good = await obs(() => true);
     t.diagnostic(`observed: ${JSON.stringify(good.o)}`);
-    // the guest's own round trip is 3–6 ms under emulation: inside the ±10.5 ms of 500 ms
+    // the guest's own round trip is 3–10 ms under emulation (measured: 510.3 ms for a 500 ms delay,
+    // at the edge of its ±10.5 ms): 1 s leaves ±20.5 ms
     assert.equal(good.o.verdict, 'AsRequested', JSON.stringify(good.o));
-    assert.deepEqual(good.o.expected, { delay: '500ms' });
+    assert.deepEqual(good.o.expected, { delay: '1000ms' });
     assert.equal(good.o.samples, 20);
     const ms = parseFloat(good.o.delay ?? '');
-    assert.ok(ms >= 500 && ms <= 510.5, `delay ${good.o.delay}`);
+    assert.ok(ms >= 1000 && ms <= 1020.5, `delay ${good.o.delay}`);
 
     await editFile(
       fx.file,
@@ -161,7 +162,7 @@ test(
     const bad = await obs((o) => o.at !== good.o.at);
     t.diagnostic(`observed with the peer delayed: ${JSON.stringify(bad.o)}`);
     assert.equal(bad.o.verdict, 'EffectMismatch');
-    assert.match(bad.o.message ?? '', /round trip 6\d\d(\.\d+)?ms, requested 500ms ± 10\.5ms/);
+    assert.match(bad.o.message ?? '', /round trip 11\d\d(\.\d+)?ms, requested 1000ms ± 20\.5ms/);
     const d = bad.s.status?.conditions?.find((c) => c.type === 'Degraded');
     assert.equal(d?.status, 'True');
     assert.equal(d?.reason, 'EffectMismatch');
