@@ -38,10 +38,13 @@ async function main(): Promise<void> {
     );
   }
   const bin = new URL('../src/cli/bin.js', import.meta.url).pathname;
+  // Run as a user runs it: the file itself, so that its shebang's node flags apply.
   const child = spawn(
-    process.execPath,
-    [bin, 'controller', '--dir', dir, '--resync', `${Math.floor(WINDOW_S / 2)}s`, '--log-level', 'warn'],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    bin,
+    ['controller', '--dir', dir, '--resync', `${Math.floor(WINDOW_S / 2)}s`, '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
   );
   try {
     const t0 = performance.now();

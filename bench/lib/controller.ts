@@ -23,7 +23,8 @@ export function benchArgs(): string[] {
 export function startCliController(dir: string, args: string[] = controllerArgs()): Promise<ChildProcess> {
   const bin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
   const level = process.env.FAULTLINE_BENCH_LOG ?? 'info';
-  const child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', level, ...args], {
+  // Run as a user runs it: the file itself, so that its shebang's node flags apply.
+  const child = spawn(bin, ['controller', '--dir', dir, '--log-level', level, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {

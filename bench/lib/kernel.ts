@@ -87,11 +87,17 @@ export class KernelWatch {
    * `quietMs` (so a change still on its way is not missed). Throws when nothing changed at all:
    * a figure with no kernel change behind it is not a figure.
    */
-  async settled(since: number, quietMs = 400, filter: (e: KernelEvent) => boolean = () => true): Promise<number> {
+  async settled(
+    since: number,
+    quietMs = 400,
+    filter: (e: KernelEvent) => boolean = () => true,
+    giveUpMs = 60_000,
+  ): Promise<number> {
     for (;;) {
       const last = this.lastAfter(since, filter);
       if (last !== undefined && wallMs() - last >= quietMs) return last;
-      if (last === undefined && wallMs() - since > 60_000) throw new Error('no kernel change was seen after the save');
+      if (last === undefined && wallMs() - since > giveUpMs)
+        throw new Error('no kernel change was seen after the save');
       await new Promise((r) => setTimeout(r, 50));
     }
   }

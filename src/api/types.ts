@@ -47,11 +47,25 @@ export interface ScenarioSpec {
   allowHostNetwork?: boolean;
   /** Seed for every random choice (random targets, partition generators, random windows). */
   seed?: number;
+  /** Named Docker volumes the scenario owns (created, labelled, removed with it unless `keep`). */
+  volumes?: VolumeSpec[];
 }
 
 // ---------------------------------------------------------------- networks
 
-export type NetworkDriver = 'bridge' | 'macvlan' | 'ipvlan' | 'overlay';
+/** Drivers built into Docker; any other name is a network plugin's, passed through to Docker. */
+export const BUILTIN_DRIVERS = ['bridge', 'macvlan', 'ipvlan', 'overlay'] as const;
+export type BuiltinDriver = (typeof BUILTIN_DRIVERS)[number];
+/** A built-in driver, or a plugin's name (e.g. "weave", "weaveworks/net-plugin:latest_release"). */
+export type NetworkDriver = BuiltinDriver | (string & {});
+
+/**
+ * A network faultline does not own: it only connects members to it and disconnects them again,
+ * never creates, changes or removes it. `true`: the Docker network named like the entry
+ * (e.g. `bridge`, Docker's default). `{name}`: another Docker name. `{compose}`: the network a
+ * compose project made (labels com.docker.compose.project and com.docker.compose.network).
+ */
+export type ExternalNetwork = boolean | { name?: string; compose?: { project: string; network: string } };
 
 export interface IpamConfig {
   subnet: string; // CIDR, IPv4 or IPv6
@@ -61,7 +75,9 @@ export interface IpamConfig {
 }
 
 export interface NetworkSpec {
-  name: string; // DNS label; Docker name is `<scenario>_<name>`
+  name: string; // DNS label; Docker name is `<scenario>_<name>` (external: see `external`)
+  /** Not created by faultline: an existing Docker network members join (see ExternalNetwork). */
+  external?: ExternalNetwork;
   driver?: NetworkDriver; // default bridge
   options?: Record<string, string>; // driver options (e.g. parent for macvlan)
   ipam?: { driver?: string; config?: IpamConfig[]; options?: Record<string, string> };
@@ -92,6 +108,39 @@ export interface ContainerSpec {
   dependsOn?: string[];
   stopSignal?: string;
   stopTimeout?: number; // seconds
+  /**
+   * Docker network mode: `none` (loopback only), `host` (the host's namespace; faults there need
+   * spec.allowHostNetwork), or `container:<name>` (the namespace of a container declared in
+   * spec.containers: one namespace, one ledger). Absent: the networks of spec.members.
+   */
+  networkMode?: string;
+  /** Named volumes (from spec.volumes) and bind mounts (absolute host paths). */
+  volumes?: VolumeMount[];
+  tmpfs?: TmpfsMount[];
+}
+
+export interface VolumeMount {
+  /** A name from spec.volumes, or an absolute path on the engine's host (a bind mount). */
+  source: string;
+  target: string; // absolute path in the container
+  readOnly?: boolean;
+}
+
+export interface TmpfsMount {
+  target: string; // absolute path in the container
+  size?: Size; // e.g. 64m; absent: Docker's default (half the memory)
+  mode?: string; // octal, e.g. "1777"
+}
+
+// ---------------------------------------------------------------- volumes
+
+export interface VolumeSpec {
+  name: string; // DNS label; Docker name is `<scenario>_<name>`
+  driver?: string; // default "local"
+  options?: Record<string, string>; // driver options
+  labels?: Record<string, string>;
+  /** Keep the volume (and its data) when the scenario is deleted. Recorded when it is created. */
+  keep?: boolean;
 }
 
 // ---------------------------------------------------------------- selection
@@ -281,7 +330,19 @@ export interface NetworkStatus {
   dockerName: string;
   id?: string;
   phase: 'Pending' | 'Ready' | 'Failed';
+  /** Not owned by faultline (spec external): only joined and left. */
+  external?: boolean;
+  driver?: string;
   subnets?: string[];
+  message?: string;
+}
+
+export interface VolumeStatus {
+  name: string;
+  dockerName: string;
+  phase: 'Pending' | 'Ready' | 'Failed';
+  /** Kept when the scenario is deleted (as recorded on the volume when it was created). */
+  keep?: boolean;
   message?: string;
 }
 
@@ -318,6 +379,11 @@ export interface FaultTargetStatus {
   lastError?: string;
   /** 0-based index of the window in which the fault was last injected into this target. */
   window?: number;
+  /**
+   * disconnect on an external network: the endpoint the target had there, given back as it was when
+   * the window closes (owner: the mark it carried, "<controller>/<scenario>"; absent: not faultline's).
+   */
+  restore?: { network: string; aliases?: string[]; owner?: string };
   /** verify: probe — what packets showed, beside what was requested. */
   observed?: ObservedEffect;
 }
@@ -377,6 +443,7 @@ export interface ScenarioStatus {
   seed?: number;
   conditions?: Condition[];
   networks?: NetworkStatus[];
+  volumes?: VolumeStatus[];
   containers?: ContainerStatus[];
   members?: MemberStatus[];
   faults?: FaultStatus[];

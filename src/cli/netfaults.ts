@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { KernelEngine } from '../kernel/engine.js';
 import type { KernelPort } from '../ports/index.js';
 import type { DockerAdapter } from '../adapters/docker/port.js';
-import { createNetnsExec, type NetnsExecMode } from '../adapters/netns.js';
+import { createNetnsExec, type NetnsExecMode } from '../adapters/executor.js';
 import { HELPER_IMAGE } from '../adapters/helper/container.js';
 import { createScratchContainer, createScratchNetns } from '../adapters/scratch.js';
 import { dockerdPid } from '../adapters/hostns.js';
@@ -15,6 +15,8 @@ import { createSysfsBridgePorts } from '../adapters/bridgeports.js';
 export interface KernelWiring {
   mode: string;
   hostRules?: 'auto' | 'off';
+  /** Read an unchanged namespace again at most this often (drift). Default: the engine's, 30 s. */
+  reverifyMs?: number;
 }
 
 export async function createKernel(
@@ -42,5 +44,6 @@ export async function createKernel(
     hostRules: w.hostRules ?? 'auto',
     hostPid,
     bridgePorts,
+    reverifyMs: w.reverifyMs,
   });
 }

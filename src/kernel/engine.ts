@@ -47,7 +47,14 @@ import {
   type HostEntry,
   type HostHooks,
 } from '../netfaults/host.js';
-import { HOST_KEY, type HostCut, type HostPath, type NetPlan, type NetnsTarget } from '../netplan/index.js';
+import {
+  HOST_KEY,
+  hostEntryOf,
+  type HostCut,
+  type HostPath,
+  type NetPlan,
+  type NetnsTarget,
+} from '../netplan/index.js';
 import type {
   BridgePortsReader,
   KernelPort,
@@ -59,8 +66,8 @@ import type {
   ScratchNetns,
 } from '../ports/index.js';
 import type { Snapshot } from '../resolve/index.js';
-import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../observe/netns.js';
-import { runSteps } from '../apply/netns.js';
+import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../observe/readback.js';
+import { runSteps } from '../apply/steps.js';
 import { pool } from '../apply/pool.js';
 import { LABEL_ROLE } from '../api/ownership.js';
 import type { Measurement } from '../netfaults/probe.js';
@@ -93,6 +100,9 @@ export interface KernelEngineOptions {
 }
 
 const REVERIFY_MS = 30_000;
+
+/** One namespace (or the host) after a converge: what it shows, the programs run, when the last write ended. */
+type Converged = NetnsOutcome & { commands: number; writes: number; writtenAt?: number };
 
 interface NsCache {
   pid: number;
@@ -371,7 +381,7 @@ export class KernelEngine implements KernelPort {
   }
 
   /** Converge one container namespace to the union of every scenario's entries. */
-  private convergeNetns(target: NetnsTarget): Promise<NetnsOutcome & { commands: number; writes: number }> {
+  private convergeNetns(target: NetnsTarget): Promise<Converged> {
     const { exec } = this.o;
     return this.withLock(target.key, async () => {
       const caps = await this.capabilities();
@@ -409,8 +419,10 @@ export class KernelEngine implements KernelPort {
       let error: string | undefined;
       let writes = 0;
       let after = before;
+      let writtenAt: number | undefined;
       if (!diff.empty) {
         const r = await runSteps(this.runner, target, diff.steps);
+        writtenAt = this.now();
         commands += r.ran;
         writes = r.ran;
         error = r.error;
@@ -427,7 +439,7 @@ export class KernelEngine implements KernelPort {
       const verified = new Set([...keys].filter((k) => !pending.has(k) && !(error && !check.empty)));
       const outcome: NetnsOutcome = { verified, pending, mechanisms, error, degraded: compiled.degraded };
       this.cache.set(target.key, { hash, pid: target.pid, at: this.now(), readback: after, outcome });
-      return { ...outcome, commands, writes };
+      return { ...outcome, commands, writes, writtenAt };
     });
   }
 
@@ -449,21 +461,7 @@ export class KernelEngine implements KernelPort {
       for (const [key, ports] of await this.o.bridgePorts!.portsOf(unknown.map((e) => e.target)))
         this.ports.set(key, { stamp: ends.get(key)!.stamp, ports });
     }
-    const portsOf = (t: NetnsTarget) => this.ports.get(t.key)?.ports ?? [];
-    return cuts.map((c) => ({
-      scenario: c.scenario,
-      fault: c.fault,
-      receiver: { ports: portsOf(c.receiver.target), v4: c.receiver.v4, v6: c.receiver.v6 },
-      senders: {
-        ports: c.senders.flatMap((s) => portsOf(s.target)),
-        v4: c.senders.some((s) => s.v4),
-        v6: c.senders.some((s) => s.v6),
-      },
-      protocol: c.protocol,
-      ...(c.ports ? { ports: c.ports } : {}),
-      ...(c.sourcePorts ? { sourcePorts: c.sourcePorts } : {}),
-      ...(c.destinationPorts ? { destinationPorts: c.destinationPorts } : {}),
-    }));
+    return cuts.map((c) => hostEntryOf(c, (t) => this.ports.get(t.key)?.ports ?? []));
   }
 
   /** The host's filter tables of the families asked for (the others as `prev` had them). */
@@ -488,7 +486,7 @@ export class KernelEngine implements KernelPort {
   }
 
   /** Converge the host's chains of this controller to the union of every scenario's host entries. */
-  private convergeHost(): Promise<NetnsOutcome & { commands: number; writes: number }> {
+  private convergeHost(): Promise<Converged> {
     return this.withLock(HOST_KEY, async () => {
       const t0 = performance.now();
       const hooks = await this.hostHooks();
@@ -542,6 +540,7 @@ export class KernelEngine implements KernelPort {
         }),
       );
       const tWrite = performance.now();
+      const writtenAt = programs.length ? this.now() : undefined;
       let after = before;
       if (programs.length) {
         // Read back exactly the tables written.
@@ -580,7 +579,7 @@ export class KernelEngine implements KernelPort {
         },
         'host converged',
       );
-      return { ...outcome, commands, writes };
+      return { ...outcome, commands, writes, writtenAt };
     });
   }
 
@@ -602,11 +601,12 @@ export class KernelEngine implements KernelPort {
     for (const [key, keys] of this.seen) if (key !== HOST_KEY && [...keys].some(mine)) affected.add(key);
     const hostAffected =
       (old?.plan.host.length ?? 0) > 0 || plan.host.length > 0 || [...(this.seen.get(HOST_KEY) ?? [])].some(mine);
-    const record = (key: string, out: NetnsOutcome & { commands: number; writes: number }) => {
-      const { commands, writes, ...outcome } = out;
+    const record = (key: string, out: Converged) => {
+      const { commands, writes, writtenAt, ...outcome } = out;
       report.outcomes.set(key, outcome);
       report.commands += commands;
       report.writes += writes;
+      if (writtenAt !== undefined) report.writtenAt = Math.max(report.writtenAt ?? 0, writtenAt);
       if (outcome.error)
         report.errors.push(
           `${key === HOST_KEY ? 'host' : `container ${this.targets.get(key)?.name ?? key.slice(0, 12)}`}: ${outcome.error}`,

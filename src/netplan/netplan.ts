@@ -13,7 +13,10 @@
 //     namespaces: a ← d, b ← d (INPUT drops in a's and b's namespaces); d ← a,b (in d's)
 //
 // Containers that share one network namespace (`network_mode: container:<x>`) share one ledger:
-// its key is the namespace owner's id, its addresses are the owner's.
+// its key is the namespace owner's id, its addresses are the owner's. A fault that hits both puts
+// its entries there once (they are the same rules: one namespace, one set of rules), and hits both.
+// A container in network mode `none` has nothing but loopback: a network fault on it is refused
+// (NoNetwork), never reported as injected.
 import type { FaultSpec, Scenario } from '../api/types.js';
 import { LABEL_ROLE } from '../api/ownership.js';
 import {
@@ -28,6 +31,7 @@ import {
   type ResolvedFault,
 } from '../netfaults/index.js';
 import { parsePorts, type PeerSet } from '../netfaults/ledger.js';
+import type { HostEntry } from '../netfaults/host.js';
 
 import { actionOf, directionOf, isNetnsFault } from '../api/kinds.js';
 import {
@@ -57,7 +61,13 @@ export interface NetnsContribution {
 }
 
 export type SkipReason =
-  'ContainerNotFound' | 'ContainerNotRunning' | 'HelperContainer' | 'HostNetwork' | 'NoPeers' | 'NoEmbeddedResolver';
+  | 'ContainerNotFound'
+  | 'ContainerNotRunning'
+  | 'HelperContainer'
+  | 'HostNetwork'
+  | 'NoNetwork'
+  | 'NoPeers'
+  | 'NoEmbeddedResolver';
 
 /** What became of one target of one active fault. */
 export interface TargetPlacement {
@@ -230,6 +240,12 @@ function unusable(scn: Scenario, t: FaultTarget, view: Snapshot): TargetPlacemen
     };
   const ns = netnsOf(c, view);
   if ('why' in ns) return { phase: ns.phase, reason: ns.reason, message: ns.why };
+  if (ns.owner.networkMode === 'none')
+    return {
+      phase: 'Failed',
+      reason: 'NoNetwork',
+      message: `${ns.owner === c ? 'the container has' : `it shares the namespace of ${ns.owner.name}, which has`} network mode none (loopback only): there is no traffic to fault; remove it from the fault's targets`,
+    };
   return undefined;
 }
 
@@ -264,7 +280,9 @@ export function planNetns(input: NetPlanInput): NetPlan {
   const add = (target: NetnsTarget, entries: LedgerEntry[]) => {
     if (!entries.length) return;
     const c = plan.namespaces.get(target.key) ?? { target, entries: [] };
-    c.entries.push(...entries);
+    // Two targets of one fault in one shared namespace contribute the same entries: keep one.
+    const have = new Set(c.entries.map((e) => JSON.stringify(e)));
+    c.entries.push(...entries.filter((e) => !have.has(JSON.stringify(e))));
     plan.namespaces.set(target.key, c);
   };
   for (const a of input.active) {
@@ -371,4 +389,22 @@ export function planNetns(input: NetPlanInput): NetPlan {
     }
   }
   return plan;
+}
+
+/** A cut with its ends named by bridge ports (how netfaults/host.ts names containers). */
+export function hostEntryOf(c: HostCut, portsOf: (t: NetnsTarget) => string[]): HostEntry {
+  return {
+    scenario: c.scenario,
+    fault: c.fault,
+    receiver: { ports: portsOf(c.receiver.target), v4: c.receiver.v4, v6: c.receiver.v6 },
+    senders: {
+      ports: c.senders.flatMap((s) => portsOf(s.target)),
+      v4: c.senders.some((s) => s.v4),
+      v6: c.senders.some((s) => s.v6),
+    },
+    protocol: c.protocol,
+    ...(c.ports ? { ports: c.ports } : {}),
+    ...(c.sourcePorts ? { sourcePorts: c.sourcePorts } : {}),
+    ...(c.destinationPorts ? { destinationPorts: c.destinationPorts } : {}),
+  };
 }

@@ -3,8 +3,8 @@
 // operations, before anything runs. The kernel engine writes only the difference from what it read
 // back, so on a namespace that already holds some of it, it writes less.
 import { compileLedger, formatDiff, type Capabilities } from '../netfaults/index.js';
-import { compileHost, hostProgramFromScratch, type HostEntry } from '../netfaults/host.js';
-import type { HostPath, NetPlan, NetnsTarget } from './netplan.js';
+import { compileHost, hostProgramFromScratch } from '../netfaults/host.js';
+import { hostEntryOf, type HostPath, type NetPlan, type NetnsTarget } from './netplan.js';
 
 export interface NetPlanTextOptions {
   scope: string;
@@ -43,18 +43,7 @@ export function netPlanToText(plan: NetPlan, o: NetPlanTextOptions): string {
   }
   if (plan.host.length) {
     const ports = (t: NetnsTarget) => o.portsOf?.(t) ?? [`<bridge port of ${t.name}>`];
-    const entries: HostEntry[] = plan.host.map((h) => ({
-      scenario: h.scenario,
-      fault: h.fault,
-      receiver: { ports: ports(h.receiver.target), v4: h.receiver.v4, v6: h.receiver.v6 },
-      senders: {
-        ports: h.senders.flatMap((s) => ports(s.target)),
-        v4: h.senders.some((s) => s.v4),
-        v6: h.senders.some((s) => s.v6),
-      },
-      protocol: h.protocol,
-      ...(h.ports ? { ports: h.ports } : {}),
-    }));
+    const entries = plan.host.map((h) => hostEntryOf(h, ports));
     for (const [fam, tool, hook] of [
       [4, 'iptables-restore', o.hostPath.v4 ? 'DOCKER-USER' : null],
       [6, 'ip6tables-restore', o.hostPath.v6 ? 'FORWARD' : null],

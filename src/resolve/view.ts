@@ -10,6 +10,11 @@ export interface ObservedEndpoint {
   ipv6Address?: string;
   aliases: string[]; // user-visible aliases (Docker's own short-id alias removed)
   macAddress?: string;
+  /**
+   * Who connected it, when faultline did on a network it does not own (an external network):
+   * "<controller>/<scenario>", from the endpoint's driver option faultline.dev/owner.
+   */
+  owner?: string;
 }
 
 export interface ObservedContainer {
@@ -38,10 +43,18 @@ export interface ObservedNetwork {
   containerIds: string[];
 }
 
+export interface ObservedVolume {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+}
+
 export interface Snapshot {
   /** Every network on the engine (small: engines have tens, not thousands). */
   networks: ObservedNetwork[];
   /** Every container on the engine, running or not, with its endpoints. */
   containers: ObservedContainer[];
+  /** Every volume on the engine (absent: not listed, e.g. a view built by hand in a test). */
+  volumes?: ObservedVolume[];
   takenAt: string; // RFC 3339
 }

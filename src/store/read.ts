@@ -75,7 +75,7 @@ export interface ReadOptions {
   trusted?: (read: { text: string; id: string }) => boolean;
 }
 
-interface Snapshot {
+interface FileRead {
   text: string;
   ino: number;
   size: number;
@@ -118,9 +118,9 @@ function isMissingError(e: unknown): boolean {
  * synchronous. `moved` when the file changed during the read or a writer has it open; null when
  * the file does not exist. Over MAX_FILE_BYTES, only a prefix is read (`truncated`).
  */
-export function readOnce(path: string, native: Native | null = null, root?: string): Snapshot | null {
+export function readOnce(path: string, native: Native | null = null, root?: string): FileRead | null {
   const s = readSnapshot(path, native, root);
-  return s !== null && 'refused' in s ? null : (s as Snapshot | null);
+  return s !== null && 'refused' in s ? null : (s as FileRead | null);
 }
 
 /**
@@ -131,7 +131,7 @@ function readSnapshot(
   path: string,
   native: Native | null,
   root: string | undefined,
-): Snapshot | { refused: Issue } | null {
+): FileRead | { refused: Issue } | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -189,7 +189,7 @@ export async function readStable(path: string, options: Partial<ReadOptions> = {
     tries: options.tries ?? 6,
   };
   const native = options.native === undefined ? loadNative() : options.native;
-  let prev: Snapshot | null | undefined;
+  let prev: FileRead | null | undefined;
   for (let i = 0; i < Math.max(1, opts.tries); i++) {
     const snap = readSnapshot(path, native, options.root);
     if (snap !== null && 'refused' in snap) return { missing: true, refused: snap.refused };

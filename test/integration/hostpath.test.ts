@@ -246,3 +246,57 @@ test(
     );
   },
 );
+
+test(
+  'Docker re-creating DOCKER-USER (our jump gone) is survived: at start, and by a running controller at its next look',
+  { timeout: 120_000 },
+  async (t) => {
+    const name = uniqueName();
+    const dir = await tempDir();
+    const scope = controllerIdFor(dir);
+    const { startController } = await import('./lib.js');
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { dockerdPid } = await import('../../src/adapters/hostns.js');
+    // A short resync and read-back period, so that drift is looked for within seconds.
+    let ctl = await startController(dir, { resyncMs: 2_000, reverifyMs: 1_000 });
+    t.after(async () => {
+      await ctl.stop();
+      await forceCleanup(name);
+      await removeHostChains(dir);
+      await removeDir(dir);
+    });
+    const dn = await boxes(t, name, ['p', 'q']);
+    await writeFile(join(dir, `${name}.yaml`), partition(name, [[dn('p')], [dn('q')]]));
+    const root = hostRootChain(scope);
+    const jumped = async () => (await hostOwnedLines(scope)).includes(`-A DOCKER-USER -j ${root}`);
+    await eventually(jumped, 'our jump in DOCKER-USER');
+    const qIp = (
+      await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn('q'))
+    ).trim();
+    assert.notEqual((await run(dn('p'), 'ping', '-c', '1', '-W', '1', qIp)).code, 0, 'cut');
+    // What a daemon that re-creates DOCKER-USER leaves behind: the chain without our jump.
+    const dropJump = async () =>
+      promisify(execFile)('nsenter', [
+        `--net=/proc/${await dockerdPid(process.pid)}/ns/net`,
+        'iptables',
+        '-D',
+        'DOCKER-USER',
+        '-j',
+        root,
+      ]);
+
+    // While the controller is away: the jump goes, the cut with it; the controller puts it back at start.
+    await ctl.stop();
+    await dropJump();
+    assert.equal((await run(dn('p'), 'ping', '-c', '1', '-W', '2', qIp)).code, 0, 'without the jump, the cut is gone');
+    ctl = await startController(dir, { resyncMs: 2_000, reverifyMs: 1_000 });
+    await eventually(jumped, 'our jump back in DOCKER-USER after the start', 30_000);
+    assert.notEqual((await run(dn('p'), 'ping', '-c', '1', '-W', '1', qIp)).code, 0, 'cut again');
+
+    // While the controller runs: its next look (a resync finds the read-back stale) puts it back.
+    await dropJump();
+    await eventually(jumped, 'our jump back in DOCKER-USER while running', 30_000);
+    assert.notEqual((await run(dn('p'), 'ping', '-c', '1', '-W', '1', qIp)).code, 0, 'cut again');
+  },
+);

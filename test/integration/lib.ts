@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino';
 import { parse } from 'yaml';
 import type { Scenario } from '../../src/api/types.js';
 import { Controller } from '../../src/controller/controller.js';
-import { systemClock } from '../../src/controller/queue.js';
+import { systemClock } from '../../src/store/index.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
 import { createDockerPort } from '../../src/adapters/docker/port.js';
 import { createDirStore } from '../../src/cli/wiring.js';
@@ -43,27 +43,9 @@ export async function dockerStatus(...args: string[]): Promise<{ code: number; s
   }
 }
 
-export async function eventually<T>(
-  fn: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
-      );
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+import { eventually } from '../eventually.js';
+
+export { eventually };
 
 export async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'faultline-it-'));
@@ -82,7 +64,7 @@ export interface Running {
 /** An in-process controller on `dir` with the real Docker adapter and file store. */
 export async function startController(
   dir: string,
-  opts: { resyncMs?: number; log?: Logger; hostRules?: 'auto' | 'off' } = {},
+  opts: { resyncMs?: number; log?: Logger; hostRules?: 'auto' | 'off'; reverifyMs?: number } = {},
 ): Promise<Running> {
   const log = opts.log ?? pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
   const docker = createDockerPort();
@@ -91,12 +73,12 @@ export async function startController(
     docker,
     kernel: await createKernel(
       docker,
-      { mode: 'nsenter', hostRules: opts.hostRules ?? 'auto' },
+      { mode: 'nsenter', hostRules: opts.hostRules ?? 'auto', reverifyMs: opts.reverifyMs },
       log,
       controllerIdFor(dir),
     ),
     store: createDirStore(dir),
-    clock: systemClock,
+    clock: systemClock(),
     log,
     resyncMs: opts.resyncMs ?? 60_000,
   });
@@ -136,13 +118,19 @@ export async function teardown(
   }
 }
 
-/** Remove whatever a test scenario left behind (best effort; for t.after). */
+/** Remove whatever a test scenario left behind: containers, networks, volumes (best effort; for t.after). */
 export async function forceCleanup(scenario: string, extraContainers: string[] = []): Promise<void> {
   const left = await ownedLeft(scenario).catch(() => ({ containers: [], networks: [] }));
   const containers = [...left.containers, ...extraContainers];
   if (containers.length) await dockerStatus('rm', '-f', ...containers);
   // by id: two networks can share a name (Docker does not enforce unique names atomically)
   for (const id of await ownedNetworkIds(scenario).catch((): string[] => [])) await dockerStatus('network', 'rm', id);
+  const volumes = (
+    await dockerStatus('volume', 'ls', '-q', '--filter', `label=faultline.dev/scenario=${scenario}`)
+  ).stdout
+    .split('\n')
+    .filter(Boolean);
+  if (volumes.length) await dockerStatus('volume', 'rm', '-f', ...volumes);
 }
 
 export async function removeDir(dir: string): Promise<void> {

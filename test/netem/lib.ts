@@ -8,6 +8,7 @@
 //
 // Deliberately self-contained (node:child_process only, argument arrays, never a shell string): the
 // harness must keep working while src/ is being rewritten, and it is what proves src/ right.
+import { eventually } from '../eventually.js';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { platform, release } from 'node:os';
@@ -341,29 +342,14 @@ export async function showQdiscs(pid: number, dev: string): Promise<Qdisc[]> {
 
 // ------------------------------------------------------------------------------------ waiting / transfer
 
-/** Polls `fn` every `everyMs` until it returns a truthy value; rejects after `timeoutMs` naming `what`. */
-export async function waitFor<T>(
+/** The one polling helper (test/eventually.ts), with the guest's slowness in its default timings. */
+export function waitFor<T>(
   fn: () => Promise<T | undefined | false | null>,
   what: string,
   timeoutMs = 30_000 * SLOW,
   everyMs = 250 * Math.min(SLOW, 4),
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = undefined;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? ` (last error: ${last.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return eventually(fn, what, timeoutMs, everyMs);
 }
 
 /**

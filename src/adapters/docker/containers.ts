@@ -4,9 +4,9 @@
 // already holds. start, kill and restart of a missing container fail.
 import type Docker from 'dockerode';
 import type { ContainerCreateRequest, DockerPort } from '../../ports/index.js';
-import type { EngineCalls } from './engine.js';
+import type { EngineCalls } from './client.js';
 import { DockerError } from './errors.js';
-import { containerCreateBody } from './requests.js';
+import { containerCreateBody } from './translate.js';
 
 export type ContainerOps = Pick<
   DockerPort,

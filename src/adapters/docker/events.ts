@@ -2,7 +2,7 @@
 // backoff, `since` replay, a resync callback after every re-open).
 import { StringDecoder } from 'node:string_decoder';
 import type { DockerEvent } from '../../ports/index.js';
-import type { EngineCalls } from './engine.js';
+import type { EngineCalls } from './client.js';
 import { wrapDockerError } from './errors.js';
 
 /** Opens one /events stream; injectable so the reconnect loop can be tested without a daemon. */
@@ -303,7 +303,7 @@ export function engineEventSource(e: EngineCalls): EventStreamSource {
     const timer = setTimeout(() => ac.abort(), e.timeoutMs);
     try {
       const stream = await e.loose.getEvents({
-        filters: { type: ['container', 'network', 'daemon'] },
+        filters: { type: ['container', 'network', 'volume', 'daemon'] },
         ...(since ? { since } : {}),
         abortSignal: ac.signal,
       });

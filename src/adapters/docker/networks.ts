@@ -11,11 +11,11 @@
 //   already exists", which is mapped the same way.
 import type Docker from 'dockerode';
 import type { DockerPort, EndpointRequest, NetworkCreateRequest } from '../../ports/index.js';
-import type { EngineCalls } from './engine.js';
+import type { EngineCalls } from './client.js';
 import { DockerError } from './errors.js';
 import { stripPrefix, type RawEndpoint } from './mapping.js';
 import { inspectContainerRaw } from './reads.js';
-import { endpointConfig, networkCreateBody } from './requests.js';
+import { endpointConfig, networkCreateBody } from './translate.js';
 
 export type NetworkOps = Pick<DockerPort, 'createNetwork' | 'removeNetwork' | 'connect' | 'disconnect'>;
 

@@ -31,7 +31,7 @@ import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from '../../api/ownership.js';
-import type { EngineCalls } from '../docker/engine.js';
+import type { EngineCalls } from '../docker/client.js';
 import { DockerError } from '../docker/errors.js';
 
 export const HELPER_NAME = 'faultline-netns-helper';

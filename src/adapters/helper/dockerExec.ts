@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { EngineCalls } from '../docker/engine.js';
+import type { EngineCalls } from '../docker/client.js';
 import { DockerError } from '../docker/errors.js';
 import { ExecError, type RunResult } from '../exec.js';
 

@@ -8,7 +8,7 @@
 // namespace that is the host's init, whose netns is the host's), and the helper itself.
 import type Docker from 'dockerode';
 import type { NetnsExec } from '../../ports/index.js';
-import { engineCalls } from '../docker/engine.js';
+import { engineCalls } from '../docker/client.js';
 import { DockerError } from '../docker/errors.js';
 import { describeArgv, ExecError, validateArgv } from '../exec.js';
 import { HELPER_IMAGE, HELPER_NAME, helperContainer } from './container.js';

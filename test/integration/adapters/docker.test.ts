@@ -10,7 +10,8 @@ import { DockerError } from '../../../src/adapters/docker/errors.js';
 import { createDockerPort, type DockerAdapter } from '../../../src/adapters/docker/port.js';
 import { LABEL_MANAGED_BY, LABEL_SCENARIO, MANAGED_BY } from '../../../src/api/ownership.js';
 import type { ContainerCreateRequest, DockerEvent } from '../../../src/ports/index.js';
-import { createTestNetwork, eventually, execIn, Janitor } from './fixtures.js';
+import { eventually } from '../../eventually.js';
+import { createTestNetwork, execIn, Janitor } from './fixtures.js';
 
 const IMAGE = 'faultline/testbox';
 
@@ -382,13 +383,18 @@ describe('docker adapter on the real engine', () => {
         events.some((e) => e.type === type && e.action === action && pred(e)),
         `${type} ${action} event`,
       );
-    await eventually(() => {
-      has('container', 'start', (e) => e.actorId === ev);
-      has('network', 'connect', (e) => e.actorId === net.id && e.attributes.container === ev);
-      has('network', 'disconnect', (e) => e.actorId === net.id && e.attributes.container === ev);
-      has('container', 'die', (e) => e.actorId === ev && e.attributes.name === j.name('events'));
-      has('container', 'destroy', (e) => e.actorId === ev);
-    });
+    await eventually(
+      () => {
+        has('container', 'start', (e) => e.actorId === ev);
+        has('network', 'connect', (e) => e.actorId === net.id && e.attributes.container === ev);
+        has('network', 'disconnect', (e) => e.actorId === net.id && e.attributes.container === ev);
+        has('container', 'die', (e) => e.actorId === ev && e.attributes.name === j.name('events'));
+        has('container', 'destroy', (e) => e.actorId === ev);
+        return true;
+      },
+      'every event of the container',
+      10_000,
+    );
     const start = events.find((e) => e.action === 'start' && e.actorId === ev);
     assert.equal(start?.attributes[LABEL_MANAGED_BY], MANAGED_BY, 'container events carry labels');
     assert.ok((start?.time ?? 0) > 1_600_000_000);

@@ -8,19 +8,6 @@ import type { NetworkCreateRequest } from '../../../src/ports/index.js';
 
 export const PREFIX = 'fltest-adp-';
 
-/** Polls until fn stops throwing (and returns), or rethrows its last error at the deadline. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  }
-}
-
 /** Tracks what one test file created and removes exactly that, containers before networks. */
 export class Janitor {
   readonly run = randomBytes(3).toString('hex');

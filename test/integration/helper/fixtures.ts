@@ -11,8 +11,6 @@ const run = promisify(execFile);
 export const PREFIX = 'fltest-hlp-';
 export const TESTBOX = 'faultline/testbox';
 
-export { eventually } from '../adapters/fixtures.js';
-
 /** Runs scripts/build-helper-image.sh; resolves with the image it printed and how long it took. */
 export async function buildHelperImage(): Promise<{ image: string; ms: number; log: string }> {
   const script = fileURLToPath(new URL('../../../../scripts/build-helper-image.sh', import.meta.url));

@@ -8,10 +8,11 @@ import { DockerError } from '../../../src/adapters/docker/errors.js';
 import { ExecError } from '../../../src/adapters/exec.js';
 import { HELPER_CAPABILITIES } from '../../../src/adapters/helper/container.js';
 import { createHelperExec, type HelperExec } from '../../../src/adapters/helper/helper.js';
-import { createNetnsExec } from '../../../src/adapters/netns.js';
+import { createNetnsExec } from '../../../src/adapters/executor.js';
 import { createNsenterExec } from '../../../src/adapters/nsenter.js';
 import { LABEL_HASH, LABEL_MANAGED_BY, LABEL_ROLE, MANAGED_BY } from '../../../src/api/ownership.js';
-import { buildHelperImage, eventually, Lab, normalizeSave } from './fixtures.js';
+import { eventually } from '../../eventually.js';
+import { buildHelperImage, Lab, normalizeSave } from './fixtures.js';
 
 type Target = { pid: number; containerId: string };
 
@@ -205,11 +206,16 @@ describe('netns helper container', () => {
       assert.match(e.message, new RegExp(`^container ${a.id.slice(0, 12)}: `));
       return true;
     });
-    await eventually(async () => {
-      const top = (await lab.docker.getContainer(helperName).top()) as { Processes?: string[][] };
-      const cmds = (top.Processes ?? []).map((p) => p.join(' '));
-      assert.ok(!cmds.some((c) => c.includes('sleep 977')), cmds.join('\n'));
-    });
+    await eventually(
+      async () => {
+        const top = (await lab.docker.getContainer(helperName).top()) as { Processes?: string[][] };
+        const cmds = (top.Processes ?? []).map((p) => p.join(' '));
+        assert.ok(!cmds.some((c) => c.includes('sleep 977')), cmds.join('\n'));
+        return true;
+      },
+      'the timed-out program gone from the helper',
+      10_000,
+    );
   });
 
   it('rejects output beyond the cap instead of truncating it', async () => {

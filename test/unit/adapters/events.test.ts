@@ -8,7 +8,7 @@ import {
   watchWithReconnect,
   type EventStreamSource,
 } from '../../../src/adapters/docker/events.js';
-import { parseRestartPolicy } from '../../../src/adapters/docker/requests.js';
+import { parseRestartPolicy } from '../../../src/adapters/docker/translate.js';
 import type { DockerEvent } from '../../../src/ports/index.js';
 
 // Docker's timeNano is a JSON number: past 2^53 it loses precision in JSON.parse exactly as here.

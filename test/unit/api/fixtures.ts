@@ -37,7 +37,21 @@ spec:
       labels: { com.example.purpose: chaos }
     - name: backbone
       driver: macvlan
-      options: { parent: eth0 }
+      options: { parent: eth0, macvlan_mode: bridge }
+    - name: bridge
+      external: true
+    - name: shop
+      external: { compose: { project: shop, network: default } }
+    - name: legacy
+      external: { name: legacy-net }
+    - name: mesh
+      driver: weaveworks/net-plugin:latest_release
+  volumes:
+    - name: data
+      driver: local
+      options: { type: tmpfs, device: tmpfs }
+      labels: { com.example.purpose: db }
+      keep: true
   containers:
     - name: server
       image: faultline/testbox:latest
@@ -54,6 +68,17 @@ spec:
       ports: ["8080:80", "127.0.0.1:5000:5000/udp", "[::1]:9000:9000", "6000-6001:6000-6001"]
       stopSignal: SIGTERM
       stopTimeout: 10
+      volumes:
+        - { source: data, target: /data }
+        - { source: /srv/seed, target: /seed, readOnly: true }
+      tmpfs:
+        - { target: /run, size: 16m, mode: "1777" }
+    - name: sidecar
+      image: faultline/testbox
+      networkMode: container:server
+    - name: loner
+      image: faultline/testbox
+      networkMode: none
     - name: client1
       image: ghcr.io/example/client@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
       dependsOn: [server]
@@ -74,6 +99,11 @@ spec:
       select: { compose: { project: shop, service: [api, worker] } }
     - network: backbone
       select: { compose: { service: web } }
+    - network: bridge
+      select: { names: [client1] }
+    - network: shop
+      select: { names: [client2] }
+      aliases: [shop-client]
   faults:
     - name: slow-clients
       targets: { names: [client1, client2], random: { count: 1 } }
@@ -184,7 +214,10 @@ status:
     - { type: Valid, status: "True", reason: Valid, message: ok, lastTransitionTime: "2025-01-31T12:00:00Z" }
     - { type: Ready, status: "False", reason: KernelLacksNetem, message: no netem, lastTransitionTime: "2025-01-31T12:00:01Z" }
   networks:
-    - { name: unstable, dockerName: split-brain_unstable, id: abc, phase: Ready, subnets: [10.30.0.0/24] }
+    - { name: unstable, dockerName: split-brain_unstable, id: abc, phase: Ready, driver: bridge, subnets: [10.30.0.0/24] }
+    - { name: bridge, dockerName: bridge, id: b0, phase: Ready, external: true, driver: bridge }
+  volumes:
+    - { name: data, dockerName: split-brain_data, phase: Ready, keep: true }
   containers:
     - { name: server, dockerName: split-brain_server, id: def, state: running, phase: Running }
   members:

@@ -3,7 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/cli/log.js';
-import { RunReporter } from '../../../src/cli/run.js';
+import { RunReporter } from '../../../src/cli/runner.js';
 
 function fakeTerminal(): Writable & { isTTY: boolean; text(): string } {
   const chunks: string[] = [];

@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { TimedFault, TimelineSpec } from '../../../src/api/types.js';
-import { timelineEnds } from '../../../src/cli/run.js';
+import { timelineEnds } from '../../../src/cli/runner.js';
 
 const fault = (timing: Omit<TimedFault, 'name'>): TimedFault => ({ name: 'f', ...timing });
 const spec = (faults: TimedFault[], extra: Partial<TimelineSpec> = {}): TimelineSpec => ({ faults, ...extra });

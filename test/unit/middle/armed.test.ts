@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { FULL_CAPS } from '../../../src/netfaults/index.js';
 import { KernelEngine } from '../../../src/kernel/engine.js';
 import { Controller } from '../../../src/controller/controller.js';
-import { systemClock } from '../../../src/controller/queue.js';
+import { systemClock } from '../../../src/store/index.js';
 import type { KernelPort } from '../../../src/ports/index.js';
 import { FakeDocker, MemoryDir } from '../fakes/docker.js';
 import { FakeKernel } from '../fakes/kernel.js';
@@ -63,7 +63,7 @@ describe('armed transitions', () => {
       id: 'dir-armed',
       docker,
       store: dir,
-      clock: systemClock,
+      clock: systemClock(),
       log,
       kernel: kernelPort,
       armAheadMs: 300,

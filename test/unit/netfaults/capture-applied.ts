@@ -14,7 +14,7 @@ import {
   type LedgerEntry,
   type ProbeResult,
 } from '../../../src/netfaults/index.js';
-import { readNetns } from '../../../src/observe/netns.js';
+import { readNetns } from '../../../src/observe/readback.js';
 import type { NetnsExec } from '../../../src/ports/index.js';
 import { APPLIED } from './applied.js';
 import { TEST_DIR } from './helpers.js';

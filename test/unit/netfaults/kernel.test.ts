@@ -5,6 +5,7 @@
 //   - teardown leaves nothing of ours behind.
 // Skipped, with the reason printed, when not root or without `ip netns` / tc / iptables-restore.
 import assert from 'node:assert/strict';
+import { eventually } from '../../eventually.js';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { FaultSpec } from '../../../src/api/types.js';
@@ -85,15 +86,6 @@ function observe(ns: string, interfaces: string[]): ObservedNetns {
     ip6tables: out.ip6tables,
     perDevice,
   });
-}
-
-/** Poll a state check; never sleep-and-hope. */
-async function eventually(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Send UDP datagrams from inside `ns`; returns what send() reported ("ok" or the errno code). */

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../../../src/ports/index.js';
 import type { CommitMethod } from '../../../src/store/index.js';
 
@@ -11,20 +10,6 @@ import type { CommitMethod } from '../../../src/store/index.js';
 export function scratch(prefix = 'faultline-store-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** Polls `check` until it returns without throwing (state, not sleep-and-hope). */
-export async function eventually(check: () => void | Promise<void>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await delay(10);
-    }
-  }
 }
 
 /** A clock whose sleep runs `onSleep` (the world changing while we wait) and returns at once. */

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { generationOf, ScenarioStore, type WatchEvent } from '../../../src/store/index.js';
 import { parseDocument } from 'yaml';
-import { SCENARIO, eventually, scratch } from './helpers.js';
+import { eventually } from '../../eventually.js';
+import { SCENARIO, scratch } from './helpers.js';
 
 const CONFIRM_MS = 50;
 
@@ -35,11 +36,21 @@ describe('watchDir', () => {
     await watching(true, async ({ dir, events }) => {
       const f = join(dir, 'a.yaml');
       writeFileSync(f, SCENARIO);
-      await eventually(() => assert.deepEqual(kinds(events, f), ['add']));
+      await eventually(() => (assert.deepEqual(kinds(events, f), ['add']), true), 'the watcher reported it', 3000, 10);
       appendFileSync(f, '# one more line\n');
-      await eventually(() => assert.equal(kinds(events, f).at(-1), 'change'));
+      await eventually(
+        () => (assert.equal(kinds(events, f).at(-1), 'change'), true),
+        'the watcher reported it',
+        3000,
+        10,
+      );
       unlinkSync(f);
-      await eventually(() => assert.equal(kinds(events, f).at(-1), 'unlink'));
+      await eventually(
+        () => (assert.equal(kinds(events, f).at(-1), 'unlink'), true),
+        'the watcher reported it',
+        3000,
+        10,
+      );
     });
   });
 
@@ -52,11 +63,17 @@ describe('watchDir', () => {
     await watching(
       false,
       async ({ dir, events }) => {
-        await eventually(() =>
-          assert.deepEqual(events.map((e) => `${e.kind} ${e.path}`).sort(), [
-            `add ${join(dir, 'a.yaml')}`,
-            `add ${join(dir, 'sub', 'b.yml')}`,
-          ]),
+        await eventually(
+          () => (
+            assert.deepEqual(events.map((e) => `${e.kind} ${e.path}`).sort(), [
+              `add ${join(dir, 'a.yaml')}`,
+              `add ${join(dir, 'sub', 'b.yml')}`,
+            ]),
+            true
+          ),
+          'the watcher reported it',
+          3000,
+          10,
         );
       },
       setup,
@@ -65,7 +82,7 @@ describe('watchDir', () => {
       true,
       async ({ dir, events }) => {
         writeFileSync(join(dir, 'c.yaml'), SCENARIO); // a sentinel: once it is seen, the rest would have been
-        await eventually(() => assert.equal(events.length, 1));
+        await eventually(() => (assert.equal(events.length, 1), true), 'the watcher reported it', 3000, 10);
         assert.deepEqual(events, [{ path: join(dir, 'c.yaml'), kind: 'add' }]);
       },
       setup,
@@ -80,7 +97,7 @@ describe('watchDir', () => {
       writeFileSync(join(dir, 'notes.md'), 'hello');
       writeFileSync(join(dir, 'a.yaml.swp'), 'x');
       writeFileSync(join(dir, 'z.yaml'), SCENARIO); // sentinel
-      await eventually(() => assert.ok(events.length >= 1));
+      await eventually(() => (assert.ok(events.length >= 1), true), 'the watcher reported it', 3000, 10);
       await delay(CONFIRM_MS * 2);
       assert.deepEqual(events, [{ path: join(dir, 'z.yaml'), kind: 'add' }]);
     });
@@ -90,7 +107,7 @@ describe('watchDir', () => {
     await watching(true, async ({ dir, events, store }) => {
       const f = join(dir, 'a.yaml');
       writeFileSync(f, SCENARIO);
-      await eventually(() => assert.deepEqual(kinds(events, f), ['add']));
+      await eventually(() => (assert.deepEqual(kinds(events, f), ['add']), true), 'the watcher reported it', 3000, 10);
       events.length = 0;
 
       writeFileSync(`${f}.tmp`, SCENARIO.replace('suspend: false', 'suspend: true')); // like vim / sed -i
@@ -98,7 +115,12 @@ describe('watchDir', () => {
       // chokidar reports a rename-over as change, or (under load) as add: the controller treats
       // both alike. What must never happen is an unlink (checked below).
       const seen = () => kinds(events, f).some((k) => k === 'change' || k === 'add');
-      await eventually(() => assert.ok(seen(), `events: ${JSON.stringify(events)}`));
+      await eventually(
+        () => (assert.ok(seen(), `events: ${JSON.stringify(events)}`), true),
+        'the watcher reported it',
+        3000,
+        10,
+      );
 
       events.length = 0;
       const g = generationOf(parseDocument(readFileSync(f, 'utf8')));

@@ -20,7 +20,7 @@ import type Docker from 'dockerode';
 import { open, readFile } from 'node:fs/promises';
 import type { NetnsExec } from '../ports/index.js';
 import { LABEL_ROLE } from '../api/ownership.js';
-import { connectEngine } from './docker/engine.js';
+import { connectEngine } from './docker/client.js';
 import { wrapDockerError } from './docker/errors.js';
 import { ExecError } from './exec.js';
 import { createHelperExec, type HelperExec, type HelperExecOptions } from './helper/helper.js';
