@@ -79,7 +79,9 @@ export function probeSpecOf(f: FaultSpec): ProbeSpec | { unmeasurable: string } 
       const loss = l === undefined ? undefined : both ? 1 - (1 - l) ** 2 : l;
       if (delayMs === undefined && loss === undefined)
         return { unmeasurable: 'a probe measures netem delay and loss (Bernoulli); this fault has neither' };
-      const waitS = Math.ceil((delayMs ?? 0) / 1000) + 2;
+      // the last request's reply comes a round trip later: wait for it, twice over, within the
+      // executor's 10 s for one program (sending takes 2 s)
+      const waitS = Math.min(Math.ceil((2 * (delayMs ?? 0)) / 1000) + 2, 7);
       return {
         method:
           loss === undefined
