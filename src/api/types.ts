@@ -69,6 +69,12 @@ export interface NetworkSpec {
   attachable?: boolean;
   enableIPv6?: boolean;
   labels?: Record<string, string>;
+  /**
+   * The engine a bridge, macvlan or ipvlan network is created on (a name the controller was given
+   * with --engine or --context; default "default"). Not for overlay networks: they span every engine
+   * of a Swarm and are created through a manager.
+   */
+  engine?: string;
 }
 
 // ---------------------------------------------------------------- containers
@@ -92,6 +98,8 @@ export interface ContainerSpec {
   dependsOn?: string[];
   stopSignal?: string;
   stopTimeout?: number; // seconds
+  /** The engine it runs on (a name given to the controller with --engine or --context; default "default"). */
+  engine?: string;
 }
 
 // ---------------------------------------------------------------- selection
@@ -107,6 +115,8 @@ export interface Selector {
   compose?: { project?: string; service?: string | string[] };
   /** Only for fault targets: choose some of the matches, reproducibly from the scenario's seed. */
   random?: { count?: number; percent?: Percent };
+  /** Only containers on this engine (names, labels and compose otherwise match on every engine). */
+  engine?: string;
 }
 
 export interface MemberSpec {
@@ -184,7 +194,7 @@ export interface TimingSpec {
 export interface FaultBase extends TimingSpec {
   name: string; // DNS label, unique within the scenario
   targets?: Selector; // required for every action but `partition` with explicit groups
-  peers?: { names?: string[]; labels?: Record<string, string>; cidrs?: string[] };
+  peers?: { names?: string[]; labels?: Record<string, string>; cidrs?: string[]; engine?: string };
   ports?: string[]; // "5432", "8000-8100"
   protocol?: Protocol; // default all (tcp when ports are given and no protocol)
   direction?: Direction; // default: FAULT_KINDS[kind].defaultDirection (api/kinds.ts)
@@ -241,6 +251,8 @@ export interface Issue {
 export interface NetworkStatus {
   name: string;
   dockerName: string;
+  /** The engine it lives on, when not "default"; "swarm" for an overlay network (every engine of the Swarm). */
+  engine?: string;
   id?: string;
   phase: 'Pending' | 'Ready' | 'Failed';
   subnets?: string[];
@@ -251,25 +263,35 @@ export interface MemberStatus {
   network: string;
   container: string; // short name for declared containers, Docker name otherwise
   containerId?: string;
+  /** The container's engine, when not "default". */
+  engine?: string;
   ipv4Address?: string;
   ipv6Address?: string;
   aliases?: string[];
   phase: 'Pending' | 'Connected' | 'Failed';
+  /** Why it is Pending or Failed, when there is a word for it (EngineUnreachable, EngineNotInSwarm…). */
+  reason?: string;
   message?: string;
 }
 
 export interface ContainerStatus {
   name: string;
   dockerName: string;
+  /** The engine it runs on, when not "default". */
+  engine?: string;
   id?: string;
   state?: string; // Docker's State.Status
   phase: 'Pending' | 'Running' | 'Exited' | 'Failed';
+  /** Why it is Pending or Failed, when there is a word for it (EngineUnreachable, UnknownEngine…). */
+  reason?: string;
   message?: string;
 }
 
 export interface FaultTargetStatus {
   container: string;
   containerId?: string;
+  /** The container's engine, when not "default". */
+  engine?: string;
   phase: 'Pending' | 'Injected' | 'Recovered' | 'Failed';
   mechanism?: string; // netem | tbf | htb | iptables | iptables-forward | iptables-statistic | docker, joined by +
   /** Why it is Pending or Failed (NoPeers, ContainerNotRunning, HostNetwork…). */
@@ -280,6 +302,13 @@ export interface FaultTargetStatus {
   lastError?: string;
   /** 0-based index of the window in which the fault was last injected into this target. */
   window?: number;
+  /** Windows that opened and closed while this target's engine was unreachable (never replayed). */
+  missed?: number;
+  /**
+   * While its engine is unreachable: when that was first seen, and how many windows of the fault had
+   * started by then (the windows after those that end before the engine returns are `missed`).
+   */
+  unreachable?: { since: string; windowsRun: number };
 }
 
 export interface FaultStatus {

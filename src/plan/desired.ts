@@ -4,9 +4,15 @@
 // Naming follows compose: scenario "split-brain", network "unstable" → Docker network
 // "split-brain_unstable"; container "db" → "split-brain_db", reachable as "db" (a DNS alias on every
 // scenario network it joins), so two scenarios can both declare a "db".
+//
+// With several engines, the desired state says where each thing lives: a declared container on its
+// `engine`, a bridge/macvlan/ipvlan network on its `engine`, an overlay network on the Swarm (no
+// engine: created once through a manager, joined from any engine). A membership is on the engine of
+// its container. A member that cannot be (a container of engine b on a bridge network of engine a)
+// is unresolved, with what to do.
 import { contentHash } from '../api/hash.js';
 import type { ContainerSpec, MemberSpec, NetworkSpec, Scenario } from '../api/types.js';
-import { dockerName, memberKey, ownerLabels } from '../api/ownership.js';
+import { dockerName, engineOf, engineTag, memberKey, ownerLabels } from '../api/ownership.js';
 import type { Snapshot } from '../resolve/index.js';
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from './requests.js';
 import type { ContainerFaultOp, DockerFaultEffects } from './fault-effects.js';
@@ -15,6 +21,10 @@ import { resolveSelector } from '../resolve/index.js';
 export interface DesiredNetwork {
   name: string; // short name in the spec
   dockerName: string;
+  /** An overlay network: one object on the Swarm, created through a manager, joined from any engine. */
+  swarm: boolean;
+  /** The engine of a local network, when not the default one (a swarm network has none). */
+  engine?: string;
   index: number; // position in spec.networks (for error paths)
   hash: string;
   request: NetworkCreateRequest;
@@ -23,6 +33,8 @@ export interface DesiredNetwork {
 export interface DesiredContainer {
   name: string;
   dockerName: string;
+  /** Its engine, when not the default one. */
+  engine?: string;
   index: number;
   hash: string;
   /** request.network is filled by the planner with the first membership (Docker attaches one at create). */
@@ -36,6 +48,8 @@ export interface DesiredMember {
   networkDockerName: string;
   /** Docker name of the container (declared: "<scenario>_<name>"; adopted: its own name). */
   container: string;
+  /** The container's engine (where the membership is made), when not the default one. */
+  engine?: string;
   /** How status and people refer to it: the short name for declared containers, else the Docker name. */
   display: string;
   declared: boolean;
@@ -154,14 +168,31 @@ export function desiredState(
 ): DesiredState {
   const scenario = scn.metadata.name;
   const spec = scn.spec;
-  const networks = (spec.networks ?? []).map((n, index) => {
+  const networks: DesiredNetwork[] = (spec.networks ?? []).map((n, index) => {
     const { hash, request } = networkRequest(controller, scenario, n);
-    return { name: n.name, dockerName: request.name, index, hash, request };
+    const swarm = (n.driver ?? 'bridge') === 'overlay';
+    return {
+      name: n.name,
+      dockerName: request.name,
+      swarm,
+      ...(swarm ? {} : engineTag(engineOf(n))),
+      index,
+      hash,
+      request,
+    };
   });
   const declared = spec.containers ?? [];
-  const containers = declared.map((c, index) => {
+  const containers: DesiredContainer[] = declared.map((c, index) => {
     const { hash, request } = containerRequest(controller, scenario, c);
-    return { name: c.name, dockerName: request.name, index, hash, request, dependsOn: c.dependsOn ?? [] };
+    return {
+      name: c.name,
+      dockerName: request.name,
+      ...engineTag(engineOf(c)),
+      index,
+      hash,
+      request,
+      dependsOn: c.dependsOn ?? [],
+    };
   });
   const members: DesiredMember[] = [];
   const unresolved: Unresolved[] = [];
@@ -187,11 +218,20 @@ export function desiredState(
       });
     }
     for (const r of matches) {
+      if (!net.swarm && engineOf(r) !== engineOf(net)) {
+        unresolved.push({
+          network: m.network,
+          memberIndex,
+          missing: false,
+          message: `${r.display} runs on engine "${engineOf(r)}" but network ${m.network} is a local network on engine "${engineOf(net)}"; containers on different engines share only overlay networks (driver: overlay)`,
+        });
+        continue;
+      }
       const key = memberKey(net.dockerName, r.container);
       if (effects?.disconnected.has(key)) continue; // a disconnect fault's window is open
       const aliases = new Set(m.aliases ?? []);
       if (r.declared) aliases.add(r.display);
-      const prev = seen.get(key);
+      const prev = seen.get(`${key}\u0000${engineOf(r)}`);
       if (prev) {
         // Several member entries put one container on one network: union their aliases.
         for (const a of prev.endpoint.aliases) aliases.add(a);
@@ -204,12 +244,13 @@ export function desiredState(
         network: net.name,
         networkDockerName: net.dockerName,
         container: r.container,
+        ...engineTag(engineOf(r)),
         display: r.display,
         declared: r.declared,
         memberIndex,
         endpoint: { aliases: [...aliases].sort(), ipv4Address: m.ipv4Address, ipv6Address: m.ipv6Address },
       };
-      seen.set(key, member);
+      seen.set(`${key}\u0000${engineOf(r)}`, member);
       members.push(member);
     }
   });

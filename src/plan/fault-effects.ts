@@ -7,7 +7,7 @@
 //      container {kill|restart}  done once per window (status records which window it was done in);
 //                                after a kill window, a container faultline killed is started again.
 import { actionOf, assertNever } from '../api/kinds.js';
-import { dockerName, memberKey } from '../api/ownership.js';
+import { dockerName, engineTag, memberKey } from '../api/ownership.js';
 import type { FaultSpec, FaultStatus } from '../api/types.js';
 import type { ActiveFault, FaultTarget } from '../resolve/index.js';
 
@@ -16,6 +16,8 @@ export type Hold = 'paused' | 'stopped';
 export interface ContainerFaultOp {
   kind: 'pause' | 'unpause' | 'stop' | 'start' | 'kill' | 'restart';
   container: string; // Docker name
+  /** The container's engine (absent: the default engine). */
+  engine?: string;
   fault: string;
   signal?: string;
   cause: string;
@@ -62,7 +64,7 @@ export function dockerFaultEffects(
           if (!o) continue;
           const done = prevTarget(prev, fault.name, t.display)?.window === index;
           const cause = `fault "${fault.name}" window ${index + 1}`;
-          const base = { container: t.container, fault: fault.name, cause };
+          const base = { container: t.container, ...engineTag(t.engine ?? 'default'), fault: fault.name, cause };
           switch (a.spec.action) {
             case 'pause':
               holds.set(t.container, 'paused');
@@ -105,13 +107,14 @@ export function dockerFaultEffects(
       const o = t.observed;
       if (!o) continue;
       const cause = `fault "${fault.name}" window closed: release`;
+      const where = engineTag(t.engine ?? 'default');
       if (action === 'pause' && o.state === 'paused')
-        ops.push({ kind: 'unpause', container: t.container, fault: fault.name, cause });
+        ops.push({ kind: 'unpause', container: t.container, ...where, fault: fault.name, cause });
       if (
         (action === 'stop' || action === 'kill') &&
         (o.state === 'exited' || o.state === 'created' || o.state === 'dead')
       )
-        ops.push({ kind: 'start', container: t.container, fault: fault.name, cause });
+        ops.push({ kind: 'start', container: t.container, ...where, fault: fault.name, cause });
     }
   }
   return { disconnected, holds, ops };

@@ -2,8 +2,13 @@
 // selector means right now. `names` match a container declared in the scenario by its short name
 // first, then an existing container by its Docker name; labels and compose match existing
 // containers (and declared ones through their spec labels). faultline's own helpers are never
-// selected.
-import { dockerName, LABEL_ROLE, LABEL_SCENARIO } from '../api/ownership.js';
+// selected. With several engines, names and labels match on every engine unless the selector is
+// limited to one (`engine: b`); a declared container is wherever its spec puts it:
+//
+//   names: [web]          declared "web" (engine b)  → shop_web on b
+//   names: [redis]        existing "redis" on default and on b → both, each with its engine
+//   names: [redis], engine: b                        → only b's
+import { dockerName, engineOf, engineTag, LABEL_ROLE, LABEL_SCENARIO } from '../api/ownership.js';
 import type { ContainerSpec, Selector } from '../api/types.js';
 import type { ObservedContainer, Snapshot } from './view.js';
 
@@ -28,6 +33,8 @@ export interface Resolved {
   container: string; // Docker name
   display: string;
   declared: boolean;
+  /** The engine it is on (absent: the default engine). */
+  engine?: string;
 }
 
 /**
@@ -44,41 +51,45 @@ export function resolveSelector(
 ): { matches: Resolved[]; missing: string[] } {
   const out = new Map<string, Resolved>();
   const missing: string[] = [];
-  const selectable = snapshot.containers.filter((c) => c.labels[LABEL_ROLE] !== 'helper');
+  const onSelEngine = (engine: string) => sel.engine === undefined || sel.engine === engine;
+  const selectable = snapshot.containers.filter((c) => c.labels[LABEL_ROLE] !== 'helper' && onSelEngine(engineOf(c)));
   const hasOther = sel.labels !== undefined || sel.compose !== undefined;
+  const key = (engine: string, name: string) => `${engine}\u0000${name}`;
+  const addDeclared = (d: ContainerSpec) => {
+    const dn = dockerName(scenario, d.name);
+    out.set(key(engineOf(d), dn), { container: dn, display: d.name, declared: true, ...engineTag(engineOf(d)) });
+  };
+  const addExisting = (c: ObservedContainer) =>
+    out.set(key(engineOf(c), c.name), {
+      container: c.name,
+      display: c.name,
+      declared: false,
+      ...engineTag(engineOf(c)),
+    });
   if (sel.names) {
     for (const n of sel.names) {
       const d = declared.find((c) => c.name === n);
       if (d) {
-        if (!hasOther || matchesDeclared(d, sel)) {
-          const dn = dockerName(scenario, d.name);
-          out.set(dn, { container: dn, display: d.name, declared: true });
-        }
+        if ((!hasOther || matchesDeclared(d, sel)) && onSelEngine(engineOf(d))) addDeclared(d);
         continue;
       }
-      const c = selectable.find((x) => x.name === n);
-      if (!c) {
+      const cs = selectable.filter((x) => x.name === n);
+      if (!cs.length) {
         missing.push(n);
         continue;
       }
-      if (!hasOther || matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
+      for (const c of cs) if (!hasOther || matchesLabels(c, sel)) addExisting(c);
     }
   } else if (hasOther) {
-    for (const d of declared) {
-      if (matchesDeclared(d, sel)) {
-        const dn = dockerName(scenario, d.name);
-        out.set(dn, { container: dn, display: d.name, declared: true });
-      }
-    }
+    for (const d of declared) if (matchesDeclared(d, sel) && onSelEngine(engineOf(d))) addDeclared(d);
     for (const c of selectable) {
       // declared containers of THIS scenario were handled above through their spec
       if (c.labels[LABEL_SCENARIO] === scenario && c.labels[LABEL_ROLE] === 'container') continue;
-      if (matchesLabels(c, sel)) out.set(c.name, { container: c.name, display: c.name, declared: false });
+      if (matchesLabels(c, sel)) addExisting(c);
     }
   }
-  const matches = [...out.values()].sort((a, b) =>
-    a.container < b.container ? -1 : a.container > b.container ? 1 : 0,
-  );
+  const order = (r: Resolved) => `${r.container}\u0000${r.engine ?? ''}`;
+  const matches = [...out.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
   return { matches, missing };
 }
 

@@ -2,6 +2,7 @@
 // current by observe/ (listed once, then followed through Docker's events) and handed to the
 // resolvers and planners as an immutable value. Plain data; nothing here talks to Docker.
 // Ownership labels and names: api/ownership.ts.
+import { engineOf } from '../api/ownership.js';
 
 export interface ObservedEndpoint {
   networkId: string;
@@ -13,6 +14,8 @@ export interface ObservedEndpoint {
 }
 
 export interface ObservedContainer {
+  /** The engine it runs on; absent: the default engine (a single-engine view never carries one). */
+  engine?: string;
   id: string;
   name: string; // without leading "/"
   image: string;
@@ -25,9 +28,13 @@ export interface ObservedContainer {
 }
 
 export interface ObservedNetwork {
+  /** The engine whose list shows it; absent: the default engine. */
+  engine?: string;
   id: string;
   name: string;
   driver: string;
+  /** Docker's Scope: "local", or "swarm" for an overlay network (every engine of the Swarm sees the same id). */
+  scope?: string;
   labels: Record<string, string>;
   internal: boolean;
   attachable: boolean;
@@ -39,9 +46,28 @@ export interface ObservedNetwork {
 }
 
 export interface Snapshot {
-  /** Every network on the engine (small: engines have tens, not thousands). */
+  /**
+   * Every network on the engine (small: engines have tens, not thousands). With several engines,
+   * every engine's, each carrying its engine: a swarm network appears once per engine that lists it.
+   */
   networks: ObservedNetwork[];
-  /** Every container on the engine, running or not, with its endpoints. */
+  /** Every container on the engine(s), running or not, with its endpoints. */
   containers: ObservedContainer[];
   takenAt: string; // RFC 3339
+}
+
+/** Is this a swarm-scoped network (an overlay, one object across the engines of a Swarm)? */
+export function isSwarmNetwork(n: { driver?: string; scope?: string }): boolean {
+  return n.scope === 'swarm' || n.driver === 'overlay';
+}
+
+/** The part of a view that is on one engine (objects without an engine are the default engine's). */
+export function onEngine(view: Snapshot, engine: string): Snapshot {
+  const here = (x: { engine?: string }) => engineOf(x) === engine;
+  return { networks: view.networks.filter(here), containers: view.containers.filter(here), takenAt: view.takenAt };
+}
+
+/** A container by name on an engine (names are unique per engine, not across engines). */
+export function containerNamed(view: Snapshot, name: string, engine: string): ObservedContainer | undefined {
+  return view.containers.find((c) => c.name === name && engineOf(c) === engine);
 }

@@ -12,13 +12,14 @@
 //   netem.dependency netem.conflict bandwidth.conflict partition.spec partition.groups
 //   partition.count reject.protocol container.signal timing.conflict at.range repeat.duration
 //   repeat.overlap schedule.invalid schedule.duration timeZone.invalid cap.unknown env.key
-//   label.key label.reserved image.invalid
+//   label.key label.reserved image.invalid engine.overlay engine.mismatch
 //
 // One module per part of the spec, run in the order below; that order is the order of the issues.
 // Members and faults refer to networks through the NetworkRef that checkNetworks returns.
 
 import type { Issue } from '../types.js';
 import { checkContainers } from './containers.js';
+import { checkEngines } from './engines.js';
 import { checkFaults } from './faults.js';
 import { checkMembers } from './members.js';
 import { checkNetworks } from './networks.js';
@@ -36,6 +37,7 @@ export function semanticIssues(root: unknown): Issue[] {
   checkContainers(r, spec);
   checkMembers(r, spec, networkRef);
   checkFaults(r, spec, networkRef);
+  checkEngines(r, spec);
   checkScenarioDuration(r, spec);
   return r.issues;
 }
