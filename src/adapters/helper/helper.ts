@@ -27,6 +27,8 @@ export interface HelperExecOptions {
   apiTimeoutMs?: number;
   /** Extra labels on the helper container (tests mark theirs). Part of the config hash. */
   labels?: Record<string, string>;
+  /** The engine to copy the image from when it is absent here (docker save | docker load; never pulled). */
+  loadFrom?: Docker;
 }
 
 /** NetnsExec plus the helper's lifecycle; run() calls ensure() itself when needed. */
@@ -42,7 +44,12 @@ const shortId = (id: string) => id.slice(0, 12);
 export function createHelperExec(docker: Docker, opts: HelperExecOptions = {}): HelperExec {
   const name = opts.name ?? HELPER_NAME;
   const e = engineCalls(docker, opts.apiTimeoutMs ?? 30_000);
-  const helper = helperContainer(e, { name, image: opts.image ?? HELPER_IMAGE, labels: opts.labels ?? {} });
+  const helper = helperContainer(e, {
+    name,
+    image: opts.image ?? HELPER_IMAGE,
+    labels: opts.labels ?? {},
+    loadFrom: opts.loadFrom,
+  });
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const maxOutputBytes = opts.maxOutputBytes ?? 16 * 1024 * 1024;
 

@@ -7,6 +7,7 @@ import { Controller } from '../../controller/controller.js';
 import { controllerIdFor } from '../../controller/lease.js';
 import { systemClock } from '../../store/index.js';
 import { createLogger } from '../log.js';
+import { DEFAULT_ENGINE } from '../../api/ownership.js';
 import { createDirStore } from '../wiring.js';
 import { watchedDir } from '../input.js';
 import {
@@ -25,7 +26,11 @@ interface Opts {
   logLevel: string;
   netnsExec: string;
   hostRules: 'auto' | 'off';
+  engine: string[];
+  context: string[];
 }
+
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function controllerCommand(program: Command): Command {
   const cmd = program
@@ -47,24 +52,55 @@ export function controllerCommand(program: Command): Command {
     .addOption(logLevelOption('info'))
     .addOption(netnsOption())
     .addOption(hostRulesOption())
+    .addOption(
+      new Option(
+        '--engine <NAME=URL>',
+        'another Docker engine, named as scenarios write it (engine: NAME): unix:///path, tcp://host:port, https://host:port (TLS from DOCKER_CERT_PATH); repeatable; default=URL replaces DOCKER_HOST',
+      )
+        .argParser(collect)
+        .default([]),
+    )
+    .addOption(
+      new Option(
+        '--context <NAME[=CONTEXT]>',
+        'the engine of a Docker CLI context (its endpoint and TLS, from $DOCKER_CONFIG/contexts), named NAME; repeatable',
+      )
+        .argParser(collect)
+        .default([]),
+    )
     .action(async (opts: Opts, self: Command) => {
       const log = createLogger(opts.logLevel);
       const dir = resolve(await watchedDir(self));
       // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
-      const [{ createDockerPort }, { createKernel }] = await Promise.all([
-        import('../../adapters/docker/port.js'),
-        import('../netfaults.js'),
-      ]);
-      const docker = createDockerPort();
-      const kernel = await createKernel(
-        docker,
-        { mode: opts.netnsExec, hostRules: opts.hostRules },
-        log,
-        controllerIdFor(dir),
+      const [{ createDockerPort }, { createKernel, createEngineKernels }, { engineConfigs }, { connectEngine }] =
+        await Promise.all([
+          import('../../adapters/docker/port.js'),
+          import('../netfaults.js'),
+          import('../engines.js'),
+          import('../../adapters/docker/client.js'),
+        ]);
+      const configs = engineConfigs(opts.engine, opts.context);
+      const given = configs.find((c) => c.name === DEFAULT_ENGINE);
+      const docker = createDockerPort(given?.options ?? {});
+      const others = new Map(
+        configs.filter((c) => c.name !== DEFAULT_ENGINE).map((c) => [c.name, createDockerPort(c.options)] as const),
       );
-      const controller = new Controller({
+      for (const c of configs) log.info({ engine: c.name, where: c.where }, `engine ${c.name}`);
+      let controller: Controller | undefined;
+      const kernel = others.size
+        ? createEngineKernels(
+            new Map([[DEFAULT_ENGINE, docker], ...others]),
+            // The helper image is copied from the engine of DOCKER_HOST (this host's) to any engine lacking it.
+            { mode: opts.netnsExec, hostRules: opts.hostRules, loadFrom: connectEngine(), execTimeoutMs: 60_000 },
+            log,
+            controllerIdFor(dir),
+            () => new Set(controller?.view.state().reachable ?? [DEFAULT_ENGINE]),
+          )
+        : await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, log, controllerIdFor(dir));
+      controller = new Controller({
         dir,
         docker,
+        ...(others.size ? { engines: others } : {}),
         store: createDirStore(dir),
         kernel,
         clock: systemClock(),
@@ -89,6 +125,7 @@ export function controllerCommand(program: Command): Command {
     'faultline controller --dir scenarios &',
     'FAULTLINE_DIR=scenarios FAULTLINE_WORKERS=8 faultline controller --log-level debug',
     'faultline controller --netns-exec helper    # not root on the engine host',
+    'faultline controller --context b=fl-b --engine c=tcp://10.0.0.3:2375    # several engines (engine: b in scenarios)',
   ]);
 }
 
