@@ -8,8 +8,8 @@
 // them), and by what each engine lists:
 //   1. an overlay network made once through the manager, a container on each engine: ping and nc
 //      across hosts, both ways;
-//   2. a partition {a} | {b} cuts both directions; a one-way blackhole (ingress of b from a, tcp
-//      7000) cuts a → b and not b → a; removing the fault restores both;
+//   2. a partition {a} | {b} cuts both directions; a one-way blackhole (what b receives from a on
+//      tcp 7000) cuts a → b:7000 and not b → a; removing the fault restores both;
 //   3. b's dockerd stopped: b's container shows EngineUnreachable, a stays Running; started again:
 //      Ready, one container per engine, no leaks.
 // Run by scripts/multi-vm/test-multi.sh (`make multi`), which boots the guests and sets
@@ -176,9 +176,18 @@ describe('one scenario across two engines joined by a Swarm overlay', { skip }, 
     assert.ok(await pings('b', `${NAME}_b`, ipA), 'b → a restored');
   });
 
-  test('a one-way cut (b drops tcp/7000 from a) cuts a → b only', async () => {
+  test('a one-way cut (b drops what a sends to tcp/7000) cuts a → b only; b → a still works', async () => {
     const ipA = (await ipOf('a'))!;
     const ipB = (await ipOf('b'))!;
+    // A second listener on a, on a port the cut does not name: b's connection to it needs a's
+    // answers to reach b, which only a cut of everything from a would stop.
+    await dk('a', 'exec', '-d', `${NAME}_a`, 'nc', '-ll', '-p', '7001', '-e', 'echo', 'hello-from-a-7001');
+    await eventually(
+      async () => (await dk('b', 'exec', `${NAME}_b`, 'sh', '-c', `echo | nc -w 3 ${ipA} 7001`)).out.includes('7001'),
+      'b → a:7001 before the cut',
+      60_000,
+      500,
+    );
     await writeFile(
       file,
       scenario(`  faults:
@@ -196,8 +205,11 @@ describe('one scenario across two engines joined by a Swarm overlay', { skip }, 
       120_000,
       500,
     );
+    assert.equal((await target('oneway', 'b'))?.engine, 'b');
     assert.equal(await talks('a', `${NAME}_a`, ipB, 'hello-from-b'), false, 'a → b:7000 is cut');
-    assert.ok(await talks('b', `${NAME}_b`, ipA, 'hello-from-a'), 'b → a:7000 still works');
+    const back = await dk('b', 'exec', `${NAME}_b`, 'sh', '-c', `echo | nc -w 3 ${ipA} 7001`);
+    assert.ok(back.out.includes('hello-from-a-7001'), `b → a:7001 still works (got ${back.out})`);
+    assert.ok(await pings('b', `${NAME}_b`, ipA), 'b → a ping still works');
     await writeFile(file, scenario(''));
     await eventually(() => talks('a', `${NAME}_a`, ipB, 'hello-from-b'), 'a → b:7000 restored', 60_000, 500);
   });

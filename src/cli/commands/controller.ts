@@ -86,7 +86,7 @@ export function controllerCommand(program: Command): Command {
         configs.filter((c) => c.name !== DEFAULT_ENGINE).map((c) => [c.name, createDockerPort(c.options)] as const),
       );
       for (const c of configs) log.info({ engine: c.name, where: c.where }, `engine ${c.name}`);
-      let controller: Controller | undefined;
+      const made: { controller?: Controller } = {};
       const kernel = others.size
         ? createEngineKernels(
             new Map([[DEFAULT_ENGINE, docker], ...others]),
@@ -94,10 +94,10 @@ export function controllerCommand(program: Command): Command {
             { mode: opts.netnsExec, hostRules: opts.hostRules, loadFrom: connectEngine(), execTimeoutMs: 60_000 },
             log,
             controllerIdFor(dir),
-            () => new Set(controller?.view.state().reachable ?? [DEFAULT_ENGINE]),
+            () => new Set(made.controller?.view.state().reachable ?? [DEFAULT_ENGINE]),
           )
         : await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, log, controllerIdFor(dir));
-      controller = new Controller({
+      const controller = new Controller({
         dir,
         docker,
         ...(others.size ? { engines: others } : {}),
@@ -111,6 +111,7 @@ export function controllerCommand(program: Command): Command {
         // collection gives back the heap it grew: measured 108 → 86 MiB RSS with 100 scenarios.
         onQuiet: fullGc(),
       });
+      made.controller = controller;
       await controller.start();
       await new Promise<void>((resolveStop) => {
         const stop = (sig: string) => {
