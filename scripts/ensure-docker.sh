@@ -3,7 +3,8 @@
 # test image `faultline/testbox` exists. Idempotent; safe to run on every `make`.
 #
 #  * An engine already answering (DOCKER_HOST or /var/run/docker.sock): nothing is installed.
-#  * Otherwise, as root on Debian: apt-get install docker.io iptables busybox-static, start
+#  * Otherwise, as root on Debian: apt-get install docker.io iptables busybox-static (and
+#    docker-compose, debootstrap for the controller image's tests), start
 #    dockerd in the background (log: /var/log/faultline-dockerd.log), wait for the socket.
 #  * The image is built from Debian's busybox-static with `docker import`: nothing is pulled.
 set -euo pipefail
@@ -17,6 +18,9 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v iptables >/dev/null 2>&1 || need_pkgs+=(iptables)
 command -v nsenter >/dev/null 2>&1 || need_pkgs+=(util-linux)
 command -v tc >/dev/null 2>&1 || need_pkgs+=(iproute2)
+# The controller image's tests: Compose brings it up, debootstrap builds it (scripts/build-image.sh).
+command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
+command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need_pkgs+=(busybox-static)
 if ! engine_answers && [ ${#need_pkgs[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { log "no Docker engine answers and I am not root: install docker.io (${need_pkgs[*]}) and start dockerd, then rerun"; exit 1; }

@@ -22,6 +22,8 @@ export const FAULT_KINDS: { readonly [K in FaultAction]: FaultKindInfo } = Objec
   partition: { layer: 'netns', defaultDirection: 'both' },
   blackhole: { layer: 'netns', defaultDirection: 'both' },
   reject: { layer: 'netns', defaultDirection: 'both' },
+  // the target's queries to Docker's embedded resolver: they leave the target towards 127.0.0.11
+  dns: { layer: 'netns', defaultDirection: 'egress' },
   disconnect: { layer: 'docker' },
   container: { layer: 'docker' },
 });

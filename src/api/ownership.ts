@@ -37,7 +37,21 @@ export const MANAGED_BY = 'faultline';
 /** Label keys under this prefix are faultline's own; a spec may not set them. */
 export const RESERVED_LABEL_PREFIX = 'faultline.dev/';
 
-export type OwnedRole = 'network' | 'container' | 'helper';
+export type OwnedRole = 'network' | 'container' | 'volume' | 'helper';
+
+/** On a volume: keep it when its scenario is deleted ("true"), recorded when it is created. */
+export const LABEL_KEEP = 'faultline.dev/keep';
+
+/**
+ * An endpoint faultline makes on a network it does not own (spec external) carries this driver
+ * option, "<controller>/<scenario>": Docker networks have no labels per endpoint, and without it
+ * faultline could not tell its own memberships there from everyone else's (which it never touches).
+ */
+export const ENDPOINT_OWNER_OPT = 'faultline.dev/owner';
+
+export function endpointOwner(controller: string, scenario: string): string {
+  return `${controller}/${scenario}`;
+}
 
 /** Labels of a helper container (the netns helper, the capability-probe scratch container). */
 export const HELPER_LABELS: Readonly<Record<string, string>> = Object.freeze({

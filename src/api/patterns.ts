@@ -22,6 +22,13 @@ export const SIGNAL = '^(SIG[A-Z0-9+-]+|[0-9]+)$';
 export const ABSOLUTE_PATH = '^/';
 export const USER = '^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$';
 export const REASON = '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$';
+/** A network or volume driver: built in (bridge, local…) or a plugin's name, tag included. */
+export const DRIVER = '^[a-zA-Z0-9][a-zA-Z0-9_./:-]*$';
+export const NETWORK_MODE = '^(none|host|container:[a-z0-9]([-a-z0-9]*[a-z0-9])?)$';
+export const FILE_MODE = '^[0-7]{3,4}$';
+/** A DNS name to match in queries: labels of letters, digits, "-" and "_", a trailing dot allowed. */
+export const DNS_NAME =
+  '^[a-zA-Z0-9_]([-a-zA-Z0-9_]{0,61}[a-zA-Z0-9_])?(\\.[a-zA-Z0-9_]([-a-zA-Z0-9_]{0,61}[a-zA-Z0-9_])?)*\\.?$';
 
 export interface PatternHint {
   /** What the value is, with an article: "a duration". */
@@ -127,4 +134,35 @@ export const PATTERN_HINTS: Readonly<Record<string, PatternHint>> = {
   },
   [USER]: { what: 'a user', examples: '"1000", "1000:1000" or "nobody"' },
   [REASON]: { what: 'a CamelCase reason', examples: '"KernelLacksNetem"' },
+  [DRIVER]: {
+    what: 'a driver name (letters, digits, "_", ".", "/", ":" and "-")',
+    examples: '"bridge", "macvlan" or "weaveworks/net-plugin:latest_release"',
+  },
+  [NETWORK_MODE]: {
+    what: 'a network mode',
+    examples: '"none", "host" or "container:<name of a container in spec.containers>"',
+    advise: (v) => {
+      if (v === 'bridge' || v === 'default')
+        return 'leave networkMode out and list the container in spec.members (an external network `bridge` is the default bridge)';
+      const m = /^(?:container|service):\/?(.+)$/.exec(v.trim());
+      if (m) {
+        const fixed = `container:${toDnsLabel(m[1])}`;
+        return new RegExp(NETWORK_MODE, 'u').test(fixed) && fixed !== v
+          ? `write "${fixed}" (the short name of a container in spec.containers)`
+          : undefined;
+      }
+      return undefined;
+    },
+  },
+  [FILE_MODE]: { what: 'a file mode in octal', examples: '"755" or "1777"' },
+  [DNS_NAME]: {
+    what: 'a DNS name (labels of letters, digits, "-" and "_", at most 63 characters each, joined by ".")',
+    examples: '"db", "db.internal" or "example.com"',
+    advise: (v) => {
+      const t = v.trim().replace(/^\*\./, '');
+      return t !== v && new RegExp(DNS_NAME, 'u').test(t)
+        ? `write "${t}" (a name also matches every name under it)`
+        : undefined;
+    },
+  },
 };

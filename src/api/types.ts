@@ -47,11 +47,25 @@ export interface ScenarioSpec {
   allowHostNetwork?: boolean;
   /** Seed for every random choice (random targets, partition generators, random windows). */
   seed?: number;
+  /** Named Docker volumes the scenario owns (created, labelled, removed with it unless `keep`). */
+  volumes?: VolumeSpec[];
 }
 
 // ---------------------------------------------------------------- networks
 
-export type NetworkDriver = 'bridge' | 'macvlan' | 'ipvlan' | 'overlay';
+/** Drivers built into Docker; any other name is a network plugin's, passed through to Docker. */
+export const BUILTIN_DRIVERS = ['bridge', 'macvlan', 'ipvlan', 'overlay'] as const;
+export type BuiltinDriver = (typeof BUILTIN_DRIVERS)[number];
+/** A built-in driver, or a plugin's name (e.g. "weave", "weaveworks/net-plugin:latest_release"). */
+export type NetworkDriver = BuiltinDriver | (string & {});
+
+/**
+ * A network faultline does not own: it only connects members to it and disconnects them again,
+ * never creates, changes or removes it. `true`: the Docker network named like the entry
+ * (e.g. `bridge`, Docker's default). `{name}`: another Docker name. `{compose}`: the network a
+ * compose project made (labels com.docker.compose.project and com.docker.compose.network).
+ */
+export type ExternalNetwork = boolean | { name?: string; compose?: { project: string; network: string } };
 
 export interface IpamConfig {
   subnet: string; // CIDR, IPv4 or IPv6
@@ -61,7 +75,9 @@ export interface IpamConfig {
 }
 
 export interface NetworkSpec {
-  name: string; // DNS label; Docker name is `<scenario>_<name>`
+  name: string; // DNS label; Docker name is `<scenario>_<name>` (external: see `external`)
+  /** Not created by faultline: an existing Docker network members join (see ExternalNetwork). */
+  external?: ExternalNetwork;
   driver?: NetworkDriver; // default bridge
   options?: Record<string, string>; // driver options (e.g. parent for macvlan)
   ipam?: { driver?: string; config?: IpamConfig[]; options?: Record<string, string> };
@@ -100,6 +116,39 @@ export interface ContainerSpec {
   stopTimeout?: number; // seconds
   /** The engine it runs on (a name given to the controller with --engine or --context; default "default"). */
   engine?: string;
+  /**
+   * Docker network mode: `none` (loopback only), `host` (the host's namespace; faults there need
+   * spec.allowHostNetwork), or `container:<name>` (the namespace of a container declared in
+   * spec.containers: one namespace, one ledger). Absent: the networks of spec.members.
+   */
+  networkMode?: string;
+  /** Named volumes (from spec.volumes) and bind mounts (absolute host paths). */
+  volumes?: VolumeMount[];
+  tmpfs?: TmpfsMount[];
+}
+
+export interface VolumeMount {
+  /** A name from spec.volumes, or an absolute path on the engine's host (a bind mount). */
+  source: string;
+  target: string; // absolute path in the container
+  readOnly?: boolean;
+}
+
+export interface TmpfsMount {
+  target: string; // absolute path in the container
+  size?: Size; // e.g. 64m; absent: Docker's default (half the memory)
+  mode?: string; // octal, e.g. "1777"
+}
+
+// ---------------------------------------------------------------- volumes
+
+export interface VolumeSpec {
+  name: string; // DNS label; Docker name is `<scenario>_<name>`
+  driver?: string; // default "local"
+  options?: Record<string, string>; // driver options
+  labels?: Record<string, string>;
+  /** Keep the volume (and its data) when the scenario is deleted. Recorded when it is created. */
+  keep?: boolean;
 }
 
 // ---------------------------------------------------------------- selection
@@ -139,10 +188,23 @@ export interface NetemSpec {
   distribution?: 'uniform' | 'normal' | 'pareto' | 'paretonormal';
   loss?: Percent | { percent: Percent; correlation?: Percent };
   gemodel?: { p: Percent; r?: Percent; h?: Percent; k?: Percent }; // Gilbert-Elliott loss
+  /**
+   * 4-state Markov loss (tc `loss state p13 p31 p32 p23 p14`): states 1 good reception, 2 good
+   * within a burst, 3 burst loss, 4 isolated loss. Absent transitions take tc's defaults
+   * (p31 = 100% - p13, p32 = 0%, p23 = 100%, p14 = 0%).
+   */
+  lossState?: { p13: Percent; p31?: Percent; p32?: Percent; p23?: Percent; p14?: Percent };
+  /** Mark ECN-capable packets Congestion Experienced instead of dropping them (needs a loss model). */
+  ecn?: boolean;
+  /** Deliver in slots (tc `slot`): packets wait for the next slot, every minDelay..maxDelay. */
+  slot?: { minDelay: Duration; maxDelay?: Duration; packets?: number; bytes?: Size };
+  /** netem's queue, in packets (tc default 1000). */
+  limit?: number;
   duplicate?: Percent | { percent: Percent; correlation?: Percent };
   corrupt?: Percent | { percent: Percent; correlation?: Percent };
   reorder?: { percent: Percent; correlation?: Percent; gap?: number };
-  rate?: Rate;
+  /** "1mbit", or with the per-packet overhead tc adds to each packet's length for the rate. */
+  rate?: Rate | { rate: Rate; packetOverhead?: number; cellSize?: number; cellOverhead?: number };
 }
 
 export interface BandwidthSpec {
@@ -150,6 +212,15 @@ export interface BandwidthSpec {
   burst?: Size;
   limit?: Size; // queue size in bytes
   latency?: Duration; // tbf latency (alternative to limit)
+  /**
+   * htb: `rate` is guaranteed and the fault's traffic may borrow up to `ceil` while the target's
+   * other shaped traffic leaves room (all ceil-shaped traffic of a device shares one parent class).
+   */
+  ceil?: Rate;
+  /** tbf: a burst leaves at most this fast (above rate); needs a one-packet `mtu` bucket. */
+  peakrate?: Rate;
+  /** tbf's peak bucket with peakrate: the largest packet (default 1514b, one Ethernet frame). */
+  mtu?: Size;
 }
 
 export type PartitionGenerator = 'halves' | 'majority' | 'isolate' | 'ring' | 'bridge';
@@ -169,6 +240,15 @@ export interface RejectSpec {
 
 export interface DisconnectSpec {
   network: string; // a name from spec.networks
+}
+
+/** Docker's embedded resolver (127.0.0.11 in the container): its queries vanish, wait or are refused. */
+export interface DnsSpec {
+  action: 'drop' | 'delay' | 'refuse';
+  /** For delay: how long each query waits. */
+  delay?: Duration;
+  /** Only queries for these names and the names under them (db matches db and a.db); absent: all. */
+  names?: string[];
 }
 
 export interface ContainerActionSpec {
@@ -195,9 +275,15 @@ export interface FaultBase extends TimingSpec {
   name: string; // DNS label, unique within the scenario
   targets?: Selector; // required for every action but `partition` with explicit groups
   peers?: { names?: string[]; labels?: Record<string, string>; cidrs?: string[]; engine?: string };
-  ports?: string[]; // "5432", "8000-8100"
+  ports?: string[]; // "5432", "8000-8100": either end of the packet
+  /** Only packets whose source port is in one of these (not with ports). */
+  sourcePorts?: string[];
+  /** Only packets whose destination port is in one of these (not with ports). */
+  destinationPorts?: string[];
   protocol?: Protocol; // default all (tcp when ports are given and no protocol)
   direction?: Direction; // default: FAULT_KINDS[kind].defaultDirection (api/kinds.ts)
+  /** readback (default): verified when the kernel shows the rules; probe: also measured by packets. */
+  verify?: 'readback' | 'probe';
 }
 
 /** The action keys of a fault and their specs. A new fault kind starts here (see CONTRIBUTING.md). */
@@ -207,6 +293,7 @@ export interface FaultActions {
   partition: PartitionSpec;
   blackhole: Record<string, never>;
   reject: RejectSpec;
+  dns: DnsSpec;
   disconnect: DisconnectSpec;
   container: ContainerActionSpec;
 }
@@ -255,7 +342,19 @@ export interface NetworkStatus {
   engine?: string;
   id?: string;
   phase: 'Pending' | 'Ready' | 'Failed';
+  /** Not owned by faultline (spec external): only joined and left. */
+  external?: boolean;
+  driver?: string;
   subnets?: string[];
+  message?: string;
+}
+
+export interface VolumeStatus {
+  name: string;
+  dockerName: string;
+  phase: 'Pending' | 'Ready' | 'Failed';
+  /** Kept when the scenario is deleted (as recorded on the volume when it was created). */
+  keep?: boolean;
   message?: string;
 }
 
@@ -309,6 +408,38 @@ export interface FaultTargetStatus {
    * started by then (the windows after those that end before the engine returns are `missed`).
    */
   unreachable?: { since: string; windowsRun: number };
+  /**
+   * disconnect on an external network: the endpoint the target had there, given back as it was when
+   * the window closes (owner: the mark it carried, "<controller>/<scenario>"; absent: not faultline's).
+   */
+  restore?: { network: string; aliases?: string[]; owner?: string };
+  /** verify: probe — what packets showed, beside what was requested. */
+  observed?: ObservedEffect;
+}
+
+/**
+ * A measurement by packets from inside the target's namespace against a peer of the scenario, e.g.
+ * {delay: 101.2ms, loss: 19.5%, samples: 200, expected: {delay: 100ms}, verdict: AsRequested}.
+ */
+export interface ObservedEffect {
+  /** When it was measured (RFC 3339), and the peer address it was measured against. */
+  at: string;
+  peer: string;
+  /** Echo requests (or connects) sent. */
+  samples: number;
+  /** Mean round-trip time. */
+  delay?: Duration;
+  loss?: Percent;
+  rate?: Rate;
+  /** Did the peer answer at all (partition, blackhole: expected false). */
+  reachable?: boolean;
+  /** Was the connect refused at once (reject: expected true). */
+  refused?: boolean;
+  /** The requested effect, in the same words, as the probe expects to see it. */
+  expected?: { delay?: Duration; loss?: Percent; rate?: Rate; reachable?: boolean; refused?: boolean };
+  /** AsRequested, EffectMismatch (outside the tolerance), or Inconclusive (nothing to compare). */
+  verdict: 'AsRequested' | 'EffectMismatch' | 'Inconclusive';
+  message?: string;
 }
 
 export interface FaultStatus {
@@ -341,6 +472,7 @@ export interface ScenarioStatus {
   seed?: number;
   conditions?: Condition[];
   networks?: NetworkStatus[];
+  volumes?: VolumeStatus[];
   containers?: ContainerStatus[];
   members?: MemberStatus[];
   faults?: FaultStatus[];

@@ -31,6 +31,9 @@ function errorKey(op: Op): string {
     case 'network.create':
     case 'network.remove':
       return op.network;
+    case 'volume.create':
+    case 'volume.remove':
+      return op.volume;
     default:
       return op.container;
   }
@@ -46,6 +49,10 @@ function run(docker: DockerPort, op: Op): Promise<unknown> {
       return docker.removeNetwork(op.id);
     case 'network.create':
       return docker.createNetwork(op.request);
+    case 'volume.remove':
+      return docker.removeVolume(op.volume);
+    case 'volume.create':
+      return docker.createVolume(op.request);
     case 'container.create':
       return docker.createContainer(op.request);
     case 'member.connect':
@@ -90,7 +97,8 @@ export async function executePlan(
         opts.onOp?.(r);
       } catch (e) {
         const error = `${name}: ${(e as Error).message}`;
-        errors.set(errorKey(op), error);
+        // The first failure of an object is its cause (a failed create makes its start fail too).
+        if (!errors.has(errorKey(op))) errors.set(errorKey(op), error);
         const r = { name, ok: false, error, ms: Math.round(now() - t0) };
         results.push(r);
         opts.onOp?.(r);

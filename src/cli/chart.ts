@@ -8,6 +8,8 @@
 //   not started yet: drawn as it would run if it started now; offsets count from its start
 //   scenario Pending  start 2026-03-01T12:00:00.000Z  end +20s  now -1ms  next +0s
 import type { Scenario } from '../api/types.js';
+import { parseDuration } from '../api/duration.js';
+import { InvalidArgumentError } from 'commander';
 import { evaluateRecorded, renderGantt, renderSvg } from '../timeline/index.js';
 
 export type ChartFormat = 'text' | 'svg';
@@ -30,4 +32,48 @@ export function timelineChart(
     ? ''
     : 'not started yet: drawn as it would run if it started now; offsets count from its start\n';
   return note + renderGantt(scenario.spec, t.result, ctx, width);
+}
+
+/**
+ * `--at OFFSET` (and `--start TIME`): look at a scenario at an instant of its timeline instead of
+ * now: the start is --start, else the recorded start, else now; the instant is start + OFFSET.
+ * Deterministic pictures (the README's) give both.
+ */
+export function at(
+  scenario: Scenario | undefined,
+  opts: { at?: number; start?: Date },
+  real = new Date(),
+): { scenario: Scenario | undefined; now: Date } {
+  if (!scenario || (opts.at === undefined && opts.start === undefined)) return { scenario, now: real };
+  const recorded = scenario.status?.startedAt;
+  const start = opts.start ?? (recorded ? new Date(recorded) : real);
+  const status = { ...scenario.status, startedAt: start.toISOString() };
+  return {
+    scenario: { ...scenario, status },
+    now: opts.at === undefined ? real : new Date(start.getTime() + opts.at),
+  };
+}
+
+/** The names of the faults whose window is open at `now` (the scenario's recorded timeline). */
+export function activeFaults(scenario: Scenario, now: Date): Set<string> {
+  if (!scenario.spec?.faults?.length || !scenario.status?.startedAt) return new Set();
+  const t = evaluateRecorded(scenario.metadata.name, scenario.spec, scenario.status, now);
+  return new Set(t.result.active.map((a) => a.fault));
+}
+
+/** Parser for --at: an offset from the scenario's start (a duration, 0s and up). */
+export function offsetArg(value: string): number {
+  try {
+    return parseDuration(value.trim());
+  } catch {
+    throw new InvalidArgumentError('Use an offset from the start like 0s, 30s or 2m.');
+  }
+}
+
+/** Parser for --start: an RFC 3339 instant. */
+export function instantArg(value: string): Date {
+  const d = new Date(value.trim());
+  if (!/^\d{4}-\d\d-\d\dT/.test(value.trim()) || Number.isNaN(d.getTime()))
+    throw new InvalidArgumentError('Use an RFC 3339 instant like 2026-01-01T00:00:00Z.');
+  return d;
 }

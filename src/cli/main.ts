@@ -13,6 +13,10 @@ import { timelineCommand } from './commands/timeline.js';
 import { reseedCommand } from './commands/reseed.js';
 import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
+import { explainCommand } from './commands/explain.js';
+import { completionCommand } from './commands/completion.js';
+import { graphCommand } from './commands/graph.js';
+import { complete } from './completion.js';
 import { examples, UserError } from './options.js';
 
 /** The version in our package.json: dist/src/cli/main.js is three levels below it, installed or not. */
@@ -39,10 +43,13 @@ export function buildProgram(): Command {
   waitCommand(program);
   runCommand(program);
   timelineCommand(program);
+  graphCommand(program);
   reseedCommand(program);
   planCommand(program, 'plan');
   planCommand(program, 'diff');
   validateCommand(program);
+  explainCommand(program);
+  completionCommand(program);
   return examples(program, [
     'mkdir -p scenarios && faultline controller --dir scenarios &',
     'faultline apply -f examples/echo.yaml && faultline wait echo --for condition=Ready',
@@ -52,6 +59,12 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // What the completion scripts call on every Tab: candidates, one a line (never an error).
+  if (argv[2] === '__complete') {
+    const words = await complete(buildProgram(), argv.slice(3)).catch((): string[] => []);
+    process.stdout.write(words.map((w) => `${w}\n`).join(''));
+    return 0;
+  }
   try {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

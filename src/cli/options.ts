@@ -46,6 +46,15 @@ export function duration(minMs: number, minText: string): (value: string) => num
   };
 }
 
+/** Parser for a listen address `[host]:port`: ":9464" (every interface), "127.0.0.1:9464", "[::1]:9464". */
+export function listenAddress(value: string): { host?: string; port: number; text: string } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(value.trim());
+  if (!m || Number(m[3]) > 65_535)
+    throw new InvalidArgumentError('Use [host]:port, like :9464, 127.0.0.1:9464 or [::1]:9464.');
+  const host = m[1] ?? m[2];
+  return { ...(host ? { host } : {}), port: Number(m[3]), text: value.trim() };
+}
+
 export const dirOption = () =>
   new Option('--dir <dir>', 'directory of Scenario files the controller watches')
     .env('FAULTLINE_DIR')

@@ -1,10 +1,24 @@
-// `faultline run -f scenario.yaml`: the CI entry point. Runs a private controller on a private
-// directory, applies the scenario, follows its timeline in the foreground (one line per
-// transition, a progress line on a TTY), removes everything at the end or on SIGINT/SIGTERM, and
-// exits 0 only if every fault that had a window was injected and verified in every target.
-// A timeline without an end (an endless `repeat`, a `schedule`, a fault without `duration` and no
-// scenario `duration`) ends at --timeout, and that is a normal end: exit 0 if every fault applied
-// until then was verified.
+// `faultline run -f scenario.yaml [-- command...]`: the CI entry point. Runs a private controller on
+// a private directory, applies the scenario, follows its timeline in the foreground (one line per
+// transition, a progress line on a TTY), removes everything at the end or on SIGINT/SIGTERM.
+//
+// Without a command it ends with the timeline. A timeline without an end (an endless `repeat`, a
+// `schedule`, a fault without `duration` and no scenario `duration`) ends at --timeout, and that is
+// a normal end.
+//
+// With a command (after `--`), the command starts once the scenario is Ready (its containers and
+// networks exist) and runs while the timeline plays:
+//   --until command   (the default) the run ends when the command exits; the timeline is cut
+//                     short there, and an endless timeline simply ends with the command.
+//   --until timeline  the run ends with the timeline; a command still running then is stopped
+//                     (SIGTERM, then SIGKILL), which is not a failure.
+//
+// Exit status (runExitCode): the command's result first, then the faults':
+//   0  the command succeeded (or there was none) and every fault that had a window was injected
+//      and verified in every target
+//   1  the command failed: it exited non-zero, could not be started, or was stopped at --timeout
+//   2  a fault was not applied or not verified (or the run did not end normally)
+//   3  bad input: the scenario file or an option (commands/run.ts)
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +27,24 @@ import type { FaultStatus, Scenario, ScenarioStatus, TimelineSpec } from '../api
 import { Controller } from '../controller/controller.js';
 import { systemClock } from '../store/index.js';
 import type { DockerPort, KernelPort } from '../ports/index.js';
+import type { CommandExit, RunningCommand, StartCommand } from '../adapters/command.js';
 import { readStatus, ScenarioStore } from '../store/index.js';
 import { compileSchedule } from '../timeline/schedule.js';
 import { createDirStore } from './wiring.js';
 import { table } from './tables.js';
 import { escapesAllowed } from './output.js';
+
+/** What ends a run that has a command: the command's exit (default), or the timeline's end. */
+export type Until = 'command' | 'timeline';
+
+export interface CommandOptions {
+  argv: string[];
+  until: Until;
+  /** Starts the process (adapters/command.ts; tests pass a fake). */
+  start: StartCommand;
+  /** Between SIGTERM and SIGKILL when faultline stops the command. Default 10 s. */
+  graceMs?: number;
+}
 
 export interface RunOptions {
   text: string;
@@ -29,6 +56,7 @@ export interface RunOptions {
   keep: boolean;
   out: NodeJS.WritableStream & { isTTY?: boolean };
   env?: NodeJS.ProcessEnv;
+  command?: CommandOptions;
 }
 
 export interface FaultSummary {
@@ -41,14 +69,42 @@ export interface FaultSummary {
   reason?: string;
 }
 
+export interface CommandSummary {
+  argv: string[];
+  /** false: the scenario never became Ready, so the command was not started. */
+  started: boolean;
+  exitCode?: number;
+  signal?: string;
+  /** Why it could not be started. */
+  error?: string;
+  /** faultline stopped it: at the end of the timeline (--until timeline), at --timeout, or on a signal. */
+  stoppedBy?: 'timeline' | 'timeout' | 'signal';
+  /** It exited non-zero by itself, could not be started, or was stopped at --timeout or by a signal. */
+  failed: boolean;
+}
+
 export interface RunSummary {
   scenario: string;
-  outcome: 'completed' | 'interrupted' | 'timeout';
+  /** `not-ready`: the scenario failed before its command could start (a name conflict, a failed create). */
+  outcome: 'completed' | 'interrupted' | 'timeout' | 'not-ready';
   /** false: the timeline never ends by itself, and reaching --timeout is a normal end. */
   timelineEnds: boolean;
   durationMs: number;
   faults: FaultSummary[];
+  /** The faults' side: the run ended normally and no fault failed. */
   ok: boolean;
+  command?: CommandSummary;
+  /** See runExitCode. */
+  exitCode: number;
+}
+
+/** Exit status of `faultline run` (documented in its --help and the README). */
+export const RUN_EXIT = { ok: 0, commandFailed: 1, faultsNotVerified: 2, badInput: 3 } as const;
+
+/** The command's result first, then the faults'. */
+export function runExitCode(s: { ok: boolean; command?: { failed: boolean } }): number {
+  if (s.command?.failed) return RUN_EXIT.commandFailed;
+  return s.ok ? RUN_EXIT.ok : RUN_EXIT.faultsNotVerified;
 }
 
 function describeTransition(prev: ScenarioStatus | undefined, next: ScenarioStatus): string[] {
@@ -161,6 +217,68 @@ function finished(st: ScenarioStatus | undefined, spec: Scenario['spec']): boole
   return faults.length > 0 && faults.every((f) => f.phase !== 'Active' && f.phase !== 'Scheduled' && !f.nextWindow);
 }
 
+/** Ready for the command: Docker converged. Or never will be without a change: a conflict, a failure. */
+function readiness(st: ScenarioStatus | undefined): 'ready' | 'failed' | 'wait' {
+  const ready = st?.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.status === 'True') return 'ready';
+  if (st?.phase === 'Failed' || (ready?.status === 'False' && ready.reason === 'Conflict')) return 'failed';
+  return 'wait';
+}
+
+/** The user's command across the run: started once, its exit kept, stopped at most once. */
+class CommandRun {
+  private running?: RunningCommand;
+  private exit?: CommandExit;
+  stoppedBy?: CommandSummary['stoppedBy'];
+  constructor(private readonly c: CommandOptions) {}
+  get started(): boolean {
+    return this.running !== undefined;
+  }
+  get exited(): CommandExit | undefined {
+    return this.exit;
+  }
+  start(env: Record<string, string>): RunningCommand {
+    this.running = this.c.start(this.c.argv, { env });
+    void this.running.exited.then((e) => (this.exit = e));
+    return this.running;
+  }
+  /** Resolves when the command exits or after `ms`, whichever is first (at once when not running). */
+  async exitWithin(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise((r) => (timer = setTimeout(r, ms))),
+      this.running && !this.exit ? this.running.exited : new Promise(() => undefined),
+    ]);
+    clearTimeout(timer);
+  }
+  signal(sig: NodeJS.Signals): void {
+    if (this.running && !this.exit) this.running.signal(sig);
+  }
+  /** Stop it if it still runs (recording why); resolves with its exit. */
+  async stop(why: NonNullable<CommandSummary['stoppedBy']>): Promise<CommandExit | undefined> {
+    if (!this.running) return undefined;
+    if (!this.exit) {
+      this.stoppedBy ??= why;
+      this.exit = await this.running.stop(this.c.graceMs ?? 10_000);
+    }
+    return this.exit;
+  }
+  summary(): CommandSummary {
+    const e = this.exit;
+    const stoppedOk = this.stoppedBy === 'timeline';
+    return {
+      argv: this.c.argv,
+      started: this.started,
+      exitCode: e?.code,
+      signal: e?.signal,
+      error: e?.error,
+      stoppedBy: this.stoppedBy,
+      // Not started because the scenario never became Ready: that is the faults' failure (2), not the command's.
+      failed: this.started && !stoppedOk && (e === undefined || e.code !== 0),
+    };
+  }
+}
+
 export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const t0 = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'faultline-run-'));
@@ -181,12 +299,15 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const say = (line: string) => report.line(line);
   const ends = timelineEnds(o.scenario.spec);
   const tally = new Tally();
+  const cmd = o.command ? new CommandRun(o.command) : undefined;
+  const untilCommand = o.command?.until === 'command';
   let outcome: RunSummary['outcome'] = 'completed';
   let last: ScenarioStatus | undefined;
   const stop = new AbortController();
-  const onSignal = (sig: string) => {
-    say(`${sig}: stopping and removing the scenario`);
+  const onSignal = (sig: NodeJS.Signals) => {
+    say(`${sig}: stopping${cmd?.started ? ' the command and' : ''} removing the scenario`);
     outcome = 'interrupted';
+    cmd?.signal(sig);
     stop.abort();
   };
   const sigint = () => onSignal('SIGINT');
@@ -197,11 +318,13 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     await controller.start();
     await writeFile(file, o.text);
     say(`applied scenario ${name}`);
-    if (!ends)
+    if (!ends && !untilCommand)
       say(
         `the timeline has no end: stopping ${o.timeoutMs ? 'at --timeout (a normal end)' : 'on Ctrl-C only; give --timeout to end it'}`,
       );
     const deadline = o.timeoutMs ? t0 + o.timeoutMs : Infinity;
+    let timelineOver = false;
+    let exitSaid = false;
     while (!stop.signal.aborted) {
       const st = await statusIn(store, file);
       if (st) {
@@ -209,12 +332,45 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
         tally.observe(st);
         last = st;
       }
-      if (finished(st, o.scenario.spec)) break;
+      if (cmd && !cmd.started) {
+        const r = readiness(st);
+        if (r === 'failed') {
+          outcome = 'not-ready';
+          say(`the scenario did not become Ready; the command was not started`);
+          break;
+        }
+        if (r === 'ready') {
+          const running = cmd.start({ FAULTLINE_DIR: dir, FAULTLINE_SCENARIO: name });
+          say(`command started (pid ${running.pid ?? '?'}): ${o.command!.argv.join(' ')}`);
+        }
+      }
+      const exit = cmd?.exited;
+      if (exit && !exitSaid) {
+        exitSaid = true;
+        say(
+          `command exited ${exit.code}${exit.signal ? ` (${exit.signal})` : ''}${exit.error ? `: ${exit.error}` : ''}`,
+        );
+        if (untilCommand) break;
+        if (!timelineOver) say('the timeline plays on (--until timeline)');
+      }
+      if (!timelineOver && finished(st, o.scenario.spec)) {
+        timelineOver = true;
+        if (!untilCommand) {
+          if (cmd?.started && !cmd.exited) {
+            say('the timeline ended: stopping the command (--until timeline)');
+            await cmd.stop('timeline');
+          }
+          break;
+        }
+        if (cmd?.started && !cmd.exited) say('the timeline ended; waiting for the command (--until command)');
+      }
       if (Date.now() > deadline) {
         outcome = 'timeout';
         say(
-          `timeout after ${Math.round((Date.now() - t0) / 1000)} s: stopping${ends ? '' : ' (the timeline has no end)'}`,
+          `timeout after ${Math.round((Date.now() - t0) / 1000)} s: stopping${cmd?.started && !cmd.exited ? ' the command' : ''}${ends ? '' : ' (the timeline has no end)'}`,
         );
+        // An endless timeline played until --timeout is a normal end of --until timeline.
+        if (cmd?.started && !cmd.exited) await cmd.stop(!ends && !untilCommand ? 'timeline' : 'timeout');
         break;
       }
       if (st) {
@@ -223,11 +379,14 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
           `${st.phase ?? '…'}  active: ${active.join(', ') || 'none'}  next: ${st.nextTransitionAt ?? '-'}`,
         );
       }
-      await new Promise((r) => setTimeout(r, 200));
+      // Look again shortly, or at once when the command exits.
+      await cmd?.exitWithin(200);
+      if (!cmd) await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
+    if (cmd?.started && !cmd.exited) await cmd.stop('signal');
     if (o.keep) {
       // Keep networks and containers, remove every fault: suspend it, wait for that to converge.
       const text = o.text.replace(/^spec:\s*$/m, 'spec:\n  suspend: true');
@@ -241,9 +400,20 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     await rm(dir, { recursive: true, force: true });
   }
   const faults = tally.summary(last?.faults);
-  const normalEnd = outcome === 'completed' || (outcome === 'timeout' && !ends);
+  const normalEnd =
+    outcome === 'completed' || (outcome === 'timeout' && !ends && (!cmd || (!untilCommand && !cmd.summary().failed)));
   const ok = normalEnd && faults.every((f) => f.result !== 'failed');
-  return { scenario: name, outcome, timelineEnds: ends, durationMs: Date.now() - t0, faults, ok };
+  const command = cmd?.summary();
+  return {
+    scenario: name,
+    outcome,
+    timelineEnds: ends,
+    durationMs: Date.now() - t0,
+    faults,
+    ok,
+    command,
+    exitCode: runExitCode({ ok, command }),
+  };
 }
 
 async function statusIn(store: ScenarioStore, file: string): Promise<ScenarioStatus | undefined> {
@@ -259,13 +429,33 @@ async function waitFor(fn: () => Promise<boolean>, ms: number): Promise<void> {
   }
 }
 
+/** What became of the command, in one line (the first line of the summary). */
+function commandLine(c: CommandSummary): string {
+  const argv = c.argv.join(' ');
+  if (!c.started) return `command not started (the scenario did not become Ready): ${argv}`;
+  const how =
+    c.stoppedBy === 'timeline'
+      ? 'stopped at the end of the timeline (--until timeline)'
+      : c.stoppedBy === 'timeout'
+        ? 'stopped at --timeout'
+        : c.stoppedBy === 'signal'
+          ? 'stopped by a signal'
+          : c.error
+            ? `could not start: ${c.error}`
+            : `exited ${c.exitCode}${c.signal ? ` (${c.signal})` : ''}`;
+  return `command ${c.failed ? 'FAILED' : 'ok'}: ${how}: ${argv}`;
+}
+
 export function renderSummary(s: RunSummary): string {
   const rows = [['FAULT', 'WINDOWS', 'TARGETS', 'VERIFIED', 'RESULT', 'REASON']];
   for (const f of s.faults)
     rows.push([f.fault, String(f.windows), String(f.targets), `${f.injected}/${f.targets}`, f.result, f.reason ?? '']);
   return (
-    `\nscenario ${s.scenario}: ${s.outcome}${s.timelineEnds ? '' : ' (the timeline has no end)'} in ${(s.durationMs / 1000).toFixed(1)} s — ` +
+    '\n' +
+    (s.command ? `${commandLine(s.command)}\n` : '') +
+    `scenario ${s.scenario}: ${s.outcome}${s.timelineEnds ? '' : ' (the timeline has no end)'} in ${(s.durationMs / 1000).toFixed(1)} s — ` +
     `${s.ok ? 'every fault applied and verified' : 'NOT every fault was applied and verified'}\n` +
-    (s.faults.length ? table(rows) : 'no faults\n')
+    (s.faults.length ? table(rows) : 'no faults\n') +
+    `exit ${s.exitCode}\n`
   );
 }

@@ -4,16 +4,36 @@ import { parse as parseYaml } from 'yaml';
 import type { Scenario } from '../api/types.js';
 import type { DirStore } from '../ports/index.js';
 import { guardText } from '../api/guard.js';
-import { ScenarioStore } from '../store/index.js';
+import { ScenarioStore, type ApplyResult } from '../store/index.js';
 
-export function createDirStore(dir: string, store = new ScenarioStore({ dir })): DirStore {
+/** Where the controller keeps each scenario's status: in its file, or beside it (`.faultline/`). */
+export type StatusIn = 'file' | 'sidecar';
+
+export function createDirStore(
+  dir: string,
+  store = new ScenarioStore({ dir }),
+  opts: { statusIn?: StatusIn } = {},
+): DirStore {
+  const beside = opts.statusIn === 'sidecar';
   return {
     list: () => store.listScenarioFiles(dir),
     read: async (path) => {
       const r = await store.readStable(path);
-      return r.missing ? { missing: true as const } : { text: r.text, unsettled: r.unsettled, size: r.size };
+      if (r.missing) return { missing: true as const };
+      return {
+        text: r.text,
+        unsettled: r.unsettled,
+        size: r.size,
+        ...(beside ? { held: store.readHeldStatus(path) } : {}),
+      };
     },
     writeStatus: async (path, status, reconciledSpecHash) => {
+      if (beside) {
+        const r = await store.writeStatusBeside(path, status, { reconciledSpecHash });
+        return r.written
+          ? { written: true, own: r.own, text: r.text, generation: r.generation, heldText: r.heldText }
+          : { written: false, reason: `${r.reason}: ${r.message}` };
+      }
       const r = await store.writeStatus(path, status, { reconciledSpecHash });
       return r.written
         ? { written: true, own: r.own, text: r.text, generation: r.generation }
@@ -24,6 +44,7 @@ export function createDirStore(dir: string, store = new ScenarioStore({ dir })):
       return r === null ? { missing: true as const } : { text: r.text };
     },
     isOwnWrite: (path, text) => store.isOwnWrite(path, text),
+    ...(beside ? { forget: (path: string) => store.forgetHeldStatus(path) } : {}),
     // The controller indexes the directory itself before watching: initial files need no events.
     watch: (onEvent, signal) => store.watchDir(dir, onEvent, signal, { ignoreInitial: true }),
   };
@@ -49,10 +70,10 @@ export async function readScenarioFile(
   }
 }
 
-export function applyFile(dir: string, text: string): Promise<{ file: string; result: string }> {
-  return new ScenarioStore().applyToDir(dir, text);
+export function applyFile(dir: string, text: string, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+  return new ScenarioStore().applyToDir(dir, text, opts);
 }
 
-export function deleteScenario(dir: string, name: string): Promise<string | null> {
-  return new ScenarioStore().deleteFromDir(dir, name);
+export function deleteScenario(dir: string, name: string, opts: { dryRun?: boolean } = {}): Promise<string | null> {
+  return new ScenarioStore().deleteFromDir(dir, name, opts);
 }

@@ -25,7 +25,7 @@ import { scenariosWithResources } from '../plan/plan.js';
 import { resolveFaults } from '../resolve/index.js';
 import { evaluateRecorded } from '../timeline/index.js';
 import { duplicateNameStatus } from '../status/index.js';
-import type { Clock, DirEvent, DirStore, DockerPort, KernelPort } from '../ports/index.js';
+import type { Clock, DirEvent, DirStore, DockerPort, KernelPort, MetricsSink } from '../ports/index.js';
 import type { ViewChange } from '../observe/docker-view.js';
 import { EngineViews } from '../observe/engines.js';
 import { DEFAULT_ENGINE } from '../api/ownership.js';
@@ -62,6 +62,8 @@ export interface ControllerOptions {
    */
   onQuiet?: () => void;
   quietMs?: number;
+  /** Where the controller reports what it does (Prometheus, through adapters/metrics.ts). */
+  metrics?: MetricsSink;
 }
 
 const FILE_KEY = 'file:';
@@ -85,10 +87,13 @@ export class Controller {
   private readonly reconciler: Reconciler;
   private readonly pathName = new Map<string, string | undefined>();
   private readonly scenarios = new Map<string, Scenario>(); // last valid spec per name (event routing)
-  private readonly ownedNames = new Map<string, string>(); // docker object name -> scenario
+  /** Docker network name -> the scenarios that declare it (several may join one external network). */
+  private readonly ownedNames = new Map<string, Set<string>>();
   private readonly armed = new Map<string, Armed>();
   /** The last instant the armed path applied, per scenario. */
   private readonly fired = new Map<string, number>();
+  /** Faults whose window is open, by kind, per scenario (summed for the active-faults gauge). */
+  private readonly activeKinds = new Map<string, Partial<Record<string, number>>>();
   private readonly abort = new AbortController();
   private lease?: Lease;
   private workers: Promise<void>[] = [];
@@ -126,6 +131,7 @@ export class Controller {
       clock: o.clock,
       log: o.log,
       kernel: o.kernel,
+      metrics: o.metrics,
     });
   }
 
@@ -163,10 +169,12 @@ export class Controller {
       this.loop(LEASE_RENEW_MS, () => renewLease(o.dir, this.lease!, o.clock.now())),
     );
     for (let i = 0; i < (o.workers ?? 4); i++) this.workers.push(this.worker());
+    o.metrics?.ready(true);
     o.log.info({ dir: o.dir, id: this.id, scenarios: known.size }, 'controller started');
   }
 
   async stop(): Promise<void> {
+    this.o.metrics?.ready(false);
     this.abort.abort();
     for (const a of this.armed.values()) clearTimeout(a.timer);
     this.armed.clear();
@@ -202,7 +210,7 @@ export class Controller {
 
   private enqueueAll(): void {
     for (const [path, name] of this.pathName) this.queue.add(name ?? FILE_KEY + path);
-    for (const name of new Set(this.ownedNames.values())) this.queue.add(name);
+    for (const name of new Set([...this.ownedNames.values()].flatMap((s) => [...s]))) this.queue.add(name);
   }
 
   private async indexFile(path: string): Promise<{ old?: string; now?: string; text?: string }> {
@@ -213,6 +221,7 @@ export class Controller {
     if ('missing' in r) {
       this.pathName.delete(path);
       this.reconciler.forgetFile(path);
+      await this.o.store.forget?.(path);
       return { old };
     }
     // A file that still exists but whose name cannot be read (a typo saved mid-edit) keeps the
@@ -268,7 +277,12 @@ export class Controller {
     for (const { before, after } of c.networks) {
       const n = after ?? before;
       if (!n) continue;
-      const owner = n.labels[LABEL_SCENARIO] ?? this.ownedNames.get(n.name);
+      const owner = n.labels[LABEL_SCENARIO];
+      if (owner) this.queue.add(owner);
+      for (const s of this.ownedNames.get(n.name) ?? []) this.queue.add(s);
+    }
+    for (const { before, after } of c.volumes ?? []) {
+      const owner = (after ?? before)?.labels[LABEL_SCENARIO];
       if (owner) this.queue.add(owner);
     }
   }
@@ -281,6 +295,8 @@ export class Controller {
         await this.process(key);
       } catch (e) {
         this.stats.errors++;
+        this.o.metrics?.error('crash');
+        this.o.metrics?.reconciled('error');
         this.o.log.error({ key, err: e }, 'reconcile crashed; retrying with backoff');
         this.queue.addRateLimited(key);
       } finally {
@@ -326,6 +342,8 @@ export class Controller {
     const files = this.filesNamed(key);
     if (files.length > 1) {
       this.disarm(key);
+      o.metrics?.error('name_conflict');
+      o.metrics?.reconciled('invalid');
       for (const f of files) await this.refuseDuplicate(key, f, files);
       return;
     }
@@ -341,13 +359,26 @@ export class Controller {
     this.stats.kernelCommands += r.kernelCommands ?? 0;
     this.stats.kernelWrites += r.kernelWrites ?? 0;
     if (files.length === 0 || !r.scenario) this.disarm(key);
+    // Deleted: none; invalid: none; a reconcile that stopped early (a save in progress, superseded): as before.
+    if (files.length === 0) this.setActive(key, undefined);
+    else if (r.activeKinds || r.issues) this.setActive(key, r.activeKinds ?? {});
+    o.metrics?.reconciled(
+      r.error ? 'error' : r.issues ? 'invalid' : files.length === 0 ? 'deleted' : r.status ? 'ok' : 'requeued',
+    );
     if (files.length === 0) {
       this.fired.delete(key);
       this.scenarios.delete(key);
-      for (const [n, s] of this.ownedNames) if (s === key) this.ownedNames.delete(n);
+      for (const [n, s] of this.ownedNames) if (s.delete(key) && s.size === 0) this.ownedNames.delete(n);
     }
     if (r.scenario) this.scenarios.set(key, r.scenario);
-    if (r.desired) for (const n of r.desired.networks) this.ownedNames.set(n.dockerName, key);
+    if (r.desired) {
+      for (const n of r.desired.networks) {
+        if (!n.dockerName) continue; // an external network not found (yet): the not-Ready recheck finds it
+        const s = this.ownedNames.get(n.dockerName) ?? new Set<string>();
+        s.add(key);
+        this.ownedNames.set(n.dockerName, s);
+      }
+    }
     if (r.error) {
       this.stats.errors++;
       const delay = this.queue.addRateLimited(key);
@@ -446,13 +477,34 @@ export class Controller {
       const r = await this.o.kernel!.apply(intent.plan, at);
       this.stats.kernelCommands += r.commands;
       this.stats.kernelWrites += r.writes;
+      const { metrics } = this.o;
+      if (metrics) {
+        // The instant against the end of its kernel write: what the application felt.
+        metrics.transitionLateness(((r.writtenAt ?? this.o.clock.now().getTime()) - at) / 1000);
+        metrics.kernelPrograms('write', r.writes);
+        metrics.kernelPrograms('read', r.commands - r.writes);
+        if (r.errors.length) metrics.error('kernel');
+      }
     } catch (e) {
+      this.o.metrics?.error('armed_transition');
       this.o.log.warn(
         { scenario: name, err: (e as Error).message },
         'armed transition failed; the reconcile applies it',
       );
     }
     this.queue.add(name); // verify, Docker-level faults, status
+  }
+
+  /** Record a scenario's open faults by kind (undefined: it is gone) and publish the sums. */
+  private setActive(name: string, kinds: Partial<Record<string, number>> | undefined): void {
+    const { metrics } = this.o;
+    if (!metrics) return;
+    if (kinds === undefined) this.activeKinds.delete(name);
+    else this.activeKinds.set(name, kinds);
+    const sum: Record<string, number> = {};
+    for (const k of this.activeKinds.values())
+      for (const [kind, n] of Object.entries(k)) sum[kind] = (sum[kind] ?? 0) + (n ?? 0);
+    metrics.activeFaults(sum);
   }
 
   private async refuseDuplicate(name: string, file: string, all: string[]): Promise<void> {

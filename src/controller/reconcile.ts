@@ -12,15 +12,25 @@
 import type { Logger } from 'pino';
 import { parseScenario, type ParseResult } from '../api/parse.js';
 import { formatIssue } from '../api/format.js';
-import type { Issue, Scenario, ScenarioStatus } from '../api/types.js';
+import type { FaultAction, FaultSpec, Issue, Scenario, ScenarioStatus } from '../api/types.js';
+import { kindOf } from '../api/kinds.js';
 import { desiredState, type DesiredState } from '../plan/desired.js';
 import { dockerFaultEffects } from '../plan/fault-effects.js';
+import { faultNetworks } from '../plan/external.js';
 import { isEmptyPlan, planOps, planScenario, type Plan } from '../plan/plan.js';
 import { planNetns, type NetPlan } from '../netplan/index.js';
 import { resolveFaults, type ActiveFault, type Snapshot } from '../resolve/index.js';
 import { evaluateRecorded } from '../timeline/index.js';
 import { invalidStatus, reconciledStatus, statusChanged } from '../status/index.js';
-import type { Clock, DockerPort, KernelPort, KernelReport, ScenarioFiles } from '../ports/index.js';
+import type {
+  Clock,
+  DockerPort,
+  HeldStatus,
+  KernelPort,
+  KernelReport,
+  MetricsSink,
+  ScenarioFiles,
+} from '../ports/index.js';
 import { executePlan, type ExecResult } from '../apply/execute.js';
 import type { EngineState } from '../observe/engines.js';
 import { DEFAULT_ENGINE } from '../api/ownership.js';
@@ -39,6 +49,8 @@ export interface ReconcileDeps {
   log: Logger;
   /** Network faults in namespaces (absent: network faults are reported, not applied). */
   kernel?: KernelPort;
+  /** Phase durations, Docker operations, errors by reason (absent: nothing is measured). */
+  metrics?: MetricsSink;
 }
 
 /** The view a reconcile reads (one engine: DockerView; several: EngineViews). */
@@ -78,6 +90,8 @@ export interface ReconcileResult {
   /** The next timeline transition (the controller arms it), and the spec it belongs to. */
   nextTransitionAt?: Date;
   specHash?: string;
+  /** Faults whose window is open now, by kind (for the active-faults gauge). */
+  activeKinds?: Partial<Record<FaultAction, number>>;
 }
 
 /**
@@ -99,8 +113,11 @@ export interface NetnsIntent {
 }
 
 export class Reconciler {
-  /** path → the last text read and its parse (a file read again unchanged is not parsed again). */
-  private readonly parsed = new Map<string, { text: string; parsed: Parsed }>();
+  /**
+   * path → the last text read (and the held status's, when status is kept beside the file) and its
+   * parse: a file read again unchanged is not parsed again.
+   */
+  private readonly parsed = new Map<string, { text: string; held?: string; parsed: Parsed }>();
 
   constructor(private readonly deps: ReconcileDeps) {}
 
@@ -119,9 +136,12 @@ export class Reconciler {
       exec = await executePlan(plan, this.deps.engines ?? docker, { onOp: (r) => this.logOp(name, r) });
       await view.refresh(touchedBy(plan), enginesOf(plan));
     }
+    if (exec?.results.some((r) => !r.ok)) this.deps.metrics?.error('docker');
     // The namespaces after the containers: a namespace that stays unreadable (its container is
     // going away) must not keep the containers that end it from being removed.
     const net = this.deps.kernel ? await this.deps.kernel.forget(name) : undefined;
+    if (net) this.countPrograms(net);
+    if (net?.errors.length) this.deps.metrics?.error('kernel');
     const errors = [
       ...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []),
       ...(net?.errors ?? []),
@@ -139,9 +159,9 @@ export class Reconciler {
     if ('missing' in read) return { ops: 0, error: new Error(`${file} disappeared while reconciling`) };
     // Never act on a file that is being written right now: look again shortly.
     if (read.unsettled) return { ops: 0, requeueAfterMs: 250 };
-    const parsed = this.parse(file, read.text, read.size);
+    const parsed = this.parse(file, read.text, read.size, read.held);
     lap('parse');
-    if (!parsed.ok) return this.refuse(name, file, parsed.result);
+    if (!parsed.ok) return this.refuse(name, file, parsed.result, read.held);
     const { scenario } = parsed;
     // The file names another scenario than the one this reconcile is for (its name could not be
     // read when it was indexed, or it was renamed since): never act under the wrong name.
@@ -153,7 +173,8 @@ export class Reconciler {
     const before = view.current();
     const resolved = resolveFaults(scenario, time.result, before, time.seed);
     const teardown = time.result.scenarioPhase === 'Completed' && scenario.spec.onComplete === 'delete';
-    const effects = dockerFaultEffects(name, resolved.active, resolved.inactive, prev.faults);
+    const networks = faultNetworks(name, scenario.spec, before);
+    const effects = dockerFaultEffects(name, resolved.active, resolved.inactive, prev.faults, networks, before);
     const desired = desiredState(
       this.deps.controller,
       teardown ? { ...scenario, spec: {} } : scenario,
@@ -179,6 +200,9 @@ export class Reconciler {
     );
     // An armed transition of this scenario applied a later instant meanwhile: plan again from now.
     lap('netns');
+    if (net) this.countPrograms(net.kernel);
+    if (exec?.results.some((r) => !r.ok)) this.deps.metrics?.error('docker');
+    if (net?.kernel.errors.length) this.deps.metrics?.error('kernel');
     if (net?.kernel.superseded) return { ops: exec?.results.length ?? 0, requeueAfterMs: 0, scenario, desired };
 
     const status = reconciledStatus({
@@ -193,16 +217,18 @@ export class Reconciler {
       plan,
       exec,
       resolved: targets,
+      before,
+      networks,
       after,
       netplan: net?.plan,
       kernel: net?.kernel,
     });
     lap('status');
     const newerSpec = await this.write(name, file, parsed, status);
-    log.debug(
-      { scenario: name, ms: lap('write'), commands: net?.kernel.commands, writes: net?.kernel.writes },
-      'reconciled',
-    );
+    const phases = lap('write');
+    log.debug({ scenario: name, ms: phases, commands: net?.kernel.commands, writes: net?.kernel.writes }, 'reconciled');
+    const { metrics } = this.deps;
+    if (metrics) for (const [phase, ms] of Object.entries(phases)) metrics.reconcilePhase(phase, ms / 1000);
 
     const failed = [
       ...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []),
@@ -217,6 +243,7 @@ export class Reconciler {
       kernelWrites: net?.kernel.writes ?? 0,
       nextTransitionAt: time.result.nextTransitionAt,
       specHash: parsed.specHash,
+      activeKinds: teardown ? {} : countKinds(targets.active.map((a) => a.fault)),
     };
     if (failed.length) result.error = new Error(failed.join('; '));
     result.requeueAfterMs = this.comeBack(time.result.nextTransitionAt, status, net?.kernel, newerSpec);
@@ -272,26 +299,33 @@ export class Reconciler {
   async statusOf(file: string): Promise<ScenarioStatus | undefined> {
     const r = await this.deps.files.read(file);
     if ('missing' in r) return undefined;
+    if (r.held) return r.held.status;
     return (readStatus(r.text) ?? {}) as ScenarioStatus;
   }
 
-  /** Parse and validate, or reuse the parse of the same text. */
-  private parse(file: string, text: string, bytes?: number): Parsed {
+  /**
+   * Parse and validate, or reuse the parse of the same text. `held`: the status kept beside the
+   * file; then it, not the file's status entry, is the previous status and holds the generation.
+   */
+  private parse(file: string, text: string, bytes?: number, held?: HeldStatus): Parsed {
     const hit = this.parsed.get(file);
-    if (hit && hit.text === text) return hit.parsed;
+    if (hit && hit.text === text && hit.held === held?.text) return hit.parsed;
     const result = parseScenario(text, file, bytes === undefined ? {} : { bytes });
     let parsed: Parsed;
     if (result.ok) {
-      const g = generationOf(result.doc);
+      const js = (result.doc.toJS() ?? {}) as { spec?: unknown; status?: ScenarioStatus };
+      const g = held
+        ? generationOf({ spec: js.spec, metadata: { generation: held.generation }, status: held.status })
+        : generationOf(result.doc);
       parsed = {
         ok: true,
         scenario: result.scenario,
-        prev: (result.doc.toJS()?.status ?? {}) as ScenarioStatus,
+        prev: held ? held.status : (js.status ?? {}),
         generation: g.generation,
         specHash: g.specHash,
       };
     } else parsed = { ok: false, result };
-    this.parsed.set(file, { text, parsed });
+    this.parsed.set(file, { text, held: held?.text, parsed });
     return parsed;
   }
 
@@ -301,15 +335,23 @@ export class Reconciler {
   }
 
   /** An invalid file: report once in its status (or the log), never retry, never touch Docker. */
-  private async refuse(name: string, file: string, r: Extract<ParseResult, { ok: false }>): Promise<ReconcileResult> {
+  private async refuse(
+    name: string,
+    file: string,
+    r: Extract<ParseResult, { ok: false }>,
+    held?: HeldStatus,
+  ): Promise<ReconcileResult> {
+    this.deps.metrics?.error('invalid_spec');
     for (const i of r.issues) this.deps.log.warn({ scenario: name, file, code: i.code }, formatIssue(file, i));
-    if (r.doc) {
-      let prev: ScenarioStatus | undefined;
-      try {
-        prev = (r.doc.toJS({ maxAliasCount: 100 })?.status ?? {}) as ScenarioStatus;
-      } catch {
-        prev = undefined; // not convertible: nothing sensible can be written into it; the log has the issues
-      }
+    if (r.doc || held) {
+      let prev: ScenarioStatus | undefined = held?.status;
+      // Beside the file, the status can always be written; into the file, only when it is YAML data.
+      if (!held)
+        try {
+          prev = (r.doc!.toJS({ maxAliasCount: 100 })?.status ?? {}) as ScenarioStatus;
+        } catch {
+          prev = undefined; // not convertible: nothing sensible can be written into it; the log has the issues
+        }
       if (prev) {
         const status = invalidStatus(prev, file, r.issues, this.deps.clock.now());
         if (statusChanged(prev, status)) await this.deps.files.writeStatus(file, status);
@@ -327,12 +369,16 @@ export class Reconciler {
   ): Promise<boolean> {
     if (!statusChanged(parsed.prev, status)) return false;
     const w = await this.deps.files.writeStatus(file, status, parsed.specHash);
-    if (!w.written) this.deps.log.debug({ scenario: name, reason: w.reason }, 'status not written');
+    if (!w.written) {
+      this.deps.log.debug({ scenario: name, reason: w.reason }, 'status not written');
+      if (!w.reason?.startsWith('unchanged')) this.deps.metrics?.error('status_write');
+    }
     // Our own text, with the spec we parsed and the status we wrote: the next reconcile need not
     // parse it again (a scenario of 200 faults is ~100 ms of YAML per parse).
     else if (w.own !== false && w.text !== undefined) {
       this.parsed.set(file, {
         text: w.text,
+        held: w.heldText,
         parsed: { ...parsed, prev: status, generation: w.generation ?? parsed.generation },
       });
     }
@@ -358,13 +404,31 @@ export class Reconciler {
     return wake;
   }
 
+  /** Programs run in namespaces, for the counters: read-backs and writes. */
+  private countPrograms(k: KernelReport): void {
+    this.deps.metrics?.kernelPrograms('write', k.writes);
+    this.deps.metrics?.kernelPrograms('read', k.commands - k.writes);
+  }
+
   private logOp(scenario: string, r: { name: string; ok: boolean; error?: string; ms: number }): void {
+    // Operation names are "<kind> <object>..." (plan/opName): the kind is the counter's label.
+    this.deps.metrics?.dockerOperation(r.name.split(' ')[0], r.ok);
     if (r.ok) this.deps.log.info({ scenario, op: r.name, ms: r.ms }, r.name);
     else this.deps.log.warn({ scenario, op: r.name, ms: r.ms }, r.error);
   }
 }
 
-/** Milliseconds spent per phase of one reconcile, for the debug log: lap('parse') closes a phase. */
+/** How many of `faults` there are of each kind. */
+function countKinds(faults: readonly FaultSpec[]): Partial<Record<FaultAction, number>> {
+  const out: Partial<Record<FaultAction, number>> = {};
+  for (const f of faults) {
+    const k = kindOf(f);
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** Milliseconds spent per phase of one reconcile, for the debug log and the metrics: lap('parse') closes a phase. */
 function laps(): (phase: string) => Record<string, number> {
   const t: Record<string, number> = {};
   let last = performance.now();
@@ -382,13 +446,15 @@ export function enginesOf(plan: Plan): string[] {
 }
 
 /** The Docker objects a plan's operations name: what the view must re-read after it ran. */
-export function touchedBy(plan: Plan): { containers: string[]; networks: string[] } {
+export function touchedBy(plan: Plan): { containers: string[]; networks: string[]; volumes: string[] } {
   const containers = new Set<string>();
   const networks = new Set<string>();
+  const volumes = new Set<string>();
   for (const op of planOps(plan)) {
+    if ('volume' in op) volumes.add(op.volume);
     if ('container' in op) containers.add(op.container);
     if ('network' in op) networks.add('id' in op && op.kind === 'network.remove' ? op.id : op.network);
     if (op.kind === 'container.remove') containers.add(op.id);
   }
-  return { containers: [...containers], networks: [...networks] };
+  return { containers: [...containers], networks: [...networks], volumes: [...volumes] };
 }

@@ -98,6 +98,9 @@ export interface KernelEngineOptions {
 
 const REVERIFY_MS = 30_000;
 
+/** One namespace (or the host) after a converge: what it shows, the programs run, when the last write ended. */
+type Converged = NetnsOutcome & { commands: number; writes: number; writtenAt?: number };
+
 interface NsCache {
   pid: number;
   hash: string;
@@ -374,7 +377,7 @@ export class KernelEngine implements KernelPort {
   }
 
   /** Converge one container namespace to the union of every scenario's entries. */
-  private convergeNetns(target: NetnsTarget): Promise<NetnsOutcome & { commands: number; writes: number }> {
+  private convergeNetns(target: NetnsTarget): Promise<Converged> {
     const { exec } = this.o;
     return this.withLock(target.key, async () => {
       const caps = await this.capabilities();
@@ -412,8 +415,10 @@ export class KernelEngine implements KernelPort {
       let error: string | undefined;
       let writes = 0;
       let after = before;
+      let writtenAt: number | undefined;
       if (!diff.empty) {
         const r = await runSteps(this.runner, target, diff.steps);
+        writtenAt = this.now();
         commands += r.ran;
         writes = r.ran;
         error = r.error;
@@ -430,7 +435,7 @@ export class KernelEngine implements KernelPort {
       const verified = new Set([...keys].filter((k) => !pending.has(k) && !(error && !check.empty)));
       const outcome: NetnsOutcome = { verified, pending, mechanisms, error, degraded: compiled.degraded };
       this.cache.set(target.key, { hash, pid: target.pid, at: this.now(), readback: after, outcome });
-      return { ...outcome, commands, writes };
+      return { ...outcome, commands, writes, writtenAt };
     });
   }
 
@@ -477,7 +482,7 @@ export class KernelEngine implements KernelPort {
   }
 
   /** Converge the host's chains of this controller to the union of every scenario's host entries. */
-  private convergeHost(): Promise<NetnsOutcome & { commands: number; writes: number }> {
+  private convergeHost(): Promise<Converged> {
     return this.withLock(HOST_KEY, async () => {
       const t0 = performance.now();
       const hooks = await this.hostHooks();
@@ -531,6 +536,7 @@ export class KernelEngine implements KernelPort {
         }),
       );
       const tWrite = performance.now();
+      const writtenAt = programs.length ? this.now() : undefined;
       let after = before;
       if (programs.length) {
         // Read back exactly the tables written.
@@ -569,7 +575,7 @@ export class KernelEngine implements KernelPort {
         },
         'host converged',
       );
-      return { ...outcome, commands, writes };
+      return { ...outcome, commands, writes, writtenAt };
     });
   }
 
@@ -591,11 +597,12 @@ export class KernelEngine implements KernelPort {
     for (const [key, keys] of this.seen) if (key !== HOST_KEY && [...keys].some(mine)) affected.add(key);
     const hostAffected =
       (old?.plan.host.length ?? 0) > 0 || plan.host.length > 0 || [...(this.seen.get(HOST_KEY) ?? [])].some(mine);
-    const record = (key: string, out: NetnsOutcome & { commands: number; writes: number }) => {
-      const { commands, writes, ...outcome } = out;
+    const record = (key: string, out: Converged) => {
+      const { commands, writes, writtenAt, ...outcome } = out;
       report.outcomes.set(key, outcome);
       report.commands += commands;
       report.writes += writes;
+      if (writtenAt !== undefined) report.writtenAt = Math.max(report.writtenAt ?? 0, writtenAt);
       if (outcome.error)
         report.errors.push(
           `${key === HOST_KEY ? 'host' : `container ${this.targets.get(key)?.name ?? key.slice(0, 12)}`}: ${outcome.error}`,

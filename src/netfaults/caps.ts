@@ -11,8 +11,10 @@
 // ever use netem. On the machine this folder was written on (Linux 6.18, iproute2 6.1,
 // iptables 1.8.9 nf_tables) the probe gives:
 //   netem false, tbf true, htb true, blackhole true, ingress true, clsact true, ifb true,
-//   mirred true, u32 true, u32Mark false, bpf true, matchall false, gact false,
-//   iptables 'nft', ip6tables 'nft', statistic true, multiport true, reject true, mark true
+//   mirred true, u32 true, u32Mark false, bpf true, flower false, matchall false, gact false,
+//   iptables 'nft', ip6tables 'nft', statistic true, multiport true, string true, reject true,
+//   mark true
+// (the netem guest, Debian's 6.1 kernel: everything, flower and netem included).
 //
 // A success code is not always proof. Without CONFIG_CLS_U32_MARK the kernel ACCEPTS
 // `u32 match mark ...` and silently drops the mark condition, leaving a u32 node with no keys that
@@ -42,8 +44,10 @@ export interface Capabilities {
   u32: boolean;
   /** u32 `match mark` that the kernel really honours (CONFIG_CLS_U32_MARK; verified by read-back). */
   u32Mark: boolean;
-  /** cls_bpf (classic BPF): how we match the packet mark for the egress loss fallback. */
+  /** cls_bpf (classic BPF): the packet mark (egress loss fallback, DNS by name), and ports past IP options. */
   bpf: boolean;
+  /** cls_flower: ports and IPv6 protocols parsed by the flow dissector (IP options, extension headers). */
+  flower: boolean;
   matchall: boolean;
   /** act_gact (`action drop`); informational — we drop with a blackhole leaf instead. */
   gact: boolean;
@@ -53,6 +57,8 @@ export interface Capabilities {
   statistic: boolean;
   /** xt_multiport (`--ports`: source OR destination port). */
   multiport: boolean;
+  /** xt_string: DNS queries matched by the names they ask for. */
+  string: boolean;
   /** REJECT target with tcp-reset. */
   reject: boolean;
   /** MARK target in mangle (egress loss fallback). */
@@ -72,12 +78,14 @@ export const FULL_CAPS: Capabilities = Object.freeze({
   u32: true,
   u32Mark: true,
   bpf: true,
+  flower: true,
   matchall: true,
   gact: true,
   iptables: 'nft',
   ip6tables: 'nft',
   statistic: true,
   multiport: true,
+  string: true,
   reject: true,
   mark: true,
 }) as Capabilities;
@@ -92,6 +100,7 @@ export type ProbeId =
   | 'u32Mark'
   | 'u32Mark-show'
   | 'bpf'
+  | 'flower'
   | 'matchall'
   | 'gact'
   | 'ingress'
@@ -102,6 +111,7 @@ export type ProbeId =
   | 'iptables'
   | 'statistic'
   | 'multiport'
+  | 'string'
   | 'comment'
   | 'reject'
   | 'mark'
@@ -237,6 +247,28 @@ export const PROBE_PROGRAM: readonly ProbeStep[] = Object.freeze([
     ),
   },
   {
+    id: 'flower',
+    argv: tc(
+      'filter',
+      'add',
+      'dev',
+      'lo',
+      'parent',
+      '1fa1:',
+      'protocol',
+      'ip',
+      'prio',
+      '15',
+      'flower',
+      'ip_proto',
+      'tcp',
+      'dst_port',
+      '1-2',
+      'classid',
+      '1fa1:103',
+    ),
+  },
+  {
     id: 'matchall',
     argv: tc(
       'filter',
@@ -316,6 +348,10 @@ export const PROBE_PROGRAM: readonly ProbeStep[] = Object.freeze([
   },
   { id: 'multiport', argv: ipt('-A', PROBE_CHAIN, '-p', 'tcp', '-m', 'multiport', '--ports', '1,2:3', '-j', 'DROP') },
   {
+    id: 'string',
+    argv: ipt('-A', PROBE_CHAIN, '-m', 'string', '--hex-string', '|00|', '--algo', 'bm', '--from', '40', '-j', 'DROP'),
+  },
+  {
     id: 'comment',
     argv: ipt('-A', PROBE_CHAIN, '-m', 'comment', '--comment', 'faultline:probe/probe', '-j', 'RETURN'),
   },
@@ -364,12 +400,14 @@ export function parseProbe(results: readonly ProbeResult[]): Capabilities {
     u32: htb && ok('u32'),
     u32Mark: htb && ok('u32Mark') && /mark 0x|fwmark_value/.test(out('u32Mark-show') ?? ''),
     bpf: htb && ok('bpf'),
+    flower: htb && ok('flower'),
     matchall: htb && ok('matchall'),
     gact: htb && ok('gact'),
     iptables,
     ip6tables,
     statistic: iptables !== null && ok('statistic'),
     multiport: iptables !== null && ok('multiport'),
+    string: iptables !== null && ok('string'),
     reject: iptables !== null && ok('reject'),
     mark: iptables !== null && ok('mark'),
   };

@@ -8,7 +8,7 @@
 // all when the kernel already matches.
 
 import type { Capabilities } from './caps.js';
-import { desiredIptables, type IptablesDesired } from './iptables.js';
+import { DNS_MARK_BITS, desiredIptables, type IptablesDesired } from './iptables.js';
 import { entryKey, normalizeLedger, type Degraded, type Ledger } from './ledger.js';
 import {
   diffLedger,
@@ -43,8 +43,40 @@ export interface CompiledLedger extends DesiredNetns {
   teardown: LedgerDiff;
 }
 
+/**
+ * The mark bit of every DNS delay by name (iptables marks its queries, tc on lo delays what is
+ * marked): one bit each, in key order. Beyond DNS_MARK_BITS such faults on one namespace, the rest
+ * are left out and reported (they would otherwise delay every query).
+ */
+function dnsMarksOf(ledger: Ledger): { marks: Map<string, number>; over: Degraded[]; left: Set<string> } {
+  const keys = [
+    ...new Set(ledger.entries.filter((e) => e.action === 'netem' && e.match.dns?.names).map(entryKey)),
+  ].sort();
+  const marks = new Map<string, number>();
+  const over: Degraded[] = [];
+  const left = new Set<string>();
+  keys.forEach((k, i) => {
+    if (i < DNS_MARK_BITS.length) marks.set(k, DNS_MARK_BITS[i]);
+    else {
+      left.add(k);
+      const j = k.indexOf('/');
+      over.push({
+        scenario: k.slice(0, j),
+        fault: k.slice(j + 1),
+        reason: 'TooManyDnsDelays',
+        message: `fault "${k.slice(j + 1)}": more than ${DNS_MARK_BITS.length} DNS delays by name on one container; this one is not applied (merge their names into fewer faults)`,
+      });
+    }
+  });
+  return { marks, over, left };
+}
+
 export function compileLedger(input: Ledger, caps: Capabilities): CompiledLedger {
-  const ledger = normalizeLedger(input);
+  const normalized = normalizeLedger(input);
+  const dns = dnsMarksOf(normalized);
+  const ledger = dns.left.size
+    ? { ...normalized, entries: normalized.entries.filter((e) => !dns.left.has(entryKey(e))) }
+    : normalized;
   const markKeys = markDropPossible(caps)
     ? [
         ...new Set(
@@ -52,9 +84,9 @@ export function compileLedger(input: Ledger, caps: Capabilities): CompiledLedger
         ),
       ].sort()
     : [];
-  const tc = desiredTc(ledger, caps, markKeys);
-  const v4 = desiredIptables(ledger, caps, 4, tc.tags);
-  const v6 = desiredIptables(ledger, caps, 6, []);
+  const tc = desiredTc(ledger, caps, markKeys, dns.marks);
+  const v4 = desiredIptables(ledger, caps, 4, tc.tags, dns.marks);
+  const v6 = desiredIptables(ledger, caps, 6, [], dns.marks);
   const mech = new Map<string, Set<string>>();
   for (const m of [tc.mechanisms, v4.mechanisms, v6.mechanisms])
     for (const [k, v] of m) {
@@ -79,7 +111,7 @@ export function compileLedger(input: Ledger, caps: Capabilities): CompiledLedger
         const i = k.indexOf('/');
         return { scenario: k.slice(0, i), fault: k.slice(i + 1), mechanisms: [...v].sort() };
       }),
-    degraded: dedupeDegraded([...tc.degraded, ...v4.degraded, ...v6.degraded]),
+    degraded: dedupeDegraded([...dns.over, ...tc.degraded, ...v4.degraded, ...v6.degraded]),
     apply: diffLedger(desired, empty),
     teardown: diffLedger(emptyDesired(ledger.interfaces), observedFromDesired(desired)),
   };

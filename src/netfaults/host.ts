@@ -48,7 +48,7 @@
 // (c's senders {a, b} are one receiver's set: inlined; {c} is shared by a and b: a set chain.)
 import { createHash } from 'node:crypto';
 import type { IpFamily } from '../api/net.js';
-import { portLists, protoName } from './iptables.js';
+import { portMatchParts, protoName } from './iptables.js';
 import { COMMENT_PREFIX, type MatchProtocol } from './ledger.js';
 import type { IptablesState } from './readback.js';
 
@@ -68,6 +68,8 @@ export interface HostEntry {
   senders: BridgePorts;
   protocol: MatchProtocol;
   ports?: [number, number][];
+  sourcePorts?: [number, number][];
+  destinationPorts?: [number, number][];
 }
 
 /** Where the controller chain hangs, per family (null: that family has no host path). */
@@ -125,16 +127,19 @@ function inFamily(e: HostEntry, family: IpFamily): boolean {
 
 /** The protocol/port part of a rule, one variant per protocol and port list (as iptables-save prints). */
 function matchParts(e: HostEntry, family: IpFamily): string[] {
-  const ports = e.protocol === 'icmp' ? undefined : e.ports;
+  const icmp = e.protocol === 'icmp';
+  const ports = icmp ? undefined : e.ports;
+  const sports = icmp ? undefined : e.sourcePorts;
+  const dports = icmp ? undefined : e.destinationPorts;
   let protos: (string | undefined)[];
-  if (ports) protos = e.protocol === 'all' ? ['tcp', 'udp'] : [e.protocol];
+  if (ports || sports || dports) protos = e.protocol === 'all' ? ['tcp', 'udp'] : [e.protocol];
   else protos = e.protocol === 'all' ? [undefined] : [protoName(e.protocol as 'tcp' | 'udp' | 'icmp', family)];
   const out: string[] = [];
   for (const proto of protos)
-    for (const plist of ports ? portLists(ports) : [undefined]) {
+    for (const plist of portMatchParts(ports, sports, dports)) {
       const parts: string[] = [];
       if (proto) parts.push(`-p ${proto}`);
-      if (plist) parts.push(`-m multiport --ports ${plist}`);
+      if (plist) parts.push(plist);
       out.push(parts.join(' '));
     }
   return out;

@@ -29,6 +29,17 @@
 //   loss-statistic egress               mangle FAULTLINE-MARK sets mark 0x800000; tc drops marked
 //       packets (tc.ts). Only when tc cannot: a statistic DROP in FAULTLINE-OUTPUT, reported as
 //       degraded because the sender then sees EPERM for the lost packets.
+//   dns drop / refuse                   DROP / REJECT in FAULTLINE-INPUT of queries to Docker's
+//       embedded resolver (`-d 127.0.0.11/32`): they arrive over lo, already DNATed by Docker
+//       (nat DOCKER_OUTPUT) from port 53 to the resolver's own port, so the address is what names
+//       them (replies come FROM 127.0.0.11). Refuse: udp → icmp-port-unreachable (the resolver
+//       seems not to listen), tcp → tcp-reset. By name: `-m string --hex-string` of the name in DNS
+//       wire form, labels with their lengths and the final root label, "db" → |02 64 62 00|, from
+//       byte 40 (20 IP + 8 UDP + 12 DNS header), case-insensitive: it matches the name and every
+//       name under it (a.db ends with the same bytes), never mydb (the length byte differs).
+//   dns delay by name                   mangle FAULTLINE-MARK marks the queries for those names
+//       (before Docker's DNAT: `-p udp -m udp --dport 53`) with the fault's bit of 0x7f0000; tc on
+//       lo delays marked packets (tc.ts, bpf.ts). Without names, tc alone (dst 127.0.0.11).
 //
 // Rules are written in exactly the form iptables-save prints them (addresses with prefix length,
 // -s/-d, -p, matches in order, the statistic probability as iptables-save rounds it), so the
@@ -46,7 +57,7 @@
 
 import type { Capabilities } from './caps.js';
 import { readCidr, type IpFamily } from '../api/net.js';
-import { commentFor, entryKey, type Degraded, type Ledger, type LedgerEntry } from './ledger.js';
+import { EMBEDDED_RESOLVER, commentFor, entryKey, type Degraded, type Ledger, type LedgerEntry } from './ledger.js';
 import { DROP_MARK, hex, markDropPossible, tcDropPossible, type Tag } from './tc.js';
 
 export const CHAIN_INPUT = 'FAULTLINE-INPUT';
@@ -113,8 +124,90 @@ export function portLists(ports: [number, number][]): string[] {
 
 const quote = (s: string) => `"${s}"`;
 
+/**
+ * The port part of rules, one variant per rule: `-m multiport --ports` (either end), or `--sports`
+ * and/or `--dports` (both must hold, two matches in one rule); [undefined] when no ports.
+ *   ([[5432,5432]])                     → ['-m multiport --ports 5432']
+ *   (undefined, [[1024,65535]], [[80,80]]) → ['-m multiport --sports 1024:65535 -m multiport --dports 80']
+ */
+export function portMatchParts(
+  ports?: [number, number][],
+  sports?: [number, number][],
+  dports?: [number, number][],
+): (string | undefined)[] {
+  if (ports) return portLists(ports).map((l) => `-m multiport --ports ${l}`);
+  if (!sports && !dports) return [undefined];
+  return (sports ? portLists(sports) : [undefined]).flatMap((sl) =>
+    (dports ? portLists(dports) : [undefined]).map((dl) =>
+      [sl && `-m multiport --sports ${sl}`, dl && `-m multiport --dports ${dl}`].filter(Boolean).join(' '),
+    ),
+  );
+}
+
 export function protoName(p: 'tcp' | 'udp' | 'icmp', family: IpFamily): string {
   return p === 'icmp' ? (family === 4 ? 'icmp' : 'ipv6-icmp') : p;
+}
+
+/** A DNS name in wire form, as iptables-save prints a --hex-string: "a.db" → "|01610264620|00|"-style. */
+export function dnsWireHex(name: string): string {
+  const bytes: number[] = [];
+  for (const label of name.split('.')) {
+    const b = [...Buffer.from(label, 'ascii')];
+    bytes.push(b.length, ...b);
+  }
+  bytes.push(0);
+  return `|${bytes.map((x) => x.toString(16).padStart(2, '0')).join('')}|`;
+}
+
+/** `-m string` matches of a name (query names start at byte 40 of a UDP query without IP options). */
+export function dnsNameMatch(name: string): string {
+  return `-m string --hex-string "${dnsWireHex(name)}" --algo bm --from 40 --icase`;
+}
+
+/** The bits of the packet mark DNS delays by name use: one bit per fault, 0x10000 … 0x400000. */
+export const DNS_MARK_BITS = [0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000, 0x400000];
+
+/** The rules of a DNS entry (drop, refuse; a delay by names marks its queries). */
+function dnsRules(
+  e: LedgerEntry,
+  family: IpFamily,
+  comment: string,
+  mark: number | undefined,
+): { table: Table; chain: string; spec: string }[] {
+  if (family !== 4) return []; // the embedded resolver is IPv4 only
+  const names = e.match.dns?.names;
+  const dst = `-d ${EMBEDDED_RESOLVER}/32`;
+  const byName = (names ?? [undefined]).map((n) => (n ? ` ${dnsNameMatch(n)}` : ''));
+  switch (e.action) {
+    case 'dns-drop':
+      return byName.map((n) => ({ table: 'filter', chain: CHAIN_INPUT, spec: `${dst}${n} ${comment} -j DROP` }));
+    case 'dns-refuse':
+      return byName.flatMap((n) => [
+        {
+          table: 'filter' as Table,
+          chain: CHAIN_INPUT,
+          spec: `${dst} -p udp${n} ${comment} -j REJECT --reject-with icmp-port-unreachable`,
+        },
+        {
+          table: 'filter' as Table,
+          chain: CHAIN_INPUT,
+          spec: `${dst} -p tcp${n} ${comment} -j REJECT --reject-with tcp-reset`,
+        },
+      ]);
+    case 'netem': {
+      if (!names || !mark) return [];
+      const set = `-j MARK --set-xmark 0x${hex(mark)}/0x${hex(mark)}`;
+      return byName.flatMap((n) =>
+        ['udp', 'tcp'].map((p) => ({
+          table: 'mangle' as Table,
+          chain: CHAIN_MARK,
+          spec: `${dst} -p ${p} -m ${p} --dport 53${n} ${comment} ${set}`,
+        })),
+      );
+    }
+    default:
+      return [];
+  }
 }
 
 /** The rules one entry contributes to one family (possibly none). */
@@ -122,9 +215,11 @@ export function rulesFor(
   e: LedgerEntry,
   family: IpFamily,
   caps: Capabilities,
+  dnsMark?: number,
 ): { table: Table; chain: string; spec: string }[] {
   const m = e.match;
   const comment = `-m comment --comment ${quote(commentFor(e))}`;
+  if (m.dns) return dnsRules(e, family, comment, dnsMark);
   const ingress = m.direction === 'ingress';
   let table: Table = 'filter';
   let chain = ingress ? CHAIN_INPUT : CHAIN_OUTPUT;
@@ -155,20 +250,24 @@ export function rulesFor(
   const addrs: (string | undefined)[] = !m.peers
     ? [undefined]
     : (family === 4 ? m.peers.v4 : m.peers.v6).map((c) => (readCidr(c)?.prefix === 0 ? undefined : c));
-  const ports = m.protocol === 'icmp' ? undefined : m.ports;
+  const icmp = m.protocol === 'icmp';
+  const ports = icmp ? undefined : m.ports;
+  const sports = icmp ? undefined : m.sourcePorts;
+  const dports = icmp ? undefined : m.destinationPorts;
   let protos: (string | undefined)[];
-  if (ports) protos = m.protocol === 'all' ? ['tcp', 'udp'] : [m.protocol];
+  if (ports || sports || dports) protos = m.protocol === 'all' ? ['tcp', 'udp'] : [m.protocol];
   else if (m.protocol === 'all')
     protos = e.action === 'reject' && e.params.with === 'tcp-reset' ? ['tcp', undefined] : [undefined];
   else protos = [protoName(m.protocol, family)];
   const out: { table: Table; chain: string; spec: string }[] = [];
+  const portMatches = portMatchParts(ports, sports, dports);
   for (const addr of addrs)
     for (const proto of protos)
-      for (const plist of ports ? portLists(ports) : [undefined]) {
+      for (const plist of portMatches) {
         const parts: string[] = [];
         if (addr) parts.push(`${ingress ? '-s' : '-d'} ${addr}`);
         if (proto) parts.push(`-p ${proto}`);
-        if (plist) parts.push(`-m multiport --ports ${plist}`);
+        if (plist) parts.push(plist);
         if (e.action === 'reject') {
           // Never reject what REJECT itself sends: the RST answering a rejected SYN leaves through
           // OUTPUT with the same ports (a `both` fault, or `egress` on the sender, would swallow
@@ -187,6 +286,8 @@ export function rulesFor(
 /** Entries that iptables carries (given what tc can do). */
 export function isIptablesEntry(e: LedgerEntry, caps: Capabilities): boolean {
   if (e.action === 'partition-drop' || e.action === 'reject' || e.action === 'loss-statistic') return true;
+  if (e.action === 'dns-drop' || e.action === 'dns-refuse') return true;
+  if (e.action === 'netem' && e.match.dns?.names) return true; // marks its queries by name
   if (e.action === 'blackhole') return e.match.direction === 'ingress' || !tcDropPossible(caps);
   return false;
 }
@@ -201,6 +302,7 @@ export function desiredIptables(
   caps: Capabilities,
   family: IpFamily,
   tags: Tag[],
+  dnsMarks: ReadonlyMap<string, number> = new Map(),
 ): { desired: IptablesDesired; degraded: Degraded[]; mechanisms: Map<string, Set<string>> } {
   const degraded: Degraded[] = [];
   const mechanisms = new Map<string, Set<string>>();
@@ -214,9 +316,9 @@ export function desiredIptables(
   };
   for (const e of ledger.entries) {
     if (!isIptablesEntry(e, caps)) continue;
-    const rules = rulesFor(e, family, caps);
-    if (rules.length === 0) continue;
     const key = entryKey(e);
+    const rules = rulesFor(e, family, caps, dnsMarks.get(key));
+    if (rules.length === 0) continue;
     const base = { scenario: e.scenario, fault: e.fault };
     const tool = family === 4 ? 'iptables' : 'ip6tables';
     if (backend === null) {
@@ -243,7 +345,32 @@ export function desiredIptables(
       });
       continue;
     }
-    if (e.match.ports && !caps.multiport && e.match.protocol !== 'icmp') {
+    if (e.match.dns?.names && !caps.string) {
+      degraded.push({
+        ...base,
+        reason: 'KernelLacksString',
+        message: `fault "${e.fault}": kernel has no xt_string; DNS queries cannot be matched by name, so nothing of the fault is applied (load xt_string, or give no names)`,
+      });
+      continue;
+    }
+    if (e.action === 'dns-refuse' && !caps.reject) {
+      degraded.push({
+        ...base,
+        reason: 'KernelLacksIptables',
+        message: `fault "${e.fault}": kernel has no REJECT target; dns refuse cannot be applied (load ipt_REJECT/nft_reject)`,
+      });
+      continue;
+    }
+    if (e.action === 'netem' && !caps.mark) {
+      degraded.push({
+        ...base,
+        reason: 'KernelLacksIptables',
+        message: `fault "${e.fault}": kernel has no MARK target; DNS queries cannot be delayed by name (load xt_mark, or give no names)`,
+      });
+      continue;
+    }
+    const anyPorts = e.match.ports || e.match.sourcePorts || e.match.destinationPorts;
+    if (anyPorts && !caps.multiport && e.match.protocol !== 'icmp') {
       degraded.push({
         ...base,
         reason: 'KernelLacksIptables',

@@ -29,7 +29,8 @@ import {
   renderTime,
 } from '../api/quantity.js';
 
-export type LedgerAction = 'netem' | 'bandwidth' | 'partition-drop' | 'blackhole' | 'reject' | 'loss-statistic';
+export type LedgerAction =
+  'netem' | 'bandwidth' | 'partition-drop' | 'blackhole' | 'reject' | 'dns-drop' | 'dns-refuse' | 'loss-statistic';
 export type MatchDirection = 'egress' | 'ingress';
 export type MatchProtocol = 'tcp' | 'udp' | 'icmp' | 'all';
 
@@ -48,9 +49,23 @@ export interface EntryMatch {
    * "ports: [5432]" on the client means its Postgres traffic both ways). Ports imply tcp/udp.
    */
   ports?: [number, number][];
+  /** Absent: any. Present: the packet's SOURCE port is in one of these ranges (with
+   * destinationPorts, both must hold). Never together with `ports`. */
+  sourcePorts?: [number, number][];
+  /** Absent: any. Present: the packet's DESTINATION port is in one of these ranges. */
+  destinationPorts?: [number, number][];
+  /**
+   * Queries to Docker's embedded resolver (127.0.0.11, udp and tcp 53, on the container's `lo`),
+   * optionally only for these names and the names under them (lower case, no trailing dot).
+   * Peers and ports never come with it.
+   */
+  dns?: { names?: string[] };
   protocol: MatchProtocol;
   direction: MatchDirection;
 }
+
+/** Docker's embedded DNS server inside every container on a user-defined network. */
+export const EMBEDDED_RESOLVER = '127.0.0.11';
 
 /** netem parameters, parsed: times in µs, percents 0..100, rate in bits/s. Absent = not set. */
 export interface NetemParams {
@@ -60,8 +75,15 @@ export interface NetemParams {
   distribution?: 'uniform' | 'normal' | 'pareto' | 'paretonormal';
   lossPct?: number;
   lossCorrelationPct?: number;
-  /** Gilbert–Elliott: p, r, and tc's "1-h" and "1-k" (loss in the Bad / Good state), in percent. */
+  /**
+   * Gilbert–Elliott, as tc takes it: p, r, and tc's "1-h" and "1-k" — the LOSS in the Bad and in
+   * the Good state (the spec's h is the delivery probability in the Bad state: hPct = 100 − h).
+   */
   gemodel?: { pPct: number; rPct?: number; hPct?: number; kPct?: number };
+  /** 4-state Markov loss (tc `loss state p13 p31 p32 p23 p14`), in percent. */
+  lossState?: { p13Pct: number; p31Pct?: number; p32Pct?: number; p23Pct?: number; p14Pct?: number };
+  /** Mark ECN-capable packets CE instead of dropping them. */
+  ecn?: boolean;
   duplicatePct?: number;
   duplicateCorrelationPct?: number;
   corruptPct?: number;
@@ -70,7 +92,16 @@ export interface NetemParams {
   reorderCorrelationPct?: number;
   reorderGap?: number;
   rateBps?: number;
+  /** With rateBps: what tc adds to each packet's length for the rate (bytes; cells of cellSize). */
+  rateOverhead?: { packet?: number; cellSize?: number; cell?: number };
+  /** Slotted delivery (tc `slot MIN MAX packets N bytes N`), times in µs. */
+  slot?: { minUs: number; maxUs: number; packets?: number; bytes?: number };
+  /** netem's queue in packets (absent: tc's default, 1000). */
+  limit?: number;
 }
+
+/** netem's own queue length when none is given (tc and the kernel default). */
+export const NETEM_DEFAULT_LIMIT = 1000;
 
 export interface BandwidthParams {
   rateBps: number;
@@ -78,6 +109,11 @@ export interface BandwidthParams {
   /** tbf queue: exactly one of limitBytes / latencyUs is set after buildEntries. */
   limitBytes?: number;
   latencyUs?: number;
+  /** htb instead of tbf: guaranteed rateBps, borrowing up to ceilBps (> rateBps). */
+  ceilBps?: number;
+  /** tbf peak bucket: a burst leaves at most this fast, in packets of at most mtuBytes. */
+  peakBps?: number;
+  mtuBytes?: number;
 }
 
 export interface RejectParams {
@@ -100,6 +136,8 @@ export type LedgerEntry =
   | (EntryBase & { action: 'partition-drop'; params: Record<string, never> })
   | (EntryBase & { action: 'blackhole'; params: Record<string, never> })
   | (EntryBase & { action: 'reject'; params: RejectParams })
+  | (EntryBase & { action: 'dns-drop'; params: Record<string, never> })
+  | (EntryBase & { action: 'dns-refuse'; params: Record<string, never> })
   | (EntryBase & { action: 'loss-statistic'; params: LossStatisticParams });
 
 export interface Ledger {
@@ -123,6 +161,10 @@ export type DegradedReason =
   | 'KernelLacksBlackhole'
   | 'KernelLacksIptables'
   | 'KernelLacksStatistic'
+  | 'KernelLacksString'
+  | 'KernelLacksBpf'
+  | 'FixedOffsetPortMatch'
+  | 'TooManyDnsDelays'
   | 'NetemDuplicateConflict'
   | 'StackedFaultsApproximated'
   | 'ForeignQdisc'
@@ -183,9 +225,11 @@ const ACTION_ORDER: Record<LedgerAction, number> = {
   'partition-drop': 0,
   blackhole: 1,
   reject: 2,
-  'loss-statistic': 3,
-  netem: 4,
-  bandwidth: 5,
+  'dns-drop': 3,
+  'dns-refuse': 4,
+  'loss-statistic': 5,
+  netem: 6,
+  bandwidth: 7,
 };
 
 /** Canonical order of entries (the order rules are written in): action, scenario, fault, direction. */
@@ -214,6 +258,7 @@ export function normalizeLedger(ledger: Ledger): Ledger {
       }))
       .map((e) => {
         if (e.match.peers === undefined) delete e.match.peers;
+        if (e.match.dns?.names) e.match.dns = { names: normalizeDnsNames(e.match.dns.names) };
         return e as LedgerEntry;
       })
       .sort(compareEntries),
@@ -248,6 +293,7 @@ export function parseNetem(spec: NetemSpec): NetemParams {
   const set = <K extends keyof NetemParams>(k: K, v: NetemParams[K] | undefined) => {
     if (v !== undefined && v !== 0) p[k] = v;
   };
+  const pctOrUndef = (v: Percent | undefined) => (v === undefined ? undefined : parsePct(v));
   set('delayUs', spec.delay === undefined ? undefined : parseDurationUs(spec.delay));
   set('jitterUs', spec.jitter === undefined ? undefined : parseDurationUs(spec.jitter));
   set('delayCorrelationPct', spec.correlation === undefined ? undefined : parsePct(spec.correlation));
@@ -258,9 +304,20 @@ export function parseNetem(spec: NetemSpec): NetemParams {
   if (spec.gemodel) {
     p.gemodel = { pPct: parsePct(spec.gemodel.p) };
     if (spec.gemodel.r !== undefined) p.gemodel.rPct = parsePct(spec.gemodel.r);
-    if (spec.gemodel.h !== undefined) p.gemodel.hPct = parsePct(spec.gemodel.h);
+    // the spec's h is the delivery probability in the Bad state; tc takes the loss there ("1-h")
+    if (spec.gemodel.h !== undefined) p.gemodel.hPct = round6(100 - parsePct(spec.gemodel.h));
     if (spec.gemodel.k !== undefined) p.gemodel.kPct = parsePct(spec.gemodel.k);
   }
+  if (spec.lossState) {
+    const ls = spec.lossState;
+    p.lossState = { p13Pct: parsePct(ls.p13) };
+    const opt = { p31Pct: ls.p31, p32Pct: ls.p32, p23Pct: ls.p23, p14Pct: ls.p14 } as const;
+    for (const [k, v] of Object.entries(opt)) {
+      const n = pctOrUndef(v);
+      if (n !== undefined) p.lossState[k as 'p31Pct'] = n;
+    }
+  }
+  if (spec.ecn) p.ecn = true;
   const dup = pctOf(spec.duplicate);
   set('duplicatePct', dup.pct);
   if (dup.pct) set('duplicateCorrelationPct', dup.corr);
@@ -277,8 +334,36 @@ export function parseNetem(spec: NetemSpec): NetemParams {
       set('reorderGap', spec.reorder.gap);
     }
   }
-  set('rateBps', spec.rate === undefined ? undefined : parseRateBps(spec.rate));
+  if (spec.rate !== undefined) {
+    const r = typeof spec.rate === 'string' ? { rate: spec.rate } : spec.rate;
+    set('rateBps', parseRateBps(r.rate));
+    const o: NonNullable<NetemParams['rateOverhead']> = {};
+    if (r.packetOverhead) o.packet = r.packetOverhead;
+    if (r.cellSize) o.cellSize = r.cellSize;
+    if (r.cellSize && r.cellOverhead) o.cell = r.cellOverhead;
+    if (Object.keys(o).length) p.rateOverhead = o;
+  }
+  if (spec.slot) {
+    const minUs = parseDurationUs(spec.slot.minDelay);
+    const maxUs = spec.slot.maxDelay === undefined ? minUs : parseDurationUs(spec.slot.maxDelay);
+    p.slot = { minUs, maxUs };
+    if (spec.slot.packets) p.slot.packets = spec.slot.packets;
+    const bytes = spec.slot.bytes === undefined ? 0 : parseSizeBytes(spec.slot.bytes);
+    if (bytes) p.slot.bytes = bytes;
+  }
+  if (spec.limit !== undefined && spec.limit !== NETEM_DEFAULT_LIMIT) p.limit = spec.limit;
   return p;
+}
+
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/**
+ * DNS names as the ledger keeps them: lower case (matching ignores case), no trailing dot, sorted,
+ * without names under another name of the list (db covers a.db).
+ */
+export function normalizeDnsNames(names: readonly string[]): string[] {
+  const clean = [...new Set(names.map((n) => n.toLowerCase().replace(/\.$/, '')))].sort();
+  return clean.filter((n) => !clean.some((o) => o !== n && n.endsWith(`.${o}`)));
 }
 
 /**
@@ -294,7 +379,16 @@ export function defaultBurstBytes(rateBps: number): number {
 /** Default tbf queue when neither limit nor latency is given: 50 ms of queueing. */
 export const DEFAULT_TBF_LATENCY_US = 50_000;
 
-export function bandwidthParams(rate: string, burst?: string, limit?: string, latency?: string): BandwidthParams {
+/** The peak bucket of a tbf with peakrate when no mtu is given: one full Ethernet frame. */
+export const DEFAULT_PEAK_MTU = 1514;
+
+export function bandwidthParams(
+  rate: string,
+  burst?: string,
+  limit?: string,
+  latency?: string,
+  more: { ceil?: string; peakrate?: string; mtu?: string } = {},
+): BandwidthParams {
   const rateBps = parseRateBps(rate);
   const p: BandwidthParams = {
     rateBps,
@@ -302,6 +396,14 @@ export function bandwidthParams(rate: string, burst?: string, limit?: string, la
   };
   if (limit !== undefined) p.limitBytes = parseSizeBytes(limit);
   else p.latencyUs = latency === undefined ? DEFAULT_TBF_LATENCY_US : parseDurationUs(latency);
+  if (more.ceil !== undefined) {
+    const ceil = parseRateBps(more.ceil);
+    if (ceil > rateBps) p.ceilBps = ceil; // ceil == rate is plain tbf
+  }
+  if (more.peakrate !== undefined) {
+    p.peakBps = parseRateBps(more.peakrate);
+    p.mtuBytes = more.mtu === undefined ? DEFAULT_PEAK_MTU : parseSizeBytes(more.mtu);
+  }
   return p;
 }
 
@@ -326,6 +428,10 @@ function netemOnlyFeatures(p: NetemParams, lossFallback: boolean): string[] {
   if (p.lossPct && lossFallback && p.lossCorrelationPct)
     out.push(`loss correlation ${renderPercent(p.lossCorrelationPct)}`);
   if (p.gemodel) out.push('gemodel loss');
+  if (p.lossState) out.push('4-state loss');
+  if (p.ecn) out.push('ecn');
+  if (p.slot) out.push('slot');
+  if (p.limit) out.push(`limit ${p.limit}`);
   if (p.duplicatePct) out.push(`duplicate ${renderPercent(p.duplicatePct)}`);
   if (p.corruptPct) out.push(`corrupt ${renderPercent(p.corruptPct)}`);
   if (p.reorderPct) out.push(`reorder ${renderPercent(p.reorderPct)}`);
@@ -360,7 +466,10 @@ export function buildEntries(
   const entries: LedgerEntry[] = [];
   const degraded: Degraded[] = [];
   const ports = fault.ports && fault.ports.length > 0 ? parsePorts(fault.ports) : undefined;
-  const protocol: MatchProtocol = fault.protocol ?? (ports ? 'tcp' : 'all');
+  const sourcePorts = fault.sourcePorts?.length ? parsePorts(fault.sourcePorts) : undefined;
+  const destinationPorts = fault.destinationPorts?.length ? parsePorts(fault.destinationPorts) : undefined;
+  const anyPorts = !!(ports || sourcePorts || destinationPorts);
+  const protocol: MatchProtocol = fault.protocol ?? (anyPorts ? 'tcp' : 'all');
   const hasPeers = resolved.peersV4 !== undefined || resolved.peersV6 !== undefined || fault.peers !== undefined;
   const peers = hasPeers ? normalizePeers(resolved.peersV4 ?? [], resolved.peersV6 ?? []) : undefined;
   // A peers selector that currently resolves to no address matches nothing: nothing to install.
@@ -370,6 +479,8 @@ export function buildEntries(
     const m: EntryMatch = { protocol, direction };
     if (peers) m.peers = peers;
     if (ports) m.ports = ports;
+    if (sourcePorts) m.sourcePorts = sourcePorts;
+    if (destinationPorts) m.destinationPorts = destinationPorts;
     return m;
   };
 
@@ -411,6 +522,7 @@ export function buildEntries(
         }
         const lost = netemOnlyFeatures(params, lossFallback);
         if (params.rateBps !== undefined && !rateOk) lost.push(`rate ${renderRate(params.rateBps)}`);
+        if (params.rateBps !== undefined && rateOk && params.rateOverhead) lost.push('rate overhead');
         if (lost.length === 0) continue;
         const fix =
           reason === 'KernelLacksNetem'
@@ -431,7 +543,11 @@ export function buildEntries(
     }
     case 'bandwidth': {
       const b = action.spec;
-      const params = bandwidthParams(b.rate, b.burst, b.limit, b.latency);
+      const params = bandwidthParams(b.rate, b.burst, b.limit, b.latency, {
+        ceil: b.ceil,
+        peakrate: b.peakrate,
+        mtu: b.mtu,
+      });
       for (const direction of directionsOf(fault)) {
         entries.push({ ...base, action: 'bandwidth', params, match: matchFor(direction) });
       }
@@ -452,8 +568,27 @@ export function buildEntries(
       if (from && from.v4.length + from.v6.length > 0) {
         const m: EntryMatch = { protocol, direction: 'ingress', peers: normalizePeers(from.v4, from.v6) };
         if (ports) m.ports = ports;
+        if (sourcePorts) m.sourcePorts = sourcePorts;
+        if (destinationPorts) m.destinationPorts = destinationPorts;
         entries.push({ ...base, action: 'partition-drop', params: {}, match: m });
       }
+      break;
+    }
+    case 'dns': {
+      // The target's queries to 127.0.0.11: drop and refuse are iptables rules on INPUT (where the
+      // query arrives, already DNATed by Docker to the resolver's port), delay is netem on `lo`.
+      const d = action.spec;
+      const m: EntryMatch = { protocol: 'all', direction: 'egress', dns: d.names ? { names: d.names } : {} };
+      if (d.action === 'drop') entries.push({ ...base, action: 'dns-drop', params: {}, match: m });
+      else if (d.action === 'refuse') entries.push({ ...base, action: 'dns-refuse', params: {}, match: m });
+      else if (caps.netem && d.delay !== undefined)
+        entries.push({ ...base, action: 'netem', params: { delayUs: parseDurationUs(d.delay) }, match: m });
+      else
+        degraded.push({
+          ...base,
+          reason: 'KernelLacksNetem',
+          message: `fault "${fault.name}": kernel has no sch_netem; dns delay ${d.delay ?? ''} cannot be applied, the queries are not delayed (load sch_netem or run on a kernel with CONFIG_NET_SCH_NETEM; dns drop and refuse need only iptables)`,
+        });
       break;
     }
     case 'disconnect':

@@ -4,7 +4,13 @@
 //   { peers: [10.213.0.3/32], ports: [[5432,5432]], protocol: 'all' }   (egress)
 //   → dst 10.213.0.3/32 ∧ tcp ∧ sport 5432     dst 10.213.0.3/32 ∧ tcp ∧ dport 5432
 //     dst 10.213.0.3/32 ∧ udp ∧ sport 5432     dst 10.213.0.3/32 ∧ udp ∧ dport 5432
-// ("ports" means source OR destination port, hence one atom per side.)
+// ("ports" means source OR destination port, hence one atom per side; sourcePorts × destinationPorts
+// give one atom per pair, both sides in it.)
+//
+// DNS entries (match.dns) are queries to Docker's embedded resolver: dst 127.0.0.11/32 (on `lo`),
+// and when they name names, a packet-mark bit that iptables sets on the queries for those names
+// (the mark is what tc can test: the name is in the payload). A mark bit is a condition like any
+// other: the intersection of two atoms needs both bits.
 //
 // Stacked tc faults need the packets matched by SEVERAL entries (tc.ts builds one class per set of
 // entries); the intersection of two atoms is again an atom or empty, and it stays exact even for
@@ -13,7 +19,7 @@
 
 import { cidrContainsCidr, intersectCidr, readCidr, type IpFamily } from '../api/net.js';
 import { portBlocks, u32Words } from './u32.js';
-import type { EntryMatch, MatchDirection } from './ledger.js';
+import { EMBEDDED_RESOLVER, type EntryMatch, type MatchDirection } from './ledger.js';
 
 export type AtomProto = 'tcp' | 'udp' | 'icmp';
 
@@ -24,6 +30,8 @@ export interface Atom {
   proto?: AtomProto;
   sport?: [number, number];
   dport?: [number, number];
+  /** Packet-mark bits that must all be set (DNS queries by name); absent = any mark. */
+  mark?: number;
 }
 
 export const PROTO_NUMBER: Record<AtomProto, Record<IpFamily, number>> = {
@@ -32,19 +40,31 @@ export const PROTO_NUMBER: Record<AtomProto, Record<IpFamily, number>> = {
   icmp: { 4: 1, 6: 58 },
 };
 
-export function atomsOf(match: EntryMatch): Atom[] {
+/** The atoms of a match; `mark`: the mark bit iptables sets for a DNS entry with names. */
+export function atomsOf(match: EntryMatch, mark?: number): Atom[] {
+  if (match.dns) {
+    const a: Atom = { family: 4, cidr: `${EMBEDDED_RESOLVER}/32` };
+    if (match.dns.names && mark) a.mark = mark;
+    return [a];
+  }
   const cidrs: { family: IpFamily; cidr?: string }[] = [];
   if (!match.peers) cidrs.push({ family: 4 }, { family: 6 });
   else {
     for (const c of match.peers.v4) cidrs.push(readCidr(c)?.prefix === 0 ? { family: 4 } : { family: 4, cidr: c });
     for (const c of match.peers.v6) cidrs.push(readCidr(c)?.prefix === 0 ? { family: 6 } : { family: 6, cidr: c });
   }
-  const ports = match.protocol === 'icmp' ? undefined : match.ports;
+  const icmp = match.protocol === 'icmp';
+  const ports = icmp ? undefined : match.ports;
+  const sps = icmp ? undefined : match.sourcePorts;
+  const dps = icmp ? undefined : match.destinationPorts;
+  const anyPorts = !!(ports || sps || dps);
   const protos: (AtomProto | undefined)[] =
-    match.protocol === 'all' ? (ports ? ['tcp', 'udp'] : [undefined]) : [match.protocol];
-  const sides: { sport?: [number, number]; dport?: [number, number] }[] = ports
-    ? ports.flatMap((r) => [{ sport: r }, { dport: r }])
-    : [{}];
+    match.protocol === 'all' ? (anyPorts ? ['tcp', 'udp'] : [undefined]) : [match.protocol];
+  let sides: { sport?: [number, number]; dport?: [number, number] }[];
+  if (ports) sides = ports.flatMap((r) => [{ sport: r }, { dport: r }]);
+  else if (sps || dps)
+    sides = (sps ?? [undefined]).flatMap((sp) => (dps ?? [undefined]).map((dp) => ({ sport: sp, dport: dp })));
+  else sides = [{}];
   const out: Atom[] = [];
   for (const c of cidrs)
     for (const proto of protos)
@@ -57,6 +77,14 @@ export function atomsOf(match: EntryMatch): Atom[] {
         out.push(a);
       }
   return dedupeAtoms(out);
+}
+
+/**
+ * Does u32 get this atom wrong? Its port keys sit at fixed offsets (no IPv4 options, no IPv6
+ * extension headers) and an IPv6 "protocol" is the first Next Header; a mark needs cls_bpf.
+ */
+export function isDeepAtom(a: Atom): boolean {
+  return !!(a.sport || a.dport || a.mark || (a.family === 6 && a.proto));
 }
 
 function intersectRange(a?: [number, number], b?: [number, number]): [number, number] | undefined | null {
@@ -82,6 +110,7 @@ export function intersectAtoms(a: Atom, b: Atom): Atom | null {
   if (s === null || d === null) return null;
   if (s) out.sport = s;
   if (d) out.dport = d;
+  if (a.mark || b.mark) out.mark = ((a.mark ?? 0) | (b.mark ?? 0)) >>> 0;
   // Ports only exist for tcp/udp: a port condition with no protocol is still fine (u32 reads the
   // bytes), but with icmp it can never match.
   if (out.proto === 'icmp' && (out.sport || out.dport)) return null;
@@ -98,6 +127,7 @@ export function atomCovers(outer: Atom, inner: Atom): boolean {
     if (!cidrContainsCidr(o, i)) return false;
   }
   if (outer.proto && outer.proto !== inner.proto) return false;
+  if (outer.mark && ((inner.mark ?? 0) & outer.mark) !== outer.mark) return false;
   const rangeCovers = (o?: [number, number], i?: [number, number]) => !o || (!!i && o[0] <= i[0] && i[1] <= o[1]);
   return rangeCovers(outer.sport, inner.sport) && rangeCovers(outer.dport, inner.dport);
 }
@@ -109,6 +139,7 @@ export function atomKey(a: Atom): string {
     a.proto ?? '*',
     a.sport ? a.sport.join('-') : '*',
     a.dport ? a.dport.join('-') : '*',
+    ...(a.mark ? [`m${a.mark.toString(16)}`] : []),
   ].join('|');
 }
 
@@ -228,4 +259,37 @@ export function u32NodesFor(atom: Atom, direction: MatchDirection): U32Node[] {
       out.push({ matchText: w.join(' '), keys: foldKeys(k) });
     }
   return out;
+}
+
+// ---------------------------------------------------------------- flower
+
+const FLOWER_PROTO: Record<AtomProto, Record<IpFamily, string>> = {
+  tcp: { 4: 'tcp', 6: 'tcp' },
+  udp: { 4: 'udp', 6: 'udp' },
+  icmp: { 4: 'icmp', 6: 'icmpv6' },
+};
+
+const portText = (r: [number, number]) => (r[0] === r[1] ? `${r[0]}` : `${r[0]}-${r[1]}`);
+
+/**
+ * The flower filter node for an atom (cls_flower parses the headers with the flow dissector: IP
+ * options and IPv6 extension headers are skipped, ranges are native). Its `sig` is what the
+ * read-back of the node gives (readback.ts flowerSig), e.g.
+ *   egress {family 4, cidr 10.213.0.3/32, proto tcp, dport [5432,5432]} →
+ *   "ip_proto tcp dst_ip 10.213.0.3/32 dst_port 5432", sig "flower:ip_proto=tcp,dst_ip=10.213.0.3/32,dst_port=5432"
+ */
+export function flowerNodeFor(atom: Atom, direction: MatchDirection): U32Node {
+  const words: string[] = [];
+  const sig: string[] = [];
+  const put = (k: string, v: string) => {
+    words.push(`${k} ${v}`);
+    sig.push(`${k}=${v}`);
+  };
+  if (atom.mark) throw new Error('flower cannot match a packet mark (use cls_bpf)');
+  if ((atom.sport || atom.dport) && !atom.proto) throw new Error('flower: ports need a protocol');
+  if (atom.proto) put('ip_proto', FLOWER_PROTO[atom.proto][atom.family]);
+  if (atom.cidr) put(direction === 'egress' ? 'dst_ip' : 'src_ip', atom.cidr);
+  if (atom.sport) put('src_port', portText(atom.sport));
+  if (atom.dport) put('dst_port', portText(atom.dport));
+  return { matchText: words.join(' '), keys: [], sig: `flower:${sig.join(',')}` };
 }

@@ -15,7 +15,7 @@
 // a parameter change is `qdisc replace` on the leaf; unchanged objects produce no command at all,
 // so re-applying an unchanged ledger produces ZERO commands.
 
-import type { IpFamily } from '../api/net.js';
+import { formatCidr, readCidr, type IpFamily } from '../api/net.js';
 import { asArray, parseJsonKeepDuplicates, type Json } from './json.js';
 import type { Degraded } from './ledger.js';
 import { foldKeys, nodeSig, type U32Key } from './match.js';
@@ -29,12 +29,16 @@ import {
 } from './iptables.js';
 import {
   INGRESS_PREF,
+  PARENT_CLASSID,
+  PARENT_MINOR,
   ROOT_HANDLE,
   ROOT_MAJOR,
+  UNSHAPED_BPS,
   hex,
   isOwnedIfb,
   leavesEqual,
   tcLines,
+  type ClassShape,
   type DesiredDevice,
   type LeafState,
 } from './tc.js';
@@ -48,6 +52,8 @@ export interface QdiscRecord {
   parent?: string;
   root: boolean;
   options: Record<string, Json>;
+  /** A tbf's peak rate in bytes/s, from `tc qdisc show` text (iproute2 6.1 leaves it out of -j). */
+  peakBytes?: number;
 }
 
 export interface FilterRecord {
@@ -68,6 +74,9 @@ export interface ClassRecord {
   classid: string;
   parent?: string; // undefined = root
   leaf?: string;
+  /** htb rate and ceil in bits/s, when printed. */
+  rateBps?: number;
+  ceilBps?: number;
 }
 
 export interface LinkState {
@@ -107,6 +116,37 @@ export function parseTcQdiscs(json: string, dev?: string): QdiscRecord[] {
   });
 }
 
+const FLOWER_KEYS = ['ip_proto', 'dst_ip', 'src_ip', 'src_port', 'dst_port'] as const;
+
+/**
+ * A flower node's keys as match.flowerNodeFor writes them: addresses with their prefix length,
+ * ports "5432" or "8000-8100" (iproute2 prints {start, end}), in the order we write them.
+ *   {"eth_type":"ipv4","ip_proto":"tcp","dst_ip":"10.0.0.3","dst_port":5432}
+ *     → "flower:ip_proto=tcp,dst_ip=10.0.0.3/32,dst_port=5432"
+ */
+export function flowerSig(keys: Record<string, Json>): string {
+  const out: string[] = [];
+  const order = ['ip_proto', 'dst_ip', 'src_ip', 'src_port', 'dst_port'];
+  for (const k of order) {
+    const v = keys[k];
+    if (v === undefined) continue;
+    if (k === 'dst_ip' || k === 'src_ip') {
+      const t = String(v);
+      const full = t.includes('/') ? t : `${t}/${t.includes(':') ? 128 : 32}`;
+      const c = readCidr(full);
+      out.push(`${k}=${c ? formatCidr(c) : full}`);
+    } else if (k === 'src_port' || k === 'dst_port') {
+      const r = obj(v);
+      out.push(`${k}=${typeof v === 'object' && v !== null ? `${num(r.start)}-${num(r.end)}` : num(v)}`);
+    } else out.push(`${k}=${String(v)}`);
+  }
+  // keys we never write make the node foreign: keep them visible in the signature
+  for (const k of Object.keys(keys).sort())
+    if (!(FLOWER_KEYS as readonly string[]).includes(k) && k !== 'eth_type')
+      out.push(`${k}=${JSON.stringify(keys[k])}`);
+  return `flower:${out.join(',')}`;
+}
+
 /** `tc -j filter show dev X [ingress]`: one record per u32 node (hash-table headers are skipped). */
 export function parseTcFilters(json: string): FilterRecord[] {
   const out: FilterRecord[] = [];
@@ -141,6 +181,7 @@ export function parseTcFilters(json: string): FilterRecord[] {
         })
         .join(',')}`;
     }
+    if (str(o.kind) === 'flower') sig = flowerSig(obj(opts.keys));
     if (opts.fwmark_value !== undefined)
       sig = `mark:${(parseInt(String(opts.fwmark_value), 16) >>> 0).toString(16)}/${(parseInt(String(opts.fwmark_mask), 16) >>> 0).toString(16)}`;
     const rec: FilterRecord = {
@@ -168,18 +209,53 @@ export function parseTcClasses(output: string): ClassRecord[] {
   if (t.startsWith('[')) {
     return parseArray(t).map((r) => {
       const o = obj(r);
-      return {
+      const rec: ClassRecord = {
         kind: str(o.class) ?? str(o.kind) ?? '',
         classid: str(o.handle) ?? str(o.classid) ?? '',
         parent: o.root === true ? undefined : str(o.parent),
         leaf: str(o.leaf),
       };
+      // newer iproute2: rates in bytes per second
+      if (typeof o.rate === 'number') rec.rateBps = o.rate * 8;
+      if (typeof o.ceil === 'number') rec.ceilBps = o.ceil * 8;
+      return rec;
     });
   }
   const out: ClassRecord[] = [];
   for (const line of t.split('\n')) {
     const m = /^class (\S+) (\S+) (root|parent (\S+))(?: leaf (\S+))?/.exec(line.trim());
-    if (m) out.push({ kind: m[1], classid: m[2], parent: m[4], leaf: m[5] });
+    if (!m) continue;
+    const rec: ClassRecord = { kind: m[1], classid: m[2], parent: m[4], leaf: m[5] };
+    const rate = / rate (\S+)/.exec(line);
+    const ceil = / ceil (\S+)/.exec(line);
+    if (rate) rec.rateBps = parseTcRateText(rate[1]);
+    if (ceil) rec.ceilBps = parseTcRateText(ceil[1]);
+    if (rec.rateBps === undefined) delete rec.rateBps;
+    if (rec.ceilBps === undefined) delete rec.ceilBps;
+    out.push(rec);
+  }
+  return out;
+}
+
+/** A rate as tc prints it ("100Gbit", "1234Kbit", "1Mibit", "800bit") → bits/s; undefined if not one. */
+export function parseTcRateText(text: string): number | undefined {
+  const m = /^([0-9.]+)([KMGT]?)(i?)bit$/.exec(text);
+  if (!m) return undefined;
+  const k = m[3] ? 1024 : 1000;
+  const pow = ['', 'K', 'M', 'G', 'T'].indexOf(m[2]);
+  return Math.round(Number(m[1]) * k ** pow);
+}
+
+/**
+ * `tc qdisc show` (text) → the peak rate of every tbf that has one, by "dev handle":
+ *   qdisc tbf 102: dev eth0 parent 1fa1:102 rate 1Mbit burst 32Kb peakrate 2Mbit minburst 1514b lat 50ms
+ */
+export function parseTbfPeakrates(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^qdisc tbf (\S+) dev (\S+) .* peakrate (\S+)/.exec(line.trim());
+    const bps = m ? parseTcRateText(m[3]) : undefined;
+    if (m && bps !== undefined) out.set(`${m[2]} ${m[1]}`, Math.floor(bps / 8));
   }
   return out;
 }
@@ -218,6 +294,11 @@ export interface ObservedClass {
   minor: number;
   classid: string;
   leaf?: LeafState & { handle: string };
+  /** Absent: directly under our root; "1fa1:1": an htb-shaped class under our parent. */
+  parent?: string;
+  /** The class's own htb rate and ceil (bits/s), when the read-back printed them. */
+  rateBps?: number;
+  ceilBps?: number;
 }
 
 export interface ObservedFilterGroup {
@@ -274,6 +355,24 @@ export function leafStateFromQdisc(q: QdiscRecord): LeafState & { handle: string
         put('ge1h', pct(ge['1-h']));
         put('ge1k', pct(ge['1-k']));
       }
+      const ls = obj(o['loss-state']);
+      if (Object.keys(ls).length) {
+        put('ls13Pct', pct(ls.p13));
+        put('ls31Pct', pct(ls.p31));
+        put('ls32Pct', pct(ls.p32));
+        put('ls23Pct', pct(ls.p23));
+        put('ls14Pct', pct(ls.p14));
+      }
+      if (o.ecn === true) params.ecn = 1;
+      const lim = num(o.limit);
+      if (lim && lim !== 1000) params.limit = lim;
+      const sl = obj(o.slot);
+      if (Object.keys(sl).length) {
+        put('slotMinUs', Math.round(num(sl['min-delay']) * 1e6));
+        put('slotMaxUs', Math.round(num(sl['max-delay']) * 1e6));
+        put('slotPackets', num(sl.packets));
+        put('slotBytes', num(sl.bytes));
+      }
       const du = obj(o.duplicate);
       put('duplicatePct', pct(du.duplicate));
       if (num(du.duplicate)) put('duplicateCorrPct', pct(du.correlation));
@@ -286,13 +385,22 @@ export function leafStateFromQdisc(q: QdiscRecord): LeafState & { handle: string
         put('reorderCorrPct', pct(re.correlation));
         put('gap', num(o.gap));
       }
-      put('rateBytes', num(obj(o.rate).rate));
+      const r = obj(o.rate);
+      put('rateBytes', num(r.rate));
+      if (num(r.rate)) {
+        put('rateOverhead', num(r.packetoverhead));
+        put('rateCellSize', num(r.cellsize));
+        if (num(r.cellsize)) put('rateCellOverhead', num(r.celloverhead));
+      }
       break;
     }
     case 'tbf':
       put('rateBytes', num(o.rate));
       put('burstBytes', num(o.burst));
       put('latUs', num(o.lat));
+      // iproute2 6.1 prints the peak rate as text only; "minburst" (the peak bucket) is in JSON
+      put('mtuBytes', num(o.minburst));
+      if (q.peakBytes) put('peakBytes', q.peakBytes);
       break;
     case 'pfifo':
     case 'bfifo':
@@ -337,9 +445,15 @@ export function deviceState(
   if (!rootOurs) return st;
   const byMinor = new Map<number, ObservedClass>();
   for (const c of classes) {
-    if (c.kind !== 'htb' || majorOf(c.classid) !== ROOT_MAJOR || c.parent !== undefined) continue;
+    // ours: directly under the root, or under our parent of htb-shaped classes (1fa1:1)
+    if (c.kind !== 'htb' || majorOf(c.classid) !== ROOT_MAJOR) continue;
+    if (c.parent !== undefined && c.parent !== PARENT_CLASSID) continue;
     const minor = minorOf(c.classid);
-    byMinor.set(minor, { minor, classid: `${ROOT_HANDLE}${hex(minor)}` });
+    const oc: ObservedClass = { minor, classid: `${ROOT_HANDLE}${hex(minor)}` };
+    if (c.parent) oc.parent = c.parent;
+    if (c.rateBps !== undefined) oc.rateBps = c.rateBps;
+    if (c.ceilBps !== undefined) oc.ceilBps = c.ceilBps;
+    byMinor.set(minor, oc);
   }
   for (const q of mine) {
     if (!q.parent || majorOf(q.parent) !== ROOT_MAJOR || q.root) continue;
@@ -377,12 +491,21 @@ export function readbackCommands(
 /** Everything readbackCommands produced (stdout by id/dev) → ObservedNetns. */
 export function observeNetns(out: {
   qdiscs: string;
+  /** `tc qdisc show` as text, read only when a tbf has a peak bucket (its rate is text-only). */
+  qdiscsText?: string;
   links?: string;
   iptables?: string | null;
   ip6tables?: string | null;
   perDevice: Record<string, { classes?: string; filters?: string; ingressFilters?: string }>;
 }): ObservedNetns {
   const qdiscs = parseTcQdiscs(out.qdiscs);
+  if (out.qdiscsText) {
+    const peaks = parseTbfPeakrates(out.qdiscsText);
+    for (const q of qdiscs) {
+      const p = peaks.get(`${q.dev} ${q.handle}`);
+      if (q.kind === 'tbf' && p !== undefined) q.peakBytes = p;
+    }
+  }
   const links = out.links === undefined ? [] : parseIpLinks(out.links);
   const devs = new Set<string>([
     ...Object.keys(out.perDevice),
@@ -527,23 +650,38 @@ function diffDevice(
     keysOf(d!).forEach((k) => pending.add(k));
     out.push({ line: `# ${dev}: faultline root (unclassified traffic: htb direct queue, unshaped)`, keys: [] });
     out.push({ line: tcLines.addRoot(dev), keys: keysOf(d!) });
+    if (d!.parent) out.push(...addParentLines(dev, d!.parent));
     for (const c of d!.classes) {
       out.push(...addClassLines(dev, c));
       for (const g of d!.groups.filter((x) => x.flowid === c.classid))
         out.push(...tcLines.addFilters(dev, g).map((line) => ({ line, keys: g.keys })));
     }
   } else if (wantTree) {
-    const obsClasses = new Map(o!.classes.map((c) => [c.minor, c]));
+    const obsParent = o!.classes.find((c) => c.minor === PARENT_MINOR);
+    const obsClasses = new Map(o!.classes.filter((c) => c.minor !== PARENT_MINOR).map((c) => [c.minor, c]));
     const desClasses = new Map(d!.classes.map((c) => [c.minor, c]));
+    // htb cannot move a class to another parent: a class that must start (or stop) shaping is
+    // deleted and added again, its filters with it (a class in use by a filter cannot be deleted)
+    const recreate = new Set(
+      [...desClasses.values()]
+        .filter((dc) => {
+          const oc = obsClasses.get(dc.minor);
+          return !!oc && (oc.parent ?? ROOT_HANDLE) !== (dc.shape ? PARENT_CLASSID : ROOT_HANDLE);
+        })
+        .map((dc) => dc.classid),
+    );
     const obsGroups = new Map(o!.groups.map((g) => [`${g.pref}/${g.protocol}`, g]));
     const desGroups = new Map(d!.groups.map((g) => [`${g.pref}/${g.protocol}`, g]));
     const groupEqual = (dg: (typeof d)['groups'][number], og: ObservedFilterGroup) =>
-      og.flowids.length === 1 && og.flowids[0] === dg.flowid && sameList(og.nodes, dg.nodes.map(nodeSig).sort());
+      og.flowids.length === 1 &&
+      og.flowids[0] === dg.flowid &&
+      !recreate.has(dg.flowid) &&
+      sameList(og.nodes, dg.nodes.map(nodeSig).sort());
     const delGroups: ProgramLine[] = [];
     const addGroups: ProgramLine[] = [];
     for (const [k, og] of obsGroups) {
       const dg = desGroups.get(k);
-      if (!dg || !groupEqual(dg, og))
+      if (!dg || !groupEqual(dg, og) || og.flowids.some((f) => recreate.has(f)))
         delGroups.push({ line: tcLines.delFilters(dev, og.pref, og.protocol), keys: dg?.keys ?? [] });
     }
     for (const [k, dg] of desGroups) {
@@ -555,15 +693,29 @@ function diffDevice(
     }
     const delClasses: ProgramLine[] = [];
     for (const [minor, oc] of obsClasses)
-      if (!desClasses.has(minor)) delClasses.push({ line: tcLines.delClass(dev, oc.classid), keys: [] });
+      if (!desClasses.has(minor) || recreate.has(oc.classid))
+        delClasses.push({ line: tcLines.delClass(dev, oc.classid), keys: [] });
+    const parentOps: ProgramLine[] = [];
+    if (d!.parent && !obsParent) {
+      d!.parent.keys.forEach((x) => pending.add(x));
+      parentOps.push(...addParentLines(dev, d!.parent));
+    } else if (d!.parent && !sameShape(d!.parent.shape, obsParent)) {
+      d!.parent.keys.forEach((x) => pending.add(x));
+      parentOps.push({ line: tcLines.changeParent(dev, d!.parent.shape), keys: d!.parent.keys });
+    }
+    const delParent = !d!.parent && obsParent ? [{ line: tcLines.delClass(dev, PARENT_CLASSID), keys: [] }] : [];
     const fixLeaves: ProgramLine[] = [];
     const addClasses: ProgramLine[] = [];
     for (const [minor, dc] of desClasses) {
       const oc = obsClasses.get(minor);
-      if (!oc) {
+      if (!oc || recreate.has(dc.classid)) {
         dc.keys.forEach((x) => pending.add(x));
         addClasses.push(...addClassLines(dev, dc));
         continue;
+      }
+      if (!sameShape(dc.shape ?? UNSHAPED, oc)) {
+        dc.keys.forEach((x) => pending.add(x));
+        fixLeaves.push({ line: tcLines.changeClass(dev, dc), keys: dc.keys });
       }
       if (leavesEqual(dc.leaf, oc.leaf)) continue;
       dc.keys.forEach((x) => pending.add(x));
@@ -577,12 +729,28 @@ function diffDevice(
         if (dc.childArgs) fixLeaves.push({ line: tcLines.addChild(dev, dc), keys: dc.keys });
       }
     }
-    out.push(...delGroups, ...delClasses, ...fixLeaves, ...addClasses, ...addGroups);
+    out.push(...delGroups, ...delClasses, ...delParent, ...parentOps, ...fixLeaves, ...addClasses, ...addGroups);
   } else if (rootOurs) {
     out.push({ line: tcLines.delRoot(dev), keys: [] });
   }
   if (!teardownIngress) out.push(...ingressOps);
   return out;
+}
+
+const UNSHAPED: ClassShape = { rateBps: UNSHAPED_BPS, ceilBps: UNSHAPED_BPS };
+
+/** Does an observed class have this rate and ceil? Unknown (not printed) counts as yes. */
+function sameShape(want: ClassShape, o: { rateBps?: number; ceilBps?: number } | undefined): boolean {
+  if (!o) return false;
+  const near = (a: number | undefined, b: number) => a === undefined || Math.abs(a - b) <= Math.max(8, 1e-3 * b);
+  return near(o.rateBps, want.rateBps) && near(o.ceilBps, want.ceilBps);
+}
+
+function addParentLines(dev: string, p: NonNullable<DesiredDevice['parent']>): ProgramLine[] {
+  return [
+    { line: `# ${PARENT_CLASSID} <- ${p.keys.join(' + ')}: parent of the htb-shaped classes`, keys: [] },
+    { line: tcLines.addParent(dev, p.shape), keys: p.keys },
+  ];
 }
 
 function addClassLines(dev: string, c: DesiredDevice['classes'][number]): ProgramLine[] {
@@ -762,11 +930,29 @@ export function observedFromDesired(desired: DesiredNetns): ObservedNetns {
       dev: d.dev,
       root:
         d.classes.length || d.groups.length ? { kind: 'htb', handle: ROOT_HANDLE } : { kind: 'noqueue', handle: '0:' },
-      classes: d.classes.map((c) => ({
-        minor: c.minor,
-        classid: c.classid,
-        leaf: { ...c.leaf, handle: `${hex(c.minor)}:`, child: c.leaf.child ? { ...c.leaf.child } : undefined },
-      })),
+      classes: [
+        ...(d.parent
+          ? [
+              {
+                minor: PARENT_MINOR,
+                classid: PARENT_CLASSID,
+                rateBps: d.parent.shape.rateBps,
+                ceilBps: d.parent.shape.ceilBps,
+              },
+            ]
+          : []),
+        ...d.classes.map((c) => {
+          const oc: ObservedClass = {
+            minor: c.minor,
+            classid: c.classid,
+            leaf: { ...c.leaf, handle: `${hex(c.minor)}:`, child: c.leaf.child ? { ...c.leaf.child } : undefined },
+            rateBps: (c.shape ?? UNSHAPED).rateBps,
+            ceilBps: (c.shape ?? UNSHAPED).ceilBps,
+          };
+          if (c.shape) oc.parent = PARENT_CLASSID;
+          return oc;
+        }),
+      ],
       groups: d.groups.map((g) => ({
         pref: g.pref,
         protocol: g.protocol,

@@ -19,8 +19,19 @@
 // and leaves are what `tc -j qdisc show` prints reliably (iproute2 6.1 prints classes as text
 // even with -j).
 //
-// FILTERS. Each class's packets are selected by u32 filters (one per atom, see match.ts) at a pref
-// of its own: the class for a bigger S gets a SMALLER pref (tried first), so a packet matched by
+// SHAPING CLASSES. A bandwidth with `ceil` is shaped by htb itself: its class has rate (guaranteed)
+// and ceil, with a bfifo leaf (or its netem), and hangs under 1fa1:1, the parent every such class
+// of the device borrows from: rate = ceil = the largest ceil (at least the sum of the rates), so a
+// class alone reaches its ceil and classes busy together share the parent (golden/bandwidth-ceil.txt).
+// A tbf with `peakrate` gets a one-frame peak bucket (mtu, default 1514 bytes).
+//
+// DNS. A dns delay is netem on `lo` (queries to 127.0.0.11 travel there), its own tree: by address
+// (u32 dst 127.0.0.11), or by name through the packet mark iptables sets (bpf.ts; golden/dns-delay.txt).
+//
+// FILTERS. Each class's packets are selected by filters (one per atom, see match.ts) at a pref
+// of its own; u32 for addresses and the IPv4 protocol, and where u32 would read fixed offsets that
+// IP options or IPv6 extension headers move (ports, an IPv6 protocol) cls_flower when the kernel
+// has it, else a cls_bpf program that parses the headers (bpf.ts), else u32, reported degraded: the class for a bigger S gets a SMALLER pref (tried first), so a packet matched by
 // faults A and B lands in class {A,B}, not in {A}. IPv4 filters sit at an even pref, IPv6 at the
 // odd one after it (one pref can hold one protocol only).
 //   pref = 0x4000 − |S|·0x400 + 2·slot (+1 for ipv6), slot = minor mod 511 (probing on collision)
@@ -70,6 +81,8 @@
 
 import type { Capabilities } from './caps.js';
 import {
+  NETEM_DEFAULT_LIMIT,
+  defaultBurstBytes,
   entryKey,
   type BandwidthParams,
   type Degraded,
@@ -78,7 +91,18 @@ import {
   type MatchDirection,
   type NetemParams,
 } from './ledger.js';
-import { atomCovers, atomsOf, intersectAtomSets, u32NodesFor, keyText, type Atom, type U32Node } from './match.js';
+import {
+  atomCovers,
+  atomsOf,
+  flowerNodeFor,
+  intersectAtomSets,
+  isDeepAtom,
+  u32NodesFor,
+  keyText,
+  type Atom,
+  type U32Node,
+} from './match.js';
+import { bpfBytecode, bpfProgram, bpfSig } from './bpf.js';
 import { fnv1a32 } from '../api/hash.js';
 import { renderPercent, renderRate, renderSize, renderTime, trimNumber } from '../api/quantity.js';
 
@@ -93,8 +117,14 @@ export const DROP_MARK = 0x800000;
 export const MINOR_MIN = 0x100;
 export const MINOR_MAX = 0x7ffe;
 export const CHILD_BIT = 0x8000;
-/** The htb class shape of every owned class: a container, never a shaper. */
+/** The htb class shape of every owned class that does not shape itself: a container, not a shaper. */
 export const UNSHAPED_CLASS = 'htb rate 100gbit ceil 100gbit burst 1250kb cburst 1250kb quantum 60000';
+export const UNSHAPED_BPS = 100e9;
+/** The parent of the classes that shape with htb (bandwidth with ceil): they borrow from it. */
+export const PARENT_MINOR = 0x1;
+export const PARENT_CLASSID = '1fa1:1';
+/** The loopback device, where a container's DNS queries to Docker's resolver travel. */
+export const LOOPBACK = 'lo';
 
 const TIER = 0x400;
 const TIER_TOP = 0x4000;
@@ -125,11 +155,20 @@ export interface LeafState {
   child?: LeafState;
 }
 
-/** Merged netem + tbf + drop of one class. */
+/** Merged netem + tbf + drop of one class (htb: the class itself shapes, rate and ceil). */
 export interface LeafSpec {
   drop?: 'blackhole' | 'pfifo';
   netem?: NetemParams;
   tbf?: BandwidthParams;
+  htb?: { rateBps: number; ceilBps: number; burstBytes: number; limitBytes?: number };
+}
+
+/** The htb parameters of a class that shapes: its guaranteed rate and its ceiling (bits/s). */
+export interface ClassShape {
+  rateBps: number;
+  ceilBps: number;
+  burstBytes?: number;
+  cburstBytes?: number;
 }
 
 export function netemState(p: NetemParams): Record<string, number> {
@@ -140,15 +179,24 @@ export function netemState(p: NetemParams): Record<string, number> {
   put('delayUs', p.delayUs);
   put('jitterUs', p.jitterUs);
   if (p.jitterUs) put('delayCorrPct', p.delayCorrelationPct);
-  if (!p.gemodel) {
-    put('lossPct', p.lossPct);
-    if (p.lossPct) put('lossCorrPct', p.lossCorrelationPct);
-  } else {
+  if (p.gemodel) {
+    // tc's defaults for what is not given: r = 1 − p, loss in Bad ("1-h") 100%, loss in Good 0%
     put('geP', p.gemodel.pPct);
     put('geR', p.gemodel.rPct ?? 100 - p.gemodel.pPct);
-    put('ge1h', p.gemodel.hPct);
+    put('ge1h', p.gemodel.hPct ?? 100);
     put('ge1k', p.gemodel.kPct);
+  } else if (p.lossState) {
+    const l = lossStateFull(p.lossState);
+    put('ls13Pct', l.p13Pct);
+    put('ls31Pct', l.p31Pct);
+    put('ls32Pct', l.p32Pct);
+    put('ls23Pct', l.p23Pct);
+    put('ls14Pct', l.p14Pct);
+  } else {
+    put('lossPct', p.lossPct);
+    if (p.lossPct) put('lossCorrPct', p.lossCorrelationPct);
   }
+  if (p.ecn) s.ecn = 1;
   put('duplicatePct', p.duplicatePct);
   if (p.duplicatePct) put('duplicateCorrPct', p.duplicateCorrelationPct);
   put('corruptPct', p.corruptPct);
@@ -159,16 +207,53 @@ export function netemState(p: NetemParams): Record<string, number> {
     put('gap', p.reorderGap ?? 1);
   }
   put('rateBytes', p.rateBps === undefined ? undefined : Math.floor(p.rateBps / 8));
+  if (p.rateBps) {
+    put('rateOverhead', p.rateOverhead?.packet);
+    put('rateCellSize', p.rateOverhead?.cellSize);
+    put('rateCellOverhead', p.rateOverhead?.cell);
+  }
+  if (p.slot) {
+    put('slotMinUs', p.slot.minUs);
+    put('slotMaxUs', p.slot.maxUs);
+    put('slotPackets', p.slot.packets);
+    put('slotBytes', p.slot.bytes);
+  }
+  if (p.limit && p.limit !== NETEM_DEFAULT_LIMIT) s.limit = p.limit;
   return s;
+}
+
+/** A 4-state loss model with tc's defaults filled in (p31 = 100 − p13, p32 0, p23 100, p14 0). */
+export function lossStateFull(
+  l: NonNullable<NetemParams['lossState']>,
+): Required<NonNullable<NetemParams['lossState']>> {
+  return {
+    p13Pct: l.p13Pct,
+    p31Pct: l.p31Pct ?? Number(trimNumber(100 - l.p13Pct, 6)),
+    p32Pct: l.p32Pct ?? 0,
+    p23Pct: l.p23Pct ?? 100,
+    p14Pct: l.p14Pct ?? 0,
+  };
 }
 
 export function tbfState(b: BandwidthParams): Record<string, number> {
   const rateBytes = Math.floor(b.rateBps / 8);
   const s: Record<string, number> = { rateBytes, burstBytes: b.burstBytes };
-  // tc prints the queue as latency whichever way it was given: lat = limit/rate − burst/rate.
-  const lat = b.latencyUs ?? Math.round(((b.limitBytes! - b.burstBytes) / rateBytes) * 1e6);
+  // tc prints the queue as latency whichever way it was given: lat = limit/rate − burst/rate, or
+  // with a peak bucket the larger of that and limit/peak − mtu/peak (q_tbf.c).
+  let lat = b.latencyUs ?? Math.round(((b.limitBytes! - b.burstBytes) / rateBytes) * 1e6);
+  if (b.peakBps) {
+    const peakBytes = Math.floor(b.peakBps / 8);
+    s.peakBytes = peakBytes;
+    s.mtuBytes = b.mtuBytes!;
+    if (b.latencyUs === undefined) lat = Math.max(lat, Math.round(((b.limitBytes! - b.mtuBytes!) / peakBytes) * 1e6));
+  }
   if (lat > 0) s.latUs = lat;
   return s;
+}
+
+/** The queue of an htb-shaped class with no netem: bfifo, sized from limit or 50 ms at ceil. */
+export function htbFifoLimit(h: NonNullable<LeafSpec['htb']>): number {
+  return h.limitBytes ?? Math.max(2 * 1514, Math.ceil((h.ceilBps / 8) * 0.05));
 }
 
 export function leafStateOf(spec: LeafSpec): LeafState {
@@ -179,6 +264,7 @@ export function leafStateOf(spec: LeafSpec): LeafState {
     if (spec.tbf) s.child = { kind: 'tbf', params: tbfState(spec.tbf) };
     return s;
   }
+  if (spec.htb) return { kind: 'bfifo', params: { limit: htbFifoLimit(spec.htb) } };
   return { kind: 'tbf', params: tbfState(spec.tbf!) };
 }
 
@@ -188,6 +274,9 @@ function close(key: string, a: number, b: number): boolean {
   if (key === 'latUs') return Math.abs(a - b) <= Math.max(50, 0.02 * Math.abs(b));
   if (key === 'burstBytes') return Math.abs(a - b) <= Math.max(2, 0.01 * Math.abs(b));
   if (key === 'rateBytes') return Math.abs(a - b) <= Math.max(1, 1e-6 * Math.abs(b));
+  // read from tc's text ("2Mbit", "1234Kbit"): it drops digits below the third significant one
+  if (key === 'peakBytes') return Math.abs(a - b) <= Math.max(1, 1e-3 * Math.abs(b));
+  if (key === 'mtuBytes') return Math.abs(a - b) <= 2;
   if (key.endsWith('Us')) return Math.abs(a - b) <= 1;
   return a === b;
 }
@@ -209,6 +298,7 @@ function pctArgs(pct: number | undefined, corr: number | undefined): string {
 /** "netem delay 100ms 10ms 25% distribution normal loss 20% duplicate 1% ..." */
 export function netemArgs(p: NetemParams): string {
   const a: string[] = ['netem'];
+  if (p.limit && p.limit !== NETEM_DEFAULT_LIMIT) a.push(`limit ${p.limit}`);
   if (p.delayUs) {
     let d = `delay ${renderTime(p.delayUs)}`;
     if (p.jitterUs) {
@@ -219,35 +309,69 @@ export function netemArgs(p: NetemParams): string {
     a.push(d);
   }
   if (p.gemodel) {
+    // positional: a later value needs the ones before it, written with tc's own defaults
     const g = p.gemodel;
     const parts = [g.pPct, g.rPct, g.hPct, g.kPct];
+    const defaults = [g.pPct, 100 - g.pPct, 100, 0];
     while (parts.length && parts[parts.length - 1] === undefined) parts.pop();
-    a.push(`loss gemodel ${parts.map((x) => renderPercent(x ?? 0)).join(' ')}`);
+    a.push(`loss gemodel ${parts.map((x, i) => renderPercent(x ?? defaults[i])).join(' ')}`);
+  } else if (p.lossState) {
+    const l = p.lossState;
+    const full = lossStateFull(l);
+    const parts = [l.p13Pct, l.p31Pct, l.p32Pct, l.p23Pct, l.p14Pct];
+    const defaults = [full.p13Pct, full.p31Pct, full.p32Pct, full.p23Pct, full.p14Pct];
+    while (parts.length && parts[parts.length - 1] === undefined) parts.pop();
+    a.push(`loss state ${parts.map((x, i) => renderPercent(x ?? defaults[i])).join(' ')}`);
   } else if (p.lossPct) a.push(`loss ${pctArgs(p.lossPct, p.lossCorrelationPct)}`);
+  if (p.ecn) a.push('ecn');
   if (p.duplicatePct) a.push(`duplicate ${pctArgs(p.duplicatePct, p.duplicateCorrelationPct)}`);
   if (p.corruptPct) a.push(`corrupt ${pctArgs(p.corruptPct, p.corruptCorrelationPct)}`);
   if (p.reorderPct && p.delayUs)
     a.push(`reorder ${pctArgs(p.reorderPct, p.reorderCorrelationPct)} gap ${p.reorderGap ?? 1}`);
-  if (p.rateBps) a.push(`rate ${renderRate(p.rateBps)}`);
+  if (p.rateBps) {
+    // positional too: rate RATE [PACKETOVERHEAD [CELLSIZE [CELLOVERHEAD]]]
+    const o = p.rateOverhead ?? {};
+    const parts = [o.packet, o.cellSize, o.cell];
+    while (parts.length && !parts[parts.length - 1]) parts.pop();
+    a.push(['rate', renderRate(p.rateBps), ...parts.map((x) => String(x ?? 0))].join(' '));
+  }
+  if (p.slot) {
+    let t = `slot ${renderTime(p.slot.minUs)} ${renderTime(p.slot.maxUs)}`;
+    if (p.slot.packets) t += ` packets ${p.slot.packets}`;
+    if (p.slot.bytes) t += ` bytes ${p.slot.bytes}`;
+    a.push(t);
+  }
   return a.join(' ');
 }
 
-/** "tbf rate 1mbit burst 32kb latency 50ms" or "... limit 64kb". */
+/** "tbf rate 1mbit burst 32kb latency 50ms" or "... limit 64kb" (and "peakrate 2mbit mtu 1514b"). */
 export function tbfArgs(b: BandwidthParams): string {
   const q = b.limitBytes !== undefined ? `limit ${renderSize(b.limitBytes)}` : `latency ${renderTime(b.latencyUs!)}`;
-  return `tbf rate ${renderRate(b.rateBps)} burst ${renderSize(b.burstBytes)} ${q}`;
+  const peak = b.peakBps ? ` peakrate ${renderRate(b.peakBps)} mtu ${renderSize(b.mtuBytes!)}` : '';
+  return `tbf rate ${renderRate(b.rateBps)} burst ${renderSize(b.burstBytes)} ${q}${peak}`;
 }
 
 export function leafArgs(spec: LeafSpec): { leaf: string; child?: string } {
   if (spec.drop === 'blackhole') return { leaf: 'blackhole' };
   if (spec.drop === 'pfifo') return { leaf: 'pfifo limit 0' };
   if (spec.netem) return { leaf: netemArgs(spec.netem), child: spec.tbf ? tbfArgs(spec.tbf) : undefined };
+  if (spec.htb) return { leaf: `bfifo limit ${htbFifoLimit(spec.htb)}` };
   return { leaf: tbfArgs(spec.tbf!) };
+}
+
+/** The class's own htb parameters: "htb rate 1mbit ceil 4mbit" (+ burst) or the unshaped container. */
+export function classArgs(shape: ClassShape | undefined): string {
+  if (!shape) return UNSHAPED_CLASS;
+  const burst =
+    (shape.burstBytes ? ` burst ${renderSize(shape.burstBytes)}` : '') +
+    (shape.cburstBytes ? ` cburst ${renderSize(shape.cburstBytes)}` : '');
+  return `htb rate ${renderRate(shape.rateBps)} ceil ${renderRate(shape.ceilBps)}${burst}`;
 }
 
 function summary(spec: LeafSpec): string {
   const { leaf, child } = leafArgs(spec);
-  return child ? `${leaf} + ${child}` : leaf;
+  const htb = spec.htb ? `htb rate ${renderRate(spec.htb.rateBps)} ceil ${renderRate(spec.htb.ceilBps)} + ` : '';
+  return child ? `${htb}${leaf} + ${child}` : `${htb}${leaf}`;
 }
 
 // ---------------------------------------------------------------- merging stacked entries
@@ -272,17 +396,22 @@ export function mergeNetem(list: NetemParams[], notes: string[]): NetemParams {
     .filter((p) => p.distribution && p.jitterUs)
     .sort((a, b) => (b.jitterUs ?? 0) - (a.jitterUs ?? 0));
   if (withDist.length) out.distribution = withDist[0].distribution;
-  const ge = list.filter((p) => p.gemodel);
-  if (ge.length) {
-    out.gemodel = { ...ge[0].gemodel! };
-    if (ge.length > 1 || vals('lossPct').length)
-      notes.push('only the first Gilbert-Elliott loss model is kept where faults overlap');
+  // One loss model per class: a Markov model (gemodel, 4-state) where any fault has one, else the
+  // random losses combined.
+  const models = list.filter((p) => p.gemodel || p.lossState);
+  if (models.length) {
+    const m = models[0];
+    if (m.gemodel) out.gemodel = { ...m.gemodel };
+    else out.lossState = { ...m.lossState! };
+    if (models.length > 1 || vals('lossPct').length)
+      notes.push('only the first Markov loss model (gemodel or lossState) is kept where faults overlap');
   } else {
     const losses = vals('lossPct') as number[];
     if (losses.length) out.lossPct = independent(losses);
     const lc = maxOf(vals('lossCorrelationPct') as number[]);
     if (lc) out.lossCorrelationPct = lc;
   }
+  if (list.some((p) => p.ecn)) out.ecn = true;
   const dups = vals('duplicatePct') as number[];
   if (dups.length) out.duplicatePct = independent(dups);
   const dupc = maxOf(vals('duplicateCorrelationPct') as number[]);
@@ -297,8 +426,18 @@ export function mergeNetem(list: NetemParams[], notes: string[]): NetemParams {
   if (reoc) out.reorderCorrelationPct = reoc;
   const gap = maxOf(vals('reorderGap') as number[]);
   if (gap) out.reorderGap = gap;
-  const rates = vals('rateBps') as number[];
-  if (rates.length) out.rateBps = Math.min(...rates);
+  const rated = list.filter((p) => p.rateBps).sort((a, b) => a.rateBps! - b.rateBps!);
+  if (rated.length) {
+    out.rateBps = rated[0].rateBps;
+    if (rated[0].rateOverhead) out.rateOverhead = { ...rated[0].rateOverhead };
+  }
+  const slots = list.filter((p) => p.slot);
+  if (slots.length) {
+    out.slot = { ...slots[0].slot! };
+    if (slots.length > 1) notes.push('only the first slot configuration is kept where faults overlap');
+  }
+  const limits = vals('limit') as number[];
+  if (limits.length) out.limit = Math.min(...limits);
   return out;
 }
 
@@ -313,12 +452,14 @@ export interface DesiredClass {
   leafArgs: string;
   childArgs?: string;
   note: string;
+  /** A class that shapes with htb (bandwidth with ceil): its rate and ceil; it hangs under 1fa1:1. */
+  shape?: ClassShape;
 }
 
 export interface FilterGroup {
   pref: number;
   protocol: 'ip' | 'ipv6' | 'all';
-  classifier: 'u32' | 'bpf';
+  classifier: 'u32' | 'bpf' | 'flower';
   flowid: string;
   nodes: U32Node[];
   keys: string[];
@@ -326,9 +467,12 @@ export interface FilterGroup {
 
 export interface DesiredDevice {
   dev: string;
-  role: 'egress' | 'ifb';
+  /** egress: a container interface; ifb: its ingress, shaped on an owned ifb; lo: DNS queries. */
+  role: 'egress' | 'ifb' | 'lo';
   classes: DesiredClass[];
   groups: FilterGroup[];
+  /** The parent of the htb-shaped classes (1fa1:1): as large as the largest ceil (or the sum of rates). */
+  parent?: { shape: ClassShape; keys: string[] };
   /** On a physical device with ingress faults: redirect ingress to this ifb. */
   ingressRedirectTo?: string;
   ingressKind?: 'ingress' | 'clsact';
@@ -456,22 +600,28 @@ interface TreeClass {
 
 function buildTree(
   dev: string,
-  role: 'egress' | 'ifb',
+  role: DesiredDevice['role'],
   direction: MatchDirection,
   entries: LedgerEntry[],
   markKeys: string[],
   caps: Capabilities,
   degraded: Degraded[],
   mechanisms: Map<string, Set<string>>,
+  dnsMarks: ReadonlyMap<string, number> = new Map(),
 ): DesiredDevice {
   const MECH = {
     netem: 'netem',
     bandwidth: 'tbf',
     blackhole: caps.blackhole ? 'tc-blackhole' : 'tc-pfifo-drop',
   } as Record<string, string>;
-  for (const e of entries) addMechanism(mechanisms, entryKey(e), MECH[e.action]);
+  for (const e of entries)
+    addMechanism(
+      mechanisms,
+      entryKey(e),
+      e.action === 'bandwidth' && (e.params as BandwidthParams).ceilBps ? 'htb' : MECH[e.action],
+    );
   for (const k of markKeys) addMechanism(mechanisms, k, 'iptables-statistic');
-  const regions = regionsOf(entries.map((e) => atomsOf(e.match)));
+  const regions = regionsOf(entries.map((e) => atomsOf(e.match, dnsMarks.get(entryKey(e)))));
   if (regions.truncated) {
     for (const e of entries)
       degraded.push({
@@ -491,7 +641,18 @@ function buildTree(
       const netems = members.filter((e) => e.action === 'netem').map((e) => e.params as NetemParams);
       if (netems.length) spec.netem = mergeNetem(netems, notes);
       const bws = members.filter((e) => e.action === 'bandwidth').map((e) => e.params as BandwidthParams);
-      if (bws.length) spec.tbf = [...bws].sort((a, b) => a.rateBps - b.rateBps)[0];
+      if (bws.length) {
+        // the bottleneck: the smallest guaranteed rate, and the lowest ceiling any of them allows
+        const low = [...bws].sort((a, b) => a.rateBps - b.rateBps)[0];
+        const ceil = Math.min(...bws.map((b) => b.ceilBps ?? b.rateBps));
+        if (ceil > low.rateBps) {
+          spec.htb = { rateBps: low.rateBps, ceilBps: ceil, burstBytes: low.burstBytes };
+          if (low.limitBytes !== undefined) spec.htb.limitBytes = low.limitBytes;
+        } else {
+          spec.tbf = { ...low };
+          delete spec.tbf.ceilBps;
+        }
+      }
     }
     const keys = [...new Set(members.map(entryKey))].sort();
     if (notes.length) {
@@ -566,7 +727,7 @@ function buildTree(
     const minor = minors.get(c.sig)!;
     const { leaf, child } = leafArgs(c.spec);
     const flowid = classId(minor);
-    desiredClasses.push({
+    const dc: DesiredClass = {
       minor,
       classid: flowid,
       keys: c.keys,
@@ -574,7 +735,18 @@ function buildTree(
       leafArgs: leaf,
       childArgs: child,
       note: summary(c.spec),
-    });
+    };
+    if (c.spec.htb) {
+      const h = c.spec.htb;
+      // bursts: the fault's (10 ms at its rate by default), and 10 ms at the ceil for borrowing
+      dc.shape = {
+        rateBps: h.rateBps,
+        ceilBps: h.ceilBps,
+        burstBytes: h.burstBytes,
+        cburstBytes: defaultBurstBytes(h.ceilBps),
+      };
+    }
+    desiredClasses.push(dc);
     if (c.mark) {
       groups.push(
         caps.bpf
@@ -611,12 +783,14 @@ function buildTree(
     while (used.has(slot)) slot = (slot + 1) % SLOTS;
     used.add(slot);
     for (const family of [4, 6] as const) {
-      const nodes = uniqueNodes(c.atoms.filter((a) => a.family === family).flatMap((a) => u32NodesFor(a, direction)));
+      const atoms = c.atoms.filter((a) => a.family === family);
+      if (!atoms.length) continue;
+      const { classifier, nodes } = filterNodes(atoms, direction, caps, dev, c.keys, degraded);
       if (nodes.length)
         groups.push({
           pref: base + 2 * slot + (family === 6 ? 1 : 0),
           protocol: family === 4 ? 'ip' : 'ipv6',
-          classifier: 'u32',
+          classifier,
           flowid,
           nodes,
           keys: c.keys,
@@ -624,7 +798,68 @@ function buildTree(
     }
   }
   groups.sort((a, b) => a.pref - b.pref);
-  return { dev, role, classes: desiredClasses, groups };
+  const out: DesiredDevice = { dev, role, classes: desiredClasses, groups };
+  // htb-shaped classes borrow from one parent: as large as the largest ceil, and never smaller
+  // than their guaranteed rates together (so that every guarantee can hold at once).
+  const shaped = desiredClasses.filter((x) => x.shape);
+  if (shaped.length) {
+    const top = Math.max(
+      ...shaped.map((x) => x.shape!.ceilBps),
+      shaped.reduce((sum, x) => sum + x.shape!.rateBps, 0),
+    );
+    out.parent = {
+      shape: { rateBps: top, ceilBps: top },
+      keys: [...new Set(shaped.flatMap((x) => x.keys))].sort(),
+    };
+  }
+  return out;
+}
+
+/**
+ * The filter nodes of one class and family, and the classifier they need. u32 where it is right
+ * (addresses, IPv4 protocol); for ports, an IPv6 protocol or a mark: flower where the kernel has
+ * it (no mark), else cls_bpf (bpf.ts), else u32 at fixed offsets, reported as degraded.
+ */
+function filterNodes(
+  atoms: Atom[],
+  direction: MatchDirection,
+  caps: Capabilities,
+  dev: string,
+  keys: string[],
+  degraded: Degraded[],
+): { classifier: FilterGroup['classifier']; nodes: U32Node[] } {
+  const deep = atoms.some(isDeepAtom);
+  const marked = atoms.some((a) => a.mark);
+  if (deep && caps.flower && !marked)
+    return { classifier: 'flower', nodes: uniqueNodes(atoms.map((a) => flowerNodeFor(a, direction))) };
+  if (deep && caps.bpf) {
+    const nodes = atoms.map((a) => {
+      const prog = bpfProgram(a, direction);
+      return { matchText: `bytecode "${bpfBytecode(prog)}"`, keys: [], sig: bpfSig(prog) };
+    });
+    return { classifier: 'bpf', nodes: uniqueNodes(nodes) };
+  }
+  const report = (reason: Degraded['reason'], message: (fault: string) => string) => {
+    for (const k of keys) {
+      const i = k.indexOf('/');
+      degraded.push({ scenario: k.slice(0, i), fault: k.slice(i + 1), reason, message: message(k.slice(i + 1)) });
+    }
+  };
+  if (marked) {
+    report(
+      'KernelLacksBpf',
+      (f) =>
+        `fault "${f}": kernel has no cls_bpf, so the DNS queries marked by name cannot be picked out on ${dev}; those names are not delayed (load cls_bpf)`,
+    );
+    atoms = atoms.filter((a) => !a.mark);
+  }
+  if (deep && atoms.some(isDeepAtom))
+    report(
+      'FixedOffsetPortMatch',
+      (f) =>
+        `fault "${f}": kernel has neither cls_flower nor cls_bpf; ports (and IPv6 protocols) are matched at fixed offsets on ${dev}, so packets with IP options or IPv6 extension headers escape the fault (load cls_flower or cls_bpf)`,
+    );
+  return { classifier: 'u32', nodes: uniqueNodes(atoms.flatMap((a) => u32NodesFor(a, direction))) };
 }
 
 function addMechanism(m: Map<string, Set<string>>, key: string, mech: string): void {
@@ -635,7 +870,7 @@ function addMechanism(m: Map<string, Set<string>>, key: string, mech: string): v
 function uniqueNodes(nodes: U32Node[]): U32Node[] {
   const seen = new Map<string, U32Node>();
   for (const n of nodes) {
-    const k = n.keys.map(keyText).join(' ');
+    const k = n.sig ?? n.keys.map(keyText).join(' ');
     if (!seen.has(k)) seen.set(k, n);
   }
   return [...seen.values()];
@@ -646,11 +881,17 @@ function uniqueNodes(nodes: U32Node[]): U32Node[] {
  * interface when there are ingress faults. Entries the kernel cannot carry are left out and
  * reported in `degraded`.
  */
-export function desiredTc(ledger: Ledger, caps: Capabilities, markKeys: string[]): TcDesired {
+export function desiredTc(
+  ledger: Ledger,
+  caps: Capabilities,
+  markKeys: string[],
+  dnsMarks: ReadonlyMap<string, number> = new Map(),
+): TcDesired {
   const degraded: Degraded[] = [];
   const mechanisms = new Map<string, Set<string>>();
   const egress: LedgerEntry[] = [];
   const ingress: LedgerEntry[] = [];
+  const dns: LedgerEntry[] = [];
   for (const e of ledger.entries) {
     if (!isTcEntry(e, caps)) continue;
     const base = { scenario: e.scenario, fault: e.fault };
@@ -689,7 +930,8 @@ export function desiredTc(ledger: Ledger, caps: Capabilities, markKeys: string[]
         continue;
       }
       ingress.push(e);
-    } else egress.push(e);
+    } else if (e.match.dns) dns.push(e);
+    else egress.push(e);
   }
   const devices: DesiredDevice[] = [];
   const tags: Tag[] = [];
@@ -712,7 +954,13 @@ export function desiredTc(ledger: Ledger, caps: Capabilities, markKeys: string[]
       phys.ingressKeys = [...new Set(ingress.map(entryKey))].sort();
     }
   }
-  for (const d of devices) for (const c of d.classes) tags.push({ dev: d.dev, classid: c.classid, keys: c.keys });
+  // DNS queries travel over lo (the application → 127.0.0.11, DNATed by Docker to the resolver's
+  // port): their own tree there, matched by the resolver's address (and a mark, by name).
+  if (dns.length) devices.push(buildTree(LOOPBACK, 'lo', 'egress', dns, [], caps, degraded, mechanisms, dnsMarks));
+  for (const d of devices) {
+    for (const c of d.classes) tags.push({ dev: d.dev, classid: c.classid, keys: c.keys });
+    if (d.parent) tags.push({ dev: d.dev, classid: PARENT_CLASSID, keys: d.parent.keys });
+  }
   return { devices, ifbs, tags, degraded: dedupeDegraded(degraded), mechanisms };
 }
 
@@ -732,7 +980,12 @@ export const tcLines = {
   addRoot: (dev: string) => `qdisc add dev ${dev} root handle ${ROOT_HANDLE} htb default 0`,
   delRoot: (dev: string) => `qdisc del dev ${dev} root`,
   addClass: (dev: string, c: DesiredClass) =>
-    `class add dev ${dev} parent ${ROOT_HANDLE} classid ${c.classid} ${UNSHAPED_CLASS}`,
+    `class add dev ${dev} parent ${c.shape ? PARENT_CLASSID : ROOT_HANDLE} classid ${c.classid} ${classArgs(c.shape)}`,
+  changeClass: (dev: string, c: DesiredClass) => `class change dev ${dev} classid ${c.classid} ${classArgs(c.shape)}`,
+  addParent: (dev: string, shape: ClassShape) =>
+    `class add dev ${dev} parent ${ROOT_HANDLE} classid ${PARENT_CLASSID} ${classArgs(shape)}`,
+  changeParent: (dev: string, shape: ClassShape) =>
+    `class change dev ${dev} classid ${PARENT_CLASSID} ${classArgs(shape)}`,
   delClass: (dev: string, classid: string) => `class del dev ${dev} classid ${classid}`,
   addLeaf: (dev: string, c: DesiredClass, verb: 'add' | 'replace' = 'add') =>
     `qdisc ${verb} dev ${dev} parent ${c.classid} handle ${hex(c.minor)}: ${c.leafArgs}`,
@@ -740,9 +993,14 @@ export const tcLines = {
   addChild: (dev: string, c: DesiredClass) =>
     `qdisc add dev ${dev} parent ${hex(c.minor)}:1 handle ${hex(c.minor | CHILD_BIT)}: ${c.childArgs}`,
   addFilters: (dev: string, g: FilterGroup) =>
-    g.nodes.map(
-      (n) =>
-        `filter add dev ${dev} parent ${ROOT_HANDLE} protocol ${g.protocol} prio ${g.pref} ${g.classifier} ${n.matchText} flowid ${g.flowid}`,
+    g.nodes.map((n) =>
+      [
+        `filter add dev ${dev} parent ${ROOT_HANDLE} protocol ${g.protocol} prio ${g.pref} ${g.classifier}`,
+        n.matchText,
+        `flowid ${g.flowid}`,
+      ]
+        .filter(Boolean)
+        .join(' '),
     ),
   delFilters: (dev: string, pref: number, protocol: string) =>
     `filter del dev ${dev} parent ${ROOT_HANDLE} protocol ${protocol} prio ${pref}`,

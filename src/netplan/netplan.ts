@@ -13,7 +13,10 @@
 //     namespaces: a ← d, b ← d (INPUT drops in a's and b's namespaces); d ← a,b (in d's)
 //
 // Containers that share one network namespace (`network_mode: container:<x>`) share one ledger:
-// its key is the namespace owner's id, its addresses are the owner's.
+// its key is the namespace owner's id, its addresses are the owner's. A fault that hits both puts
+// its entries there once (they are the same rules: one namespace, one set of rules), and hits both.
+// A container in network mode `none` has nothing but loopback: a network fault on it is refused
+// (NoNetwork), never reported as injected.
 //
 // Several engines: every namespace is entered on its own host, through its engine (the target
 // carries its engine), with that engine's capabilities. A peer on another engine is known only by
@@ -70,7 +73,14 @@ export interface NetnsContribution {
 }
 
 export type SkipReason =
-  'ContainerNotFound' | 'ContainerNotRunning' | 'HelperContainer' | 'HostNetwork' | 'NoPeers' | 'EngineUnreachable';
+  | 'ContainerNotFound'
+  | 'ContainerNotRunning'
+  | 'HelperContainer'
+  | 'HostNetwork'
+  | 'NoNetwork'
+  | 'NoPeers'
+  | 'NoEmbeddedResolver'
+  | 'EngineUnreachable';
 
 /** What became of one target of one active fault. */
 export interface TargetPlacement {
@@ -110,6 +120,8 @@ export interface HostCut {
   senders: CutEnd[];
   protocol: MatchProtocol;
   ports?: [number, number][];
+  sourcePorts?: [number, number][];
+  destinationPorts?: [number, number][];
 }
 
 /** Which families the host path can cut (probed: a hook chain and br_netfilter for each). */
@@ -264,11 +276,28 @@ function unusable(scn: Scenario, t: FaultTarget, view: Snapshot): TargetPlacemen
     };
   const ns = netnsOf(c, view);
   if ('why' in ns) return { phase: ns.phase, reason: ns.reason, message: ns.why };
+  if (ns.owner.networkMode === 'none')
+    return {
+      phase: 'Failed',
+      reason: 'NoNetwork',
+      message: `${ns.owner === c ? 'the container has' : `it shares the namespace of ${ns.owner.name}, which has`} network mode none (loopback only): there is no traffic to fault; remove it from the fault's targets`,
+    };
   return undefined;
 }
 
+/**
+ * Does the container ask Docker's embedded resolver (127.0.0.11)? Docker gives it to containers on
+ * a user-defined network; the default bridge, `host` and `none` keep the host's resolv.conf.
+ */
+export function usesEmbeddedResolver(c: ObservedContainer, view: Snapshot): boolean {
+  const ns = netnsOf(c, view);
+  const o = 'owner' in ns ? ns.owner : c;
+  if (o.networkMode === 'host' || o.networkMode === 'none') return false;
+  return o.endpoints.some((e) => e.networkName !== 'bridge');
+}
+
 function protocolOf(f: FaultSpec): MatchProtocol {
-  return f.protocol ?? (f.ports?.length ? 'tcp' : 'all');
+  return f.protocol ?? (f.ports?.length || f.sourcePorts?.length || f.destinationPorts?.length ? 'tcp' : 'all');
 }
 
 const union = (sets: PeerSet[]): PeerSet => ({ v4: sets.flatMap((s) => s.v4), v6: sets.flatMap((s) => s.v6) });
@@ -293,7 +322,9 @@ export function planNetns(input: NetPlanInput): NetPlan {
   const add = (target: NetnsTarget, entries: LedgerEntry[]) => {
     if (!entries.length) return;
     const c = plan.namespaces.get(target.key) ?? { target, entries: [] };
-    c.entries.push(...entries);
+    // Two targets of one fault in one shared namespace contribute the same entries: keep one.
+    const have = new Set(c.entries.map((e) => JSON.stringify(e)));
+    c.entries.push(...entries.filter((e) => !have.has(JSON.stringify(e))));
     plan.namespaces.set(target.key, c);
   };
   for (const a of input.active) {
@@ -329,6 +360,8 @@ export function planNetns(input: NetPlanInput): NetPlan {
       dropFrom = blockedSenders(partitionBlocks(groups, dir === 'both' ? 'both' : dir));
     }
     const ports = f.ports?.length ? parsePorts(f.ports) : undefined;
+    const sourcePorts = f.sourcePorts?.length ? parsePorts(f.sourcePorts) : undefined;
+    const destinationPorts = f.destinationPorts?.length ? parsePorts(f.destinationPorts) : undefined;
     for (const t of a.targets) {
       const place: TargetPlacement = {
         display: t.display,
@@ -354,6 +387,14 @@ export function planNetns(input: NetPlanInput): NetPlan {
         continue;
       }
       const ns = netnsOf(c, view) as { target: NetnsTarget };
+      if (action.kind === 'dns' && !usesEmbeddedResolver(c, view)) {
+        place.skip = {
+          phase: 'Failed',
+          reason: 'NoEmbeddedResolver',
+          message: `fault "${f.name}": the container is on no user-defined network, so its DNS queries do not go to Docker's embedded resolver (127.0.0.11), the only one a dns fault acts on; connect it to a network of the scenario`,
+        };
+        continue;
+      }
       const peers = peersFrom(engine);
       if (peers && peers.v4.length === 0 && peers.v6.length === 0) {
         place.skip = {
@@ -387,6 +428,8 @@ export function planNetns(input: NetPlanInput): NetPlan {
             senders: viaHost,
             protocol: protocolOf(f),
             ...(ports ? { ports } : {}),
+            ...(sourcePorts ? { sourcePorts } : {}),
+            ...(destinationPorts ? { destinationPorts } : {}),
           });
           place.host = true;
         }
@@ -421,5 +464,7 @@ export function hostEntryOf(c: HostCut, portsOf: (t: NetnsTarget) => string[]): 
     },
     protocol: c.protocol,
     ...(c.ports ? { ports: c.ports } : {}),
+    ...(c.sourcePorts ? { sourcePorts: c.sourcePorts } : {}),
+    ...(c.destinationPorts ? { destinationPorts: c.destinationPorts } : {}),
   };
 }

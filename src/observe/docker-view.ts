@@ -7,6 +7,7 @@
 //   event:     container <id> start|die|… → inspect that container     (404: it is gone)
 //              network <id> connect|disconnect (container <cid>) → inspect both
 //              network <id> create|destroy → inspect it                (404: it is gone)
+//              volume <name> create|destroy → inspect it                (404: it is gone)
 //   reconnect: the engine restarted or the stream broke: list everything again, then onResync
 //
 // Events mark objects dirty; one flush inspects every dirty object (bounded, in parallel) and only
@@ -15,7 +16,7 @@
 // again: the last inspect always starts after the last event.
 import type { Logger } from 'pino';
 import type { DockerEvent, DockerPort } from '../ports/index.js';
-import type { ObservedContainer, ObservedNetwork, Snapshot } from '../resolve/index.js';
+import type { ObservedContainer, ObservedNetwork, ObservedVolume, Snapshot } from '../resolve/index.js';
 import { pool } from '../apply/pool.js';
 
 /** Events that change nothing the view holds (exec_*, attach, top, resize…) are ignored. */
@@ -35,6 +36,7 @@ const CONTAINER_ACTIONS = new Set([
   'health_status',
 ]);
 const NETWORK_ACTIONS = new Set(['create', 'destroy', 'remove', 'connect', 'disconnect', 'update']);
+const VOLUME_ACTIONS = new Set(['create', 'destroy']);
 
 export interface ViewChange {
   /** The event that caused it (absent for a refresh or a resync). */
@@ -42,6 +44,7 @@ export interface ViewChange {
   /** Containers changed: their old and new records (undefined: absent before / gone now). */
   containers: { before?: ObservedContainer; after?: ObservedContainer }[];
   networks: { before?: ObservedNetwork; after?: ObservedNetwork }[];
+  volumes?: { before?: ObservedVolume; after?: ObservedVolume }[];
 }
 
 export interface DockerViewOptions {
@@ -57,9 +60,11 @@ export interface DockerViewOptions {
 export class DockerView {
   private containers = new Map<string, ObservedContainer>();
   private networks = new Map<string, ObservedNetwork>();
+  private volumes = new Map<string, ObservedVolume>();
   private memo?: Snapshot;
   private readonly dirtyContainers = new Set<string>();
   private readonly dirtyNetworks = new Set<string>();
+  private readonly dirtyVolumes = new Set<string>();
   private readonly causes = new Map<string, DockerEvent>();
   private flushing?: Promise<void>;
   private started = false;
@@ -103,6 +108,7 @@ export class DockerView {
         a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1,
       ),
       containers: [...this.containers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      volumes: [...this.volumes.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       takenAt: new Date().toISOString(),
     };
     return this.memo;
@@ -118,6 +124,7 @@ export class DockerView {
     this.stats.lists++;
     this.containers = new Map(s.containers.map((c) => [c.id, c]));
     this.networks = new Map(s.networks.map((n) => [n.id, n]));
+    this.volumes = new Map((s.volumes ?? []).map((v) => [v.name, v]));
     this.memo = undefined;
   }
 
@@ -134,6 +141,9 @@ export class DockerView {
         this.dirtyContainers.add(c);
         this.causes.set(c, e);
       }
+    } else if (e.type === 'volume' && VOLUME_ACTIONS.has(e.action)) {
+      this.dirtyVolumes.add(e.actorId);
+      this.causes.set(e.actorId, e);
     } else return;
     void this.flush();
   }
@@ -142,7 +152,12 @@ export class DockerView {
    * Re-inspect these objects now and put what Docker shows into the view (after faultline's own
    * operations: read your writes). Names or ids; `all` lists everything again.
    */
-  async refresh(what: { containers?: string[]; networks?: string[]; all?: boolean }): Promise<Snapshot> {
+  async refresh(what: {
+    containers?: string[];
+    networks?: string[];
+    volumes?: string[];
+    all?: boolean;
+  }): Promise<Snapshot> {
     if (what.all) {
       await this.relist();
       return this.current();
@@ -151,6 +166,7 @@ export class DockerView {
       [...m.values()].find((x) => x.id === ref || x.name === ref)?.id ?? ref;
     for (const c of what.containers ?? []) this.dirtyContainers.add(idOf(this.containers, c));
     for (const n of what.networks ?? []) this.dirtyNetworks.add(idOf(this.networks, n));
+    for (const v of what.volumes ?? []) this.dirtyVolumes.add(v);
     await this.flush();
     return this.current();
   }
@@ -159,26 +175,33 @@ export class DockerView {
   private flush(): Promise<void> {
     if (this.flushing)
       return this.flushing.then(() =>
-        this.dirtyContainers.size || this.dirtyNetworks.size ? this.flush() : undefined,
+        this.dirtyContainers.size || this.dirtyNetworks.size || this.dirtyVolumes.size ? this.flush() : undefined,
       );
     this.flushing = (async () => {
       try {
-        while (this.dirtyContainers.size || this.dirtyNetworks.size) {
+        while (this.dirtyContainers.size || this.dirtyNetworks.size || this.dirtyVolumes.size) {
           const cs = [...this.dirtyContainers];
           const ns = [...this.dirtyNetworks];
+          const vs = [...this.dirtyVolumes];
           this.dirtyContainers.clear();
           this.dirtyNetworks.clear();
-          const change: ViewChange = { containers: [], networks: [] };
+          this.dirtyVolumes.clear();
+          const change: ViewChange = { containers: [], networks: [], volumes: [] };
           let event: DockerEvent | undefined;
           await pool(
-            [...cs.map((id) => ['c', id] as const), ...ns.map((id) => ['n', id] as const)],
+            [
+              ...cs.map((id) => ['c', id] as const),
+              ...ns.map((id) => ['n', id] as const),
+              ...vs.map((id) => ['v', id] as const),
+            ],
             this.o.concurrency ?? 8,
             async ([kind, id]) => {
               event ??= this.causes.get(id);
               this.causes.delete(id);
               try {
                 if (kind === 'c') change.containers.push(await this.reinspectContainer(id));
-                else change.networks.push(await this.reinspectNetwork(id));
+                else if (kind === 'n') change.networks.push(await this.reinspectNetwork(id));
+                else change.volumes!.push(await this.reinspectVolume(id));
               } catch (e) {
                 // Could not look (engine away): keep what we had; the reconnect relists everything.
                 this.o.log.debug({ id, err: (e as Error).message }, 'inspect after an event failed');
@@ -198,6 +221,15 @@ export class DockerView {
 
   private reinspectContainer(id: string): Promise<ViewChange['containers'][number]> {
     return this.reinspect(this.containers, id, (x) => this.docker.inspectContainer(x));
+  }
+
+  private async reinspectVolume(name: string): Promise<NonNullable<ViewChange['volumes']>[number]> {
+    const before = this.volumes.get(name);
+    this.stats.inspects++;
+    const after = await this.docker.inspectVolume(name);
+    if (after) this.volumes.set(name, after);
+    else this.volumes.delete(name);
+    return { before, after };
   }
 
   private reinspectNetwork(id: string): Promise<ViewChange['networks'][number]> {

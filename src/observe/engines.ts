@@ -193,9 +193,11 @@ export class EngineViews {
       if (!tag.engine) {
         snap.networks.push(...p.networks);
         snap.containers.push(...p.containers);
+        if (p.volumes) (snap.volumes ??= []).push(...p.volumes);
       } else {
         snap.networks.push(...p.networks.map((n) => ({ ...n, ...tag })));
         snap.containers.push(...p.containers.map((c) => ({ ...c, ...tag })));
+        if (p.volumes) (snap.volumes ??= []).push(...p.volumes.map((v) => ({ ...v, ...tag })));
       }
     });
     this.merged = { parts: live, snap };

@@ -3,8 +3,10 @@
 // has), or in part after a write: only the tables the write touched (1 program each).
 //
 //   full:   ip -j -d link show                       → devices, owned ifbs
-//           tc -j -batch -   (one program for every device: qdiscs, and per device its egress
-//                             filters, classes and ingress filters)
+//           tc -j -batch -   (one program for every device, lo included — DNS faults shape there:
+//                             qdiscs, and per device its egress filters, classes and ingress filters)
+//           tc qdisc show    (text; only when a tbf has a peak bucket: iproute2 6.1 prints its
+//                             peak rate in text only)
 //           iptables-save / ip6tables-save            (in parallel with tc)
 //   part:   iptables-save after an iptables-restore; tc -j -batch - for the devices a tc program
 //           touched; ip -j -d link show when ifbs were created or deleted.
@@ -20,6 +22,7 @@ export interface NetnsReadTarget {
 interface RawReadback {
   links: string;
   qdiscs: string;
+  qdiscsText?: string;
   perDevice: Record<string, { classes?: string; filters?: string; ingressFilters?: string }>;
   iptables: string | null;
   ip6tables: string | null;
@@ -61,7 +64,7 @@ async function readTc(
   exec: NetnsExec,
   target: NetnsReadTarget,
   devs: string[],
-): Promise<Pick<RawReadback, 'qdiscs' | 'perDevice'>> {
+): Promise<Pick<RawReadback, 'qdiscs' | 'perDevice' | 'qdiscsText'>> {
   type Cmd = { dev?: string; what: 'qdiscs' | 'filters' | 'classes' | 'ingressFilters'; line: string };
   const cmds: Cmd[] = [{ what: 'qdiscs', line: 'qdisc show' }];
   for (const dev of devs) {
@@ -92,7 +95,9 @@ async function readTc(
     if (c.what === 'qdiscs') qdiscs = text;
     else (perDevice[c.dev!] ??= {})[c.what] = text;
   }
-  return { qdiscs, perDevice };
+  // a tbf with a peak bucket shows "minburst" in JSON; its peak rate only in text
+  const qdiscsText = qdiscs.includes('"minburst"') ? await must(exec, target, ['tc', 'qdisc', 'show']) : undefined;
+  return { qdiscs, perDevice, ...(qdiscsText !== undefined ? { qdiscsText } : {}) };
 }
 
 function parse(raw: RawReadback, commands: number): NetnsReadback {
@@ -104,9 +109,9 @@ function parse(raw: RawReadback, commands: number): NetnsReadback {
   return { observed: observeNetns(raw), interfaces, commands, raw };
 }
 
+/** Every device, lo included (a DNS fault's tree lives there). */
 const devicesOf = (links: string) =>
   parseIpLinks(links)
-    .filter((l) => l.name !== 'lo')
     .map((l) => l.name)
     .sort();
 
@@ -140,6 +145,7 @@ export async function rereadNetns(
       readTc(exec, target, devicesOf(raw.links)).then((tc) => {
         raw.qdiscs = tc.qdiscs;
         raw.perDevice = tc.perDevice;
+        raw.qdiscsText = tc.qdiscsText;
       }),
     );
   }

@@ -29,6 +29,7 @@ import {
   planMembers,
   planNetworks,
   planStarts,
+  planVolumes,
   type SwarmDecisions,
 } from './stages.js';
 
@@ -73,6 +74,8 @@ function restrict(desired: DesiredState, engine: string): DesiredState {
     networks: desired.networks.filter((n) => n.swarm || here(n)),
     containers: desired.containers.filter(here),
     members: desired.members.filter(here),
+    // Volumes are made on the default engine only (a container elsewhere that mounts one: not yet).
+    volumes: engine === DEFAULT_ENGINE ? desired.volumes : [],
     faultOps: desired.faultOps.filter(here),
   };
 }
@@ -97,7 +100,10 @@ function planSwarm(
   const fresh = new Set<string>();
   const gone = new Set<string>();
   const unusable = new Set<string>();
-  const wanted = desired.networks.filter((n) => n.swarm);
+  // Overlay networks the scenario makes (an external overlay has no request: never made or removed).
+  const wanted = desired.networks.filter(
+    (n): n is typeof n & { request: NonNullable<typeof n.request> } => n.swarm && n.request !== undefined,
+  );
   const owned = (n: ObservedNetwork) =>
     isSwarmNetwork(n) && isOwnedBy(n.labels, scenario, controller) && n.labels[LABEL_ROLE] === 'network';
   const manager = engines.manager;
@@ -276,6 +282,7 @@ export function planEngines(desired: DesiredState, snapshot: Snapshot, engines: 
     part.members = part.members.filter((m) => !refusedKeys.has(memberKey(m.networkDockerName, m.container)));
     const st = newPlanState(part, onEngine(snapshot, engine), swarm.decisions ?? noSwarm);
     planNetworks(st);
+    planVolumes(st);
     planContainers(st);
     planMembers(st);
     planStarts(st);

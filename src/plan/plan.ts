@@ -6,9 +6,11 @@
 //   0 member.disconnect   stale memberships, and every endpoint of a network about to be removed
 //   1 container.remove    owned containers no longer declared, or whose config changed
 //   2 network.remove      owned networks no longer declared, or whose config changed
+//     volume.remove       owned volumes no longer declared (or the scenario's end), unless kept
 //   3 network.create
+//     volume.create
 //   4 container.create    attached at create to its first network (Docker attaches one at create)
-//   5 member.connect      every other membership
+//   5 member.connect      every other membership (external networks too: never created or removed)
 //   6.. container.start   one phase per dependsOn level (dependencies start first)
 //   last container.pause|unpause|stop|kill|restart|start of faults (after convergence, so a
 //        container created in this plan can still be hit by its fault in the same pass)
@@ -21,11 +23,18 @@
 // With several engines (engines.ts) each engine's part is planned by the same stages and merged
 // phase by phase; an operation on an engine other than the default one carries it, and its name
 // ends in "@<engine>": `container.start demo_server @b`.
-import { LABEL_CONTROLLER, LABEL_MANAGED_BY, LABEL_ROLE, LABEL_SCENARIO, MANAGED_BY } from '../api/ownership.js';
+import {
+  LABEL_CONTROLLER,
+  LABEL_KEEP,
+  LABEL_MANAGED_BY,
+  LABEL_ROLE,
+  LABEL_SCENARIO,
+  MANAGED_BY,
+} from '../api/ownership.js';
 import type { Snapshot } from '../resolve/index.js';
 import type { DesiredState } from './desired.js';
 import { planEngines, SINGLE_ENGINE, type Deferred, type PlanEngines } from './engines.js';
-import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from './requests.js';
+import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest, VolumeCreateRequest } from './requests.js';
 
 /** One Docker call; `engine` absent: the default engine. */
 export type Op = OpBody & { engine?: string };
@@ -35,6 +44,8 @@ type OpBody =
   | { kind: 'container.remove'; container: string; id: string; cause: string }
   | { kind: 'network.remove'; network: string; id: string; cause: string }
   | { kind: 'network.create'; network: string; request: NetworkCreateRequest; cause: string }
+  | { kind: 'volume.remove'; volume: string; cause: string }
+  | { kind: 'volume.create'; volume: string; request: VolumeCreateRequest; cause: string }
   | { kind: 'container.create'; container: string; request: ContainerCreateRequest; cause: string }
   | { kind: 'member.connect'; network: string; container: string; endpoint: EndpointRequest; cause: string }
   | { kind: 'container.start'; container: string; cause: string }
@@ -51,7 +62,7 @@ type OpBody =
  * EngineNotInSwarm). A member's dockerName is its memberKey.
  */
 export interface Blocked {
-  kind: 'network' | 'container' | 'member';
+  kind: 'network' | 'container' | 'volume' | 'member';
   name: string; // short name in the spec (a member: the container's display name)
   dockerName: string;
   index: number;
@@ -77,6 +88,9 @@ export function opName(op: Op): string {
     case 'network.create':
     case 'network.remove':
       return `${op.kind} ${op.network}${at}`;
+    case 'volume.create':
+    case 'volume.remove':
+      return `${op.kind} ${op.volume}${at}`;
     default:
       return `${op.kind} ${op.container}${at}`;
   }
@@ -163,17 +177,25 @@ export function planToJSON(plan: Plan): unknown {
   };
 }
 
-/** Scenario names that own something on the engine (label values), for the orphan sweep. */
+/**
+ * Scenario names that own something on the engine, for the orphan sweep: networks, containers and
+ * volumes by their labels (a volume kept on purpose does not count), and endpoints faultline made on
+ * external networks by their mark.
+ */
 export function scenariosWithResources(snapshot: Snapshot, controller: string): string[] {
   const names = new Set<string>();
-  for (const o of [...snapshot.networks, ...snapshot.containers]) {
+  for (const o of [...snapshot.networks, ...snapshot.containers, ...(snapshot.volumes ?? [])]) {
     if (
       o.labels[LABEL_MANAGED_BY] === MANAGED_BY &&
       o.labels[LABEL_CONTROLLER] === controller &&
       o.labels[LABEL_SCENARIO] &&
-      o.labels[LABEL_ROLE] !== 'helper'
+      o.labels[LABEL_ROLE] !== 'helper' &&
+      o.labels[LABEL_KEEP] !== 'true'
     )
       names.add(o.labels[LABEL_SCENARIO]);
   }
+  const mark = `${controller}/`;
+  for (const c of snapshot.containers)
+    for (const e of c.endpoints) if (e.owner?.startsWith(mark)) names.add(e.owner.slice(mark.length));
   return [...names].sort();
 }

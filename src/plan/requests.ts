@@ -20,6 +20,28 @@ export interface EndpointRequest {
   aliases: string[];
   ipv4Address?: string;
   ipv6Address?: string;
+  /** Driver options of the endpoint: faultline marks its endpoints on external networks with one. */
+  driverOpts?: Record<string, string>;
+}
+
+/** A mount of a container: a named volume, a bind of a host path, or a tmpfs. */
+export type MountRequest =
+  | {
+      type: 'volume';
+      source: string;
+      target: string;
+      readOnly: boolean;
+      /** How Docker creates the volume if it is absent at create (as volume.create would: owned, labelled). */
+      create?: VolumeCreateRequest;
+    }
+  | { type: 'bind'; source: string; target: string; readOnly: boolean }
+  | { type: 'tmpfs'; target: string; sizeBytes?: number; mode?: number };
+
+export interface VolumeCreateRequest {
+  name: string;
+  driver: string;
+  options: Record<string, string>;
+  labels: Record<string, string>;
 }
 
 export interface ContainerCreateRequest {
@@ -42,5 +64,7 @@ export interface ContainerCreateRequest {
   network?: { name: string; endpoint: EndpointRequest };
   /** pid=host and similar, for the helper container only. */
   pidMode?: string;
+  /** "none", "host" or "container:<docker name>" (otherwise the first network's name, at create). */
   networkMode?: string;
+  mounts?: MountRequest[];
 }

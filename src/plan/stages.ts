@@ -1,10 +1,16 @@
-// The stages of a Docker plan, after compose's: networks, containers, memberships, creates and
-// starts, then the operations of Docker-level faults. Each stage reads the desired state and the
-// view, and adds operations to the phases of one PlanState; planScenario (plan.ts) runs them in
-// this order. Pure.
+// The stages of a Docker plan, after compose's: networks, volumes, containers, memberships,
+// creates and starts, then the operations of Docker-level faults. Each stage reads the desired
+// state and the view, and adds operations to the phases of one PlanState; planScenario (plan.ts)
+// runs them in this order. Pure.
 import { assertNever } from '../api/kinds.js';
-import { isOwnedBy, LABEL_HASH, LABEL_ROLE, memberKey } from '../api/ownership.js';
-import { isSwarmNetwork, type ObservedContainer, type ObservedNetwork, type Snapshot } from '../resolve/index.js';
+import { isOwnedBy, LABEL_HASH, LABEL_KEEP, LABEL_ROLE, memberKey } from '../api/ownership.js';
+import {
+  isSwarmNetwork,
+  type ObservedContainer,
+  type ObservedNetwork,
+  type ObservedVolume,
+  type Snapshot,
+} from '../resolve/index.js';
 import type { DesiredMember, DesiredState } from './desired.js';
 import type { ContainerFaultOp } from './fault-effects.js';
 import { endpointSatisfies, ownerOf, type Blocked, type Op } from './plan.js';
@@ -23,6 +29,10 @@ export interface PlanState {
   ctrByName: Map<string, ObservedContainer>;
   /** Owned networks that share a name with the one kept (a create that raced another). */
   extraNetworks: ObservedNetwork[];
+  /** Docker names of the external networks the scenario joins (never created or removed). */
+  externalNetworks: Set<string>;
+  /** Declared volumes that exist and are not ours (or not as declared): containers mounting them wait. */
+  blockedVolumes: Set<string>;
   /** Docker names removed / created / refused by this plan. */
   goneNetworks: Set<string>;
   freshNetworks: Set<string>;
@@ -60,6 +70,8 @@ export function newPlanState(desired: DesiredState, snapshot: Snapshot, swarm?: 
     netByName: new Map(),
     ctrByName: new Map(snapshot.containers.map((c) => [c.name, c])),
     extraNetworks: [],
+    externalNetworks: new Set(desired.networks.filter((n) => n.external && n.dockerName).map((n) => n.dockerName)),
+    blockedVolumes: new Set(),
     goneNetworks: new Set(),
     freshNetworks: new Set(),
     blockedNetworks: new Set(),
@@ -103,6 +115,7 @@ export function planNetworks(st: PlanState): void {
   } = st;
   const [, , networkRemoves, networkCreates] = phases;
   for (const n of desired.networks) {
+    if (!n.request) continue; // external: never created, changed or removed
     if (n.swarm) continue; // created and removed through a Swarm manager (engines.ts)
     const o = netByName.get(n.dockerName);
     if (!o) {
@@ -162,6 +175,53 @@ export function planNetworks(st: PlanState): void {
   }
 }
 
+/**
+ * Volumes: create what is absent; refuse a name that is not ours; never recreate one whose config
+ * changed (its data would be lost: the person decides); remove what is no longer declared, unless
+ * it was created with keep.
+ */
+export function planVolumes(st: PlanState): void {
+  const { scenario, controller, desired, snapshot, phases, blocked, blockedVolumes } = st;
+  const [, , removes, creates] = phases;
+  const volumes = snapshot.volumes ?? [];
+  const byName = new Map<string, ObservedVolume>(volumes.map((v) => [v.name, v]));
+  for (const v of desired.volumes) {
+    const o = byName.get(v.dockerName);
+    if (!o) {
+      creates.push({
+        kind: 'volume.create',
+        volume: v.dockerName,
+        request: v.request,
+        cause: `declared in spec.volumes[${v.index}], absent`,
+      });
+    } else if (!isOwnedBy(o.labels, scenario, controller)) {
+      blocked.push({
+        kind: 'volume',
+        name: v.name,
+        dockerName: v.dockerName,
+        index: v.index,
+        message: `a Docker volume named "${v.dockerName}" already exists and is ${ownerOf(o.labels)}; faultline never uses or changes what it does not own: remove that volume or rename spec.volumes[${v.index}].name`,
+      });
+      blockedVolumes.add(v.dockerName);
+    } else if (o.labels[LABEL_HASH] !== v.hash) {
+      blocked.push({
+        kind: 'volume',
+        name: v.name,
+        dockerName: v.dockerName,
+        index: v.index,
+        message: `volume "${v.dockerName}" was created with another driver, options or labels (hash ${o.labels[LABEL_HASH] ?? 'none'} → ${v.hash}); faultline never recreates a volume (its data would be lost): remove it (docker volume rm ${v.dockerName}) to have it created as declared, or restore spec.volumes[${v.index}]`,
+      });
+      blockedVolumes.add(v.dockerName);
+    }
+  }
+  const wanted = new Set(desired.volumes.map((v) => v.dockerName));
+  for (const o of volumes) {
+    if (!isOwnedBy(o.labels, scenario, controller) || o.labels[LABEL_ROLE] !== 'volume' || wanted.has(o.name)) continue;
+    if (o.labels[LABEL_KEEP] === 'true') continue; // created with keep: its data outlives the scenario
+    removes.push({ kind: 'volume.remove', volume: o.name, cause: 'no longer declared in spec.volumes' });
+  }
+}
+
 /** Containers: the same for declared containers; and which of them must be started. */
 export function planContainers(st: PlanState): void {
   const {
@@ -180,6 +240,18 @@ export function planContainers(st: PlanState): void {
   const [, containerRemoves] = phases;
   for (const c of desired.containers) {
     const o = ctrByName.get(c.dockerName);
+    const mounted = (c.request.mounts ?? []).find((m) => m.type === 'volume' && st.blockedVolumes.has(m.source));
+    if (mounted && mounted.type === 'volume' && (!o || o.labels[LABEL_HASH] !== c.hash)) {
+      blocked.push({
+        kind: 'container',
+        name: c.name,
+        dockerName: c.dockerName,
+        index: c.index,
+        message: `it mounts volume "${mounted.source}", which is not as spec.volumes declares it (see the volume's status); it is created once the volume is`,
+      });
+      blockedContainers.add(c.dockerName);
+      continue;
+    }
     if (!o) {
       freshContainers.add(c.dockerName);
       toStart.add(c.dockerName);
@@ -276,6 +348,8 @@ export function planMembers(st: PlanState): void {
       });
       continue;
     }
+    // On an external network, an endpoint faultline did not make is someone else's: left as it is.
+    if (m.external && ep.owner !== desired.endpointOwner) continue;
     const why = endpointSatisfies(m.endpoint, ep);
     if (why) {
       disconnects.push({
@@ -290,6 +364,57 @@ export function planMembers(st: PlanState): void {
         container: m.container,
         endpoint: m.endpoint,
         cause: `spec.members[${m.memberIndex}], reconnect: ${why}`,
+      });
+    }
+  }
+  // A closed disconnect window on an external network gives endpoints back to non-members.
+  for (const r of desired.reconnects) {
+    const c = ctrByName.get(r.container);
+    if (!c || c.endpoints.some((e) => e.networkName === r.network)) continue;
+    connects.push({
+      kind: 'member.connect',
+      network: r.network,
+      container: r.container,
+      endpoint: r.endpoint,
+      cause: r.cause,
+    });
+  }
+  // External networks: disconnect what an open disconnect window takes (whoever made the
+  // endpoint), and the endpoints faultline made that no member wants any more; nothing else there.
+  for (const c of snapshot.containers) {
+    if (goneContainers.has(c.name)) continue;
+    for (const ep of c.endpoints) {
+      if (!st.externalNetworks.has(ep.networkName)) continue;
+      const key = memberKey(ep.networkName, c.name);
+      if (desired.disconnected.has(key)) {
+        disconnects.push({
+          kind: 'member.disconnect',
+          network: ep.networkName,
+          container: c.name,
+          cause: 'a disconnect fault window is open',
+        });
+      } else if (ep.owner === desired.endpointOwner && !wantedMember.has(key)) {
+        disconnects.push({
+          kind: 'member.disconnect',
+          network: ep.networkName,
+          container: c.name,
+          cause: 'no longer a member',
+        });
+      }
+    }
+  }
+  // Endpoints faultline made on networks that left spec.networks (external ones it joined); not
+  // while an external network of the spec cannot be told (its endpoints could be among them).
+  const unresolvedExternal = desired.networks.some((n) => n.external && !n.dockerName);
+  for (const c of unresolvedExternal ? [] : snapshot.containers) {
+    if (goneContainers.has(c.name)) continue;
+    for (const ep of c.endpoints) {
+      if (st.externalNetworks.has(ep.networkName) || ep.owner !== desired.endpointOwner) continue;
+      disconnects.push({
+        kind: 'member.disconnect',
+        network: ep.networkName,
+        container: c.name,
+        cause: 'its network left spec.networks',
       });
     }
   }

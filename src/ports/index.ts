@@ -3,10 +3,21 @@
 import type { ScenarioStatus } from '../api/types.js';
 import type { Capabilities, Degraded } from '../netfaults/index.js';
 import type { HostPath, NetPlan, NetnsTarget } from '../netplan/index.js';
-import type { ObservedContainer, ObservedNetwork, Snapshot } from '../resolve/index.js';
-import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
+import type { ObservedContainer, ObservedNetwork, ObservedVolume, Snapshot } from '../resolve/index.js';
+import type {
+  ContainerCreateRequest,
+  EndpointRequest,
+  NetworkCreateRequest,
+  VolumeCreateRequest,
+} from '../plan/requests.js';
 
-export type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../plan/requests.js';
+export type {
+  ContainerCreateRequest,
+  EndpointRequest,
+  MountRequest,
+  NetworkCreateRequest,
+  VolumeCreateRequest,
+} from '../plan/requests.js';
 
 export interface Clock {
   now(): Date;
@@ -48,6 +59,10 @@ export interface DockerPort {
   inspectNetwork(idOrName: string): Promise<ObservedNetwork | undefined>;
   createNetwork(req: NetworkCreateRequest): Promise<string>;
   removeNetwork(idOrName: string): Promise<void>;
+  /** One volume as snapshot() shows it; undefined when absent. */
+  inspectVolume(name: string): Promise<ObservedVolume | undefined>;
+  createVolume(req: VolumeCreateRequest): Promise<void>;
+  removeVolume(name: string): Promise<void>; // already gone: no-op
   createContainer(req: ContainerCreateRequest): Promise<string>;
   startContainer(id: string): Promise<void>;
   stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
@@ -136,6 +151,8 @@ export interface KernelReport {
   writes: number;
   /** Come back soon (a namespace deferred), in ms. */
   retryAfterMs?: number;
+  /** When the last program of this converge that changed the kernel finished (ms since the epoch). */
+  writtenAt?: number;
   /** A newer instant of this scenario was applied meanwhile (an armed transition): re-plan. */
   superseded?: boolean;
 }
@@ -172,13 +189,26 @@ export interface KernelPort {
 
 // ---------------------------------------------------------------- the directory of files
 
+/**
+ * The status of a scenario kept outside its file (`--status-in sidecar`): what the controller
+ * wrote last, its generation, and the text it was read from ('' when none was written yet).
+ */
+export interface HeldStatus {
+  status: ScenarioStatus;
+  generation?: number;
+  text: string;
+}
+
 /** What the reconciler needs of the directory of files (store/ implements it). */
 export interface ScenarioFiles {
   /**
    * `unsettled`: the file kept changing while it was read (a save in progress). `size`: its size
-   * in bytes (the text of a file over the limit is only its beginning).
+   * in bytes (the text of a file over the limit is only its beginning). `held`: present when the
+   * status is kept beside the file (then the file's own status entry, if any, is not the status).
    */
-  read(path: string): Promise<{ text: string; unsettled?: boolean; size?: number } | { missing: true }>;
+  read(
+    path: string,
+  ): Promise<{ text: string; unsettled?: boolean; size?: number; held?: HeldStatus } | { missing: true }>;
   /**
    * Write `status` into the file. `reconciledSpecHash`: hash of the spec this status describes
    * (the store bumps generation past it if the file moved on). `own: false` when the write merged
@@ -188,7 +218,15 @@ export interface ScenarioFiles {
     path: string,
     status: ScenarioStatus,
     reconciledSpecHash?: string,
-  ): Promise<{ written: boolean; own?: boolean; reason?: string; text?: string; generation?: number }>;
+  ): Promise<{
+    written: boolean;
+    own?: boolean;
+    reason?: string;
+    text?: string;
+    generation?: number;
+    /** The held status's new text, when the status is kept beside the file. */
+    heldText?: string;
+  }>;
 }
 
 export interface DirEvent {
@@ -204,6 +242,41 @@ export interface DirStore extends ScenarioFiles {
   isOwnWrite(path: string, text: string): boolean;
   /** Report changes until signal aborts; the promise resolves once the watcher is ready. */
   watch(onEvent: (e: DirEvent) => void, signal: AbortSignal): Promise<void>;
+  /**
+   * The file is gone for good: drop what is kept beside it (a status kept outside the file), so
+   * that a new file of the same name starts afresh. Optional: nothing to drop when status lives in
+   * the file.
+   */
+  forget?(path: string): Promise<void>;
 }
 
 export type { NetnsTarget, ObservedContainer, ObservedNetwork };
+
+// ---------------------------------------------------------------- metrics
+
+/**
+ * What the controller reports for monitoring. adapters/metrics.ts keeps it in Prometheus form;
+ * absent, nothing is measured. Every method is cheap, synchronous and never throws: a metric must
+ * never change what a reconcile does.
+ */
+export interface MetricsSink {
+  /** Seconds one phase of a reconcile took: read, parse, plan, docker, netns, status, write. */
+  reconcilePhase(phase: string, seconds: number): void;
+  /** A reconcile ended: ok, error, invalid, requeued, deleted. */
+  reconciled(outcome: string): void;
+  /**
+   * An armed transition: seconds from its instant to when its kernel write completed (late is
+   * positive; a transition with nothing to write is measured to the end of its apply).
+   */
+  transitionLateness(seconds: number): void;
+  /** Faults whose window is open now, by kind (every scenario's, summed): the whole table each time. */
+  activeFaults(byKind: Readonly<Record<string, number>>): void;
+  /** Programs run in namespaces: `read` (read-back) or `write` (a program that changes the kernel). */
+  kernelPrograms(kind: 'read' | 'write', n: number): void;
+  /** One Docker operation by its kind (network.create, member.connect, ...) and outcome. */
+  dockerOperation(kind: string, ok: boolean): void;
+  /** Something failed, by a stable reason: docker, kernel, status_write, invalid_spec, crash, ... */
+  error(reason: string): void;
+  /** The controller is serving (watching its directory, the view listed, workers running), or not. */
+  ready(ready: boolean): void;
+}

@@ -11,6 +11,11 @@ export interface ObservedEndpoint {
   ipv6Address?: string;
   aliases: string[]; // user-visible aliases (Docker's own short-id alias removed)
   macAddress?: string;
+  /**
+   * Who connected it, when faultline did on a network it does not own (an external network):
+   * "<controller>/<scenario>", from the endpoint's driver option faultline.dev/owner.
+   */
+  owner?: string;
 }
 
 export interface ObservedContainer {
@@ -45,6 +50,14 @@ export interface ObservedNetwork {
   containerIds: string[];
 }
 
+export interface ObservedVolume {
+  /** The engine it is on; absent: the default engine. */
+  engine?: string;
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+}
+
 export interface Snapshot {
   /**
    * Every network on the engine (small: engines have tens, not thousands). With several engines,
@@ -53,6 +66,8 @@ export interface Snapshot {
   networks: ObservedNetwork[];
   /** Every container on the engine(s), running or not, with its endpoints. */
   containers: ObservedContainer[];
+  /** Every volume on the engine (absent: not listed, e.g. a view built by hand in a test). */
+  volumes?: ObservedVolume[];
   takenAt: string; // RFC 3339
 }
 
@@ -64,7 +79,13 @@ export function isSwarmNetwork(n: { driver?: string; scope?: string }): boolean 
 /** The part of a view that is on one engine (objects without an engine are the default engine's). */
 export function onEngine(view: Snapshot, engine: string): Snapshot {
   const here = (x: { engine?: string }) => engineOf(x) === engine;
-  return { networks: view.networks.filter(here), containers: view.containers.filter(here), takenAt: view.takenAt };
+  const part: Snapshot = {
+    networks: view.networks.filter(here),
+    containers: view.containers.filter(here),
+    takenAt: view.takenAt,
+  };
+  if (view.volumes) part.volumes = view.volumes.filter(here);
+  return part;
 }
 
 /** A container by name on an engine (names are unique per engine, not across engines). */

@@ -10,8 +10,11 @@
 //                                                                          (as last seen; windows that
 //                                                                          open and close meanwhile are
 //                                                                          `missed` there when it is back)
+//   disconnect on an external network                                     Injected, verified, docker,
+//                                          restore: the endpoint it had there (given back afterwards)
 import { actionOf, assertNever, isDockerFault, type TaggedAction } from '../api/kinds.js';
 import { dockerName, engineOf, engineTag } from '../api/ownership.js';
+import type { FaultNetworks } from '../plan/fault-effects.js';
 import type { FaultSpec, FaultStatus, FaultTargetStatus, Scenario } from '../api/types.js';
 import type { Degraded } from '../netfaults/index.js';
 import type { NetPlan, TargetPlacement } from '../netplan/index.js';
@@ -39,8 +42,10 @@ export function dockerTargetStatus(
   after: Snapshot,
   prev: FaultTargetStatus | undefined,
   errors: ReadonlyMap<string, string> | undefined,
+  where: { before?: Snapshot; networks?: FaultNetworks } = {},
 ): FaultTargetStatus {
   const o = containerNamed(after, t.container, engineOf(t));
+  const netName = (short: string) => where.networks?.dockerNames.get(short) ?? dockerName(scenario, short);
   const base: FaultTargetStatus = {
     container: t.display,
     containerId: o?.id,
@@ -52,8 +57,19 @@ export function dockerTargetStatus(
     phase: prev?.phase ?? 'Pending',
   };
   const a = actionOf(f);
-  const disconnectKey =
-    a.kind === 'disconnect' ? memberKey(dockerName(scenario, a.spec.network), t.container) : undefined;
+  const disconnectKey = a.kind === 'disconnect' ? memberKey(netName(a.spec.network), t.container) : undefined;
+  // On an external network, the endpoint as it was (recorded once per window, given back after it).
+  if (a.kind === 'disconnect' && where.networks?.external.has(a.spec.network)) {
+    const net = netName(a.spec.network);
+    const had = where.before?.containers
+      .find((c) => c.name === t.container)
+      ?.endpoints.find((e) => e.networkName === net);
+    const kept = prev?.restore?.network === net ? prev.restore : undefined;
+    if (active && had)
+      base.restore = { network: net, aliases: had.aliases, ...(had.owner ? { owner: had.owner } : {}) };
+    else if (kept && (active || o?.endpoints.every((e) => e.networkName !== net))) base.restore = kept;
+    if (base.restore && !base.restore.aliases?.length) delete base.restore.aliases;
+  }
   const err = errors?.get(t.container) ?? (disconnectKey ? errors?.get(disconnectKey) : undefined);
   if (!o)
     return {
@@ -64,7 +80,7 @@ export function dockerTargetStatus(
       lastError: 'container not found',
     };
   const action = a.kind === 'container' ? a.spec.action : undefined;
-  const inPlace = dockerShows(a, o, scenario, prev?.window === index);
+  const inPlace = dockerShows(a, o, netName, prev?.window === index);
   if (active) {
     if (err) return { ...base, phase: 'Failed', verified: false, lastError: err };
     if (!inPlace) return { ...base, phase: 'Pending', verified: false };
@@ -91,10 +107,15 @@ export function dockerTargetStatus(
 }
 
 /** Does Docker's view of the container show the fault in place? (`done`: injected in this window.) */
-function dockerShows(a: TaggedAction, o: ObservedContainer, scenario: string, done: boolean): boolean {
+function dockerShows(
+  a: TaggedAction,
+  o: ObservedContainer,
+  netName: (short: string) => string,
+  done: boolean,
+): boolean {
   switch (a.kind) {
     case 'disconnect':
-      return !o.endpoints.some((e) => e.networkName === dockerName(scenario, a.spec.network));
+      return !o.endpoints.some((e) => e.networkName === netName(a.spec.network));
     case 'container':
       switch (a.spec.action) {
         case 'pause':
@@ -113,6 +134,7 @@ function dockerShows(a: TaggedAction, o: ObservedContainer, scenario: string, do
     case 'partition':
     case 'blackhole':
     case 'reject':
+    case 'dns':
       return false; // not a Docker-level fault: its proof is the kernel's read-back
     default:
       return assertNever(a, 'fault action');
@@ -181,6 +203,10 @@ export interface FaultFacts {
   /** The view of Docker after this reconcile's plan ran. */
   after: Snapshot;
   prev: FaultStatus[] | undefined;
+  /** The view before the plan ran (what a disconnect on an external network takes away). */
+  before?: Snapshot;
+  /** How Docker-level faults name networks (external ones keep their own names). */
+  networks?: FaultNetworks;
   netplan?: NetPlan;
   kernel?: KernelReport;
   /** Docker operation errors by object (apply/execute's `errors`). */
@@ -278,7 +304,10 @@ export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
             x.observedAt,
           );
         return backRecord(
-          dockerTargetStatus(name, f, tg, !!active, active?.index, x.after, prevT, x.dockerErrors),
+          dockerTargetStatus(name, f, tg, !!active, active?.index, x.after, prevT, x.dockerErrors, {
+            before: x.before,
+            networks: x.networks,
+          }),
           prevT,
           t,
           !!active,

@@ -84,6 +84,7 @@ export function reconciledStatus(x: ReconcileFacts): ScenarioStatus {
     seed: x.time.seed,
     conditions,
     networks: ds.networks.length ? ds.networks : undefined,
+    volumes: ds.volumes.length ? ds.volumes : undefined,
     containers: ds.containers.length ? ds.containers : undefined,
     members: ds.members.length ? ds.members : undefined,
     frozenMs: x.time.frozenMs || undefined,

@@ -17,3 +17,4 @@ export { indexByName, listScenarioFiles, scanScenarioFiles, type DirScan, type N
 export type { StableRead } from './read.js';
 export { watchDir, type WatchEvent, type WatchOptions } from './watch.js';
 export { generationOf, readName, readStatus, type GenerationInfo } from './yamlEdit.js';
+export { SIDECAR_DIR, heldIn, readSidecar, sidecarPath, type HeldStatus } from './sidecar.js';

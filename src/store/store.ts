@@ -18,8 +18,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { tooLargeIssue } from '../api/guard.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { guardText, tooLargeIssue } from '../api/guard.js';
 import type { ScenarioStatus } from '../api/types.js';
 import type { Clock } from '../ports/index.js';
 import {
@@ -39,6 +40,7 @@ import { type Native, loadNative } from './native.js';
 import { type ReadOptions, type StableRead, parses, readOnce, readStable } from './read.js';
 import { applyMerge, readName, spliceOwnStatus, withStatus, type OwnStatus } from './yamlEdit.js';
 import { type WatchEvent, type WatchOptions, watchDir } from './watch.js';
+import { type HeldStatus, readSidecar, sidecarEdit, sidecarPath, writeSidecar } from './sidecar.js';
 
 export interface StoreOptions {
   clock?: Clock;
@@ -515,14 +517,87 @@ export class ScenarioStore {
     return { ...res, reason: reason === 'writeFailed' ? 'StatusWriteFailed' : reason };
   }
 
+  // ---------------------------------------------------------------- status beside the file
+
+  /** The status kept beside `path` (sidecar.ts); `{status: {}}` when there is none yet. */
+  readHeldStatus(path: string): HeldStatus {
+    return readSidecar(path);
+  }
+
+  /** The scenario file is gone: remove its sidecar (a new file of that name starts afresh). */
+  async forgetHeldStatus(path: string): Promise<void> {
+    const abs = resolve(path);
+    const root = this.rootOf(abs);
+    if (root !== undefined && outsideRoot(root, sidecarPath(abs)) !== undefined) return;
+    await unlink(sidecarPath(abs)).catch(() => undefined);
+  }
+
+  /**
+   * writeStatus for `--status-in sidecar`: the same contract (generation bookkeeping, `own`, never
+   * throws), but the status and generation go to `.faultline/<file>.status.yaml` and the scenario
+   * file is only read, never written. `text` is the scenario's text as read; `heldText` the
+   * sidecar's new text.
+   */
+  async writeStatusBeside(
+    path: string,
+    status: ScenarioStatus,
+    opts: WriteStatusOptions = {},
+  ): Promise<WriteStatusResult & { heldText?: string }> {
+    const abs = resolve(path);
+    const r = await this.readStable(path);
+    if (r.missing) return { written: false, path: abs, reason: 'missing', message: `${abs} does not exist` };
+    const root = this.rootOf(abs);
+    const outside = root === undefined ? undefined : outsideRoot(root, sidecarPath(abs));
+    if (outside) return { written: false, path: abs, reason: 'outsideDir', message: `${outside.message}; not written` };
+    let spec: unknown;
+    if (guardText(r.text, { bytes: r.size }) === undefined) {
+      const doc = parseDocument(r.text);
+      spec = doc.errors.length ? undefined : (doc.toJS({ maxAliasCount: 100 }) as { spec?: unknown } | null)?.spec;
+    }
+    const name = readName(r.text);
+    const prev = readSidecar(abs);
+    const reconciled = opts.reconciledSpecHash ?? status.specHash;
+    const edit = sidecarEdit(
+      prev.text,
+      { name: 'name' in name ? name.name : basename(abs).replace(/\.ya?ml$/, ''), file: abs, spec },
+      status,
+      reconciled,
+    );
+    const own = reconciled !== undefined ? reconciled === edit.specHash : true;
+    const done = { generation: edit.generation, specHash: edit.specHash, own, heldText: edit.text };
+    if (edit.text === prev.text)
+      return {
+        written: false,
+        path: abs,
+        reason: 'unchanged',
+        message: `${abs} already up to date`,
+        text: r.text,
+        ...done,
+      };
+    try {
+      writeSidecar(abs, edit.text, this.opts.durable);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      return {
+        written: false,
+        path: abs,
+        reason: 'StatusWriteFailed',
+        message: `${sidecarPath(abs)}: ${err.message}; not written`,
+        errno: err.code,
+      };
+    }
+    return { written: true, path: abs, text: r.text, merged: false, method: 'rename', attempts: 1, ...done };
+  }
+
   // ---------------------------------------------------------------- apply / delete
 
   /**
    * kubectl apply into the directory: the scenario named in `sourceText` gets the source's content,
    * keeping its file's status and metadata.generation; a new name gets `<dir>/<name>.yaml`.
    * Does not validate the spec (the caller does); needs a readable metadata.name.
+   * `dryRun`: say what would happen (the same checks and result) and write nothing.
    */
-  async applyToDir(dir: string, sourceText: string): Promise<ApplyResult> {
+  async applyToDir(dir: string, sourceText: string, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
     this.confine(dir);
     const n = readName(sourceText);
     if ('error' in n) {
@@ -539,6 +614,14 @@ export class ScenarioStore {
         );
       }
       const file = idx.byName.get(n.name);
+      if (file && opts.dryRun) {
+        const now = await this.readStable(file);
+        if (now.missing) continue;
+        return {
+          file: resolve(file),
+          result: applyMerge(sourceText, now.text) === now.text ? 'unchanged' : 'configured',
+        };
+      }
       if (file) {
         const r = await this.update(file, (doc, text) => (doc(), applyMerge(sourceText, text)));
         if (r.written) return { file: r.path, result: 'configured' };
@@ -549,6 +632,7 @@ export class ScenarioStore {
       const problem = fileNameProblem(n.name);
       if (problem) throw new Error(`cannot apply: ${problem}`);
       const target = join(resolve(dir), `${n.name}.yaml`);
+      if (opts.dryRun) return { file: target, result: 'created' };
       if (createExclusive(target, applyMerge(sourceText, undefined))) {
         if (this.opts.durable) fsyncDir(dirname(target));
         return { file: target, result: 'created' };
@@ -563,8 +647,11 @@ export class ScenarioStore {
     throw new Error(`cannot apply scenario "${n.name}": the directory kept changing; try again`);
   }
 
-  /** Remove the file of scenario `name`. Returns its path, or null if no file holds that name. */
-  async deleteFromDir(dir: string, name: string): Promise<string | null> {
+  /**
+   * Remove the file of scenario `name`. Returns its path, or null if no file holds that name.
+   * `dryRun`: the same answer, nothing removed.
+   */
+  async deleteFromDir(dir: string, name: string, opts: { dryRun?: boolean } = {}): Promise<string | null> {
     this.confine(dir);
     const idx = await this.indexByName(dir);
     const conflict = idx.conflicts.find((c) => c.name === name);
@@ -575,6 +662,7 @@ export class ScenarioStore {
     }
     const file = idx.byName.get(name);
     if (!file) return null;
+    if (opts.dryRun) return file;
     try {
       await unlink(file);
     } catch (e) {

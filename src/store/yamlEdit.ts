@@ -12,6 +12,10 @@
 // changes only the bytes of what changed; only what even that cannot express (comments edited,
 // keys reordered) is printed whole, comments and key order kept.
 //
+// A status that already has content is not written anew: the JSON patch from the old status to
+// the new one (fast-json-patch's compare) is applied to the Document and spliced node by node, so
+// every status line whose value did not change stays exactly as it was (applyJsonPatch).
+//
 // Worked example: status replaced, generation inserted, everything else byte-for-byte.
 //
 //   before                              after writeStatus({phase: 'Running'}) (spec hash changed)
@@ -36,6 +40,7 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
+import jsonPatch, { type Operation } from 'fast-json-patch';
 import { guardText } from '../api/guard.js';
 import { specHash, stableStringify } from '../api/hash.js';
 import type { ScenarioStatus } from '../api/types.js';
@@ -395,10 +400,13 @@ export interface StatusEdit {
   /** Did the spec change relative to the hash recorded in the file (so generation was bumped)? */
   bumped: boolean;
   /**
-   * 'splice': only the status entry and the generation value changed, byte-wise. 'document': made
-   * with the Document API and written back by rewriteMinimally (usually just as minimal).
+   * 'patch': the JSON patch from the old status to the new one, applied to the Document and
+   * spliced node by node: only the status lines whose values changed were touched. 'splice': the
+   * status entry written anew (nothing of a person's to keep in it), and the generation value.
+   * 'document': made with the Document API and written back by rewriteMinimally (usually just as
+   * minimal).
    */
-  method: 'splice' | 'document';
+  method: 'patch' | 'splice' | 'document';
   /**
    * Where the status entry sits in `text`, when it was spliced into a "\n" file and nothing
    * follows it: the next status write into this same text needs no parse (spliceOwnStatus).
@@ -531,6 +539,11 @@ function statusEdit(
   const expected = { ...value, metadata: { ...meta, generation }, status: newStatus };
   const bumped = g.changed;
 
+  // A status with content in block style: change only what changed (a JSON patch), so that every
+  // unchanged status line stays as it is, however it was written.
+  const patched = patchedStatus(text, doc, value.status, newStatus, generation, expected);
+  if (patched !== undefined) return { text: patched, generation, specHash: g.specHash, bumped, method: 'patch' };
+
   const top = topOf(text, doc);
   if (top) {
     const unit = indentUnit(text, top.map);
@@ -567,6 +580,65 @@ function statusEdit(
     };
   }
   return { text: out, generation, specHash: g.specHash, bumped, method: 'document' };
+}
+
+/**
+ * The JSON patch from `from` to `to` (fast-json-patch's compare: add, remove and replace ops, an
+ * array's removals from its end first), applied under `base` in `doc` through the Document API.
+ *
+ *   from {phase: Pending, conditions: [{type: Ready, status: "False"}]}
+ *   to   {phase: Running, conditions: [{type: Ready, status: "True"}]}
+ *   ops  replace /phase Running, replace /conditions/0/status "True"
+ */
+export function applyJsonPatch(doc: Document, base: (string | number)[], from: unknown, to: unknown): Operation[] {
+  const ops = jsonPatch.compare(from as object, to as object);
+  for (const op of ops) {
+    const path = [
+      ...base,
+      ...op.path
+        .split('/')
+        .slice(1)
+        .map((seg) => jsonPatch.unescapePathComponent(seg))
+        .map((seg) => (/^(0|[1-9]\d*)$/.test(seg) ? Number(seg) : seg)),
+    ];
+    switch (op.op) {
+      case 'add':
+      case 'replace':
+        doc.setIn(path, doc.createNode(op.value));
+        break;
+      case 'remove':
+        doc.deleteIn(path);
+        break;
+      default:
+        throw new Error(`unexpected JSON patch op ${op.op}`); // compare() makes only the three above
+    }
+  }
+  return ops;
+}
+
+/**
+ * The text with `status` patched from `oldStatus` to `newStatus` (and metadata.generation set),
+ * when the file's status is a block mapping with content and every change can be spliced where it
+ * is (rewriteMinimally's splices, never a reprint); otherwise undefined.
+ */
+function patchedStatus(
+  text: string,
+  doc: Document.Parsed,
+  oldStatus: unknown,
+  newStatus: unknown,
+  generation: number | undefined,
+  expected: unknown,
+): string | undefined {
+  const node = doc.get('status', true);
+  if (!isBlockMap(node) || node.items.length === 0) return undefined;
+  try {
+    const d = parseDocument(text);
+    if (generation !== undefined) d.setIn(['metadata', 'generation'], generation);
+    applyJsonPatch(d, ['status'], asRecord(oldStatus), newStatus);
+    return spliceEditsExactly(text, d, expected);
+  } catch {
+    return undefined; // a shape the splices do not handle: the status entry is written anew
+  }
 }
 
 /**
@@ -702,6 +774,19 @@ interface Rewrite {
   splices: Splice[];
 }
 
+/**
+ * The text of `edited` (parsed from `text`, then changed through the Document API) by splices
+ * alone, when they can express the edit and the result holds `expected`; never a reprint.
+ */
+export function spliceEditsExactly(text: string, edited: Document, expected: unknown): string | undefined {
+  try {
+    const out = spliceEdits(text, edited);
+    return out !== undefined && sameValue(out, expected) ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function spliceEdits(text: string, edited: Document): string | undefined {
   const orig = parseDocument(text);
   if (orig.errors.length > 0 || decoration(orig) !== decoration(edited)) return undefined;
@@ -830,7 +915,8 @@ function diffMap(rw: Rewrite, o: YAMLMap, e: YAMLMap): void {
 
 /**
  * The splice that appends `value` to list `o`: "[a]" -> "[a, b]"; a "- b" line after the last
- * item of a block list, at the column of its "-".
+ * item of a block list, at the column of its "-" (a mapping or a list in block style:
+ * "- type: Ready\n  status: True\n").
  */
 function itemAppend(rw: Rewrite, o: YAMLSeq, value: unknown): Splice {
   const text = rw.text;
@@ -856,7 +942,14 @@ function itemAppend(rw: Rewrite, o: YAMLSeq, value: unknown): Splice {
   if (text[dash] !== '-' || text.slice(lineStart(text, dash), dash).trim() !== '') giveUp();
   let end = lastRange[1];
   if (end === 0 || text[end - 1] !== '\n') end = Math.min(text.length, lineEnd(text, end) + 1);
-  return { start: end, end, insert: `${' '.repeat(dash - lineStart(text, dash))}- ${inline(rw, value)}\n` };
+  const pad = ' '.repeat(dash - lineStart(text, dash));
+  // A mapping or list item in a block list is written in block style, like its neighbours.
+  if (value !== null && typeof value === 'object' && Object.keys(value).length > 0) {
+    const item = new Document([value]).toString({ indent: rw.unit, lineWidth: 0 });
+    const lines = item.split('\n').filter((l) => l !== '');
+    return { start: end, end, insert: lines.map((l) => pad + l + '\n').join('') };
+  }
+  return { start: end, end, insert: `${pad}- ${inline(rw, value)}\n` };
 }
 
 /** Add `key: value` to the original map `o`, after `anchor` (or first). */

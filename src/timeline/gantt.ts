@@ -12,7 +12,9 @@
 //                         ^ now
 //   = past  # active  ~ suspended  x missed  + planned
 
-import type { TimelineSpec } from '../api/types.js';
+import type { FaultAction, TimelineSpec } from '../api/types.js';
+import { FAULT_ACTIONS } from '../api/kinds.js';
+import { FAULT_COLOURS } from './colours.js';
 import { formatDuration } from '../api/duration.js';
 import { evaluateDetailed, type Evaluation, type TimelineContext, type TimelineResult } from './evaluate.js';
 import { runsBetween } from './windows.js';
@@ -179,6 +181,26 @@ const COLORS: Record<Kind, string> = {
   planned: 'fill="#8fb8de"',
 };
 
+/**
+ * A bar of a fault whose kind is known takes the kind's colour (colours.ts, as in `faultline
+ * graph`); its state shows in how it is filled: active solid, past faded, planned outlined,
+ * missed dashed, suspended amber. A fault without an action (a bare timeline) keeps COLORS.
+ */
+function kindColors(c: string): Record<Kind, string> {
+  return {
+    past: `fill="${c}" fill-opacity="0.35"`,
+    missed: `fill="none" stroke="${c}" stroke-dasharray="3 2"`,
+    active: `fill="${c}"`,
+    suspended: 'fill="#e0a800"',
+    planned: `fill="${c}" fill-opacity="0.12" stroke="${c}"`,
+  };
+}
+
+/** The action of a fault of a timeline spec, when it has one. */
+function kindOfRow(f: object): FaultAction | undefined {
+  return FAULT_ACTIONS.find((k) => k in f);
+}
+
 const num = (n: number) => String(Math.round(n * 10) / 10);
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -216,15 +238,22 @@ export function renderSvg(spec: TimelineSpec, result: TimelineResult, ctx: Timel
     );
   }
   out.push('</g>');
+  const specs = new Map((spec.faults ?? []).map((f) => [f.name, f]));
   l.rows.forEach((row, i) => {
     const y = top + i * rowH;
-    out.push(`<g class="fault" data-fault="${esc(row.name)}">`, `<text x="4" y="${y + 15}">${esc(row.name)}</text>`);
+    const f = specs.get(row.name);
+    const kind = f ? kindOfRow(f) : undefined;
+    const colors = kind ? kindColors(FAULT_COLOURS[kind]) : COLORS;
+    out.push(
+      `<g class="fault" data-fault="${esc(row.name)}"${kind ? ` data-kind="${kind}"` : ''}>`,
+      `<text x="4" y="${y + 15}">${esc(row.name)}</text>`,
+    );
     for (const b of row.bars) {
       const until = b.until === Infinity ? t1 : b.until;
       const w = Math.max(1, x(until) - x(b.from));
       const tip = `${row.name} ${b.kind} ${iso(b.from)} .. ${b.until === Infinity ? 'end' : iso(b.until)}`;
       out.push(
-        `<rect class="${b.kind}" x="${num(x(b.from))}" y="${y + 4}" width="${num(w)}" height="${rowH - 8}" ${COLORS[b.kind]}><title>${esc(tip)}</title></rect>`,
+        `<rect class="${b.kind}" x="${num(x(b.from))}" y="${y + 4}" width="${num(w)}" height="${rowH - 8}" ${colors[b.kind]}><title>${esc(tip)}</title></rect>`,
       );
     }
     out.push(

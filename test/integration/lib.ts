@@ -118,13 +118,19 @@ export async function teardown(
   }
 }
 
-/** Remove whatever a test scenario left behind (best effort; for t.after). */
+/** Remove whatever a test scenario left behind: containers, networks, volumes (best effort; for t.after). */
 export async function forceCleanup(scenario: string, extraContainers: string[] = []): Promise<void> {
   const left = await ownedLeft(scenario).catch(() => ({ containers: [], networks: [] }));
   const containers = [...left.containers, ...extraContainers];
   if (containers.length) await dockerStatus('rm', '-f', ...containers);
   // by id: two networks can share a name (Docker does not enforce unique names atomically)
   for (const id of await ownedNetworkIds(scenario).catch((): string[] => [])) await dockerStatus('network', 'rm', id);
+  const volumes = (
+    await dockerStatus('volume', 'ls', '-q', '--filter', `label=faultline.dev/scenario=${scenario}`)
+  ).stdout
+    .split('\n')
+    .filter(Boolean);
+  if (volumes.length) await dockerStatus('volume', 'rm', '-f', ...volumes);
 }
 
 export async function removeDir(dir: string): Promise<void> {

@@ -148,7 +148,7 @@ test('faultline run: exit 0 when every fault was applied and verified, nothing l
   }
 });
 
-test('faultline run: a fault the kernel cannot apply (netem delay here) exits non-zero with the reason', async (t) => {
+test('faultline run: a fault the kernel cannot apply (netem delay here) exits 2 with the reason', async (t) => {
   if ((await netemAvailable()).ok) return t.skip('this kernel has sch_netem: the failure case cannot be produced here');
   const name = uniqueName();
   const dir = await tempDir();
@@ -163,7 +163,7 @@ test('faultline run: a fault the kernel cannot apply (netem delay here) exits no
   );
   try {
     const r = await cli('run', '-f', file);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stdout, /NOT every fault was applied and verified/);
     assert.match(r.stdout, /slow\s+\S+\s+\S+\s+\S+\s+failed\s+.*sch_netem/);
     assert.deepEqual(await ownedLeft(name), { containers: [], networks: [] });

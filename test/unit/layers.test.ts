@@ -24,6 +24,7 @@ const ORDER = [
   'controller',
   'adapters',
   'cli',
+  'lib',
 ];
 
 function files(dir: string): string[] {

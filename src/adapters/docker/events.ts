@@ -303,7 +303,7 @@ export function engineEventSource(e: EngineCalls): EventStreamSource {
     const timer = setTimeout(() => ac.abort(), e.timeoutMs);
     try {
       const stream = await e.loose.getEvents({
-        filters: { type: ['container', 'network', 'daemon'] },
+        filters: { type: ['container', 'network', 'volume', 'daemon'] },
         ...(since ? { since } : {}),
         abortSignal: ac.signal,
       });

@@ -10,6 +10,7 @@
 //   them by network name.
 // - An endpoint is live (the container counts as attached to the network) only with an EndpointID.
 // - pid, aliases and startedAt come only from an inspect; a container list entry has none of them.
+import { ENDPOINT_OWNER_OPT } from '../../api/ownership.js';
 import type { ObservedContainer, ObservedEndpoint, ObservedNetwork } from '../../resolve/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -23,6 +24,7 @@ export interface RawEndpoint {
   IPAddress?: string;
   GlobalIPv6Address?: string;
   MacAddress?: string;
+  DriverOpts?: Record<string, string> | null;
 }
 
 export interface RawNetwork {
@@ -106,6 +108,7 @@ function toEndpoints(
       ipv6Address: stripPrefix(ep.GlobalIPv6Address),
       aliases: (ep.Aliases ?? []).filter((a) => a !== shortId),
       macAddress: nonEmpty(ep.MacAddress),
+      ...(ep.DriverOpts?.[ENDPOINT_OWNER_OPT] ? { owner: ep.DriverOpts[ENDPOINT_OWNER_OPT] } : {}),
     },
   }));
 }

@@ -30,6 +30,7 @@ import { connectEngine, engineCalls, type EngineOptions } from './client.js';
 import { engineEventSource, watchWithReconnect, type EventStreamSource, type WatchOptions } from './events.js';
 import { networkOps } from './networks.js';
 import { readers, type SnapshotOptions } from './reads.js';
+import { volumeOps } from './volumes.js';
 
 export interface DockerPortOptions extends WatchOptions, EngineOptions {
   /** Limit per API call (stop adds its own grace period). Default 30 s. */
@@ -66,6 +67,7 @@ export function createDockerPort(opts: DockerPortOptions = {}): DockerAdapter {
     ...readers(e, { inspectConcurrency: opts.inspectConcurrency ?? 8, now: opts.now ?? Date.now }),
     ...networkOps(e),
     ...containerOps(e),
+    ...volumeOps(e),
 
     async imageExists(ref) {
       const found = await e.tolerant(

@@ -4,6 +4,7 @@
 import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../resolve/index.js';
 import { LABEL_MANAGED_BY } from '../../api/ownership.js';
 import type { EngineCalls } from './client.js';
+import { listVolumes } from './volumes.js';
 import type { DockerError } from './errors.js';
 import {
   containerFromInspect,
@@ -81,7 +82,7 @@ export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now:
     // The network list lacks attached containers (Containers is {} there); rather than one inspect
     // per network, attachment is derived from the containers' own endpoints below, which also
     // keeps the two halves of the snapshot referentially consistent.
-    const [rawNets, rawCtrs] = await Promise.all([
+    const [rawNets, rawCtrs, volumes] = await Promise.all([
       e.call(
         'list networks',
         (abortSignal) => e.client.listNetworks({ abortSignal } as object) as unknown as Promise<RawNetwork[]>,
@@ -91,6 +92,7 @@ export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now:
         (abortSignal) =>
           e.client.listContainers({ all: true, abortSignal } as object) as unknown as Promise<RawContainerSummary[]>,
       ),
+      listVolumes(e),
     ]);
 
     const networks = rawNets.map((n) => ({ ...toNetwork(n), containerIds: [] as string[] }));
@@ -139,7 +141,7 @@ export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now:
       c.endpoints.some((ep) => ep.networkId !== '' && !netById.has(ep.networkId)),
     );
     for (const n of networks) n.containerIds.sort();
-    return { snapshot: { networks, containers, takenAt }, dangling };
+    return { snapshot: { networks, containers, volumes, takenAt }, dangling };
   }
 
   return {

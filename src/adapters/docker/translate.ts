@@ -1,5 +1,5 @@
 // faultline's requests (plan/requests.ts) -> Engine API bodies. Pure: no calls here.
-import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest } from '../../ports/index.js';
+import type { ContainerCreateRequest, EndpointRequest, MountRequest, NetworkCreateRequest } from '../../ports/index.js';
 import { DockerError } from './errors.js';
 
 export function parseRestartPolicy(policy: string): { Name: string; MaximumRetryCount?: number } {
@@ -20,7 +20,45 @@ export function endpointConfig(ep: EndpointRequest): Record<string, unknown> {
   const ipam: Record<string, string> = {};
   if (ep.ipv4Address) ipam.IPv4Address = ep.ipv4Address;
   if (ep.ipv6Address) ipam.IPv6Address = ep.ipv6Address;
-  return { Aliases: ep.aliases, ...(Object.keys(ipam).length ? { IPAMConfig: ipam } : {}) };
+  return {
+    Aliases: ep.aliases,
+    ...(Object.keys(ipam).length ? { IPAMConfig: ipam } : {}),
+    ...(ep.driverOpts ? { DriverOpts: ep.driverOpts } : {}),
+  };
+}
+
+/** HostConfig.Mounts: named volumes, binds (which must exist: the Mounts API never creates them), tmpfs. */
+export function mountsBody(mounts: MountRequest[]): Record<string, unknown>[] {
+  return mounts.map((m) => {
+    switch (m.type) {
+      case 'volume':
+        return {
+          Type: 'volume',
+          Source: m.source,
+          Target: m.target,
+          ReadOnly: m.readOnly,
+          ...(m.create
+            ? {
+                VolumeOptions: {
+                  Labels: m.create.labels,
+                  DriverConfig: { Name: m.create.driver, Options: m.create.options },
+                },
+              }
+            : {}),
+        };
+      case 'bind':
+        return { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly };
+      case 'tmpfs':
+        return {
+          Type: 'tmpfs',
+          Target: m.target,
+          TmpfsOptions: {
+            ...(m.sizeBytes !== undefined ? { SizeBytes: m.sizeBytes } : {}),
+            ...(m.mode !== undefined ? { Mode: m.mode } : {}),
+          },
+        };
+    }
+  });
 }
 
 export function networkCreateBody(req: NetworkCreateRequest): Record<string, unknown> {
@@ -71,6 +109,7 @@ export function containerCreateBody(req: ContainerCreateRequest): Record<string,
       CapDrop: req.capDrop,
       RestartPolicy: restart,
       PortBindings: portBindings,
+      ...(req.mounts?.length ? { Mounts: mountsBody(req.mounts) } : {}),
       ...(req.pidMode ? { PidMode: req.pidMode } : {}),
       // Like `docker run --network X`: the first network is also the network mode.
       ...(req.networkMode || req.network ? { NetworkMode: req.networkMode ?? req.network?.name } : {}),

@@ -1,9 +1,13 @@
 // spec.containers: unique names, Docker name length, image references, labels, environment keys,
-// capabilities, published ports, and dependsOn (declared, not itself, no cycles).
+// capabilities, published ports, dependsOn (declared, not itself, no cycles), networkMode (a
+// `container:` owner is declared, owns its namespace, and counts as a dependency; no hostname or
+// ports beside a network mode) and mounts (volumes declared in spec.volumes or absolute bind paths,
+// one mount per target). Returns each declared container's network mode, for the members.
 
 import { parseIp } from '../net.js';
 import { closest } from '../suggest.js';
-import { dockerNameLength, labels, portRange, uniqueNames } from './fields.js';
+import { dockerNameLength, labels, portRange, size, uniqueNames } from './fields.js';
+import { formatPath } from '../format.js';
 import { SPEC as S, isObj, list, q, str, type Obj, type Path, type Report } from './report.js';
 
 /** Linux capabilities (capabilities(7), Linux 6.x), as Docker spells them without CAP_. */
@@ -115,10 +119,15 @@ export function publishProblem(spec: string): string | undefined {
   return undefined;
 }
 
-export function checkContainers(r: Report, spec: Obj): void {
+/** Declared containers by short name: their network mode when they have one. */
+export type NetworkModes = Map<string, string | undefined>;
+
+export function checkContainers(r: Report, spec: Obj, volumeNames: Set<string>): NetworkModes {
   const containers = list(spec.containers);
   const ctrNames = uniqueNames(r, containers, [...S, 'containers'], 'container');
-  const deps = new Map<string, { index: number; on: string[] }>();
+  const deps = new Map<string, { index: number; on: string[]; owner?: string }>();
+  const modes: NetworkModes = new Map();
+  for (const [name, i] of ctrNames) modes.set(name, str((containers[i] as Obj).networkMode));
   containers.forEach((c, i) => {
     if (!isObj(c)) return;
     const p: Path = [...S, 'containers', i];
@@ -172,6 +181,8 @@ export function checkContainers(r: Report, spec: Obj): void {
         );
       }
     });
+    const owner = checkNetworkMode(r, c, p, name, ctrNames, modes);
+    checkMounts(r, c, p, volumeNames);
     if (name !== undefined && ctrNames.get(name) === i) {
       const on: string[] = [];
       list(c.dependsOn).forEach((d, j) => {
@@ -186,7 +197,7 @@ export function checkContainers(r: Report, spec: Obj): void {
           );
         } else on.push(d);
       });
-      deps.set(name, { index: i, on });
+      deps.set(name, { index: i, on, owner });
     }
   });
   // Cycles in dependsOn: depth-first search, reporting each cycle once at the container that
@@ -197,14 +208,29 @@ export function checkContainers(r: Report, spec: Obj): void {
     state.set(name, 'visiting');
     stack.push(name);
     const node = deps.get(name);
-    node?.on.forEach((d) => {
+    // A container: network mode starts its owner first, as a dependsOn entry does.
+    const edges = [...(node?.on ?? []), ...(node?.owner ? [node.owner] : [])];
+    edges.forEach((d, k) => {
+      if (!node) return;
       if (state.get(d) === 'visiting') {
         const cycle = [...stack.slice(stack.indexOf(d)), d];
-        const j = list((containers[node.index] as Obj).dependsOn).indexOf(d);
+        const viaMode = k >= node.on.length;
+        // "a -> b": a starts after b; an edge that comes from a network mode says so.
+        const text = cycle
+          .map((x, i) => {
+            const next = cycle[i + 1];
+            const n = deps.get(x);
+            return next !== undefined && n?.owner === next && !n.on.includes(next)
+              ? `${x} (networkMode container:${next})`
+              : x;
+          })
+          .join(' -> ');
         r.add(
           'dependsOn.cycle',
-          [...S, 'containers', node.index, 'dependsOn', j],
-          `dependsOn forms a cycle: ${cycle.join(' -> ')}; remove one of these dependencies`,
+          viaMode
+            ? [...S, 'containers', node.index, 'networkMode']
+            : [...S, 'containers', node.index, 'dependsOn', list((containers[node.index] as Obj).dependsOn).indexOf(d)],
+          `dependsOn forms a cycle: ${text}; remove one of these dependencies`,
         );
       } else if (!state.has(d)) visit(d);
     });
@@ -212,4 +238,129 @@ export function checkContainers(r: Report, spec: Obj): void {
     state.set(name, 'done');
   };
   for (const name of deps.keys()) if (!state.has(name)) visit(name);
+  return modes;
+}
+
+/**
+ * networkMode: a `container:` owner must be declared, not the container itself, and own its
+ * namespace (no chains: name the owner at the end of the chain); a hostname or published ports
+ * beside any network mode are refused as Docker refuses them (or silently drops them, for host).
+ * Returns the owner's short name for a `container:` mode.
+ */
+function checkNetworkMode(
+  r: Report,
+  c: Obj,
+  p: Path,
+  name: string | undefined,
+  ctrNames: Map<string, number>,
+  modes: NetworkModes,
+): string | undefined {
+  const mode = str(c.networkMode);
+  if (mode === undefined || !/^(none|host|container:.+)$/.test(mode)) return undefined; // the pattern said it
+  if (list(c.ports).length > 0) {
+    r.add(
+      'container.networkMode',
+      [...p, 'ports'],
+      `ports publish a container's own network, and with networkMode ${mode} it has none${mode === 'host' ? ' (it listens on the host already)' : ''}; remove ports${mode.startsWith('container:') ? ` (publish them on ${mode.slice(10)})` : ''}`,
+    );
+  }
+  if (!mode.startsWith('container:')) return undefined;
+  const owner = mode.slice('container:'.length);
+  if (c.hostname !== undefined) {
+    r.add(
+      'container.networkMode',
+      [...p, 'hostname'],
+      `a container with networkMode ${mode} has the host name of ${q(owner)} (Docker refuses both); remove hostname`,
+    );
+  }
+  if (owner === name) {
+    r.add(
+      'container.networkMode',
+      [...p, 'networkMode'],
+      `container ${q(owner)} cannot share its own network namespace`,
+    );
+    return undefined;
+  }
+  if (!ctrNames.has(owner)) {
+    const guess = closest(owner, [...ctrNames.keys()]);
+    r.add(
+      'ref.container',
+      [...p, 'networkMode'],
+      `networkMode ${q(mode)} names ${q(owner)}, which is not declared in spec.containers${guess ? `; did you mean "container:${guess}"?` : ''}`,
+    );
+    return undefined;
+  }
+  const ownerMode = modes.get(owner);
+  if (ownerMode !== undefined) {
+    const hint = ownerMode.startsWith('container:')
+      ? `: write "${ownerMode}" (the container that owns the namespace)`
+      : `; give this container networkMode ${ownerMode} itself`;
+    r.add(
+      'container.networkMode',
+      [...p, 'networkMode'],
+      `${q(owner)} has networkMode ${ownerMode} and owns no network namespace to share${hint}`,
+    );
+    return undefined;
+  }
+  return owner;
+}
+
+/** Why a bind source is not an absolute, plain path on the host; undefined when it is. */
+export function bindSourceProblem(source: string): string | undefined {
+  if (/[\u0000-\u001f\u007f]/.test(source)) return 'it contains control characters';
+  if (!source.startsWith('/')) return 'it is not absolute';
+  if (source.split('/').some((part) => part === '..' || part === '.')) return 'it has "." or ".." components';
+  return undefined;
+}
+
+/** volumes (declared names or absolute bind paths) and tmpfs: one mount per target, sizes above 0. */
+function checkMounts(r: Report, c: Obj, p: Path, volumeNames: Set<string>): void {
+  const targets = new Map<string, Path>();
+  const target = (v: unknown, path: Path) => {
+    const t = str(v);
+    if (t === undefined || !t.startsWith('/')) return; // the pattern said it
+    const norm = t.replace(/\/+$/, '') || '/';
+    if (norm === '/') {
+      r.add(
+        'mount.target',
+        path,
+        "a mount cannot cover the container's whole file system; mount at a directory, e.g. /data",
+      );
+      return;
+    }
+    const prior = targets.get(norm);
+    if (prior) r.add('mount.target', path, `${q(t)} is already mounted by ${formatPath(prior)}; one mount per target`);
+    else targets.set(norm, path);
+  };
+  list(c.volumes).forEach((m, j) => {
+    if (!isObj(m)) return;
+    const mp: Path = [...p, 'volumes', j];
+    target(m.target, [...mp, 'target']);
+    const source = str(m.source);
+    if (source === undefined || source === '') return;
+    if (source.startsWith('/') || source.startsWith('.') || source.includes('/')) {
+      const why = bindSourceProblem(source);
+      if (why) {
+        r.add(
+          'mount.source',
+          [...mp, 'source'],
+          `bind source ${q(source)}: ${why}; a bind mount names an absolute path on the engine's host, e.g. "/srv/seed"`,
+        );
+      }
+      return;
+    }
+    if (!volumeNames.has(source)) {
+      const guess = closest(source, [...volumeNames]);
+      r.add(
+        'ref.volume',
+        [...mp, 'source'],
+        `volume ${q(source)} is not declared in spec.volumes${guess ? `; did you mean ${q(guess)}?` : ''} (a bind mount needs an absolute path, e.g. "/srv/${source}")`,
+      );
+    }
+  });
+  list(c.tmpfs).forEach((m, j) => {
+    if (!isObj(m)) return;
+    target(m.target, [...p, 'tmpfs', j, 'target']);
+    size(r, m.size, [...p, 'tmpfs', j, 'size']);
+  });
 }

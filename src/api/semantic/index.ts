@@ -12,7 +12,9 @@
 //   netem.dependency netem.conflict bandwidth.conflict partition.spec partition.groups
 //   partition.count reject.protocol container.signal timing.conflict at.range repeat.duration
 //   repeat.overlap schedule.invalid schedule.duration timeZone.invalid cap.unknown env.key
-//   label.key label.reserved image.invalid engine.overlay engine.mismatch
+//   label.key label.reserved image.invalid network.external network.driver network.option
+//   container.networkMode member.networkMode member.defaultBridge ref.volume volume.option
+//   mount.source mount.target engine.overlay engine.mismatch
 //
 // One module per part of the spec, run in the order below; that order is the order of the issues.
 // Members and faults refer to networks through the NetworkRef that checkNetworks returns.
@@ -25,6 +27,7 @@ import { checkMembers } from './members.js';
 import { checkNetworks } from './networks.js';
 import { Report, isObj, str } from './report.js';
 import { checkScenarioDuration } from './timing.js';
+import { checkVolumes } from './volumes.js';
 
 /** Run every semantic check on a (possibly invalid) Scenario object. */
 export function semanticIssues(root: unknown): Issue[] {
@@ -34,8 +37,9 @@ export function semanticIssues(root: unknown): Issue[] {
   if (!spec) return [];
   const r = new Report(str(meta.name));
   const networkRef = checkNetworks(r, spec);
-  checkContainers(r, spec);
-  checkMembers(r, spec, networkRef);
+  const volumeNames = checkVolumes(r, spec);
+  const modes = checkContainers(r, spec, volumeNames);
+  checkMembers(r, spec, networkRef, modes);
   checkFaults(r, spec, networkRef);
   checkEngines(r, spec);
   checkScenarioDuration(r, spec);

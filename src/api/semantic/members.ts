@@ -1,19 +1,40 @@
-// spec.members: the network exists, select takes no random, and a static ipv4Address/ipv6Address
-// names one container, lies in a declared subnet of its family, and is not a gateway, an aux
-// address or another member's address.
+// spec.members: the network exists, select takes no random, a container named there has no
+// networkMode (it joins no network), and a static ipv4Address/ipv6Address names one container, lies
+// in a declared subnet of its family, and is not a gateway, an aux address or another member's
+// address. On an external network the subnets are Docker's (not checked here); on Docker's default
+// bridge there are neither aliases nor static addresses.
 
 import { cidrContains, formatCidr, formatIp, parseIp, type IpFamily } from '../net.js';
+import type { NetworkModes } from './containers.js';
 import { selector } from './fields.js';
 import type { NetworkRef } from './networks.js';
 import { SPEC as S, isObj, list, q, str, type Obj, type Path, type Report } from './report.js';
 
-export function checkMembers(r: Report, spec: Obj, networkRef: NetworkRef): void {
+export function checkMembers(r: Report, spec: Obj, networkRef: NetworkRef, modes: NetworkModes): void {
   const staticTaken = new Map<string, Path>(); // "<network>|<address>" -> where
   list(spec.members).forEach((m, i) => {
     if (!isObj(m)) return;
     const p: Path = [...S, 'members', i];
     const net = networkRef(m.network, [...p, 'network']);
     selector(r, m.select, [...p, 'select'], false);
+    if (isObj(m.select)) {
+      list(m.select.names).forEach((n, j) => {
+        const mode = typeof n === 'string' ? modes.get(n) : undefined;
+        if (mode === undefined) return;
+        r.add(
+          'member.networkMode',
+          [...p, 'select', 'names', j],
+          `container ${q(n as string)} has networkMode ${mode}, so it joins no network${mode.startsWith('container:') ? ` (it uses the networks of ${mode.slice(10)})` : ''}; remove it from this member or remove its networkMode`,
+        );
+      });
+    }
+    if (net?.defaultBridge && m.aliases !== undefined) {
+      r.add(
+        'member.defaultBridge',
+        [...p, 'aliases'],
+        "Docker's default bridge has no DNS and takes no aliases; remove aliases (or join a user-defined network)",
+      );
+    }
     for (const [field, family] of [
       ['ipv4Address', 4],
       ['ipv6Address', 6],
@@ -41,6 +62,15 @@ export function checkMembers(r: Report, spec: Obj, networkRef: NetworkRef): void
         );
       }
       if (!net) continue;
+      if (net.defaultBridge) {
+        r.add(
+          'member.defaultBridge',
+          fp,
+          "Docker's default bridge assigns addresses itself (no static addresses there); remove " + field,
+        );
+        continue;
+      }
+      if (net.external) continue; // Docker knows its subnets; it refuses an address outside them
       const familySubnets = net.subnets.filter((s) => s.family === family);
       const networkName = str(m.network) as string;
       if (familySubnets.length === 0) {

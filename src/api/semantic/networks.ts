@@ -1,17 +1,44 @@
 // spec.networks: unique names, Docker name length, labels, IPAM subnets (valid, IPv6 enabled, no
-// two overlapping), gateways, ipRanges and aux addresses inside their subnet. Returns how later
-// parts (members, disconnect faults) refer to a network.
+// two overlapping), gateways, ipRanges and aux addresses inside their subnet; drivers (plugins are
+// passed through, Docker's host/null networks are not drivers anyone can create) and their mode
+// options; external networks (nothing faultline would create may be given with them, and two entries
+// may not name one Docker network). Returns how later parts (members, disconnect faults) refer to a
+// network.
 
 import { cidrContains, cidrContainsCidr, cidrsOverlap, formatCidr, formatIp, parseIp, type Cidr } from '../net.js';
 import { closest } from '../suggest.js';
 import { checkCidr, dockerNameLength, labels, uniqueNames } from './fields.js';
+import { formatPath } from '../format.js';
 import { SPEC as S, isObj, list, q, str, type Obj, type Path, type Report } from './report.js';
 
 export interface NetInfo {
   index: number;
   subnets: Cidr[];
   reserved: Map<string, string>; // address text -> what holds it (gateway, aux address)
+  /** An existing network (spec external): its subnets are Docker's, not known here. */
+  external: boolean;
+  /** Docker's default network "bridge": no aliases and no static addresses there. */
+  defaultBridge: boolean;
 }
+
+/** What creating a network means; none of it applies to an external one. */
+const CREATE_FIELDS = ['driver', 'options', 'ipam', 'internal', 'attachable', 'enableIPv6', 'labels'] as const;
+
+/** The Docker name an external entry names (undefined for a compose reference: found by labels). */
+export function externalDockerName(name: string, external: unknown): string | undefined {
+  if (external === true) return name;
+  if (isObj(external) && typeof external.name === 'string') return external.name;
+  return undefined;
+}
+
+/** Mode options of the built-in drivers that take one, and the values Docker accepts. */
+const MODE_OPTIONS: Record<string, [string, string[]]> = {
+  macvlan: ['macvlan_mode', ['bridge', 'vepa', 'passthru', 'private']],
+  ipvlan: ['ipvlan_mode', ['l2', 'l3', 'l3s']],
+};
+
+/** Linux interface names: at most 15 bytes (IFNAMSIZ 16 with its NUL), no "/", ":" or spaces. */
+const IFNAME_RE = /^[a-zA-Z0-9_.@-]{1,15}$/;
 
 /** The declared network a reference names, or undefined (reported: `ref.network`). */
 export type NetworkRef = (v: unknown, path: Path) => NetInfo | undefined;
@@ -21,14 +48,26 @@ export function checkNetworks(r: Report, spec: Obj): NetworkRef {
   const netNames = uniqueNames(r, networks, [...S, 'networks'], 'network');
   const netInfo = new Map<string, NetInfo>();
   const allSubnets: { cidr: Cidr; path: Path }[] = [];
+  const externalNames = new Map<string, Path>(); // Docker name -> the entry that names it
   networks.forEach((n, i) => {
     if (!isObj(n)) return;
     const p: Path = [...S, 'networks', i];
     const name = str(n.name);
-    if (name !== undefined) dockerNameLength(r, name, [...p, 'name'], 'network');
+    const external = n.external === true || isObj(n.external);
+    if (external) checkExternal(r, n, p, name, externalNames);
+    else if (name !== undefined) dockerNameLength(r, name, [...p, 'name'], 'network');
+    if (!external) checkDriver(r, n, p);
     labels(r, n.labels, [...p, 'labels'], true);
-    const info: NetInfo = { index: i, subnets: [], reserved: new Map() };
+    const dockerName = external && name !== undefined ? externalDockerName(name, n.external) : undefined;
+    const info: NetInfo = {
+      index: i,
+      subnets: [],
+      reserved: new Map(),
+      external,
+      defaultBridge: dockerName === 'bridge',
+    };
     if (name !== undefined && netNames.get(name) === i) netInfo.set(name, info);
+    if (external) return; // its ipam was reported above; Docker's subnets are not known here
     const ipam = isObj(n.ipam) ? n.ipam : {};
     let hasV6 = false;
     list(ipam.config).forEach((c, j) => {
@@ -102,4 +141,75 @@ export function checkNetworks(r: Report, spec: Obj): NetworkRef {
     );
     return undefined;
   };
+}
+
+/** An external entry: nothing a create would use, name or compose (not both), one entry per network. */
+function checkExternal(r: Report, n: Obj, p: Path, name: string | undefined, externalNames: Map<string, Path>): void {
+  for (const field of CREATE_FIELDS) {
+    if (n[field] === undefined) continue;
+    r.add(
+      'network.external',
+      [...p, field],
+      `network ${q(name ?? '?')} is external: faultline never creates or changes it, so ${field} does not apply; remove ${field} (or remove external to have faultline create the network)`,
+    );
+  }
+  const ext = n.external;
+  if (isObj(ext) && ext.name !== undefined && ext.compose !== undefined) {
+    r.add(
+      'network.external',
+      [...p, 'external', 'compose'],
+      'give external.name (a Docker network name) or external.compose (a compose project and network), not both',
+    );
+    return;
+  }
+  if (name === undefined) return;
+  const dockerName = externalDockerName(name, ext);
+  const key =
+    dockerName ??
+    (isObj(ext) && isObj(ext.compose)
+      ? `compose:${String(ext.compose.project)}/${String(ext.compose.network)}`
+      : undefined);
+  if (key === undefined) return;
+  const prior = externalNames.get(key);
+  if (prior) {
+    r.add(
+      'network.external',
+      [...p, 'external'],
+      `${dockerName ? `Docker network ${q(dockerName)}` : 'this compose network'} is already ${formatPath(prior)}; refer to that entry instead of declaring it twice`,
+    );
+  } else externalNames.set(key, p);
+}
+
+/** Docker's host and null networks cannot be created; mode options of macvlan/ipvlan; the parent's name. */
+function checkDriver(r: Report, n: Obj, p: Path): void {
+  const driver = str(n.driver);
+  if (driver === 'host' || driver === 'null' || driver === 'none') {
+    r.add(
+      'network.driver',
+      [...p, 'driver'],
+      `Docker has exactly one ${driver === 'host' ? 'host' : 'none'} network and creates no others; give a container networkMode: ${driver === 'host' ? 'host' : 'none'} instead of declaring a network`,
+    );
+    return;
+  }
+  if (driver === undefined || !isObj(n.options)) return;
+  const mode = MODE_OPTIONS[driver];
+  if (mode) {
+    const [key, values] = mode;
+    const v = n.options[key];
+    if (typeof v === 'string' && !values.includes(v)) {
+      r.add(
+        'network.option',
+        [...p, 'options', key],
+        `${key} ${q(v)} is not one of ${values.join(', ')}${closest(v, values) ? `; did you mean ${q(closest(v, values) as string)}?` : ''}`,
+      );
+    }
+    const parent = n.options.parent;
+    if (typeof parent === 'string' && !IFNAME_RE.test(parent)) {
+      r.add(
+        'network.option',
+        [...p, 'options', 'parent'],
+        `parent ${q(parent)} is not a network interface name (at most 15 letters, digits, "_", ".", "@" or "-"); e.g. "eth0" or "eth0.10"`,
+      );
+    }
+  }
 }

@@ -5,7 +5,7 @@ import type { Command, CommanderError } from 'commander';
 import { desiredState } from '../../plan/desired.js';
 import { isEmptyPlan, planScenario, planToJSON, planToText } from '../../plan/plan.js';
 import { controllerIdFor } from '../../controller/lease.js';
-import { loadValid } from '../input.js';
+import { loadAllValid } from '../input.js';
 import { isNetnsFault } from '../../api/kinds.js';
 import type { Scenario } from '../../api/types.js';
 import { FULL_CAPS } from '../../netfaults/index.js';
@@ -70,23 +70,35 @@ export function planCommand(program: Command, name: 'plan' | 'diff' = 'plan'): C
         ? 'like plan, with kubectl diff exit codes: 0 when Docker already matches the scenario, 1 when the Plan has changes, 2 on an error'
         : 'print the Plan that would converge Docker to this scenario (changes nothing)',
     )
-    .addOption(filenameOption('Scenario file').makeOptionMandatory())
+    .addOption(filenameOption('Scenario file (several documents separated by ---)').makeOptionMandatory())
     .addOption(dirOption())
     .addOption(outputOption(['text', 'yaml', 'json']))
     .action(async (opts: { filename: string; output?: 'text' | 'yaml' | 'json'; dir: string }) => {
       try {
-        const { scenario } = await loadValid(opts.filename);
+        const loaded = await loadAllValid(opts.filename);
         // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
         const { createDockerPort } = await import('../../adapters/docker/port.js');
         const snapshot = await createDockerPort().snapshot();
         // As the controller of --dir would plan it (its identity owns what it created).
         const scope = controllerIdFor(opts.dir);
-        const plan = planScenario(desiredState(scope, scenario, snapshot), snapshot);
-        const net = netnsPreview(scope, scenario, snapshot);
+        const structured: unknown[] = [];
+        for (const [i, { scenario }] of loaded.entries()) {
+          const plan = planScenario(desiredState(scope, scenario, snapshot), snapshot);
+          const net = netnsPreview(scope, scenario, snapshot);
+          if (opts.output === 'yaml' || opts.output === 'json')
+            structured.push({ ...(planToJSON(plan) as object), namespaces: net.json });
+          else {
+            // Several documents: each plan under the name of its scenario.
+            if (loaded.length > 1) process.stdout.write(`${i ? '\n' : ''}# scenario ${scenario.metadata.name}\n`);
+            process.stdout.write(planToText(plan) + (net.text ? `\n${net.text}` : ''));
+          }
+          if (diff && (!isEmptyPlan(plan) || plan.blocked.length > 0)) process.exitCode = 1;
+        }
         if (opts.output === 'yaml' || opts.output === 'json')
-          printStructured({ ...(planToJSON(plan) as object), namespaces: net.json }, opts.output);
-        else process.stdout.write(planToText(plan) + (net.text ? `\n${net.text}` : ''));
-        if (diff && (!isEmptyPlan(plan) || plan.blocked.length > 0)) process.exitCode = 1;
+          printStructured(
+            loaded.length === 1 ? structured[0] : { apiVersion: 'v1', kind: 'List', items: structured },
+            opts.output,
+          );
       } catch (e) {
         if (!diff) throw e;
         throw new UserError((e as Error).message, 2);

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { Scenario } from '../../api/types.js';
 import { findScenario, loadValid, watchedDir } from '../input.js';
-import { timelineChart, type ChartFormat } from '../chart.js';
+import { at, instantArg, offsetArg, timelineChart, type ChartFormat } from '../chart.js';
 import { dirOption, examples, filenameOption, UserError, wholeNumber } from '../options.js';
 
 export function timelineCommand(program: Command): Command {
@@ -17,11 +17,19 @@ export function timelineCommand(program: Command): Command {
         wholeNumber(10, 10_000),
       ),
     )
+    .addOption(
+      new Option('--at <offset>', 'draw it as it is at this offset from the start (e.g. 30s)').argParser(offsetArg),
+    )
+    .addOption(
+      new Option('--start <time>', 'the start to count from (RFC 3339; default: the recorded start, or now)').argParser(
+        instantArg,
+      ),
+    )
     .addOption(dirOption())
     .action(
       async (
         name: string | undefined,
-        opts: { filename?: string; format: ChartFormat; width?: number },
+        opts: { filename?: string; format: ChartFormat; width?: number; at?: number; start?: Date },
         self: Command,
       ) => {
         let scenario: Scenario | undefined;
@@ -29,12 +37,14 @@ export function timelineCommand(program: Command): Command {
         else if (name) scenario = (await findScenario(await watchedDir(self), name)).scenario as Scenario | undefined;
         else throw new UserError('name a scenario or give -f FILE');
         const width = opts.width ?? (opts.format === 'svg' ? 900 : Math.max(40, (process.stdout.columns ?? 100) - 30));
-        process.stdout.write(timelineChart(scenario, opts.format, width) ?? 'no faults\n');
+        const when = at(scenario, opts);
+        process.stdout.write(timelineChart(when.scenario, opts.format, width, when.now) ?? 'no faults\n');
       },
     );
   return examples(cmd, [
     'faultline timeline echo',
     'faultline timeline -f examples/network-partition.yaml --width 80',
     'faultline timeline unstable --format svg > unstable.svg',
+    'faultline timeline -f examples/unstable.yaml --format svg --start 2026-01-01T00:00:00Z --at 1m',
   ]);
 }

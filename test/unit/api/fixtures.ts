@@ -37,7 +37,21 @@ spec:
       labels: { com.example.purpose: chaos }
     - name: backbone
       driver: macvlan
-      options: { parent: eth0 }
+      options: { parent: eth0, macvlan_mode: bridge }
+    - name: bridge
+      external: true
+    - name: shop
+      external: { compose: { project: shop, network: default } }
+    - name: legacy
+      external: { name: legacy-net }
+    - name: mesh
+      driver: weaveworks/net-plugin:latest_release
+  volumes:
+    - name: data
+      driver: local
+      options: { type: tmpfs, device: tmpfs }
+      labels: { com.example.purpose: db }
+      keep: true
   containers:
     - name: server
       image: faultline/testbox:latest
@@ -54,6 +68,17 @@ spec:
       ports: ["8080:80", "127.0.0.1:5000:5000/udp", "[::1]:9000:9000", "6000-6001:6000-6001"]
       stopSignal: SIGTERM
       stopTimeout: 10
+      volumes:
+        - { source: data, target: /data }
+        - { source: /srv/seed, target: /seed, readOnly: true }
+      tmpfs:
+        - { target: /run, size: 16m, mode: "1777" }
+    - name: sidecar
+      image: faultline/testbox
+      networkMode: container:server
+    - name: loner
+      image: faultline/testbox
+      networkMode: none
     - name: client1
       image: ghcr.io/example/client@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
       dependsOn: [server]
@@ -74,6 +99,11 @@ spec:
       select: { compose: { project: shop, service: [api, worker] } }
     - network: backbone
       select: { compose: { service: web } }
+    - network: bridge
+      select: { names: [client1] }
+    - network: shop
+      select: { names: [client2] }
+      aliases: [shop-client]
   faults:
     - name: slow-clients
       targets: { names: [client1, client2], random: { count: 1 } }
@@ -134,6 +164,37 @@ spec:
       ports: ["5432"]
       at: 25m
       duration: 10s
+    - name: radio
+      targets: { names: [client1] }
+      sourcePorts: ["1024-65535"]
+      destinationPorts: ["5432"]
+      protocol: tcp
+      netem:
+        delay: 5ms
+        lossState: { p13: 1%, p31: 30%, p32: 2%, p23: 60%, p14: 0.5% }
+        ecn: true
+        slot: { minDelay: 1ms, maxDelay: 5ms, packets: 10, bytes: 3000b }
+        limit: 500
+        rate: { rate: 1mbit, packetOverhead: -20, cellSize: 48, cellOverhead: 5 }
+      at: 26m
+      duration: 10s
+    - name: borrow
+      targets: { names: [client1] }
+      verify: probe
+      bandwidth: { rate: 1mbit, ceil: 4mbit, limit: 64kb }
+      at: 27m
+      duration: 10s
+    - name: peak
+      targets: { names: [client2] }
+      verify: readback
+      bandwidth: { rate: 1mbit, burst: 64kb, peakrate: 2mbit, mtu: 1514b }
+      at: 27m
+      duration: 10s
+    - name: slow-names
+      targets: { names: [client1] }
+      dns: { action: delay, delay: 2s, names: [db, example.com.] }
+      at: 28m
+      duration: 10s
     - name: unplug
       targets: { names: [client2] }
       disconnect: { network: unstable }
@@ -153,7 +214,10 @@ status:
     - { type: Valid, status: "True", reason: Valid, message: ok, lastTransitionTime: "2025-01-31T12:00:00Z" }
     - { type: Ready, status: "False", reason: KernelLacksNetem, message: no netem, lastTransitionTime: "2025-01-31T12:00:01Z" }
   networks:
-    - { name: unstable, dockerName: split-brain_unstable, id: abc, phase: Ready, subnets: [10.30.0.0/24] }
+    - { name: unstable, dockerName: split-brain_unstable, id: abc, phase: Ready, driver: bridge, subnets: [10.30.0.0/24] }
+    - { name: bridge, dockerName: bridge, id: b0, phase: Ready, external: true, driver: bridge }
+  volumes:
+    - { name: data, dockerName: split-brain_data, phase: Ready, keep: true }
   containers:
     - { name: server, dockerName: split-brain_server, id: def, state: running, phase: Running }
   members:
@@ -169,6 +233,21 @@ status:
       targets:
         - { container: client1, containerId: x1, phase: Injected, mechanism: netem, verified: true, injected: 1, recovered: 0 }
         - { container: client2, phase: Failed, lastError: "nsenter failed" }
+        - container: server
+          phase: Injected
+          verified: true
+          observed:
+            at: "2025-01-31T12:00:40Z"
+            peer: 10.30.0.2
+            samples: 200
+            delay: 101.2ms
+            loss: 19.5%
+            rate: 1mbit
+            reachable: true
+            refused: false
+            expected: { delay: 100ms, loss: 20%, rate: 1mbit, reachable: true, refused: false }
+            verdict: AsRequested
+            message: 200 echo requests every 10 ms
       message: running
   nextTransitionAt: "2025-01-31T12:02:30Z"
   lastReconcile: { time: "2025-01-31T12:00:31Z", durationMs: 12.5, operations: 4 }

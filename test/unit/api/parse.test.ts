@@ -21,7 +21,7 @@ test('a valid file yields the scenario, its Document and its name', () => {
   const r = parseScenario(FULL, 'scenarios/split-brain.yaml');
   assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.issues, null, 1));
   assert.equal(r.name, 'split-brain');
-  assert.equal(r.scenario.spec.faults?.length, 10);
+  assert.equal(r.scenario.spec.faults?.length, 14);
   assert.equal(r.scenario.status?.phase, 'Running');
   assert.equal(r.statusIssues, undefined);
   // The Document keeps comments, so the store can write status back without losing them.

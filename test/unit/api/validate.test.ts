@@ -514,7 +514,7 @@ test('each fault has exactly one action, and targets unless it is a partition wi
       code: 'fault.action',
       path: 'spec.faults[0]',
       message:
-        /fault "none" has no action; give exactly one of netem, bandwidth, partition, blackhole, reject, disconnect, container/,
+        /fault "none" has no action; give exactly one of netem, bandwidth, partition, blackhole, reject, dns, disconnect, container/,
     },
     { code: 'fault.action', path: 'spec.faults[1].blackhole', message: /has 2 actions \(netem, blackhole\)/ },
     { code: 'fault.targets', path: 'spec.faults[2]', message: /fault "nobody" needs targets/ },
@@ -571,7 +571,7 @@ test('netem: percents within 0..100, fields that need one another, at least one 
   expectIssues(text, [
     { code: 'netem.dependency', path: 'spec.faults[0].netem.jitter', message: /give delay too/ },
     { code: 'netem.dependency', path: 'spec.faults[0].netem.reorder', message: /needs delay/ },
-    { code: 'netem.conflict', path: 'spec.faults[0].netem.gemodel', message: /loss or gemodel, not both/ },
+    { code: 'netem.conflict', path: 'spec.faults[0].netem.gemodel', message: /one loss model, not loss and gemodel/ },
     {
       code: 'percent.range',
       path: 'spec.faults[0].netem.correlation',
@@ -831,5 +831,313 @@ test('enums suggest the value meant, and apiVersion/kind are checked', () => {
       at: 'tpc',
       message: /"tpc" is not one of: tcp, udp, icmp, all; did you mean "tcp"\?/,
     },
+  ]);
+});
+
+test('ports: sourcePorts and destinationPorts, each checked, never with ports', () => {
+  const text = spec(
+    [
+      '  faults:',
+      '    - name: f',
+      '      targets: { names: [a] }',
+      '      ports: ["80"]',
+      '      sourcePorts: ["0"]',
+      '      netem: { delay: 1ms }',
+      '    - name: g',
+      '      targets: { names: [a] }',
+      '      destinationPorts: ["53"]',
+      '      protocol: icmp',
+      '      blackhole: {}',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'port.invalid', path: 'spec.faults[0].sourcePorts[0]', at: '"0"', message: /ports run from 1 to 65535/ },
+    {
+      code: 'port.conflict',
+      path: 'spec.faults[0].sourcePorts',
+      at: '["0"]',
+      message: /give ports \(either end of a packet\) or sourcePorts\/destinationPorts/,
+    },
+    { code: 'port.protocol', path: 'spec.faults[1].protocol', message: /ports need protocol tcp or udp/ },
+  ]);
+});
+
+test('netem extras: one loss model, ecn needs one, slots in order, cell overhead needs cells', () => {
+  const text = spec(
+    [
+      '  faults:',
+      '    - name: f',
+      '      targets: { names: [a] }',
+      '      netem: { loss: 1%, lossState: { p13: 101% }, slot: { minDelay: 5ms, maxDelay: 1ms, bytes: 0b } }',
+      '    - name: g',
+      '      targets: { names: [a] }',
+      '      netem: { ecn: true, rate: { rate: 1mbit, cellOverhead: 4 }, limit: 0 }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    {
+      code: 'netem.conflict',
+      path: 'spec.faults[0].netem.lossState',
+      message: /one loss model, not loss and lossState/,
+    },
+    { code: 'percent.range', path: 'spec.faults[0].netem.lossState.p13', at: '101%' },
+    { code: 'netem.slot', path: 'spec.faults[0].netem.slot.maxDelay', message: /shorter than minDelay/ },
+    { code: 'size.zero', path: 'spec.faults[0].netem.slot.bytes', at: '0b' },
+    { code: 'netem.dependency', path: 'spec.faults[1].netem.ecn', message: /give loss, gemodel or lossState too/ },
+    { code: 'netem.dependency', path: 'spec.faults[1].netem.rate.cellOverhead', message: /give cellSize too/ },
+    { code: 'schema.minimum', path: 'spec.faults[1].netem.limit', at: '0 }' },
+  ]);
+});
+
+test('bandwidth: ceil at least rate, peakrate above it, not both, no latency with ceil, mtu only with peakrate', () => {
+  const text = spec(
+    [
+      '  faults:',
+      '    - name: f',
+      '      targets: { names: [a] }',
+      '      bandwidth: { rate: 2mbit, ceil: 1mbit, latency: 50ms }',
+      '    - name: g',
+      '      targets: { names: [a] }',
+      '      bandwidth: { rate: 2mbit, peakrate: 2mbit, ceil: 4mbit }',
+      '    - name: h',
+      '      targets: { names: [a] }',
+      '      bandwidth: { rate: 2mbit, mtu: 1514b }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'bandwidth.ceil', path: 'spec.faults[0].bandwidth.ceil', message: /below rate "2mbit"/ },
+    { code: 'bandwidth.conflict', path: 'spec.faults[0].bandwidth.latency', message: /size it with limit/ },
+    { code: 'bandwidth.peakrate', path: 'spec.faults[1].bandwidth.peakrate', message: /must be above rate/ },
+    { code: 'bandwidth.conflict', path: 'spec.faults[1].bandwidth.peakrate', message: /give ceil .* or peakrate/ },
+    { code: 'bandwidth.mtu', path: 'spec.faults[2].bandwidth.mtu', message: /only with peakrate/ },
+  ]);
+});
+
+test('dns: delay needs a delay and only delay takes one; names are DNS names; no peers, ports or direction', () => {
+  const text = spec(
+    [
+      '  faults:',
+      '    - name: f',
+      '      targets: { names: [a] }',
+      '      dns: { action: delay }',
+      '    - name: g',
+      '      targets: { names: [a] }',
+      '      direction: ingress',
+      '      peers: { names: [b] }',
+      '      dns: { action: drop, delay: 1s, names: ["*.db", "db..x"] }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'dns.delay', path: 'spec.faults[0].dns', message: /needs delay/ },
+    { code: 'dns.delay', path: 'spec.faults[1].dns.delay', message: /applies to action delay, not drop/ },
+    { code: 'fault.notApplicable', path: 'spec.faults[1].peers', message: /does not apply to a dns fault/ },
+    { code: 'fault.notApplicable', path: 'spec.faults[1].direction', message: /embedded resolver, 127\.0\.0\.11/ },
+    {
+      code: 'schema.pattern',
+      path: 'spec.faults[1].dns.names[0]',
+      message: /a DNS name .*write "db" \(a name also matches every name under it\)/,
+    },
+    { code: 'schema.pattern', path: 'spec.faults[1].dns.names[1]', message: /a DNS name/ },
+  ]);
+});
+
+test('verify: probe only where packets can measure it', () => {
+  const text = spec(
+    [
+      '  faults:',
+      '    - name: f',
+      '      targets: { names: [a] }',
+      '      verify: probe',
+      '      netem: { duplicate: 1% }',
+      '    - name: g',
+      '      targets: { names: [a] }',
+      '      verify: probe',
+      '      ports: ["5432"]',
+      '      netem: { delay: 10ms }',
+      '    - name: h',
+      '      targets: { names: [a] }',
+      '      verify: probe',
+      '      dns: { action: drop }',
+      '    - name: i',
+      '      targets: { names: [a] }',
+      '      verify: probe',
+      '      destinationPorts: ["5432"]',
+      '      reject: { with: tcp-reset }',
+      '    - name: j',
+      '      targets: { names: [a] }',
+      '      verify: sometimes',
+      '      blackhole: {}',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'verify.probe', path: 'spec.faults[0].verify', message: /neither, remove verify/ },
+    { code: 'verify.probe', path: 'spec.faults[1].verify', message: /ICMP echo, which a fault limited to ports/ },
+    { code: 'verify.probe', path: 'spec.faults[2].verify', message: /not available for a dns fault/ },
+    { code: 'schema.enum', path: 'spec.faults[4].verify', at: 'sometimes' },
+  ]);
+});
+
+test('external networks: nothing a create would use, name or compose, one entry per Docker network', () => {
+  const text = spec(
+    [
+      '  networks:',
+      '    - { name: bridge, external: true, driver: bridge }',
+      '    - { name: again, external: { name: bridge } }',
+      '    - { name: shop, external: { name: shop_default, compose: { project: shop, network: default } } }',
+      '    - { name: lan, external: { compose: { project: shop } } }',
+      '    - { name: ok, external: false, enableIPv6: true, ipam: { config: [{ subnet: "fd00:1::/64" }] } }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    {
+      code: 'network.external',
+      path: 'spec.networks[0].driver',
+      message: /is external: faultline never creates or changes it, so driver does not apply; remove driver/,
+    },
+    {
+      code: 'network.external',
+      path: 'spec.networks[1].external',
+      message: /Docker network "bridge" is already spec\.networks\[0\]; refer to that entry/,
+    },
+    { code: 'network.external', path: 'spec.networks[2].external.compose', message: /not both/ },
+    { code: 'schema.required', path: 'spec.networks[3].external.compose.network', message: /"network"/ },
+  ]);
+});
+
+test('drivers: plugins pass, Docker host/null networks cannot be declared, macvlan/ipvlan options are checked', () => {
+  const text = spec(
+    [
+      '  networks:',
+      '    - { name: weave, driver: weave }',
+      '    - { name: plugin, driver: "weaveworks/net-plugin:latest_release" }',
+      '    - { name: h, driver: host }',
+      '    - { name: lan, driver: macvlan, options: { parent: "eth0/1", macvlan_mode: bridg } }',
+      '    - { name: l3, driver: ipvlan, options: { parent: veth-flt0, ipvlan_mode: l3 } }',
+      '    - { name: bad, driver: "we ave" }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'network.driver', path: 'spec.networks[2].driver', message: /give a container networkMode: host/ },
+    { code: 'network.option', path: 'spec.networks[3].options.parent', message: /not a network interface name/ },
+    { code: 'network.option', path: 'spec.networks[3].options.macvlan_mode', message: /did you mean "bridge"\?/ },
+    { code: 'schema.pattern', path: 'spec.networks[5].driver', message: /driver name/ },
+  ]);
+});
+
+test('network modes: declared owner, no chains, no hostname or ports beside them, not a member', () => {
+  const text = spec(
+    [
+      '  networks:',
+      '    - name: net',
+      '  containers:',
+      '    - { name: app, image: faultline/testbox }',
+      '    - { name: side, image: faultline/testbox, networkMode: "container:app", hostname: side }',
+      '    - { name: chain, image: faultline/testbox, networkMode: "container:side" }',
+      '    - { name: lost, image: faultline/testbox, networkMode: "container:ap" }',
+      '    - { name: solo, image: faultline/testbox, networkMode: none, ports: ["80"] }',
+      '    - { name: self, image: faultline/testbox, networkMode: "container:self" }',
+      '    - { name: br, image: faultline/testbox, networkMode: bridge }',
+      '    - { name: loop, image: faultline/testbox, networkMode: "container:app2", dependsOn: [] }',
+      '    - { name: app2, image: faultline/testbox, dependsOn: [loop] }',
+      '  members:',
+      '    - network: net',
+      '      select: { names: [app, side] }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'container.networkMode', path: 'spec.containers[1].hostname', message: /has the host name of "app"/ },
+    {
+      code: 'container.networkMode',
+      path: 'spec.containers[2].networkMode',
+      message: /"side" has networkMode container:app and owns no network namespace to share: write "container:app"/,
+    },
+    { code: 'ref.container', path: 'spec.containers[3].networkMode', message: /did you mean "container:app"\?/ },
+    { code: 'container.networkMode', path: 'spec.containers[4].ports', message: /with networkMode none it has none/ },
+    { code: 'container.networkMode', path: 'spec.containers[5].networkMode', message: /its own network namespace/ },
+    {
+      code: 'schema.pattern',
+      path: 'spec.containers[6].networkMode',
+      message: /leave networkMode out and list the container in spec\.members/,
+    },
+    {
+      code: 'dependsOn.cycle',
+      path: 'spec.containers[8].dependsOn[0]',
+      message: /a cycle: loop \(networkMode container:app2\) -> app2 -> loop;/,
+    },
+    {
+      code: 'member.networkMode',
+      path: 'spec.members[0].select.names[1]',
+      message: /"side" has networkMode container:app, so it joins no network \(it uses the networks of app\)/,
+    },
+  ]);
+});
+
+test('mounts: declared volumes or absolute bind paths, one mount per target; volumes are named like networks', () => {
+  const text = spec(
+    [
+      '  volumes:',
+      '    - { name: data, keep: true }',
+      '    - { name: data }',
+      '    - { name: logs, labels: { faultline.dev/x: y }, options: { "a b": c } }',
+      '  containers:',
+      '    - name: db',
+      '      image: faultline/testbox',
+      '      volumes:',
+      '        - { source: data, target: /data }',
+      '        - { source: dta, target: /other }',
+      '        - { source: ./seed, target: /seed }',
+      '        - { source: /srv/../etc, target: /etc2 }',
+      '        - { source: logs, target: /data/ }',
+      '        - { source: /srv/x, target: x }',
+      '      tmpfs:',
+      '        - { target: /, size: 0m }',
+      '        - { target: /run, mode: "999" }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'name.duplicate', path: 'spec.volumes[1].name' },
+    { code: 'label.reserved', path: 'spec.volumes[2].labels["faultline.dev/x"]' },
+    { code: 'volume.option', path: 'spec.volumes[2].options["a b"]' },
+    { code: 'ref.volume', path: 'spec.containers[0].volumes[1].source', message: /did you mean "data"\?/ },
+    { code: 'mount.source', path: 'spec.containers[0].volumes[2].source', message: /it is not absolute/ },
+    { code: 'mount.source', path: 'spec.containers[0].volumes[3].source', message: /"\." or "\.\." components/ },
+    {
+      code: 'mount.target',
+      path: 'spec.containers[0].volumes[4].target',
+      message: /"\/data\/" is already mounted by spec\.containers\[0\]\.volumes\[0\]\.target/,
+    },
+    { code: 'schema.pattern', path: 'spec.containers[0].volumes[5].target' },
+    { code: 'mount.target', path: 'spec.containers[0].tmpfs[0].target', message: /whole file system/ },
+    { code: 'size.zero', path: 'spec.containers[0].tmpfs[0].size' },
+    { code: 'schema.pattern', path: 'spec.containers[0].tmpfs[1].mode', message: /octal/ },
+  ]);
+});
+
+test("members on Docker's default bridge: no aliases, no static addresses; external subnets are Docker's", () => {
+  const text = spec(
+    [
+      '  networks:',
+      '    - { name: bridge, external: true }',
+      '    - { name: shop, external: { compose: { project: shop, network: default } } }',
+      '  containers:',
+      '    - { name: a, image: faultline/testbox }',
+      '  members:',
+      '    - { network: bridge, select: { names: [a] }, aliases: [x], ipv4Address: 172.17.0.9 }',
+      '    - { network: shop, select: { names: [a] }, ipv4Address: 172.30.0.9 }',
+      '',
+    ].join('\n'),
+  );
+  expectIssues(text, [
+    { code: 'member.defaultBridge', path: 'spec.members[0].aliases', message: /no DNS and takes no aliases/ },
+    { code: 'member.defaultBridge', path: 'spec.members[0].ipv4Address', message: /no static addresses/ },
   ]);
 });

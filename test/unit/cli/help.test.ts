@@ -45,8 +45,5 @@ test('diff --help states its exit codes; run --help says a timeout ends an endle
     await flat('diff'),
     /0 when Docker already matches the scenario, 1 when the Plan has changes, 2 on an error/,
   );
-  assert.match(
-    await flat('run'),
-    /for a timeline without an end, --timeout was reached\) and every fault applied was verified/,
-  );
+  assert.match(await flat('run'), /for a timeline without an end and no command, reaching --timeout is a normal end/);
 });

@@ -8,8 +8,10 @@ import type {
   ContainerCreateRequest,
   EndpointRequest,
   NetworkCreateRequest,
+  VolumeCreateRequest,
 } from '../../../src/ports/index.js';
-import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
+import type { ObservedContainer, ObservedNetwork, ObservedVolume, Snapshot } from '../../../src/resolve/index.js';
+import { ENDPOINT_OWNER_OPT } from '../../../src/api/ownership.js';
 import { withStatus } from '../../../src/store/yamlEdit.js';
 import type { ScenarioStatus } from '../../../src/api/types.js';
 import type { DirEvent, DirStore, ScenarioFiles } from '../../../src/ports/index.js';
@@ -17,6 +19,7 @@ import type { DirEvent, DirStore, ScenarioFiles } from '../../../src/ports/index
 export class FakeDocker implements DockerPort {
   readonly networks = new Map<string, ObservedNetwork>();
   readonly containers = new Map<string, ObservedContainer>();
+  readonly volumes = new Map<string, ObservedVolume>();
   /** Every mutating call: "createNetwork shop_net", "startContainer shop_a", … */
   readonly calls: string[] = [];
   onStart?: (c: ObservedContainer) => void;
@@ -82,6 +85,7 @@ export class FakeDocker implements DockerPort {
       networkName: n.name,
       ipv4Address: ep.ipv4Address ?? `${base[0]}.${base[1]}.${base[2]}.${host}`,
       aliases: [...ep.aliases],
+      ...(ep.driverOpts?.[ENDPOINT_OWNER_OPT] ? { owner: ep.driverOpts[ENDPOINT_OWNER_OPT] } : {}),
     });
     n.containerIds.push(c.id);
   }
@@ -91,8 +95,22 @@ export class FakeDocker implements DockerPort {
     return structuredClone({
       networks: [...this.networks.values()],
       containers: [...this.containers.values()],
+      volumes: [...this.volumes.values()],
       takenAt: new Date().toISOString(),
     });
+  }
+  async inspectVolume(name: string) {
+    const v = this.volumes.get(name);
+    return v && structuredClone(v);
+  }
+  async createVolume(req: VolumeCreateRequest) {
+    this.calls.push(`createVolume ${req.name}`);
+    this.volumes.set(req.name, { name: req.name, driver: req.driver, labels: { ...req.labels } });
+    this.emit('volume', 'create', req.name, { driver: req.driver });
+  }
+  async removeVolume(name: string) {
+    this.calls.push(`removeVolume ${name}`);
+    if (this.volumes.delete(name)) this.emit('volume', 'destroy', name, {});
   }
   async inspectContainer(ref: string) {
     const c = this.containers.get(ref) ?? [...this.containers.values()].find((x) => x.name === ref);
@@ -138,7 +156,7 @@ export class FakeDocker implements DockerPort {
       labels: { ...req.labels },
       state: 'created',
       pid: 0,
-      networkMode: req.network?.name ?? 'bridge',
+      networkMode: req.networkMode ?? req.network?.name ?? 'bridge',
       endpoints: [],
     };
     this.containers.set(id, c);

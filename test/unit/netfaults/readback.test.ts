@@ -18,6 +18,7 @@ import {
   parseTcClasses,
   parseTcFilters,
   parseTcQdiscs,
+  parseTcRateText,
   deviceState,
   readbackCommands,
   tagsFromIptables,
@@ -28,31 +29,12 @@ import {
 } from '../../../src/netfaults/index.js';
 import { parseJsonKeepDuplicates } from '../../../src/netfaults/json.js';
 import { leafStateFromQdisc } from '../../../src/netfaults/readback.js';
+import { leavesEqual } from '../../../src/netfaults/tc.js';
+import { flowerNodeFor } from '../../../src/netfaults/match.js';
 import { THIS_KERNEL, fixture, fixtureJson } from './helpers.js';
+import { APPLIED } from './applied.js';
 
 type Raw = Parameters<typeof observeNetns>[0];
-
-/** The ledger that was applied in the scratch netns when applied-linux-6.18.json was captured. */
-const APPLIED: [string, FaultSpec, ResolvedFault][] = [
-  ['shop', { name: 'slow-all', netem: { delay: '100ms', loss: '1%' } }, {}],
-  [
-    'shop',
-    { name: 'db-link', bandwidth: { rate: '1mbit', burst: '32kb' }, peers: { names: ['db'] } },
-    { peersV4: ['10.213.0.2'], peersV6: ['fd00:213::2'] },
-  ],
-  [
-    'shop',
-    { name: 'split', partition: { generator: 'halves' } },
-    { partitionDropFrom: { v4: ['10.213.0.4'], v6: ['fd00:213::4'] } },
-  ],
-  ['shop', { name: 'hole', blackhole: {}, ports: ['8000-8100'] }, { peersV4: ['10.213.7.0/24'] }],
-  ['shop', { name: 'refuse', reject: { with: 'tcp-reset' }, direction: 'ingress' }, { peersV4: ['10.213.0.9'] }],
-  [
-    'shop',
-    { name: 'in-slow', bandwidth: { rate: '5mbit', burst: '64kb', limit: '128kb' }, direction: 'ingress' },
-    { peersV4: ['10.213.0.2'] },
-  ],
-];
 
 function compileFaults(faults: [string, FaultSpec, ResolvedFault][], caps: Capabilities, netns = 'api') {
   const entries: LedgerEntry[] = faults.flatMap(([s, f, r]) => buildEntries(s, f, r, caps).entries);
@@ -79,23 +61,46 @@ describe('parsers on captured kernel output', () => {
     const root = q.find((r) => r.dev === 'eth0' && r.root)!;
     assert.equal(root.kind, 'htb');
     assert.equal(root.handle, '1fa1:');
-    const tbf = q.find((r) => r.dev === 'eth0' && r.kind === 'tbf')!;
+    const tbf = q.find((r) => r.dev === 'eth0' && r.handle === '1a49:')!;
     assert.deepEqual(leafStateFromQdisc(tbf).params, { rateBytes: 125000, burstBytes: 32768, latUs: 50000 });
     assert.ok(q.some((r) => r.dev === 'eth0' && r.kind === 'ingress' && r.parent === 'ffff:fff1'));
+    // the htb-shaped class queues in a bfifo
+    assert.deepEqual(leafStateFromQdisc(q.find((r) => r.handle === '221f:')!).params, { limit: 25000 });
   });
 
-  it('tc -j filter show: multi-key u32 nodes keep every key (duplicate "match" members)', () => {
+  it('a tbf peak bucket: "minburst" in JSON, the peak rate from `tc qdisc show` text (iproute2 6.1)', () => {
+    assert.equal(raw.qdiscsText!.includes('peakrate 8Mbit minburst 1513b'), true);
+    const web = applied()
+      .devices.find((d) => d.dev === 'eth0')!
+      .classes.find((c) => c.classid === '1fa1:3397')!;
+    assert.deepEqual(web.leaf!.params, {
+      rateBytes: 250000,
+      burstBytes: 65536,
+      latUs: 50001,
+      mtuBytes: 1513,
+      peakBytes: 1000000,
+    });
+  });
+
+  it('tc -j filter show: multi-key u32 nodes keep every key (duplicate "match" members); bpf bytecode', () => {
     const f = parseTcFilters(raw.perDevice.eth0.filters!);
-    const hole = f.filter((x) => x.flowid === '1fa1:12e8');
-    assert.equal(hole.length, 8, 'four port blocks × {sport, dport}');
+    const v6 = f.find((x) => x.flowid === '1fa1:1a49' && x.protocol === 'ipv6')!;
     assert.deepEqual(
-      hole[0].keys.map((k) => [k.off, k.value.toString(16), k.mask.toString(16)]),
+      v6.keys.map((k) => [k.off, k.value.toString(16), k.mask.toString(16)]),
       [
-        [8, '60000', 'ff0000'],
-        [16, 'ad50700', 'ffffff00'],
-        [20, '1f40', 'ffc0'],
+        [24, 'fd000213', 'ffffffff'],
+        [28, '0', 'ffffffff'],
+        [32, '0', 'ffffffff'],
+        [36, '2', 'ffffffff'],
       ],
     );
+    // ports: one cls_bpf program per side of the range, read back as its instructions
+    const hole = f.filter((x) => x.flowid === '1fa1:12e8');
+    assert.deepEqual(
+      hole.map((x) => x.kind),
+      ['bpf', 'bpf'],
+    );
+    assert.match(hole[0].sig!, /^bpf:32 0 0 30,84 0 0 4294967040,21 0 9 181733120,48 0 0 23,21 0 7 6,/);
     const mark = f.find((x) => x.pref === 16)!;
     assert.equal(mark.protocol, 'all');
     assert.equal(mark.kind, 'bpf');
@@ -112,16 +117,22 @@ describe('parsers on captured kernel output', () => {
   it('tc class show: iproute2 6.1 prints text even with -j', () => {
     const c = parseTcClasses(raw.perDevice.eth0.classes!);
     assert.deepEqual(
-      c.filter((x) => x.kind === 'htb').map((x) => [x.classid, x.parent, x.leaf]),
+      c.filter((x) => x.kind === 'htb').map((x) => [x.classid, x.parent, x.leaf, x.rateBps, x.ceilBps]),
       [
-        ['1fa1:12e8', undefined, '12e8:'],
-        ['1fa1:1a49', undefined, '1a49:'],
-        ['1fa1:6ba0', undefined, '6ba0:'],
+        ['1fa1:1', undefined, undefined, 4e6, 4e6],
+        ['1fa1:12e8', undefined, '12e8:', 100e9, 100e9],
+        ['1fa1:1a49', undefined, '1a49:', 100e9, 100e9],
+        ['1fa1:6ba0', undefined, '6ba0:', 100e9, 100e9],
+        ['1fa1:221f', '1fa1:1', '221f:', 1e6, 4e6],
+        ['1fa1:12f2', undefined, '12f2:', 100e9, 100e9],
+        ['1fa1:3397', undefined, '3397:', 100e9, 100e9],
       ],
     );
     assert.deepEqual(parseTcClasses('[{"class":"htb","handle":"1fa1:10","root":true,"leaf":"10:"}]'), [
       { kind: 'htb', classid: '1fa1:10', parent: undefined, leaf: '10:' },
     ]);
+    assert.equal(parseTcRateText('1234Kbit'), 1234000);
+    assert.equal(parseTcRateText('1Mibit'), 1048576);
   });
 
   it('ip -j -d link show: the owned ifb, up', () => {
@@ -137,7 +148,15 @@ describe('parsers on captured kernel output', () => {
     assert.deepEqual(s.tables.filter.chains, ['INPUT', 'FORWARD', 'OUTPUT', 'FAULTLINE-INPUT', 'FAULTLINE-TAGS']);
     assert.equal(s.tables.filter.rules[0].spec, '-j FAULTLINE-INPUT');
     assert.match(s.tables.mangle.rules[1].spec, /--probability 0\.00999999978 /);
-    assert.deepEqual([...tagsFromIptables(s).entries()].slice(0, 1), [['eth0 1fa1:1a49', ['shop/db-link']]]);
+    assert.deepEqual([...tagsFromIptables(s).entries()].slice(0, 1), [
+      ['eth0 1fa1:12f2', ['shop/db-link', 'shop/queries']],
+    ]);
+    // a DNS name in wire form, printed in hex by iptables-save
+    assert.ok(
+      s.tables.filter.rules.some((r) =>
+        r.spec.startsWith('-d 127.0.0.11/32 -p udp -m string --hex-string "|02646200|" --algo bm --from 40 --icase'),
+      ),
+    );
   });
 
   it('netem JSON (shape from iproute2 q_netem.c; sch_netem is absent on the capture machine)', () => {
@@ -203,15 +222,61 @@ describe('diff against the kernel', () => {
 
   it('a parameter change is one `qdisc replace` of one leaf; nothing else is touched', () => {
     const changed = APPLIED.map(([s, f, r]): [string, FaultSpec, ResolvedFault] =>
-      f.name === 'db-link' ? [s, { ...f, bandwidth: { rate: '2mbit', burst: '32kb' } } as FaultSpec, r] : [s, f, r],
+      f.name === 'web-link'
+        ? [s, { ...f, bandwidth: { rate: '3mbit', burst: '64kb', peakrate: '8mbit' } } as FaultSpec, r]
+        : [s, f, r],
     );
     const d = diffLedger(compileFaults(changed, THIS_KERNEL), applied());
     assert.equal(d.iptablesProgram, undefined);
     assert.deepEqual(
       d.tcPrograms.map((p) => [p.dev, p.batch.split('\n').filter((l) => l && !l.startsWith('#'))]),
-      [['eth0', ['qdisc replace dev eth0 parent 1fa1:1a49 handle 1a49: tbf rate 2mbit burst 32kb latency 50ms']]],
+      [
+        [
+          'eth0',
+          [
+            'qdisc replace dev eth0 parent 1fa1:3397 handle 3397: tbf rate 3mbit burst 64kb latency 50ms peakrate 8mbit mtu 1514b',
+          ],
+        ],
+      ],
     );
-    assert.deepEqual(d.pendingKeys, ['shop/db-link']);
+    assert.deepEqual(d.pendingKeys, ['shop/web-link']);
+  });
+
+  it('a ceil change is one `class change` (and the parent follows the largest ceil)', () => {
+    const changed = APPLIED.map(([s, f, r]): [string, FaultSpec, ResolvedFault] =>
+      f.name === 'cache-link' ? [s, { ...f, bandwidth: { rate: '1mbit', ceil: '6mbit' } } as FaultSpec, r] : [s, f, r],
+    );
+    const d = diffLedger(compileFaults(changed, THIS_KERNEL), applied());
+    assert.deepEqual(
+      d.tcPrograms.map((p) => p.batch.split('\n').filter((l) => l && !l.startsWith('#'))),
+      [
+        [
+          'class change dev eth0 classid 1fa1:1 htb rate 6mbit ceil 6mbit',
+          'class change dev eth0 classid 1fa1:221f htb rate 1mbit ceil 6mbit burst 3028b cburst 7500b',
+          'qdisc replace dev eth0 parent 1fa1:221f handle 221f: bfifo limit 37500',
+        ],
+      ],
+    );
+  });
+
+  it('a class that starts shaping with ceil is deleted and added again under the parent, filters too', () => {
+    const changed = APPLIED.map(([s, f, r]): [string, FaultSpec, ResolvedFault] =>
+      f.name === 'web-link' ? [s, { ...f, bandwidth: { rate: '2mbit', ceil: '8mbit' } } as FaultSpec, r] : [s, f, r],
+    );
+    const d = diffLedger(compileFaults(changed, THIS_KERNEL), applied());
+    assert.deepEqual(
+      d.tcPrograms.map((p) => p.batch.split('\n').filter((l) => l && !l.startsWith('#'))),
+      [
+        [
+          'filter del dev eth0 parent 1fa1: protocol ip prio 16224',
+          'class del dev eth0 classid 1fa1:3397',
+          'class change dev eth0 classid 1fa1:1 htb rate 8mbit ceil 8mbit',
+          'class add dev eth0 parent 1fa1:1 classid 1fa1:3397 htb rate 2mbit ceil 8mbit burst 3028b cburst 10000b',
+          'qdisc add dev eth0 parent 1fa1:3397 handle 3397: bfifo limit 50000',
+          'filter add dev eth0 parent 1fa1: protocol ip prio 16224 u32 match ip dst 10.213.0.6/32 flowid 1fa1:3397',
+        ],
+      ],
+    );
   });
 
   it('removing one fault removes its filters and class; the owned chains are rebuilt as a whole', () => {
@@ -230,8 +295,15 @@ describe('diff against the kernel', () => {
         '-A FAULTLINE-INPUT -s 10.213.0.4/32 -m comment --comment "faultline:shop/split" -j DROP',
         '-A FAULTLINE-INPUT -s 10.213.0.9/32 -p tcp -m tcp ! --tcp-flags RST RST -m comment --comment "faultline:shop/refuse" -j REJECT --reject-with tcp-reset',
         '-A FAULTLINE-INPUT -s 10.213.0.9/32 -m conntrack ! --ctstate RELATED -m comment --comment "faultline:shop/refuse" -j REJECT --reject-with icmp-port-unreachable',
+        '-A FAULTLINE-INPUT -d 127.0.0.11/32 -p udp -m string --hex-string "|02646200|" --algo bm --from 40 --icase -m comment --comment "faultline:shop/no-db-name" -j REJECT --reject-with icmp-port-unreachable',
+        '-A FAULTLINE-INPUT -d 127.0.0.11/32 -p tcp -m string --hex-string "|02646200|" --algo bm --from 40 --icase -m comment --comment "faultline:shop/no-db-name" -j REJECT --reject-with tcp-reset',
+        '-A FAULTLINE-TAGS -m comment --comment "faultline:shop/db-link tc eth0 1fa1:12f2" -j RETURN',
+        '-A FAULTLINE-TAGS -m comment --comment "faultline:shop/queries tc eth0 1fa1:12f2" -j RETURN',
+        '-A FAULTLINE-TAGS -m comment --comment "faultline:shop/cache-link tc eth0 1fa1:221f" -j RETURN',
         '-A FAULTLINE-TAGS -m comment --comment "faultline:shop/db-link tc eth0 1fa1:1a49" -j RETURN',
+        '-A FAULTLINE-TAGS -m comment --comment "faultline:shop/web-link tc eth0 1fa1:3397" -j RETURN',
         '-A FAULTLINE-TAGS -m comment --comment "faultline:shop/slow-all tc eth0 1fa1:6ba0" -j RETURN',
+        '-A FAULTLINE-TAGS -m comment --comment "faultline:shop/cache-link tc eth0 1fa1:1" -j RETURN',
         '-A FAULTLINE-TAGS -m comment --comment "faultline:shop/in-slow tc flifb-eth0 1fa1:3b57" -j RETURN',
         'COMMIT',
         '',
@@ -314,7 +386,15 @@ describe('diff against the kernel', () => {
 
 describe('orphan sweep (after a SIGKILL: scenario files are the truth, the kernel has leftovers)', () => {
   it('lists every owned object whose scenario/fault is not live, tc classes via the tag chain', () => {
-    const gone = ownedButUnwanted(applied(), ['shop/slow-all', 'shop/split', 'shop/refuse', 'shop/db-link']);
+    const gone = ownedButUnwanted(applied(), [
+      'shop/slow-all',
+      'shop/split',
+      'shop/refuse',
+      'shop/db-link',
+      'shop/queries',
+      'shop/web-link',
+      'shop/no-db-name',
+    ]);
     assert.deepEqual(
       gone.map((o) =>
         o.kind === 'iptables-rule'
@@ -325,9 +405,13 @@ describe('orphan sweep (after a SIGKILL: scenario files are the truth, the kerne
       ),
       [
         '4 filter/FAULTLINE-INPUT shop/hole',
+        '4 filter/FAULTLINE-TAGS shop/cache-link',
         '4 filter/FAULTLINE-TAGS shop/hole',
+        '4 filter/FAULTLINE-TAGS shop/cache-link',
         '4 filter/FAULTLINE-TAGS shop/in-slow',
+        'tc eth0 1fa1:1 shop/cache-link',
         'tc eth0 1fa1:12e8 shop/hole',
+        'tc eth0 1fa1:221f shop/cache-link',
         'tc flifb-eth0 1fa1:3b57 shop/in-slow',
         'ifb flifb-eth0',
       ],
@@ -339,5 +423,76 @@ describe('orphan sweep (after a SIGKILL: scenario files are the truth, the kerne
       ),
       [],
     );
+  });
+});
+
+// Captured in the netem guest (Debian 6.1 kernel, iproute2 6.1): netem with the issue-10 options and
+// flower filters, as `tc -j` prints them. Each must compare equal to what faultline would write.
+describe('read-back of netem extras and flower (captured in the netem guest)', () => {
+  const g = fixtureJson<{ qdiscs: unknown[]; filters: unknown[] }>('guest-6.1-netem-flower.json');
+  const leaves = new Map(
+    parseTcQdiscs(JSON.stringify(g.qdiscs), 'fa').map((q) => [q.handle, leafStateFromQdisc(q)] as const),
+  );
+  const leafFor = (netem: FaultSpec['netem']) =>
+    compileFaults([['g', { name: 'n', netem } as FaultSpec, {}]], FULL_CAPS).devices[0].classes[0].leaf;
+  const cases: [string, FaultSpec['netem']][] = [
+    [
+      '101:',
+      {
+        delay: '10ms',
+        lossState: { p13: '1%', p31: '30%', p32: '2%', p23: '60%', p14: '0.5%' },
+        ecn: true,
+        limit: 500,
+      },
+    ],
+    [
+      '102:',
+      {
+        slot: { minDelay: '1ms', maxDelay: '5ms', packets: 10, bytes: '3000' },
+        rate: { rate: '1mbit', packetOverhead: 20, cellSize: 48, cellOverhead: -4 },
+      },
+    ],
+    ['103:', { gemodel: { p: '1%', r: '20%', h: '30%', k: '0.1%' } }],
+    ['104:', { gemodel: { p: '1%' } }],
+    ['105:', { slot: { minDelay: '2ms' }, rate: { rate: '2mbit', packetOverhead: -10 } }],
+  ];
+  for (const [handle, netem] of cases)
+    it(`netem ${handle} ${JSON.stringify(netem)}`, () => {
+      const got = leaves.get(handle)!;
+      const want = leafFor(netem);
+      assert.ok(leavesEqual(want, got), `want ${JSON.stringify(want.params)}\ngot  ${JSON.stringify(got.params)}`);
+    });
+
+  it('a netem that differs in one extra is not equal (slot packets, ecn)', () => {
+    assert.ok(
+      !leavesEqual(
+        leafFor({ slot: { minDelay: '2ms', packets: 5 }, rate: { rate: '2mbit', packetOverhead: -10 } }),
+        leaves.get('105:'),
+      ),
+    );
+    assert.ok(
+      !leavesEqual(
+        leafFor({
+          delay: '10ms',
+          lossState: { p13: '1%', p31: '30%', p32: '2%', p23: '60%', p14: '0.5%' },
+          limit: 500,
+        }),
+        leaves.get('101:'),
+      ),
+    );
+  });
+
+  it('flower nodes read back as the signature faultline writes', () => {
+    const sigs = parseTcFilters(JSON.stringify(g.filters)).map((f) => f.sig);
+    const want = [
+      flowerNodeFor({ family: 4, cidr: '10.0.0.3/32', proto: 'tcp', dport: [5432, 5432] }, 'egress'),
+      flowerNodeFor({ family: 4, cidr: '10.0.0.0/24', proto: 'udp', sport: [8000, 8100] }, 'egress'),
+      flowerNodeFor({ family: 4, proto: 'tcp', sport: [80, 80], dport: [1024, 65535] }, 'egress'),
+      flowerNodeFor({ family: 6, cidr: 'fd00::3/128', proto: 'tcp', dport: [5432, 5432] }, 'egress'),
+      flowerNodeFor({ family: 6, cidr: 'fd00::/64', proto: 'udp' }, 'ingress'),
+      flowerNodeFor({ family: 4, cidr: '10.0.0.3/32', proto: 'icmp' }, 'egress'),
+    ].map((n) => n.sig);
+    assert.deepEqual(sigs, want);
+    assert.equal(want[0], 'flower:ip_proto=tcp,dst_ip=10.0.0.3/32,dst_port=5432');
   });
 });

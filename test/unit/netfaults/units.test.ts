@@ -216,7 +216,7 @@ describe('capability probe', () => {
     assert.equal(parseProbe(shown).u32Mark, true);
   });
 
-  it('the captured probe of this machine: no netem, no matchall/gact, everything else', () => {
+  it('the captured probe of this machine: no netem, no flower, no matchall/gact, everything else', () => {
     assert.deepEqual(THIS_KERNEL, {
       netem: false,
       tbf: true,
@@ -229,12 +229,14 @@ describe('capability probe', () => {
       u32: true,
       u32Mark: false,
       bpf: true,
+      flower: false,
       matchall: false,
       gact: false,
       iptables: 'nft',
       ip6tables: 'nft',
       statistic: true,
       multiport: true,
+      string: true,
       reject: true,
       mark: true,
     });

@@ -144,10 +144,34 @@ describe('netplan: where a fault is enforced', () => {
     const f: FaultSpec = { name: 'slow', targets: { names: ['app', 'sidecar'] }, netem: { delay: '10ms' } };
     const p = plan(f, v, ['app', 'sidecar'], ON);
     assert.deepEqual([...p.namespaces.keys()], ['id-app']);
-    assert.equal(p.namespaces.get('id-app')!.entries.length, 2);
+    // The same rules for both targets: once (two copies would be two identical rules).
+    assert.equal(p.namespaces.get('id-app')!.entries.length, 1);
     assert.deepEqual(
       p.placements.get('slow')!.map((x) => x.netns),
       ['id-app', 'id-app'],
+    );
+  });
+
+  it("a partition with a container that shares a namespace cuts the owner's addresses, in the owner's ledger", () => {
+    const owner = box('app', '10.0.0.2', MACVLAN);
+    const side = box('sidecar', '', BRIDGE, { networkMode: `container:${owner.id}`, endpoints: [] });
+    const db = box('db', '10.1.0.9', MACVLAN);
+    const v = view(owner, side, db);
+    const f: FaultSpec = { name: 'cut', partition: { groups: [['sidecar'], ['db']] } };
+    const p = plan(f, v, ['sidecar', 'db'], ON);
+    assert.equal(p.host.length, 0, 'macvlan: never the host path');
+    assert.deepEqual(p.namespaces.get('id-app')!.entries[0].match.peers, { v4: ['10.1.0.9/32'], v6: [] });
+    assert.deepEqual(p.namespaces.get('id-db')!.entries[0].match.peers, { v4: ['10.0.0.2/32'], v6: [] });
+  });
+
+  it('a target in network mode none (loopback only): Failed, NoNetwork, nothing installed', () => {
+    const v = view(box('solo', '', BRIDGE, { networkMode: 'none', endpoints: [] }));
+    const f: FaultSpec = { name: 'hole', targets: { names: ['solo'] }, blackhole: {} };
+    const p = plan(f, v, ['solo'], ON);
+    assert.equal(p.namespaces.size, 0);
+    assert.deepEqual(
+      p.placements.get('hole')!.map((x) => [x.skip?.phase, x.skip?.reason]),
+      [['Failed', 'NoNetwork']],
     );
   });
 

@@ -31,11 +31,11 @@ function converged(s: Scenario, extra: ObservedContainer[] = []): Snapshot {
     id: `id-${n.dockerName}`,
     name: n.dockerName,
     driver: 'bridge',
-    labels: n.request.labels,
+    labels: n.request!.labels,
     internal: false,
     attachable: false,
     enableIPv6: false,
-    subnets: (n.request.ipam?.config ?? []).map((c) => ({ subnet: c.subnet })),
+    subnets: (n.request!.ipam?.config ?? []).map((c) => ({ subnet: c.subnet })),
     options: {},
     containerIds: [],
   }));

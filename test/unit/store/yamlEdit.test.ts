@@ -46,6 +46,7 @@ function writesRunning(text: string, method: StatusEdit['method'], want: string)
 describe("withStatus: the person's bytes", () => {
   it('keeps every byte outside status and the generation line across repeated writes', () => {
     let text = SCENARIO;
+    const methods: string[] = [];
     for (let i = 0; i < 20; i++) {
       const status: ScenarioStatus =
         i % 3 === 0
@@ -71,10 +72,12 @@ describe("withStatus: the person's bytes", () => {
             : {};
       const out = edited(text, status);
       assert.ok(out);
-      assert.equal(out.method, 'splice');
+      methods.push(out.method);
       text = out.text;
       assert.equal(personsPart(text), personsPart(SCENARIO));
     }
+    // Into the file's empty status: written anew; from then on patched where it changed.
+    assert.deepEqual(methods, ['splice', ...Array<string>(19).fill('patch')]);
     // The lines a reformatting printer would have changed are still exactly as written.
     for (const line of [
       '  labels: {team: net,  tier: "gold"}',
@@ -405,4 +408,62 @@ describe('rewriteMinimally: a Document edit written back changing only what chan
       assert.equal(rewriteMinimally(text, d), want);
     });
   }
+});
+
+describe('withStatus: a JSON patch, so unchanged status lines never move', () => {
+  const base = `apiVersion: faultline.dev/v1alpha1
+kind: Scenario
+metadata: {name: web, generation: 1}
+spec: {networks: [{name: n}]}
+status:
+    # the controller's, kept as it was written
+    phase: 'Running'
+    observedGeneration: 1
+    conditions:
+        -   type: Ready
+            status: "True"      # quoted on purpose
+            reason: Converged
+            message: all good
+    specHash: ${specHash({ networks: [{ name: 'n' }] })}
+`;
+  const before = statusOf(base) as ScenarioStatus;
+
+  it('changes only the line of the value that changed, whatever the status looks like', () => {
+    const next = structuredClone(before);
+    next.conditions![0].message = 'still good';
+    const out = edited(base, next);
+    assert.equal(out.method, 'patch');
+    const a = base.split('\n');
+    const b = out.text.split('\n');
+    assert.equal(a.length, b.length);
+    const changed = a.flatMap((l, i) => (l === b[i] ? [] : [[l, b[i]]]));
+    assert.deepEqual(changed, [['            message: all good', '            message: still good']]);
+  });
+
+  it('adds a key and a list item in block style, next to what is there; removes a key by its line', () => {
+    const next = structuredClone(before) as ScenarioStatus & Record<string, unknown>;
+    next.conditions!.push({
+      type: 'Degraded',
+      status: 'False',
+      reason: 'AsExpected',
+      message: 'm',
+      lastTransitionTime: 't',
+    });
+    delete (next as Record<string, unknown>).phase;
+    next.seed = 7;
+    const out = edited(base, next);
+    assert.equal(out.method, 'patch');
+    assert.deepEqual(statusOf(out.text), { ...next, specHash: before.specHash });
+    assert.ok(out.text.includes('            status: "True"      # quoted on purpose\n'));
+    assert.ok(out.text.includes("    # the controller's, kept as it was written\n"));
+    assert.match(out.text, /\n {8}- type: Degraded\n {10}status: "False"\n/);
+    assert.doesNotMatch(out.text, /phase/);
+    assert.match(out.text, /\n {4}seed: 7\n$/);
+    assert.ok(out.text.startsWith(base.slice(0, base.indexOf('status:'))), 'nothing before status moved');
+  });
+
+  it('a status that is empty or in flow style is written anew (nothing of a person to keep)', () => {
+    assert.equal(edited(base.replace(/status:[^]*$/, 'status: {}\n'), before).method, 'splice');
+    assert.equal(edited(base.replace(/status:[^]*$/, 'status: {phase: X}\n'), before).method, 'splice');
+  });
 });

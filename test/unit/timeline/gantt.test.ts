@@ -157,3 +157,26 @@ describe('renderSvg', () => {
     assert.doesNotMatch(svg, /<script|href=/);
   });
 });
+
+describe('renderSvg: fault colours', () => {
+  it('a fault with an action is drawn in its kind colour (the colours of faultline graph)', async () => {
+    const { FAULT_COLOURS } = await import('../../../src/timeline/colours.js');
+    const spec = {
+      duration: '5m',
+      faults: [
+        { name: 'cut', at: '1m', duration: '1m', partition: { groups: [['a'], ['b']] } },
+        { name: 'slow', at: '3m', duration: '1m', netem: { delay: '100ms' } },
+      ],
+    } as unknown as TimelineSpec;
+    const ctx = { startedAt: new Date('2026-03-01T12:00:00Z'), now: new Date('2026-03-01T12:01:30Z'), seed: 1 };
+    const svg = renderSvg(spec, evaluate(spec, ctx), ctx, 400);
+    assert.match(svg, /<g class="fault" data-fault="cut" data-kind="partition">/);
+    assert.match(svg, new RegExp(`<rect class="active" [^>]* fill="${FAULT_COLOURS.partition}">`));
+    assert.match(
+      svg,
+      new RegExp(
+        `<rect class="planned" [^>]* fill="${FAULT_COLOURS.netem}" fill-opacity="0.12" stroke="${FAULT_COLOURS.netem}">`,
+      ),
+    );
+  });
+});
