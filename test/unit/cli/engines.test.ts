@@ -57,3 +57,33 @@ test('--context reads the Docker CLI store: endpoint from meta.json, TLS from co
     rmSync(config, { recursive: true, force: true });
   }
 });
+
+test('graph: several engines, one node each, running its containers (grouped)', async () => {
+  const { buildGraph, renderGraphSvg } = await import('../../../src/cli/graph.js');
+  const g = buildGraph(
+    {
+      apiVersion: 'faultline.dev/v1alpha1',
+      kind: 'Scenario',
+      metadata: { name: 'xs' },
+      spec: {
+        networks: [{ name: 'ov', driver: 'overlay' }],
+        containers: [
+          { name: 'b', image: 'i', engine: 'b' },
+          { name: 'a', image: 'i' },
+        ],
+        members: [{ network: 'ov', select: { names: ['a', 'b'] } }],
+      },
+    },
+    new Set(),
+  );
+  const engines = g.nodes.filter((n) => n.kind === 'engine').map((n) => n.label);
+  assert.deepEqual(engines, ['Docker engine', 'engine b']);
+  const runs = g.edges.filter((e) => e.kind === 'runs').map((e) => `${e.from}>${e.to}`);
+  assert.deepEqual(runs.sort(), ['engine:b>c:b', 'engine>c:a']);
+  assert.deepEqual(
+    g.nodes.filter((n) => n.kind === 'container').map((n) => n.label),
+    ['a', 'b'],
+    'grouped by engine, default first',
+  );
+  assert.match(renderGraphSvg(g), /engine b/);
+});
