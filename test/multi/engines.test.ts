@@ -10,7 +10,8 @@
 //      across hosts, both ways;
 //   2. a partition {a} | {b} cuts both directions; a one-way blackhole (what b receives from a on
 //      tcp 7000) cuts a → b:7000 and not b → a; removing the fault restores both;
-//   3. b's dockerd stopped: b's container shows EngineUnreachable, a stays Running; started again:
+//   3. netem delay on b's egress to a: a's pings take at least the delay, and not once removed;
+//   4. b's dockerd stopped: b's container shows EngineUnreachable, a stays Running; started again:
 //      Ready, one container per engine, no leaks.
 // Run by scripts/multi-vm/test-multi.sh (`make multi`), which boots the guests and sets
 // MULTI_VM_STATE; without it every test here skips.
@@ -212,6 +213,30 @@ describe('one scenario across two engines joined by a Swarm overlay', { skip }, 
     assert.ok(await pings('b', `${NAME}_b`, ipA), 'b → a ping still works');
     await writeFile(file, scenario(''));
     await eventually(() => talks('a', `${NAME}_a`, ipB, 'hello-from-b'), 'a → b:7000 restored', 60_000, 500);
+  });
+
+  test('netem across hosts: 300ms on what b sends to a shows in the round trips a measures, and goes away', async () => {
+    const ipB = (await ipOf('b'))!;
+    /** The smallest of a few echo round trips a → b, in ms (NaN when none came back). */
+    const rtt = async () => {
+      const r = await dk('a', 'exec', `${NAME}_a`, 'ping', '-c', '4', '-W', '3', ipB);
+      const times = [...r.out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+      return times.length ? Math.min(...times) : NaN;
+    };
+    await writeFile(
+      file,
+      scenario(`  faults:
+    - name: slow
+      targets: { names: [b] }
+      peers: { names: [a] }
+      netem: { delay: 300ms }
+`),
+    );
+    await eventually(async () => (await target('slow', 'b'))?.verified, 'delay verified on engine b', 120_000, 500);
+    const slow = await rtt();
+    assert.ok(slow >= 300, `every reply from b waits 300 ms in b's namespace on its own host (min RTT ${slow} ms)`);
+    await writeFile(file, scenario(''));
+    await eventually(async () => (await rtt()) < 300, 'round trips back under 300 ms once removed', 60_000, 500);
   });
 
   test('an engine that goes away: its part shows EngineUnreachable, the rest converges; back: converged, no duplicates', async () => {
