@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE_TEST_FLAGS ?= --test-reporter=spec
 
-.PHONY: all deps build engine browser lint unit integration netem test demo bench clean-docker clean
+.PHONY: all deps build engine browser lint unit integration netem multi test demo bench clean-docker clean
 
 all: build
 
@@ -48,6 +48,10 @@ integration: build engine
 # netem-dependent tests inside a QEMU guest whose kernel has sch_netem (see scripts/netem-vm/).
 netem: build
 	./scripts/netem-vm/test-netem.sh
+
+# One scenario across two Docker engines joined by Swarm: two QEMU guests (see scripts/multi-vm/).
+multi: build
+	./scripts/multi-vm/test-multi.sh
 
 # The one command that sets up and passes the tests.
 test: unit integration netem

@@ -9,6 +9,22 @@
 //   kernel rule of fault "split" in scenario "shop" of controller "dir-0123456789ab"
 //            comment "faultline:dir-0123456789ab.shop/split"
 
+/**
+ * The engine a controller talks to when it is given none (DOCKER_HOST, else the local socket).
+ * Objects on it carry no engine in status, plans or views; every other engine is named.
+ */
+export const DEFAULT_ENGINE = 'default';
+
+/** The engine of anything that may carry one (absent: the default engine). */
+export function engineOf(x: { engine?: string } | undefined): string {
+  return x?.engine ?? DEFAULT_ENGINE;
+}
+
+/** `{engine}` for a non-default engine, `{}` for the default one: how plans, views and status carry it. */
+export function engineTag(engine: string): { engine?: string } {
+  return engine === DEFAULT_ENGINE ? {} : { engine };
+}
+
 /** Labels every owned Docker object carries. */
 export const LABEL_SCENARIO = 'faultline.dev/scenario';
 export const LABEL_MANAGED_BY = 'faultline.dev/managed-by';

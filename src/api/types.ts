@@ -85,6 +85,12 @@ export interface NetworkSpec {
   attachable?: boolean;
   enableIPv6?: boolean;
   labels?: Record<string, string>;
+  /**
+   * The engine a bridge, macvlan or ipvlan network is created on (a name the controller was given
+   * with --engine or --context; default "default"). Not for overlay networks: they span every engine
+   * of a Swarm and are created through a manager.
+   */
+  engine?: string;
 }
 
 // ---------------------------------------------------------------- containers
@@ -108,6 +114,8 @@ export interface ContainerSpec {
   dependsOn?: string[];
   stopSignal?: string;
   stopTimeout?: number; // seconds
+  /** The engine it runs on (a name given to the controller with --engine or --context; default "default"). */
+  engine?: string;
   /**
    * Docker network mode: `none` (loopback only), `host` (the host's namespace; faults there need
    * spec.allowHostNetwork), or `container:<name>` (the namespace of a container declared in
@@ -156,6 +164,8 @@ export interface Selector {
   compose?: { project?: string; service?: string | string[] };
   /** Only for fault targets: choose some of the matches, reproducibly from the scenario's seed. */
   random?: { count?: number; percent?: Percent };
+  /** Only containers on this engine (names, labels and compose otherwise match on every engine). */
+  engine?: string;
 }
 
 export interface MemberSpec {
@@ -264,7 +274,7 @@ export interface TimingSpec {
 export interface FaultBase extends TimingSpec {
   name: string; // DNS label, unique within the scenario
   targets?: Selector; // required for every action but `partition` with explicit groups
-  peers?: { names?: string[]; labels?: Record<string, string>; cidrs?: string[] };
+  peers?: { names?: string[]; labels?: Record<string, string>; cidrs?: string[]; engine?: string };
   ports?: string[]; // "5432", "8000-8100": either end of the packet
   /** Only packets whose source port is in one of these (not with ports). */
   sourcePorts?: string[];
@@ -328,6 +338,8 @@ export interface Issue {
 export interface NetworkStatus {
   name: string;
   dockerName: string;
+  /** The engine it lives on, when not "default"; "swarm" for an overlay network (every engine of the Swarm). */
+  engine?: string;
   id?: string;
   phase: 'Pending' | 'Ready' | 'Failed';
   /** Not owned by faultline (spec external): only joined and left. */
@@ -350,25 +362,35 @@ export interface MemberStatus {
   network: string;
   container: string; // short name for declared containers, Docker name otherwise
   containerId?: string;
+  /** The container's engine, when not "default". */
+  engine?: string;
   ipv4Address?: string;
   ipv6Address?: string;
   aliases?: string[];
   phase: 'Pending' | 'Connected' | 'Failed';
+  /** Why it is Pending or Failed, when there is a word for it (EngineUnreachable, EngineNotInSwarm…). */
+  reason?: string;
   message?: string;
 }
 
 export interface ContainerStatus {
   name: string;
   dockerName: string;
+  /** The engine it runs on, when not "default". */
+  engine?: string;
   id?: string;
   state?: string; // Docker's State.Status
   phase: 'Pending' | 'Running' | 'Exited' | 'Failed';
+  /** Why it is Pending or Failed, when there is a word for it (EngineUnreachable, UnknownEngine…). */
+  reason?: string;
   message?: string;
 }
 
 export interface FaultTargetStatus {
   container: string;
   containerId?: string;
+  /** The container's engine, when not "default". */
+  engine?: string;
   phase: 'Pending' | 'Injected' | 'Recovered' | 'Failed';
   mechanism?: string; // netem | tbf | htb | iptables | iptables-forward | iptables-statistic | docker, joined by +
   /** Why it is Pending or Failed (NoPeers, ContainerNotRunning, HostNetwork…). */
@@ -379,6 +401,13 @@ export interface FaultTargetStatus {
   lastError?: string;
   /** 0-based index of the window in which the fault was last injected into this target. */
   window?: number;
+  /** Windows that opened and closed while this target's engine was unreachable (never replayed). */
+  missed?: number;
+  /**
+   * While its engine is unreachable: when that was first seen, and how many windows of the fault had
+   * started by then (the windows after those that end before the engine returns are `missed`).
+   */
+  unreachable?: { since: string; windowsRun: number };
   /**
    * disconnect on an external network: the endpoint the target had there, given back as it was when
    * the window closes (owner: the mark it carried, "<controller>/<scenario>"; absent: not faultline's).

@@ -1,10 +1,11 @@
 // The executor: runs a Plan through the DockerPort, one Docker call per operation, phases in
 // order, operations inside a phase concurrently (bounded). It carries no decision logic: a failed
 // operation is recorded and the rest of the plan still runs; the next reconcile re-plans from
-// what is then observed.
+// what is then observed. With several engines, each operation goes to the engine it names
+// (`op.engine`, absent: the default one) through `engines`.
 import type { DockerPort } from '../ports/index.js';
 import { assertNever } from '../api/kinds.js';
-import { memberKey } from '../api/ownership.js';
+import { DEFAULT_ENGINE, memberKey } from '../api/ownership.js';
 import { opName, type Op, type Plan } from '../plan/plan.js';
 import { pool } from './pool.js';
 
@@ -73,9 +74,12 @@ function run(docker: DockerPort, op: Op): Promise<unknown> {
   }
 }
 
+/** The engine an operation goes to: one port (a single engine), or a port per engine name. */
+export type Engines = DockerPort | ((engine: string) => DockerPort);
+
 export async function executePlan(
   plan: Plan,
-  docker: DockerPort,
+  engines: Engines,
   opts: { concurrency?: number; now?: () => number; onOp?: (r: OpResult) => void } = {},
 ): Promise<ExecResult> {
   const now = opts.now ?? (() => performance.now());
@@ -87,7 +91,7 @@ export async function executePlan(
       const t0 = now();
       const name = opName(op);
       try {
-        await run(docker, op);
+        await run(typeof engines === 'function' ? engines(op.engine ?? DEFAULT_ENGINE) : engines, op);
         const r = { name, ok: true, ms: Math.round(now() - t0) };
         results.push(r);
         opts.onOp?.(r);

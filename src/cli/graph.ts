@@ -99,6 +99,18 @@ export function buildGraph(scenario: Scenario, active: ReadonlySet<string>): Gra
     return cid(name);
   };
   nodes.set(ENGINE, { id: ENGINE, kind: 'engine', label: 'Docker engine' });
+  // Several engines: one node per engine, each running its containers (grouped by engine).
+  const engineOf = (c: string): string =>
+    status.containers?.find((x) => x.name === c)?.engine ??
+    spec.containers?.find((x) => x.name === c)?.engine ??
+    'default';
+  const engineNode = (c: string): string => {
+    const e = engineOf(c);
+    if (e === 'default') return ENGINE;
+    const id = `${ENGINE}:${e}`;
+    if (!nodes.has(id)) nodes.set(id, { id, kind: 'engine', label: `engine ${e}` });
+    return id;
+  };
   for (const n of spec.networks ?? []) {
     const subnets =
       status.networks?.find((s) => s.name === n.name)?.subnets ?? n.ipam?.config?.map((c) => c.subnet) ?? [];
@@ -163,7 +175,7 @@ export function buildGraph(scenario: Scenario, active: ReadonlySet<string>): Gra
     }
     for (const t of targets) {
       const from = addContainer(t);
-      if (a.kind === 'container') edges.push(edge(from, ENGINE));
+      if (a.kind === 'container') edges.push(edge(from, engineNode(t)));
       else if (a.kind === 'disconnect') edges.push(edge(from, nid(a.spec.network)));
       else if (f.peers?.names?.length || f.peers?.cidrs?.length) {
         for (const p of f.peers.names ?? []) edges.push(edge(from, addContainer(p)));
@@ -177,7 +189,14 @@ export function buildGraph(scenario: Scenario, active: ReadonlySet<string>): Gra
   // The engine runs every container (declared ones and those the scenario only selects).
   const runs: GraphEdge[] = [...nodes.values()]
     .filter((n) => n.kind === 'container')
-    .map((n) => ({ from: ENGINE, to: n.id, kind: 'runs' }));
+    .map((n) => ({ from: engineNode(n.label), to: n.id, kind: 'runs' }));
+  if ([...nodes.values()].filter((n) => n.kind === 'engine').length > 1) {
+    // Group the containers by engine (default first), each group under its engine.
+    const order = (n: GraphNode) => (n.kind === 'container' ? engineNode(n.label) : '');
+    const sorted = [...nodes.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    nodes.clear();
+    for (const n of sorted) nodes.set(n.id, n);
+  }
   return { scenario: scenario.metadata?.name ?? '', nodes: [...nodes.values()], edges: [...runs, ...edges], faults };
 }
 
@@ -284,6 +303,16 @@ export function renderGraphSvg(g: Graph): string {
   const H = legendY + 18 * Math.max(1, legendKinds.length) + 12;
   const pos = new Map<string, { x: number; y: number }>();
   pos.set(ENGINE, { x: W / 2, y: yEngine + nodeH / 2 });
+  const engines = g.nodes.filter((n) => n.kind === 'engine');
+  if (engines.length > 1) {
+    // Each engine above the middle of its containers.
+    engines.forEach((e, i) => {
+      const mine = g.edges.filter((x) => x.kind === 'runs' && x.from === e.id).map((x) => x.to);
+      const at = mine.map((id) => containers.findIndex((c) => c.id === id)).filter((k) => k >= 0);
+      const mid = at.length ? (Math.min(...at) + Math.max(...at)) / 2 : i;
+      pos.set(e.id, { x: W / 2 + (mid - (containers.length - 1) / 2) * colW, y: yEngine + nodeH / 2 });
+    });
+  }
   const row = (ns: GraphNode[], y: number) =>
     ns.forEach((n, i) => pos.set(n.id, { x: W / 2 + (i - (ns.length - 1) / 2) * colW, y: y + nodeH / 2 }));
   row(containers, yContainers);

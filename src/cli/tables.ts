@@ -52,9 +52,16 @@ function ready(st: ScenarioStatus | undefined): string {
 const count = <T extends { phase: string }>(xs: T[] | undefined, ok: string): string =>
   xs && xs.length ? `${xs.filter((x) => x.phase === ok).length}/${xs.length}` : '0';
 
+/** Containers per engine, "default=2,b=1" ("-" with none): where a scenario runs. */
+function engines(containers: { engine?: string }[] | undefined): string {
+  const n = new Map<string, number>();
+  for (const c of containers ?? []) n.set(c.engine ?? 'default', (n.get(c.engine ?? 'default') ?? 0) + 1);
+  return n.size ? [...n].map(([e, k]) => `${e}=${k}`).join(',') : '-';
+}
+
 export function renderGet(items: Listed[], now: Date, wide: boolean): string {
   const head = ['NAME', 'PHASE', 'READY', 'NETWORKS', 'CONTAINERS', 'MEMBERS', 'AGE'];
-  if (wide) head.push('GENERATION', 'OBSERVED', 'FILE');
+  if (wide) head.push('ENGINES', 'GENERATION', 'OBSERVED', 'FILE');
   // Only when the controller could not write some file's status: a column that says so.
   const notes = items.some((i) => i.statusWrite);
   if (notes) head.push('STATUS-WRITE');
@@ -71,7 +78,12 @@ export function renderGet(items: Listed[], now: Date, wide: boolean): string {
       age(st?.startedAt, now),
     ];
     if (wide)
-      row.push(String(it.scenario?.metadata?.generation ?? '-'), String(st?.observedGeneration ?? '-'), it.file);
+      row.push(
+        engines(st?.containers),
+        String(it.scenario?.metadata?.generation ?? '-'),
+        String(st?.observedGeneration ?? '-'),
+        it.file,
+      );
     if (notes) row.push(writeProblem(it.statusWrite));
     rows.push(row);
   }
@@ -125,18 +137,33 @@ export function renderDescribe(it: Listed, now: Date): string {
     ]);
   }
   section('Networks', [
-    ['NAME', 'DOCKER NAME', 'PHASE', 'SUBNETS', 'MESSAGE'],
-    ...(st.networks ?? []).map((n) => [n.name, n.dockerName, n.phase, (n.subnets ?? []).join(','), n.message ?? '']),
+    ['NAME', 'DOCKER NAME', 'ENGINE', 'PHASE', 'SUBNETS', 'MESSAGE'],
+    ...(st.networks ?? []).map((n) => [
+      n.name,
+      n.dockerName,
+      n.engine ?? 'default',
+      n.phase,
+      (n.subnets ?? []).join(','),
+      n.message ?? '',
+    ]),
   ]);
   section('Containers', [
-    ['NAME', 'DOCKER NAME', 'PHASE', 'STATE', 'MESSAGE'],
-    ...(st.containers ?? []).map((c) => [c.name, c.dockerName, c.phase, c.state ?? '', c.message ?? '']),
+    ['NAME', 'DOCKER NAME', 'ENGINE', 'PHASE', 'STATE', 'MESSAGE'],
+    ...(st.containers ?? []).map((c) => [
+      c.name,
+      c.dockerName,
+      c.engine ?? 'default',
+      c.phase,
+      c.state ?? '',
+      [c.reason, c.message].filter(Boolean).join(': '),
+    ]),
   ]);
   section('Members', [
-    ['NETWORK', 'CONTAINER', 'PHASE', 'IPV4', 'IPV6', 'ALIASES', 'MESSAGE'],
+    ['NETWORK', 'CONTAINER', 'ENGINE', 'PHASE', 'IPV4', 'IPV6', 'ALIASES', 'MESSAGE'],
     ...(st.members ?? []).map((m) => [
       m.network,
       m.container,
+      m.engine ?? 'default',
       m.phase,
       m.ipv4Address ?? '',
       m.ipv6Address ?? '',
@@ -166,7 +193,9 @@ function faultRows(declared: DeclaredFault[], status: FaultStatus[]): string[][]
     f?.phase ?? 'Pending',
     f?.window ? `${f.window.from}..${f.window.until ?? ''}` : '',
     f?.nextWindow ? f.nextWindow.from : '',
-    (f?.targets ?? []).map((t) => `${t.container}:${t.phase}${t.verified ? '✓' : ''}`).join(' '),
+    (f?.targets ?? [])
+      .map((t) => `${t.container}${t.engine ? '@' + t.engine : ''}:${t.phase}${t.verified ? '✓' : ''}`)
+      .join(' '),
     f?.message ?? '',
   ];
   for (const spec of Array.isArray(declared) ? declared : []) {

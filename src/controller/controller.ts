@@ -32,7 +32,9 @@ import { resolveFaults } from '../resolve/index.js';
 import { evaluateRecorded } from '../timeline/index.js';
 import { duplicateNameStatus } from '../status/index.js';
 import type { Clock, DirEvent, DirStore, DockerPort, KernelPort, MetricsSink } from '../ports/index.js';
-import { DockerView, type ViewChange } from '../observe/docker-view.js';
+import type { ViewChange } from '../observe/docker-view.js';
+import { EngineViews } from '../observe/engines.js';
+import { DEFAULT_ENGINE } from '../api/ownership.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconcile.js';
 import { controllerIdFor, holdLease, LEASE_RENEW_MS, type HeldLease } from './lease.js';
@@ -46,6 +48,13 @@ export interface ControllerOptions {
   /** Identity (default: derived from the directory's real path, see controllerIdFor). */
   id?: string;
   docker: DockerPort;
+  /**
+   * Other engines by name (`--engine`, `--context`); `docker` is the default one. Each is listed
+   * and followed on its own; one that cannot be reached leaves its part of every scenario waiting.
+   */
+  engines?: ReadonlyMap<string, DockerPort>;
+  /** How often each engine is pinged for reachability (several engines only). Default 2 s. */
+  enginePingMs?: number;
   store: DirStore;
   clock: Clock;
   log: Logger;
@@ -95,7 +104,7 @@ interface Armed {
 
 export class Controller {
   readonly queue: WorkQueue;
-  readonly view: DockerView;
+  readonly view: EngineViews;
   private readonly reconciler: Reconciler;
   private readonly pathName = new Map<string, string | undefined>();
   private readonly scenarios = new Map<string, Scenario>(); // last valid spec per name (event routing)
@@ -125,8 +134,11 @@ export class Controller {
     // (a `rm *.yaml` of 50 scenarios is 50 listeners at once, not a leak).
     setMaxListeners(10_000, this.abort.signal);
     this.queue = new WorkQueue(o.clock);
-    this.view = new DockerView(o.docker, {
+    const ports = new Map<string, DockerPort>([[DEFAULT_ENGINE, o.docker]]);
+    for (const [n, p] of o.engines ?? []) if (n !== DEFAULT_ENGINE) ports.set(n, p);
+    this.view = new EngineViews(ports, {
       log: o.log,
+      pingMs: o.enginePingMs,
       onChange: (c) => this.onViewChange(c),
       onResync: () => {
         // Events may have been lost (the engine restarted): read namespaces again, look at everything.
@@ -137,6 +149,7 @@ export class Controller {
     this.reconciler = new Reconciler({
       controller: this.id,
       docker: o.docker,
+      ...(ports.size > 1 ? { engines: (e: string) => this.view.port(e) } : {}),
       view: this.view,
       files: o.store,
       clock: o.clock,

@@ -36,14 +36,18 @@ import type {
   StatusWriteResult,
 } from '../ports/index.js';
 import { executePlan, type ExecResult } from '../apply/execute.js';
-import type { DockerView } from '../observe/docker-view.js';
+import type { EngineState } from '../observe/engines.js';
+import { DEFAULT_ENGINE } from '../api/ownership.js';
+import { SINGLE_ENGINE, type PlanEngines } from '../plan/engines.js';
 import { generationOf, readStatus } from '../store/index.js';
 
 export interface ReconcileDeps {
   /** This controller's identity (label faultline.dev/controller, prefix of every kernel key). */
   controller: string;
   docker: DockerPort;
-  view: DockerView;
+  /** Several engines: the port of each by name (absent: `docker` is the only, default, engine). */
+  engines?: (engine: string) => DockerPort;
+  view: ReconcileView;
   files: ScenarioFiles;
   clock: Clock;
   log: Logger;
@@ -59,6 +63,23 @@ export interface ReconcileDeps {
   /** Phase durations, Docker operations, errors by reason (absent: nothing is measured). */
   metrics?: MetricsSink;
 }
+
+/** The view a reconcile reads (one engine: DockerView; several: EngineViews). */
+export interface ReconcileView {
+  current(): Snapshot;
+  refresh(
+    what: { containers?: string[]; networks?: string[]; all?: boolean },
+    engines?: readonly string[],
+  ): Promise<Snapshot>;
+  /** Reachability and the Swarm (absent: one engine, its own manager). */
+  state?(): EngineState;
+}
+
+/** The kernel's facts about engines other than the default one (kernel/engines.ts). */
+interface WithEngineFacts {
+  engineFacts?(): Promise<NetPlanEngines>;
+}
+type NetPlanEngines = NonNullable<Parameters<typeof planNetns>[0]['engines']>;
 
 export interface ReconcileResult {
   /** Come back after this long (e.g. the next timeline transition, or a pending container). */
@@ -125,12 +146,16 @@ export class Reconciler {
   async reconcileDeleted(name: string): Promise<ReconcileResult> {
     const { docker, log, view } = this.deps;
     const empty: Scenario = { apiVersion: 'faultline.dev/v1alpha1', kind: 'Scenario', metadata: { name }, spec: {} };
-    const plan = planScenario(desiredState(this.deps.controller, empty, view.current()), view.current());
+    const plan = planScenario(
+      desiredState(this.deps.controller, empty, view.current()),
+      view.current(),
+      this.engines(),
+    );
     let exec: ExecResult | undefined;
     if (!isEmptyPlan(plan)) {
       log.info({ scenario: name, operations: planOps(plan).length }, 'scenario deleted: removing what it owns');
-      exec = await executePlan(plan, docker, { onOp: (r) => this.logOp(name, r) });
-      await view.refresh(touchedBy(plan));
+      exec = await executePlan(plan, this.deps.engines ?? docker, { onOp: (r) => this.logOp(name, r) });
+      await view.refresh(touchedBy(plan), enginesOf(plan));
     }
     if (exec?.results.some((r) => !r.ok)) this.deps.metrics?.error('docker');
     // The namespaces after the containers: a namespace that stays unreadable (its container is
@@ -179,15 +204,15 @@ export class Reconciler {
       teardown ? undefined : effects,
     );
     await this.assignSubnets(name, desired, before, prev);
-    const plan = planScenario(desired, before);
+    const plan = planScenario(desired, before, this.engines());
     lap('plan');
 
     let exec: ExecResult | undefined;
     let after = before;
     if (!isEmptyPlan(plan)) {
       log.info({ scenario: name, operations: planOps(plan).length }, 'converging');
-      exec = await executePlan(plan, docker, { onOp: (r) => this.logOp(name, r) });
-      after = await view.refresh(touchedBy(plan));
+      exec = await executePlan(plan, this.deps.engines ?? docker, { onOp: (r) => this.logOp(name, r) });
+      after = await view.refresh(touchedBy(plan), enginesOf(plan));
     }
     lap('docker');
     // Targets as they are now: containers this plan created or started are there to be hit.
@@ -266,8 +291,13 @@ export class Reconciler {
   async planNetnsAt(intent: NetnsIntent): Promise<NetPlan | undefined> {
     const { kernel } = this.deps;
     if (!kernel) return undefined;
-    const [caps, hostPath] = await Promise.all([kernel.capabilities(), kernel.hostPath()]);
+    const [caps, hostPath, engines] = await Promise.all([
+      kernel.capabilities(),
+      kernel.hostPath(),
+      (kernel as KernelPort & WithEngineFacts).engineFacts?.(),
+    ]);
     return planNetns({
+      ...(engines ? { engines } : {}),
       scope: this.deps.controller,
       scenario: intent.scenario,
       active: intent.active,
@@ -276,6 +306,14 @@ export class Reconciler {
       seed: intent.seed,
       hostPath,
     });
+  }
+
+  /** The engines the planner may act on now. */
+  private engines(): PlanEngines {
+    const st = this.deps.view.state?.();
+    return st
+      ? { reachable: st.reachable, unreachable: st.unreachable, manager: st.manager, swarm: st.swarm }
+      : SINGLE_ENGINE;
   }
 
   /**
@@ -535,6 +573,11 @@ function laps(): (phase: string) => Record<string, number> {
     last = n;
     return t;
   };
+}
+
+/** The engines a plan's operations act on. */
+export function enginesOf(plan: Plan): string[] {
+  return [...new Set(planOps(plan).map((op) => op.engine ?? DEFAULT_ENGINE))];
 }
 
 /** The Docker objects a plan's operations name: what the view must re-read after it ran. */

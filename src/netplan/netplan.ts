@@ -17,8 +17,17 @@
 // its entries there once (they are the same rules: one namespace, one set of rules), and hits both.
 // A container in network mode `none` has nothing but loopback: a network fault on it is refused
 // (NoNetwork), never reported as injected.
+//
+// Several engines: every namespace is entered on its own host, through its engine (the target
+// carries its engine), with that engine's capabilities. A peer on another engine is known only by
+// its addresses on overlay networks (its local bridge addresses mean other containers there), and
+// the host path never joins two engines: a cut between hosts is always two namespaces' rules.
+//
+//   partition {a} | {b}, a on engine default, b on engine b, both on overlay "ov" (10.0.9.0/24):
+//     namespaces: a ← 10.0.9.3 (b's overlay address), b ← 10.0.9.2 (a's)   (each on its own host)
+//     host: none
 import type { FaultSpec, Scenario } from '../api/types.js';
-import { LABEL_ROLE } from '../api/ownership.js';
+import { DEFAULT_ENGINE, engineOf, engineTag, LABEL_ROLE } from '../api/ownership.js';
 import {
   blockedSenders,
   buildEntries,
@@ -35,6 +44,7 @@ import type { HostEntry } from '../netfaults/host.js';
 
 import { actionOf, directionOf, isNetnsFault } from '../api/kinds.js';
 import {
+  isSwarmNetwork,
   resolvePeers,
   type ActiveFault,
   type FaultTarget,
@@ -50,6 +60,8 @@ export interface NetnsTarget {
   containerId: string;
   /** Docker name of the owner (for messages). */
   name: string;
+  /** The engine whose host it is on (absent: the default engine): whose executor enters it. */
+  engine?: string;
 }
 
 /** The key of the host's network namespace (the engine's, where the bridges and FORWARD are). */
@@ -67,13 +79,16 @@ export type SkipReason =
   | 'HostNetwork'
   | 'NoNetwork'
   | 'NoPeers'
-  | 'NoEmbeddedResolver';
+  | 'NoEmbeddedResolver'
+  | 'EngineUnreachable';
 
 /** What became of one target of one active fault. */
 export interface TargetPlacement {
   /** How the scenario names it (status records). */
   display: string;
   containerId?: string;
+  /** Its engine, when not the default one. */
+  engine?: string;
   /** Key of the namespace holding its entries, when it has some there. */
   netns?: string;
   /** It has entries in the host's FORWARD ledger. */
@@ -137,6 +152,12 @@ export interface NetPlanInput {
   seed: number;
   /** Cuts between containers bridged on this host may go to the host's FORWARD path (per family). */
   hostPath: HostPath;
+  /**
+   * Other engines' capabilities and host paths (the default engine's are `caps` and `hostPath`).
+   * An engine absent here (unreachable: nothing could be probed) gets no entries: its targets are
+   * skipped with EngineUnreachable.
+   */
+  engines?: ReadonlyMap<string, { caps: Capabilities; hostPath: HostPath }>;
 }
 
 export function scopedName(scope: string, scenario: string): string {
@@ -153,7 +174,9 @@ export function netnsOf(
   const shared = /^container:(.+)$/.exec(c.networkMode);
   if (shared) {
     const ref = shared[1];
-    const o = view.containers.find((x) => x.id === ref || x.id.startsWith(ref) || x.name === ref);
+    const o = view.containers.find(
+      (x) => engineOf(x) === engineOf(c) && (x.id === ref || x.id.startsWith(ref) || x.name === ref),
+    );
     if (!o)
       return {
         why: `shares the network namespace of ${ref}, which does not exist`,
@@ -172,16 +195,28 @@ export function netnsOf(
       phase: 'Pending',
     };
   }
-  return { target: { key: owner.id, pid: owner.pid, containerId: owner.id, name: owner.name }, owner };
+  return {
+    target: { key: owner.id, pid: owner.pid, containerId: owner.id, name: owner.name, ...engineTag(engineOf(owner)) },
+    owner,
+  };
 }
 
-/** A container's addresses (its namespace owner's), as /32 and /128 CIDRs. */
-export function addressesOf(c: ObservedContainer, view: Snapshot): PeerSet {
+/**
+ * A container's addresses (its namespace owner's), as /32 and /128 CIDRs. Seen from a namespace on
+ * engine `from` other than its own, only its addresses on overlay networks: its local bridge
+ * addresses are another host's and may well be those of a container next to the viewer.
+ */
+export function addressesOf(c: ObservedContainer, view: Snapshot, from?: string): PeerSet {
   const ns = netnsOf(c, view);
   const o = 'owner' in ns ? ns.owner : c;
+  let eps = o.endpoints;
+  if (from !== undefined && from !== engineOf(o)) {
+    const swarm = new Set(view.networks.filter(isSwarmNetwork).map((n) => n.id));
+    eps = eps.filter((e) => swarm.has(e.networkId));
+  }
   return {
-    v4: o.endpoints.flatMap((e) => (e.ipv4Address ? [`${e.ipv4Address}/32`] : [])),
-    v6: o.endpoints.flatMap((e) => (e.ipv6Address ? [`${e.ipv6Address}/128`] : [])),
+    v4: eps.flatMap((e) => (e.ipv4Address ? [`${e.ipv4Address}/32`] : [])),
+    v6: eps.flatMap((e) => (e.ipv6Address ? [`${e.ipv6Address}/128`] : [])),
   };
 }
 
@@ -191,6 +226,7 @@ export function addressesOf(c: ObservedContainer, view: Snapshot): PeerSet {
  * ipvlan bypass the host, overlay leaves it, the host network and `none` never reach a bridge.
  */
 export function bridgedOnHost(a: ObservedContainer, b: ObservedContainer, view: Snapshot): boolean {
+  if (engineOf(a) !== engineOf(b)) return false; // two hosts: no FORWARD path joins them
   const drivers = new Map(view.networks.map((n) => [n.id, n.driver]));
   const ok = (c: ObservedContainer) => {
     const ns = netnsOf(c, view);
@@ -266,8 +302,14 @@ function protocolOf(f: FaultSpec): MatchProtocol {
 
 const union = (sets: PeerSet[]): PeerSet => ({ v4: sets.flatMap((s) => s.v4), v6: sets.flatMap((s) => s.v6) });
 
+/** An engine's capabilities and host path for planning, or undefined when it could not be probed. */
+function engineFacts(input: NetPlanInput, engine: string): { caps: Capabilities; hostPath: HostPath } | undefined {
+  if (engine === DEFAULT_ENGINE) return { caps: input.caps, hostPath: input.hostPath };
+  return input.engines?.get(engine);
+}
+
 export function planNetns(input: NetPlanInput): NetPlan {
-  const { scope, scenario: scn, view, caps, seed } = input;
+  const { scope, scenario: scn, view, seed } = input;
   const scoped = scopedName(scope, scn.metadata.name);
   const plan: NetPlan = {
     scenario: scn.metadata.name,
@@ -291,15 +333,17 @@ export function planNetns(input: NetPlanInput): NetPlan {
     const action = actionOf(f);
     const placements: TargetPlacement[] = [];
     plan.placements.set(f.name, placements);
-    // peers: the containers the selector names (their addresses) and CIDRs as written.
-    let peers: PeerSet | undefined;
-    if (f.peers) {
+    // peers: the containers the selector names (their addresses, as seen from each target's
+    // engine) and CIDRs as written.
+    const peerContainers = f.peers ? resolvePeers(scn, f, view) : [];
+    const peersFrom = (engine: string): PeerSet | undefined => {
+      if (!f.peers) return undefined;
       const cidrs = f.peers.cidrs ?? [];
-      peers = union([
-        ...resolvePeers(scn, f, view).map((c) => addressesOf(c, view)),
+      return union([
+        ...peerContainers.map((c) => addressesOf(c, view, engine)),
         { v4: cidrs.filter((x) => !x.includes(':')), v6: cidrs.filter((x) => x.includes(':')) },
       ]);
-    }
+    };
     // partition: groups of display names → who must not receive from whom.
     let dropFrom: Map<string, string[]> | undefined;
     const byDisplay = new Map(a.targets.map((t) => [t.display, t]));
@@ -319,7 +363,12 @@ export function planNetns(input: NetPlanInput): NetPlan {
     const sourcePorts = f.sourcePorts?.length ? parsePorts(f.sourcePorts) : undefined;
     const destinationPorts = f.destinationPorts?.length ? parsePorts(f.destinationPorts) : undefined;
     for (const t of a.targets) {
-      const place: TargetPlacement = { display: t.display, containerId: t.observed?.id, host: false };
+      const place: TargetPlacement = {
+        display: t.display,
+        containerId: t.observed?.id,
+        ...engineTag(engineOf(t)),
+        host: false,
+      };
       placements.push(place);
       const skip = unusable(scn, t, view);
       if (skip) {
@@ -327,6 +376,16 @@ export function planNetns(input: NetPlanInput): NetPlan {
         continue;
       }
       const c = t.observed!;
+      const engine = engineOf(c);
+      const facts = engineFacts(input, engine);
+      if (!facts) {
+        place.skip = {
+          phase: 'Pending',
+          reason: 'EngineUnreachable',
+          message: `engine ${engine} is unreachable: the fault is applied in ${t.display}'s namespace when it is back`,
+        };
+        continue;
+      }
       const ns = netnsOf(c, view) as { target: NetnsTarget };
       if (action.kind === 'dns' && !usesEmbeddedResolver(c, view)) {
         place.skip = {
@@ -336,6 +395,7 @@ export function planNetns(input: NetPlanInput): NetPlan {
         };
         continue;
       }
+      const peers = peersFrom(engine);
       if (peers && peers.v4.length === 0 && peers.v6.length === 0) {
         place.skip = {
           phase: 'Pending',
@@ -357,8 +417,8 @@ export function planNetns(input: NetPlanInput): NetPlan {
           const s = byDisplay.get(sender)?.observed;
           const end = s && cutEnd(s, view);
           if (!s || !end) continue;
-          if (onHostPath(c, s, view, input.hostPath)) viaHost.push(end);
-          else viaNetns.push(addressesOf(s, view));
+          if (onHostPath(c, s, view, facts.hostPath)) viaHost.push(end);
+          else viaNetns.push(addressesOf(s, view, engine));
         }
         // Cut off from containers none of which is there (or has an address): nothing is cut, and
         // that is not a success (a group of one alone, cut from nobody, is: nothing to do).
@@ -391,7 +451,7 @@ export function planNetns(input: NetPlanInput): NetPlan {
         }
         resolved.partitionDropFrom = n;
       }
-      const built = buildEntries(scoped, f, resolved, caps);
+      const built = buildEntries(scoped, f, resolved, facts.caps);
       plan.degraded.push(...built.degraded);
       if (built.entries.length) {
         add(ns.target, built.entries);

@@ -9,9 +9,24 @@
 // A container with a network mode joins no network of spec.members: `none` has loopback only,
 // `host` is the host's namespace, `container:db` is db's namespace (db starts first, and db's config
 // hash is part of the sharer's, so recreating db recreates what shares its namespace).
+//
+// With several engines, the desired state says where each thing lives: a declared container on its
+// `engine`, a bridge/macvlan/ipvlan network on its `engine`, an overlay network on the Swarm (no
+// engine: created once through a manager, joined from any engine). A membership is on the engine of
+// its container. A member that cannot be (a container of engine b on a bridge network of engine a)
+// is unresolved, with what to do.
 import { contentHash } from '../api/hash.js';
 import type { ContainerSpec, MemberSpec, NetworkSpec, Scenario, VolumeSpec } from '../api/types.js';
-import { dockerName, ENDPOINT_OWNER_OPT, endpointOwner, LABEL_KEEP, memberKey, ownerLabels } from '../api/ownership.js';
+import {
+  dockerName,
+  ENDPOINT_OWNER_OPT,
+  endpointOwner,
+  engineOf,
+  engineTag,
+  LABEL_KEEP,
+  memberKey,
+  ownerLabels,
+} from '../api/ownership.js';
 import { parseSizeBytes } from '../api/quantity.js';
 import type { Snapshot } from '../resolve/index.js';
 import type {
@@ -28,6 +43,10 @@ import { resolveSelector } from '../resolve/index.js';
 export interface DesiredNetwork {
   name: string; // short name in the spec
   dockerName: string;
+  /** An overlay network: one object on the Swarm, created through a manager, joined from any engine. */
+  swarm: boolean;
+  /** The engine of a local network, when not the default one (a swarm network has none). */
+  engine?: string;
   index: number; // position in spec.networks (for error paths)
   hash: string; // '' for an external network
   /** What to create; absent for an external network (never created, changed or removed). */
@@ -49,6 +68,8 @@ export interface DesiredVolume {
 export interface DesiredContainer {
   name: string;
   dockerName: string;
+  /** Its engine, when not the default one. */
+  engine?: string;
   index: number;
   hash: string;
   /** request.network is filled by the planner with the first membership (Docker attaches one at create). */
@@ -65,6 +86,8 @@ export interface DesiredMember {
   networkDockerName: string;
   /** Docker name of the container (declared: "<scenario>_<name>"; adopted: its own name). */
   container: string;
+  /** The container's engine (where the membership is made), when not the default one. */
+  engine?: string;
   /** How status and people refer to it: the short name for declared containers, else the Docker name. */
   display: string;
   declared: boolean;
@@ -274,10 +297,19 @@ export function desiredState(
   const networks: DesiredNetwork[] = (spec.networks ?? []).map((n, index) => {
     if (isExternal(n)) {
       const external = findExternal(n, snapshot);
-      return { name: n.name, dockerName: external.observed?.name ?? '', index, hash: '', external };
+      return { name: n.name, dockerName: external.observed?.name ?? '', swarm: false, index, hash: '', external };
     }
     const { hash, request } = networkRequest(controller, scenario, n);
-    return { name: n.name, dockerName: request.name, index, hash, request };
+    const swarm = (n.driver ?? 'bridge') === 'overlay';
+    return {
+      name: n.name,
+      dockerName: request.name,
+      swarm,
+      ...(swarm ? {} : engineTag(engineOf(n))),
+      index,
+      hash,
+      request,
+    };
   });
   const volumes: DesiredVolume[] = (spec.volumes ?? []).map((v, index) => {
     const { hash, request } = volumeRequest(controller, scenario, v);
@@ -303,6 +335,7 @@ export function desiredState(
       containers[index] = {
         name: c.name,
         dockerName: request.name,
+        ...engineTag(engineOf(c)),
         index,
         hash,
         request,
@@ -348,6 +381,15 @@ export function desiredState(
       });
     }
     for (const r of matches) {
+      if (!net.swarm && engineOf(r) !== engineOf(net)) {
+        unresolved.push({
+          network: m.network,
+          memberIndex,
+          missing: false,
+          message: `${r.display} runs on engine "${engineOf(r)}" but network ${m.network} is a local network on engine "${engineOf(net)}"; containers on different engines share only overlay networks (driver: overlay)`,
+        });
+        continue;
+      }
       const key = memberKey(net.dockerName, r.container);
       if (effects?.disconnected.has(key)) continue; // a disconnect fault's window is open
       const mode = withMode.get(r.container) ?? adoptedMode(snapshot, r.container);
@@ -363,7 +405,7 @@ export function desiredState(
       // Docker's default bridge takes no aliases (and has no DNS to use them).
       const aliases = new Set(net.external?.defaultBridge ? [] : (m.aliases ?? []));
       if (r.declared && !net.external?.defaultBridge) aliases.add(r.display);
-      const prev = seen.get(key);
+      const prev = seen.get(`${key}\u0000${engineOf(r)}`);
       if (prev) {
         // Several member entries put one container on one network: union their aliases.
         for (const a of prev.endpoint.aliases) aliases.add(a);
@@ -390,13 +432,14 @@ export function desiredState(
         network: net.name,
         networkDockerName: net.dockerName,
         container: r.container,
+        ...engineTag(engineOf(r)),
         display: r.display,
         declared: r.declared,
         memberIndex,
         endpoint,
         external: !!net.external,
       };
-      seen.set(key, member);
+      seen.set(`${key}\u0000${engineOf(r)}`, member);
       members.push(member);
     }
   });

@@ -16,7 +16,7 @@
 //     10s  disconnect shop_default shop-api-1       status restore {network: shop_default, aliases: [api]}
 //     30s  connect shop_default shop-api-1 aliases [api], no mark
 import { actionOf, assertNever } from '../api/kinds.js';
-import { dockerName, ENDPOINT_OWNER_OPT, memberKey } from '../api/ownership.js';
+import { dockerName, ENDPOINT_OWNER_OPT, engineTag, memberKey } from '../api/ownership.js';
 import type { FaultSpec, FaultStatus, FaultTargetStatus } from '../api/types.js';
 
 type FaultTargetRestore = FaultTargetStatus['restore'];
@@ -28,6 +28,8 @@ export type Hold = 'paused' | 'stopped';
 export interface ContainerFaultOp {
   kind: 'pause' | 'unpause' | 'stop' | 'start' | 'kill' | 'restart';
   container: string; // Docker name
+  /** The container's engine (absent: the default engine). */
+  engine?: string;
   fault: string;
   signal?: string;
   cause: string;
@@ -97,7 +99,7 @@ export function dockerFaultEffects(
           if (!o) continue;
           const done = prevTarget(prev, fault.name, t.display)?.window === index;
           const cause = `fault "${fault.name}" window ${index + 1}`;
-          const base = { container: t.container, fault: fault.name, cause };
+          const base = { container: t.container, ...engineTag(t.engine ?? 'default'), fault: fault.name, cause };
           switch (a.spec.action) {
             case 'pause':
               holds.set(t.container, 'paused');
@@ -169,13 +171,14 @@ export function dockerFaultEffects(
       const o = t.observed;
       if (!o) continue;
       const cause = `fault "${fault.name}" window closed: release`;
+      const where = engineTag(t.engine ?? 'default');
       if (action === 'pause' && o.state === 'paused')
-        ops.push({ kind: 'unpause', container: t.container, fault: fault.name, cause });
+        ops.push({ kind: 'unpause', container: t.container, ...where, fault: fault.name, cause });
       if (
         (action === 'stop' || action === 'kill') &&
         (o.state === 'exited' || o.state === 'created' || o.state === 'dead')
       )
-        ops.push({ kind: 'start', container: t.container, fault: fault.name, cause });
+        ops.push({ kind: 'start', container: t.container, ...where, fault: fault.name, cause });
     }
   }
   // A fault removed from the spec while its window was open: what it took is given back too.

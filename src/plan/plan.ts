@@ -19,6 +19,10 @@
 //   network.create demo_net  # declared in spec.networks[0], absent
 //   container.create demo_server  # declared in spec.containers[0], absent (network demo_net, aliases server)
 //   container.start demo_server  # created by this plan
+//
+// With several engines (engines.ts) each engine's part is planned by the same stages and merged
+// phase by phase; an operation on an engine other than the default one carries it, and its name
+// ends in "@<engine>": `container.start demo_server @b`.
 import {
   LABEL_CONTROLLER,
   LABEL_KEEP,
@@ -29,18 +33,13 @@ import {
 } from '../api/ownership.js';
 import type { Snapshot } from '../resolve/index.js';
 import type { DesiredState } from './desired.js';
-import {
-  newPlanState,
-  planContainers,
-  planFaultOps,
-  planMembers,
-  planNetworks,
-  planStarts,
-  planVolumes,
-} from './stages.js';
+import { planEngines, SINGLE_ENGINE, type Deferred, type PlanEngines } from './engines.js';
 import type { ContainerCreateRequest, EndpointRequest, NetworkCreateRequest, VolumeCreateRequest } from './requests.js';
 
-export type Op =
+/** One Docker call; `engine` absent: the default engine. */
+export type Op = OpBody & { engine?: string };
+
+type OpBody =
   | { kind: 'member.disconnect'; network: string; container: string; cause: string }
   | { kind: 'container.remove'; container: string; id: string; cause: string }
   | { kind: 'network.remove'; network: string; id: string; cause: string }
@@ -57,10 +56,14 @@ export type Op =
     }
   | { kind: 'container.kill'; container: string; signal: string; cause: string };
 
-/** Something the plan refuses to do, because it would change what faultline does not own. */
+/**
+ * Something the plan refuses to do: it would change what faultline does not own (reason absent:
+ * Conflict), or it names an engine that cannot do it (UnknownEngine, NoSwarmManager,
+ * EngineNotInSwarm). A member's dockerName is its memberKey.
+ */
 export interface Blocked {
-  kind: 'network' | 'container' | 'volume';
-  name: string; // short name in the spec
+  kind: 'network' | 'container' | 'volume' | 'member';
+  name: string; // short name in the spec (a member: the container's display name)
   dockerName: string;
   index: number;
   message: string;
@@ -72,22 +75,25 @@ export interface Plan {
   scenario: string;
   phases: Op[][];
   blocked: Blocked[];
+  /** Engines whose part of the scenario waits (unreachable now); absent or empty when none. */
+  deferred?: Deferred[];
 }
 
 /** Stable, human-readable operation name: the same op always prints the same. */
 export function opName(op: Op): string {
+  const at = op.engine ? ` @${op.engine}` : '';
   switch (op.kind) {
     case 'member.disconnect':
     case 'member.connect':
-      return `${op.kind} ${op.network} ${op.container}`;
+      return `${op.kind} ${op.network} ${op.container}${at}`;
     case 'network.create':
     case 'network.remove':
-      return `${op.kind} ${op.network}`;
+      return `${op.kind} ${op.network}${at}`;
     case 'volume.create':
     case 'volume.remove':
-      return `${op.kind} ${op.volume}`;
+      return `${op.kind} ${op.volume}${at}`;
     default:
-      return `${op.kind} ${op.container}`;
+      return `${op.kind} ${op.container}${at}`;
   }
 }
 
@@ -121,21 +127,22 @@ const byName =
 /**
  * Compute the plan that takes `snapshot` to `desired` for one scenario. A scenario being deleted
  * is planned with an empty desired state: everything it owns is removed, adopted containers are
- * only disconnected from its networks.
+ * only disconnected from its networks. `engines`: which engines may be acted on (default: the one
+ * engine of a single-engine controller, which is also the manager of any overlay network).
  */
-export function planScenario(desired: DesiredState, snapshot: Snapshot): Plan {
-  const st = newPlanState(desired, snapshot);
-  planNetworks(st);
-  planVolumes(st);
-  planContainers(st);
-  planMembers(st);
-  planStarts(st);
-  planFaultOps(st);
+export function planScenario(desired: DesiredState, snapshot: Snapshot, engines: PlanEngines = SINGLE_ENGINE): Plan {
+  const st = planEngines(desired, snapshot, engines);
   for (const p of st.phases) p.sort(byName(opName));
   // De-duplicate (a member can be both "reconnect" and "network removed"): keep the first.
   const uniq = st.phases.map((p) => p.filter((op, i) => p.findIndex((q) => opName(q) === opName(op)) === i));
   while (uniq.length > 0 && uniq[uniq.length - 1].length === 0) uniq.pop();
-  return { scenario: desired.scenario, phases: uniq, blocked: st.blocked.sort(byName((b) => b.dockerName)) };
+  const plan: Plan = {
+    scenario: desired.scenario,
+    phases: uniq,
+    blocked: st.blocked.sort(byName((b) => b.dockerName)),
+  };
+  if (st.deferred.length) plan.deferred = st.deferred;
+  return plan;
 }
 
 export function planOps(plan: Plan): Op[] {
@@ -156,7 +163,8 @@ export function planToText(plan: Plan): string {
     lines.push(`  phase ${i}:`);
     for (const op of phase) lines.push(`    ${opName(op)}  # ${op.cause}`);
   });
-  for (const b of plan.blocked) lines.push(`  blocked ${b.kind} ${b.dockerName}: ${b.message}`);
+  for (const b of plan.blocked) lines.push(`  blocked ${b.kind} ${b.dockerName.replace('\u0000', ' ')}: ${b.message}`);
+  for (const d of plan.deferred ?? []) lines.push(`  waiting for engine ${d.engine}: ${d.message}`);
   if (ops.length === 0 && plan.blocked.length === 0) lines.push('  (no changes: live state matches the spec)');
   return lines.join('\n') + '\n';
 }
@@ -166,6 +174,7 @@ export function planToJSON(plan: Plan): unknown {
     scenario: plan.scenario,
     operations: plan.phases.flatMap((phase, i) => phase.map((op) => ({ phase: i, name: opName(op), ...op }))),
     blocked: plan.blocked,
+    ...(plan.deferred ? { deferred: plan.deferred } : {}),
   };
 }
 

@@ -4,7 +4,13 @@
 // runs them in this order. Pure.
 import { assertNever } from '../api/kinds.js';
 import { isOwnedBy, LABEL_HASH, LABEL_KEEP, LABEL_ROLE, memberKey } from '../api/ownership.js';
-import type { ObservedContainer, ObservedNetwork, ObservedVolume, Snapshot } from '../resolve/index.js';
+import {
+  isSwarmNetwork,
+  type ObservedContainer,
+  type ObservedNetwork,
+  type ObservedVolume,
+  type Snapshot,
+} from '../resolve/index.js';
 import type { DesiredMember, DesiredState } from './desired.js';
 import type { ContainerFaultOp } from './fault-effects.js';
 import { endpointSatisfies, ownerOf, type Blocked, type Op } from './plan.js';
@@ -39,7 +45,21 @@ export interface PlanState {
   firstNetwork: Map<string, DesiredMember>;
 }
 
-export function newPlanState(desired: DesiredState, snapshot: Snapshot): PlanState {
+/**
+ * What the swarm stage (engines.ts) decided about overlay networks, for one engine's stages: those
+ * networks are created and removed through a manager, never by this engine's plan, but its members
+ * join and leave them here.
+ */
+export interface SwarmDecisions {
+  /** Swarm networks created by this plan (members connect to them now). */
+  fresh: ReadonlySet<string>;
+  /** Swarm networks removed by this plan (every endpoint on this engine is disconnected first). */
+  gone: ReadonlySet<string>;
+  /** Swarm networks that cannot be joined now (refused, no manager, or not there yet). */
+  unusable: ReadonlySet<string>;
+}
+
+export function newPlanState(desired: DesiredState, snapshot: Snapshot, swarm?: SwarmDecisions): PlanState {
   const st: PlanState = {
     scenario: desired.scenario,
     controller: desired.controller,
@@ -61,6 +81,9 @@ export function newPlanState(desired: DesiredState, snapshot: Snapshot): PlanSta
     toStart: new Set(),
     firstNetwork: new Map(),
   };
+  for (const n of swarm?.fresh ?? []) st.freshNetworks.add(n);
+  for (const n of swarm?.gone ?? []) st.goneNetworks.add(n);
+  for (const n of swarm?.unusable ?? []) st.blockedNetworks.add(n);
   const { scenario, controller, extraNetworks, netByName } = st;
   // Docker does not enforce unique network names atomically: a create sent by a controller that
   // was SIGKILLed can land after its successor looked. Keep one owned network per name (the one
@@ -70,7 +93,7 @@ export function newPlanState(desired: DesiredState, snapshot: Snapshot): PlanSta
     (a, b) => rank(a)[0] - rank(b)[0] || (rank(a)[1] < rank(b)[1] ? -1 : 1),
   )) {
     if (!netByName.has(n.name)) netByName.set(n.name, n);
-    else if (isOwnedBy(n.labels, scenario, controller)) extraNetworks.push(n);
+    else if (isOwnedBy(n.labels, scenario, controller) && !isSwarmNetwork(n)) extraNetworks.push(n);
   }
   return st;
 }
@@ -93,6 +116,7 @@ export function planNetworks(st: PlanState): void {
   const [, , networkRemoves, networkCreates] = phases;
   for (const n of desired.networks) {
     if (!n.request) continue; // external: never created, changed or removed
+    if (n.swarm) continue; // created and removed through a Swarm manager (engines.ts)
     const o = netByName.get(n.dockerName);
     if (n.blockedBy && !o) {
       blocked.push({
@@ -148,7 +172,7 @@ export function planNetworks(st: PlanState): void {
   }
   const wantedNetworks = new Set(desired.networks.map((n) => n.dockerName));
   for (const o of snapshot.networks.filter(
-    (x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network',
+    (x) => isOwnedBy(x.labels, scenario, controller) && x.labels[LABEL_ROLE] === 'network' && !isSwarmNetwork(x),
   )) {
     if (wantedNetworks.has(o.name)) continue;
     networkRemoves.push({

@@ -35,6 +35,22 @@ export interface DockerEvent {
   time: number; // unix seconds
 }
 
+/** An engine's place in a Swarm, as `docker info` shows it. */
+export interface SwarmInfo {
+  /** inactive | pending | active | error | locked */
+  state: string;
+  /** It is a manager (can create swarm-scoped networks). */
+  manager: boolean;
+  /** The Swarm it is in (absent: none). */
+  clusterId?: string;
+  /** Its address in the Swarm. */
+  nodeAddr?: string;
+  /** Its node id in the Swarm. */
+  nodeId?: string;
+  /** A manager: the ids of every node of its Swarm (a worker's info has no cluster id: this is how it is known). */
+  nodeIds?: string[];
+}
+
 /** Everything faultline asks of a Docker engine. Errors carry Docker's message. */
 export interface DockerPort {
   ping(): Promise<void>;
@@ -60,6 +76,8 @@ export interface DockerPort {
   connect(network: string, containerId: string, endpoint: EndpointRequest): Promise<void>;
   disconnect(network: string, containerId: string): Promise<void>; // force
   imageExists(ref: string): Promise<boolean>;
+  /** The engine's place in a Swarm (docker info): optional, a single-engine port need not answer. */
+  swarm?(): Promise<SwarmInfo>;
   /**
    * Stream engine events to onEvent until signal aborts. Reconnects after the daemon restarts
    * (onReconnect is called each time the stream is re-established, so callers can resync).

@@ -6,8 +6,9 @@
 //     → the same two of them on every reconcile, on every controller, until `faultline reseed`
 import type { ContainerSpec, FaultSpec, Scenario } from '../api/types.js';
 import { seededRandom, type TimelineResult } from '../timeline/index.js';
+import { engineOf } from '../api/ownership.js';
 import { resolveSelector, type Resolved } from './selectors.js';
-import type { ObservedContainer, Snapshot } from './view.js';
+import { containerNamed, type ObservedContainer, type Snapshot } from './view.js';
 
 export interface FaultTarget extends Resolved {
   observed?: ObservedContainer;
@@ -48,8 +49,11 @@ export function resolveTargets(
     }
     chosen = pool.slice(0, n).sort((a, b) => (a.container < b.container ? -1 : 1));
   }
-  const byName = new Map(snapshot.containers.map((c) => [c.name, c]));
-  return { targets: chosen.map((r) => ({ ...r, observed: byName.get(r.container) })), missing, refused };
+  return {
+    targets: chosen.map((r) => ({ ...r, observed: containerNamed(snapshot, r.container, engineOf(r)) })),
+    missing,
+    refused,
+  };
 }
 
 /** A fault whose window is open now, with the containers it hits. */
@@ -89,10 +93,9 @@ export function resolvePeers(scn: Scenario, f: FaultSpec, snapshot: Snapshot): O
   if (!f.peers || (!f.peers.names && !f.peers.labels)) return [];
   const { matches } = resolveSelector(
     scn.metadata.name,
-    { names: f.peers.names, labels: f.peers.labels },
+    { names: f.peers.names, labels: f.peers.labels, engine: f.peers.engine },
     scn.spec.containers ?? [],
     snapshot,
   );
-  const byName = new Map(snapshot.containers.map((c) => [c.name, c]));
-  return matches.flatMap((m) => byName.get(m.container) ?? []);
+  return matches.flatMap((m) => containerNamed(snapshot, m.container, engineOf(m)) ?? []);
 }

@@ -1,5 +1,7 @@
 // Docker status records, computed from the desired state and the view AFTER the plan ran: what the
-// file reports is what Docker shows, never merely what was requested.
+// file reports is what Docker shows, never merely what was requested. With several engines each
+// record names its engine (when not the default one); the parts of an engine that cannot be
+// reached are shown as last seen, Pending with reason EngineUnreachable.
 //
 //   a plugin driver            Ready, message 'driver "weave" is a plugin's, not built into Docker…'
 //   an external network        Ready with external: true, or Pending with why it cannot be found
@@ -7,10 +9,11 @@
 //                              leaves that endpoint as it is (never reconnects or disconnects it)
 import { BUILTIN_DRIVERS, type ContainerStatus, type MemberStatus, type NetworkStatus } from '../api/types.js';
 import type { VolumeStatus } from '../api/types.js';
-import { LABEL_KEEP, memberKey } from '../api/ownership.js';
+import { engineOf, engineTag, LABEL_KEEP, memberKey } from '../api/ownership.js';
 import type { DesiredState } from '../plan/desired.js';
 import { endpointSatisfies, type Blocked } from '../plan/plan.js';
-import type { Snapshot } from '../resolve/index.js';
+import type { Deferred } from '../plan/engines.js';
+import { containerNamed, isSwarmNetwork, type Snapshot } from '../resolve/index.js';
 
 export interface DockerStatus {
   networks: NetworkStatus[];
@@ -21,6 +24,8 @@ export interface DockerStatus {
   ready: boolean;
   /** Human summary of what is not ready, for the Ready condition's message. */
   notReady: string[];
+  /** Why not ready, when one word says it (EngineUnreachable, UnknownEngine, NoSwarmManager…). */
+  reason?: string;
 }
 
 /** Errors of operations that failed in this reconcile, by Docker name of their object. */
@@ -31,11 +36,22 @@ export function dockerStatus(
   after: Snapshot,
   blocked: Blocked[],
   errors: OpErrors,
+  deferred: readonly Deferred[] = [],
 ): DockerStatus {
   const notReady: string[] = [];
-  const netByName = new Map(after.networks.map((n) => [n.name, n]));
-  const ctrByName = new Map(after.containers.map((c) => [c.name, c]));
-  const blockedMsg = new Map(blocked.map((b) => [b.dockerName, b.message]));
+  const reasons: string[] = [];
+  const blockedBy = new Map(blocked.map((b) => [b.dockerName, b]));
+  const away = new Map(deferred.map((d) => [d.engine, d.message]));
+  const refused = (key: string) => {
+    const b = blockedBy.get(key);
+    if (b) reasons.push(b.reason ?? 'Conflict');
+    return b;
+  };
+  const unreachable = (engine: string) => {
+    const m = away.get(engine);
+    if (m !== undefined) reasons.push('EngineUnreachable');
+    return m;
+  };
 
   const networks: NetworkStatus[] = desired.networks.map((n) => {
     if (n.external) {
@@ -48,21 +64,31 @@ export function dockerStatus(
       }
       return { ...base, id: o.id, phase: 'Ready', driver: o.driver, subnets: o.subnets.map((s) => s.subnet) };
     }
-    const o = netByName.get(n.dockerName);
-    const failure = blockedMsg.get(n.dockerName) ?? errors.get(n.dockerName);
+    const o = n.swarm
+      ? after.networks.find((x) => x.name === n.dockerName && isSwarmNetwork(x))
+      : after.networks.find((x) => x.name === n.dockerName && engineOf(x) === engineOf(n));
+    const where = n.swarm ? { engine: 'swarm' } : engineTag(engineOf(n));
+    const b = refused(n.dockerName);
+    const failure = b?.message ?? errors.get(n.dockerName);
     if (failure) {
       notReady.push(`network ${n.name}: ${failure}`);
       const note = n.request && pluginNote(n.request.driver);
       const message = note ? `${failure} (${note})` : failure;
-      return { name: n.name, dockerName: n.dockerName, id: o?.id, phase: 'Failed', message };
+      return { name: n.name, dockerName: n.dockerName, ...where, id: o?.id, phase: 'Failed', message };
+    }
+    const gone = n.swarm ? undefined : unreachable(engineOf(n));
+    if (gone !== undefined) {
+      notReady.push(`network ${n.name}: ${gone}`);
+      return { name: n.name, dockerName: n.dockerName, ...where, id: o?.id, phase: 'Pending', message: gone };
     }
     if (!o) {
       notReady.push(`network ${n.name} does not exist yet`);
-      return { name: n.name, dockerName: n.dockerName, phase: 'Pending' };
+      return { name: n.name, dockerName: n.dockerName, ...where, phase: 'Pending' };
     }
     return {
       name: n.name,
       dockerName: n.dockerName,
+      ...where,
       id: o.id,
       phase: 'Ready',
       driver: o.driver,
@@ -71,10 +97,10 @@ export function dockerStatus(
     };
   });
 
-  const volByName = new Map((after.volumes ?? []).map((v) => [v.name, v]));
+  const volByName = new Map((after.volumes ?? []).filter((v) => engineOf(v) === 'default').map((v) => [v.name, v]));
   const volumes: VolumeStatus[] = desired.volumes.map((v) => {
     const o = volByName.get(v.dockerName);
-    const failure = blockedMsg.get(v.dockerName) ?? errors.get(v.dockerName);
+    const failure = refused(v.dockerName)?.message ?? errors.get(v.dockerName);
     const base = { name: v.name, dockerName: v.dockerName };
     if (failure) {
       notReady.push(`volume ${v.name}: ${failure}`);
@@ -98,23 +124,50 @@ export function dockerStatus(
   });
 
   const containers: ContainerStatus[] = desired.containers.map((c) => {
-    const o = ctrByName.get(c.dockerName);
-    const failure = blockedMsg.get(c.dockerName) ?? errors.get(c.dockerName);
+    const engine = engineOf(c);
+    const o = containerNamed(after, c.dockerName, engine);
+    const here = engineTag(engine);
+    const b = refused(c.dockerName);
+    const failure = b?.message ?? errors.get(c.dockerName);
     if (failure) {
       notReady.push(`container ${c.name}: ${failure}`);
-      return { name: c.name, dockerName: c.dockerName, id: o?.id, state: o?.state, phase: 'Failed', message: failure };
+      return {
+        name: c.name,
+        dockerName: c.dockerName,
+        ...here,
+        id: o?.id,
+        state: o?.state,
+        phase: 'Failed',
+        ...(b?.reason ? { reason: b.reason } : {}),
+        message: failure,
+      };
+    }
+    const gone = unreachable(engine);
+    if (gone !== undefined) {
+      notReady.push(`container ${c.name}: ${gone}`);
+      return {
+        name: c.name,
+        dockerName: c.dockerName,
+        ...here,
+        id: o?.id,
+        state: o?.state,
+        phase: 'Pending',
+        reason: 'EngineUnreachable',
+        message: `${gone} (shown as last seen)`,
+      };
     }
     if (!o) {
       notReady.push(`container ${c.name} does not exist yet`);
-      return { name: c.name, dockerName: c.dockerName, phase: 'Pending' };
+      return { name: c.name, dockerName: c.dockerName, ...here, phase: 'Pending' };
     }
     if (o.state === 'running' || o.state === 'paused') {
-      return { name: c.name, dockerName: c.dockerName, id: o.id, state: o.state, phase: 'Running' };
+      return { name: c.name, dockerName: c.dockerName, ...here, id: o.id, state: o.state, phase: 'Running' };
     }
     notReady.push(`container ${c.name} is ${o.state}`);
     return {
       name: c.name,
       dockerName: c.dockerName,
+      ...here,
       id: o.id,
       state: o.state,
       phase: o.state === 'exited' || o.state === 'dead' ? 'Exited' : 'Pending',
@@ -122,16 +175,28 @@ export function dockerStatus(
   });
 
   const members: MemberStatus[] = desired.members.map((m) => {
-    const o = ctrByName.get(m.container);
+    const engine = engineOf(m);
+    const o = containerNamed(after, m.container, engine);
     const ep = o?.endpoints.find((e) => e.networkName === m.networkDockerName);
-    const failure =
-      errors.get(memberKey(m.networkDockerName, m.container)) ??
-      blockedMsg.get(m.networkDockerName) ??
-      blockedMsg.get(m.container);
-    const base = { network: m.network, container: m.display, containerId: o?.id };
+    const b =
+      refused(memberKey(m.networkDockerName, m.container)) ?? refused(m.networkDockerName) ?? refused(m.container);
+    const failure = errors.get(memberKey(m.networkDockerName, m.container)) ?? b?.message;
+    const base = { network: m.network, container: m.display, containerId: o?.id, ...engineTag(engine) };
     if (failure) {
       notReady.push(`member ${m.display} on ${m.network}: ${failure}`);
-      return { ...base, phase: 'Failed', message: failure };
+      return { ...base, phase: 'Failed', ...(b?.reason ? { reason: b.reason } : {}), message: failure };
+    }
+    const gone = unreachable(engine);
+    if (gone !== undefined) {
+      notReady.push(`member ${m.display} on ${m.network}: ${gone}`);
+      return {
+        ...base,
+        phase: ep ? 'Connected' : 'Pending',
+        ipv4Address: ep?.ipv4Address,
+        ipv6Address: ep?.ipv6Address,
+        reason: 'EngineUnreachable',
+        message: `${gone} (shown as last seen)`,
+      };
     }
     if (!ep) {
       notReady.push(`member ${m.display} is not connected to ${m.network}`);
@@ -154,7 +219,24 @@ export function dockerStatus(
     };
   });
   for (const u of desired.unresolved) if (u.missing) notReady.push(u.message);
-  return { networks, volumes, containers, members, ready: notReady.length === 0, notReady };
+  // The swarm part of a scenario may wait for its manager with nothing else of it on that engine.
+  for (const d of deferred) {
+    if (!notReady.some((n) => n.includes(d.message))) {
+      notReady.push(d.message);
+      reasons.push('EngineUnreachable');
+    }
+  }
+  // One word for Ready=False: an unreachable engine first (it explains the rest), then a refusal.
+  const reason = reasons.includes('EngineUnreachable') ? 'EngineUnreachable' : reasons[0];
+  return {
+    networks,
+    volumes,
+    containers,
+    members,
+    ready: notReady.length === 0,
+    notReady,
+    ...(reason ? { reason } : {}),
+  };
 }
 
 /** A driver Docker does not build in is a plugin's: say so (faults there act inside containers). */

@@ -6,17 +6,27 @@
 //   network fault whose peers match no container                          Pending, reason NoPeers
 //   network fault whose window closed, its key gone from every namespace  Recovered, verified
 //   pause fault, Docker shows the target paused                           Injected, verified, docker
+//   any fault, target on an engine that cannot be reached                 Pending, EngineUnreachable
+//                                                                          (as last seen; windows that
+//                                                                          open and close meanwhile are
+//                                                                          `missed` there when it is back)
 //   disconnect on an external network                                     Injected, verified, docker,
 //                                          restore: the endpoint it had there (given back afterwards)
 import { actionOf, assertNever, isDockerFault, type TaggedAction } from '../api/kinds.js';
-import { dockerName } from '../api/ownership.js';
+import { dockerName, engineOf, engineTag } from '../api/ownership.js';
 import type { FaultNetworks } from '../plan/fault-effects.js';
 import type { FaultSpec, FaultStatus, FaultTargetStatus, Scenario } from '../api/types.js';
 import type { Degraded } from '../netfaults/index.js';
 import type { NetPlan, TargetPlacement } from '../netplan/index.js';
 import type { KernelReport } from '../ports/index.js';
-import type { FaultTarget, ObservedContainer, ResolvedFaults, Snapshot } from '../resolve/index.js';
-import { toFaultStatus, type TimelineResult } from '../timeline/index.js';
+import {
+  containerNamed,
+  type FaultTarget,
+  type ObservedContainer,
+  type ResolvedFaults,
+  type Snapshot,
+} from '../resolve/index.js';
+import { toFaultStatus, type FaultTimeline, type TimelineResult } from '../timeline/index.js';
 import { memberKey } from '../api/ownership.js';
 
 /**
@@ -34,11 +44,12 @@ export function dockerTargetStatus(
   errors: ReadonlyMap<string, string> | undefined,
   where: { before?: Snapshot; networks?: FaultNetworks } = {},
 ): FaultTargetStatus {
-  const o = after.containers.find((c) => c.name === t.container);
+  const o = containerNamed(after, t.container, engineOf(t));
   const netName = (short: string) => where.networks?.dockerNames.get(short) ?? dockerName(scenario, short);
   const base: FaultTargetStatus = {
     container: t.display,
     containerId: o?.id,
+    ...engineTag(engineOf(t)),
     mechanism: 'docker',
     injected: prev?.injected ?? 0,
     recovered: prev?.recovered ?? 0,
@@ -149,6 +160,7 @@ export function netTargetStatus(
   const base: FaultTargetStatus = {
     container: p.display,
     containerId: p.containerId,
+    ...engineTag(engineOf(p)),
     phase: 'Pending',
     verified: false,
   };
@@ -199,6 +211,48 @@ export interface FaultFacts {
   kernel?: KernelReport;
   /** Docker operation errors by object (apply/execute's `errors`). */
   dockerErrors?: ReadonlyMap<string, string>;
+  /** Engines that cannot be reached now, and why: their targets are shown as last seen. */
+  unreachable?: ReadonlyMap<string, string>;
+  /** When the timeline was evaluated (the instant an engine is recorded as gone). */
+  observedAt?: Date;
+}
+
+/**
+ * A target whose engine cannot be reached: as last seen, Pending, EngineUnreachable, with the
+ * number of windows started by the moment it went (kept from the first such record).
+ */
+function awayRecord(
+  prev: FaultTargetStatus | undefined,
+  t: { display: string; containerId?: string; engine?: string },
+  why: string,
+  tl: FaultTimeline,
+  at: Date | undefined,
+): FaultTargetStatus {
+  return {
+    ...(prev ?? {}),
+    container: t.display,
+    containerId: t.containerId ?? prev?.containerId,
+    ...engineTag(engineOf(t)),
+    phase: 'Pending',
+    verified: false,
+    reason: 'EngineUnreachable',
+    lastError: why,
+    unreachable: prev?.unreachable ?? { since: (at ?? new Date(0)).toISOString(), windowsRun: tl.windowsRun },
+  };
+}
+
+/**
+ * The engine is back: windows that started after it went and closed before now were never applied
+ * there: add them to `missed` (never replayed, like a controller that was down).
+ */
+function backRecord(r: FaultTargetStatus, prev: FaultTargetStatus | undefined, tl: FaultTimeline, active: boolean) {
+  const away = prev?.unreachable;
+  if (!away) return prev?.missed ? { ...r, missed: prev.missed } : r;
+  const closed = tl.windowsRun - (active ? 1 : 0);
+  const missed = (prev?.missed ?? 0) + Math.max(0, closed - away.windowsRun);
+  const out = { ...r };
+  delete out.unreachable;
+  return missed ? { ...out, missed } : out;
 }
 
 /** Counters across windows: a fresh window counts one more injection, a recovery one more recovery. */
@@ -233,39 +287,100 @@ export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
     base.missed = (p?.missed ?? 0) + t.missed || undefined;
     const resolved = x.resolved.targets.get(f.name);
     const active = x.resolved.active.find((a) => a.fault.name === f.name);
-    const prevOf = (container: string) => p?.targets?.find((y) => y.container === container);
+    const prevOf = (container: string, engine?: string) =>
+      p?.targets?.find((y) => y.container === container && engineOf(y) === engineOf({ engine }));
+    const away = (engine: string) => x.unreachable?.get(engine);
     let targets: FaultTargetStatus[] | undefined;
     if (isDockerFault(f)) {
-      targets = (resolved?.targets ?? []).map((tg) =>
-        dockerTargetStatus(name, f, tg, !!active, active?.index, x.after, prevOf(tg.display), x.dockerErrors, {
-          before: x.before,
-          networks: x.networks,
-        }),
-      );
+      targets = (resolved?.targets ?? []).map((tg) => {
+        const prevT = prevOf(tg.display, tg.engine);
+        const why = away(engineOf(tg));
+        if (why !== undefined)
+          return awayRecord(
+            prevT,
+            { display: tg.display, containerId: tg.observed?.id, engine: tg.engine },
+            why,
+            t,
+            x.observedAt,
+          );
+        return backRecord(
+          dockerTargetStatus(name, f, tg, !!active, active?.index, x.after, prevT, x.dockerErrors, {
+            before: x.before,
+            networks: x.networks,
+          }),
+          prevT,
+          t,
+          !!active,
+        );
+      });
     } else if (active) {
       const placements = x.netplan?.placements.get(f.name);
-      targets = placements?.map((pl) =>
-        withCounters(netTargetStatus(x.netplan!, x.kernel, f.name, pl), prevOf(pl.display), active.index),
-      );
+      targets = placements?.map((pl) => {
+        const prevT = prevOf(pl.display, pl.engine);
+        if (pl.skip?.reason === 'EngineUnreachable')
+          return awayRecord(prevT, pl, away(engineOf(pl)) ?? pl.skip.message, t, x.observedAt);
+        return backRecord(
+          withCounters(netTargetStatus(x.netplan!, x.kernel, f.name, pl), prevT, active.index),
+          prevT,
+          t,
+          true,
+        );
+      });
     } else if (x.kernel && x.netplan) {
-      // Window closed: what was injected is recovered once its key is gone from every namespace.
+      // Window closed: what was injected is recovered once its key is gone from every namespace
+      // (of the engines that can be read: a target on an engine that is away waits for it).
       const key = `${x.netplan.scoped}/${f.name}`;
       const still = x.kernel.present.has(key);
       targets = p?.targets?.map((r) =>
-        r.phase !== 'Injected'
-          ? r
-          : still
-            ? {
-                ...r,
-                phase: 'Failed',
-                verified: false,
-                lastError: x.kernel!.errors[0] ?? 'still in the kernel after removal',
-              }
-            : withCounters(
-                { container: r.container, containerId: r.containerId, phase: 'Recovered', verified: true },
+        away(engineOf(r)) !== undefined
+          ? r.phase === 'Injected' || r.reason === 'EngineUnreachable'
+            ? awayRecord(
                 r,
-                undefined,
-              ),
+                { display: r.container, containerId: r.containerId, engine: r.engine },
+                away(engineOf(r))!,
+                t,
+                x.observedAt,
+              )
+            : r
+          : r.unreachable
+            ? backRecord(
+                still
+                  ? { ...r, phase: 'Pending', reason: undefined, lastError: undefined }
+                  : withCounters(
+                      {
+                        container: r.container,
+                        containerId: r.containerId,
+                        ...engineTag(engineOf(r)),
+                        phase: 'Recovered',
+                        verified: true,
+                      },
+                      { ...r, phase: r.injected ? 'Injected' : r.phase },
+                      undefined,
+                    ),
+                r,
+                t,
+                false,
+              )
+            : r.phase !== 'Injected'
+              ? r
+              : still
+                ? {
+                    ...r,
+                    phase: 'Failed',
+                    verified: false,
+                    lastError: x.kernel!.errors[0] ?? 'still in the kernel after removal',
+                  }
+                : withCounters(
+                    {
+                      container: r.container,
+                      containerId: r.containerId,
+                      ...engineTag(engineOf(r)),
+                      phase: 'Recovered',
+                      verified: true,
+                    },
+                    r,
+                    undefined,
+                  ),
       );
     } else targets = p?.targets;
     if (targets?.length) base.targets = targets;

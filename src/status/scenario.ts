@@ -38,7 +38,7 @@ export interface ReconcileFacts extends Omit<FaultFacts, 'prev' | 'timeline' | '
 export function reconciledStatus(x: ReconcileFacts): ScenarioStatus {
   const { prev, plan, exec } = x;
   const t = x.now.toISOString();
-  const ds = dockerStatus(x.desired, x.after, plan.blocked, exec?.errors ?? new Map());
+  const ds = dockerStatus(x.desired, x.after, plan.blocked, exec?.errors ?? new Map(), plan.deferred);
   let conditions = setCondition(prev.conditions, 'Valid', 'True', 'SpecValid', 'the spec passed validation', t);
   const failed = plan.blocked.length > 0 || (exec?.errors.size ?? 0) > 0;
   if (ds.ready) {
@@ -51,11 +51,14 @@ export function reconciledStatus(x: ReconcileFacts): ScenarioStatus {
       t,
     );
   } else {
-    const reason = plan.blocked.length
-      ? (plan.blocked[0].reason ?? 'Conflict')
-      : failed
-        ? 'ConvergeFailed'
-        : 'Converging';
+    const reason =
+      ds.reason === 'EngineUnreachable'
+        ? ds.reason
+        : plan.blocked.length
+          ? (plan.blocked[0].reason ?? ds.reason ?? 'Conflict')
+          : failed
+            ? 'ConvergeFailed'
+            : 'Converging';
     conditions = setCondition(conditions, 'Ready', 'False', reason, ds.notReady.slice(0, 5).join('; '), t);
   }
   const events: StatusEvent[] = [];
@@ -69,6 +72,10 @@ export function reconciledStatus(x: ReconcileFacts): ScenarioStatus {
   for (const b of plan.blocked) {
     if (!prev.events?.some((e) => e.message === b.message))
       events.push({ time: t, type: 'Warning', reason: b.reason ?? 'Conflict', message: b.message });
+  }
+  for (const d of plan.deferred ?? []) {
+    if (!prev.events?.some((e) => e.message === d.message) && !events.some((e) => e.message === d.message))
+      events.push({ time: t, type: 'Warning', reason: 'EngineUnreachable', message: d.message });
   }
   const status: ScenarioStatus = {
     observedGeneration: x.generation,
@@ -94,7 +101,13 @@ export function reconciledStatus(x: ReconcileFacts): ScenarioStatus {
       : prev.lastReconcile,
     events: pushEvents(prev.events, events),
   };
-  status.faults = faultStatuses({ ...x, prev: prev.faults, timeline: x.time.result, dockerErrors: exec?.errors });
+  status.faults = faultStatuses({
+    ...x,
+    prev: prev.faults,
+    timeline: x.time.result,
+    dockerErrors: exec?.errors,
+    unreachable: new Map((plan.deferred ?? []).map((d) => [d.engine, d.message])),
+  });
   status.conditions = degradedCondition(status, x, t);
   const tlPhase = x.time.result.scenarioPhase;
   if (status.phase !== 'Failed')

@@ -13,6 +13,8 @@ export interface EngineOptions {
    * DOCKER_HOST / DOCKER_CERT_PATH / DOCKER_TLS_VERIFY, which dockerode reads when the client is built.
    */
   host?: string;
+  /** TLS client material (PEM text) for a tcp/https engine: the engine is then spoken to over https. */
+  tls?: { ca?: string; cert?: string; key?: string; skipVerify?: boolean };
 }
 
 function modemOptions(opts: EngineOptions): Docker.DockerOptions {
@@ -24,13 +26,22 @@ function modemOptions(opts: EngineOptions): Docker.DockerOptions {
       return { socketPath: opts.host.slice('unix://'.length), host: undefined, port: undefined, protocol: 'http' };
     }
     const u = new URL(opts.host.includes('://') ? opts.host : `tcp://${opts.host}`);
-    const https = u.protocol === 'https:';
+    const https = u.protocol === 'https:' || opts.tls !== undefined;
+    const tls = opts.tls
+      ? {
+          ...(opts.tls.ca ? { ca: opts.tls.ca } : {}),
+          ...(opts.tls.cert ? { cert: opts.tls.cert } : {}),
+          ...(opts.tls.key ? { key: opts.tls.key } : {}),
+          ...(opts.tls.skipVerify ? { checkServerIdentity: () => undefined } : {}),
+        }
+      : {};
     return {
       socketPath: undefined,
       host: u.hostname,
       port: u.port || (https ? '2376' : '2375'),
       protocol: https ? 'https' : 'http',
-    };
+      ...tls,
+    } as Docker.DockerOptions;
   }
   return {};
 }

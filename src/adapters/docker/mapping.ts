@@ -31,6 +31,7 @@ export interface RawNetwork {
   Id: string;
   Name: string;
   Driver: string;
+  Scope?: string;
   EnableIPv6?: boolean;
   Internal?: boolean;
   Attachable?: boolean;
@@ -169,6 +170,7 @@ export function toNetwork(n: RawNetwork): ObservedNetwork {
     id: n.Id,
     name: n.Name,
     driver: n.Driver,
+    ...(n.Scope ? { scope: n.Scope } : {}),
     labels: { ...(n.Labels ?? {}) },
     internal: !!n.Internal,
     attachable: !!n.Attachable,

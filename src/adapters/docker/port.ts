@@ -77,6 +77,34 @@ export function createDockerPort(opts: DockerPortOptions = {}): DockerAdapter {
       return found !== undefined;
     },
 
+    async swarm() {
+      const info = (await e.call("read the engine's info", (abortSignal) =>
+        (client as unknown as { info(o: object): Promise<unknown> }).info({ abortSignal }),
+      )) as {
+        Swarm?: {
+          LocalNodeState?: string;
+          ControlAvailable?: boolean;
+          Cluster?: { ID?: string };
+          NodeAddr?: string;
+          NodeID?: string;
+        };
+      };
+      const sw = info.Swarm ?? {};
+      const nodes = sw.ControlAvailable
+        ? await e.call("list the Swarm's nodes", (abortSignal) =>
+            (client as unknown as { listNodes(o: object): Promise<{ ID: string }[]> }).listNodes({ abortSignal }),
+          )
+        : undefined;
+      return {
+        ...(sw.NodeID ? { nodeId: sw.NodeID } : {}),
+        ...(nodes ? { nodeIds: nodes.map((n) => n.ID) } : {}),
+        state: sw.LocalNodeState ?? 'inactive',
+        manager: !!sw.ControlAvailable,
+        ...(sw.Cluster?.ID ? { clusterId: sw.Cluster.ID } : {}),
+        ...(sw.NodeAddr ? { nodeAddr: sw.NodeAddr } : {}),
+      };
+    },
+
     watchEvents(onEvent, signal, onReconnect) {
       return watchWithReconnect(opts.eventSource ?? engineEventSource(e), onEvent, signal, onReconnect, opts);
     },

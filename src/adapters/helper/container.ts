@@ -99,7 +99,13 @@ const shortId = (id: string) => id.slice(0, 12);
 
 export function helperContainer(
   e: EngineCalls,
-  opts: { name: string; image: string; labels: Record<string, string>; capabilities?: readonly string[] },
+  opts: {
+    name: string;
+    image: string;
+    labels: Record<string, string>;
+    capabilities?: readonly string[];
+    loadFrom?: Docker;
+  },
 ): HelperContainer {
   const { client: docker, call, tolerant } = e;
   const { name, image } = opts;
@@ -138,9 +144,34 @@ export function helperContainer(
     }
   }
 
+  /**
+   * The image is not on this engine: copy it from `loadFrom` (the controller's own engine), as
+   * `docker save | docker load` through the API. Never a pull.
+   */
+  async function loadIfAbsent(): Promise<void> {
+    const has = await tolerant(
+      `inspect helper image "${image}"`,
+      (abortSignal) => docker.getImage(image).inspect({ abortSignal } as object) as Promise<{ Id: string }>,
+    );
+    if (has) return;
+    const source = opts.loadFrom!;
+    await call(
+      `load helper image "${image}" onto the engine (from the controller's engine, never pulled)`,
+      async () => {
+        const tar = await source.getImage(image).get();
+        const out = (await docker.loadImage(tar, { quiet: true })) as NodeJS.ReadableStream;
+        let text = '';
+        for await (const chunk of out) text += String(chunk);
+        if (/"error"/.test(text)) throw new Error(`docker load answered: ${text.slice(0, 500)}`);
+      },
+      5 * 60_000,
+    );
+  }
+
   async function ensureLive(): Promise<Live> {
     const op = `ensure helper container "${name}"`;
     let img: { Id: string };
+    if (opts.loadFrom) await loadIfAbsent();
     try {
       img = await call(
         `inspect helper image "${image}"`,

@@ -32,6 +32,8 @@ export interface HelperExecOptions {
    * works (container.ts says why each); a test takes one away to see the failure it makes.
    */
   capabilities?: readonly string[];
+  /** The engine to copy the image from when it is absent here (docker save | docker load; never pulled). */
+  loadFrom?: Docker;
 }
 
 /** NetnsExec plus the helper's lifecycle; run() calls ensure() itself when needed. */
@@ -65,6 +67,7 @@ export function createHelperExec(docker: Docker, opts: HelperExecOptions = {}): 
     image: opts.image ?? HELPER_IMAGE,
     labels: opts.labels ?? {},
     capabilities: opts.capabilities,
+    loadFrom: opts.loadFrom,
   });
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const maxOutputBytes = opts.maxOutputBytes ?? 16 * 1024 * 1024;

@@ -14,13 +14,14 @@
 //   repeat.overlap schedule.invalid schedule.duration timeZone.invalid cap.unknown env.key
 //   label.key label.reserved image.invalid network.external network.driver network.option
 //   container.networkMode member.networkMode member.defaultBridge ref.volume volume.option
-//   mount.source mount.target
+//   mount.source mount.target engine.overlay engine.mismatch
 //
 // One module per part of the spec, run in the order below; that order is the order of the issues.
 // Members and faults refer to networks through the NetworkRef that checkNetworks returns.
 
 import type { Issue } from '../types.js';
 import { checkContainers } from './containers.js';
+import { checkEngines } from './engines.js';
 import { checkFaults } from './faults.js';
 import { checkMembers } from './members.js';
 import { checkNetworks } from './networks.js';
@@ -40,6 +41,7 @@ export function semanticIssues(root: unknown): Issue[] {
   const modes = checkContainers(r, spec, volumeNames);
   checkMembers(r, spec, networkRef, modes);
   checkFaults(r, spec, networkRef);
+  checkEngines(r, spec);
   checkScenarioDuration(r, spec);
   return r.issues;
 }

@@ -8,6 +8,7 @@ import type { AddressPool } from '../../plan/addresses.js';
 import { controllerIdFor } from '../../controller/lease.js';
 import { systemClock } from '../../store/index.js';
 import { createLogger } from '../log.js';
+import { DEFAULT_ENGINE } from '../../api/ownership.js';
 import { createDirStore, engineHostRoutes, type StatusIn } from '../wiring.js';
 import { stateDirOf, watchedDir } from '../input.js';
 import {
@@ -33,7 +34,11 @@ interface Opts {
   logLevel: string;
   netnsExec: string;
   hostRules: 'auto' | 'off';
+  engine: string[];
+  context: string[];
 }
+
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function controllerCommand(program: Command): Command {
   const cmd = program
@@ -59,6 +64,22 @@ export function controllerCommand(program: Command): Command {
     .addOption(addressPoolOption())
     .addOption(
       new Option(
+        '--engine <NAME=URL>',
+        'another Docker engine, named as scenarios write it (engine: NAME): unix:///path, tcp://host:port, https://host:port (TLS from DOCKER_CERT_PATH); repeatable; default=URL replaces DOCKER_HOST',
+      )
+        .argParser(collect)
+        .default([]),
+    )
+    .addOption(
+      new Option(
+        '--context <NAME[=CONTEXT]>',
+        'the engine of a Docker CLI context (its endpoint and TLS, from $DOCKER_CONFIG/contexts), named NAME; repeatable',
+      )
+        .argParser(collect)
+        .default([]),
+    )
+    .addOption(
+      new Option(
         '--status-in <where>',
         'where each status is written: file (into the scenario file) or sidecar (.faultline/<file>.status.yaml beside it; the committed file is never written)',
       )
@@ -78,9 +99,17 @@ export function controllerCommand(program: Command): Command {
       const log = createLogger(opts.logLevel);
       const dir = resolve(await watchedDir(self));
       // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
-      const [{ createDockerPort }, { createKernel }, { dockerdPid, hostRoutes }] = await Promise.all([
+      const [
+        { createDockerPort },
+        { createKernel, createEngineKernels },
+        { engineConfigs },
+        { connectEngine },
+        { dockerdPid, hostRoutes },
+      ] = await Promise.all([
         import('../../adapters/docker/port.js'),
         import('../netfaults.js'),
+        import('../engines.js'),
+        import('../../adapters/docker/client.js'),
         import('../../adapters/hostns.js'),
       ]);
       // Metrics first: /healthz answers and /readyz says 503 while the controller starts.
@@ -93,16 +122,28 @@ export function controllerCommand(program: Command): Command {
             })
           : undefined;
       if (server) log.info({ metrics: server.address }, 'serving /metrics, /healthz and /readyz');
-      const docker = createDockerPort();
-      const kernel = await createKernel(
-        docker,
-        { mode: opts.netnsExec, hostRules: opts.hostRules },
-        log,
-        controllerIdFor(dir),
+      const configs = engineConfigs(opts.engine, opts.context);
+      const given = configs.find((c) => c.name === DEFAULT_ENGINE);
+      const docker = createDockerPort(given?.options ?? {});
+      const others = new Map(
+        configs.filter((c) => c.name !== DEFAULT_ENGINE).map((c) => [c.name, createDockerPort(c.options)] as const),
       );
+      for (const c of configs) log.info({ engine: c.name, where: c.where }, `engine ${c.name}`);
+      const made: { controller?: Controller } = {};
+      const kernel = others.size
+        ? createEngineKernels(
+            new Map([[DEFAULT_ENGINE, docker], ...others]),
+            // The helper image is copied from the engine of DOCKER_HOST (this host's) to any engine lacking it.
+            { mode: opts.netnsExec, hostRules: opts.hostRules, loadFrom: connectEngine(), execTimeoutMs: 60_000 },
+            log,
+            controllerIdFor(dir),
+            () => new Set(made.controller?.view.state().reachable ?? [DEFAULT_ENGINE]),
+          )
+        : await createKernel(docker, { mode: opts.netnsExec, hostRules: opts.hostRules }, log, controllerIdFor(dir));
       const controller = new Controller({
         dir,
         docker,
+        ...(others.size ? { engines: others } : {}),
         store: createDirStore(dir, undefined, { statusIn: opts.statusIn }),
         kernel,
         clock: systemClock(),
@@ -117,6 +158,7 @@ export function controllerCommand(program: Command): Command {
         onQuiet: fullGc(),
         metrics: prom?.sink,
       });
+      made.controller = controller;
       // A signal while standing by (another controller acts on the directory) ends the wait too.
       const stop = (sig: string) => {
         log.info({ signal: sig }, 'stopping');
@@ -145,6 +187,7 @@ export function controllerCommand(program: Command): Command {
     'faultline controller --dir scenarios &',
     'FAULTLINE_DIR=scenarios FAULTLINE_WORKERS=8 faultline controller --log-level debug',
     'faultline controller --netns-exec helper    # not root on the engine host',
+    'faultline controller --context b=fl-b --engine c=tcp://10.0.0.3:2375    # several engines (engine: b in scenarios)',
     'faultline controller --metrics-addr :9464   # then: curl localhost:9464/metrics',
     'faultline controller --status-in sidecar    # a git checkout stays clean; echo .faultline/ >> .gitignore',
   ]);

@@ -1,0 +1,77 @@
+// The plan of one scenario across several engines (plan/engines.ts): overlays through the Swarm
+// manager, each engine's part tagged with its engine, refusals that say what to run.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import type { Scenario } from '../../../src/api/types.js';
+import { desiredState } from '../../../src/plan/desired.js';
+import { planScenario, planToText } from '../../../src/plan/plan.js';
+import type { Snapshot } from '../../../src/resolve/index.js';
+
+const scn: Scenario = {
+  apiVersion: 'faultline.dev/v1alpha1',
+  kind: 'Scenario',
+  metadata: { name: 'xs' },
+  spec: {
+    networks: [{ name: 'ov', driver: 'overlay', ipam: { config: [{ subnet: '10.247.7.0/24' }] } }],
+    containers: [
+      { name: 'a', image: 'faultline/testbox' },
+      { name: 'b', image: 'faultline/testbox', engine: 'b' },
+    ],
+    members: [{ network: 'ov', select: { names: ['a', 'b'] } }],
+  },
+};
+const empty: Snapshot = { networks: [], containers: [], takenAt: '2026-11-30T00:00:00Z' };
+const d = () => desiredState('ctl', scn, empty);
+
+test('an overlay is created once through the manager; each container on its own engine, attached at create', () => {
+  const plan = planScenario(d(), empty, { reachable: ['b', 'default'], manager: 'default', swarm: ['default', 'b'] });
+  const text = planToText(plan);
+  assert.match(
+    text,
+    /phase \d: *\n *network\.create xs_ov {2}# declared in spec\.networks\[0\], absent \(through the Swarm manager\)/,
+  );
+  assert.match(text, /container\.create xs_a {2}#.*\(network xs_ov, aliases a\)/);
+  assert.match(text, /container\.create xs_b @b {2}#.*\(network xs_ov, aliases b\)/);
+  assert.match(text, /container\.start xs_b @b/);
+  assert.equal((text.match(/network\.create/g) ?? []).length, 1, 'one create, not one per engine');
+  assert.deepEqual(plan.blocked, []);
+});
+
+test('no manager: the overlay is refused with the commands that make a Swarm', () => {
+  const plan = planScenario(d(), empty, { reachable: ['b', 'default'] });
+  const b = plan.blocked.find((x) => x.kind === 'network');
+  assert.equal(b?.reason, 'NoSwarmManager');
+  assert.match(b!.message, /docker swarm init --advertise-addr/);
+  assert.match(b!.message, /docker swarm join --token/);
+});
+
+test('an engine outside the Swarm: its members are refused with what to run there', () => {
+  const plan = planScenario(d(), empty, { reachable: ['b', 'default'], manager: 'default', swarm: ['default'] });
+  const b = plan.blocked.find((x) => x.kind === 'member');
+  assert.equal(b?.reason, 'EngineNotInSwarm');
+  assert.match(b!.message, /docker swarm join-token worker/);
+});
+
+test('an unreachable engine: its part waits (deferred), the rest is planned', () => {
+  const plan = planScenario(d(), empty, {
+    reachable: ['default'],
+    unreachable: new Map([['b', 'connect ECONNREFUSED']]),
+    manager: 'default',
+    swarm: ['default', 'b'],
+  });
+  const text = planToText(plan);
+  assert.match(text, /container\.create xs_a/);
+  assert.doesNotMatch(text, /@b/);
+  assert.deepEqual(
+    plan.deferred?.map((x) => x.engine),
+    ['b'],
+  );
+  assert.match(text, /waiting for engine b: engine b is unreachable: connect ECONNREFUSED/);
+});
+
+test('an engine the controller does not know: what is declared on it is refused (UnknownEngine)', () => {
+  const plan = planScenario(d(), empty, { reachable: ['default'], manager: 'default', swarm: ['default'] });
+  const b = plan.blocked.find((x) => x.kind === 'container');
+  assert.equal(b?.reason, 'UnknownEngine');
+  assert.match(b!.message, /--engine b=URL or --context b/);
+});
