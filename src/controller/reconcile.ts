@@ -12,16 +12,18 @@
 import type { Logger } from 'pino';
 import { parseScenario, type ParseResult } from '../api/parse.js';
 import { formatIssue } from '../api/format.js';
-import type { FaultAction, FaultSpec, Issue, Scenario, ScenarioStatus } from '../api/types.js';
+import type { FaultAction, FaultSpec, Issue, ObservedEffect, Scenario, ScenarioStatus } from '../api/types.js';
 import { kindOf } from '../api/kinds.js';
 import { desiredState, type DesiredState } from '../plan/desired.js';
 import { dockerFaultEffects } from '../plan/fault-effects.js';
 import { faultNetworks } from '../plan/external.js';
 import { isEmptyPlan, planOps, planScenario, type Plan } from '../plan/plan.js';
 import { planNetns, type NetPlan } from '../netplan/index.js';
+import { planProbes } from '../netplan/probe.js';
+import { judge } from '../netplan/probe.js';
 import { resolveFaults, type ActiveFault, type Snapshot } from '../resolve/index.js';
 import { evaluateRecorded } from '../timeline/index.js';
-import { invalidStatus, reconciledStatus, statusChanged } from '../status/index.js';
+import { invalidStatus, reconciledStatus, statusChanged, withObserved } from '../status/index.js';
 import type {
   Clock,
   DockerPort,
@@ -180,7 +182,7 @@ export class Reconciler {
     if (net?.kernel.errors.length) this.deps.metrics?.error('kernel');
     if (net?.kernel.superseded) return { ops: exec?.results.length ?? 0, requeueAfterMs: 0, scenario, desired };
 
-    const status = reconciledStatus({
+    const computed = reconciledStatus({
       prev,
       generation: parsed.generation,
       scenario,
@@ -199,6 +201,8 @@ export class Reconciler {
       kernel: net?.kernel,
     });
     lap('status');
+    const status = await this.probe(scenario, net?.plan, after, computed, prev, parsed.generation);
+    lap('probe');
     const newerSpec = await this.write(name, file, parsed, status);
     const phases = lap('write');
     log.debug({ scenario: name, ms: phases, commands: net?.kernel.commands, writes: net?.kernel.writes }, 'reconciled');
@@ -249,6 +253,54 @@ export class Reconciler {
       seed: intent.seed,
       hostPath,
     });
+  }
+
+  /**
+   * verify: probe — after the read-back, measure the effect of each `verify: probe` fault on its
+   * verified targets by packets (netplan/probe.ts decides what is due; the kernel engine measures,
+   * one at a time) and write what was observed beside what was requested.
+   */
+  private async probe(
+    scenario: Scenario,
+    plan: NetPlan | undefined,
+    view: Snapshot,
+    status: ScenarioStatus,
+    prev: ScenarioStatus,
+    generation: number,
+  ): Promise<ScenarioStatus> {
+    const { kernel, clock, log } = this.deps;
+    if (!plan || !(scenario.spec.faults ?? []).some((f) => f.verify === 'probe')) return status;
+    const decisions = planProbes({
+      scenario,
+      plan,
+      view,
+      faults: status.faults ?? [],
+      prev: prev.faults,
+      respec: prev.observedGeneration !== generation,
+      now: clock.now(),
+    });
+    const observed = new Map<string, Map<string, ObservedEffect>>();
+    for (const d of decisions) {
+      let o: ObservedEffect;
+      if ('observed' in d) o = d.observed;
+      else if (!kernel?.measure)
+        o = judge(
+          d.measure.spec,
+          { peer: d.measure.peer.address, samples: 0, error: 'this controller cannot measure' },
+          clock.now(),
+        );
+      else {
+        const m = await kernel.measure(d.measure);
+        o = judge(d.measure.spec, m, clock.now());
+        log.info(
+          { scenario: scenario.metadata.name, fault: d.fault, target: d.target, observed: o },
+          `probe: ${o.verdict}`,
+        );
+      }
+      if (!observed.has(d.fault)) observed.set(d.fault, new Map());
+      observed.get(d.fault)!.set(d.target, o);
+    }
+    return withObserved(status, observed, clock.now());
   }
 
   /** The valid scenario and status of `file` as last read (no I/O). */

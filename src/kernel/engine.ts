@@ -62,6 +62,7 @@ import type {
   NetnsExec,
   NetnsOutcome,
   PreparedRun,
+  ProbeRequest,
   ScratchNetns,
 } from '../ports/index.js';
 import type { Snapshot } from '../resolve/index.js';
@@ -69,6 +70,8 @@ import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../ob
 import { runSteps } from '../apply/steps.js';
 import { pool } from '../apply/pool.js';
 import { LABEL_ROLE } from '../api/ownership.js';
+import type { Measurement } from '../netfaults/probe.js';
+import { measure } from './probe.js';
 
 export interface KernelEngineOptions {
   /**
@@ -153,6 +156,7 @@ export class KernelEngine implements KernelPort {
   private readonly cache = new Map<string, NsCache>();
   private hostCache?: HostCache;
   private readonly locks = new Map<string, Promise<unknown>>();
+  private measuring: Promise<unknown> = Promise.resolve();
   /** Namespaces known to run (target by key), from the latest plans and the sweep. */
   private readonly targets = new Map<string, NetnsTarget>();
   private readonly root: string;
@@ -660,6 +664,13 @@ export class KernelEngine implements KernelPort {
   }
 
   /** Stop every program started ahead of a transition (the controller is stopping). */
+  /** verify: probe — one measurement at a time, whatever the scenario (kernel/probe.ts). */
+  measure(req: ProbeRequest): Promise<Measurement> {
+    const next = this.measuring.then(() => measure(this.o.exec, req));
+    this.measuring = next.catch(() => undefined);
+    return next;
+  }
+
   close(): void {
     this.standby.clear();
     for (const list of this.warm.values()) for (const w of list) w.run.cancel();

@@ -251,9 +251,15 @@ export function tbfState(b: BandwidthParams): Record<string, number> {
   return s;
 }
 
-/** The queue of an htb-shaped class with no netem: bfifo, sized from limit or 50 ms at ceil. */
+/**
+ * The queue of an htb-shaped class with no netem: bfifo, sized from limit or 50 ms at ceil — but
+ * never smaller than two GSO super-packets (64 KiB each: a veth hands TCP's segments to the qdisc
+ * unsegmented, and a bfifo drops every packet larger than its room; measured on this kernel, a
+ * 25 kB queue slowed a 4 Mbit/s class to ~140 kbit/s).
+ */
+export const GSO_MAX_BYTES = 65536;
 export function htbFifoLimit(h: NonNullable<LeafSpec['htb']>): number {
-  return h.limitBytes ?? Math.max(2 * 1514, Math.ceil((h.ceilBps / 8) * 0.05));
+  return h.limitBytes ?? Math.max(2 * GSO_MAX_BYTES, Math.ceil((h.ceilBps / 8) * 0.05));
 }
 
 export function leafStateOf(spec: LeafSpec): LeafState {

@@ -2,6 +2,8 @@
 // them (adapters/), tests fake them. Nothing in this folder does I/O.
 import type { ScenarioStatus } from '../api/types.js';
 import type { Capabilities, Degraded } from '../netfaults/index.js';
+import type { Measurement } from '../netfaults/probe.js';
+import type { ProbeRequest } from '../netplan/probe.js';
 import type { HostPath, NetPlan, NetnsTarget } from '../netplan/index.js';
 import type { ObservedContainer, ObservedNetwork, ObservedVolume, Snapshot } from '../resolve/index.js';
 import type {
@@ -167,7 +169,15 @@ export interface KernelPort {
   invalidate(): void;
   /** The controller stops: release what the engine holds (programs started ahead of a transition). */
   close?(): void;
+  /**
+   * verify: probe — measure one fault's effect by packets from inside the target's namespace
+   * against a peer of the scenario (one measurement at a time). Optional: without it, probes are
+   * reported Inconclusive.
+   */
+  measure?(req: ProbeRequest): Promise<Measurement>;
 }
+
+export type { ProbeEnd, ProbeRequest } from '../netplan/probe.js';
 
 // ---------------------------------------------------------------- the directory of files
 

@@ -3,3 +3,4 @@ export * from './conditions.js';
 export * from './docker.js';
 export * from './faults.js';
 export * from './scenario.js';
+export * from './probe.js';

@@ -65,7 +65,7 @@ describe('parsers on captured kernel output', () => {
     assert.deepEqual(leafStateFromQdisc(tbf).params, { rateBytes: 125000, burstBytes: 32768, latUs: 50000 });
     assert.ok(q.some((r) => r.dev === 'eth0' && r.kind === 'ingress' && r.parent === 'ffff:fff1'));
     // the htb-shaped class queues in a bfifo
-    assert.deepEqual(leafStateFromQdisc(q.find((r) => r.handle === '221f:')!).params, { limit: 25000 });
+    assert.deepEqual(leafStateFromQdisc(q.find((r) => r.handle === '221f:')!).params, { limit: 131072 });
   });
 
   it('a tbf peak bucket: "minburst" in JSON, the peak rate from `tc qdisc show` text (iproute2 6.1)', () => {
@@ -242,7 +242,7 @@ describe('diff against the kernel', () => {
     assert.deepEqual(d.pendingKeys, ['shop/web-link']);
   });
 
-  it('a ceil change is one `class change` (and the parent follows the largest ceil)', () => {
+  it('a ceil change is one `class change` (and the parent follows the largest ceil; the leaf queue keeps its GSO floor)', () => {
     const changed = APPLIED.map(([s, f, r]): [string, FaultSpec, ResolvedFault] =>
       f.name === 'cache-link' ? [s, { ...f, bandwidth: { rate: '1mbit', ceil: '6mbit' } } as FaultSpec, r] : [s, f, r],
     );
@@ -253,7 +253,6 @@ describe('diff against the kernel', () => {
         [
           'class change dev eth0 classid 1fa1:1 htb rate 6mbit ceil 6mbit',
           'class change dev eth0 classid 1fa1:221f htb rate 1mbit ceil 6mbit burst 3028b cburst 7500b',
-          'qdisc replace dev eth0 parent 1fa1:221f handle 221f: bfifo limit 37500',
         ],
       ],
     );
@@ -272,7 +271,7 @@ describe('diff against the kernel', () => {
           'class del dev eth0 classid 1fa1:3397',
           'class change dev eth0 classid 1fa1:1 htb rate 8mbit ceil 8mbit',
           'class add dev eth0 parent 1fa1:1 classid 1fa1:3397 htb rate 2mbit ceil 8mbit burst 3028b cburst 10000b',
-          'qdisc add dev eth0 parent 1fa1:3397 handle 3397: bfifo limit 50000',
+          'qdisc add dev eth0 parent 1fa1:3397 handle 3397: bfifo limit 131072',
           'filter add dev eth0 parent 1fa1: protocol ip prio 16224 u32 match ip dst 10.213.0.6/32 flowid 1fa1:3397',
         ],
       ],
