@@ -83,7 +83,8 @@ async function p2pPlugin(t: test.TestContext): Promise<{ name: string; calls: st
   t.after(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(socket, { force: true });
-    await run('ip', ['link', 'del', `flp${tag}a`]).catch(() => undefined);
+    // Either end still in the host's namespace (a member that never started) takes the pair with it.
+    for (const end of ['a', 'b']) await run('ip', ['link', 'del', `flp${tag}${end}`]).catch(() => undefined);
   });
   return { name, calls };
 }
