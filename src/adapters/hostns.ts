@@ -4,6 +4,36 @@
 // another namespace; the daemon is, by definition, where its bridges are.
 import { readdir, readFile } from 'node:fs/promises';
 
+/**
+ * The IPv4 routes of a process's network namespace (`/proc/<pid>/net/route`) as CIDRs, the default
+ * route left out: what the host already reaches, which faultline's address pools must not cover.
+ * Unreadable (another pid namespace): none.
+ *
+ *   Iface Destination Gateway  Flags ... Mask        →  0000FC0A / 00FFFFFF  →  10.252.0.0/24
+ */
+export async function hostRoutes(pid: number): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/net/route`, 'utf8');
+  } catch {
+    return [];
+  }
+  const le = (hex: string) => {
+    const n = parseInt(hex, 16) >>> 0;
+    return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
+  };
+  const out = new Set<string>();
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || !/^[0-9A-Fa-f]{8}$/.test(f[1]) || !/^[0-9A-Fa-f]{8}$/.test(f[7])) continue;
+    const mask = le(f[7]);
+    const prefix = mask.reduce((n, b) => n + (b.toString(2).match(/1/g)?.length ?? 0), 0);
+    if (prefix === 0) continue;
+    out.add(`${le(f[1]).join('.')}/${prefix}`);
+  }
+  return [...out].sort();
+}
+
 /** The pid of a running `dockerd` visible in /proc, else `fallback`. */
 export async function dockerdPid(fallback: number): Promise<number> {
   let pids: string[];

@@ -15,6 +15,7 @@ export {
   type IpFamily,
 } from './net.js';
 export { isRfc3339 } from './time.js';
+export { failpoint } from './failpoint.js';
 export { parseScenario, MAX_FILE_BYTES, MAX_ALIAS_COUNT, type ParseOptions, type ParseResult } from './parse.js';
 export { guardText, tooLargeIssue, MAX_DEPTH } from './guard.js';
 export { validateScenario } from './validate.js';

@@ -2,6 +2,7 @@
 // (`ip -batch -`, `tc -batch -`, `iptables-restore --noflush`). No decisions: the diff decided.
 import type { ExecStep } from '../netfaults/index.js';
 import type { NetnsExec } from '../ports/index.js';
+import { failpoint } from '../api/failpoint.js';
 
 export async function runSteps(
   exec: NetnsExec,
@@ -12,6 +13,7 @@ export async function runSteps(
   for (const s of steps) {
     const r = await exec.run(target, s.argv, s.stdin);
     ran++;
+    failpoint('netns-step');
     if (r.code !== 0) {
       return {
         ran,

@@ -7,7 +7,8 @@ import { parseScenario } from '../api/parse.js';
 import { formatIssue } from '../api/format.js';
 import type { Scenario } from '../api/types.js';
 import { peekName } from '../controller/controller.js';
-import { currentLease } from '../controller/lease.js';
+import { controllerIdFor, currentLease } from '../controller/lease.js';
+import { defaultStateDir, readHealth } from '../controller/health.js';
 import { listFiles, readScenarioFile } from './wiring.js';
 import { readSidecar } from '../store/index.js';
 import type { Listed } from './tables.js';
@@ -193,9 +194,34 @@ export async function listDir(dir: string): Promise<Listed[]> {
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** The state directory a command was given (--state-dir, FAULTLINE_STATE_DIR) or the default. */
+export function stateDirOf(cmd: Command): string {
+  return cmd.opts<{ stateDir?: string }>().stateDir ?? defaultStateDir(process.env, process.getuid?.());
+}
+
+/**
+ * The items with what the controller could not write into their files: a scenario whose status the
+ * filesystem refuses shows the status the controller keeps for it, and the problem.
+ */
+export async function withHealth(dir: string, items: Listed[], stateDir: string): Promise<Listed[]> {
+  const health = await readHealth(dir, controllerIdFor(dir), stateDir);
+  if (!health?.statusWrites.length) return items;
+  return items.map((it) => {
+    const p = health.statusWrites.find((x) => x.scenario === it.name);
+    if (!p) return it;
+    const { status, ...problem } = p;
+    return {
+      ...it,
+      statusWrite: problem,
+      ...(status && it.scenario ? { scenario: { ...it.scenario, status } } : {}),
+    };
+  });
+}
+
 /** The scenario called `name` in `dir`, or a UserError. */
-export async function findScenario(dir: string, name: string): Promise<Listed> {
-  const it = (await listDir(dir)).find((i) => i.name === name);
+export async function findScenario(dir: string, name: string, stateDir?: string): Promise<Listed> {
+  const all = await listDir(dir);
+  const it = (stateDir ? await withHealth(dir, all, stateDir) : all).find((i) => i.name === name);
   if (!it) throw new UserError(`scenario "${name}" not found in ${dir}`);
   return it;
 }

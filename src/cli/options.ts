@@ -10,6 +10,7 @@
 // reads it while parsing the command line — never at module load — and --help shows it.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../api/duration.js';
+import { DEFAULT_ADDRESS_POOL, parseAddressPool, type AddressPool } from '../plan/addresses.js';
 
 /** A mistake the user can fix (bad input, missing file): printed without a stack, exit 1. */
 export class UserError extends Error {
@@ -85,6 +86,32 @@ export const hostRulesOption = () =>
     .choices(['auto', 'off'])
     .env('FAULTLINE_HOST_RULES')
     .default('auto');
+
+/** "10.200.0.0/16/24,10.201.0.0/16/24" → pools; "docker": none (Docker's own default pools). */
+export function addressPools(value: string): AddressPool[] {
+  if (value.trim() === 'docker') return [];
+  try {
+    return value.split(',').map((p) => parseAddressPool(p));
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message}. Or "docker" for Docker's own default pools.`);
+  }
+}
+
+export const addressPoolOption = () =>
+  new Option(
+    '--address-pool <pools>',
+    'subnets for networks declared without one: <network>/<prefix>/<block prefix>, comma-separated; "docker" leaves it to Docker\'s default pools',
+  )
+    .argParser(addressPools)
+    .env('FAULTLINE_ADDRESS_POOL')
+    .default(addressPools(DEFAULT_ADDRESS_POOL), DEFAULT_ADDRESS_POOL);
+
+/** Where controllers keep their health records (controller/health.ts); default by user. */
+export const stateDirOption = () =>
+  new Option(
+    '--state-dir <dir>',
+    'where the controller records what it cannot write into the files (read by get and describe); default /run/faultline as root, else $TMPDIR/faultline-<uid>',
+  ).env('FAULTLINE_STATE_DIR');
 
 /** -f; `-f -` reads the scenario from stdin (see input.ts). */
 export const filenameOption = (what: string) => new Option('-f, --filename <path>', `${what}; - reads stdin`);

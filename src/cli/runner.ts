@@ -27,6 +27,7 @@ import type { FaultStatus, Scenario, ScenarioStatus, TimelineSpec } from '../api
 import { Controller } from '../controller/controller.js';
 import { systemClock } from '../store/index.js';
 import type { DockerPort, KernelPort } from '../ports/index.js';
+import type { AddressPool } from '../plan/addresses.js';
 import type { CommandExit, RunningCommand, StartCommand } from '../adapters/command.js';
 import { readStatus, ScenarioStore } from '../store/index.js';
 import { compileSchedule } from '../timeline/schedule.js';
@@ -56,6 +57,8 @@ export interface RunOptions {
   keep: boolean;
   out: NodeJS.WritableStream & { isTTY?: boolean };
   env?: NodeJS.ProcessEnv;
+  addressPools?: AddressPool[];
+  hostRoutes?: () => Promise<string[]>;
   command?: CommandOptions;
 }
 
@@ -294,6 +297,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     store: createDirStore(dir, store),
     clock: systemClock(),
     log: o.log,
+    addressPools: o.addressPools,
+    hostRoutes: o.hostRoutes,
   });
   const report = new RunReporter(o.out, o.env);
   const say = (line: string) => report.line(line);

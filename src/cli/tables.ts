@@ -1,6 +1,7 @@
 // The tables of `get` and `describe` (kubectl habits: aligned columns, ages, events last).
 import { FAULT_ACTIONS } from '../api/kinds.js';
 import type { FaultActions, FaultBase, FaultStatus, Scenario, ScenarioStatus } from '../api/types.js';
+import type { StatusWriteProblem } from '../controller/health.js';
 
 /** A fault as written in a file that may not be valid: any field may be missing. */
 type DeclaredFault = Partial<FaultBase & FaultActions>;
@@ -34,7 +35,12 @@ export interface Listed {
   name: string;
   scenario?: Partial<Scenario>;
   error?: string;
+  /** The controller cannot write this file's status (its health record); `scenario.status` is its own. */
+  statusWrite?: Omit<StatusWriteProblem, 'status'>;
 }
+
+/** "StatusWriteFailed (EROFS)", for a table cell. */
+const writeProblem = (p: Listed['statusWrite']) => (p ? `${p.reason}${p.errno ? ` (${p.errno})` : ''}` : '');
 
 function ready(st: ScenarioStatus | undefined): string {
   const c = st?.conditions?.find((x) => x.type === 'Ready');
@@ -49,6 +55,9 @@ const count = <T extends { phase: string }>(xs: T[] | undefined, ok: string): st
 export function renderGet(items: Listed[], now: Date, wide: boolean): string {
   const head = ['NAME', 'PHASE', 'READY', 'NETWORKS', 'CONTAINERS', 'MEMBERS', 'AGE'];
   if (wide) head.push('GENERATION', 'OBSERVED', 'FILE');
+  // Only when the controller could not write some file's status: a column that says so.
+  const notes = items.some((i) => i.statusWrite);
+  if (notes) head.push('STATUS-WRITE');
   const rows = [head];
   for (const it of items) {
     const st = it.scenario?.status;
@@ -63,6 +72,7 @@ export function renderGet(items: Listed[], now: Date, wide: boolean): string {
     ];
     if (wide)
       row.push(String(it.scenario?.metadata?.generation ?? '-'), String(st?.observedGeneration ?? '-'), it.file);
+    if (notes) row.push(writeProblem(it.statusWrite));
     rows.push(row);
   }
   return table(rows);
@@ -79,6 +89,14 @@ export function renderDescribe(it: Listed, now: Date): string {
   kv('Phase', st.phase ?? 'Pending');
   kv('Started', st.startedAt ? `${st.startedAt} (${age(st.startedAt, now)} ago)` : undefined);
   kv('Generation', `${s.metadata?.generation ?? '-'} (observed ${st.observedGeneration ?? '-'})`);
+  if (it.statusWrite) {
+    const p = it.statusWrite;
+    kv(
+      'Status write',
+      `${writeProblem(p)} since ${p.since} (${age(p.since, now)}), ${p.attempts} attempt${p.attempts === 1 ? '' : 's'}, next at ${p.retryAt}: the file holds an older status; shown here is the controller's. The faults keep running.`,
+    );
+    kv('', p.message);
+  }
   if (st.nextTransitionAt) kv('Next change', st.nextTransitionAt);
   if (st.lastReconcile)
     kv(

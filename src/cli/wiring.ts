@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Scenario } from '../api/types.js';
 import type { DirStore } from '../ports/index.js';
 import { guardText } from '../api/guard.js';
-import { ScenarioStore, type ApplyResult } from '../store/index.js';
+import { scanScenarioFiles, ScenarioStore, type ApplyResult } from '../store/index.js';
 
 /** Where the controller keeps each scenario's status: in its file, or beside it (`.faultline/`). */
 export type StatusIn = 'file' | 'sidecar';
@@ -37,7 +37,7 @@ export function createDirStore(
       const r = await store.writeStatus(path, status, { reconciledSpecHash });
       return r.written
         ? { written: true, own: r.own, text: r.text, generation: r.generation }
-        : { written: false, reason: `${r.reason}: ${r.message}` };
+        : { written: false, reason: r.reason, errno: r.errno, message: r.message };
     },
     peek: async (path) => {
       const r = store.peek(path);
@@ -46,7 +46,26 @@ export function createDirStore(
     isOwnWrite: (path, text) => store.isOwnWrite(path, text),
     ...(beside ? { forget: (path: string) => store.forgetHeldStatus(path) } : {}),
     // The controller indexes the directory itself before watching: initial files need no events.
-    watch: (onEvent, signal) => store.watchDir(dir, onEvent, signal, { ignoreInitial: true }),
+    watch: (onEvent, signal, onRefused) => store.watchDir(dir, onEvent, signal, { ignoreInitial: true, onRefused }),
+    refused: async () =>
+      (await scanScenarioFiles(dir)).refused.map((r) => ({ file: r.file, message: r.issue.message })),
+  };
+}
+
+/**
+ * The engine host's routes for the address pools, read at most every 5 s (a reconcile asks each
+ * time it plans a network; the daemon's pid is looked up again with them, it changes on restart).
+ */
+export function engineHostRoutes(
+  dockerdPid: (fallback: number) => Promise<number>,
+  routesOf: (pid: number) => Promise<string[]>,
+  now: () => number = Date.now,
+): () => Promise<string[]> {
+  let cached: { at: number; routes: Promise<string[]> } | undefined;
+  return () => {
+    if (!cached || now() - cached.at > 5_000)
+      cached = { at: now(), routes: dockerdPid(1).then(routesOf, (): string[] => []) };
+    return cached.routes;
   };
 }
 

@@ -14,10 +14,16 @@
 //
 // A file whose metadata.name can't be read is queued under "file:<path>" so its problems still
 // reach its status. Two files claiming one name are both refused (nothing is changed in Docker).
+//
+// Exactly one controller acts on a directory (lease.ts): start() stands by while another holds it.
+// A status the filesystem refuses (read-only, full, not writable) does not stop the faults: it is
+// logged once, kept, shown in the controller's health record (health.ts: what `get` and
+// `describe` read), and written again with backoff until it lands.
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { Issue, Scenario } from '../api/types.js';
+import type { Issue, Scenario, ScenarioStatus } from '../api/types.js';
 import { formatIssue } from '../api/format.js';
+import { failpoint } from '../api/failpoint.js';
 import { LABEL_SCENARIO } from '../api/ownership.js';
 import { DNS_LABEL_RE, MAX_SCENARIO_NAME } from '../api/patterns.js';
 import { readName } from '../store/index.js';
@@ -29,7 +35,11 @@ import type { Clock, DirEvent, DirStore, DockerPort, KernelPort, MetricsSink } f
 import { DockerView, type ViewChange } from '../observe/docker-view.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler } from './reconcile.js';
-import { acquireLease, controllerIdFor, releaseLease, renewLease, LEASE_RENEW_MS, type Lease } from './lease.js';
+import { controllerIdFor, holdLease, LEASE_RENEW_MS, type HeldLease } from './lease.js';
+import { writeHealth, type StatusWriteProblem } from './health.js';
+import { hostname } from 'node:os';
+import type { StatusWriteResult } from '../ports/index.js';
+import type { AddressPool } from '../plan/addresses.js';
 
 export interface ControllerOptions {
   dir: string;
@@ -48,6 +58,14 @@ export interface ControllerOptions {
   /** How long before a transition its namespace plan is compiled and its programs started. Default 1 s. */
   armAheadMs?: number;
   /**
+   * Where the health record goes (health.ts), besides `<dir>/.faultline/`. Absent: only there.
+   */
+  stateDir?: string;
+  /** Subnets for networks declared without one (plan/addresses.ts); absent: Docker's defaults. */
+  addressPools?: AddressPool[];
+  /** Routes of the engine's host, which those subnets must not cover. */
+  hostRoutes?: () => Promise<string[]>;
+  /**
    * Called once the queue has stayed empty for `quietMs` (default 20 s) after a burst of work: a
    * chance to give memory back (the CLI runs a full garbage collection there).
    */
@@ -56,6 +74,9 @@ export interface ControllerOptions {
   /** Where the controller reports what it does (Prometheus, through adapters/metrics.ts). */
   metrics?: MetricsSink;
 }
+
+/** A failed status write is tried again after 1 s, 2 s, 4 s … at most this long. */
+const STATUS_RETRY_MAX_MS = 30_000;
 
 const FILE_KEY = 'file:';
 
@@ -86,7 +107,10 @@ export class Controller {
   /** Faults whose window is open, by kind, per scenario (summed for the active-faults gauge). */
   private readonly activeKinds = new Map<string, Partial<Record<string, number>>>();
   private readonly abort = new AbortController();
-  private lease?: Lease;
+  private lease?: HeldLease;
+  /** Scenarios whose status the filesystem refused, by name (health.ts). */
+  private readonly statusProblems = new Map<string, StatusWriteProblem>();
+  private leaseWriteFailed = false;
   private workers: Promise<void>[] = [];
   private background: Promise<unknown>[] = [];
   /** Reconcile counters, for tests and benchmarks. */
@@ -118,6 +142,8 @@ export class Controller {
       clock: o.clock,
       log: o.log,
       kernel: o.kernel,
+      addressPools: o.addressPools,
+      hostRoutes: o.hostRoutes,
       metrics: o.metrics,
     });
   }
@@ -129,12 +155,28 @@ export class Controller {
   async start(): Promise<void> {
     const { o } = this;
     await o.docker.ping();
-    this.lease = await acquireLease(o.dir, o.clock.now());
     const signal = this.abort.signal;
+    let stoodBy = false;
+    this.lease = await holdLease(o.dir, {
+      clock: o.clock,
+      signal,
+      onStandby: (holder, how) => {
+        stoodBy = true;
+        o.log.info(
+          { dir: o.dir, holder },
+          `another controller${holder ? ` (pid ${holder.pid} on ${holder.hostname}, since ${holder.startedAt})` : ''} acts on this directory (${how}): standing by, to take over when it is gone`,
+        );
+      },
+    });
+    if (stoodBy) o.log.info({ dir: o.dir, lease: this.lease.via }, 'the other controller is gone: taking over');
+    // A health record left by an earlier run of this controller says nothing any more.
+    await this.writeHealth();
     // Watch first (resolves when the watcher is ready), then index: a file saved in between is
     // seen by one or the other, never by neither.
-    await o.store.watch((e) => void this.onFileEvent(e), signal);
+    const refused = (file: string, message: string) => o.log.warn({ file, code: 'file.outsideDir' }, message);
+    await o.store.watch((e) => void this.onFileEvent(e), signal, refused);
     for (const path of await o.store.list()) await this.indexFile(path);
+    for (const r of (await o.store.refused?.()) ?? []) refused(r.file, r.message);
     // The view: listed once, then kept current by events.
     this.background.push((await this.view.start(signal)).following);
     // Orphan sweep: scenarios that own Docker objects but have no file any more (deleted while we
@@ -153,25 +195,64 @@ export class Controller {
 
     this.background.push(
       this.loop(o.resyncMs ?? 60_000, () => this.enqueueAll()),
-      this.loop(LEASE_RENEW_MS, () => renewLease(o.dir, this.lease!, o.clock.now())),
+      this.loop(LEASE_RENEW_MS, () => this.renew()),
     );
     for (let i = 0; i < (o.workers ?? 4); i++) this.workers.push(this.worker());
     o.metrics?.ready(true);
-    o.log.info({ dir: o.dir, id: this.id, scenarios: known.size }, 'controller started');
+    o.log.info({ dir: o.dir, id: this.id, scenarios: known.size, lease: this.lease.via }, 'controller started');
   }
 
-  async stop(): Promise<void> {
-    this.o.metrics?.ready(false);
-    this.abort.abort();
-    for (const a of this.armed.values()) clearTimeout(a.timer);
-    this.armed.clear();
-    if (this.quietTimer) clearTimeout(this.quietTimer);
-    this.o.kernel?.close?.();
-    this.queue.shutdown();
-    await Promise.allSettled([...this.workers, ...this.background]);
-    if (this.lease) await releaseLease(this.o.dir, this.lease).catch(() => undefined);
-    this.o.log.info('controller stopped');
+  /** Renew the lease; a lease taken over by another controller stops this one (it must not act on). */
+  private async renew(): Promise<void> {
+    let r: 'ok' | 'lost';
+    try {
+      r = await this.lease!.renew(this.o.clock.now());
+    } catch (e) {
+      // A read-only or full directory: the lock (flock) still holds; say it once.
+      if (!this.leaseWriteFailed)
+        this.o.log.warn(
+          { err: (e as Error).message },
+          'cannot renew the lease file in the directory; `apply` may think no controller is watching',
+        );
+      this.leaseWriteFailed = true;
+      return;
+    }
+    if (this.leaseWriteFailed) this.o.log.info('the lease file is written again');
+    this.leaseWriteFailed = false;
+    if (r === 'lost') {
+      this.o.log.error(
+        { dir: this.o.dir },
+        'another controller took over this directory (this one was not heard from in time): stopping',
+      );
+      this.lost = true;
+      void this.stop();
+    }
   }
+
+  /** True once the lease was taken over by another controller (the CLI exits non-zero). */
+  lost = false;
+
+  async stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      this.o.metrics?.ready(false);
+      this.abort.abort();
+      for (const a of this.armed.values()) clearTimeout(a.timer);
+      this.armed.clear();
+      if (this.quietTimer) clearTimeout(this.quietTimer);
+      this.o.kernel?.close?.();
+      this.queue.shutdown();
+      await Promise.allSettled([...this.workers, ...this.background]);
+      if (this.lease) {
+        this.statusProblems.clear();
+        await this.writeHealth();
+        await this.lease.release().catch(() => undefined);
+      }
+      this.o.log.info('controller stopped');
+    })();
+    return this.stopping;
+  }
+  private stopping?: Promise<void>;
 
   /** Resolves when the queue is empty and no reconcile is running (tests, `run`). */
   idle(): Promise<void> {
@@ -366,6 +447,8 @@ export class Controller {
         this.ownedNames.set(n.dockerName, s);
       }
     }
+    if (files.length === 0) this.clearStatusProblem(key);
+    else if (r.statusWrite) this.noteStatusWrite(key, files[0], r.statusWrite, r.status);
     if (r.error) {
       this.stats.errors++;
       const delay = this.queue.addRateLimited(key);
@@ -375,6 +458,73 @@ export class Controller {
     this.queue.forget(key);
     if (r.requeueAfterMs !== undefined) this.queue.addAfter(key, r.requeueAfterMs);
     if (r.scenario && files.length === 1) this.arm(key, files[0], r.nextTransitionAt, r.specHash);
+  }
+
+  // ------------------------------------------------------------------ status the files refuse
+
+  /**
+   * What became of a status write. A refusal by the filesystem is logged when it starts (or its
+   * errno changes), kept in the health record with the status it would have written, and tried
+   * again with backoff; the first write that lands clears it. Faults are not touched either way.
+   */
+  private noteStatusWrite(name: string, file: string, w: StatusWriteResult, status: ScenarioStatus | undefined): void {
+    if (w.written) return this.clearStatusProblem(name);
+    if (w.reason !== 'StatusWriteFailed') return;
+    const now = this.o.clock.now();
+    const prev = this.statusProblems.get(name);
+    const same = prev !== undefined && prev.errno === w.errno;
+    const attempts = (same ? prev.attempts : 0) + 1;
+    const delay = Math.min(STATUS_RETRY_MAX_MS, 1000 * 2 ** (attempts - 1));
+    if (!same)
+      this.o.log.error(
+        { scenario: name, file, errno: w.errno, retryInMs: delay },
+        `StatusWriteFailed: ${w.message ?? w.errno}; the faults keep running, the status is kept and written again when the file takes it (until then: faultline get / describe)`,
+      );
+    this.statusProblems.set(name, {
+      scenario: name,
+      file,
+      reason: 'StatusWriteFailed',
+      ...(w.errno ? { errno: w.errno } : {}),
+      message: w.message ?? `status not written (${w.errno ?? 'unknown error'})`,
+      since: same ? prev.since : now.toISOString(),
+      attempts,
+      retryAt: new Date(now.getTime() + delay).toISOString(),
+      ...(status ? { status } : {}),
+    });
+    this.queue.addAfter(name, delay);
+    void this.writeHealth();
+  }
+
+  private clearStatusProblem(name: string): void {
+    const p = this.statusProblems.get(name);
+    if (!p) return;
+    this.statusProblems.delete(name);
+    this.o.log.info(
+      { scenario: name, file: p.file, attempts: p.attempts, since: p.since },
+      'status written again: the file holds the current status',
+    );
+    void this.writeHealth();
+  }
+
+  /** The health record now (one write at a time; the last state wins). */
+  private writeHealth(): Promise<void> {
+    const next = () =>
+      writeHealth(this.o.stateDir, {
+        controller: this.id,
+        dir: this.o.dir,
+        pid: process.pid,
+        hostname: hostname(),
+        updatedAt: this.o.clock.now().toISOString(),
+        statusWrites: [...this.statusProblems.values()].sort((a, b) => (a.scenario < b.scenario ? -1 : 1)),
+      });
+    this.healthWrite = this.healthWrite.then(next, next);
+    return this.healthWrite;
+  }
+  private healthWrite: Promise<void> = Promise.resolve();
+
+  /** The status-write problems now (tests, `run`). */
+  statusWriteProblems(): StatusWriteProblem[] {
+    return [...this.statusProblems.values()];
   }
 
   // ------------------------------------------------------------------ armed transitions
@@ -462,6 +612,7 @@ export class Controller {
     this.arm(name, file, intent.next, specHash);
     try {
       const r = await this.o.kernel!.apply(intent.plan, at);
+      failpoint('transition');
       this.stats.kernelCommands += r.commands;
       this.stats.kernelWrites += r.writes;
       const { metrics } = this.o;

@@ -15,6 +15,7 @@ import { formatIssue } from '../api/format.js';
 import type { FaultAction, FaultSpec, Issue, ObservedEffect, Scenario, ScenarioStatus } from '../api/types.js';
 import { kindOf } from '../api/kinds.js';
 import { desiredState, type DesiredState } from '../plan/desired.js';
+import { allocateSubnets, type AddressPool } from '../plan/addresses.js';
 import { dockerFaultEffects } from '../plan/fault-effects.js';
 import { faultNetworks } from '../plan/external.js';
 import { isEmptyPlan, planOps, planScenario, type Plan } from '../plan/plan.js';
@@ -32,6 +33,7 @@ import type {
   KernelReport,
   MetricsSink,
   ScenarioFiles,
+  StatusWriteResult,
 } from '../ports/index.js';
 import { executePlan, type ExecResult } from '../apply/execute.js';
 import type { DockerView } from '../observe/docker-view.js';
@@ -47,6 +49,13 @@ export interface ReconcileDeps {
   log: Logger;
   /** Network faults in namespaces (absent: network faults are reported, not applied). */
   kernel?: KernelPort;
+  /**
+   * Where networks declared without a subnet get one (plan/addresses.ts). Absent or empty: Docker
+   * picks from its own default pools, as before.
+   */
+  addressPools?: AddressPool[];
+  /** Routes of the engine's host (CIDRs), which a block from the pools must not cover. */
+  hostRoutes?: () => Promise<string[]>;
   /** Phase durations, Docker operations, errors by reason (absent: nothing is measured). */
   metrics?: MetricsSink;
 }
@@ -71,6 +80,8 @@ export interface ReconcileResult {
   /** The next timeline transition (the controller arms it), and the spec it belongs to. */
   nextTransitionAt?: Date;
   specHash?: string;
+  /** A status write was attempted: what became of it (the controller reports and retries failures). */
+  statusWrite?: StatusWriteResult;
   /** Faults whose window is open now, by kind (for the active-faults gauge). */
   activeKinds?: Partial<Record<FaultAction, number>>;
 }
@@ -94,6 +105,14 @@ export interface NetnsIntent {
 }
 
 export class Reconciler {
+  /**
+   * Files whose last status write failed (StatusWriteFailed), and the status the controller keeps
+   * for each instead: the file holds an older one, so every reconcile (even of a text a person
+   * edited meanwhile) starts from the kept status, and writes even if nothing changed.
+   */
+  private readonly unwritten = new Map<string, ScenarioStatus>();
+  /** Subnets chosen from the address pools, by network Docker name (this controller's book). */
+  private readonly subnets = new Map<string, string>();
   /**
    * path → the last text read (and the held status's, when status is kept beside the file) and its
    * parse: a file read again unchanged is not parsed again.
@@ -119,6 +138,7 @@ export class Reconciler {
     const net = this.deps.kernel ? await this.deps.kernel.forget(name) : undefined;
     if (net) this.countPrograms(net);
     if (net?.errors.length) this.deps.metrics?.error('kernel');
+    for (const n of this.subnets.keys()) if (n.startsWith(`${name}_`)) this.subnets.delete(n);
     const errors = [
       ...(exec?.results.filter((r) => !r.ok).map((r) => r.error ?? r.name) ?? []),
       ...(net?.errors ?? []),
@@ -158,6 +178,7 @@ export class Reconciler {
       before,
       teardown ? undefined : effects,
     );
+    await this.assignSubnets(name, desired, before, prev);
     const plan = planScenario(desired, before);
     lap('plan');
 
@@ -203,7 +224,8 @@ export class Reconciler {
     lap('status');
     const status = await this.probe(scenario, net?.plan, after, computed, prev, parsed.generation);
     lap('probe');
-    const newerSpec = await this.write(name, file, parsed, status);
+    const written = await this.write(name, file, { text: read.text, held: read.held?.text }, parsed, status);
+    const newerSpec = written?.written === true && written.own === false;
     const phases = lap('write');
     log.debug({ scenario: name, ms: phases, commands: net?.kernel.commands, writes: net?.kernel.writes }, 'reconciled');
     const { metrics } = this.deps;
@@ -222,6 +244,7 @@ export class Reconciler {
       kernelWrites: net?.kernel.writes ?? 0,
       nextTransitionAt: time.result.nextTransitionAt,
       specHash: parsed.specHash,
+      ...(written ? { statusWrite: written } : {}),
       activeKinds: teardown ? {} : countKinds(targets.active.map((a) => a.fault)),
     };
     if (failed.length) result.error = new Error(failed.join('; '));
@@ -339,13 +362,61 @@ export class Reconciler {
         specHash: g.specHash,
       };
     } else parsed = { ok: false, result };
+    const kept = this.unwritten.get(file);
+    if (kept && parsed.ok) parsed.prev = kept;
     this.parsed.set(file, { text, held: held?.text, parsed });
     return parsed;
+  }
+
+  /**
+   * Networks declared without an IPv4 subnet get one from the address pools (plan/addresses.ts):
+   * written into their create request (not their config hash), or, none being left, blocked with
+   * what to change. The choice is kept in this controller's book until the scenario is gone.
+   */
+  private async assignSubnets(
+    name: string,
+    desired: DesiredState,
+    view: Snapshot,
+    prev: ScenarioStatus,
+  ): Promise<void> {
+    const pools = this.deps.addressPools;
+    if (!pools?.length) return;
+    const routes = this.deps.hostRoutes ? await this.deps.hostRoutes().catch((): string[] => []) : [];
+    const choices = allocateSubnets({
+      scenario: name,
+      networks: desired.networks,
+      snapshot: view,
+      pools,
+      chosen: this.subnets,
+      recorded: prev.networks,
+      hostRoutes: routes,
+    });
+    const mine = new Set(desired.networks.map((n) => n.dockerName));
+    for (const n of this.subnets.keys()) if (n.startsWith(`${name}_`) && !mine.has(n)) this.subnets.delete(n);
+    for (const n of desired.networks) {
+      const c = choices.get(n.dockerName);
+      if (!c || !n.request) continue;
+      if ('exhausted' in c) {
+        n.blockedBy = { reason: 'AddressPoolExhausted', message: c.exhausted };
+        this.subnets.delete(n.dockerName);
+        continue;
+      }
+      this.subnets.set(n.dockerName, c.subnet);
+      n.request = {
+        ...n.request,
+        ipam: {
+          driver: n.request.ipam?.driver ?? 'default',
+          config: [{ subnet: c.subnet }, ...(n.request.ipam?.config ?? [])], // an IPv6 subnet stays
+          options: n.request.ipam?.options ?? {},
+        },
+      };
+    }
   }
 
   /** The file is gone from the controller's index: drop what was cached for it. */
   forgetFile(file: string): void {
     this.parsed.delete(file);
+    this.unwritten.delete(file);
   }
 
   /** An invalid file: report once in its status (or the log), never retry, never touch Docker. */
@@ -374,16 +445,28 @@ export class Reconciler {
     return { ops: 0, issues: r.issues };
   }
 
-  /** Write the status when it changed. True when the write merged a newer save (reconcile again). */
+  /**
+   * Write the status when it changed (or the file still lacks one we could not write). Undefined
+   * when nothing was attempted; `own: false` when the write merged a newer save (reconcile again).
+   */
   private async write(
     name: string,
     file: string,
+    read: { text: string; held?: string },
     parsed: Extract<Parsed, { ok: true }>,
     status: ScenarioStatus,
-  ): Promise<boolean> {
-    if (!statusChanged(parsed.prev, status)) return false;
+  ): Promise<StatusWriteResult | undefined> {
+    if (!statusChanged(parsed.prev, status) && !this.unwritten.has(file)) return undefined;
     const w = await this.deps.files.writeStatus(file, status, parsed.specHash);
-    if (!w.written) {
+    if (w.written) this.unwritten.delete(file);
+    if (!w.written && w.reason === 'StatusWriteFailed') {
+      // The filesystem refused (read-only, full, not writable). The faults keep running; this
+      // status is kept as the file's until a write succeeds — the recorded start, the seed, the
+      // counters — so the timeline does not start over meanwhile.
+      this.unwritten.set(file, status);
+      this.parsed.set(file, { text: read.text, held: read.held, parsed: { ...parsed, prev: status } });
+      this.deps.metrics?.error('status_write');
+    } else if (!w.written) {
       this.deps.log.debug({ scenario: name, reason: w.reason }, 'status not written');
       if (!w.reason?.startsWith('unchanged')) this.deps.metrics?.error('status_write');
     }
@@ -396,9 +479,9 @@ export class Reconciler {
         parsed: { ...parsed, prev: status, generation: w.generation ?? parsed.generation },
       });
     }
-    // The file moved on while we worked (a person's save merged into our write): do not rely on
-    // the watcher's event for it, come back at once.
-    return w.written && w.own === false;
+    // The file moved on while we worked (a person's save merged into our write): the caller does
+    // not rely on the watcher's event for it and comes back at once.
+    return w;
   }
 
   /** When to look again: the next transition; sooner while not Ready or a namespace deferred. */

@@ -9,7 +9,7 @@
 
 import type { Capabilities } from './caps.js';
 import { DNS_MARK_BITS, desiredIptables, type IptablesDesired } from './iptables.js';
-import { entryKey, normalizeLedger, type Degraded, type Ledger } from './ledger.js';
+import { entryKey, normalizeLedger, SAFE_IFNAME, type Degraded, type Ledger } from './ledger.js';
 import {
   diffLedger,
   emptyDesired,
@@ -72,7 +72,23 @@ function dnsMarksOf(ledger: Ledger): { marks: Map<string, number>; over: Degrade
 }
 
 export function compileLedger(input: Ledger, caps: Capabilities): CompiledLedger {
-  const normalized = normalizeLedger(input);
+  const named = normalizeLedger(input);
+  // An interface whose name a tc or iptables program could misread is left alone, and said so.
+  const unsafe = named.interfaces.filter((d) => !SAFE_IFNAME.test(d));
+  const normalized = unsafe.length
+    ? { ...named, interfaces: named.interfaces.filter((d) => SAFE_IFNAME.test(d)) }
+    : named;
+  const refusedIfaces: Degraded[] = unsafe.length
+    ? [...new Set(named.entries.map(entryKey))].map((k) => {
+        const j = k.indexOf('/');
+        return {
+          scenario: k.slice(0, j),
+          fault: k.slice(j + 1),
+          reason: 'UnsafeInterfaceName' as const,
+          message: `fault "${k.slice(j + 1)}": ${unsafe.length > 1 ? 'interfaces' : 'interface'} ${unsafe.map((d) => JSON.stringify(d)).join(', ')} ${unsafe.length > 1 ? 'have names' : 'has a name'} with characters tc and iptables programs treat specially (only letters, digits and "_.-", at most 15, are written into a program); left alone: rename it in the container (ip link set <name> name eth1)`,
+        };
+      })
+    : [];
   const dns = dnsMarksOf(normalized);
   const ledger = dns.left.size
     ? { ...normalized, entries: normalized.entries.filter((e) => !dns.left.has(entryKey(e))) }
@@ -111,7 +127,7 @@ export function compileLedger(input: Ledger, caps: Capabilities): CompiledLedger
         const i = k.indexOf('/');
         return { scenario: k.slice(0, i), fault: k.slice(i + 1), mechanisms: [...v].sort() };
       }),
-    degraded: dedupeDegraded([...dns.over, ...tc.degraded, ...v4.degraded, ...v6.degraded]),
+    degraded: dedupeDegraded([...refusedIfaces, ...dns.over, ...tc.degraded, ...v4.degraded, ...v6.degraded]),
     apply: diffLedger(desired, empty),
     teardown: diffLedger(emptyDesired(ledger.interfaces), observedFromDesired(desired)),
   };

@@ -49,7 +49,7 @@
 import { createHash } from 'node:crypto';
 import type { IpFamily } from '../api/net.js';
 import { portMatchParts, protoName } from './iptables.js';
-import { COMMENT_PREFIX, type MatchProtocol } from './ledger.js';
+import { COMMENT_PREFIX, SAFE_IFNAME, type MatchProtocol } from './ledger.js';
 import type { IptablesState } from './readback.js';
 
 /** Bridge ports (host-side veth names) of a container, and the address families it uses. */
@@ -117,7 +117,8 @@ const comment = (text: string) => `-m comment --comment "${COMMENT_PREFIX}${text
 
 /** The ports of `p` that take part in `family` (none when it has no address of that family). */
 function portsOf(p: BridgePorts, family: IpFamily): string[] {
-  return (family === 4 ? p.v4 : p.v6) ? [...new Set(p.ports)].sort() : [];
+  // A port whose name a program could misread is never written (SAFE_IFNAME): its cut is not made.
+  return (family === 4 ? p.v4 : p.v6) ? [...new Set(p.ports)].filter((x) => SAFE_IFNAME.test(x)).sort() : [];
 }
 
 /** A pair is cut in a family's table when either end speaks that family. */

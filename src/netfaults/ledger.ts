@@ -168,7 +168,16 @@ export type DegradedReason =
   | 'NetemDuplicateConflict'
   | 'StackedFaultsApproximated'
   | 'ForeignQdisc'
-  | 'InvalidValue';
+  | 'InvalidValue'
+  | 'UnsafeInterfaceName';
+
+/**
+ * An interface name faultline writes into a tc or iptables program. Linux allows nearly any byte
+ * but '/', ':' and whitespace (a process in a container may rename its own interfaces); tc -batch
+ * reads '#' as a comment and '"' as a quote, iptables-restore reads quotes too. Anything beyond
+ * letters, digits and "_.-" (at most 15 bytes, IFNAMSIZ) is never written into a program.
+ */
+export const SAFE_IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
 /** A fault (or part of it) that cannot be applied as asked, as data for status conditions. */
 export interface Degraded {

@@ -352,12 +352,23 @@ export function planNetns(input: NetPlanInput): NetPlan {
       if (dropFrom) {
         const viaHost: CutEnd[] = [];
         const viaNetns: PeerSet[] = [];
-        for (const sender of dropFrom.get(t.display) ?? []) {
+        const senders = dropFrom.get(t.display) ?? [];
+        for (const sender of senders) {
           const s = byDisplay.get(sender)?.observed;
           const end = s && cutEnd(s, view);
           if (!s || !end) continue;
           if (onHostPath(c, s, view, input.hostPath)) viaHost.push(end);
           else viaNetns.push(addressesOf(s, view));
+        }
+        // Cut off from containers none of which is there (or has an address): nothing is cut, and
+        // that is not a success (a group of one alone, cut from nobody, is: nothing to do).
+        if (senders.length && !viaHost.length && !viaNetns.length) {
+          place.skip = {
+            phase: 'Pending',
+            reason: 'NoPeers',
+            message: `fault "${f.name}": ${t.display} is to be cut from ${senders.map((x) => `"${x}"`).join(', ')}, none of which is a running container with an address yet, so nothing is cut; it applies when one appears (check spec.faults partition groups)`,
+          };
+          continue;
         }
         const receiver = cutEnd(c, view);
         if (viaHost.length && receiver) {

@@ -10,7 +10,7 @@
 //           iptables-save / ip6tables-save            (in parallel with tc)
 //   part:   iptables-save after an iptables-restore; tc -j -batch - for the devices a tc program
 //           touched; ip -j -d link show when ifbs were created or deleted.
-import { isOwnedIfb, observeNetns, parseIpLinks, type ObservedNetns } from '../netfaults/index.js';
+import { isOwnedIfb, observeNetns, parseIpLinks, SAFE_IFNAME, type ObservedNetns } from '../netfaults/index.js';
 import type { NetnsExec } from '../ports/index.js';
 
 export interface NetnsReadTarget {
@@ -109,10 +109,15 @@ function parse(raw: RawReadback, commands: number): NetnsReadback {
   return { observed: observeNetns(raw), interfaces, commands, raw };
 }
 
-/** Every device, lo included (a DNS fault's tree lives there). */
+/**
+ * Every device, lo included (a DNS fault's tree lives there), but one whose name a tc program would
+ * misread (SAFE_IFNAME: "e#0" reads as "e"): never named in a program, read back or written; the
+ * compiler says which (UnsafeInterfaceName).
+ */
 const devicesOf = (links: string) =>
   parseIpLinks(links)
     .map((l) => l.name)
+    .filter((n) => SAFE_IFNAME.test(n))
     .sort();
 
 /** Read the whole namespace (what faultline may own there). */

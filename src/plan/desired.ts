@@ -33,6 +33,8 @@ export interface DesiredNetwork {
   /** What to create; absent for an external network (never created, changed or removed). */
   request?: NetworkCreateRequest;
   external?: ExternalNetwork;
+  /** It must not be created, and why (e.g. no subnet left in the address pool: addresses.ts). */
+  blockedBy?: { reason: string; message: string };
 }
 
 export interface DesiredVolume {
@@ -321,7 +323,14 @@ export function desiredState(
       unresolved.push({ network: m.network, memberIndex, missing: true, message: net.external.problem });
       return;
     }
-    const { matches, missing } = resolveSelector(scenario, m.select, declared, snapshot);
+    const { matches, missing, refused } = resolveSelector(scenario, m.select, declared, snapshot);
+    for (const why of refused)
+      unresolved.push({
+        network: m.network,
+        memberIndex,
+        missing: true,
+        message: `spec.members[${memberIndex}].select: ${why}`,
+      });
     for (const name of missing) {
       unresolved.push({
         network: m.network,

@@ -64,6 +64,8 @@ export interface Blocked {
   dockerName: string;
   index: number;
   message: string;
+  /** Why, as a condition reason (default Conflict: something faultline does not own is in the way). */
+  reason?: string;
 }
 
 export interface Plan {

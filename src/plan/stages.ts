@@ -94,7 +94,17 @@ export function planNetworks(st: PlanState): void {
   for (const n of desired.networks) {
     if (!n.request) continue; // external: never created, changed or removed
     const o = netByName.get(n.dockerName);
-    if (!o) {
+    if (n.blockedBy && !o) {
+      blocked.push({
+        kind: 'network',
+        name: n.name,
+        dockerName: n.dockerName,
+        index: n.index,
+        message: n.blockedBy.message,
+        reason: n.blockedBy.reason,
+      });
+      blockedNetworks.add(n.dockerName);
+    } else if (!o) {
       networkCreates.push({
         kind: 'network.create',
         network: n.dockerName,

@@ -182,6 +182,23 @@ export type { ProbeEnd, ProbeRequest } from '../netplan/probe.js';
 // ---------------------------------------------------------------- the directory of files
 
 /**
+ * A status write's outcome. Not written: `reason` says why — 'StatusWriteFailed' when the
+ * filesystem refused (then `errno`: EROFS, EACCES, ENOSPC…), or why the file cannot take a status
+ * at all (notEditable, missing…); `message` says what to do.
+ */
+export interface StatusWriteResult {
+  written: boolean;
+  own?: boolean;
+  reason?: string;
+  errno?: string;
+  message?: string;
+  text?: string;
+  generation?: number;
+  /** The held status's new text, when the status is kept beside the file. */
+  heldText?: string;
+}
+
+/**
  * The status of a scenario kept outside its file (`--status-in sidecar`): what the controller
  * wrote last, its generation, and the text it was read from ('' when none was written yet).
  */
@@ -206,19 +223,7 @@ export interface ScenarioFiles {
    * (the store bumps generation past it if the file moved on). `own: false` when the write merged
    * a newer spec saved meanwhile (reconcile again).
    */
-  writeStatus(
-    path: string,
-    status: ScenarioStatus,
-    reconciledSpecHash?: string,
-  ): Promise<{
-    written: boolean;
-    own?: boolean;
-    reason?: string;
-    text?: string;
-    generation?: number;
-    /** The held status's new text, when the status is kept beside the file. */
-    heldText?: string;
-  }>;
+  writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string): Promise<StatusWriteResult>;
 }
 
 export interface DirEvent {
@@ -232,8 +237,17 @@ export interface DirStore extends ScenarioFiles {
   /** One read of the file as it is now, no waiting for a save to settle (to index it by name). */
   peek(path: string): Promise<{ text: string } | { missing: true }>;
   isOwnWrite(path: string, text: string): boolean;
-  /** Report changes until signal aborts; the promise resolves once the watcher is ready. */
-  watch(onEvent: (e: DirEvent) => void, signal: AbortSignal): Promise<void>;
+  /**
+   * Report changes until signal aborts; the promise resolves once the watcher is ready. A *.yaml
+   * name refused as a scenario file (a symlink out of the directory) comes as `refused`, once.
+   */
+  watch(
+    onEvent: (e: DirEvent) => void,
+    signal: AbortSignal,
+    onRefused?: (path: string, message: string) => void,
+  ): Promise<void>;
+  /** The *.yaml names refused as scenario files now (symlinks out of the directory), with why. */
+  refused?(): Promise<{ file: string; message: string }[]>;
   /**
    * The file is gone for good: drop what is kept beside it (a status kept outside the file), so
    * that a new file of the same name starts afresh. Optional: nothing to drop when status lives in

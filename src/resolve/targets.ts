@@ -27,12 +27,12 @@ export function resolveTargets(
   fault: FaultSpec,
   snapshot: Snapshot,
   seed: number,
-): { targets: FaultTarget[]; missing: string[] } {
+): { targets: FaultTarget[]; missing: string[]; refused: string[] } {
   const scenario = scn.metadata.name;
   const declared: ContainerSpec[] = scn.spec.containers ?? [];
   const sel = fault.targets ?? (fault.partition?.groups ? { names: partitionNames(fault) } : undefined);
-  if (!sel) return { targets: [], missing: [] };
-  const { matches, missing } = resolveSelector(scenario, sel, declared, snapshot);
+  if (!sel) return { targets: [], missing: [], refused: [] };
+  const { matches, missing, refused } = resolveSelector(scenario, sel, declared, snapshot);
   let chosen = matches;
   if (sel.random) {
     const n =
@@ -49,7 +49,7 @@ export function resolveTargets(
     chosen = pool.slice(0, n).sort((a, b) => (a.container < b.container ? -1 : 1));
   }
   const byName = new Map(snapshot.containers.map((c) => [c.name, c]));
-  return { targets: chosen.map((r) => ({ ...r, observed: byName.get(r.container) })), missing };
+  return { targets: chosen.map((r) => ({ ...r, observed: byName.get(r.container) })), missing, refused };
 }
 
 /** A fault whose window is open now, with the containers it hits. */
@@ -66,11 +66,11 @@ export interface ResolvedFaults {
   /** Faults whose window is closed now. */
   inactive: { fault: FaultSpec; targets: FaultTarget[] }[];
   /** Every fault's targets (active or not) and the names that matched nothing, for status. */
-  targets: Map<string, { targets: FaultTarget[]; missing: string[] }>;
+  targets: Map<string, { targets: FaultTarget[]; missing: string[]; refused: string[] }>;
 }
 
 export function resolveFaults(scn: Scenario, tl: TimelineResult, snapshot: Snapshot, seed: number): ResolvedFaults {
-  const targets = new Map<string, { targets: FaultTarget[]; missing: string[] }>();
+  const targets = new Map<string, { targets: FaultTarget[]; missing: string[]; refused: string[] }>();
   for (const f of scn.spec.faults ?? []) targets.set(f.name, resolveTargets(scn, f, snapshot, seed));
   const activeNames = new Map(tl.active.map((a) => [a.fault, a.index]));
   const active: ActiveFault[] = [];

@@ -271,8 +271,13 @@ export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
     if (targets?.length) base.targets = targets;
     if (resolved?.missing.length)
       base.message = `no container named ${resolved.missing.map((m) => `"${m}"`).join(', ')}`;
+    if (resolved?.refused.length) {
+      // faultline's own containers (resolve/selectors.ts), else a name taken by a container not ours.
+      base.reason = resolved.refused.every((m) => / is faultline's /.test(m)) ? 'OwnContainer' : 'Conflict';
+      base.message = [resolved.refused.join('; '), base.message].filter(Boolean).join('; ');
+    }
     if (active && (resolved?.targets.length ?? 0) === 0) {
-      base.reason = 'NoTargets';
+      base.reason ??= 'NoTargets';
       base.message ??= `fault "${f.name}" is active but its targets match no container, so it acts on nothing; check spec.faults targets`;
     }
     out.push(base);

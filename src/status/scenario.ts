@@ -51,7 +51,11 @@ export function reconciledStatus(x: ReconcileFacts): ScenarioStatus {
       t,
     );
   } else {
-    const reason = plan.blocked.length ? 'Conflict' : failed ? 'ConvergeFailed' : 'Converging';
+    const reason = plan.blocked.length
+      ? (plan.blocked[0].reason ?? 'Conflict')
+      : failed
+        ? 'ConvergeFailed'
+        : 'Converging';
     conditions = setCondition(conditions, 'Ready', 'False', reason, ds.notReady.slice(0, 5).join('; '), t);
   }
   const events: StatusEvent[] = [];
@@ -64,7 +68,7 @@ export function reconciledStatus(x: ReconcileFacts): ScenarioStatus {
   }
   for (const b of plan.blocked) {
     if (!prev.events?.some((e) => e.message === b.message))
-      events.push({ time: t, type: 'Warning', reason: 'Conflict', message: b.message });
+      events.push({ time: t, type: 'Warning', reason: b.reason ?? 'Conflict', message: b.message });
   }
   const status: ScenarioStatus = {
     observedGeneration: x.generation,
@@ -110,7 +114,11 @@ function degradedCondition(status: ScenarioStatus, x: ReconcileFacts, t: string)
     (f) => f.phase === 'Failed' || f.targets?.some((y) => y.phase === 'Failed'),
   );
   const idle = (status.faults ?? []).filter(
-    (f) => f.reason === 'NoTargets' || f.targets?.some((y) => y.reason === 'NoPeers'),
+    (f) =>
+      f.reason === 'NoTargets' ||
+      f.reason === 'OwnContainer' ||
+      f.reason === 'Conflict' ||
+      f.targets?.some((y) => y.reason === 'NoPeers'),
   );
   if (degraded.length || failedFaults.length || idle.length) {
     const reason = degraded[0]?.reason ?? (failedFaults.length ? 'FaultFailed' : (idle[0].reason ?? 'NoPeers'));

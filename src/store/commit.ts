@@ -81,6 +81,7 @@ import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Document, parseDocument } from 'yaml';
 import { MAX_FILE_BYTES, guardText } from '../api/guard.js';
+import { failpoint } from '../api/failpoint.js';
 import { EAGAIN, EINVAL, ENOENT, ENOSYS, F_WRLCK, type Native, sleepSync } from './native.js';
 import { readAllFd } from './read.js';
 import { firstLine, rewriteMinimally } from './yamlEdit.js';
@@ -329,6 +330,7 @@ export function commitLeased(ctx: CommitContext): Outcome {
     const t = createTemp(target, e.text, stB);
     tmp = t.path;
     fdM = t.fd;
+    failpoint('status-write');
     if (native.lease(fdM) !== 0) return { kind: 'retry', why: 'temp file opened by someone' };
     const x = native.exchange(tmp, target);
     if (x === -ENOENT) return { kind: 'missing' }; // deleted by a person: never recreate it

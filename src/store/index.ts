@@ -17,4 +17,6 @@ export { indexByName, listScenarioFiles, scanScenarioFiles, type DirScan, type N
 export type { StableRead } from './read.js';
 export { watchDir, type WatchEvent, type WatchOptions } from './watch.js';
 export { generationOf, readName, readStatus, type GenerationInfo } from './yamlEdit.js';
+export { tryLock, type LockAttempt } from './lock.js';
+export { loadNative, type Native } from './native.js';
 export { SIDECAR_DIR, heldIn, readSidecar, sidecarPath, type HeldStatus } from './sidecar.js';

@@ -2,6 +2,8 @@
 //
 //   renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)  swap two names atomically; both must exist
 //   fcntl(fd, F_SETLEASE, F_WRLCK)                         an exclusive lease on an open file
+//   flock(fd, LOCK_EX | LOCK_NB)                           an exclusive lock the kernel drops when
+//                                                          the process dies (one controller per dir)
 //
 // A write lease is granted only while nobody else has the file open (for reading or writing), and
 // while we hold it, any other process's open() of that inode BLOCKS inside the kernel until we
@@ -46,7 +48,13 @@ export interface Native {
   readLease(fd: number): number;
   /** F_WRLCK while the lease is ours and nobody waits; F_RDLCK/F_UNLCK while an opener waits. */
   leaseState(fd: number): number;
+  /** flock(fd, LOCK_EX | LOCK_NB): 0, or -errno (EWOULDBLOCK: another open file description holds it). */
+  lockExclusive(fd: number): number;
 }
+
+export const EWOULDBLOCK = 11;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
 
 interface KoffiLike {
   load(name: string): { func(sig: string): (...args: unknown[]) => number };
@@ -61,6 +69,7 @@ export function loadNative(): Native | null {
     const libc = koffi.load('libc.so.6');
     const renameat2 = libc.func('int renameat2(int, const char *, int, const char *, unsigned int)');
     const fcntl = libc.func('int fcntl(int, int, ...)');
+    const flock = libc.func('int flock(int, int)');
     const call = (r: number): number => (r < 0 ? -koffi.errno() : r);
     return {
       exchange: (a, b) => call(renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)),
@@ -75,6 +84,7 @@ export function loadNative(): Native | null {
         return call(fcntl(fd, F_SETLEASE, 'int', F_RDLCK));
       },
       leaseState: (fd) => call(fcntl(fd, F_GETLEASE)),
+      lockExclusive: (fd) => call(flock(fd, LOCK_EX | LOCK_NB)),
     };
   } catch {
     return null;

@@ -3,12 +3,12 @@
 // partition matrix on this path is in netfaults.test.ts; the daemon restart in daemon.test.ts.)
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { controllerIdFor } from '../../src/controller/lease.js';
 import { hostRootChain } from '../../src/netfaults/host.js';
 import {
+  childController,
   docker,
   dockerStatus,
   eventually,
@@ -16,6 +16,8 @@ import {
   forceCleanup,
   hostOwnedLines,
   kernelCuts,
+  killSeed,
+  prng,
   readScenario,
   removeDir,
   removeHostChains,
@@ -40,7 +42,7 @@ async function boxes(t: test.TestContext, prefix: string, names: string[]): Prom
     await dockerStatus('rm', '-f', ...new Set([...names.map(dn), ...attached]));
     await dockerStatus('network', 'rm', net);
   });
-  await docker('network', 'create', '--subnet', '10.246.7.0/24', net);
+  await docker('network', 'create', '--subnet', `10.217.${Math.floor(Math.random() * 256)}.0/24`, net);
   await Promise.all(names.map((n) => docker('run', '-d', '--name', dn(n), '--network', net, TESTBOX, 'sleep', '3600')));
   return dn;
 }
@@ -56,19 +58,6 @@ spec:
 `;
 }
 
-/** A deterministic PRNG for the kill schedule (reported, replayable). */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
-
 test(
   'host path, controller SIGKILLed at 10 random points while partitions are applied, changed and deleted: exact chains after, none left of the deleted scenario',
   { timeout: 180_000 },
@@ -79,29 +68,10 @@ test(
     const scope = controllerIdFor(dir);
     const fileA = join(dir, `${a}.yaml`);
     const fileB = join(dir, `${b}.yaml`);
-    const bin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
     const logFile = join(dir, '..', `${b}-controller.log`);
-    const log = await open(logFile, 'a');
-    let child: ChildProcess | undefined;
-    const startedLines = async () =>
-      (await readFile(logFile, 'utf8')).match(/"msg":"controller started"/g)?.length ?? 0;
-    let startedBefore = 0;
-    const startChild = async () => {
-      startedBefore = await startedLines();
-      child = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', 'info'], {
-        stdio: ['ignore', 'ignore', log.fd],
-      });
-    };
-    const kill = async (signal: NodeJS.Signals) => {
-      const c = child;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return;
-      const exited = new Promise((r) => c.once('exit', r));
-      c.kill(signal);
-      await exited;
-    };
+    const ctl = await childController(dir, logFile);
     t.after(async () => {
-      await kill('SIGTERM');
-      await log.close();
+      await ctl.close();
       await forceCleanup(a);
       await forceCleanup(b);
       await removeHostChains(dir);
@@ -111,9 +81,7 @@ test(
     const dn = await boxes(t, b, ['x', 'y', 'z']);
     const A = [partition(a, [[dn('x')], [dn('y'), dn('z')]]), partition(a, [[dn('x'), dn('y')], [dn('z')]])];
     const B = [partition(b, [[dn('y')], [dn('z')]]), partition(b, [[dn('x')], [dn('z')]])];
-    const seed = Number(process.env.FAULTLINE_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    t.diagnostic(`kill schedule seed ${seed} (FAULTLINE_KILL_SEED=${seed} replays it)`);
-    const rnd = prng(seed);
+    const rnd = prng(killSeed(t));
     const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
     const linesOf = async (scn: string) =>
       (await hostOwnedLines(scope)).filter((l) => l.includes(`${scope}.${scn}`)).length;
@@ -121,11 +89,10 @@ test(
     await writeFile(fileB, B[0]);
     let lastB = 0;
     let aLeftBehind = 0;
-    await startChild();
-    const started = () => eventually(async () => (await startedLines()) > startedBefore, 'controller started', 20_000);
+    await ctl.start();
     for (let i = 0; i < 10; i++) {
       const phase = rnd() < 0.75 ? 'running' : 'starting';
-      if (phase === 'running') await started();
+      if (phase === 'running') await ctl.started();
       const action =
         i === 9
           ? 'delete A'
@@ -141,13 +108,13 @@ test(
       if (i === 8) await eventually(async () => (await linesOf(a)) > 0, "A's chain in the host", 20_000);
       const after = Math.floor(rnd() * (i === 9 ? 400 : 2500));
       await new Promise((r) => setTimeout(r, after));
-      await kill('SIGKILL');
+      await ctl.kill('SIGKILL');
       const [la, lb] = [await linesOf(a), await linesOf(b)];
       if (la > 0 && action === 'delete A') aLeftBehind++;
       t.diagnostic(
         `step ${i + 1}: ${action} (controller ${phase}), SIGKILL after ${after} ms; host lines then: A ${la}, B ${lb}`,
       );
-      await startChild();
+      await ctl.start();
     }
     assert.ok(aLeftBehind >= 1, 'the sweep of a scenario deleted under a dead controller was exercised');
 

@@ -5,6 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Writable } from 'node:stream';
+import { appendFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { parse } from 'yaml';
 import type { Scenario } from '../../src/api/types.js';
@@ -14,13 +16,21 @@ import { controllerIdFor } from '../../src/controller/lease.js';
 import { createDockerPort } from '../../src/adapters/docker/port.js';
 import { createDirStore } from '../../src/cli/wiring.js';
 import { createKernel } from '../../src/cli/netfaults.js';
-import { dockerdPid } from '../../src/adapters/hostns.js';
+import { dockerdPid, hostRoutes } from '../../src/adapters/hostns.js';
+import { parseAddressPool } from '../../src/plan/addresses.js';
 import { createSysfsBridgePorts } from '../../src/adapters/bridgeports.js';
 import { hostRootChain, hostScenarioChain } from '../../src/netfaults/host.js';
 
 const run = promisify(execFile);
 
 export const TESTBOX = 'faultline/testbox';
+
+/**
+ * Where the tests' controllers take subnets for networks declared without one (10.218.0.0/17,
+ * the tests' address-pool range): the in-process ones below, and the CLI processes tests start (the variable).
+ */
+export const TEST_ADDRESS_POOL = '10.218.0.0/17/24';
+process.env.FAULTLINE_ADDRESS_POOL ??= TEST_ADDRESS_POOL;
 
 export function uniqueName(prefix = 'it'): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
@@ -79,7 +89,14 @@ export interface Running {
 /** An in-process controller on `dir` with the real Docker adapter and file store. */
 export async function startController(
   dir: string,
-  opts: { resyncMs?: number; log?: Logger; hostRules?: 'auto' | 'off'; reverifyMs?: number } = {},
+  opts: {
+    resyncMs?: number;
+    log?: Logger;
+    hostRules?: 'auto' | 'off';
+    reverifyMs?: number;
+    stateDir?: string;
+    addressPool?: string;
+  } = {},
 ): Promise<Running> {
   const log = opts.log ?? pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
   const docker = createDockerPort();
@@ -96,6 +113,9 @@ export async function startController(
     clock: systemClock(),
     log,
     resyncMs: opts.resyncMs ?? 60_000,
+    ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+    addressPools: [parseAddressPool(opts.addressPool ?? TEST_ADDRESS_POOL)],
+    hostRoutes: async () => hostRoutes(await dockerdPid(process.pid)),
   });
   await controller.start();
   return { controller, dir, stop: () => controller.stop() };
@@ -370,4 +390,185 @@ export async function restartDockerd(): Promise<void> {
     'dockerd answers again',
     60_000,
   );
+}
+
+// ---------------------------------------------------------------- time, as recorded
+
+export interface EngineEvent {
+  type: string;
+  action: string;
+  /** Wall-clock ms at which the engine recorded it. */
+  at: number;
+  attributes: Record<string, string>;
+}
+
+/**
+ * Docker's own event log between two instants (ms), filtered as `docker events --filter` does:
+ * when the engine paused, unpaused, disconnected… a container. Tests compare these instants with
+ * the window bounds recorded in status, never with how little time the test itself took.
+ */
+export async function engineEvents(sinceMs: number, untilMs: number, ...filters: string[]): Promise<EngineEvent[]> {
+  const out = await docker(
+    'events',
+    '--since',
+    (sinceMs / 1000).toFixed(3),
+    '--until',
+    (untilMs / 1000).toFixed(3),
+    ...filters.flatMap((f) => ['--filter', f]),
+    '--format',
+    '{{json .}}',
+  );
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const e = JSON.parse(l) as {
+        Type: string;
+        Action: string;
+        timeNano: number;
+        Actor: { Attributes?: Record<string, string> };
+      };
+      return { type: e.Type, action: e.Action, at: e.timeNano / 1e6, attributes: e.Actor.Attributes ?? {} };
+    });
+}
+
+/**
+ * A check whose answer means something only if it was given before `instant` (ms, a bound recorded
+ * in status: "before the window opens", "while the window is open"). Runs it once and returns its
+ * result when it FINISHED before the instant; when the machine was too slow to finish in time the
+ * answer is not evidence either way: say so and return undefined (the caller asserts only on a
+ * result). Never a guess about how long the check would take.
+ */
+export async function finishedBefore<T>(
+  t: { diagnostic(msg: string): void },
+  instant: number,
+  what: string,
+  check: () => Promise<T>,
+): Promise<T | undefined> {
+  if (Date.now() >= instant) {
+    t.diagnostic(`${what}: not checked, the instant it is about had passed when the test got there`);
+    return undefined;
+  }
+  const r = await check();
+  if (Date.now() < instant) return r;
+  t.diagnostic(`${what}: not evidence, the check finished after the instant it is about`);
+  return undefined;
+}
+
+/** A pino logger whose lines the test can read (level ≥ `level`), parsed. */
+export function capturedLog(level = 'info'): {
+  log: Logger;
+  lines: { level: number; msg: string; [k: string]: unknown }[];
+} {
+  const lines: { level: number; msg: string }[] = [];
+  const log = pino(
+    { level },
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        if (process.env.FAULTLINE_TEST_LOGFILE) appendFileSync(process.env.FAULTLINE_TEST_LOGFILE, chunk);
+        cb();
+      },
+    }),
+  );
+  return { log, lines };
+}
+
+// ---------------------------------------------------------------- SIGKILL schedules
+
+/** A deterministic PRNG (xorshift32) for kill schedules: the printed seed replays a run. */
+export function prng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
+/** FAULTLINE_KILL_SEED, else a fresh one; said in the test's diagnostics with how to replay it. */
+export function killSeed(t: { diagnostic(msg: string): void }): number {
+  const seed = Number(process.env.FAULTLINE_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  t.diagnostic(`kill schedule seed ${seed} (FAULTLINE_KILL_SEED=${seed} replays it)`);
+  return seed;
+}
+
+/**
+ * `faultline controller --dir <dir>` as a process of its own, started again and again and killed
+ * (SIGKILL: no cleanup of any kind) or let die at a failpoint (src/api/failpoint.ts). Its stderr
+ * (the log, and a failpoint's last line) is appended to `logFile`.
+ */
+export interface ChildController {
+  /** Start it (with extra environment, e.g. FAULTLINE_FAILPOINTS); returns once it is spawned. */
+  start(env?: Record<string, string>): Promise<void>;
+  /** Resolves once this run logged "controller started". */
+  started(timeoutMs?: number): Promise<void>;
+  /** Send `signal` and wait for the process to be gone (nothing when it is gone already). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Resolves with its exit signal once it dies by itself, or undefined after `timeoutMs`. */
+  died(timeoutMs: number): Promise<NodeJS.Signals | null | undefined>;
+  /** This run's log lines (since the last start), parsed where they are JSON. */
+  lines(): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+export async function childController(dir: string, logFile: string, args: string[] = []): Promise<ChildController> {
+  const { spawn } = await import('node:child_process');
+  const { open } = await import('node:fs/promises');
+  const log = await open(logFile, 'a');
+  const bin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
+  let child: import('node:child_process').ChildProcess | undefined;
+  let exit: Promise<NodeJS.Signals | null> = Promise.resolve(null);
+  let offset = 0;
+  const text = async () => (await readFile(logFile, 'utf8')).slice(offset);
+  const gone = () => !child || child.exitCode !== null || child.signalCode !== null;
+  const self: ChildController = {
+    async start(env = {}) {
+      await self.kill('SIGKILL');
+      offset = (await readFile(logFile, 'utf8')).length;
+      const c = spawn(process.execPath, [bin, 'controller', '--dir', dir, '--log-level', 'info', ...args], {
+        stdio: ['ignore', 'ignore', log.fd],
+        env: { ...process.env, ...env },
+      });
+      child = c;
+      exit = new Promise((r) => c.once('exit', (_code, signal) => r(signal)));
+    },
+    async started(timeoutMs = 30_000) {
+      await eventually(async () => /"msg":"controller started"/.test(await text()), 'controller started', timeoutMs);
+    },
+    async kill(signal = 'SIGKILL') {
+      if (gone()) return;
+      child!.kill(signal);
+      await exit;
+    },
+    async died(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const r = await Promise.race([
+        exit,
+        new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      return r;
+    },
+    async lines() {
+      return (await text())
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          try {
+            return JSON.parse(l) as Record<string, unknown>;
+          } catch {
+            return { msg: l };
+          }
+        });
+    },
+    async close() {
+      await self.kill('SIGTERM');
+      await log.close();
+    },
+  };
+  return self;
 }

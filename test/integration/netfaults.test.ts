@@ -462,18 +462,18 @@ test(
   { timeout: 60_000 },
   async (t) => {
     const fx = await fixture(t);
-    await writeFile(
-      fx.file,
-      scenarioYaml(
-        fx.name,
-        [{ name: 'server', command: ECHO }, { name: 'client' }],
-        ['{ name: split, partition: { groups: [[server], [client]] }, at: 2s }'],
-      ),
-    );
+    const boxes = [{ name: 'server', command: ECHO }, { name: 'client' }];
+    // First without the fault: the echo server answers (however long start-up takes here) ...
+    await writeFile(fx.file, scenarioYaml(fx.name, boxes, []));
     const server = await eventually(async () => ipOf(fx.dn('server')).catch(() => undefined), 'server address');
     await eventually(
       async () => (await echo(fx.dn('client'), server, 9)).stdout === 'hello\n',
       'echo server answers before the partition',
+    );
+    // ... then the partition.
+    await writeFile(
+      fx.file,
+      scenarioYaml(fx.name, boxes, ['{ name: split, partition: { groups: [[server], [client]] } }']),
     );
     await injected(fx.file, 'split', 2);
     const r = await echo(fx.dn('client'), server, 9, 3);
@@ -557,8 +557,8 @@ for (const rc of REJECT_CASES) {
       await injected(fx.file, 'refuse', 1);
       const seven = await echo(fx.dn('client'), server, 7, 3);
       assert.notEqual(seven.code, 0);
+      // Refused by a reset (not a timeout): nc says so, however long `docker exec` itself took.
       assert.match(seven.stderr, /refused/i);
-      assert.ok(seven.ms < 1000, `refused at once (${Math.round(seven.ms)} ms)`);
       assert.equal((await echo(fx.dn('client'), server, 9)).stdout, 'hello\n', 'port 9 still served');
     },
   );

@@ -67,12 +67,12 @@ interface RawInspect {
 }
 
 /** The create body minus name and labels: what the config hash covers (with the image id). */
-function helperHostConfig(): Record<string, unknown> {
+function helperHostConfig(capabilities: readonly string[] = HELPER_CAPABILITIES): Record<string, unknown> {
   return {
     PidMode: 'host',
     NetworkMode: 'none',
     CapDrop: ['ALL'],
-    CapAdd: [...HELPER_CAPABILITIES],
+    CapAdd: [...capabilities],
     SecurityOpt: ['no-new-privileges:true', 'apparmor=unconfined'],
     ReadonlyRootfs: true,
     Tmpfs: { '/run': 'rw,nosuid,nodev,noexec,size=1m' },
@@ -81,11 +81,15 @@ function helperHostConfig(): Record<string, unknown> {
   };
 }
 
-export function helperConfigHash(imageId: string, labels: Record<string, string>): string {
+export function helperConfigHash(
+  imageId: string,
+  labels: Record<string, string>,
+  capabilities: readonly string[] = HELPER_CAPABILITIES,
+): string {
   const canonical = JSON.stringify({
     v: 1,
     imageId,
-    hostConfig: helperHostConfig(),
+    hostConfig: helperHostConfig(capabilities),
     labels: Object.entries(labels).sort(),
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
@@ -95,7 +99,7 @@ const shortId = (id: string) => id.slice(0, 12);
 
 export function helperContainer(
   e: EngineCalls,
-  opts: { name: string; image: string; labels: Record<string, string> },
+  opts: { name: string; image: string; labels: Record<string, string>; capabilities?: readonly string[] },
 ): HelperContainer {
   const { client: docker, call, tolerant } = e;
   const { name, image } = opts;
@@ -160,7 +164,7 @@ export function helperContainer(
       throw err;
     }
     const labels = { ...extraLabels, [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_ROLE]: 'helper' };
-    const hash = helperConfigHash(img.Id, labels);
+    const hash = helperConfigHash(img.Id, labels, opts.capabilities);
     let lastState = 'absent';
 
     // A few rounds, because another controller may be creating, starting or replacing the same
@@ -176,7 +180,7 @@ export function helperContainer(
               Labels: { ...labels, [LABEL_HASH]: hash },
               Tty: false,
               StopTimeout: 2,
-              HostConfig: helperHostConfig(),
+              HostConfig: helperHostConfig(opts.capabilities),
               abortSignal,
             } as unknown as Docker.ContainerCreateOptions),
           );

@@ -11,7 +11,7 @@ import type { NetnsExec } from '../../ports/index.js';
 import { engineCalls } from '../docker/client.js';
 import { DockerError } from '../docker/errors.js';
 import { describeArgv, ExecError, validateArgv } from '../exec.js';
-import { HELPER_IMAGE, HELPER_NAME, helperContainer } from './container.js';
+import { HELPER_CAPABILITIES, HELPER_IMAGE, HELPER_NAME, helperContainer } from './container.js';
 import { dockerExec } from './dockerExec.js';
 
 export interface HelperExecOptions {
@@ -27,6 +27,11 @@ export interface HelperExecOptions {
   apiTimeoutMs?: number;
   /** Extra labels on the helper container (tests mark theirs). Part of the config hash. */
   labels?: Record<string, string>;
+  /**
+   * Its capabilities (CapDrop ALL, then these). Default HELPER_CAPABILITIES, the smallest set that
+   * works (container.ts says why each); a test takes one away to see the failure it makes.
+   */
+  capabilities?: readonly string[];
 }
 
 /** NetnsExec plus the helper's lifecycle; run() calls ensure() itself when needed. */
@@ -39,10 +44,28 @@ export interface HelperExec extends NetnsExec {
 
 const shortId = (id: string) => id.slice(0, 12);
 
+/** What the kernel says when the helper lacks a capability (setns, /proc/<pid>/ns/net, netlink). */
+const DENIED = /Operation not permitted|Permission denied/;
+
+/** Said after such an error: which capabilities the helper must hold, and what takes them away. */
+function denied(name: string): string {
+  return (
+    `faultline: the netns helper "${name}" was refused by the kernel: it needs the capabilities ` +
+    `${HELPER_CAPABILITIES.join(', ')} (and apparmor=unconfined), each for a reason given in adapters/helper/README.md; ` +
+    `check that the engine (user namespaces, a runtime or policy that drops capabilities) leaves them to it, ` +
+    `or run the controller as root on the engine's host (--netns-exec nsenter)`
+  );
+}
+
 export function createHelperExec(docker: Docker, opts: HelperExecOptions = {}): HelperExec {
   const name = opts.name ?? HELPER_NAME;
   const e = engineCalls(docker, opts.apiTimeoutMs ?? 30_000);
-  const helper = helperContainer(e, { name, image: opts.image ?? HELPER_IMAGE, labels: opts.labels ?? {} });
+  const helper = helperContainer(e, {
+    name,
+    image: opts.image ?? HELPER_IMAGE,
+    labels: opts.labels ?? {},
+    capabilities: opts.capabilities,
+  });
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const maxOutputBytes = opts.maxOutputBytes ?? 16 * 1024 * 1024;
 
@@ -79,12 +102,13 @@ export function createHelperExec(docker: Docker, opts: HelperExecOptions = {}): 
           );
         }
         try {
-          return await dockerExec(e, live.id, full, stdin, {
+          const r = await dockerExec(e, live.id, full, stdin, {
             where: `helper "${name}"`,
             what: `${who}: ${describeArgv(full)}`,
             timeoutMs,
             maxOutputBytes,
           });
+          return r.code !== 0 && DENIED.test(r.stderr) ? { ...r, stderr: `${r.stderr.trimEnd()}\n${denied(name)}` } : r;
         } catch (err) {
           // The helper was removed or stopped under us (404 / 409): make it again, once.
           if (attempt === 0 && err instanceof DockerError && (err.statusCode === 404 || err.statusCode === 409)) {

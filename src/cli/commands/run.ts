@@ -5,7 +5,10 @@ import { Option, type Command, type CommanderError } from 'commander';
 import { createLogger } from '../log.js';
 import { loadValid } from '../input.js';
 import { renderSummary, runScenario, RUN_EXIT, type Until } from '../runner.js';
+import type { AddressPool } from '../../plan/addresses.js';
+import { engineHostRoutes } from '../wiring.js';
 import {
+  addressPoolOption,
   duration,
   examples,
   filenameOption,
@@ -17,6 +20,7 @@ import {
 } from '../options.js';
 
 interface Opts {
+  addressPool: AddressPool[];
   filename: string;
   timeout?: number;
   until?: Until;
@@ -69,6 +73,7 @@ export function runCommand(program: Command): Command {
     .addOption(logLevelOption('warn', 'controller log level (logs go to stderr)'))
     .addOption(netnsOption())
     .addOption(hostRulesOption())
+    .addOption(addressPoolOption())
     .action(async (argv: string[], opts: Opts) => {
       if (opts.until === 'command' && argv.length === 0)
         throw new UserError('--until command needs a command after --, e.g. faultline run -f s.yaml -- npm test', 3);
@@ -76,10 +81,11 @@ export function runCommand(program: Command): Command {
         throw new UserError(e.message, RUN_EXIT.badInput);
       });
       // Loaded when needed: dockerode and its dependencies cost a CLI command that needs no engine ~0.3 s.
-      const [{ createDockerPort }, { createKernel }, { startCommand }] = await Promise.all([
+      const [{ createDockerPort }, { createKernel }, { startCommand }, { dockerdPid, hostRoutes }] = await Promise.all([
         import('../../adapters/docker/port.js'),
         import('../netfaults.js'),
         import('../../adapters/command.js'),
+        import('../../adapters/hostns.js'),
       ]);
       const docker = createDockerPort();
       const log = createLogger(opts.logLevel);
@@ -99,6 +105,8 @@ export function runCommand(program: Command): Command {
         log,
         timeoutMs: opts.timeout,
         keep: opts.keep,
+        addressPools: opts.addressPool,
+        hostRoutes: engineHostRoutes(dockerdPid, hostRoutes),
         out: quiet ? process.stderr : process.stdout,
         command: argv.length ? { argv, until: opts.until ?? 'command', start: startCommand } : undefined,
       });

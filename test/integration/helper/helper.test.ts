@@ -282,6 +282,32 @@ describe('netns helper container', () => {
     assert.equal((await lab.docker.getContainer(foreignName).inspect()).Id, foreign.id);
   });
 
+  it('a helper missing one of its capabilities (SYS_ADMIN) fails clearly: the kernel’s refusal, then which capabilities it needs', async () => {
+    const name = lab.container(lab.name('nocap'));
+    const weak = createHelperExec(lab.docker, {
+      name,
+      image,
+      timeoutMs: 10_000,
+      labels: { 'fltest.example/run': lab.run },
+      capabilities: HELPER_CAPABILITIES.filter((c) => c !== 'SYS_ADMIN'),
+    });
+    try {
+      const r = await weak.run(ta, ['ip', '-j', 'addr', 'show']);
+      assert.notEqual(r.code, 0, 'nothing runs in the target without SYS_ADMIN');
+      assert.match(r.stderr, /Operation not permitted/, 'the kernel’s own words');
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `faultline: the netns helper "${name}" was refused by the kernel: it needs the capabilities NET_ADMIN, NET_RAW, SYS_ADMIN, SYS_PTRACE`,
+        ),
+      );
+      // The full set works on the same target.
+      assert.equal((await helper.run(ta, ['ip', '-j', 'addr', 'show'])).code, 0);
+    } finally {
+      await weak.remove();
+    }
+  });
+
   it('says how to build a missing image', async () => {
     const h = createHelperExec(lab.docker, {
       name: lab.container(lab.name('noimage')),

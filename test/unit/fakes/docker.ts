@@ -14,7 +14,7 @@ import type { ObservedContainer, ObservedNetwork, ObservedVolume, Snapshot } fro
 import { ENDPOINT_OWNER_OPT } from '../../../src/api/ownership.js';
 import { withStatus } from '../../../src/store/yamlEdit.js';
 import type { ScenarioStatus } from '../../../src/api/types.js';
-import type { DirEvent, DirStore, ScenarioFiles } from '../../../src/ports/index.js';
+import type { DirEvent, DirStore, ScenarioFiles, StatusWriteResult } from '../../../src/ports/index.js';
 
 export class FakeDocker implements DockerPort {
   readonly networks = new Map<string, ObservedNetwork>();
@@ -237,15 +237,18 @@ export class FakeDocker implements DockerPort {
 export class MemoryFiles implements ScenarioFiles {
   readonly texts = new Map<string, string>();
   writes = 0;
+  /** While set, every status write fails as the store reports a filesystem's refusal. */
+  failWrites?: { errno: string; message: string };
   async read(path: string) {
     const t = this.texts.get(path);
     return t === undefined ? { missing: true as const } : { text: t };
   }
-  async writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string) {
+  async writeStatus(path: string, status: ScenarioStatus, reconciledSpecHash?: string): Promise<StatusWriteResult> {
     const t = this.texts.get(path);
     if (t === undefined) return { written: false, reason: 'missing' };
+    if (this.failWrites) return { written: false, reason: 'StatusWriteFailed', ...this.failWrites };
     const out = withStatus(t, status, { reconciledSpecHash });
-    if ('notEditable' in out) return { written: false, reason: `notEditable: ${out.notEditable}` };
+    if ('notEditable' in out) return { written: false, reason: 'notEditable', message: out.notEditable };
     this.writes++;
     this.texts.set(path, out.text);
     return { written: true, own: true };

@@ -291,6 +291,41 @@ describe('reconcile, with a fake engine and kernel', () => {
     assert.deepEqual(ours(w.kernel.rules(pidOf(w, 'np_a')), SCOPE), []);
   });
 
+  it("a selector naming or matching faultline's own containers (controller, helper) is refused, with why; nothing is applied to them", async () => {
+    const w = await world();
+    w.docker.addRunning('faultline-controller', { 'faultline.dev/role': 'controller', tier: 'ops' });
+    w.docker.addRunning('faultline-netns-helper', { 'faultline.dev/role': 'helper', tier: 'ops' });
+    const { status } = await reconcile(
+      w,
+      'own',
+      boxes(['a']) +
+        '  faults:\n' +
+        '    - { name: byname, targets: { names: [faultline-controller] }, blackhole: {} }\n' +
+        '    - { name: bylabel, targets: { labels: { tier: ops } }, blackhole: {} }\n',
+    );
+    const byname = status.faults!.find((f) => f.name === 'byname')!;
+    assert.equal(byname.reason, 'OwnContainer');
+    assert.match(
+      byname.message!,
+      /container "faultline-controller" is faultline's controller: faultline never acts on its own containers/,
+    );
+    assert.doesNotMatch(byname.message!, /no container named/);
+    const bylabel = status.faults!.find((f) => f.name === 'bylabel')!;
+    assert.equal(bylabel.reason, 'OwnContainer');
+    assert.match(bylabel.message!, /"faultline-controller" is faultline's controller/);
+    assert.match(bylabel.message!, /"faultline-netns-helper" is faultline's netns helper/);
+    assert.ok(!status.faults!.some((f) => f.targets?.length), 'no target at all');
+    const d = status.conditions!.find((c) => c.type === 'Degraded')!;
+    assert.equal(d.status, 'True');
+    assert.match(d.message ?? '', /never acts on its own containers/);
+    for (const n of ['faultline-controller', 'faultline-netns-helper'])
+      assert.deepEqual(
+        w.kernel.rules(pidOf(w, n)).filter((l) => l.includes('FAULTLINE') || l.includes('faultline:')),
+        [],
+        `nothing in ${n}`,
+      );
+  });
+
   it('a fault whose targets match nothing says NoTargets', async () => {
     const w = await world();
     const { status } = await reconcile(

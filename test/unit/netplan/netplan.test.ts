@@ -191,6 +191,27 @@ describe('netplan: where a fault is enforced', () => {
     );
   });
 
+  it('a partition whose other groups are all missing: Pending, NoPeers, not a none-needed success', () => {
+    const v = view(box('a', '10.0.0.2'), box('b', '10.0.0.3'));
+    const f: FaultSpec = { name: 'split', partition: { groups: [['a', 'b'], ['ghost']] } };
+    for (const hp of [ON, OFF]) {
+      const p = plan(f, v, ['a', 'b'], hp);
+      assert.equal(p.namespaces.size + p.host.length, 0);
+      const pl = p.placements.get('split')!;
+      assert.deepEqual(
+        pl.map((x) => [x.skip?.reason, x.noneNeeded]),
+        [
+          ['NoPeers', undefined],
+          ['NoPeers', undefined],
+        ],
+      );
+      assert.match(pl[0].skip!.message, /a is to be cut from "ghost", none of which is a running container/);
+    }
+    // One group alone is cut from nobody: nothing to do, and nothing is wrong.
+    const one = plan({ name: 'split', partition: { groups: [['a', 'b']] } }, v, ['a', 'b'], ON);
+    assert.ok(one.placements.get('split')!.every((x) => x.noneNeeded && !x.skip));
+  });
+
   it('a host-network target without allowHostNetwork is refused; a stopped one waits', () => {
     const v = view(
       box('h', '', BRIDGE, { networkMode: 'host', endpoints: [] }),

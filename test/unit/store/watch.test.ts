@@ -140,6 +140,28 @@ describe('watchDir', () => {
     });
   });
 
+  it('a save in place right after a status write (a rename) is reported, though chokidar says nothing of it', async () => {
+    await watching(true, async ({ dir, events, store }) => {
+      const f = join(dir, 'a.yaml');
+      writeFileSync(f, SCENARIO);
+      await eventually(() => (assert.deepEqual(kinds(events, f), ['add']), true), 'the add reported');
+      // 20 rounds: a status write, then at once (within chokidar's window for the new inode) a
+      // person's save. Each save must be followed by an event whose read shows it.
+      for (let i = 0; i < 20; i++) {
+        const w = await store.writeStatus(f, { phase: 'Running', observedAt: `round ${i}` });
+        assert.equal(w.written, true);
+        const n = events.length;
+        const saved = `${SCENARIO}# round ${i}\n`;
+        writeFileSync(f, saved);
+        await eventually(() => {
+          assert.ok(events.length > n, `round ${i}: no event after the save`);
+          assert.equal(readFileSync(f, 'utf8'), saved);
+          return true;
+        }, `round ${i}: an event after the save`);
+      }
+    });
+  });
+
   it('stops reporting when the signal aborts', async () => {
     const s = scratch();
     try {

@@ -1,0 +1,248 @@
+// The controller SIGKILLed at 20 points of a seeded schedule, on the real engine: at random instants
+// and exactly at the failpoints (src/api/failpoint.ts) — mid-status-write (the status in its temp
+// file, not yet in the scenario's), mid-namespace-batch (one program of a namespace's batch run,
+// the next not), mid-transition (an armed transition in the kernel, its status not written) — while
+// a live scenario changes and a second one, whose faults flap every second on the first one's
+// containers, is created and deleted. After the last restart: nothing left of the deleted scenario
+// (containers, networks, rules in any namespace or the host), and the live scenario's rules exactly
+// what a clean apply of its spec wrote (iptables and tc in each namespace, the host's chains).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { controllerIdFor } from '../../src/controller/lease.js';
+import {
+  childController,
+  docker,
+  eventually,
+  forceCleanup,
+  hostOwnedLines,
+  killSeed,
+  netnsIptablesSave,
+  ownedLeft,
+  prng,
+  readScenario,
+  removeDir,
+  removeHostChains,
+  tempDir,
+  TESTBOX,
+  uniqueName,
+} from './lib.js';
+
+const run = promisify(execFile);
+
+/** The live scenario: three containers, a blackhole both ways (tc and iptables: a batch of several programs), a reset, a partition on the host path. */
+function live(name: string, subnet: string, variant: number): string {
+  const faults = [
+    `    - { name: hole, targets: { names: [a] }, blackhole: {}, direction: both, protocol: udp }
+    - { name: split, partition: { groups: [[b], [c]] } }
+`,
+    `    - { name: hole, targets: { names: [b] }, blackhole: {}, direction: both, protocol: udp }
+    - { name: rst, targets: { names: [c] }, reject: { with: tcp-reset }, protocol: tcp, ports: ["7000"], direction: ingress }
+    - { name: split, partition: { groups: [[a], [b, c]] } }
+`,
+  ][variant];
+  return `apiVersion: faultline.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: ${name}
+spec:
+  networks: [{ name: net, ipam: { config: [{ subnet: ${subnet} }] } }]
+  containers:
+    - { name: a, image: ${TESTBOX} }
+    - { name: b, image: ${TESTBOX} }
+    - { name: c, image: ${TESTBOX} }
+  members: [{ network: net, select: { names: [a, b, c] } }]
+  faults:
+${faults}`;
+}
+
+/**
+ * The scenario that comes and goes: a container of its own on a network without a subnet (one
+ * from the address pool), a blackhole in it, and a blackhole flapping on the live scenario's a and b
+ * every second (a transition each second: armed, applied at the instant).
+ */
+function doomed(name: string, liveName: string): string {
+  return `apiVersion: faultline.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: ${name}
+spec:
+  networks: [{ name: net }]
+  containers: [{ name: d, image: ${TESTBOX} }]
+  members: [{ network: net, select: { names: [d] } }]
+  faults:
+    - { name: dhole, targets: { names: [d] }, blackhole: {}, direction: both, protocol: udp }
+    - { name: flap, targets: { names: [${liveName}_a, ${liveName}_b] }, blackhole: {}, direction: ingress, protocol: icmp, repeat: { every: 2s }, duration: 1s }
+`;
+}
+
+type Mode = 'timed' | 'status-write' | 'netns-step' | 'transition';
+type Action = 'live 0' | 'live 1' | 'doomed on' | 'doomed off';
+
+test(
+  'SIGKILL at 20 seeded points (random instants, mid-status-write, mid-namespace-batch, mid-transition): nothing left of a deleted scenario, exact rules for the live one',
+  { timeout: 420_000 },
+  async (t) => {
+    const dir = await tempDir();
+    const scope = controllerIdFor(dir);
+    const L = uniqueName('crash');
+    const D = uniqueName('crash');
+    const fileL = join(dir, `${L}.yaml`);
+    const fileD = join(dir, `${D}.yaml`);
+    const subnet = `10.216.${Math.floor(Math.random() * 256)}.0/24`;
+    const logFile = join(dir, '..', `${L}-controller.log`);
+    const ctl = await childController(dir, logFile);
+    t.after(async () => {
+      await ctl.close();
+      await forceCleanup(D);
+      await forceCleanup(L);
+      await removeHostChains(dir);
+      await removeDir(dir);
+      await rm(logFile, { force: true });
+    });
+    const boxes = ['a', 'b', 'c'].map((n) => `${L}_${n}`);
+    const pid = async (c: string) => Number((await docker('inspect', '-f', '{{.State.Pid}}', c)).trim());
+    const nsenter = async (p: number, ...argv: string[]) =>
+      (await run('nsenter', ['-t', String(p), '-n', ...argv], { maxBuffer: 16 << 20 })).stdout;
+    /** What faultline holds in the kernel for these containers and in the host, as text. */
+    const kernelState = async () => {
+      const out: Record<string, string[]> = {};
+      for (const c of boxes) {
+        const p = await pid(c);
+        out[c] = [
+          ...(await netnsIptablesSave(p)).filter((l) => l.includes('FAULTLINE') || l.includes('faultline:')),
+          ...(await nsenter(p, 'tc', 'qdisc', 'show')).split('\n').filter(Boolean),
+          ...(await nsenter(p, 'tc', 'class', 'show')).split('\n').filter(Boolean),
+        ].sort();
+      }
+      out.host = (await hostOwnedLines(scope)).sort();
+      return out;
+    };
+    const verified = async (file: string) => {
+      const s = await readScenario(file).catch(() => undefined);
+      const targets = s?.status?.faults?.flatMap((f) => f.targets ?? []);
+      return (
+        s?.status?.observedGeneration === s?.metadata.generation &&
+        !!targets?.length &&
+        targets.every((x) => x.phase === 'Injected' && x.verified)
+      );
+    };
+    /** The kernel state once it holds still (two reads 1 s apart agree). */
+    const settled = async () => {
+      let last = '';
+      return eventually(async () => {
+        const now = JSON.stringify(await kernelState());
+        const same = now === last;
+        last = now;
+        if (same) return JSON.parse(now) as Record<string, string[]>;
+        await new Promise((r) => setTimeout(r, 1000));
+        return undefined;
+      }, 'the kernel holds still');
+    };
+
+    // What a clean apply of each variant writes (no kill, the doomed scenario absent).
+    const reference: Record<string, string[]>[] = [];
+    await ctl.start();
+    for (const v of [0, 1]) {
+      await writeFile(fileL, live(L, subnet, v));
+      await eventually(() => verified(fileL), `variant ${v} verified`, 90_000);
+      reference.push(await settled());
+    }
+    assert.ok(reference[0].host.length > 0 && reference[0][boxes[0]].length > 0, 'the reference holds rules');
+    await ctl.kill('SIGKILL');
+
+    const seed = killSeed(t);
+    const rnd = prng(seed);
+    const modes: Mode[] = [
+      ...Array<Mode>(4).fill('status-write'),
+      ...Array<Mode>(4).fill('netns-step'),
+      ...Array<Mode>(4).fill('transition'),
+      ...Array<Mode>(8).fill('timed'),
+    ];
+    for (let i = modes.length - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [modes[i], modes[j]] = [modes[j], modes[i]];
+    }
+    let lastLive = 1;
+    let doomedOn = false;
+    const hit: Record<string, number> = {};
+    let leftBehind = 0;
+    for (let i = 0; i < 20; i++) {
+      const mode = modes[i];
+      let action: Action =
+        i === 19
+          ? 'doomed off'
+          : (['live 0', 'live 1', 'doomed on', 'doomed off', 'doomed on'] as const)[Math.floor(rnd() * 5)];
+      // A transition needs the flapping scenario there.
+      if (mode === 'transition' && action === 'doomed off') action = 'doomed on';
+      const act = async () => {
+        if (action === 'doomed off') await rm(fileD, { force: true });
+        else if (action === 'doomed on') await writeFile(fileD, doomed(D, L));
+        else {
+          lastLive = Number(action.at(-1));
+          await writeFile(fileL, live(L, subnet, lastLive));
+        }
+        doomedOn = action === 'doomed on' ? true : action === 'doomed off' ? false : doomedOn;
+      };
+      let how: string;
+      if (mode === 'timed') {
+        await ctl.start();
+        if (rnd() < 0.75) await ctl.started();
+        await act();
+        const after = Math.floor(rnd() * 2500);
+        await new Promise((r) => setTimeout(r, after));
+        await ctl.kill('SIGKILL');
+        how = `SIGKILL ${after} ms after the change`;
+      } else {
+        const pass = 1 + Math.floor(rnd() * 3);
+        await ctl.start({ FAULTLINE_FAILPOINTS: `${mode}=${pass}` });
+        await act();
+        const died = await ctl.died(30_000);
+        const fired = (await ctl.lines()).some((l) => l.failpoint === mode);
+        if (fired) hit[mode] = (hit[mode] ?? 0) + 1;
+        else await ctl.kill('SIGKILL');
+        how = fired
+          ? `killed itself at ${mode} #${pass}`
+          : `${mode} #${pass} not reached in 30 s (died: ${died}); SIGKILL`;
+      }
+      const left = await ownedLeft(D);
+      if (!doomedOn && left.containers.length + left.networks.length > 0) leftBehind++;
+      t.diagnostic(`point ${i + 1}: ${action}; ${how}`);
+    }
+    t.diagnostic(`failpoints that fired: ${JSON.stringify(hit)}; deleted-while-dead cases: ${leftBehind}`);
+    for (const m of ['status-write', 'netns-step', 'transition'] as const)
+      assert.ok((hit[m] ?? 0) >= 1, `${m} was hit`);
+
+    // The last restart: D is gone for good, L converges to exactly its clean rules.
+    await ctl.start();
+    await ctl.started();
+    await eventually(
+      async () => {
+        const left = await ownedLeft(D);
+        return left.containers.length + left.networks.length === 0;
+      },
+      'no container or network of the deleted scenario',
+      60_000,
+    );
+    await eventually(() => verified(fileL), 'the live scenario verified', 60_000);
+    const want = reference[lastLive];
+    let got: Record<string, string[]> = {};
+    await eventually(
+      async () => {
+        got = await kernelState();
+        return JSON.stringify(got) === JSON.stringify(want);
+      },
+      'exactly the clean rules',
+      30_000,
+    ).catch(() => assert.deepEqual(got, want, 'the kernel after the last restart, against a clean apply'));
+    for (const lines of Object.values(got))
+      assert.ok(!lines.some((l) => l.includes(`${scope}.${D}/`)), 'no rule of the deleted scenario');
+    const temps = (await readdir(dir)).filter((f) => f.startsWith('.faultline-tmp-'));
+    t.diagnostic(
+      `live variant ${lastLive}: ${Object.values(want).reduce((n, l) => n + l.length, 0)} kernel lines, exact; temp files left by status writes cut short: ${temps.length}`,
+    );
+  },
+);
