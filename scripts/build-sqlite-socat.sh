@@ -12,6 +12,9 @@
 set -euo pipefail
 IMAGE=${SQLITE_SOCAT_IMAGE:-faultline/sqlite-socat:latest}
 log() { printf 'build-sqlite-socat: %s\n' "$*" >&2; }
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=rootfs-lib.sh
+. "$here/rootfs-lib.sh"
 
 need=()
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
@@ -33,38 +36,23 @@ SQLITE=$(command -v sqlite3)
 SOCAT=$(command -v socat)
 
 versions=$(dpkg-query -W -f '${Package}=${Version}\n' sqlite3 socat busybox-static 2>/dev/null || true)
-recipe_hash=$({ cat "$0"; echo "$versions"; ls -lL "$SQLITE" "$SOCAT" /bin/busybox; } | sha256sum | cut -c1-16)
+recipe_hash=$({ cat "$0" "$here/rootfs-lib.sh"; echo "$versions"; ls -lL "$SQLITE" "$SOCAT" /bin/busybox; } | sha256sum | cut -c1-16)
 have=$(docker image inspect -f '{{index .Config.Labels "faultline.dev/recipe"}}' "$IMAGE" 2>/dev/null || true)
 if [ "$have" = "$recipe_hash" ]; then exit 0; fi
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,tmp,proc,sys,dev,etc,root,data}
-cp /bin/busybox "$root/bin/busybox"
-"$root/bin/busybox" --list | node -e '
-  const fs = require("fs"); const dir = process.argv[1];
-  for (const a of fs.readFileSync(0, "utf8").split("\n").filter(Boolean))
-    if (!fs.existsSync(dir + "/" + a)) fs.symlinkSync("busybox", dir + "/" + a);' "$root/bin"
+rootfs_busybox "$root"
 cp "$SQLITE" "$root/usr/bin/sqlite3"
 cp "$SOCAT" "$root/usr/bin/socat"
 # Every library the two binaries load, at the path the loader looks for it (the loader included).
 for lib in $(ldd "$SQLITE" "$SOCAT" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\// && $i !~ /:$/) print $i }' | sort -u); do
   cp -L --parents "$lib" "$root"
 done
-cat > "$root/sbin/faultline-init" <<'INIT'
-#!/bin/sh
-# PID 1: run the command, exit promptly on TERM/INT.
-trap 'exit 0' TERM INT
-if [ $# -eq 0 ]; then set -- sleep 2147483647; fi
-"$@" &
-child=$!
-wait $child
-INIT
-chmod 755 "$root/sbin/faultline-init"
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+rootfs_init "$root"
+rootfs_etc "$root"
 printf 'hosts: files dns\n' > "$root/etc/nsswitch.conf"
-chmod 1777 "$root/tmp"
 # Both tools must start in the image as built (a missing library fails here, not in a test).
 chroot "$root" /usr/bin/sqlite3 -version >/dev/null
 chroot "$root" /usr/bin/socat -V >/dev/null

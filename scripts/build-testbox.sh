@@ -8,32 +8,19 @@
 # The image is rebuilt only when its recipe (this file) changes: the recipe's hash is a label.
 set -euo pipefail
 IMAGE=${TESTBOX_IMAGE:-faultline/testbox:latest}
-recipe_hash=$( { cat "$0"; ls -l /bin/busybox; } | sha256sum | cut -c1-16)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=rootfs-lib.sh
+. "$here/rootfs-lib.sh"
+recipe_hash=$( { cat "$0" "$here/rootfs-lib.sh"; ls -l /bin/busybox; } | sha256sum | cut -c1-16)
 have=$(docker image inspect -f '{{index .Config.Labels "faultline.dev/recipe"}}' "$IMAGE" 2>/dev/null || true)
 if [ "$have" = "$recipe_hash" ]; then exit 0; fi
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,tmp,proc,sys,dev,etc,root,var/www}
-cp /bin/busybox "$root/bin/busybox"
-# One process for ~400 symlinks (a fork per `ln` costs ~20 s inside the emulated netem guest).
-"$root/bin/busybox" --list | node -e '
-  const fs = require("fs"); const dir = process.argv[1];
-  for (const a of fs.readFileSync(0, "utf8").split("\n").filter(Boolean))
-    if (!fs.existsSync(dir + "/" + a)) fs.symlinkSync("busybox", dir + "/" + a);' "$root/bin"
-cat > "$root/sbin/faultline-init" <<'INIT'
-#!/bin/sh
-# PID 1 for test containers: run the command, exit promptly on TERM/INT.
-trap 'exit 0' TERM INT
-if [ $# -eq 0 ]; then set -- sleep 2147483647; fi
-"$@" &
-child=$!
-wait $child
-INIT
-chmod 755 "$root/sbin/faultline-init"
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
-chmod 1777 "$root/tmp"
+rootfs_busybox "$root"
+rootfs_init "$root"
+rootfs_etc "$root"
 tar -C "$root" -c . | docker import \
   -c 'ENTRYPOINT ["/sbin/faultline-init"]' \
   -c 'CMD ["sleep", "2147483647"]' \

@@ -5,7 +5,7 @@
 // netem-less kernel) inside a 99% binomial interval; every rule read back with ip6tables-save.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { TESTBOX } from './lib.js';
+import { binomialInterval, TESTBOX } from './lib.js';
 import {
   addressOf,
   echo,
@@ -131,21 +131,6 @@ test('blackhole and reject with peers given as IPv6 CIDRs: IPv6 hit, IPv4 betwee
     `ip6tables-save in b: ${reject6.join(' | ')}`,
   );
 });
-
-/** Central 99% interval [lo, hi] of a Binomial(n, p) count (exact, from its cdf). */
-function binomialInterval(n: number, p: number, conf = 0.99): [number, number] {
-  const alpha = (1 - conf) / 2;
-  let logPmf = n * Math.log(1 - p);
-  let cdf = 0;
-  let lo = -1;
-  for (let k = 0; k <= n; k++) {
-    cdf += Math.exp(logPmf);
-    if (lo < 0 && cdf >= alpha) lo = k;
-    if (cdf >= 1 - alpha) return [lo, k];
-    logPmf += Math.log((n - k) / (k + 1)) + Math.log(p / (1 - p));
-  }
-  return [lo, n];
-}
 
 test('loss 30% on what b receives from IPv6 peers: ping -6 replies inside the 99% binomial interval, IPv4 whole', async (t) => {
   const { fx, sub, v6, v4, setFaults } = await dualStack(t, 'auto', []);

@@ -57,6 +57,21 @@ import { eventually } from '../eventually.js';
 
 export { eventually };
 
+/** Central 99% interval [lo, hi] of a Binomial(n, p) count (exact, from its cdf). */
+export function binomialInterval(n: number, p: number, conf = 0.99): [number, number] {
+  const alpha = (1 - conf) / 2;
+  let logPmf = n * Math.log(1 - p);
+  let cdf = 0;
+  let lo = -1;
+  for (let k = 0; k <= n; k++) {
+    cdf += Math.exp(logPmf);
+    if (lo < 0 && cdf >= alpha) lo = k;
+    if (cdf >= 1 - alpha) return [lo, k];
+    logPmf += Math.log((n - k) / (k + 1)) + Math.log(p / (1 - p));
+  }
+  return [lo, n];
+}
+
 export async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'faultline-it-'));
 }

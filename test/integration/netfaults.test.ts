@@ -22,6 +22,7 @@ import { controllerIdFor } from '../../src/controller/lease.js';
 import { partitionGroups } from '../../src/netfaults/partition.js';
 import { generationOf } from '../../src/store/index.js';
 import {
+  binomialInterval,
   docker,
   dockerStatus,
   eventually,
@@ -177,21 +178,6 @@ async function pingReceived(from: string, ip: string, count: number): Promise<nu
   assert.ok(m, `ping output: ${r.stdout}${r.stderr}`);
   assert.equal(Number(m[1]), count, 'every ping was sent (no EPERM from the sender)');
   return Number(m[2]);
-}
-
-/** Central 99% interval [lo, hi] of a Binomial(n, p) count (exact, from its cdf). */
-function binomialInterval(n: number, p: number, conf = 0.99): [number, number] {
-  const alpha = (1 - conf) / 2;
-  let logPmf = n * Math.log(1 - p);
-  let cdf = 0;
-  let lo = -1;
-  for (let k = 0; k <= n; k++) {
-    cdf += Math.exp(logPmf);
-    if (lo < 0 && cdf >= alpha) lo = k;
-    if (cdf >= 1 - alpha) return [lo, k];
-    logPmf += Math.log((n - k) / (k + 1)) + Math.log(p / (1 - p));
-  }
-  return [lo, n];
 }
 
 /** Round-trip reachability of every ordered pair (all pings at once): "x>y" → ping x→y answered. */

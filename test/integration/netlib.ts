@@ -312,7 +312,7 @@ export async function linkTypeWorks(
 // ---------------------------------------------------------------- addresses for test networks
 
 /**
- * A /24 inside 10.253.0.0/16 (and a /64 of the ULA fd53:fa17::/48 with the same number) that no
+ * A /24 inside 10.230.0.0/16 (and a /64 of the ULA fd53:fa17::/48 with the same number) that no
  * network on the engine uses now: tests share the engine, and Docker refuses overlapping pools.
  */
 export async function freeSubnet(): Promise<{ v4: string; v6: string; n: number }> {
@@ -324,12 +324,12 @@ export async function freeSubnet(): Promise<{ v4: string; v6: string; n: number 
     }[];
     for (const n of nets)
       for (const c of n.IPAM?.Config ?? []) {
-        const m = /^10\.253\.(\d+)\./.exec(c.Subnet ?? '') ?? /^fd53:fa17:0?([0-9a-f]+)::/.exec(c.Subnet ?? '');
+        const m = /^10\.230\.(\d+)\./.exec(c.Subnet ?? '') ?? /^fd53:fa17:0?([0-9a-f]+)::/.exec(c.Subnet ?? '');
         if (m) used.add(c.Subnet!.includes(':') ? parseInt(m[1], 16) : Number(m[1]));
       }
   }
   for (;;) {
     const n = 64 + Math.floor(Math.random() * 190);
-    if (!used.has(n)) return { v4: `10.253.${n}.0/24`, v6: `fd53:fa17:${n.toString(16)}::/64`, n };
+    if (!used.has(n)) return { v4: `10.230.${n}.0/24`, v6: `fd53:fa17:${n.toString(16)}::/64`, n };
   }
 }

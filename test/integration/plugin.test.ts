@@ -27,6 +27,23 @@ async function p2pPlugin(t: test.TestContext): Promise<{ name: string; calls: st
   const calls: string[] = [];
   const tag = name.slice(-6);
   let pending: string | undefined; // the veth end the second Join gets
+  const join = async (): Promise<unknown> => {
+    if (pending) {
+      const end = pending;
+      pending = undefined;
+      return { InterfaceName: { SrcName: end, DstPrefix: 'eth' } };
+    }
+    const a = `flp${tag}a`;
+    const b = `flp${tag}b`;
+    await run('ip', ['link', 'del', a]).catch(() => undefined);
+    await run('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+    pending = b;
+    return { InterfaceName: { SrcName: a, DstPrefix: 'eth' } };
+  };
+  // Docker starts both members at once, so their Joins can overlap: answered one at a time, or the
+  // second Join (seeing no pending end yet) would delete the first's pair and hand out its name
+  // again, and one container's start would fail with "Link not found" (then started again: 3 Joins).
+  let joins: Promise<unknown> = Promise.resolve();
   const answer = async (path: string): Promise<unknown> => {
     switch (path) {
       case '/Plugin.Activate':
@@ -36,17 +53,9 @@ async function p2pPlugin(t: test.TestContext): Promise<{ name: string; calls: st
       case '/NetworkDriver.EndpointOperInfo':
         return { Value: {} };
       case '/NetworkDriver.Join': {
-        if (pending) {
-          const end = pending;
-          pending = undefined;
-          return { InterfaceName: { SrcName: end, DstPrefix: 'eth' } };
-        }
-        const a = `flp${tag}a`;
-        const b = `flp${tag}b`;
-        await run('ip', ['link', 'del', a]).catch(() => undefined);
-        await run('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
-        pending = b;
-        return { InterfaceName: { SrcName: a, DstPrefix: 'eth' } };
+        const next = joins.then(join);
+        joins = next.catch(() => undefined);
+        return next;
       }
       default:
         return {}; // CreateNetwork, DeleteNetwork, CreateEndpoint, DeleteEndpoint, Leave, Discover*, ...
@@ -74,7 +83,8 @@ async function p2pPlugin(t: test.TestContext): Promise<{ name: string; calls: st
   t.after(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(socket, { force: true });
-    await run('ip', ['link', 'del', `flp${tag}a`]).catch(() => undefined);
+    // Either end still in the host's namespace (a member that never started) takes the pair with it.
+    for (const end of ['a', 'b']) await run('ip', ['link', 'del', `flp${tag}${end}`]).catch(() => undefined);
   });
   return { name, calls };
 }

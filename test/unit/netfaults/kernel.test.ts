@@ -148,6 +148,8 @@ describe('netfaults on a real kernel (scratch netns pair)', { skip: SKIP }, () =
         peerB,
       ],
     ];
+    // Everything a receives from b is lost (IPv4 and IPv6) — but not b's neighbour solicitations.
+    faultsA.push([{ name: 'deaf', peers: { names: ['b'] }, direction: 'ingress', netem: { loss: '100%' } }, peerB]);
     if (ingressShapingPossible(caps))
       faultsA.push([
         { name: 'in-thin', peers: { names: ['b'] }, direction: 'ingress', bandwidth: { rate: '5mbit' } },
@@ -226,6 +228,34 @@ describe('netfaults on a real kernel (scratch netns pair)', { skip: SKIP }, () =
       () => counted('iptables-save') >= 5 && counted('ip6tables-save') >= 1,
       'FAULTLINE-INPUT drop counters on b',
     );
+  });
+
+  it('IPv6 loss by iptables statistic lets neighbour discovery through, as IPv4 loss lets ARP', async (t) => {
+    const rules6 = a.ip6tables.chains.flatMap((c) => c.rules).filter((r) => r.key === 'kt/deaf');
+    if (!rules6.some((r) => r.spec.includes('-m statistic'))) return t.skip('ingress loss is netem here, not iptables');
+    assert.ok(
+      rules6.every((r) => r.spec.includes('-m hl ! --hl-eq 255 -m statistic')),
+      rules6.map((r) => r.spec).join('\n'),
+    );
+    const rules4 = a.iptables.chains.flatMap((c) => c.rules).filter((r) => r.key === 'kt/deaf');
+    assert.ok(rules4.length > 0 && rules4.every((r) => !r.spec.includes('-m hl')), 'IPv4 has no hop-limit match');
+    // b solicits a's IPv6 address (from b's own): a receives the solicitation although 100% of what
+    // comes from b is lost. Without the exemption the statistic rule drops it before ICMPv6 sees it.
+    const solicits = () =>
+      Number(/Icmp6InNeighborSolicits\s+(\d+)/.exec(inNs(NS_A, ['cat', '/proc/net/snmp6']).stdout)?.[1] ?? NaN);
+    const before = solicits();
+    sh(['ip', '-n', NS_B, 'neigh', 'flush', 'dev', 'eth0']);
+    assert.equal(udpSend(NS_B, A6, 9996), 'ok');
+    await eventually(() => solicits() > before, "a's ICMPv6 counted b's neighbour solicitation");
+    // while datagrams from b are lost at a's INPUT (IPv4: ARP never passes iptables anyway).
+    assert.equal(udpSend(NS_B, A4, 9996), 'ok');
+    const dropped = () => {
+      const rule = inNs(NS_A, ['iptables-save', '-c'])
+        .stdout.split('\n')
+        .find((l) => l.includes('-A FAULTLINE-INPUT') && l.includes('faultline:kt/deaf'));
+      return Number(/^\[(\d+):/.exec(rule ?? '')?.[1] ?? 0);
+    };
+    await eventually(() => dropped() >= 5, 'the statistic rule dropped the 5 IPv4 datagrams from b');
   });
 
   it('teardown from the read-back leaves nothing of ours behind', () => {
