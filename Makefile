@@ -36,13 +36,16 @@ unit: build browser
 	node --test $(NODE_TEST_FLAGS) dist/test/unit/
 
 # Integration files run INTEGRATION_JOBS at a time (each test names its own objects and subnets);
-# the ones that restart dockerd or rewrite the host's DOCKER-USER chain run alone, after them.
-INTEGRATION_JOBS ?= 3
-INTEGRATION_ALONE := daemon hostpath
+# the ones that restart dockerd or rewrite the host's DOCKER-USER chain, and the ones that time
+# shaped transfers, run alone, after them. A test that hangs fails after 15 min; --test-force-exit
+# ends a file whose tests are all done.
+INTEGRATION_JOBS ?= 2
+INTEGRATION_ALONE := daemon hostpath examples-net vlan generators
+INTEGRATION_FLAGS := --test-timeout=900000 --test-force-exit
 integration: build engine
-	node --test --test-concurrency=$(INTEGRATION_JOBS) $(NODE_TEST_FLAGS) \
+	node --test --test-concurrency=$(INTEGRATION_JOBS) $(INTEGRATION_FLAGS) $(NODE_TEST_FLAGS) \
 	  $$(find dist/test/integration -name '*.test.js' $(foreach f,$(INTEGRATION_ALONE),! -name $(f).test.js) | sort); \
-	s=$$?; node --test --test-concurrency=1 $(NODE_TEST_FLAGS) \
+	s=$$?; node --test --test-concurrency=1 $(INTEGRATION_FLAGS) $(NODE_TEST_FLAGS) \
 	  $(foreach f,$(INTEGRATION_ALONE),dist/test/integration/$(f).test.js) && exit $$s
 
 # netem-dependent tests inside a QEMU guest whose kernel has sch_netem (see scripts/netem-vm/).
