@@ -116,6 +116,7 @@ describe('docker adapter on the real engine', () => {
       id: net.id,
       name: net.name,
       driver: 'bridge',
+      scope: 'local',
       labels: { ...owned, 'fltest.example/purpose': 'adapter-test' },
       internal: false,
       attachable: true,
