@@ -230,7 +230,7 @@ test('bastion-default-bridge.yaml: the bastion reaches a plain `docker run` cont
   assert.equal(await addressOf(legacy, 'bridge'), legacyIp, 'legacy is still on the default bridge');
 });
 
-test("overlay.yaml: documented as multi-host; on one engine that is no swarm manager, Docker's own words in status", async (t) => {
+test('overlay.yaml: documented as multi-host; on one engine that is no swarm manager, status says what to run (NoSwarmManager)', async (t) => {
   const info = JSON.parse(await docker('info', '--format', '{{json .Swarm}}')) as { ControlAvailable?: boolean };
   if (info.ControlAvailable) {
     t.skip(
@@ -243,8 +243,10 @@ test("overlay.yaml: documented as multi-host; on one engine that is no swarm man
   assert.match(plan.stdout, /network\.create overlay_mesh/);
   const ex = await applyExample(t, 'overlay');
   const s = await ex.when('the network Failed', (x) => x.status?.networks?.[0]?.phase === 'Failed');
-  assert.match(s.status!.networks![0].message ?? '', /This node is not a swarm manager/);
-  assert.equal(s.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+  assert.match(s.status!.networks![0].message ?? '', /needs a Swarm manager .*run `docker swarm init/);
+  const ready = s.status?.conditions?.find((c) => c.type === 'Ready');
+  assert.equal(ready?.status, 'False');
+  assert.equal(ready?.reason, 'NoSwarmManager');
   await deleteAndCheckGone(ex.dir, 'overlay');
 });
 
