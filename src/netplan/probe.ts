@@ -141,13 +141,26 @@ export function planProbes(x: ProbeInput): ProbeDecision[] {
       }
       const pl = placements.find((p) => p.display === t.container);
       const tc = x.view.containers.find((c) => c.id === (pl?.containerId ?? t.containerId));
+      // A peer that another fault acts on (its own loss, delay or rate) would mix that fault's
+      // effect into this one's measurement: one that no other fault touches is measured first.
+      const busy = (c: ObservedContainer): number => {
+        const other = (e: { scenario: string; fault: string }) =>
+          `${e.scenario}/${e.fault}` !== `${x.plan.scoped}/${f.name}`;
+        const inNs = (x.plan.namespaces.get(nsKey(c))?.entries ?? []).some(other);
+        const onHost = x.plan.host.some(
+          (h) =>
+            h.fault !== f.name &&
+            (h.receiver.target.key === nsKey(c) || h.senders.some((s) => s.target.key === nsKey(c))),
+        );
+        return inNs || onHost ? 1 : 0;
+      };
       const peerOf = (): { target: Ctr; peer: Ctr } | undefined => {
         if (!tc || !(tc.pid > 0)) return undefined;
         const nets = new Set(tc.endpoints.map((e) => e.networkId));
         const candidates = x.view.containers
           .filter((c) => c.id !== tc.id && c.state === 'running' && c.pid > 0 && nsKey(c) !== nsKey(tc))
           .filter((c) => inScenario(c, name, x.view))
-          .sort((a, b) => (a.name < b.name ? -1 : 1));
+          .sort((a, b) => busy(a) - busy(b) || (a.name < b.name ? -1 : 1));
         for (const c of candidates)
           for (const e of c.endpoints) {
             if (!nets.has(e.networkId)) continue;

@@ -88,7 +88,9 @@ test(
       scenarioYaml(
         fx.name,
         '10.221.2.0/24',
-        [{ name: 'a' }, { name: 'b' }],
+        // c: a peer no other fault touches, which the bandwidth probe measures against (through a's
+        // 20 % loss, TCP's acks would be lost and the transfer slower than the rate: ~2.7 mbit).
+        [{ name: 'a' }, { name: 'b' }, { name: 'c' }],
         [
           '{ name: lossy, targets: { names: [a] }, netem: { loss: 20% }, direction: egress, verify: probe }',
           '{ name: slow, targets: { names: [b] }, bandwidth: { rate: 4mbit }, verify: probe }',
@@ -105,6 +107,11 @@ test(
     assert.match(loss.t.mechanism ?? '', /statistic|iptables|drop/);
 
     const bw = await observed(fx.file, 'slow', 'b');
+    assert.equal(
+      bw.o.peer,
+      await addrOf(fx.dn('c')),
+      `measured against c, whom no other fault touches: ${JSON.stringify(bw.o)}`,
+    );
     assert.equal(bw.o.verdict, 'AsRequested', JSON.stringify(bw.o));
     assert.deepEqual(bw.o.expected, { rate: '4mbit' });
     const mbit = parseFloat(bw.o.rate ?? '');

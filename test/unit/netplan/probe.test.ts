@@ -40,28 +40,30 @@ function decide(
   targets: string[],
   prev?: FaultStatus[],
   respec = false,
+  others: { fault: FaultSpec; targets: string[] }[] = [],
 ) {
   const view: Snapshot = { networks: [NET, OTHER], containers, takenAt: NOW.toISOString() };
   const scenario: Scenario = {
     apiVersion: 'faultline.dev/v1alpha1',
     kind: 'Scenario',
     metadata: { name: 's' },
-    spec: { faults: [f] },
+    spec: { faults: [f, ...others.map((o) => o.fault)] },
   };
-  const active: ActiveFault = {
-    fault: f,
-    index: 0,
-    targets: targets.map((n) => ({
+  const activeOf = (fault: FaultSpec, names: string[], index: number): ActiveFault => ({
+    fault,
+    index,
+    targets: names.map((n) => ({
       container: n,
       display: n,
       declared: false,
       observed: containers.find((c) => c.name === n),
     })),
-  };
+  });
+  const active = activeOf(f, targets, 0);
   const plan = planNetns({
     scope: 'd',
     scenario,
-    active: [active],
+    active: [active, ...others.map((o, i) => activeOf(o.fault, o.targets, i + 1))],
     view,
     caps: FULL_CAPS,
     seed: 1,
@@ -109,6 +111,22 @@ describe('verify: probe planner', () => {
     );
     const a = ds[0];
     assert.ok('measure' in a && a.measure.target.address === '10.0.0.2' && a.measure.target.pid === cs[0].pid);
+  });
+
+  it('a peer no other fault acts on is measured first (another fault on the peer would mix into the figure)', () => {
+    const cs = [box('a', '10.0.0.2'), box('b', '10.0.0.3'), box('c', '10.0.0.4')];
+    const slow: FaultSpec = { name: 'slow', targets: { names: ['b'] }, bandwidth: { rate: '4mbit' }, verify: 'probe' };
+    const lossy: FaultSpec = { name: 'lossy', targets: { names: ['a'] }, netem: { loss: '20%' }, direction: 'egress' };
+    // Alone, the first by name; with a lossy, c.
+    assert.deepEqual(decide(slow, cs, ['b']).map(peerOf), ['10.0.0.2']);
+    assert.deepEqual(decide(slow, cs, ['b'], undefined, false, [{ fault: lossy, targets: ['a'] }]).map(peerOf), [
+      '10.0.0.4',
+    ]);
+    // When every candidate is touched by another fault, one of them is still measured.
+    assert.deepEqual(
+      decide(slow, cs.slice(0, 2), ['b'], undefined, false, [{ fault: lossy, targets: ['a'] }]).map(peerOf),
+      ['10.0.0.2'],
+    );
   });
 
   it('peers of the fault only, and only containers of the scenario (declared, or on its networks)', () => {
