@@ -308,7 +308,10 @@ export class Controller {
     // A file that still exists but whose name cannot be read (a typo saved mid-edit) keeps the
     // name it had: it is a broken scenario to report, not a deleted one to tear down. Only a
     // readable, different name is a rename.
-    const name = peekName(r.text) ?? old;
+    // Our own status write changed nothing but the status: the name is the one indexed, and a
+    // large file is not parsed again for it (200 faults: a quarter of the controller's CPU).
+    const own = old !== undefined && this.o.store.isOwnWrite(path, r.text);
+    const name = own ? old : (peekName(r.text) ?? old);
     this.pathName.set(path, name);
     return { old, now: name, text: r.text };
   }
