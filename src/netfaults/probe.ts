@@ -3,7 +3,7 @@
 // them), how to read their output, and the verdict against the tolerance.
 //
 //   netem delay 100ms, egress          echo ×20 every 100 ms       RTT 100 ms ± (2 % + 0.5 ms)
-//   netem loss 20%, both directions    echo ×200 every 10 ms       lost in the 99 % binomial
+//   netem loss 20%, both directions    echo ×200 every 10 ms       lost in the 99.99 % binomial
 //                                                                  interval of p = 1 − 0.8²
 //   bandwidth 4mbit (ceil 8mbit)       timed TCP transfer          8 Mbit/s ± 5 % on the wire
 //   partition / blackhole              echo ×3, or a TCP connect   no answer
@@ -229,9 +229,14 @@ export function delayWithin(expectedMs: number, observedMs: number): boolean {
   return Math.abs(observedMs - expectedMs) <= 0.02 * expectedMs + 0.5;
 }
 
-/** Loss tolerance: the lost count inside the 99 % binomial interval of the requested probability. */
+/**
+ * Loss tolerance: the lost count inside the 99.99 % binomial interval of the requested probability.
+ * A probe repeats; at 99 % a correct fault would be called a mismatch once in a hundred probes.
+ */
+export const LOSS_CONF = 0.9999;
+
 export function lossWithin(p: number, sent: number, lost: number): boolean {
-  const [lo, hi] = binomialInterval(sent, p);
+  const [lo, hi] = binomialInterval(sent, p, LOSS_CONF);
   return lost >= lo && lost <= hi;
 }
 
@@ -308,8 +313,8 @@ export function judge(spec: ProbeSpec, m: Measurement, at: Date): ObservedEffect
           misses.push(`round trip ${fmtMs(avgMs)}, requested ${fmtMs(e.delayMs)} ± ${fmtMs(0.02 * e.delayMs + 0.5)}`);
       }
       if (e.loss !== undefined && !lossWithin(e.loss, sent, lost)) {
-        const [lo, hi] = binomialInterval(sent, e.loss);
-        misses.push(`${lost} of ${sent} lost, requested ${fmtPct(e.loss)}: the 99 % interval is ${lo}..${hi}`);
+        const [lo, hi] = binomialInterval(sent, e.loss, LOSS_CONF);
+        misses.push(`${lost} of ${sent} lost, requested ${fmtPct(e.loss)}: the 99.99 % interval is ${lo}..${hi}`);
       }
     }
     if (e.reachable !== undefined) {

@@ -5,7 +5,7 @@
 // netem-less kernel) inside a 99% binomial interval; every rule read back with ip6tables-save.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { binomialInterval, TESTBOX } from './lib.js';
+import { binomialInterval, ONE_SHOT, TESTBOX } from './lib.js';
 import {
   addressOf,
   echo,
@@ -132,7 +132,7 @@ test('blackhole and reject with peers given as IPv6 CIDRs: IPv6 hit, IPv4 betwee
   );
 });
 
-test('loss 30% on what b receives from IPv6 peers: ping -6 replies inside the 99% binomial interval, IPv4 whole', async (t) => {
+test('loss 30% on what b receives from IPv6 peers: ping -6 replies inside the binomial interval, IPv4 untouched', async (t) => {
   const { fx, sub, v6, v4, setFaults } = await dualStack(t, 'auto', []);
   await setFaults([
     `{ name: lossy, targets: { names: [b] }, peers: { cidrs: ["${sub.v6}"] }, direction: ingress, netem: { loss: 30% } }`,
@@ -141,10 +141,14 @@ test('loss 30% on what b receives from IPv6 peers: ping -6 replies inside the 99
   t.diagnostic(`mechanism: ${f.targets![0].mechanism}`);
   const n = 300;
   const got = await pings(fx.dn('a'), v6.get('b')!, { v6: true, count: n, interval: '0.01', wait: 1 });
-  const [lo, hi] = binomialInterval(n, 0.7);
-  t.diagnostic(`ping -6: ${got}/${n} replies, 99% interval [${lo}, ${hi}]`);
+  const [lo, hi] = binomialInterval(n, 0.7, ONE_SHOT);
+  t.diagnostic(`ping -6: ${got}/${n} replies, 1-in-a-million interval [${lo}, ${hi}]`);
   assert.ok(got >= lo && got <= hi, `${got} replies of ${n} outside [${lo}, ${hi}]`);
-  assert.equal(await pings(fx.dn('a'), v4.get('b')!, { count: 50, interval: '0.01' }), 50, 'IPv4 loses nothing');
+  // 30 % loss would leave 35 of 50 on average, and 48 or more about once in 200,000 runs; one echo
+  // lost to a loaded machine must not fail the suite.
+  const v4got = await pings(fx.dn('a'), v4.get('b')!, { count: 50, interval: '0.01' });
+  t.diagnostic(`ping over IPv4: ${v4got}/50`);
+  assert.ok(v4got >= 48, `IPv4 is untouched by the fault: ${v4got}/50 replies`);
   const rules = await ownedRules(await pidOf(fx, 'b'), 6);
   assert.ok(
     rules.some((l) => l.includes('-m statistic --mode random --probability') && l.includes(`-s ${sub.v6}`)),

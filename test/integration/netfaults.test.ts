@@ -23,6 +23,7 @@ import { partitionGroups } from '../../src/netfaults/partition.js';
 import { generationOf } from '../../src/store/index.js';
 import {
   binomialInterval,
+  ONE_SHOT,
   docker,
   dockerStatus,
   eventually,
@@ -697,7 +698,7 @@ test(
       pingReceived(fx.dn('p1'), ip.get('t')!, 20),
       pingReceived(fx.dn('t'), ip.get('p1')!, 20),
     ]);
-    const [lo, hi] = binomialInterval(n, 0.3);
+    const [lo, hi] = binomialInterval(n, 0.3, ONE_SHOT);
     t.diagnostic(
       `stacked: loss ${n - received}/${n} (interval ${lo}..${hi}); rate to p2 ${(transfer.bps / 1e6).toFixed(3)} Mbit/s; p1→t ${cut}/20, t→p1 ${cutBack}/20`,
     );

@@ -1,5 +1,5 @@
 // verify: probe, the pure half: expected effects, the programs, reading their output, the verdict
-// against the tolerance (delay ±(2 % + 0.5 ms), loss in the 99 % binomial interval, rate ±5 %).
+// against the tolerance (delay ±(2 % + 0.5 ms), loss in the 99.99 % binomial interval, rate ±5 %).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FaultSpec } from '../../../src/api/types.js';
@@ -177,7 +177,7 @@ describe('the verdict', () => {
     assert.match(slow.message!, /round trip 102\.6ms, requested 100ms ± 2\.5ms/);
     const lossy = judge(s, { peer: '10.0.0.2', samples: 200, echo: { sent: 200, received: 100, avgMs: 100 } }, at);
     assert.equal(lossy.verdict, 'EffectMismatch');
-    assert.match(lossy.message!, /100 of 200 lost, requested 20%: the 99 % interval is \d+\.\.\d+/);
+    assert.match(lossy.message!, /100 of 200 lost, requested 20%: the 99.99 % interval is \d+\.\.\d+/);
   });
 
   it('cuts: an answer, or a connect that is not refused, is a mismatch', () => {
