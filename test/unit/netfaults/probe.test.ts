@@ -40,7 +40,7 @@ const spec = (f: Partial<FaultSpec>): ProbeSpec => {
 const at = new Date('2026-11-30T12:00:00Z');
 
 describe('tolerances', () => {
-  it('the 99 % binomial interval is the central one: each tail holds at most 0.5 %', () => {
+  it('the 99 % binomial interval (the default) is the central one: each tail holds at most 0.5 %', () => {
     for (const [n, p] of [
       [200, 0.2],
       [200, 0.1],
