@@ -444,14 +444,15 @@ export interface ObservedEffect {
 
 export interface FaultStatus {
   name: string;
-  phase: 'Scheduled' | 'Active' | 'Completed' | 'Missed' | 'Failed' | 'Suspended';
+  /** Pending: in its window, but its targets (or every target's peers) match nothing (reason says which). */
+  phase: 'Scheduled' | 'Pending' | 'Active' | 'Completed' | 'Missed' | 'Failed' | 'Suspended';
   window?: { from: string; until?: string };
   nextWindow?: { from: string; until?: string };
   windowsRun?: number;
   missed?: number;
   seed?: number;
   targets?: FaultTargetStatus[];
-  /** Why the fault acts on nothing or is not as declared (NoTargets…). */
+  /** Why the fault acts on nothing or is not as declared (NoTargets, NoPeers…). */
   reason?: string;
   message?: string;
 }

@@ -217,7 +217,10 @@ function finished(st: ScenarioStatus | undefined, spec: Scenario['spec']): boole
   if (spec.duration) return false;
   // No scenario duration: done when no fault is active and none has a next window.
   const faults = st.faults ?? [];
-  return faults.length > 0 && faults.every((f) => f.phase !== 'Active' && f.phase !== 'Scheduled' && !f.nextWindow);
+  return (
+    faults.length > 0 &&
+    faults.every((f) => f.phase !== 'Active' && f.phase !== 'Pending' && f.phase !== 'Scheduled' && !f.nextWindow)
+  );
 }
 
 /** Ready for the command: Docker converged. Or never will be without a change: a conflict, a failure. */

@@ -66,6 +66,11 @@ export function judge(status: ScenarioStatus | undefined, specHash: string, want
     return TRANSIENT_DEGRADED.has(degraded.reason) ? { state: 'wait', why } : { state: 'fail', code: 'Degraded', why };
   }
   for (const f of status.faults ?? []) {
+    if (f.phase === 'Pending')
+      return {
+        state: 'wait',
+        why: `fault "${f.name}" is Pending ${f.reason ?? ''}: ${f.message ?? 'it acts on nothing yet'}`,
+      };
     if (f.phase !== 'Active') continue;
     if (!f.targets?.length) return { state: 'wait', why: `fault "${f.name}" has no target yet` };
     const pending = f.targets.filter((t) => t.phase !== 'Injected' || !t.verified);

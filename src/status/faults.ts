@@ -392,8 +392,14 @@ export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
       base.message = [resolved.refused.join('; '), base.message].filter(Boolean).join('; ');
     }
     if (active && (resolved?.targets.length ?? 0) === 0) {
+      // In its window but acting on nothing: Pending, never a silent Active.
+      base.phase = 'Pending';
       base.reason ??= 'NoTargets';
-      base.message ??= `fault "${f.name}" is active but its targets match no container, so it acts on nothing; check spec.faults targets`;
+      base.message ??= `fault "${f.name}" is in its window but its targets match no container, so it acts on nothing; check spec.faults targets`;
+    } else if (active && targets?.length && targets.every((y) => y.phase === 'Pending' && y.reason === 'NoPeers')) {
+      base.phase = 'Pending';
+      base.reason ??= 'NoPeers';
+      base.message ??= `fault "${f.name}" is in its window but its peers match no container on any target, so it cuts nothing; check spec.faults peers`;
     }
     out.push(base);
   }

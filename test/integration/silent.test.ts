@@ -78,17 +78,24 @@ test('a fault resolving to nothing is Pending (NoPeers / NoTargets) and Degraded
   const s = await eventually(async () => {
     const s = await readScenario(file);
     const ready = s.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    return ready && s.status?.faults?.length === 3 && s.status.faults.every((f) => f.phase === 'Active')
+    return ready && s.status?.faults?.length === 3 && s.status.faults.every((f) => f.phase === 'Pending')
       ? s
       : undefined;
-  }, 'Ready, every fault active');
+  }, 'Ready, every fault Pending (in its window, acting on nothing)');
   const f = (n: string) => s.status!.faults!.find((x) => x.name === n)!;
   const nopeers = f('nopeers').targets!;
   assert.deepEqual(
     nopeers.map((x) => [x.container, x.phase, x.verified, x.reason]),
     [['a', 'Pending', false, 'NoPeers']],
   );
-  assert.equal(f('notargets').reason, 'NoTargets');
+  assert.deepEqual(
+    s.status!.faults!.map((x) => [x.name, x.phase, x.reason]),
+    [
+      ['nopeers', 'Pending', 'NoPeers'],
+      ['notargets', 'Pending', 'NoTargets'],
+      ['ghost', 'Pending', 'NoPeers'],
+    ],
+  );
   assert.ok(!f('notargets').targets?.some((x) => x.verified), 'no target of notargets is verified');
   assert.deepEqual(
     f('ghost').targets!.map((x) => [x.container, x.phase, x.verified, x.reason]),
@@ -123,9 +130,10 @@ test('a fault resolving to nothing is Pending (NoPeers / NoTargets) and Degraded
   await docker('run', '-d', '--name', peer, '--label', `role=${name}-nothing`, TESTBOX, 'sleep', '3600');
   await eventually(async () => {
     const s = await readScenario(file);
-    const t0 = s.status?.faults?.find((x) => x.name === 'nopeers')?.targets?.[0];
-    return t0?.phase === 'Injected' && t0.verified;
-  }, 'nopeers Injected and verified once a peer exists').catch(async (e) => {
+    const f0 = s.status?.faults?.find((x) => x.name === 'nopeers');
+    const t0 = f0?.targets?.[0];
+    return f0?.phase === 'Active' && t0?.phase === 'Injected' && t0.verified;
+  }, 'nopeers Active, Injected and verified once a peer exists').catch(async (e) => {
     t.diagnostic(JSON.stringify((await readScenario(file)).status?.faults));
     throw e;
   });

@@ -91,6 +91,17 @@ test('Degraded reasons that waiting can clear are waited for', () => {
   assert.equal(judge(converging, 'h1').state, 'wait');
 });
 
+test('a Pending fault (in its window, acting on nothing) is waited for, never ok', () => {
+  const pending: FaultStatus = {
+    ...cut(undefined, 'Pending'),
+    reason: 'NoTargets',
+    message: 'its targets match no container',
+  };
+  const r = judge(st({ faults: [pending] }), 'h1');
+  assert.equal(r.state, 'wait');
+  assert.match(r.state === 'wait' ? r.why : '', /"cut" is Pending NoTargets: its targets match no container/);
+});
+
 test('another condition or a phase: only that is asked', () => {
   const s = st({
     phase: 'Completed',

@@ -286,6 +286,11 @@ describe('reconcile, with a fake engine and kernel', () => {
     );
     const t = status.faults![0].targets![0];
     assert.deepEqual([t.phase, t.verified, t.reason], ['Pending', false, 'NoPeers']);
+    assert.deepEqual(
+      [status.faults![0].phase, status.faults![0].reason],
+      ['Pending', 'NoPeers'],
+      'the fault itself is Pending',
+    );
     const d = status.conditions!.find((c) => c.type === 'Degraded')!;
     assert.deepEqual([d.status, d.reason], ['True', 'NoPeers']);
     assert.deepEqual(ours(w.kernel.rules(pidOf(w, 'np_a')), SCOPE), []);
@@ -333,7 +338,7 @@ describe('reconcile, with a fake engine and kernel', () => {
       'nt',
       boxes(['a']) + '  faults: [{ name: hole, targets: { labels: { role: nobody } }, blackhole: {} }]\n',
     );
-    assert.equal(status.faults![0].reason, 'NoTargets');
+    assert.deepEqual([status.faults![0].phase, status.faults![0].reason], ['Pending', 'NoTargets']);
     assert.equal(status.conditions!.find((c) => c.type === 'Degraded')!.status, 'True');
   });
 });
