@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Scenario } from '../api/types.js';
 import type { DirStore } from '../ports/index.js';
 import { guardText } from '../api/guard.js';
-import { scanScenarioFiles, ScenarioStore, type ApplyResult } from '../store/index.js';
+import { scanScenarioFiles, ScenarioStore, tidyTemps, type ApplyResult } from '../store/index.js';
 
 /** Where the controller keeps each scenario's status: in its file, or beside it (`.faultline/`). */
 export type StatusIn = 'file' | 'sidecar';
@@ -47,6 +47,7 @@ export function createDirStore(
     ...(beside ? { forget: (path: string) => store.forgetHeldStatus(path) } : {}),
     // The controller indexes the directory itself before watching: initial files need no events.
     watch: (onEvent, signal, onRefused) => store.watchDir(dir, onEvent, signal, { ignoreInitial: true, onRefused }),
+    tidy: () => tidyTemps(dir),
     refused: async () =>
       (await scanScenarioFiles(dir)).refused.map((r) => ({ file: r.file, message: r.issue.message })),
   };

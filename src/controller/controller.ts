@@ -184,6 +184,18 @@ export class Controller {
     if (stoodBy) o.log.info({ dir: o.dir, lease: this.lease.via }, 'the other controller is gone: taking over');
     // A health record left by an earlier run of this controller says nothing any more.
     await this.writeHealth();
+    // What an interrupted status write left (store/tidy.ts): only under flock, where no other
+    // controller can be writing; a leftover that may hold a save is kept and named.
+    if (this.lease.via === 'flock' && o.store.tidy) {
+      const t = await o.store.tidy();
+      if (t.removed.length)
+        o.log.info({ removed: t.removed }, 'removed what interrupted status writes left (nothing the files lack)');
+      for (const k of t.kept)
+        o.log.warn(
+          { file: k.as, from: k.temp },
+          `an interrupted status write left a text that may hold a save (${k.why}): kept as ${k.as}; compare it with the file, then delete it`,
+        );
+    }
     // Watch first (resolves when the watcher is ready), then index: a file saved in between is
     // seen by one or the other, never by neither.
     const refused = (file: string, message: string) => o.log.warn({ file, code: 'file.outsideDir' }, message);

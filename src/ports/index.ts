@@ -272,6 +272,11 @@ export interface DirStore extends ScenarioFiles {
    * the file.
    */
   forget?(path: string): Promise<void>;
+  /**
+   * Tidy what interrupted status writes left in the directory (store/tidy.ts): removed when it
+   * holds nothing the file lacks, otherwise kept under a recovered name. Called once at start-up.
+   */
+  tidy?(): Promise<{ removed: string[]; kept: { temp: string; as: string; why: string }[] }>;
 }
 
 export type { NetnsTarget, ObservedContainer, ObservedNetwork };

@@ -7,7 +7,8 @@
 //     split-brain.yaml          -> counted
 //     team-a/slow-db.yml        -> counted (subdirectories are part of the directory)
 //     .git/...                  -> skipped
-//     .faultline-tmp-x.yaml-... -> skipped (a status write in flight)
+//     .faultline-tmp-x.yaml-... -> skipped (a status write in flight; tidied at start: tidy.ts)
+//     .faultline-recovered-...  -> skipped (what tidy.ts kept for a person to compare)
 //     notes.md                  -> skipped
 //     linked.yaml -> ../x.yaml  -> refused: a symlink whose file is outside the directory is not a
 //                                  scenario file (listing skips it and says why, reading it says

@@ -13,6 +13,7 @@ export type {
 } from './store.js';
 export type { CommitMethod, Edit, NotEditable } from './commit.js';
 export { TEMP_PREFIX } from './commit.js';
+export { RECOVERED_PREFIX, tidyTemps, type TidyReport } from './tidy.js';
 export { indexByName, listScenarioFiles, scanScenarioFiles, type DirScan, type NameIndex } from './dir.js';
 export type { StableRead } from './read.js';
 export { watchDir, type WatchEvent, type WatchOptions } from './watch.js';
