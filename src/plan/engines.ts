@@ -17,12 +17,12 @@
 // its containers, members and targets as EngineUnreachable); an engine the controller does not know
 // refuses what is declared on it (UnknownEngine), and without a manager an overlay network is
 // refused with the command that makes one (NoSwarmManager).
-import { DEFAULT_ENGINE, engineOf, engineTag, isOwnedBy, LABEL_HASH, LABEL_ROLE, memberKey } from '../api/ownership.js';
+import { DEFAULT_ENGINE, engineOf, engineTag, isOwnedBy, LABEL_ROLE, memberKey } from '../api/ownership.js';
 import { isSwarmNetwork, onEngine, type ObservedNetwork, type Snapshot } from '../resolve/index.js';
 import type { DesiredState } from './desired.js';
 import type { Blocked, Op } from './plan.js';
-import { ownerOf } from './plan.js';
 import {
+  decideNetwork,
   newPlanState,
   planContainers,
   planFaultOps,
@@ -142,41 +142,21 @@ function planSwarm(
   const managerView = onEngine(snapshot, manager).networks.filter(isSwarmNetwork);
   const tag = engineTag(manager);
   for (const n of wanted) {
-    const o = managerView.find((x) => x.name === n.dockerName);
-    if (!o) {
-      add(3, {
-        kind: 'network.create',
-        network: n.dockerName,
-        request: n.request,
-        cause: `declared in spec.networks[${n.index}], absent (through the Swarm manager)`,
-        ...tag,
-      });
-      fresh.add(n.dockerName);
-    } else if (!isOwnedBy(o.labels, scenario, controller)) {
-      blocked.push({
-        kind: 'network',
-        name: n.name,
-        dockerName: n.dockerName,
-        index: n.index,
-        message: `a Swarm network named "${n.dockerName}" already exists and is ${ownerOf(o.labels)}; faultline never changes what it does not own: remove that network or rename spec.networks[${n.index}].name`,
-      });
+    const d = decideNetwork(
+      n,
+      managerView.find((x) => x.name === n.dockerName),
+      { scenario, controller },
+      'Swarm',
+    );
+    if (d.step === 'blocked') {
+      blocked.push(d.blocked);
       unusable.add(n.dockerName);
-    } else if (o.labels[LABEL_HASH] !== n.hash) {
-      add(2, {
-        kind: 'network.remove',
-        network: n.dockerName,
-        id: o.id,
-        cause: `config of spec.networks[${n.index}] changed (hash ${o.labels[LABEL_HASH] ?? 'none'} → ${n.hash}); recreate`,
-        ...tag,
-      });
-      add(3, {
-        kind: 'network.create',
-        network: n.dockerName,
-        request: n.request,
-        cause: `config of spec.networks[${n.index}] changed; recreate`,
-        ...tag,
-      });
-      gone.add(n.dockerName);
+    } else if (d.step !== 'keep') {
+      if (d.step === 'recreate') {
+        add(2, { ...d.remove, ...tag });
+        gone.add(n.dockerName);
+      }
+      add(3, { ...d.create, ...tag });
       fresh.add(n.dockerName);
     }
   }

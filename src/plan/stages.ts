@@ -11,7 +11,7 @@ import {
   type ObservedVolume,
   type Snapshot,
 } from '../resolve/index.js';
-import type { DesiredMember, DesiredState } from './desired.js';
+import type { DesiredMember, DesiredNetwork, DesiredState } from './desired.js';
 import type { ContainerFaultOp } from './fault-effects.js';
 import { endpointSatisfies, ownerOf, type Blocked, type Op } from './plan.js';
 import type { ContainerCreateRequest } from './requests.js';
@@ -128,38 +128,19 @@ export function planNetworks(st: PlanState): void {
         reason: n.blockedBy.reason,
       });
       blockedNetworks.add(n.dockerName);
-    } else if (!o) {
-      networkCreates.push({
-        kind: 'network.create',
-        network: n.dockerName,
-        request: n.request,
-        cause: `declared in spec.networks[${n.index}], absent`,
-      });
-      freshNetworks.add(n.dockerName);
-    } else if (!isOwnedBy(o.labels, scenario, controller)) {
-      blocked.push({
-        kind: 'network',
-        name: n.name,
-        dockerName: n.dockerName,
-        index: n.index,
-        message: `a Docker network named "${n.dockerName}" already exists and is ${ownerOf(o.labels)}; faultline never changes what it does not own: remove that network or rename spec.networks[${n.index}].name`,
-      });
-      blockedNetworks.add(n.dockerName);
-    } else if (o.labels[LABEL_HASH] !== n.hash) {
-      networkRemoves.push({
-        kind: 'network.remove',
-        network: n.dockerName,
-        id: o.id,
-        cause: `config of spec.networks[${n.index}] changed (hash ${o.labels[LABEL_HASH] ?? 'none'} → ${n.hash}); recreate`,
-      });
-      networkCreates.push({
-        kind: 'network.create',
-        network: n.dockerName,
-        request: n.request,
-        cause: `config of spec.networks[${n.index}] changed; recreate`,
-      });
-      goneNetworks.add(n.dockerName);
-      freshNetworks.add(n.dockerName);
+    } else {
+      const d = decideNetwork(n, o, desired, 'Docker');
+      if (d.step === 'blocked') {
+        blocked.push(d.blocked);
+        blockedNetworks.add(n.dockerName);
+      } else if (d.step !== 'keep') {
+        if (d.step === 'recreate') {
+          networkRemoves.push(d.remove);
+          goneNetworks.add(n.dockerName);
+        }
+        networkCreates.push(d.create);
+        freshNetworks.add(n.dockerName);
+      }
     }
   }
   for (const x of extraNetworks) {
@@ -536,4 +517,64 @@ function faultOp(f: ContainerFaultOp): Op {
     default:
       return assertNever(f.kind, 'container fault operation');
   }
+}
+
+type NetworkCreate = Extract<Op, { kind: 'network.create' }>;
+type NetworkRemove = Extract<Op, { kind: 'network.remove' }>;
+
+/**
+ * One declared network against the network observed under its name: keep it, create it, recreate
+ * it (its config changed), or refuse (a network of that name that is not ours). Shared by the local
+ * path (here) and the Swarm path (engines.ts: through the manager), which differ only in words.
+ */
+export function decideNetwork(
+  n: DesiredNetwork,
+  o: ObservedNetwork | undefined,
+  owner: { scenario: string; controller: string },
+  kind: 'Docker' | 'Swarm',
+):
+  | { step: 'keep' }
+  | { step: 'create'; create: NetworkCreate }
+  | { step: 'recreate'; remove: NetworkRemove; create: NetworkCreate }
+  | { step: 'blocked'; blocked: Blocked } {
+  const request = n.request!;
+  if (!o) {
+    const through = kind === 'Swarm' ? ' (through the Swarm manager)' : '';
+    return {
+      step: 'create',
+      create: {
+        kind: 'network.create',
+        network: n.dockerName,
+        request,
+        cause: `declared in spec.networks[${n.index}], absent${through}`,
+      },
+    };
+  }
+  if (!isOwnedBy(o.labels, owner.scenario, owner.controller))
+    return {
+      step: 'blocked',
+      blocked: {
+        kind: 'network',
+        name: n.name,
+        dockerName: n.dockerName,
+        index: n.index,
+        message: `a ${kind} network named "${n.dockerName}" already exists and is ${ownerOf(o.labels)}; faultline never changes what it does not own: remove that network or rename spec.networks[${n.index}].name`,
+      },
+    };
+  if (o.labels[LABEL_HASH] === n.hash) return { step: 'keep' };
+  return {
+    step: 'recreate',
+    remove: {
+      kind: 'network.remove',
+      network: n.dockerName,
+      id: o.id,
+      cause: `config of spec.networks[${n.index}] changed (hash ${o.labels[LABEL_HASH] ?? 'none'} → ${n.hash}); recreate`,
+    },
+    create: {
+      kind: 'network.create',
+      network: n.dockerName,
+      request,
+      cause: `config of spec.networks[${n.index}] changed; recreate`,
+    },
+  };
 }

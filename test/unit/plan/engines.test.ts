@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import type { Scenario } from '../../../src/api/types.js';
 import { desiredState } from '../../../src/plan/desired.js';
 import { planScenario, planToText } from '../../../src/plan/plan.js';
-import type { Snapshot } from '../../../src/resolve/index.js';
+import { decideNetwork } from '../../../src/plan/stages.js';
+import { ownerLabels } from '../../../src/api/ownership.js';
+import type { ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
 
 const scn: Scenario = {
   apiVersion: 'faultline.dev/v1alpha1',
@@ -74,4 +76,32 @@ test('an engine the controller does not know: what is declared on it is refused 
   const b = plan.blocked.find((x) => x.kind === 'container');
   assert.equal(b?.reason, 'UnknownEngine');
   assert.match(b!.message, /--engine b=URL or --context b/);
+});
+
+test('one decision for a declared network, local or through the Swarm manager: create, keep, recreate, refuse', () => {
+  const n = d().networks.find((x) => x.name === 'ov')!;
+  const owner = { scenario: 'xs', controller: 'ctl' };
+  const seen = (labels: Record<string, string>): ObservedNetwork =>
+    ({ id: 'n1', name: n.dockerName, labels }) as unknown as ObservedNetwork;
+  const ours = (hash: string) => ownerLabels('ctl', 'xs', 'ov', 'network', hash);
+  for (const kind of ['Docker', 'Swarm'] as const) {
+    const created = decideNetwork(n, undefined, owner, kind);
+    assert.equal(created.step, 'create');
+    assert.equal(
+      created.step === 'create' && created.create.cause,
+      `declared in spec.networks[0], absent${kind === 'Swarm' ? ' (through the Swarm manager)' : ''}`,
+    );
+    assert.deepEqual(decideNetwork(n, seen(ours(n.hash)), owner, kind), { step: 'keep' });
+    const changed = decideNetwork(n, seen(ours('old')), owner, kind);
+    assert.equal(changed.step, 'recreate');
+    assert.match(changed.step === 'recreate' ? changed.remove.cause : '', /hash old → /);
+    const theirs = decideNetwork(n, seen({ 'com.docker.compose.project': 'shop' }), owner, kind);
+    assert.equal(theirs.step, 'blocked');
+    assert.match(
+      theirs.step === 'blocked' ? theirs.blocked.message : '',
+      new RegExp(
+        `^a ${kind} network named "${n.dockerName}" already exists .*faultline never changes what it does not own`,
+      ),
+    );
+  }
 });
