@@ -13,7 +13,7 @@ const RULE = ['INPUT', '-s', '10.99.1.1/32', '-m', 'comment', '--comment', 'benc
 
 test(
   'the bench helper waits for the rule to leave the kernel, and times the change it saw',
-  { timeout: 60_000 },
+  { timeout: 300_000 },
   async (t) => {
     const name = uniqueName('benchlib');
     t.after(async () => void (await dockerStatus('rm', '-f', name)));

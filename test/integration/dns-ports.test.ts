@@ -27,7 +27,7 @@ async function ruleHits(pid: number, comment: string): Promise<number> {
 
 test(
   'dns refuse by name, then drop all: nslookup against 127.0.0.11 fails for exactly the named names, and answers again after',
-  { timeout: 120_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     await writeFile(
@@ -85,7 +85,7 @@ async function echoes(from: string, ip: string, port: number): Promise<boolean> 
 for (const family of ['IPv4', 'IPv6'] as const) {
   test(
     `sourcePorts and destinationPorts are separate matches (${family}): the same port blocks replies or requests`,
-    { timeout: 150_000 },
+    { timeout: 300_000 },
     async (t) => {
       const fx = await fixture(t, { hostRules: 'off' });
       const v6 = family === 'IPv6';
@@ -145,7 +145,7 @@ const HTTPD = [
 
 test(
   'bandwidth ceil and peakrate: a transfer never goes faster than ceil, a burst never faster than peakrate (timed wget, lower bounds)',
-  { timeout: 150_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     await writeFile(

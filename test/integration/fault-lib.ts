@@ -7,20 +7,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type test from 'node:test';
-import type { FaultStatus, Scenario } from '../../src/api/types.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
-import { generationOf } from '../../src/store/index.js';
-import {
-  docker,
-  eventually,
-  readScenario,
-  startController,
-  teardown,
-  tempDir,
-  uniqueName,
-  TESTBOX,
-  type Running,
-} from './lib.js';
+import { docker, eventually, startController, teardown, tempDir, uniqueName, TESTBOX, type Running } from './lib.js';
 
 const run = promisify(execFile);
 
@@ -57,20 +45,9 @@ export async function editFile(file: string, from: string | RegExp, to: string):
   await writeFile(file, next);
 }
 
-export async function current(file: string): Promise<Scenario | undefined> {
-  const s = await readScenario(file);
-  if (!s.status?.specHash || generationOf(s).changed) return undefined;
-  return s.status.observedGeneration === s.metadata.generation ? s : undefined;
-}
+import { current, injected } from './netlib.js';
 
-export async function injected(file: string, fault: string): Promise<FaultStatus> {
-  return eventually(async () => {
-    const s = await current(file);
-    const f = s?.status?.faults?.find((x) => x.name === fault);
-    const ts = f?.targets ?? [];
-    return ts.length && ts.every((t) => t.phase === 'Injected' && t.verified === true) ? f : undefined;
-  }, `fault ${fault}: every target Injected and verified`);
-}
+export { current, injected };
 
 /** The scenario's status says no fault is active: every target recovered (or none left). */
 export async function noneActive(file: string): Promise<void> {

@@ -29,7 +29,7 @@ import {
   uniqueName,
 } from './lib.js';
 
-const COUNT = Number(process.env.FAULTLINE_HOSTILE_COUNT ?? 300);
+const COUNT = Number(process.env.FAULTLINE_HOSTILE_COUNT ?? 1000);
 
 function healthyYaml(name: string, subnet: string): string {
   return `apiVersion: faultline.dev/v1alpha1

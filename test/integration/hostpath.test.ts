@@ -173,7 +173,7 @@ test(
 
 test(
   'host rules name bridge ports: after the containers are gone the chain matches nothing, and a new container that takes the same address is not cut',
-  { timeout: 90_000 },
+  { timeout: 300_000 },
   async (t) => {
     const name = uniqueName();
     const dir = await tempDir();
@@ -216,7 +216,7 @@ test(
 
 test(
   'Docker re-creating DOCKER-USER (our jump gone) is survived: at start, and by a running controller at its next look',
-  { timeout: 120_000 },
+  { timeout: 300_000 },
   async (t) => {
     const name = uniqueName();
     const dir = await tempDir();

@@ -17,10 +17,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { FaultStatus, Scenario } from '../../src/api/types.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
 import { partitionGroups } from '../../src/netfaults/partition.js';
-import { generationOf } from '../../src/store/index.js';
 import {
   binomialInterval,
   ONE_SHOT,
@@ -39,6 +37,7 @@ import {
   TESTBOX,
   type Running,
 } from './lib.js';
+import { current, editFile, injected } from './netlib.js';
 
 const run = promisify(execFile);
 
@@ -82,30 +81,6 @@ ${extra}${own}${faults.length ? `  faults:\n${faults.map((f) => `    - ${f}`).jo
 }
 
 /** Edit the spec in place, as a person with an editor would (status and generation kept). */
-async function editFile(file: string, from: string | RegExp, to: string): Promise<void> {
-  const text = await readFile(file, 'utf8');
-  const next = text.replace(from, to);
-  assert.notEqual(next, text, `edit ${String(from)} → ${to} changed nothing`);
-  await writeFile(file, next);
-}
-
-/** Status that describes the spec as it is in the file now (not an older generation). */
-async function current(file: string): Promise<Scenario | undefined> {
-  const s = await readScenario(file);
-  if (!s.status?.specHash || generationOf(s).changed) return undefined;
-  return s.status.observedGeneration === s.metadata.generation ? s : undefined;
-}
-
-/** Every target of `fault` Injected and verified in the kernel, for the spec in the file now. */
-async function injected(file: string, fault: string, targets?: number): Promise<FaultStatus> {
-  return eventually(async () => {
-    const s = await current(file);
-    const f = s?.status?.faults?.find((x) => x.name === fault);
-    const ts = f?.targets ?? [];
-    if (!ts.length || (targets !== undefined && ts.length !== targets)) return undefined;
-    return ts.every((t) => t.phase === 'Injected' && t.verified === true) ? f : undefined;
-  }, `fault ${fault}: every target Injected and verified`);
-}
 
 // ---------------------------------------------------------------- the engine and the kernel
 
@@ -293,7 +268,7 @@ async function ipsOf(names: string[], dn: (n: string) => string): Promise<Map<st
 for (const path of ['host', 'netns'] as const) {
   test(
     `partition {groups: [[a,b],[c,d]]} (${path} path): exactly the cross-group pairs fail, same-group pairs work`,
-    { timeout: 60_000 },
+    { timeout: 300_000 },
     async (t) => {
       const fx = await fixture(t, { hostRules: path === 'host' ? 'auto' : 'off' });
       const names = ['a', 'b', 'c', 'd'];
@@ -352,7 +327,7 @@ for (const path of ['host', 'netns'] as const) {
 
 test(
   'one-way partitions: direction egress loses what the first group sends, ingress what it receives',
-  { timeout: 60_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     const names = ['a', 'b', 'c', 'd'];
@@ -405,7 +380,7 @@ function expectedDrops(names: string[], groups: string[][]): Record<string, stri
 
 test(
   'generator halves with spec.seed: the groups partitionGroups computes for that seed, and a new seed moves them',
-  { timeout: 60_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     const names = ['a', 'b', 'c', 'd'];
@@ -460,7 +435,7 @@ test(
 
 test(
   'a TCP connect to a partitioned peer times out (≈ nc -w 3), it does not fail fast',
-  { timeout: 60_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     const boxes = [{ name: 'server', command: ECHO }, { name: 'client' }];
@@ -491,7 +466,7 @@ test(
 
 test(
   'blackhole on port 7: nc to 7 times out, the echo server on port 9 of the same target still answers',
-  { timeout: 60_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     const boxes = [{ name: 'server', command: ECHO }, { name: 'client' }];
@@ -569,7 +544,7 @@ for (const rc of REJECT_CASES) {
 
 test(
   'loss 30% on ingress without sch_netem: iptables statistic, 1,000 pings inside the 99% binomial interval',
-  { timeout: 90_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     await writeFile(
@@ -634,7 +609,7 @@ async function downloadRate(from: string, ip: string): Promise<{ bps: number; ms
 
 test(
   'bandwidth 2mbit on the sender egress: a timed transfer runs within ±10% of the rate',
-  { timeout: 60_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     await writeFile(
@@ -668,7 +643,7 @@ test(
 
 test(
   'stacked on one container: icmp loss for all + partition from p1 + bandwidth to p2, observable at once',
-  { timeout: 90_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     await writeFile(
@@ -736,7 +711,7 @@ async function ownBoxes(
 
 test(
   'two scenarios on one container: deleting one removes exactly its entries; the other stays intact and working',
-  { timeout: 90_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     const other = uniqueName();
@@ -819,7 +794,7 @@ test(
 
 test(
   'docker restart of a target: its rules are re-applied in the new namespace and the fault is observable again',
-  { timeout: 60_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     await writeFile(
@@ -879,7 +854,7 @@ function prng(seed: number): () => number {
 
 test(
   'controller SIGKILLed at 10 random points while a partition is applied/changed/deleted: no orphans, exact rules',
-  { timeout: 150_000 },
+  { timeout: 300_000 },
   async (t) => {
     const a = uniqueName();
     const b = uniqueName();
@@ -1068,7 +1043,7 @@ test(
 
 test(
   "a user's own iptables rules and Docker's DNS rules are byte-identical after apply and after delete; names resolve",
-  { timeout: 60_000 },
+  { timeout: 300_000 },
   async (t) => {
     // The namespace path, so that every owned chain is in use in the target's namespace.
     const fx = await fixture(t, { hostRules: 'off' });
@@ -1159,7 +1134,7 @@ test(
 
 test(
   'a --network host target without allowHostNetwork: Failed, says to set spec.allowHostNetwork, nothing installed on the host',
-  { timeout: 60_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     const host = `${fx.name}-host`;

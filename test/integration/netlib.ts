@@ -90,24 +90,35 @@ export async function ready(file: string, timeoutMs = 60_000): Promise<Scenario>
   );
 }
 
-/** Every target of `fault` Injected and verified, for the spec in the file now. */
+/**
+ * Every target of `fault` Injected and verified, for the spec in the file now. The bound is a
+ * safety net for a loaded machine (a network and containers are made first); at the deadline the
+ * error carries the last status seen, so a failure says where convergence stopped.
+ */
 export async function injected(
   file: string,
   fault: string,
   targets?: number,
-  timeoutMs = 45_000,
+  timeoutMs = 90_000,
 ): Promise<FaultStatus> {
+  let seen = 'no status for the spec in the file yet';
   return eventually(
     async () => {
       const s = await current(file);
-      const f = s?.status?.faults?.find((x) => x.name === fault);
+      if (!s) return undefined;
+      const f = s.status?.faults?.find((x) => x.name === fault);
       const ts = f?.targets ?? [];
+      const r = s.status?.conditions?.find((c) => c.type === 'Ready');
+      seen = `Ready=${r?.status} ${r?.reason ?? ''} ${r?.message ?? ''}; ${fault}: ${JSON.stringify(f ?? null)}`;
       if (!ts.length || (targets !== undefined && ts.length !== targets)) return undefined;
       return ts.every((x) => x.phase === 'Injected' && x.verified === true) ? f : undefined;
     },
     `fault ${fault}: every target Injected and verified`,
     timeoutMs,
-  );
+  ).catch((e: Error) => {
+    e.message += ` (last seen: ${seen.slice(0, 1500)})`;
+    throw e;
+  });
 }
 
 /** The fault's status once `pred` holds for it (for the spec in the file now). */

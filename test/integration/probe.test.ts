@@ -34,7 +34,7 @@ const degraded = (s: Scenario) => s.status?.conditions?.find((c) => c.type === '
 
 test(
   'verify: probe on a partition and on reject: the cut is measured (no answer; refused at once)',
-  { timeout: 150_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     await writeFile(
@@ -80,7 +80,7 @@ test(
 
 test(
   'verify: probe on loss 20% (iptables statistic) and bandwidth 4mbit: measured within the tolerance',
-  { timeout: 150_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     await writeFile(
@@ -123,7 +123,7 @@ test(
 
 test(
   'verify: probe can fail: with the peer blackholed, loss 10% measures 100% → Degraded EffectMismatch, and clears once it is gone',
-  { timeout: 150_000 },
+  { timeout: 300_000 },
   async (t) => {
     const fx = await fixture(t);
     const boxes = [{ name: 'a' }, { name: 'b' }];

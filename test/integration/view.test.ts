@@ -11,7 +11,7 @@ import { docker, dockerStatus, eventually, TESTBOX, uniqueName } from './lib.js'
 
 test(
   'the view follows a container through restart, rename, a second network and removal, from events alone',
-  { timeout: 90_000 },
+  { timeout: 300_000 },
   async (t) => {
     const name = uniqueName('view');
     const net2 = `${name}-net2`;

@@ -1,0 +1,172 @@
+// Load, on the real engine: one controller, 100 scenarios, 300 containers. Each scenario declares
+// one network without a subnet (the controller's address pool gives it one), three containers, and
+// a blackhole from b to a. Proven where it happens: Docker runs 300 owned containers on 100
+// networks with distinct subnets from the pool, the host chain holds every cut, packets confirm it
+// in the first and the last scenario, and after the files are deleted nothing is left. The
+// controller's memory is sampled from /proc throughout and must stay bounded.
+// Runs alone (Makefile INTEGRATION_ALONE): its 100 networks take a pool of their own.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { controllerIdFor } from '../../src/controller/lease.js';
+import {
+  childController,
+  docker,
+  dockerStatus,
+  eventually,
+  forceCleanup,
+  hostIptablesSave,
+  hostOwnedLines,
+  netnsIptablesSave,
+  readScenario,
+  removeDir,
+  removeHostChains,
+  tempDir,
+  TESTBOX,
+  uniqueName,
+} from './lib.js';
+import { pings } from './netlib.js';
+
+const SCENARIOS = Number(process.env.FAULTLINE_LOAD_SCENARIOS ?? 100);
+const POOL = '10.218.192.0/18/25'; // 128 subnets, inside the tests' address-pool range
+/** The bound on the controller's resident memory (high-water mark), for 100 scenarios / 300 containers. */
+const RSS_BOUND_MIB = 300;
+
+const scenario = (name: string) => `apiVersion: faultline.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: ${name}
+spec:
+  networks:
+    - name: net
+  containers:
+    - { name: a, image: ${TESTBOX} }
+    - { name: b, image: ${TESTBOX} }
+    - { name: c, image: ${TESTBOX} }
+  members:
+    - { network: net, select: { names: [a, b, c] } }
+  faults:
+    - { name: cut, targets: { names: [a] }, peers: { names: [b] }, protocol: icmp, direction: ingress, blackhole: {} }
+`;
+
+async function vmKiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0);
+}
+
+test(`load: ${SCENARIOS} scenarios with ${3 * SCENARIOS} containers converge on one engine; memory stays bounded; all gone after`, async (t) => {
+  const dir = await tempDir();
+  const run = uniqueName('load');
+  const names = Array.from({ length: SCENARIOS }, (_, i) => `${run}-${i}`);
+  const files = names.map((n) => join(dir, `${n}.yaml`));
+  const logFile = join(dir, '..', `${run}-controller.log`);
+  const ctl = await childController(dir, logFile, ['--address-pool', POOL, '--log-level', 'warn']);
+  let pid = 0;
+  const rss: number[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      if (pid) rss.push(await vmKiB(pid, 'VmRSS').catch(() => 0));
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  t.after(async () => {
+    sampling = false;
+    await sampler;
+    await ctl.close();
+    await Promise.all(names.map((n) => forceCleanup(n)));
+    await removeHostChains(dir);
+    await removeDir(dir);
+    await rm(logFile, { force: true });
+  });
+
+  await ctl.start();
+  await ctl.started();
+  pid = Number((await ctl.lines()).find((l) => typeof l.pid === 'number')?.pid ?? 0);
+  assert.ok(pid > 0, 'the controller logged its pid');
+  for (const [i, f] of files.entries()) await writeFile(f, scenario(names[i]));
+
+  // Converged, as the scenarios say (the loop's end condition), ...
+  const notYet = async () => {
+    const out: string[] = [];
+    for (const [i, f] of files.entries()) {
+      const s = await readScenario(f);
+      const ready = s.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      const cut = s.status?.faults?.find((x) => x.name === 'cut')?.targets?.[0];
+      if (!ready || cut?.phase !== 'Injected' || !cut.verified) out.push(names[i]);
+    }
+    return out;
+  };
+  let pending: string[] = [];
+  await eventually(
+    async () => (pending = await notYet()).length === 0,
+    'every scenario Ready with its cut verified',
+    14 * 60_000,
+  ).catch((e) => {
+    throw new Error(`${(e as Error).message}: ${pending.length} not yet, e.g. ${pending.slice(0, 5).join(', ')}`);
+  });
+
+  // ... and as Docker and the kernel show it.
+  const label = `label=faultline.dev/controller=${controllerIdFor(dir)}`;
+  const running = (await docker('ps', '--filter', label, '--filter', 'status=running', '--format', '{{.Names}}'))
+    .split('\n')
+    .filter(Boolean);
+  assert.equal(running.length, 3 * SCENARIOS, 'Docker runs every declared container');
+  const nets = (await docker('network', 'ls', '-q', '--no-trunc', '--filter', label)).split('\n').filter(Boolean);
+  assert.equal(nets.length, SCENARIOS, 'one network per scenario');
+  const subnets = (await docker('network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', ...nets))
+    .split('\n')
+    .filter(Boolean);
+  assert.equal(new Set(subnets).size, SCENARIOS, `distinct subnets: ${subnets.slice(0, 3).join(', ')}…`);
+  assert.ok(
+    subnets.every((s) => /^10\.218\.(19[2-9]|2[0-4]\d|25[0-5])\.(0|128)\/25$/.test(s)),
+    'every subnet from the pool',
+  );
+  // Each cut is in a kernel: the host's FORWARD path, or a's own namespace (netplan decides).
+  const scope = controllerIdFor(dir);
+  const host = await hostIptablesSave();
+  let inHost = 0;
+  for (const n of names) {
+    const key = `faultline:${scope}.${n}/cut`;
+    if (host.some((l) => l.includes(key))) {
+      inHost++;
+      continue;
+    }
+    const pidA = Number((await docker('inspect', '-f', '{{.State.Pid}}', `${n}_a`)).trim());
+    assert.ok(
+      (await netnsIptablesSave(pidA)).some((l) => l.includes(key)),
+      `${n}: its cut is in no kernel`,
+    );
+  }
+  for (const n of [names[0], names[SCENARIOS - 1]]) {
+    const ip = (
+      await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', `${n}_a`)
+    ).trim();
+    assert.equal(await pings(`${n}_b`, ip, { count: 3 }), 0, `${n}: b → a is cut`);
+    assert.ok((await pings(`${n}_c`, ip, { count: 3 })) >= 2, `${n}: c → a passes`);
+  }
+  const hwm = await vmKiB(pid, 'VmHWM');
+  const avg = rss.length ? rss.reduce((a, b) => a + b, 0) / rss.length : 0;
+  t.diagnostic(
+    `controller memory while ${SCENARIOS} scenarios / ${3 * SCENARIOS} containers converged: RSS avg ${(avg / 1024).toFixed(1)} MiB, high-water ${(hwm / 1024).toFixed(1)} MiB (bound ${RSS_BOUND_MIB}); cuts in the host path ${inHost}, in a's namespace ${SCENARIOS - inHost}`,
+  );
+  assert.ok(hwm / 1024 <= RSS_BOUND_MIB, `controller high-water RSS ${(hwm / 1024).toFixed(1)} MiB`);
+
+  // Deleted: everything goes, in Docker and in the kernel.
+  for (const f of files) await rm(f);
+  await eventually(
+    async () => {
+      const left = await dockerStatus('ps', '-a', '-q', '--filter', label);
+      const leftNets = await dockerStatus('network', 'ls', '-q', '--filter', label);
+      return left.stdout.trim() === '' && leftNets.stdout.trim() === '';
+    },
+    'no owned container or network left',
+    10 * 60_000,
+  );
+  assert.deepEqual(
+    (await hostOwnedLines(controllerIdFor(dir))).filter((l) => l.includes(run)),
+    [],
+    'no host rule of the scenarios',
+  );
+});
