@@ -40,7 +40,7 @@ unit: build browser
 # shaped transfers, run alone, after them. A test that hangs fails after 15 min; --test-force-exit
 # ends a file whose tests are all done.
 INTEGRATION_JOBS ?= 2
-INTEGRATION_ALONE := daemon hostpath examples-net vlan generators probe
+INTEGRATION_ALONE := daemon hostpath examples-net vlan generators probe load
 INTEGRATION_FLAGS := --test-timeout=900000 --test-force-exit
 integration: build engine
 	node --test --test-concurrency=$(INTEGRATION_JOBS) $(INTEGRATION_FLAGS) $(NODE_TEST_FLAGS) \

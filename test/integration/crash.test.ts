@@ -246,7 +246,7 @@ test(
       assert.ok(!lines.some((l) => l.includes(`${scope}.${D}/`)), 'no rule of the deleted scenario');
     // What status writes cut short left: tidied by each start (store/tidy.ts), removed when it held
     // nothing the file lacks, otherwise kept as .faultline-recovered-* and named in the log.
-    const livePid = (await ctl.lines()).find((l) => typeof l.pid === 'number')?.pid;
+    const livePid = ctl.pid();
     const names = await readdir(dir);
     const temps = names.filter((f) => f.startsWith('.faultline-tmp-') && !f.includes(`-${livePid}-`));
     assert.deepEqual(temps, [], 'no leftover of a killed writer survives a start');

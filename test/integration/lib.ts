@@ -506,6 +506,8 @@ export interface ChildController {
   died(timeoutMs: number): Promise<NodeJS.Signals | null | undefined>;
   /** This run's log lines (since the last start), parsed where they are JSON. */
   lines(): Promise<Record<string, unknown>[]>;
+  /** The pid of this run's process (undefined before the first start). */
+  pid(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -559,6 +561,7 @@ export async function childController(dir: string, logFile: string, args: string
           }
         });
     },
+    pid: () => child?.pid,
     async close() {
       await self.kill('SIGTERM');
       await log.close();
