@@ -8,9 +8,10 @@
 // result and comparing its value with the intended value. Flow collections keep their spacing
 // (`metadata: {name: x}` gets `, generation: 1` inside its braces) and a CRLF file stays CRLF. If a
 // file is shaped in a way the splice does not understand (no metadata yet, a document-end marker
-// ...), the edit is made with the Document API and written back by rewriteMinimally, which again
-// changes only the bytes of what changed; only what even that cannot express (comments edited,
-// keys reordered) is printed whole, comments and key order kept.
+// ...), the edit is made with the Document API and written back by splices again, changing only
+// the bytes of what changed. A status write never reprints: a layout even that cannot reach (a
+// document that is one complex `? ` key) gets no status in the file (notEditable, said in the
+// log). Only `apply` (a whole document written by a command) may print what splices cannot express.
 //
 // A status that already has content is not written anew: the JSON patch from the old status to
 // the new one (fast-json-patch's compare) is applied to the Document and spliced node by node, so
@@ -572,11 +573,13 @@ function statusEdit(
   const node = d.createNode(newStatus);
   if (old && typeof old === 'object' && old.comment) node.comment = old.comment;
   d.set('status', node);
-  const out = rewriteMinimally(text, d);
-  if (!sameValue(out, expected)) {
+  // Splices only: a status write never reprints a person's text. What splices cannot express
+  // (a complex `? ` key holding the document, say) gets no status in the file.
+  const out = spliceEditsExactly(text, d, expected);
+  if (out === undefined) {
     return {
       notEditable:
-        'the file is shaped in a way the status cannot be written into without changing its meaning (a bug in faultline, please report it)',
+        "the file's layout leaves no place to add status without reformatting text a person wrote (faultline never does that); the status is in the log, or run the controller with --status-in sidecar to keep it beside the file",
     };
   }
   return { text: out, generation, specHash: g.specHash, bumped, method: 'document' };

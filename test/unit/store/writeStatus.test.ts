@@ -298,3 +298,22 @@ describe('byte-preserving writes through the store', () => {
     }
   });
 });
+
+describe('a layout splices cannot reach', () => {
+  it('a document that is one empty complex `? ` key and comments gets no status rather than a reprint: notEditable, the text untouched', async () => {
+    // Found by the live hostile run (seed 1042599886, spec 397): the reprint re-indented the
+    // person's lines under the `? ` key.
+    const text = `? # yaml-language-server: $schema=../crds/scenario.schema.json
+#
+# Weave Net: a network made by a plugin driver, {a: {a: {
+`;
+    const edit = withStatus(text, { phase: 'Pending' });
+    assert.ok('notEditable' in edit, JSON.stringify(edit));
+    assert.match(edit.notEditable, /never does that.*--status-in sidecar/);
+    await withFile(text, async (file) => {
+      const w = await new ScenarioStore({ durable: false }).writeStatus(file, { phase: 'Pending' });
+      assert.equal(w.written, false);
+      assert.equal(readFileSync(file, 'utf8'), text);
+    });
+  });
+});
