@@ -57,7 +57,7 @@ multi: build
 	./scripts/multi-vm/test-multi.sh
 
 # The one command that sets up and passes the tests.
-test: unit integration netem
+test: unit integration netem multi
 
 demo: build engine
 	./scripts/demo.sh

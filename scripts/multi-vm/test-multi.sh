@@ -20,6 +20,26 @@ T0=$(date +%s)
 down() { [ "${MULTI_KEEP:-}" = 1 ] || "$here/multi-vm.sh" down "$STATE" >/dev/null 2>&1 || true; }
 trap down EXIT
 echo "[multi] test bed in $STATE"
+# What the bed needs on the host, installed here when missing (a fresh machine; `make test` runs
+# this after the netem suite, which installs QEMU and fetches the guest kernel).
+need=()
+for c in openssl:openssl ss:iproute2 docker:docker.io dockerd:docker.io qemu-system-x86_64:qemu-system-x86 \
+         busybox:busybox-static; do
+  command -v "${c%%:*}" >/dev/null 2>&1 || need+=("${c#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[multi] installing ${need[*]} (apt-get, --no-install-recommends)"
+    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
+    apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null; } \
+      || { echo "[multi] FAILED: apt-get install ${need[*]}" >&2; exit 125; }
+  else
+    echo "[multi] FAILED: missing on the host: ${need[*]}" >&2
+    exit 125
+  fi
+fi
 if ! "$here/multi-vm.sh" up "$STATE"; then
   echo "[multi] FAILED: the two guests did not come up (see $STATE/a, $STATE/b)" >&2
   exit 125

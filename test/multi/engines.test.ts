@@ -215,12 +215,14 @@ describe('one scenario across two engines joined by a Swarm overlay', { skip }, 
     await eventually(() => talks('a', `${NAME}_a`, ipB, 'hello-from-b'), 'a → b:7000 restored', 60_000, 500);
   });
 
-  // Passed (run of 18:59) before the second merge of main (its netfaults htb/bfifo and probe changes);
-  // since then a → b echoes get no reply while the delay is in place. Cause not found yet: todo.
+  // Flaky: passed in 5 of 7 runs of 2026-11-30 (alone after the overlay test: 3 of 3). In the 2
+  // failures, right after the partition and one-way tests, b's eth0 sent no packet at all while the
+  // delay was in place (htb root: Sent 0) — whether a's echoes reached b is not known yet (the
+  // message now carries the last ping's output). Cause not found: todo, so it cannot fail CI.
   test(
     'netem across hosts: 300ms on what b sends to a shows in the round trips a measures, and goes away',
     {
-      todo: 'no echo replies under the delay since the second merge of main; to investigate',
+      todo: 'flaky after the partition and one-way tests (2 of 7 runs): no packet left b while the delay was in place; to investigate',
     },
     async () => {
       const ipB = (await ipOf('b'))!;
@@ -248,10 +250,13 @@ describe('one scenario across two engines joined by a Swarm overlay', { skip }, 
           const v = await rtt();
           return Number.isFinite(v) ? v : undefined;
         },
-        'echo replies a → b under the delay (last ping said: ' + last.slice(-300) + ')',
+        'echo replies a → b under the delay',
         60_000,
         1000,
-      );
+      ).catch((e: Error) => {
+        e.message += ` (the last ping said: ${last.slice(-300)})`;
+        throw e;
+      });
       assert.ok(slow >= 300, `every reply from b waits 300 ms in b's namespace on its own host (min RTT ${slow} ms)`);
       await writeFile(file, scenario(''));
       await eventually(async () => (await rtt()) < 300, 'round trips back under 300 ms once removed', 60_000, 500);
