@@ -19,14 +19,32 @@ export function benchArgs(): string[] {
   return (i < 0 ? process.argv : process.argv.slice(0, i)).slice(2);
 }
 
+/** Controllers started here and not yet stopped: a bench that is interrupted stops them too. */
+const running = new Set<ChildProcess>();
+let trapped = false;
+function trapSignals(): void {
+  if (trapped) return;
+  trapped = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      // A controller left running keeps the bench's objects, and the next run finds them owned by
+      // another controller (Conflict): stop it with us.
+      for (const c of running) c.kill('SIGTERM');
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+}
+
 /** Start it on `dir`; resolves once it logged "controller started" (watching, swept, reconciling). */
 export function startCliController(dir: string, args: string[] = controllerArgs()): Promise<ChildProcess> {
+  trapSignals();
   const bin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
   const level = process.env.FAULTLINE_BENCH_LOG ?? 'info';
   // Run as a user runs it: the file itself, so that its shebang's node flags apply.
   const child = spawn(bin, ['controller', '--dir', dir, '--log-level', level, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   return new Promise((resolve, reject) => {
     let log = '';
     child.stderr!.on('data', (d: Buffer) => {
