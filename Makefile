@@ -54,7 +54,7 @@ netem: build
 
 # One scenario across two Docker engines joined by Swarm: two QEMU guests (see scripts/multi-vm/).
 multi: build
-	./scripts/multi-vm/test-multi.sh
+	NODE_TEST_FLAGS="$(NODE_TEST_FLAGS)" ./scripts/multi-vm/test-multi.sh
 
 # The one command that sets up and passes the tests.
 test: unit integration netem multi
