@@ -432,7 +432,7 @@ export class Controller {
       const path = key.slice(FILE_KEY.length);
       if (!this.pathName.has(path) || this.pathName.get(path)) return; // gone, or now has a name
       const r = await this.reconciler.reconcileFile('(unnamed)', path);
-      if (r.misnamed) await this.refresh(path, false); // readable now: index it and queue its name
+      if (r.misnamed || r.gone) await this.refresh(path, false); // readable now (index it, queue its name), or gone
       return;
     }
     const files = this.filesNamed(key);
@@ -447,8 +447,10 @@ export class Controller {
       files.length === 0
         ? await this.reconciler.reconcileDeleted(key)
         : await this.reconciler.reconcileFile(key, files[0]);
-    if (r.misnamed) {
-      await this.refresh(files[0], false); // renamed since it was indexed: both names are queued
+    if (r.misnamed || r.gone) {
+      // Renamed since it was indexed (both names are queued), or deleted without the watcher
+      // saying so (the name is queued, and reconciled as deleted: never an error retried forever).
+      await this.refresh(files[0], false);
       return;
     }
     this.stats.operations += r.ops;

@@ -98,6 +98,8 @@ export interface ReconcileResult {
   kernelWrites?: number;
   /** The file now names this scenario instead: index it again and reconcile that name. */
   misnamed?: string;
+  /** The file is gone (its deletion was not seen yet): index it again, the name is reconciled as deleted. */
+  gone?: boolean;
   /** The next timeline transition (the controller arms it), and the spec it belongs to. */
   nextTransitionAt?: Date;
   specHash?: string;
@@ -178,7 +180,7 @@ export class Reconciler {
     const lap = laps();
     const read = await files.read(file);
     lap('read');
-    if ('missing' in read) return { ops: 0, error: new Error(`${file} disappeared while reconciling`) };
+    if ('missing' in read) return { ops: 0, gone: true };
     // Never act on a file that is being written right now: look again shortly.
     if (read.unsettled) return { ops: 0, requeueAfterMs: 250 };
     const parsed = this.parse(file, read.text, read.size, read.held);
