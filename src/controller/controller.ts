@@ -143,6 +143,9 @@ export class Controller {
       onResync: () => {
         // Events may have been lost (the engine restarted): read namespaces again, look at everything.
         o.kernel?.invalidate();
+        // Failures while the engine was away say nothing about the next attempt: no backoff left
+        // from them (a backoff grown to a minute would leave the scenario down that long after).
+        this.queue.forgetAll();
         this.enqueueAll();
       },
     });

@@ -78,6 +78,22 @@ export class WorkQueue {
     this.failures.delete(key);
   }
 
+  /**
+   * Every key's backoff starts over, and a key waiting out its backoff runs now. For when the cause
+   * of the failures went away for all of them at once (the engine answered again).
+   */
+  forgetAll(): void {
+    for (const key of this.failures.keys()) {
+      const t = this.timers.get(key);
+      if (t) {
+        t.abort.abort();
+        this.timers.delete(key);
+        this.add(key);
+      }
+    }
+    this.failures.clear();
+  }
+
   /** Next key to process; undefined once shut down. */
   get(): Promise<string | undefined> {
     if (this.closed) return Promise.resolve(undefined);

@@ -71,6 +71,22 @@ test('rate limiting backs off exponentially up to the cap, and forget() resets i
   assert.equal(q.addRateLimited('a'), 100);
 });
 
+test('forgetAll: every backoff starts over and a key waiting out its backoff is queued now', async () => {
+  const clock = new FakeClock();
+  const q = new WorkQueue(clock, { baseDelayMs: 100, maxDelayMs: 60_000 });
+  for (let i = 0; i < 9; i++) q.addRateLimited('a'); // the last waits 25.6 s
+  q.addAfter('b', 10_000); // a plain delay, not a backoff: left alone
+  assert.equal(q.length, 0);
+  q.forgetAll();
+  assert.equal(q.length, 1, 'a is queued at once');
+  assert.equal(await q.get(), 'a');
+  q.done('a');
+  await clock.advance(60_000);
+  assert.equal(q.length, 1, 'the aborted backoff timer never fires again; b fires at its time');
+  assert.equal(await q.get(), 'b');
+  assert.equal(q.addRateLimited('a'), 100, 'the backoff starts over');
+});
+
 test('shutdown releases waiting workers', async () => {
   const q = new WorkQueue(new FakeClock());
   const waiting = q.get();
