@@ -9,6 +9,9 @@
 //              network <id> create|destroy → inspect it                (404: it is gone)
 //              volume <name> create|destroy → inspect it                (404: it is gone)
 //   reconnect: the engine restarted or the stream broke: list everything again, then onResync
+//   audit:     every auditMs, the list calls alone (no inspect) are compared with the view; what
+//              differs (an event Docker dropped: it drops them for a reader that falls behind, or
+//              an inspect that failed) is inspected as if an event had named it
 //
 // Events mark objects dirty; one flush inspects every dirty object (bounded, in parallel) and only
 // then tells the controller which objects changed, so the reconcile it queues reads a view that
@@ -55,6 +58,8 @@ export interface DockerViewOptions {
   onResync?: () => void;
   /** Parallel inspects in a flush. Default 8. */
   concurrency?: number;
+  /** How often the view is compared with Docker's lists (0: never). Default 60 s. */
+  auditMs?: number;
 }
 
 export class DockerView {
@@ -69,7 +74,7 @@ export class DockerView {
   private flushing?: Promise<void>;
   private started = false;
   /** Inspects run since start (for benchmarks and tests: an idle view costs none). */
-  readonly stats = { lists: 0, inspects: 0, events: 0 };
+  readonly stats = { lists: 0, inspects: 0, events: 0, audits: 0, missed: 0 };
 
   constructor(
     private readonly docker: DockerPort,
@@ -98,7 +103,70 @@ export class DockerView {
       .catch((e) => {
         if (!signal.aborted) this.o.log.error({ err: e }, 'Docker event stream stopped');
       });
-    return { following };
+    return { following: Promise.all([following, this.audits(signal)]).then(() => undefined) };
+  }
+
+  private async audits(signal: AbortSignal): Promise<void> {
+    const every = this.o.auditMs ?? 60_000;
+    if (!every || !this.docker.summary) return;
+    const { setTimeout: sleep } = await import('node:timers/promises');
+    for (;;) {
+      try {
+        await sleep(every, undefined, { signal });
+      } catch {
+        return;
+      }
+      await this.audit().catch((e) =>
+        this.o.log.debug({ err: (e as Error).message }, 'cannot compare the view with Docker now (next time)'),
+      );
+    }
+  }
+
+  /**
+   * Compare the view with what Docker's lists show now, and inspect whatever differs (then tell the
+   * controller, as for an event). Resolves with how many objects the view had wrong.
+   */
+  async audit(): Promise<number> {
+    if (!this.docker.summary) return 0;
+    const s = await this.docker.summary();
+    this.stats.audits++;
+    const before = new Map<string, string>();
+    const suspect = (map: Map<string, unknown>, dirty: Set<string>, id: string) => {
+      before.set(id, JSON.stringify(map.get(id) ?? null));
+      dirty.add(id);
+    };
+    const listed = new Set<string>();
+    for (const c of s.containers) {
+      listed.add(c.id);
+      const v = this.containers.get(c.id);
+      const nets = v ? [...new Set(v.endpoints.map((e) => e.networkId).filter(Boolean))].sort() : [];
+      if (v && v.state === c.state && nets.join() === c.networkIds.join()) continue;
+      suspect(this.containers, this.dirtyContainers, c.id);
+      // Its networks' member lists may be as stale as its endpoints.
+      for (const n of new Set([...nets, ...c.networkIds]))
+        if (!nets.includes(n) || !c.networkIds.includes(n)) suspect(this.networks, this.dirtyNetworks, n);
+    }
+    for (const id of this.containers.keys()) if (!listed.has(id)) suspect(this.containers, this.dirtyContainers, id);
+    const nets = new Set(s.networks);
+    for (const id of nets) if (!this.networks.has(id)) suspect(this.networks, this.dirtyNetworks, id);
+    for (const id of this.networks.keys()) if (!nets.has(id)) suspect(this.networks, this.dirtyNetworks, id);
+    const vols = new Set(s.volumes);
+    for (const n of vols) if (!this.volumes.has(n)) suspect(this.volumes, this.dirtyVolumes, n);
+    for (const n of this.volumes.keys()) if (!vols.has(n)) suspect(this.volumes, this.dirtyVolumes, n);
+    if (!before.size) return 0;
+    await this.flush();
+    // An object that changed between the lists and the compare is inspected too, but it was not wrong.
+    const now = (id: string) =>
+      JSON.stringify(this.containers.get(id) ?? this.networks.get(id) ?? this.volumes.get(id) ?? null);
+    const wrong = [...before].filter(([id, was]) => now(id) !== was).map(([id]) => id);
+    if (wrong.length) {
+      this.stats.missed += wrong.length;
+      this.o.log.warn(
+        { objects: wrong.slice(0, 10), count: wrong.length },
+        'the view of Docker had missed changes (an event dropped or an inspect failed): corrected from the lists',
+      );
+    }
+    return wrong.length;
   }
 
   /** The view as it is now: an immutable value (a new one after every change). */

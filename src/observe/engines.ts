@@ -258,12 +258,14 @@ export class EngineViews {
   }
 
   /** Inspects and lists made, summed over engines (benchmarks). */
-  get stats(): { lists: number; inspects: number; events: number } {
-    const s = { lists: 0, inspects: 0, events: 0 };
+  get stats(): { lists: number; inspects: number; events: number; audits: number; missed: number } {
+    const s = { lists: 0, inspects: 0, events: 0, audits: 0, missed: 0 };
     for (const e of this.entries.values()) {
       s.lists += e.view.stats.lists;
       s.inspects += e.view.stats.inspects;
       s.events += e.view.stats.events;
+      s.audits += e.view.stats.audits;
+      s.missed += e.view.stats.missed;
     }
     return s;
   }

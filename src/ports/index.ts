@@ -51,10 +51,23 @@ export interface SwarmInfo {
   nodeIds?: string[];
 }
 
+/** The list calls' view of an engine (DockerPort.summary). */
+export interface EngineSummary {
+  containers: { id: string; state: string; networkIds: string[] }[];
+  networks: string[];
+  volumes: string[];
+}
+
 /** Everything faultline asks of a Docker engine. Errors carry Docker's message. */
 export interface DockerPort {
   ping(): Promise<void>;
   snapshot(): Promise<Snapshot>;
+  /**
+   * What the list calls alone show (no inspect): every container with its state and the networks
+   * its endpoints name, every network id, every volume name. Cheap; used to find what a view that
+   * follows events missed (Docker drops events for a reader that falls behind). Absent: no audit.
+   */
+  summary?(): Promise<EngineSummary>;
   /** One container as snapshot() shows it (pid, endpoints, aliases, startedAt); undefined when absent. */
   inspectContainer(idOrName: string): Promise<ObservedContainer | undefined>;
   /** One network as snapshot() shows it (containerIds: live endpoints); undefined when absent. */

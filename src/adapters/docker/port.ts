@@ -23,7 +23,7 @@
 // - Every error is a DockerError: what we tried, on what, Docker's own words, HTTP statusCode.
 //   (errors.ts)
 import type Docker from 'dockerode';
-import type { DockerPort } from '../../ports/index.js';
+import type { DockerPort, EngineSummary } from '../../ports/index.js';
 import type { Snapshot } from '../../resolve/index.js';
 import { containerOps } from './containers.js';
 import { connectEngine, engineCalls, type EngineOptions } from './client.js';
@@ -45,6 +45,7 @@ export interface DockerPortOptions extends WatchOptions, EngineOptions {
 export interface DockerAdapter extends DockerPort {
   /** See SnapshotOptions. */
   snapshot(opts?: SnapshotOptions): Promise<Snapshot>;
+  summary(): Promise<EngineSummary>;
   /**
    * The dockerode client this port talks through, for the other adapters that must reach the same
    * engine (the netns helper, the probe's scratch container). Wiring passes it on; the core never

@@ -2,6 +2,7 @@
 // inspectContainer() / inspectNetwork() that an event-fed cache refreshes one object with. Both
 // map through mapping.ts, so a container reads the same either way.
 import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../resolve/index.js';
+import type { EngineSummary } from '../../ports/index.js';
 import { LABEL_MANAGED_BY } from '../../api/ownership.js';
 import type { EngineCalls } from './client.js';
 import { listVolumes } from './volumes.js';
@@ -28,6 +29,7 @@ export interface SnapshotOptions {
 
 export interface Readers {
   snapshot(opts?: SnapshotOptions): Promise<Snapshot>;
+  summary(): Promise<EngineSummary>;
   inspectContainer(idOrName: string): Promise<ObservedContainer | undefined>;
   inspectNetwork(idOrName: string): Promise<ObservedNetwork | undefined>;
 }
@@ -76,13 +78,9 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 }
 
 export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now: () => number }): Readers {
-  /** One pass over the engine; `dangling` says whether it changed under us. */
-  async function readOnce(so: SnapshotOptions): Promise<{ snapshot: Snapshot; dangling: boolean }> {
-    const takenAt = new Date(opts.now()).toISOString();
-    // The network list lacks attached containers (Containers is {} there); rather than one inspect
-    // per network, attachment is derived from the containers' own endpoints below, which also
-    // keeps the two halves of the snapshot referentially consistent.
-    const [rawNets, rawCtrs, volumes] = await Promise.all([
+  /** The three list calls, at once. */
+  const lists = () =>
+    Promise.all([
       e.call(
         'list networks',
         (abortSignal) => e.client.listNetworks({ abortSignal } as object) as unknown as Promise<RawNetwork[]>,
@@ -94,6 +92,14 @@ export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now:
       ),
       listVolumes(e),
     ]);
+
+  /** One pass over the engine; `dangling` says whether it changed under us. */
+  async function readOnce(so: SnapshotOptions): Promise<{ snapshot: Snapshot; dangling: boolean }> {
+    const takenAt = new Date(opts.now()).toISOString();
+    // The network list lacks attached containers (Containers is {} there); rather than one inspect
+    // per network, attachment is derived from the containers' own endpoints below, which also
+    // keeps the two halves of the snapshot referentially consistent.
+    const [rawNets, rawCtrs, volumes] = await lists();
 
     const networks = rawNets.map((n) => ({ ...toNetwork(n), containerIds: [] as string[] }));
     const netById = new Map(networks.map((n) => [n.id, n]));
@@ -145,6 +151,27 @@ export function readers(e: EngineCalls, opts: { inspectConcurrency: number; now:
   }
 
   return {
+    async summary() {
+      const [rawNets, rawCtrs, volumes] = await lists();
+      // A created (never started) container's endpoints carry no NetworkID: its name says which.
+      const idByName = new Map(rawNets.map((n) => [n.Name, n.Id]));
+      return {
+        containers: rawCtrs.map((c) => ({
+          id: c.Id,
+          state: c.State,
+          networkIds: [
+            ...new Set(
+              Object.entries(c.NetworkSettings?.Networks ?? {})
+                .map(([name, ep]) => ep.NetworkID || idByName.get(name) || '')
+                .filter(Boolean),
+            ),
+          ].sort(),
+        })),
+        networks: rawNets.map((n) => n.Id),
+        volumes: volumes.map((v) => v.name),
+      };
+    },
+
     /**
      * Reads networks, containers and (bounded, in parallel) the inspects of the containers that
      * matter. If a container turns out attached to a network the network list did not have (it was

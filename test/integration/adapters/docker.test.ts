@@ -358,7 +358,24 @@ describe('docker adapter on the real engine', () => {
     assert.ok(!snap.networks.find((n) => n.id === net.id)?.containerIds.includes(c));
     // Its endpoint has no NetworkID yet: inspectContainer resolves the network by name, as snapshot() does.
     assert.deepEqual(await port.inspectContainer(c), ci);
+    // The lists alone (what a view's audit compares with) say the same of it, and of a and b.
+    const sum = await port.summary();
+    const listed = (id: string) => sum.containers.find((x) => x.id === id);
+    assert.deepEqual(listed(c), { id: c, state: 'created', networkIds: [net.id] });
+    for (const id of [a, b]) {
+      const inSnap = snap.containers.find((x) => x.id === id)!;
+      assert.deepEqual(listed(id), {
+        id,
+        state: inSnap.state,
+        networkIds: [...new Set(inSnap.endpoints.map((e) => e.networkId))].sort(),
+      });
+    }
+    assert.ok(sum.networks.includes(net.id));
     await port.removeContainer(c);
+    assert.equal(
+      (await port.summary()).containers.find((x) => x.id === c),
+      undefined,
+    );
   });
 
   it('disconnect removes the endpoint; disconnecting again or from a missing network is a no-op', async () => {

@@ -6,6 +6,7 @@ import type {
   DockerEvent,
   DockerPort,
   ContainerCreateRequest,
+  EngineSummary,
   EndpointRequest,
   NetworkCreateRequest,
   VolumeCreateRequest,
@@ -27,7 +28,11 @@ export class FakeDocker implements DockerPort {
   private seq = 0;
   private nextPid = 1000;
 
+  /** While set, events are lost (as Docker drops them for a reader that falls behind). */
+  dropEvents = false;
+
   private emit(type: string, action: string, actorId: string, attributes: Record<string, string> = {}): void {
+    if (this.dropEvents) return;
     const e: DockerEvent = { type, action, actorId, attributes, time: Math.floor(Date.now() / 1000) };
     for (const l of this.listeners) l(e);
   }
@@ -98,6 +103,17 @@ export class FakeDocker implements DockerPort {
       volumes: [...this.volumes.values()],
       takenAt: new Date().toISOString(),
     });
+  }
+  async summary(): Promise<EngineSummary> {
+    return {
+      containers: [...this.containers.values()].map((c) => ({
+        id: c.id,
+        state: c.state,
+        networkIds: [...new Set(c.endpoints.map((e) => e.networkId))].sort(),
+      })),
+      networks: [...this.networks.keys()],
+      volumes: [...this.volumes.keys()],
+    };
   }
   async inspectVolume(name: string) {
     const v = this.volumes.get(name);
