@@ -154,15 +154,33 @@ test(`load: ${SCENARIOS} scenarios with ${3 * SCENARIOS} containers converge on 
 
   // Deleted: everything goes, in Docker and in the kernel.
   for (const f of files) await rm(f);
+  const deletedAt = Date.now();
+  let left = '';
   await eventually(
     async () => {
-      const left = await dockerStatus('ps', '-a', '-q', '--filter', label);
-      const leftNets = await dockerStatus('network', 'ls', '-q', '--filter', label);
-      return left.stdout.trim() === '' && leftNets.stdout.trim() === '';
+      const cs = await dockerStatus('ps', '-a', '--filter', label, '--format', '{{.Names}} {{.Status}}');
+      const ns = await dockerStatus('network', 'ls', '--filter', label, '--format', '{{.Name}}');
+      left = `${cs.stdout.trim()}\n${ns.stdout.trim()}`.trim();
+      return left === '';
     },
     'no owned container or network left',
     10 * 60_000,
-  );
+  ).catch(async (e) => {
+    const lines = left.split('\n');
+    const all = await ctl.lines();
+    const errors = all.filter((l) => Number(l.level) >= 40).slice(-10);
+    const exited = await ctl.died(0);
+    throw new Error(
+      `${(e as Error).message}: ${lines.length} left, e.g. ${lines.slice(0, 8).join('; ')}\n` +
+        `controller ${exited === undefined ? 'still running' : `exited (${exited ?? 'by itself'})`}; ` +
+        `its last warnings/errors:\n${errors.map((l) => JSON.stringify(l)).join('\n')}\n` +
+        `its last lines:\n${all
+          .slice(-5)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}`,
+    );
+  });
+  t.diagnostic(`deleted → no owned container or network: ${((Date.now() - deletedAt) / 1000).toFixed(1)} s`);
   assert.deepEqual(
     (await hostOwnedLines(controllerIdFor(dir))).filter((l) => l.includes(run)),
     [],
