@@ -9,6 +9,7 @@
 // Deliberately self-contained (node:child_process only, argument arrays, never a shell string): the
 // harness must keep working while src/ is being rewritten, and it is what proves src/ right.
 import { eventually } from '../eventually.js';
+import { binomialInterval } from '../../src/netfaults/probe.js';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { platform, release } from 'node:os';
@@ -213,28 +214,14 @@ export async function pingStats(
 // ------------------------------------------------------------------------------------ statistics
 
 /**
- * The count interval [lo, hi] in which a Binomial(n, p) count falls with probability >= 99%:
- * P(X < lo) < 0.5% and P(X > hi) <= 0.5% (exact quantiles, no normal approximation).
+ * The count interval [lo, hi] in which a Binomial(n, p) count falls with probability >= 99% (exact
+ * quantiles; the probe's own interval, src/netfaults/probe.ts, at 99 %).
  * E.g. 30% loss over 200 pings: binomialInterval99(200, 0.3) -> [44, 77] packets lost.
  */
 export function binomialInterval99(n: number, p: number): [number, number] {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
   if (!(p >= 0 && p <= 1)) throw new RangeError(`p must be within [0, 1], got ${p}`);
-  if (p === 0) return [0, 0];
-  if (p === 1) return [n, n];
-  const tail = 0.005;
-  // pmf in log space: log P(0) = n log(1-p); P(k)/P(k-1) = (n-k+1)/k * p/(1-p)
-  const logOdds = Math.log(p) - Math.log1p(-p);
-  let logPmf = n * Math.log1p(-p);
-  let cdf = 0;
-  let lo = -1;
-  for (let k = 0; k <= n; k++) {
-    if (k > 0) logPmf += Math.log((n - k + 1) / k) + logOdds;
-    cdf += Math.exp(logPmf);
-    if (lo < 0 && cdf >= tail) lo = k;
-    if (cdf >= 1 - tail) return [lo, k];
-  }
-  return [Math.max(lo, 0), n]; // rounding kept the cdf just below 1 - tail
+  return binomialInterval(n, p, 0.99);
 }
 
 // ------------------------------------------------------------------------------------ docker
