@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, it } from 'node:test';
-import { pino } from 'pino';
 import { FULL_CAPS } from '../../../src/netfaults/index.js';
 import { KernelEngine } from '../../../src/kernel/engine.js';
 import { Controller } from '../../../src/controller/controller.js';
@@ -15,21 +13,13 @@ import { systemClock } from '../../../src/store/index.js';
 import { eventually } from '../../eventually.js';
 import { FakeDocker, MemoryDir } from '../fakes/docker.js';
 import { FakeKernel } from '../fakes/kernel.js';
+import { capturedLog } from '../fakes/log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faultline-missed-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 it('a deletion the watcher never reported: the resync removes the containers and the rules, with no error', async () => {
-  const lines: { level: number; msg: string }[] = [];
-  const log = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-        cb();
-      },
-    }),
-  );
+  const { log, lines } = capturedLog();
   const docker = new FakeDocker();
   const kernel = new FakeKernel();
   docker.onStart = (c) => kernel.add(c.pid);

@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { parse } from 'yaml';
 import type { Scenario } from '../../../src/api/types.js';
 import { FULL_CAPS } from '../../../src/netfaults/index.js';
@@ -19,6 +17,7 @@ import { readHealth } from '../../../src/controller/health.js';
 import { systemClock } from '../../../src/store/index.js';
 import { FakeDocker, MemoryDir } from '../fakes/docker.js';
 import { FakeKernel } from '../fakes/kernel.js';
+import { capturedLog } from '../fakes/log.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -41,16 +40,7 @@ function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'faultline-storage-'));
   const state = mkdtempSync(join(tmpdir(), 'faultline-state-'));
   dirs.push(dir, state);
-  const lines: { level: number; msg: string; errno?: string }[] = [];
-  const log = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-        cb();
-      },
-    }),
-  );
+  const { log, lines } = capturedLog();
   const docker = new FakeDocker();
   const kernel = new FakeKernel();
   docker.onStart = (c) => kernel.add(c.pid);
