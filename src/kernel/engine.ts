@@ -69,7 +69,7 @@ import type { Snapshot } from '../resolve/index.js';
 import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../observe/readback.js';
 import { runSteps } from '../apply/steps.js';
 import { pool } from '../apply/pool.js';
-import { LABEL_ROLE } from '../api/ownership.js';
+import { LABEL_CONTROLLER, LABEL_ROLE } from '../api/ownership.js';
 import type { Measurement } from '../netfaults/probe.js';
 import { measure } from './probe.js';
 
@@ -720,8 +720,14 @@ export class KernelEngine implements KernelPort {
         // Objects of ours that no key attributes (a SIGKILL between the iptables step, which
         // removes the tag map, and the tc step of a removal leaves an untagged htb class): no
         // scenario will ever claim them, so converge this namespace now; converge defers while
-        // a live scenario that has rules there has not registered yet.
-        if (owned.some((x) => !('key' in x && x.key) && !('keys' in x && x.keys.length))) unclaimed.push(target);
+        // a live scenario that has rules there has not registered yet. Only where they can be
+        // ours: a container this controller made, or a namespace holding keys of its scope, and
+        // never one holding another controller's keys (one that is writing there right now shows
+        // objects its keys do not name yet: converging that namespace would remove its rules).
+        const foreign = [...keys].some((k) => this.ours(k) === undefined);
+        const mine = c.labels[LABEL_CONTROLLER] === this.o.scope || keys.size > 0;
+        if (!foreign && mine && owned.some((x) => !('key' in x && x.key) && !('keys' in x && x.keys.length)))
+          unclaimed.push(target);
         note(keys);
       } catch (e) {
         this.o.log.debug({ container: c.name, err: (e as Error).message }, 'sweep: cannot read namespace');

@@ -254,6 +254,70 @@ describe('reconcile, with a fake engine and kernel', () => {
     assert.deepEqual(await fresh.sweep(w.view.current(), () => false), ['gone', 'kept'], 'host chains are swept too');
   });
 
+  it("the start-up sweep cleans what no key names only where it can be its own, never in another controller's namespace", async () => {
+    const w = await world();
+    // A container another controller (scope dir-other) is writing a blackhole into: its keyed
+    // rule is in, and one rule it has not tagged yet (what a write in progress looks like).
+    const theirs = w.docker.addRunning('theirs');
+    // A container of this controller's with only an untagged rule (a SIGKILL mid-removal).
+    await reconcile(w, 'mine', boxes(['a']));
+    await w.view.refresh({ all: true });
+    const other = new KernelEngine({
+      scope: 'dir-other',
+      exec: w.kernel,
+      scratch: async () => Promise.reject(new Error('x')),
+      probe: async () => FULL_CAPS,
+      log,
+      hostRules: 'off',
+    });
+    const otherView = new DockerView(w.docker, { log, auditMs: 0 });
+    const abort = new AbortController();
+    await otherView.start(abort.signal);
+    const files = new MemoryFiles();
+    files.texts.set(
+      '/o/hole.yaml',
+      yaml('hole', '  faults: [{ name: f, targets: { names: [theirs] }, blackhole: {}, direction: ingress }]\n'),
+    );
+    const r = await new Reconciler({
+      controller: 'dir-other',
+      docker: w.docker,
+      view: otherView,
+      files,
+      clock: w.clock,
+      log,
+      kernel: other,
+    }).reconcileFile('hole', '/o/hole.yaml');
+    abort.abort();
+    assert.equal(r.error, undefined, r.error?.message);
+    const untagged = '*filter\n-A FAULTLINE-INPUT -s 10.9.9.9/32 -j DROP\nCOMMIT\n';
+    const mineA = pidOf(w, 'mine_a');
+    await w.kernel.run(
+      { pid: mineA, containerId: 'x' },
+      ['iptables-restore', '--noflush'],
+      '*filter\n:FAULTLINE-INPUT - [0:0]\nCOMMIT\n',
+    );
+    for (const pid of [theirs.pid, mineA])
+      assert.equal(
+        (await w.kernel.run({ pid, containerId: 'x' }, ['iptables-restore', '--noflush'], untagged)).code,
+        0,
+      );
+    const before = w.kernel.rules(theirs.pid);
+    assert.ok(ours(before, 'dir-other.hole/f').length > 0 && before.some((l) => l.includes('10.9.9.9')));
+
+    const fresh = new KernelEngine({
+      scope: SCOPE,
+      exec: w.kernel,
+      scratch: async () => Promise.reject(new Error('x')),
+      probe: async () => FULL_CAPS,
+      log,
+      hostPid: async () => HOST_PID,
+      bridgePorts: { portsOf: async () => new Map() },
+    });
+    assert.deepEqual(await fresh.sweep(w.view.current(), (s) => s === 'mine'), []);
+    assert.deepEqual(w.kernel.rules(theirs.pid), before, "the other controller's namespace is untouched");
+    assert.ok(!w.kernel.rules(mineA).some((l) => l.includes('10.9.9.9')), 'its own container is cleaned');
+  });
+
   it('a deleted scenario whose namespace cannot be read still has its containers removed', async () => {
     const w = await world();
     await reconcile(
