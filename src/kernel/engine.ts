@@ -69,7 +69,7 @@ import type { Snapshot } from '../resolve/index.js';
 import { readNetns, rereadNetns, type NetnsReadback, type ReadPart } from '../observe/readback.js';
 import { runSteps } from '../apply/steps.js';
 import { pool } from '../apply/pool.js';
-import { LABEL_CONTROLLER, LABEL_ROLE } from '../api/ownership.js';
+import { LABEL_ROLE } from '../api/ownership.js';
 import type { Measurement } from '../netfaults/probe.js';
 import { measure } from './probe.js';
 
@@ -720,13 +720,13 @@ export class KernelEngine implements KernelPort {
         // Objects of ours that no key attributes (a SIGKILL between the iptables step, which
         // removes the tag map, and the tc step of a removal leaves an untagged htb class): no
         // scenario will ever claim them, so converge this namespace now; converge defers while
-        // a live scenario that has rules there has not registered yet. Only where they can be
-        // ours: a container this controller made, or a namespace holding keys of its scope, and
-        // never one holding another controller's keys (one that is writing there right now shows
-        // objects its keys do not name yet: converging that namespace would remove its rules).
+        // a live scenario that has rules there has not registered yet. Never in a namespace that
+        // holds another controller's keys: one removing a fault there shows, between its iptables
+        // and tc steps, a class no key names, and converging that namespace for this controller
+        // would remove all of its rules. (With no key at all, the objects are a removal's
+        // leftovers, or a removal in progress: cleaning them is what their writer does anyway.)
         const foreign = [...keys].some((k) => this.ours(k) === undefined);
-        const mine = c.labels[LABEL_CONTROLLER] === this.o.scope || keys.size > 0;
-        if (!foreign && mine && owned.some((x) => !('key' in x && x.key) && !('keys' in x && x.keys.length)))
+        if (!foreign && owned.some((x) => !('key' in x && x.key) && !('keys' in x && x.keys.length)))
           unclaimed.push(target);
         note(keys);
       } catch (e) {

@@ -254,12 +254,12 @@ describe('reconcile, with a fake engine and kernel', () => {
     assert.deepEqual(await fresh.sweep(w.view.current(), () => false), ['gone', 'kept'], 'host chains are swept too');
   });
 
-  it("the start-up sweep cleans what no key names only where it can be its own, never in another controller's namespace", async () => {
+  it("the start-up sweep cleans what no key names, but never in a namespace holding another controller's keys", async () => {
     const w = await world();
-    // A container another controller (scope dir-other) is writing a blackhole into: its keyed
-    // rule is in, and one rule it has not tagged yet (what a write in progress looks like).
+    // A container another controller (scope dir-other) is writing into: its keyed rule is in,
+    // and an object no key names (what a removal in progress shows between its two steps).
     const theirs = w.docker.addRunning('theirs');
-    // A container of this controller's with only an untagged rule (a SIGKILL mid-removal).
+    // A container with only an object no key names (a SIGKILL mid-removal): cleaned.
     await reconcile(w, 'mine', boxes(['a']));
     await w.view.refresh({ all: true });
     const other = new KernelEngine({
