@@ -141,6 +141,8 @@ export class Reconciler {
    * parse: a file read again unchanged is not parsed again.
    */
   private readonly parsed = new Map<string, { text: string; held?: string; parsed: Parsed }>();
+  /** path → the invalid text (and held status) last reported: not reported again while unchanged. */
+  private readonly refused = new Map<string, string>();
 
   constructor(private readonly deps: ReconcileDeps) {}
 
@@ -185,7 +187,8 @@ export class Reconciler {
     if (read.unsettled) return { ops: 0, requeueAfterMs: 250 };
     const parsed = this.parse(file, read.text, read.size, read.held);
     lap('parse');
-    if (!parsed.ok) return this.refuse(name, file, parsed.result, read.held);
+    if (!parsed.ok) return this.refuse(name, file, parsed.result, read);
+    this.refused.delete(file);
     const { scenario } = parsed;
     // The file names another scenario than the one this reconcile is for (its name could not be
     // read when it was indexed, or it was renamed since): never act under the wrong name.
@@ -457,15 +460,23 @@ export class Reconciler {
   forgetFile(file: string): void {
     this.parsed.delete(file);
     this.unwritten.delete(file);
+    this.refused.delete(file);
   }
 
-  /** An invalid file: report once in its status (or the log), never retry, never touch Docker. */
+  /**
+   * An invalid file: report once in its status (or the log), never retry, never touch Docker. Once:
+   * looked at again unchanged (a resync, another file's event), it is not reported again.
+   */
   private async refuse(
     name: string,
     file: string,
     r: Extract<ParseResult, { ok: false }>,
-    held?: HeldStatus,
+    read: { text: string; held?: HeldStatus },
   ): Promise<ReconcileResult> {
+    const held = read.held;
+    const seen = `${read.text}\0${held?.text ?? ''}`;
+    if (this.refused.get(file) === seen) return { ops: 0, issues: r.issues };
+    this.refused.set(file, seen);
     this.deps.metrics?.error('invalid_spec');
     for (const i of r.issues) this.deps.log.warn({ scenario: name, file, code: i.code }, formatIssue(file, i));
     if (r.doc || held) {
@@ -478,8 +489,19 @@ export class Reconciler {
           prev = undefined; // not convertible: nothing sensible can be written into it; the log has the issues
         }
       if (prev) {
-        const status = invalidStatus(prev, file, r.issues, this.deps.clock.now());
-        if (statusChanged(prev, status)) await this.deps.files.writeStatus(file, status);
+        let status = invalidStatus(prev, file, r.issues, this.deps.clock.now());
+        // Written, the text changes (the generation, the status) and with it the issues' lines:
+        // the status is brought to the positions in the text as written (a pass or two, bounded),
+        // and that text is the one reported, so a later look finds it unchanged.
+        for (let pass = 0; pass < 3 && statusChanged(prev, status); pass++) {
+          const w = await this.deps.files.writeStatus(file, status);
+          if (!w.written) break;
+          this.refused.set(file, `${w.text ?? read.text}\0${w.heldText ?? held?.text ?? ''}`);
+          const again = w.text === undefined ? undefined : parseScenario(w.text, file);
+          if (!again || again.ok) break;
+          prev = status;
+          status = invalidStatus(prev, file, again.issues, this.deps.clock.now());
+        }
       }
     }
     return { ops: 0, issues: r.issues };

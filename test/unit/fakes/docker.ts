@@ -267,7 +267,7 @@ export class MemoryFiles implements ScenarioFiles {
     if ('notEditable' in out) return { written: false, reason: 'notEditable', message: out.notEditable };
     this.writes++;
     this.texts.set(path, out.text);
-    return { written: true, own: true };
+    return { written: true, own: true, text: out.text };
   }
 }
 

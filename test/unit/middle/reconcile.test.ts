@@ -15,6 +15,7 @@ import type { Clock, NetnsTarget } from '../../../src/ports/index.js';
 import { parse } from 'yaml';
 import { FakeDocker, MemoryFiles } from '../fakes/docker.js';
 import { FakeKernel } from '../fakes/kernel.js';
+import { capturedLog } from '../fakes/log.js';
 
 const SCOPE = 'dir-test';
 const HOST_PID = 1;
@@ -316,6 +317,35 @@ describe('reconcile, with a fake engine and kernel', () => {
     assert.deepEqual(await fresh.sweep(w.view.current(), (s) => s === 'mine'), []);
     assert.deepEqual(w.kernel.rules(theirs.pid), before, "the other controller's namespace is untouched");
     assert.ok(!w.kernel.rules(mineA).some((l) => l.includes('10.9.9.9')), 'its own container is cleaned');
+  });
+
+  it('an invalid file is reported once: looked at again unchanged (a resync), it says nothing more; changed, it is reported again', async () => {
+    const w = await world();
+    const { log: captured, lines } = capturedLog('warn');
+    const reconciler = new Reconciler({
+      controller: SCOPE,
+      docker: w.docker,
+      view: w.view,
+      files: w.files,
+      clock: w.clock,
+      log: captured,
+      kernel: w.engine,
+    });
+    const file = '/scenarios/bad.yaml';
+    w.files.texts.set(file, yaml('bad', '  containers: [{ name: a, image: 5 }]\n'));
+    const first = await reconciler.reconcileFile('bad', file);
+    assert.ok(first.issues?.length);
+    const said = lines.length;
+    assert.ok(said > 0 && lines.every((l) => l.file === file));
+    assert.match(w.files.texts.get(file)!, /type: Valid/, 'the status says why');
+    const written = w.files.texts.get(file);
+    for (let i = 0; i < 3; i++) assert.ok((await reconciler.reconcileFile('bad', file)).issues?.length);
+    assert.equal(lines.length, said, 'nothing more said while the file does not change');
+    assert.equal(w.files.texts.get(file), written, 'nor written');
+    const settled = lines.length;
+    w.files.texts.set(file, yaml('bad', '  containers: [{ name: a, image: 6 }]\n'));
+    await reconciler.reconcileFile('bad', file);
+    assert.ok(lines.length > settled, 'a changed file is reported again');
   });
 
   it('a deleted scenario whose namespace cannot be read still has its containers removed', async () => {
