@@ -88,6 +88,18 @@ async function reconcile(w: World, name: string, body?: string) {
   return { r, status: (parse(w.files.texts.get(file)!) as Scenario).status as ScenarioStatus };
 }
 
+/** A kernel engine over the world's kernel as a controller (re)started with `scope` has it: nothing registered yet. */
+const restarted = (w: World, scope = SCOPE) =>
+  new KernelEngine({
+    scope,
+    exec: w.kernel,
+    scratch: async () => Promise.reject(new Error('no probe in unit tests')),
+    probe: async () => FULL_CAPS,
+    log,
+    hostPid: async () => HOST_PID,
+    bridgePorts: { portsOf: async () => new Map() },
+  });
+
 const pidOf = (w: World, name: string) => [...w.docker.containers.values()].find((c) => c.name === name)!.pid;
 const ours = (lines: string[], key: string) => lines.filter((l) => l.includes(`faultline:${key}`));
 
@@ -242,15 +254,7 @@ describe('reconcile, with a fake engine and kernel', () => {
       '  faults: [{ name: hole, targets: { names: [shared] }, blackhole: {}, direction: ingress }]\n',
     );
     await reconcile(w, 'kept', boxes(['a', 'b']) + '  faults: [{ name: split, partition: { groups: [[a], [b]] } }]\n');
-    const fresh = new KernelEngine({
-      scope: SCOPE,
-      exec: w.kernel,
-      scratch: async () => Promise.reject(new Error('x')),
-      probe: async () => FULL_CAPS,
-      log,
-      hostPid: async () => HOST_PID,
-      bridgePorts: { portsOf: async () => new Map() },
-    });
+    const fresh = restarted(w);
     assert.deepEqual(await fresh.sweep(w.view.current(), (s) => s === 'kept'), ['gone']);
     assert.deepEqual(await fresh.sweep(w.view.current(), () => false), ['gone', 'kept'], 'host chains are swept too');
   });
@@ -263,14 +267,7 @@ describe('reconcile, with a fake engine and kernel', () => {
     // A container with only an object no key names (a SIGKILL mid-removal): cleaned.
     await reconcile(w, 'mine', boxes(['a']));
     await w.view.refresh({ all: true });
-    const other = new KernelEngine({
-      scope: 'dir-other',
-      exec: w.kernel,
-      scratch: async () => Promise.reject(new Error('x')),
-      probe: async () => FULL_CAPS,
-      log,
-      hostRules: 'off',
-    });
+    const other = restarted(w, 'dir-other');
     const otherView = new DockerView(w.docker, { log, auditMs: 0 });
     const abort = new AbortController();
     await otherView.start(abort.signal);
@@ -305,15 +302,7 @@ describe('reconcile, with a fake engine and kernel', () => {
     const before = w.kernel.rules(theirs.pid);
     assert.ok(ours(before, 'dir-other.hole/f').length > 0 && before.some((l) => l.includes('10.9.9.9')));
 
-    const fresh = new KernelEngine({
-      scope: SCOPE,
-      exec: w.kernel,
-      scratch: async () => Promise.reject(new Error('x')),
-      probe: async () => FULL_CAPS,
-      log,
-      hostPid: async () => HOST_PID,
-      bridgePorts: { portsOf: async () => new Map() },
-    });
+    const fresh = restarted(w);
     assert.deepEqual(await fresh.sweep(w.view.current(), (s) => s === 'mine'), []);
     assert.deepEqual(w.kernel.rules(theirs.pid), before, "the other controller's namespace is untouched");
     assert.ok(!w.kernel.rules(mineA).some((l) => l.includes('10.9.9.9')), 'its own container is cleaned');
