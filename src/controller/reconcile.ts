@@ -493,14 +493,19 @@ export class Reconciler {
         // Written, the text changes (the generation, the status) and with it the issues' lines:
         // the status is brought to the positions in the text as written (a pass or two, bounded),
         // and that text is the one reported, so a later look finds it unchanged.
+        let text = read.text;
         for (let pass = 0; pass < 3 && statusChanged(prev, status); pass++) {
           const w = await this.deps.files.writeStatus(file, status);
           if (!w.written) break;
-          this.refused.set(file, `${w.text ?? read.text}\0${w.heldText ?? held?.text ?? ''}`);
-          const again = w.text === undefined ? undefined : parseScenario(w.text, file);
-          if (!again || again.ok) break;
+          const was = text;
+          text = w.text ?? text;
+          this.refused.set(file, `${text}\0${w.heldText ?? held?.text ?? ''}`);
+          if (held || text === was) break; // beside the file: the text, and its positions, did not move
+          // Parsed through the cache, so the next look at this text parses nothing.
+          const again = this.parse(file, text);
+          if (again.ok) break;
           prev = status;
-          status = invalidStatus(prev, file, again.issues, this.deps.clock.now());
+          status = invalidStatus(prev, file, again.result.issues, this.deps.clock.now());
         }
       }
     }

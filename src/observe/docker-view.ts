@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import type { DockerEvent, DockerPort } from '../ports/index.js';
 import type { ObservedContainer, ObservedNetwork, ObservedVolume, Snapshot } from '../resolve/index.js';
 import { pool } from '../apply/pool.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Events that change nothing the view holds (exec_*, attach, top, resize…) are ignored. */
 const CONTAINER_ACTIONS = new Set([
@@ -109,7 +110,6 @@ export class DockerView {
   private async audits(signal: AbortSignal): Promise<void> {
     const every = this.o.auditMs ?? 60_000;
     if (!every || !this.docker.summary) return;
-    const { setTimeout: sleep } = await import('node:timers/promises');
     for (;;) {
       try {
         await sleep(every, undefined, { signal });
@@ -130,9 +130,9 @@ export class DockerView {
     if (!this.docker.summary) return 0;
     const s = await this.docker.summary();
     this.stats.audits++;
-    const before = new Map<string, string>();
+    const before = new Map<string, { map: Map<string, unknown>; was: string }>();
     const suspect = (map: Map<string, unknown>, dirty: Set<string>, id: string) => {
-      before.set(id, JSON.stringify(map.get(id) ?? null));
+      before.set(id, { map, was: JSON.stringify(map.get(id) ?? null) });
       dirty.add(id);
     };
     const listed = new Set<string>();
@@ -156,9 +156,7 @@ export class DockerView {
     if (!before.size) return 0;
     await this.flush();
     // An object that changed between the lists and the compare is inspected too, but it was not wrong.
-    const now = (id: string) =>
-      JSON.stringify(this.containers.get(id) ?? this.networks.get(id) ?? this.volumes.get(id) ?? null);
-    const wrong = [...before].filter(([id, was]) => now(id) !== was).map(([id]) => id);
+    const wrong = [...before].filter(([id, b]) => JSON.stringify(b.map.get(id) ?? null) !== b.was).map(([id]) => id);
     if (wrong.length) {
       this.stats.missed += wrong.length;
       this.o.log.warn(
