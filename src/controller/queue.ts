@@ -4,7 +4,11 @@
 //    it dirty, and it is queued again when the worker calls done();
 //  * addAfter(key, ms) queues it later (the earliest pending delay wins) — this is how the
 //    controller sleeps until the next timeline transition, with no polling;
-//  * addRateLimited(key) queues it after an exponential backoff that forget(key) resets.
+//  * addRateLimited(key) queues it after an exponential backoff that forget(key) resets. The backoff
+//    doubles once per wait served: a failure of an attempt that an event started before the wait
+//    was over does not double it again (a burst of events around a failing engine — a daemon
+//    shutting down answers every start with an error, and each answer is an event — would
+//    otherwise grow it to the cap within a second).
 import type { Clock } from '../ports/index.js';
 
 export interface QueueOptions {
@@ -18,6 +22,8 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
+  /** When each key's current backoff wait is over (ms since the epoch). */
+  private readonly backoffUntil = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; abort: AbortController }>();
   private waiters: ((key: string | undefined) => void)[] = [];
   private closed = false;
@@ -67,15 +73,24 @@ export class WorkQueue {
   }
 
   addRateLimited(key: string): number {
+    const now = this.clock.now().getTime();
+    const until = this.backoffUntil.get(key);
+    if (until !== undefined && until > now) {
+      // Failed again before the wait was over: the same wait, not a longer one.
+      this.addAfter(key, until - now);
+      return until - now;
+    }
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
     const delay = Math.min(this.max, this.base * 2 ** n);
+    this.backoffUntil.set(key, now + delay);
     this.addAfter(key, delay);
     return delay;
   }
 
   forget(key: string): void {
     this.failures.delete(key);
+    this.backoffUntil.delete(key);
   }
 
   /**
@@ -92,6 +107,7 @@ export class WorkQueue {
       }
     }
     this.failures.clear();
+    this.backoffUntil.clear();
   }
 
   /** Next key to process; undefined once shut down. */

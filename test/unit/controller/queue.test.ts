@@ -61,20 +61,46 @@ test('addAfter keeps the earliest deadline and fires then', async () => {
   assert.equal(q.length, 1, 'the replaced timers never fire');
 });
 
-test('rate limiting backs off exponentially up to the cap, and forget() resets it', () => {
-  const q = new WorkQueue(new FakeClock(), { baseDelayMs: 100, maxDelayMs: 1000 });
-  assert.deepEqual(
-    [1, 2, 3, 4, 5].map(() => q.addRateLimited('a')),
-    [100, 200, 400, 800, 1000],
-  );
+test('rate limiting backs off exponentially, once per wait served, up to the cap, and forget() resets it', async () => {
+  const clock = new FakeClock();
+  const q = new WorkQueue(clock, { baseDelayMs: 100, maxDelayMs: 1000 });
+  const waits: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    waits.push(q.addRateLimited('a'));
+    await clock.advance(waits[i]); // the retry runs when its wait is over, and fails again
+  }
+  assert.deepEqual(waits, [100, 200, 400, 800, 1000]);
   q.forget('a');
   assert.equal(q.addRateLimited('a'), 100);
+});
+
+test('failures of attempts that events started during a wait do not lengthen it', async () => {
+  const clock = new FakeClock();
+  const q = new WorkQueue(clock, { baseDelayMs: 200, maxDelayMs: 60_000 });
+  assert.equal(q.addRateLimited('a'), 200);
+  await clock.advance(200);
+  assert.equal(q.addRateLimited('a'), 400, 'the wait was served: doubled');
+  assert.equal(await q.get(), 'a');
+  q.done('a');
+  // A burst: an event queues the key at once, ten times within the 400 ms, and each attempt fails.
+  for (let i = 0; i < 10; i++) {
+    await clock.advance(30);
+    q.add('a');
+    assert.equal(await q.get(), 'a');
+    q.done('a');
+    assert.equal(q.addRateLimited('a'), 400 - 30 * (i + 1), 'the rest of the same wait');
+  }
+  await clock.advance(100);
+  assert.equal(q.length, 1, 'the retry runs when the wait is over');
+  assert.equal(q.addRateLimited('a'), 800, 'and only a failure after it doubles the wait');
 });
 
 test('forgetAll: every backoff starts over and a key waiting out its backoff is queued now', async () => {
   const clock = new FakeClock();
   const q = new WorkQueue(clock, { baseDelayMs: 100, maxDelayMs: 60_000 });
-  for (let i = 0; i < 9; i++) q.addRateLimited('a'); // the last waits 25.6 s
+  for (let i = 0; i < 9; i++) await clock.advance(q.addRateLimited('a')); // grown to 25.6 s
+  q.addRateLimited('a');
+  while (q.length) q.done((await q.get())!);
   q.addAfter('b', 10_000); // a plain delay, not a backoff: left alone
   assert.equal(q.length, 0);
   q.forgetAll();
