@@ -93,18 +93,35 @@ export class DockerView {
       .watchEvents(
         (e) => this.onEvent(e),
         signal,
-        () => {
-          this.o.log.info('Docker event stream (re)connected: listing everything again');
-          this.relist().then(
-            () => this.o.onResync?.(),
-            (e) => this.o.log.warn({ err: e }, 'cannot list Docker objects after a reconnect'),
-          );
-        },
+        () => void this.relistAfterReconnect(signal),
       )
       .catch((e) => {
         if (!signal.aborted) this.o.log.error({ err: e }, 'Docker event stream stopped');
       });
     return { following: Promise.all([following, this.audits(signal)]).then(() => undefined) };
+  }
+
+  private reconnects = 0;
+
+  /**
+   * The stream is back: list everything again, then tell the controller. A list that fails (an
+   * engine still restoring its containers answers some inspects with errors) is tried again until
+   * it succeeds — the view holds what it saw before the engine went away, and nothing else would
+   * correct it before the next audit — unless a newer reconnect took over.
+   */
+  private async relistAfterReconnect(signal: AbortSignal): Promise<void> {
+    const mine = ++this.reconnects;
+    this.o.log.info('Docker event stream (re)connected: listing everything again');
+    for (let wait = 200; !signal.aborted && mine === this.reconnects; wait = Math.min(wait * 2, 5_000)) {
+      try {
+        await this.relist();
+        this.o.onResync?.();
+        return;
+      } catch (e) {
+        this.o.log.warn({ err: (e as Error).message, retryInMs: wait }, 'cannot list Docker objects after a reconnect');
+      }
+      await sleep(wait, undefined, { signal }).catch(() => undefined);
+    }
   }
 
   private async audits(signal: AbortSignal): Promise<void> {

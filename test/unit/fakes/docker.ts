@@ -96,7 +96,15 @@ export class FakeDocker implements DockerPort {
   }
 
   async ping() {}
+  /** How many of the next snapshots fail (an engine still restoring answers some inspects with errors). */
+  failSnapshots = 0;
+  snapshots = 0;
   async snapshot(): Promise<Snapshot> {
+    this.snapshots++;
+    if (this.failSnapshots > 0) {
+      this.failSnapshots--;
+      throw new Error('inspect container: Docker says "restoring" (HTTP 500)');
+    }
     return structuredClone({
       networks: [...this.networks.values()],
       containers: [...this.containers.values()],
@@ -242,10 +250,17 @@ export class FakeDocker implements DockerPort {
   async imageExists() {
     return true;
   }
-  async watchEvents(onEvent: (e: DockerEvent) => void, signal: AbortSignal) {
+  private reconnectListeners: (() => void)[] = [];
+  async watchEvents(onEvent: (e: DockerEvent) => void, signal: AbortSignal, onReconnect?: () => void) {
     this.listeners.push(onEvent);
+    if (onReconnect) this.reconnectListeners.push(onReconnect);
     await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
     this.listeners = this.listeners.filter((l) => l !== onEvent);
+    this.reconnectListeners = this.reconnectListeners.filter((l) => l !== onReconnect);
+  }
+  /** The event stream broke and was opened again (the engine restarted). */
+  reconnect(): void {
+    for (const l of this.reconnectListeners) l();
   }
 }
 

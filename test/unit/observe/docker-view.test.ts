@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { DockerView, type ViewChange } from '../../../src/observe/docker-view.js';
 import { FakeDocker } from '../fakes/docker.js';
+import { eventually } from '../../eventually.js';
 
 const log = pino({ level: 'silent' });
 
@@ -56,4 +57,24 @@ test('audit: what the view missed while events were dropped is inspected and ann
   assert.ok(before > inspects);
   assert.equal(await view.audit(), 0, 'in step again');
   assert.equal(view.stats.inspects, before, 'an audit that finds nothing inspects nothing');
+});
+
+test('after a reconnect a list that fails is tried again until the view is in step, and only then is the controller told', async (t) => {
+  const docker = new FakeDocker();
+  const c = docker.addRunning('c', {});
+  const abort = new AbortController();
+  t.after(() => abort.abort());
+  let resyncs = 0;
+  const view = new DockerView(docker, { log, auditMs: 0, onResync: () => resyncs++ });
+  await view.start(abort.signal);
+  // The engine restarts: the container exits with it, and the events of that are lost.
+  docker.dropEvents = true;
+  await docker.stopContainer(c.id);
+  docker.dropEvents = false;
+  docker.failSnapshots = 2; // the first two lists after the reconnect fail
+  const before = docker.snapshots;
+  docker.reconnect();
+  await eventually(() => resyncs === 1, 'the controller told once the list succeeded', 10_000, 20);
+  assert.equal(docker.snapshots - before, 3, 'listed until it succeeded');
+  assert.equal(view.current().containers.find((x) => x.id === c.id)?.state, 'exited', 'the view is in step');
 });
