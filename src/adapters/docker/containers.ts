@@ -1,7 +1,9 @@
 // Container operations. Remove, stop, pause and unpause of a container already gone (404) succeed,
 // as do remove of one whose removal is already in progress (409), stop of a stopped one and start
 // of a running one (304), pause of a paused one and unpause of one not paused (409): the goal state
-// already holds. start, kill and restart of a missing container fail.
+// already holds. start, kill and restart of a missing container fail. A start refused because a
+// network still holds the container's endpoint from before an engine restart is repaired once
+// (see dropStaleEndpoint).
 import type Docker from 'dockerode';
 import type { ContainerCreateRequest, DockerPort } from '../../ports/index.js';
 import type { EngineCalls } from './client.js';
@@ -22,6 +24,49 @@ export type ContainerOps = Pick<
 
 export function containerOps(e: EngineCalls): ContainerOps {
   const { client: docker, call, tolerant, timeoutMs } = e;
+  /**
+   * An engine stopped part-way through a container's start (a daemon restart while the container
+   * ran, or while it was being started again) can keep that container's endpoint in a network's
+   * store; every later start is then refused with 403 "endpoint with name <container> already
+   * exists in network <network>" (moby#20398, #33796). Docker's remedy is a forced disconnect. The
+   * container is then connected again with the endpoint it had (addresses, aliases, options) and
+   * may be started. True when that was done; false when `err` is anything else, or names another
+   * container's endpoint.
+   */
+  async function dropStaleEndpoint(id: string, err: unknown): Promise<boolean> {
+    if (!(err instanceof DockerError) || err.statusCode !== 403) return false;
+    const m = /endpoint with name (\S+) already exists in network (\S+)/i.exec(err.dockerMessage ?? '');
+    if (!m) return false;
+    const [, endpoint, network] = m;
+    const info = await call(`inspect container ${id}`, (abortSignal) =>
+      docker.getContainer(id).inspect({ abortSignal } as object),
+    );
+    const had = info.NetworkSettings?.Networks?.[network] as
+      | { IPAMConfig?: object | null; Aliases?: string[] | null; Links?: string[] | null; DriverOpts?: object | null }
+      | undefined;
+    if (info.Name.replace(/^\//, '') !== endpoint || !had) return false;
+    const net = docker.getNetwork(network);
+    await call(
+      `disconnect container ${id} from network "${network}" (a stale endpoint)`,
+      (abortSignal) => net.disconnect({ Container: id, Force: true, abortSignal } as object) as Promise<unknown>,
+    );
+    await call(
+      `connect container ${id} to network "${network}" again`,
+      (abortSignal) =>
+        net.connect({
+          Container: id,
+          EndpointConfig: {
+            ...(had.IPAMConfig ? { IPAMConfig: had.IPAMConfig } : {}),
+            ...(had.Aliases?.length ? { Aliases: had.Aliases } : {}),
+            ...(had.Links?.length ? { Links: had.Links } : {}),
+            ...(had.DriverOpts ? { DriverOpts: had.DriverOpts } : {}),
+          },
+          abortSignal,
+        } as object) as Promise<unknown>,
+    );
+    return true;
+  }
+
   return {
     async createContainer(req: ContainerCreateRequest) {
       const operation = `create container "${req.name}"`;
@@ -33,14 +78,22 @@ export function containerOps(e: EngineCalls): ContainerOps {
     },
 
     async startContainer(id) {
-      try {
-        await call(
+      const start = () =>
+        call(
           `start container ${id}`,
           (abortSignal) => docker.getContainer(id).start({ abortSignal } as object) as Promise<unknown>,
         );
+      try {
+        await start();
       } catch (err) {
         if (err instanceof DockerError && err.statusCode === 304) return; // already running
-        throw err;
+        if (!(await dropStaleEndpoint(id, err))) throw err;
+        try {
+          await start();
+        } catch (again) {
+          if (again instanceof DockerError && again.statusCode === 304) return;
+          throw again;
+        }
       }
     },
 
