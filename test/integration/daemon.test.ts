@@ -7,6 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { controllerIdFor } from '../../src/controller/lease.js';
+import { capturedLog } from '../unit/fakes/log.js';
 import {
   docker,
   dockerStatus,
@@ -41,7 +42,7 @@ spec:
 
 const inspect = async (c: string) =>
   JSON.parse(await docker('inspect', c))[0] as {
-    State: { Pid: number; Running: boolean };
+    State: { Pid: number; Running: boolean; Status: string; Error: string };
     NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
   };
 const ipOf = async (c: string) => Object.values((await inspect(c)).NetworkSettings.Networks)[0].IPAddress;
@@ -50,7 +51,14 @@ test(
   'a Docker daemon restart: reconnected, containers started again, every rule re-applied in the new namespaces and on the host, nothing stale, status true',
   { timeout: 240_000 },
   async (t) => {
-    const env = await scenarioEnv(t);
+    // The controller's warnings, for the message of a wait that times out.
+    const { log, lines } = capturedLog('warn');
+    const warnings = () =>
+      lines
+        .slice(-8)
+        .map((l) => `  ${l.msg}`)
+        .join('\n');
+    const env = await scenarioEnv(t, [], { log });
     const { name, file } = env;
     const scope = controllerIdFor(env.dir);
     const dn = (n: string) => `${name}_${n}`;
@@ -77,13 +85,15 @@ test(
     t.diagnostic('dockerd restarted');
 
     // The controller starts the scenario's containers again (their restart policy is "no").
+    // At the deadline the message says what each container is, and what the controller last warned.
     await eventually(
       async () => {
-        for (const n of ['a', 'b', 'c']) {
-          const s = await inspect(dn(n));
-          if (!s.State.Running || s.State.Pid === before.get(n)) return false;
-        }
-        return true;
+        const states = await Promise.all(['a', 'b', 'c'].map(async (n) => [n, (await inspect(dn(n))).State] as const));
+        if (states.every(([n, s]) => s.Running && s.Pid !== before.get(n))) return true;
+        throw new Error(
+          `${states.map(([n, s]) => `${n}: ${s.Status}, pid ${s.Pid} (before ${before.get(n)})${s.Error ? `, error "${s.Error}"` : ''}`).join('; ')}\n` +
+            `the controller's last warnings:\n${warnings()}`,
+        );
       },
       'containers running again with new namespaces',
       90_000,

@@ -195,6 +195,7 @@ export interface ScenarioEnv {
 export async function scenarioEnv(
   t: { after(fn: () => Promise<void> | void): void },
   extraContainers: string[] = [],
+  controllerOpts: { log?: Logger } = {},
 ): Promise<ScenarioEnv> {
   const name = uniqueName();
   const dir = await tempDir();
@@ -202,11 +203,11 @@ export async function scenarioEnv(
     name,
     dir,
     file: join(dir, `${name}.yaml`),
-    ctl: await startController(dir),
+    ctl: await startController(dir, controllerOpts),
     async restart(opts = {}) {
       await env.ctl.stop();
       if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
-      env.ctl = await startController(dir);
+      env.ctl = await startController(dir, controllerOpts);
       return env.ctl;
     },
     stop: () => env.ctl.stop(),
