@@ -11,8 +11,9 @@
 //   2. a partition {a} | {b} cuts both directions; a one-way blackhole (what b receives from a on
 //      tcp 7000) cuts a → b:7000 and not b → a; removing the fault restores both;
 //   3. netem delay on b's egress to a: a's pings take at least the delay, and not once removed;
-//   4. b's dockerd stopped: b's container shows EngineUnreachable, a stays Running; started again:
-//      Ready, one container per engine, no leaks;
+//   4. b's dockerd stopped: b's container shows EngineUnreachable, a stays Running; the windows of a
+//      timed fault on b that open and close meanwhile are recorded as missed there (counted against
+//      the instants the test recorded); started again: Ready, one container per engine, no leaks;
 //   5. the scenario deleted: both containers removed, and the overlay (its last owner gone).
 // Run by scripts/multi-vm/test-multi.sh (`make multi`), which boots the guests and sets
 // MULTI_VM_STATE; without it every test here skips.
@@ -269,8 +270,42 @@ describe('one scenario across two engines joined by a Swarm overlay', { skip }, 
     await eventually(async () => (await rtt()) < 300, 'round trips back under 300 ms once removed', 60_000, 500);
   });
 
-  test('an engine that goes away: its part shows EngineUnreachable, the rest converges; back: converged, no duplicates', async () => {
+  test('an engine that goes away: its part shows EngineUnreachable, the rest converges, its timed windows are missed there; back: converged, no duplicates', async (t) => {
     const mv = join(repo, 'scripts/multi-vm/multi-vm.sh');
+    // A timed fault on b: 4 s of every 10 s. Its windows that open and close while b is away are
+    // recorded as missed there, and counted against the instants this test recorded.
+    const PERIOD = 10_000;
+    const LENGTH = 4_000;
+    await writeFile(
+      file,
+      scenario(`  faults:
+    - name: flap
+      targets: { names: [b] }
+      peers: { names: [a] }
+      direction: ingress
+      protocol: icmp
+      blackhole: {}
+      duration: 4s
+      repeat: { every: 10s }
+`),
+    );
+    const first = await eventually(
+      async () => {
+        const f = (await status()).faults?.find((x) => x.name === 'flap');
+        const b = f?.targets?.find((t) => t.container === 'b');
+        return f?.window?.from && b?.verified && (b.injected ?? 0) >= 1 ? Date.parse(f.window.from) : undefined;
+      },
+      'a window of the timed fault applied on engine b',
+      120_000,
+      500,
+    );
+    /** The windows that lie wholly inside [from, until] (ms). */
+    const windowsWithin = (from: number, until: number) => {
+      let n = 0;
+      for (let k = Math.ceil((from - first) / PERIOD); first + k * PERIOD + LENGTH <= until; k++) n++;
+      return n;
+    };
+    const killedAt = Date.now();
     assert.equal((await sh(mv, ['exec', STATE!, 'b', 'dockerd-kill'])).code, 0);
     await eventually(
       async () => {
@@ -283,6 +318,7 @@ describe('one scenario across two engines joined by a Swarm overlay', { skip }, 
       120_000,
       500,
     );
+    const seenAwayAt = Date.now();
     // The rest keeps converging: a's container removed by hand is made again on engine default.
     await dk('a', 'rm', '-f', `${NAME}_a`);
     await eventually(
@@ -291,8 +327,30 @@ describe('one scenario across two engines joined by a Swarm overlay', { skip }, 
       180_000,
       1000,
     );
+    // b stays away until at least one whole window passed after the controller showed it away.
+    await eventually(() => windowsWithin(seenAwayAt, Date.now()) >= 1, 'a whole window while b is away', 30_000, 250);
+    const startedAt = Date.now();
     assert.equal((await sh(mv, ['exec', STATE!, 'b', 'dockerd-start'])).code, 0);
     await eventually(ready, 'Ready again once b is back', 6 * 60_000, 1000);
+    const backAt = Date.now();
+    const missed = await eventually(
+      async () => {
+        const b = (await status()).faults?.find((x) => x.name === 'flap')?.targets?.find((t) => t.container === 'b');
+        return b && !b.unreachable && b.reason !== 'EngineUnreachable' ? (b.missed ?? 0) + 1 : undefined;
+      },
+      "b's target of the timed fault back from EngineUnreachable",
+      60_000,
+      500,
+    ).then((n) => n - 1);
+    // At least the windows wholly between "shown away" and "started again"; at most those wholly
+    // between "killed" and "Ready again".
+    const least = windowsWithin(seenAwayAt, startedAt);
+    const most = windowsWithin(killedAt, backAt);
+    t.diagnostic(`windows missed on b while away: ${missed} (bounds from the recorded instants: ${least}..${most})`);
+    assert.ok(
+      missed >= least && missed <= most,
+      `missed ${missed} windows on b: expected ${least}..${most} (killed ${new Date(killedAt).toISOString()}, shown away ${new Date(seenAwayAt).toISOString()}, started ${new Date(startedAt).toISOString()}, Ready ${new Date(backAt).toISOString()}, windows every 10 s from ${new Date(first).toISOString()})`,
+    );
     for (const g of ['a', 'b'] as const) {
       const names = (
         await dk(g, 'ps', '-a', '--filter', `label=faultline.dev/scenario=${NAME}`, '--format', '{{.Names}}')
