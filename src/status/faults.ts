@@ -331,9 +331,11 @@ export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
       // (of the engines that can be read: a target on an engine that is away waits for it).
       const key = `${x.netplan.scoped}/${f.name}`;
       const still = x.kernel.present.has(key);
+      // A target whose engine went away between windows is recorded as away now, not at the next
+      // window's start: that window opens and closes while the engine is away, so it is missed.
       targets = p?.targets?.map((r) =>
         away(engineOf(r)) !== undefined
-          ? r.phase === 'Injected' || r.reason === 'EngineUnreachable'
+          ? r.phase === 'Injected' || r.phase === 'Recovered' || r.reason === 'EngineUnreachable'
             ? awayRecord(
                 r,
                 { display: r.container, containerId: r.containerId, engine: r.engine },
@@ -354,7 +356,8 @@ export function faultStatuses(x: FaultFacts): FaultStatus[] | undefined {
                         phase: 'Recovered',
                         verified: true,
                       },
-                      { ...r, phase: r.injected ? 'Injected' : r.phase },
+                      // One more recovery only if it went away injected (recoveries behind injections).
+                      { ...r, phase: (r.injected ?? 0) > (r.recovered ?? 0) ? 'Injected' : r.phase },
                       undefined,
                     ),
                 r,
