@@ -11,6 +11,8 @@
 //   2. a partition {a} | {b} cuts both directions; a one-way blackhole (what b receives from a on
 //      tcp 7000) cuts a → b:7000 and not b → a; removing the fault restores both;
 //   3. netem delay on b's egress to a: a's pings take at least the delay, and not once removed;
+//      a reset for a's connects to b:7000, and 1 mbit/s on what b sends to a (timed in a, against
+//      the same transfer unshaped);
 //   4. b's dockerd stopped: b's container shows EngineUnreachable, a stays Running; the windows of a
 //      timed fault on b that open and close meanwhile are recorded as missed there (counted against
 //      the instants the test recorded); started again: Ready, one container per engine, no leaks;
@@ -268,6 +270,70 @@ describe('one scenario across two engines joined by a Swarm overlay', { skip }, 
     assert.ok(slow >= 300, `every reply from b waits 300 ms in b's namespace on its own host (min RTT ${slow} ms)`);
     await writeFile(file, scenario(''));
     await eventually(async () => (await rtt()) < 300, 'round trips back under 300 ms once removed', 60_000, 500);
+  });
+
+  test('reject and bandwidth across hosts: a connect to b:7000 is refused at once; what b sends to a is held to 1 mbit/s', async (t) => {
+    const ipB = await addrOf('b');
+    const SIZE = 524_288;
+    await dk(
+      'b',
+      'exec',
+      '-d',
+      `${NAME}_b`,
+      'sh',
+      '-c',
+      `head -c ${SIZE} /dev/zero > /tmp/blob && exec nc -ll -p 7002 -e cat /tmp/blob`,
+    );
+    /** What a receives from b:7002, and how long it took, timed inside a's container. */
+    const fetch = async () => {
+      const r = await dk('a', 'exec', `${NAME}_a`, 'sh', '-c', `time sh -c "nc -w 20 ${ipB} 7002 </dev/null | wc -c"`);
+      const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(r.out);
+      return {
+        bytes: Number(/^\s*(\d+)\s*$/m.exec(r.out)?.[1] ?? NaN),
+        s: m ? Number(m[1]) * 60 + Number(m[2]) : NaN,
+        out: r.out.slice(-300),
+      };
+    };
+    const whole = async () => {
+      const f = await fetch();
+      return f.bytes === SIZE ? f : undefined;
+    };
+    const before = await eventually(whole, 'b → a: the whole blob before the faults', 60_000, 1000);
+    await writeFile(
+      file,
+      scenario(`  faults:
+    - name: refuse
+      targets: { names: [b] }
+      peers: { names: [a] }
+      direction: ingress
+      protocol: tcp
+      ports: ["7000"]
+      reject: { with: tcp-reset }
+    - name: thin
+      targets: { names: [b] }
+      peers: { names: [a] }
+      bandwidth: { rate: 1mbit }
+`),
+    );
+    await eventually(
+      async () => (await target('refuse', 'b'))?.verified && (await target('thin', 'b'))?.verified,
+      'reject and bandwidth verified on engine b',
+      120_000,
+      500,
+    );
+    const refused = await dk('a', 'exec', `${NAME}_a`, 'sh', '-c', `echo | nc -w 5 ${ipB} 7000`);
+    assert.match(refused.out, /refused/i, `a → b:7000 is refused by a reset, not timed out: ${refused.out}`);
+    const shaped = await eventually(whole, 'b → a: the whole blob under the limit', 60_000, 1000);
+    // Its payload alone takes SIZE·8 / 1 Mbit/s; unshaped it came at least twice as fast, same run.
+    const floor = (SIZE * 8) / 1e6;
+    t.diagnostic(
+      `512 KiB b → a: ${shaped.s.toFixed(2)} s at 1 mbit/s (payload floor ${floor.toFixed(2)} s), ${before.s.toFixed(2)} s unshaped`,
+    );
+    assert.ok(shaped.s >= floor * 0.95, `held to 1 mbit/s: ${shaped.s} s for ${SIZE} B (${shaped.out})`);
+    assert.ok(before.s * 2 <= shaped.s, `unshaped ${before.s} s, shaped ${shaped.s} s`);
+    await writeFile(file, scenario(''));
+    await eventually(() => talks('a', `${NAME}_a`, ipB, 'hello-from-b'), 'a → b:7000 answered again', 60_000, 500);
+    await eventually(async () => ((await whole())?.s ?? Infinity) * 2 <= shaped.s, 'b → a fast again', 60_000, 1000);
   });
 
   test('an engine that goes away: its part shows EngineUnreachable, the rest converges, its timed windows are missed there; back: converged, no duplicates', async (t) => {
