@@ -33,6 +33,14 @@ interface Proc {
   lines(): Promise<{ time: number; msg: string; level: number; scenario?: string }[]>;
 }
 
+/** SIGTERM a controller still running, and wait for it to exit. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 async function controller(t: test.TestContext, dir: string, label: string): Promise<Proc> {
   const log = join(dir, '..', `${label}-${Date.now()}.log`);
   const fd = await open(log, 'a');
@@ -43,11 +51,7 @@ async function controller(t: test.TestContext, dir: string, label: string): Prom
     { stdio: ['ignore', 'ignore', fd.fd] },
   );
   t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stop(child);
     await fd.close();
     await rm(log, { force: true });
   });
@@ -104,19 +108,24 @@ test('two controllers on one directory: one acts, the other stands by; killed, t
   const name = uniqueName('lease');
   const file = join(dir, `${name}.yaml`);
   const subnet = `10.214.${Math.floor(Math.random() * 256)}.0/24`;
+  const procs: ChildProcess[] = [];
   t.after(async () => {
+    // The controllers first: one still running would make again what the cleanup removes.
+    for (const child of procs) await stop(child);
     await forceCleanup(name);
     await removeDir(dir);
   });
   const scope = controllerIdFor(dir);
   await writeFile(file, scenario(name, subnet));
   const A = await controller(t, dir, 'a');
+  procs.push(A.child);
   await eventually(
     async () => (await readScenario(file)).status?.faults?.[0]?.targets?.every((x) => x.verified),
     'the partition verified',
     60_000,
   );
   const B = await controller(t, dir, 'b');
+  procs.push(B.child);
   await eventually(async () => (await B.lines()).some((l) => /standing by/.test(l.msg)), 'B stands by', 30_000);
 
   // While both run, a change: only A acts on it.
