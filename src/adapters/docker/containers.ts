@@ -7,6 +7,7 @@
 import type Docker from 'dockerode';
 import type { ContainerCreateRequest, DockerPort } from '../../ports/index.js';
 import type { EngineCalls } from './client.js';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../../api/ownership.js';
 import { DockerError } from './errors.js';
 import { containerCreateBody } from './translate.js';
 
@@ -67,6 +68,38 @@ export function containerOps(e: EngineCalls): ContainerOps {
     return true;
   }
 
+  /**
+   * A start that dockerd refuses with 500 "task <id>: already exists": containerd still holds a
+   * task of this container from a start that raced the engine's shutdown (dockerd stopped before
+   * it recorded it; after the restart it shows the container exited, and refuses every start —
+   * seen in CI after a daemon restart). Docker offers no way to start it again. A container
+   * faultline made is removed, and made again by the next reconcile from its spec (named volumes
+   * stay); anyone else's is left alone and the error says what to do. Throws in both cases.
+   */
+  async function dropStaleTask(id: string, err: unknown): Promise<void> {
+    if (!(err instanceof DockerError) || err.statusCode !== 500) return;
+    if (!/\btask [0-9a-f]+: already exists/i.test(err.dockerMessage ?? '')) return;
+    const info = await call(`inspect container ${id}`, (abortSignal) =>
+      docker.getContainer(id).inspect({ abortSignal } as object),
+    );
+    const ours = info.Config?.Labels?.[LABEL_MANAGED_BY] === MANAGED_BY;
+    if (ours)
+      await tolerant(
+        `remove container ${id} (a stale task)`,
+        (abortSignal) =>
+          docker.getContainer(id).remove({ force: true, v: true, abortSignal } as object) as Promise<unknown>,
+      );
+    throw new DockerError({
+      code: err.code,
+      operation: err.operation,
+      statusCode: err.statusCode,
+      dockerMessage: err.dockerMessage,
+      message: ours
+        ? `${err.message}; Docker kept a task of this container from before the engine restarted and cannot start it again: removed, to be made again from the spec`
+        : `${err.message}; Docker kept a task of this container from before the engine restarted and cannot start it again: remove the container and create it again`,
+    });
+  }
+
   return {
     async createContainer(req: ContainerCreateRequest) {
       const operation = `create container "${req.name}"`;
@@ -87,6 +120,7 @@ export function containerOps(e: EngineCalls): ContainerOps {
         await start();
       } catch (err) {
         if (err instanceof DockerError && err.statusCode === 304) return; // already running
+        await dropStaleTask(id, err);
         if (!(await dropStaleEndpoint(id, err))) throw err;
         try {
           await start();

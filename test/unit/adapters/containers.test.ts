@@ -12,7 +12,7 @@ function modemError(statusCode: number, message: string): Error {
   return Object.assign(new Error(`(HTTP code ${statusCode}) - ${message}`), { statusCode, json: { message } });
 }
 
-function fakeClient(o: { starts: (Error | undefined)[]; name?: string }) {
+function fakeClient(o: { starts: (Error | undefined)[]; name?: string; labels?: Record<string, string> }) {
   const calls: string[] = [];
   const endpoint = {
     IPAMConfig: { IPv4Address: '10.247.3.5' },
@@ -28,7 +28,14 @@ function fakeClient(o: { starts: (Error | undefined)[]; name?: string }) {
       },
       inspect: async () => {
         calls.push(`inspect ${id}`);
-        return { Name: `/${o.name ?? 's_b'}`, NetworkSettings: { Networks: { s_net: endpoint } } };
+        return {
+          Name: `/${o.name ?? 's_b'}`,
+          Config: { Labels: o.labels ?? {} },
+          NetworkSettings: { Networks: { s_net: endpoint } },
+        };
+      },
+      remove: async (opts: { force: boolean }) => {
+        calls.push(`remove ${id} force=${opts.force}`);
       },
     }),
     getNetwork: (n: string) => ({
@@ -72,4 +79,16 @@ test("another container's endpoint, or any other refusal, is never touched", asy
   });
   await assert.rejects(refused.ops.startContainer('s_b'), /HTTP 500/);
   assert.deepEqual(refused.calls, ['start s_b']);
+});
+
+const staleTask = () =>
+  modemError(500, 'task e7f7d0e1b9f6182bdd709efc3e5d8964ca0d788de65e3edccb593f665f3cd2fb: already exists');
+
+test("a start refused by a task Docker kept from before a restart: faultline's container is removed, to be made again", async () => {
+  const ours = fakeClient({ starts: [staleTask()], labels: { 'faultline.dev/managed-by': 'faultline' } });
+  await assert.rejects(ours.ops.startContainer('s_b'), /removed, to be made again from the spec/);
+  assert.deepEqual(ours.calls, ['start s_b', 'inspect s_b', 'remove s_b force=true']);
+  const theirs = fakeClient({ starts: [staleTask()] });
+  await assert.rejects(theirs.ops.startContainer('s_b'), /remove the container and create it again/);
+  assert.deepEqual(theirs.calls, ['start s_b', 'inspect s_b'], "anyone else's container is left alone");
 });
