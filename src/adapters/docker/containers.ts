@@ -25,6 +25,18 @@ export type ContainerOps = Pick<
 
 export function containerOps(e: EngineCalls): ContainerOps {
   const { client: docker, call, tolerant, timeoutMs } = e;
+  const inspect = (id: string) =>
+    call(`inspect container ${id}`, (abortSignal) => docker.getContainer(id).inspect({ abortSignal } as object));
+
+  /** Remove with its anonymous volumes; gone already (404) or being removed (409) is done. */
+  const remove = (id: string) =>
+    tolerant(
+      `remove container ${id}`,
+      (abortSignal) =>
+        docker.getContainer(id).remove({ force: true, v: true, abortSignal } as object) as Promise<unknown>,
+      (err) => err.statusCode === 409 && /already in progress/i.test(err.dockerMessage ?? ''),
+    );
+
   /**
    * An engine stopped part-way through a container's start (a daemon restart while the container
    * ran, or while it was being started again) can keep that container's endpoint in a network's
@@ -39,9 +51,7 @@ export function containerOps(e: EngineCalls): ContainerOps {
     const m = /endpoint with name (\S+) already exists in network (\S+)/i.exec(err.dockerMessage ?? '');
     if (!m) return false;
     const [, endpoint, network] = m;
-    const info = await call(`inspect container ${id}`, (abortSignal) =>
-      docker.getContainer(id).inspect({ abortSignal } as object),
-    );
+    const info = await inspect(id);
     const had = info.NetworkSettings?.Networks?.[network] as
       | { IPAMConfig?: object | null; Aliases?: string[] | null; Links?: string[] | null; DriverOpts?: object | null }
       | undefined;
@@ -79,16 +89,9 @@ export function containerOps(e: EngineCalls): ContainerOps {
   async function dropStaleTask(id: string, err: unknown): Promise<void> {
     if (!(err instanceof DockerError) || err.statusCode !== 500) return;
     if (!/\btask [0-9a-f]+: already exists/i.test(err.dockerMessage ?? '')) return;
-    const info = await call(`inspect container ${id}`, (abortSignal) =>
-      docker.getContainer(id).inspect({ abortSignal } as object),
-    );
+    const info = await inspect(id);
     const ours = info.Config?.Labels?.[LABEL_MANAGED_BY] === MANAGED_BY;
-    if (ours)
-      await tolerant(
-        `remove container ${id} (a stale task)`,
-        (abortSignal) =>
-          docker.getContainer(id).remove({ force: true, v: true, abortSignal } as object) as Promise<unknown>,
-      );
+    if (ours) await remove(id);
     throw new DockerError({
       code: err.code,
       operation: err.operation,
@@ -184,12 +187,7 @@ export function containerOps(e: EngineCalls): ContainerOps {
     },
 
     async removeContainer(id) {
-      await tolerant(
-        `remove container ${id}`,
-        (abortSignal) =>
-          docker.getContainer(id).remove({ force: true, v: true, abortSignal } as object) as Promise<unknown>,
-        (err) => err.statusCode === 409 && /already in progress/i.test(err.dockerMessage ?? ''),
-      );
+      await remove(id);
     },
   };
 }
