@@ -9,12 +9,18 @@
 //   container first, because Docker 20.10 answers 200 to a second connect of a *created* container
 //   and silently keeps the old endpoint; for a running one it answers 403 "endpoint with name X
 //   already exists", which is mapped the same way.
+// - removeNetwork refused with 403 "has active endpoints" by endpoints whose containers are gone (an
+//   engine that stopped part-way through a container's removal keeps them: moby#17217, #23302)
+//   drops those endpoints with a forced disconnect by endpoint name, Docker's remedy, and removes
+//   the network again. An endpoint of a container that still exists is left alone, and so is a
+//   count of endpoints Docker does not list (moby#42119: only an engine restart clears it); the
+//   error then says which.
 import type Docker from 'dockerode';
 import type { DockerPort, EndpointRequest, NetworkCreateRequest } from '../../ports/index.js';
 import type { EngineCalls } from './client.js';
 import { DockerError } from './errors.js';
 import { stripPrefix, type RawEndpoint } from './mapping.js';
-import { inspectContainerRaw } from './reads.js';
+import { inspectContainerRaw, inspectNetworkRaw } from './reads.js';
 import { endpointConfig, networkCreateBody } from './translate.js';
 
 export type NetworkOps = Pick<DockerPort, 'createNetwork' | 'removeNetwork' | 'connect' | 'disconnect'>;
@@ -41,6 +47,46 @@ export function networkOps(e: EngineCalls): NetworkOps {
     return undefined;
   }
 
+  /**
+   * Forced disconnect of every endpoint on the network whose container is gone, after a removal
+   * refused for active endpoints. Throws `refused`, with what Docker shows, when an endpoint's
+   * container still exists or Docker lists no endpoint at all.
+   */
+  async function dropStaleEndpoints(network: string, refused: DockerError): Promise<void> {
+    const info = await inspectNetworkRaw(e, network);
+    if (!info) return; // gone meanwhile: the second removal succeeds
+    const endpoints = Object.entries((info.Containers ?? {}) as Record<string, { Name?: string }>);
+    const live: string[] = [];
+    const stale: string[] = [];
+    for (const [key, ep] of endpoints) {
+      // Docker lists an endpoint without a container under "ep-<endpoint id>".
+      const exists = !key.startsWith('ep-') && (await inspectContainerRaw(e, key)) !== undefined;
+      (exists ? live : stale).push(ep.Name || key);
+    }
+    const why = live.length
+      ? `containers still attached: ${live.join(', ')}`
+      : stale.length === 0
+        ? 'Docker counts endpoints on it that it does not list (a stale count, moby#42119): restart the Docker engine to clear it'
+        : '';
+    if (why)
+      throw new DockerError({
+        code: refused.code,
+        operation: refused.operation,
+        statusCode: refused.statusCode,
+        dockerMessage: refused.dockerMessage,
+        message: `${refused.message}; ${why}`,
+      });
+    for (const name of stale)
+      await tolerant(
+        `disconnect endpoint "${name}" from network "${network}" (its container is gone)`,
+        (abortSignal) =>
+          docker
+            .getNetwork(network)
+            .disconnect({ Container: name, Force: true, abortSignal } as object) as Promise<unknown>,
+        (err) => /is not connected to (the )?network/i.test(err.dockerMessage ?? ''),
+      );
+  }
+
   return {
     async createNetwork(req: NetworkCreateRequest) {
       const body = networkCreateBody(req);
@@ -51,10 +97,23 @@ export function networkOps(e: EngineCalls): NetworkOps {
     },
 
     async removeNetwork(idOrName) {
-      await tolerant(
-        `remove network "${idOrName}"`,
-        (abortSignal) => docker.getNetwork(idOrName).remove({ abortSignal } as object) as Promise<unknown>,
-      );
+      const remove = () =>
+        tolerant(
+          `remove network "${idOrName}"`,
+          (abortSignal) => docker.getNetwork(idOrName).remove({ abortSignal } as object) as Promise<unknown>,
+        );
+      try {
+        await remove();
+      } catch (err) {
+        if (!(
+          err instanceof DockerError &&
+          err.statusCode === 403 &&
+          /has active endpoints/i.test(err.dockerMessage ?? '')
+        ))
+          throw err;
+        await dropStaleEndpoints(idOrName, err);
+        await remove();
+      }
     },
 
     async connect(network, containerId, endpoint) {

@@ -51,7 +51,7 @@ export function inspectContainerRaw(
  * Network.inspect does not pass an abortSignal on (so none is given); the deadline's race still
  * bounds the call.
  */
-function inspectNetworkRaw(
+export function inspectNetworkRaw(
   e: EngineCalls,
   idOrName: string,
   alsoFine?: (err: DockerError) => boolean,
