@@ -17,6 +17,7 @@
 // then tells the controller which objects changed, so the reconcile it queues reads a view that
 // already holds what the event announced. An object dirtied again during its inspect is inspected
 // again: the last inspect always starts after the last event.
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { DockerEvent, DockerPort } from '../ports/index.js';
 import type { ObservedContainer, ObservedNetwork, ObservedVolume, Snapshot } from '../resolve/index.js';
@@ -291,6 +292,14 @@ export class DockerView {
               }
             },
           );
+          // A look that found an object as it was is no change: nobody is woken for it (a failing
+          // operation's own read-your-writes look would otherwise queue its scenario again at once,
+          // past its backoff, in a loop).
+          const moved = <T>(xs: { before?: T; after?: T }[]) => xs.filter((x) => !isDeepStrictEqual(x.before, x.after));
+          change.containers = moved(change.containers);
+          change.networks = moved(change.networks);
+          change.volumes = moved(change.volumes!);
+          if (!change.containers.length && !change.networks.length && !change.volumes.length) continue;
           if (event) change.event = event;
           this.memo = undefined;
           this.o.onChange?.(change);

@@ -78,3 +78,24 @@ test('after a reconnect a list that fails is tried again until the view is in st
   assert.equal(docker.snapshots - before, 3, 'listed until it succeeded');
   assert.equal(view.current().containers.find((x) => x.id === c.id)?.state, 'exited', 'the view is in step');
 });
+
+test('a look that finds objects as they were announces nothing; one that finds a change announces only what changed', async (t) => {
+  const docker = new FakeDocker();
+  const a = docker.addRunning('a', {});
+  const b = docker.addRunning('b', {});
+  const changes: ViewChange[] = [];
+  const { view, stop } = await started(docker, changes);
+  t.after(stop);
+  changes.length = 0;
+  const inspects = view.stats.inspects;
+  await view.refresh({ containers: [a.id, b.id] });
+  assert.equal(view.stats.inspects, inspects + 2, 'both were looked at');
+  assert.equal(changes.length, 0, 'as they were: nobody is woken');
+
+  await docker.pauseContainer(b.id);
+  await view.refresh({ containers: [a.id, b.id] });
+  assert.deepEqual(
+    changes.flatMap((c) => c.containers.map((x) => `${x.after?.name}:${x.after?.state}`)),
+    ['b:paused'],
+  );
+});
