@@ -2,7 +2,7 @@
 // applied as a whole and read back. Two kinds of namespace:
 //   * a container's (key: the id of the container owning it): tc and iptables programs compiled by
 //     netfaults/compile from the merged ledger, diffed against the namespace as last read back;
-//   * the host's (key "host"): faultline's chains under DOCKER-USER for cuts between containers
+//   * the host's (key "host"): faultline's chains under mangle FORWARD for cuts between containers
 //     bridged on this host (netfaults/host.ts), one iptables-restore for any number of containers.
 //
 //   apply(plan of scenario S as of instant T)
@@ -43,6 +43,8 @@ import {
   hostKeysIn,
   hostRootChain,
   hostScenariosIn,
+  HOST_TABLE,
+  legacyHostTeardown,
   observeHost,
   type HostEntry,
   type HostHooks,
@@ -222,9 +224,9 @@ export class KernelEngine implements KernelPort {
   /**
    * The host path needs, per family: iptables with the comment match (the namespace probe), bridged
    * traffic handed to iptables (br_netfilter's bridge-nf-call-ip(6)tables = 1: otherwise rules in
-   * FORWARD would be read back and never see a packet — a silent success), and a chain to hang from:
-   * DOCKER-USER, which Docker jumps to first from FORWARD; for IPv6 FORWARD itself when Docker made
-   * no DOCKER-USER there.
+   * FORWARD would be read back and never see a packet — a silent success), and the host's mangle
+   * table to read (netfaults/host says why mangle). What an earlier version left in the filter
+   * table is removed here, once per probe.
    */
   private async probeHost(): Promise<HostHooks> {
     const off: HostHooks = { v4: null, v6: null };
@@ -235,28 +237,49 @@ export class KernelEngine implements KernelPort {
       const r = await this.o.exec.run(host, ['cat', `/proc/sys/net/bridge/${name}`]).catch(() => undefined);
       return r?.code === 0 && r.stdout.trim() === '1';
     };
-    const chains = async (tool: string) => {
-      const r = await this.o.exec.run(host, [tool, '-t', 'filter']).catch(() => undefined);
-      return r?.code === 0 ? (parseIptablesSave(r.stdout).tables.filter?.chains ?? []) : null;
+    const readable = async (tool: string) => {
+      const r = await this.o.exec.run(host, [tool, '-t', HOST_TABLE]).catch(() => undefined);
+      return r?.code === 0 && (parseIptablesSave(r.stdout).tables[HOST_TABLE]?.chains ?? []).includes('FORWARD');
     };
-    const [nf4, nf6, c4, c6] = await Promise.all([
+    const [nf4, nf6, m4, m6] = await Promise.all([
       sysctl('bridge-nf-call-iptables'),
       sysctl('bridge-nf-call-ip6tables'),
-      chains('iptables-save'),
-      chains('ip6tables-save'),
+      readable('iptables-save'),
+      readable('ip6tables-save'),
     ]);
     const hooks: HostHooks = {
-      v4: caps.iptables && nf4 && c4?.includes('DOCKER-USER') ? 'DOCKER-USER' : null,
-      v6: caps.ip6tables && nf6 && c6 ? (c6.includes('DOCKER-USER') ? 'DOCKER-USER' : 'FORWARD') : null,
+      v4: caps.iptables && nf4 && m4 ? 'FORWARD' : null,
+      v6: caps.ip6tables && nf6 && m6 ? 'FORWARD' : null,
     };
     this.o.log.info(
       { hooks, bridgeNfCallIptables: nf4, bridgeNfCallIp6tables: nf6 },
       hooks.v4
-        ? 'host path: cuts between bridged containers go to the host FORWARD chain'
+        ? 'host path: cuts between bridged containers go to the host FORWARD chain (mangle)'
         : 'host path unavailable: every rule goes into container namespaces',
     );
+    for (const [save, restore] of [
+      ['iptables-save', 'iptables-restore'],
+      ['ip6tables-save', 'ip6tables-restore'],
+    ] as const)
+      await this.dropLegacyHost(host, save, restore).catch((e) =>
+        this.o.log.warn(
+          { err: (e as Error).message },
+          `host path: cannot remove the chains an earlier version left (${save} -t filter)`,
+        ),
+      );
     if (hooks.v4 && caps.iptables === 'nft') this.keepStandby(host, ['iptables-restore', '--wait=5', '--noflush']);
     return hooks;
+  }
+
+  /** Remove this controller's chains from the host's filter table (where versions before mangle put them). */
+  private async dropLegacyHost(host: NetnsTarget, save: string, restore: string): Promise<void> {
+    const r = await this.o.exec.run(host, [save, '-t', 'filter']);
+    if (r.code !== 0) return; // no such family here
+    const program = legacyHostTeardown(parseIptablesSave(r.stdout), this.root);
+    if (!program) return;
+    const w = await this.o.exec.run(host, [restore, '--wait=5', '--noflush'], program);
+    if (w.code !== 0) throw new Error(`${restore} exited ${w.code}: ${w.stderr.trim()}`);
+    this.o.log.info({ table: 'filter', tool: restore }, 'host path: removed the chains an earlier version left');
   }
 
   private withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -464,7 +487,7 @@ export class KernelEngine implements KernelPort {
     return cuts.map((c) => hostEntryOf(c, (t) => this.ports.get(t.key)?.ports ?? []));
   }
 
-  /** The host's filter tables of the families asked for (the others as `prev` had them). */
+  /** The host's mangle tables of the families asked for (the others as `prev` had them). */
   private async readHost(
     hooks: HostHooks,
     only?: { v4: boolean; v6: boolean },
@@ -472,8 +495,8 @@ export class KernelEngine implements KernelPort {
   ): Promise<{ v4: IptablesState | null; v6: IptablesState | null; commands: number }> {
     const host = await this.host();
     const read = async (tool: string) => {
-      const r = await this.o.exec.run(host, [tool, '-t', 'filter']);
-      if (r.code !== 0) throw new Error(`${tool} -t filter on the host exited ${r.code}: ${r.stderr.trim()}`);
+      const r = await this.o.exec.run(host, [tool, '-t', HOST_TABLE]);
+      if (r.code !== 0) throw new Error(`${tool} -t ${HOST_TABLE} on the host exited ${r.code}: ${r.stderr.trim()}`);
       return parseIptablesSave(r.stdout);
     };
     const want4 = !!hooks.v4 && (only?.v4 ?? true);
@@ -501,7 +524,7 @@ export class KernelEngine implements KernelPort {
       const mechanisms = new Map([...keys].map((k) => [k, ['iptables-forward']]));
       if (!hooks.v4 && !hooks.v6) {
         // Nothing can be placed here (netplan only places entries when the probe allowed it).
-        const error = keys.size ? 'the host path is not available (br_netfilter or DOCKER-USER missing)' : undefined;
+        const error = keys.size ? 'the host path is not available (br_netfilter off, or no mangle table)' : undefined;
         return { verified: new Set(), pending: keys, mechanisms, error, degraded: [], commands: 0, writes: 0 };
       }
       let commands = 0;
@@ -680,7 +703,7 @@ export class KernelEngine implements KernelPort {
   invalidate(): void {
     this.cache.clear();
     this.hostCache = undefined;
-    this.hooks = undefined; // DOCKER-USER may be new (a daemon restart)
+    this.hooks = undefined; // probed again (a daemon restart may have changed the host)
     this.hostTarget = undefined; // and the daemon's pid, whose namespace stands for the host's
     for (const k of this.standby.keys()) {
       for (const w of this.warm.get(k) ?? []) w.run.cancel();

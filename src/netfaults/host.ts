@@ -1,9 +1,16 @@
 // The host-side ledger: cuts between containers bridged on this host, enforced in the HOST's
 // network namespace, where their traffic crosses the FORWARD path (Docker loads br_netfilter, so
-// bridged frames traverse iptables FORWARD; `DOCKER-USER` is the chain Docker keeps for users, and
-// it is jumped first). One `iptables-restore --noflush` changes a partition of any size, where the
-// per-namespace path needs one program per container. Measured here (30 containers into halves):
-// host 23 ms, per-namespace in parallel 490 ms (../shared/tools/floor/partition-floor.sh).
+// bridged frames traverse iptables FORWARD). One `iptables-restore --noflush` changes a partition of
+// any size, where the per-namespace path needs one program per container. Measured here (30
+// containers into halves): host 23 ms, per-namespace in parallel 490 ms
+// (../shared/tools/floor/partition-floor.sh).
+//
+// The chains hang from the MANGLE table's FORWARD chain, not from filter's DOCKER-USER, the chain
+// Docker keeps for users: whenever any network is created, Docker deletes FORWARD's jump to
+// DOCKER-USER and inserts it again (seen with `nft -a list chain ip filter FORWARD`: its handle
+// changes), and a frame forwarded in between passed every cut. Docker never touches mangle; its
+// FORWARD runs at the same hook, before filter's, and may drop. (Cuts only drop: REJECT is not
+// allowed in mangle, and rejects stay in the container's namespace.)
 //
 // Faithful: a dropped frame vanishes between the two containers; the sender's own send() succeeds
 // and its connections time out, as over a cut link. What cannot be enforced here stays in the
@@ -17,9 +24,8 @@
 // of that family).
 //
 // CHAINS (all ours, recognised by their prefix; everything else is never touched):
-//   FAULTLINE-<c6>              one per controller (c6 = hash of its scope), jumped from the hook
-//                               chain (DOCKER-USER; FORWARD for IPv6 when Docker made no
-//                               DOCKER-USER there), ahead of every rule that is not ours
+//   FAULTLINE-<c6>              one per controller (c6 = hash of its scope), jumped from mangle
+//                               FORWARD (the hook chain), ahead of every rule that is not ours
 //   FAULTLINE-<c6>-<s8>         one per scenario (s8 = hash of scope and scenario), jumped from the
 //                               controller chain with the comment "faultline:<scope>.<scenario>"
 //   FAULTLINE-<c6>-<s8>-<n>     a set of senders shared by several receivers (partitions into groups
@@ -33,11 +39,11 @@
 // ports a=vetha, b=vethb, c=vethc (c6 = hash("dir-1"), s8 = hash("dir-1.shop"); the golden file
 // test/unit/netfaults/golden/host-partition-groups.txt holds exactly this):
 //
-//   *filter
+//   *mangle
 //   :FAULTLINE-733ab9 - [0:0]
 //   :FAULTLINE-733ab9-591bc50f - [0:0]
 //   :FAULTLINE-733ab9-591bc50f-1 - [0:0]
-//   -I DOCKER-USER 1 -j FAULTLINE-733ab9
+//   -I FORWARD 1 -j FAULTLINE-733ab9
 //   -A FAULTLINE-733ab9 -m comment --comment "faultline:dir-1.shop" -j FAULTLINE-733ab9-591bc50f
 //   -A FAULTLINE-733ab9-591bc50f -m physdev --physdev-out vetha -m comment --comment "faultline:dir-1.shop/split" -j FAULTLINE-733ab9-591bc50f-1
 //   -A FAULTLINE-733ab9-591bc50f -m physdev --physdev-out vethb -m comment --comment "faultline:dir-1.shop/split" -j FAULTLINE-733ab9-591bc50f-1
@@ -72,10 +78,13 @@ export interface HostEntry {
   destinationPorts?: [number, number][];
 }
 
+/** The table whose FORWARD chain the controller chain hangs from. */
+export const HOST_TABLE = 'mangle';
+
 /** Where the controller chain hangs, per family (null: that family has no host path). */
 export interface HostHooks {
-  v4: 'DOCKER-USER' | 'FORWARD' | null;
-  v6: 'DOCKER-USER' | 'FORWARD' | null;
+  v4: 'FORWARD' | null;
+  v6: 'FORWARD' | null;
 }
 
 export interface HostRule {
@@ -91,7 +100,7 @@ export interface HostChain {
 
 export interface HostDesired {
   family: IpFamily;
-  hook: 'DOCKER-USER' | 'FORWARD' | null;
+  hook: 'FORWARD' | null;
   /** FAULTLINE-<c6>: the controller's chain. */
   root: string;
   /** Every chain of ours that must exist (the root first); none when nothing is wanted. */
@@ -241,7 +250,7 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The chains of a scope found in one family's `iptables-save -t filter`, and the hook jumps. */
+/** The chains of a scope found in one family's `iptables-save -t mangle`, and the hook jumps. */
 export interface HostObserved {
   chains: Map<string, string[]>;
   /** Index of each rule of the hook chain that jumps to the root, and of its first rule not ours. */
@@ -251,12 +260,17 @@ export interface HostObserved {
 
 const norm = (s: string) => s.replace(/"/g, '').replace(/\s+/g, ' ').trim();
 
-export function observeHost(state: IptablesState | null, root: string, hook: string | null): HostObserved {
+export function observeHost(
+  state: IptablesState | null,
+  root: string,
+  hook: string | null,
+  table: string = HOST_TABLE,
+): HostObserved {
   const chains = new Map<string, string[]>();
-  const filter = state?.tables.filter;
-  for (const c of filter?.chains ?? []) if (c === root || c.startsWith(`${root}-`)) chains.set(c, []);
-  for (const r of filter?.rules ?? []) if (chains.has(r.chain)) chains.get(r.chain)!.push(norm(r.spec));
-  const hookRules = hook ? (filter?.rules ?? []).filter((r) => r.chain === hook) : [];
+  const t = state?.tables[table];
+  for (const c of t?.chains ?? []) if (c === root || c.startsWith(`${root}-`)) chains.set(c, []);
+  for (const r of t?.rules ?? []) if (chains.has(r.chain)) chains.get(r.chain)!.push(norm(r.spec));
+  const hookRules = hook ? (t?.rules ?? []).filter((r) => r.chain === hook) : [];
   const hookJumps = hookRules.map((r, i) => (norm(r.spec) === `-j ${root}` ? i : -1)).filter((i) => i >= 0);
   const firstForeign = hookRules.findIndex((r) => !/-j FAULTLINE-/.test(r.spec));
   return { chains, hookJumps, firstForeign: firstForeign < 0 ? hookRules.length : firstForeign };
@@ -318,7 +332,7 @@ export function diffHost(desired: HostDesired, observed: HostObserved): HostDiff
         for (const r of c.rules) for (const rk of r.keys) if (rk.startsWith(`${k}/`)) faultKeys.add(rk);
   }
   return {
-    program: lines.length ? ['*filter', ...lines, 'COMMIT', ''].join('\n') : undefined,
+    program: lines.length ? [`*${HOST_TABLE}`, ...lines, 'COMMIT', ''].join('\n') : undefined,
     pendingKeys: [...faultKeys].sort(),
     empty: lines.length === 0,
   };
@@ -346,4 +360,21 @@ export function hostScenariosIn(observed: HostObserved, root: string): string[] 
 /** The whole of a desired state as the program that installs it from nothing (for `plan`). */
 export function hostProgramFromScratch(desired: HostDesired): string | undefined {
   return diffHost(desired, { chains: new Map(), hookJumps: [], firstForeign: 0 }).program;
+}
+
+/**
+ * The program that removes what faultline versions before mangle left in the FILTER table (their
+ * chains of `root`, hung from DOCKER-USER, or from FORWARD for IPv6 on hosts without one); undefined
+ * when there is none. Their cuts would otherwise hold beside the new ones, and never be removed.
+ */
+export function legacyHostTeardown(state: IptablesState | null, root: string): string | undefined {
+  const t = state?.tables.filter;
+  const ours = (t?.chains ?? []).filter((c) => c === root || c.startsWith(`${root}-`)).sort();
+  if (!ours.length) return undefined;
+  const jumps = (t?.rules ?? [])
+    .filter((r) => !ours.includes(r.chain) && norm(r.spec) === `-j ${root}`)
+    .map((r) => `-D ${r.chain} -j ${root}`);
+  return ['*filter', ...ours.map((c) => `:${c} - [0:0]`), ...jumps, ...ours.map((c) => `-X ${c}`), 'COMMIT', ''].join(
+    '\n',
+  );
 }

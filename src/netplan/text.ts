@@ -45,7 +45,7 @@ export function netPlanToText(plan: NetPlan, o: NetPlanTextOptions): string {
     const ports = (t: NetnsTarget) => o.portsOf?.(t) ?? [`<bridge port of ${t.name}>`];
     const entries = plan.host.map((h) => hostEntryOf(h, ports));
     for (const [fam, tool, hook] of [
-      [4, 'iptables-restore', o.hostPath.v4 ? 'DOCKER-USER' : null],
+      [4, 'iptables-restore', o.hostPath.v4 ? 'FORWARD' : null],
       [6, 'ip6tables-restore', o.hostPath.v6 ? 'FORWARD' : null],
     ] as const) {
       const program = hostProgramFromScratch(compileHost(o.scope, entries, fam, hook));

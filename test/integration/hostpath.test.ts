@@ -1,5 +1,5 @@
 // The host path: cuts between containers bridged on this host, as one chain per scenario under
-// DOCKER-USER in the host's namespace, read back with nsenter and proven by packets. (The
+// mangle FORWARD in the host's namespace, read back with nsenter and proven by packets. (The
 // partition matrix on this path is in netfaults.test.ts; the daemon restart in daemon.test.ts.)
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ import {
   eventually,
   expectedCuts,
   forceCleanup,
+  hostIptablesSave,
   hostOwnedLines,
   kernelCuts,
   killSeed,
@@ -215,7 +216,54 @@ test(
 );
 
 test(
-  'Docker re-creating DOCKER-USER (our jump gone) is survived: at start, and by a running controller at its next look',
+  'a host-path partition holds while networks are created and removed (Docker re-inserts its FORWARD jumps each time): not one packet passes',
+  { timeout: 300_000 },
+  async (t) => {
+    const name = uniqueName();
+    const dir = await tempDir();
+    const scope = controllerIdFor(dir);
+    const { startController } = await import('./lib.js');
+    const ctl = await startController(dir);
+    const churn = Array.from({ length: 12 }, (_, i) => `${name}-churn${i}`);
+    t.after(async () => {
+      await ctl.stop();
+      await forceCleanup(name);
+      for (const n of churn) await dockerStatus('network', 'rm', n);
+      await removeHostChains(dir);
+      await removeDir(dir);
+    });
+    const dn = await boxes(t, name, ['p', 'q']);
+    const qIp = (
+      await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn('q'))
+    ).trim();
+    assert.equal((await run(dn('p'), 'ping', '-c', '1', '-W', '2', qIp)).code, 0, 'p reaches q before the fault');
+    await writeFile(join(dir, `${name}.yaml`), partition(name, [[dn('p')], [dn('q')]]));
+    await eventually(
+      async () => (await kernelCuts([dn('p'), dn('q')], `${scope}.${name}/split`, 'host'))[dn('p')].length === 1,
+      'p and q cut on the host path',
+    );
+    // p sends a ping every 5 ms for 10 s while networks come and go (each create makes Docker
+    // delete and re-insert FORWARD's jump to DOCKER-USER: chains hung there let pings through).
+    const flood = run(dn('p'), 'ping', '-q', '-i', '0.005', '-w', '10', qIp);
+    const third = Math.floor(Math.random() * 200);
+    let made = 0;
+    for (const [i, n] of churn.entries()) {
+      const r = await dockerStatus('network', 'create', '--subnet', `10.218.${third + i}.0/24`, n);
+      if (r.code === 0) made++;
+      await dockerStatus('network', 'rm', n);
+    }
+    const out = (await flood).stdout;
+    const m = /(\d+) packets transmitted, (\d+) packets received/.exec(out);
+    assert.ok(m, out);
+    t.diagnostic(`${made} networks created and removed during the flood: ${m[1]} pings sent, ${m[2]} answered`);
+    assert.ok(made >= 6, `networks were created during the flood (${made})`);
+    assert.ok(Number(m[1]) >= 200, `the flood ran: ${m[1]} sent`);
+    assert.equal(Number(m[2]), 0, 'no ping crossed the partition while networks were created');
+  },
+);
+
+test(
+  'our jump in mangle FORWARD, removed by someone, is put back: at start, and by a running controller at its next look',
   { timeout: 300_000 },
   async (t) => {
     const name = uniqueName();
@@ -236,19 +284,20 @@ test(
     const dn = await boxes(t, name, ['p', 'q']);
     await writeFile(join(dir, `${name}.yaml`), partition(name, [[dn('p')], [dn('q')]]));
     const root = hostRootChain(scope);
-    const jumped = async () => (await hostOwnedLines(scope)).includes(`-A DOCKER-USER -j ${root}`);
-    await eventually(jumped, 'our jump in DOCKER-USER');
+    const jumped = async () => (await hostOwnedLines(scope)).includes(`-A FORWARD -j ${root}`);
+    await eventually(jumped, 'our jump in mangle FORWARD');
     const qIp = (
       await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn('q'))
     ).trim();
     assert.notEqual((await run(dn('p'), 'ping', '-c', '1', '-W', '1', qIp)).code, 0, 'cut');
-    // What a daemon that re-creates DOCKER-USER leaves behind: the chain without our jump.
     const dropJump = async () =>
       promisify(execFile)('nsenter', [
         `--net=/proc/${await dockerdPid(process.pid)}/ns/net`,
         'iptables',
+        '-t',
+        'mangle',
         '-D',
-        'DOCKER-USER',
+        'FORWARD',
         '-j',
         root,
       ]);
@@ -258,12 +307,57 @@ test(
     await dropJump();
     assert.equal((await run(dn('p'), 'ping', '-c', '1', '-W', '2', qIp)).code, 0, 'without the jump, the cut is gone');
     ctl = await startController(dir, { resyncMs: 2_000, reverifyMs: 1_000 });
-    await eventually(jumped, 'our jump back in DOCKER-USER after the start', 30_000);
+    await eventually(jumped, 'our jump back in mangle FORWARD after the start', 30_000);
     assert.notEqual((await run(dn('p'), 'ping', '-c', '1', '-W', '1', qIp)).code, 0, 'cut again');
 
     // While the controller runs: its next look (a resync finds the read-back stale) puts it back.
     await dropJump();
-    await eventually(jumped, 'our jump back in DOCKER-USER while running', 30_000);
+    await eventually(jumped, 'our jump back in mangle FORWARD while running', 30_000);
     assert.notEqual((await run(dn('p'), 'ping', '-c', '1', '-W', '1', qIp)).code, 0, 'cut again');
+  },
+);
+
+test(
+  'chains an earlier version left in the filter table (under DOCKER-USER) are removed when the controller starts',
+  { timeout: 120_000 },
+  async (t) => {
+    const dir = await tempDir();
+    const scope = controllerIdFor(dir);
+    const root = hostRootChain(scope);
+    const { startController } = await import('./lib.js');
+    const { execFile } = await import('node:child_process');
+    const { dockerdPid } = await import('../../src/adapters/hostns.js');
+    t.after(async () => {
+      await removeHostChains(dir);
+      await removeDir(dir);
+    });
+    const restore = async (program: string) => {
+      const pid = await dockerdPid(process.pid);
+      await new Promise<void>((resolve, reject) => {
+        const child = execFile('nsenter', [`--net=/proc/${pid}/ns/net`, 'iptables-restore', '--noflush'], (e) =>
+          e ? reject(e) : resolve(),
+        );
+        child.stdin?.end(program);
+      });
+    };
+    // What the previous version wrote: a root chain under DOCKER-USER, a scenario chain with a cut
+    // between two bridge ports that do not exist (it matches nothing).
+    await restore(
+      [
+        '*filter',
+        `:${root} - [0:0]`,
+        `:${root}-0badc0de - [0:0]`,
+        `-I DOCKER-USER 1 -j ${root}`,
+        `-A ${root} -m comment --comment "faultline:${scope}.old" -j ${root}-0badc0de`,
+        `-A ${root}-0badc0de -m physdev --physdev-in vethgone0 --physdev-out vethgone1 -j DROP`,
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+    const legacy = async () => (await hostIptablesSave(4, 'filter')).filter((l) => l.includes(root));
+    assert.equal((await legacy()).length, 5, 'the legacy chains are there');
+    const ctl = await startController(dir);
+    t.after(() => ctl.stop());
+    await eventually(async () => (await legacy()).length === 0, 'the legacy chains removed', 30_000);
   },
 );

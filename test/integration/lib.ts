@@ -19,7 +19,7 @@ import { createKernel } from '../../src/cli/netfaults.js';
 import { dockerdPid, hostRoutes } from '../../src/adapters/hostns.js';
 import { parseAddressPool } from '../../src/plan/addresses.js';
 import { createSysfsBridgePorts } from '../../src/adapters/bridgeports.js';
-import { hostRootChain, hostScenarioChain } from '../../src/netfaults/host.js';
+import { HOST_TABLE, hostRootChain, hostScenarioChain } from '../../src/netfaults/host.js';
 import { binomialInterval } from '../../src/netfaults/probe.js';
 
 const run = promisify(execFile);
@@ -218,12 +218,15 @@ export async function scenarioEnv(
 
 // ---------------------------------------------------------------- the host's FORWARD path
 
-/** `iptables-save -t filter` (or ip6tables-save) of the host's namespace (the Docker daemon's), read with nsenter. */
-export async function hostIptablesSave(family: 4 | 6 = 4): Promise<string[]> {
+/**
+ * `iptables-save -t <table>` (or ip6tables-save) of the host's namespace (the Docker daemon's), read
+ * with nsenter; by default the table of the host path's chains (mangle).
+ */
+export async function hostIptablesSave(family: 4 | 6 = 4, table: string = HOST_TABLE): Promise<string[]> {
   const pid = await dockerdPid(process.pid);
   const { stdout } = await run(
     'nsenter',
-    [`--net=/proc/${pid}/ns/net`, family === 4 ? 'iptables-save' : 'ip6tables-save', '-t', 'filter'],
+    [`--net=/proc/${pid}/ns/net`, family === 4 ? 'iptables-save' : 'ip6tables-save', '-t', table],
     { maxBuffer: 64 << 20 },
   );
   return stdout.split('\n').filter((l) => l && !l.startsWith('#'));
@@ -237,26 +240,27 @@ export async function hostIptablesSave(family: 4 | 6 = 4): Promise<string[]> {
 export async function removeHostChains(dir: string): Promise<void> {
   const root = hostRootChain(controllerIdFor(dir));
   const pid = await dockerdPid(process.pid);
-  for (const family of [4, 6] as const) {
-    const save = await hostIptablesSave(family);
-    const chains = save.filter((l) => l.startsWith(`:${root}`)).map((l) => l.slice(1).split(' ')[0]);
-    if (!chains.length) continue;
-    const program = [
-      '*filter',
-      ...chains.map((c) => `:${c} - [0:0]`),
-      ...save.filter((l) => l.endsWith(`-j ${root}`) && l.startsWith('-A ')).map((l) => l.replace(/^-A/, '-D')),
-      ...chains.map((c) => `-X ${c}`),
-      'COMMIT',
-      '',
-    ].join('\n');
-    const tool = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
-    await new Promise<void>((resolve, reject) => {
-      const child = execFile('nsenter', [`--net=/proc/${pid}/ns/net`, tool, '--noflush'], (e) =>
-        e ? reject(e) : resolve(),
-      );
-      child.stdin?.end(program);
-    });
-  }
+  for (const family of [4, 6] as const)
+    for (const table of [HOST_TABLE, 'filter']) {
+      const save = await hostIptablesSave(family, table);
+      const chains = save.filter((l) => l.startsWith(`:${root}`)).map((l) => l.slice(1).split(' ')[0]);
+      if (!chains.length) continue;
+      const program = [
+        `*${table}`,
+        ...chains.map((c) => `:${c} - [0:0]`),
+        ...save.filter((l) => l.endsWith(`-j ${root}`) && l.startsWith('-A ')).map((l) => l.replace(/^-A/, '-D')),
+        ...chains.map((c) => `-X ${c}`),
+        'COMMIT',
+        '',
+      ].join('\n');
+      const tool = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
+      await new Promise<void>((resolve, reject) => {
+        const child = execFile('nsenter', [`--net=/proc/${pid}/ns/net`, tool, '--noflush'], (e) =>
+          e ? reject(e) : resolve(),
+        );
+        child.stdin?.end(program);
+      });
+    }
 }
 
 /** Every line of a controller's chains in the host (its FAULTLINE-<hash> chains and the jump to them). */

@@ -100,7 +100,7 @@ export class FakeKernel implements NetnsExec {
   /** Called after every program that changed a namespace (tests sample the state there). */
   onWrite?: (pid: number) => void;
 
-  /** A namespace with these interfaces (the host's: give it DOCKER-USER with `host: true`). */
+  /** A namespace with these interfaces (the host's, with Docker's DOCKER-USER: `host: true`). */
   add(pid: number, interfaces = ['eth0'], opts: { host?: boolean } = {}): FakeNamespace {
     const ns: FakeNamespace = { pid, interfaces, v4: emptyTables(), v6: emptyTables(), tcWrites: [] };
     if (opts.host) {

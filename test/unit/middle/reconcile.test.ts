@@ -122,7 +122,8 @@ describe('reconcile, with a fake engine and kernel', () => {
       ],
     );
     const host = w.kernel.rules(HOST_PID);
-    assert.ok(host.includes(`-A DOCKER-USER -j ${hostRootChain(SCOPE)}`), host.join('\n'));
+    assert.ok(host.includes(`-A FORWARD -j ${hostRootChain(SCOPE)}`), host.join('\n'));
+    assert.ok(!host.includes(`-A DOCKER-USER -j ${hostRootChain(SCOPE)}`), 'mangle FORWARD, not DOCKER-USER');
     // a and b jump to the set {c}; c drops a and b inline: 4 rules of the fault, one program
     assert.equal(ours(host, `${SCOPE}.shop/split`).length, 4, host.join('\n'));
     for (const n of ['a', 'b', 'c'])
