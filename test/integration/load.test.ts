@@ -22,6 +22,7 @@ import {
   readScenario,
   removeDir,
   removeHostChains,
+  restartDockerd,
   tempDir,
   TESTBOX,
   uniqueName,
@@ -152,15 +153,40 @@ test(`load: ${SCENARIOS} scenarios with ${3 * SCENARIOS} containers converge on 
   );
   assert.ok(hwm / 1024 <= RSS_BOUND_MIB, `controller high-water RSS ${(hwm / 1024).toFixed(1)} MiB`);
 
-  // Deleted: everything goes, in Docker and in the kernel.
+  // Deleted: everything goes, in Docker and in the kernel — but for one fault of Docker's own:
+  // dockerd 20.10 can keep a count of endpoints on a network whose endpoints are all gone (seen
+  // here once, after 300 containers were removed at once: the network refused removal for 10 min
+  // while inspect listed no endpoint; moby#42119). Only an engine restart clears it. Such a
+  // network is not faultline's to remove, but faultline must say so: it counts as done only when
+  // Docker lists no endpoint on it and the controller's log says exactly that of its scenario.
   for (const f of files) await rm(f);
   const deletedAt = Date.now();
   let left = '';
+  const staleCount = new Set<string>();
+  const refusedForStaleCount = async (net: string): Promise<boolean> => {
+    const info = await dockerStatus(
+      'network',
+      'inspect',
+      '-f',
+      '{{len .Containers}} {{index .Labels "faultline.dev/scenario"}}',
+      net,
+    );
+    const [count, owner] = info.stdout.trim().split(' ');
+    if (info.code !== 0 || count !== '0' || !owner) return false;
+    return (await ctl.lines()).some(
+      (l) => l.scenario === owner && Number(l.level) >= 40 && /does not list \(a stale count/.test(String(l.msg)),
+    );
+  };
   await eventually(
     async () => {
       const cs = await dockerStatus('ps', '-a', '--filter', label, '--format', '{{.Names}} {{.Status}}');
       const ns = await dockerStatus('network', 'ls', '--filter', label, '--format', '{{.Name}}');
-      left = `${cs.stdout.trim()}\n${ns.stdout.trim()}`.trim();
+      staleCount.clear();
+      const nets: string[] = [];
+      for (const n of ns.stdout.split('\n').filter(Boolean))
+        if (await refusedForStaleCount(n)) staleCount.add(n);
+        else nets.push(n);
+      left = `${cs.stdout.trim()}\n${nets.join('\n')}`.trim();
       return left === '';
     },
     'no owned container or network left',
@@ -180,6 +206,15 @@ test(`load: ${SCENARIOS} scenarios with ${3 * SCENARIOS} containers converge on 
           .join('\n')}`,
     );
   });
+  if (staleCount.size) {
+    // What the controller said is what a person should do: restart the engine; then it is removed.
+    t.diagnostic(
+      `Docker kept a stale endpoint count on ${[...staleCount].join(', ')}: the controller said so; restarting the engine`,
+    );
+    await ctl.kill('SIGTERM');
+    await restartDockerd();
+    for (const n of staleCount) await docker('network', 'rm', n);
+  }
   t.diagnostic(`deleted → no owned container or network: ${((Date.now() - deletedAt) / 1000).toFixed(1)} s`);
   assert.deepEqual(
     (await hostOwnedLines(controllerIdFor(dir))).filter((l) => l.includes(run)),
