@@ -11,6 +11,8 @@ run partition.js 30 100
 run lateness.js 200 20
 run idle.js 100 60
 run converge.js 5
+echo '== bench/hostpath-gap.sh 12' >&2
+./bench/hostpath-gap.sh 12 | tee -a "$out" | grep -v '^RESULT ' >&2
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter((l) => l.startsWith("RESULT ")).map((l) => JSON.parse(l.slice(7)));
 const fmt = (v, u) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : String(v)) + (u ? " " + u : "");
