@@ -43,7 +43,18 @@ async function boxes(t: test.TestContext, prefix: string, names: string[]): Prom
     await dockerStatus('rm', '-f', ...new Set([...names.map(dn), ...attached]));
     await dockerStatus('network', 'rm', net);
   });
-  await docker('network', 'create', '--subnet', `10.217.${Math.floor(Math.random() * 256)}.0/24`, net);
+  // A random /24 in 10.217/16; another one if that is taken (a network some earlier run left).
+  for (let tries = 1; ; tries++) {
+    const r = await dockerStatus(
+      'network',
+      'create',
+      '--subnet',
+      `10.217.${Math.floor(Math.random() * 256)}.0/24`,
+      net,
+    );
+    if (r.code === 0) break;
+    if (tries === 5 || !/overlaps/i.test(r.stderr)) throw new Error(`docker network create ${net}: ${r.stderr}`);
+  }
   await Promise.all(names.map((n) => docker('run', '-d', '--name', dn(n), '--network', net, TESTBOX, 'sleep', '3600')));
   return dn;
 }
