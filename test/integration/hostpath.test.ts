@@ -16,12 +16,14 @@ import {
   forceCleanup,
   hostIptablesSave,
   hostOwnedLines,
+  hostRestore,
   kernelCuts,
   killSeed,
   prng,
   readScenario,
   removeDir,
   removeHostChains,
+  startController,
   tempDir,
   uniqueName,
   TESTBOX,
@@ -58,6 +60,23 @@ async function boxes(t: test.TestContext, prefix: string, names: string[]): Prom
   await Promise.all(names.map((n) => docker('run', '-d', '--name', dn(n), '--network', net, TESTBOX, 'sleep', '3600')));
   return dn;
 }
+
+/** A controller on a directory of its own; after the test it is stopped and everything it made removed. */
+async function controlled(t: test.TestContext, opts?: Parameters<typeof startController>[1]) {
+  const name = uniqueName();
+  const dir = await tempDir();
+  const env = { name, dir, scope: controllerIdFor(dir), ctl: await startController(dir, opts) };
+  t.after(async () => {
+    await env.ctl.stop();
+    await forceCleanup(name);
+    await removeHostChains(dir);
+    await removeDir(dir);
+  });
+  return env;
+}
+
+const ipOf = async (container: string) =>
+  (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container)).trim();
 
 function partition(name: string, groups: string[][]): string {
   return `apiVersion: faultline.dev/v1alpha1
@@ -187,26 +206,14 @@ test(
   'host rules name bridge ports: after the containers are gone the chain matches nothing, and a new container that takes the same address is not cut',
   { timeout: 300_000 },
   async (t) => {
-    const name = uniqueName();
-    const dir = await tempDir();
-    const scope = controllerIdFor(dir);
-    const { startController } = await import('./lib.js');
-    const ctl = await startController(dir);
-    t.after(async () => {
-      await ctl.stop();
-      await forceCleanup(name);
-      await removeHostChains(dir);
-      await removeDir(dir);
-    });
+    const { name, dir, scope, ctl } = await controlled(t);
     const dn = await boxes(t, name, ['p', 'q']);
     await writeFile(join(dir, `${name}.yaml`), partition(name, [[dn('p')], [dn('q')]]));
     await eventually(
       async () => (await kernelCuts([dn('p'), dn('q')], `${scope}.${name}/split`, 'host'))[dn('p')].length === 1,
       'p and q cut on the host path',
     );
-    const qIp = (
-      await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn('q'))
-    ).trim();
+    const qIp = await ipOf(dn('q'));
     // The controller is stopped (its rules stay, as a stopped controller's do); q is replaced by a
     // stranger with q's address.
     await ctl.stop();
@@ -230,23 +237,13 @@ test(
   'a host-path partition holds while networks are created and removed (Docker re-inserts its FORWARD jumps each time): not one packet passes',
   { timeout: 300_000 },
   async (t) => {
-    const name = uniqueName();
-    const dir = await tempDir();
-    const scope = controllerIdFor(dir);
-    const { startController } = await import('./lib.js');
-    const ctl = await startController(dir);
+    const { name, dir, scope } = await controlled(t);
     const churn = Array.from({ length: 12 }, (_, i) => `${name}-churn${i}`);
     t.after(async () => {
-      await ctl.stop();
-      await forceCleanup(name);
       for (const n of churn) await dockerStatus('network', 'rm', n);
-      await removeHostChains(dir);
-      await removeDir(dir);
     });
     const dn = await boxes(t, name, ['p', 'q']);
-    const qIp = (
-      await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn('q'))
-    ).trim();
+    const qIp = await ipOf(dn('q'));
     assert.equal((await run(dn('p'), 'ping', '-c', '1', '-W', '2', qIp)).code, 0, 'p reaches q before the fault');
     await writeFile(join(dir, `${name}.yaml`), partition(name, [[dn('p')], [dn('q')]]));
     await eventually(
@@ -277,29 +274,19 @@ test(
   'our jump in mangle FORWARD, removed by someone, is put back: at start, and by a running controller at its next look',
   { timeout: 300_000 },
   async (t) => {
-    const name = uniqueName();
-    const dir = await tempDir();
-    const scope = controllerIdFor(dir);
-    const { startController } = await import('./lib.js');
     const { execFile } = await import('node:child_process');
     const { promisify } = await import('node:util');
     const { dockerdPid } = await import('../../src/adapters/hostns.js');
     // A short resync and read-back period, so that drift is looked for within seconds.
-    let ctl = await startController(dir, { resyncMs: 2_000, reverifyMs: 1_000 });
-    t.after(async () => {
-      await ctl.stop();
-      await forceCleanup(name);
-      await removeHostChains(dir);
-      await removeDir(dir);
-    });
+    const fast = { resyncMs: 2_000, reverifyMs: 1_000 };
+    const env = await controlled(t, fast);
+    const { name, dir, scope } = env;
     const dn = await boxes(t, name, ['p', 'q']);
     await writeFile(join(dir, `${name}.yaml`), partition(name, [[dn('p')], [dn('q')]]));
     const root = hostRootChain(scope);
     const jumped = async () => (await hostOwnedLines(scope)).includes(`-A FORWARD -j ${root}`);
     await eventually(jumped, 'our jump in mangle FORWARD');
-    const qIp = (
-      await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn('q'))
-    ).trim();
+    const qIp = await ipOf(dn('q'));
     assert.notEqual((await run(dn('p'), 'ping', '-c', '1', '-W', '1', qIp)).code, 0, 'cut');
     const dropJump = async () =>
       promisify(execFile)('nsenter', [
@@ -314,10 +301,10 @@ test(
       ]);
 
     // While the controller is away: the jump goes, the cut with it; the controller puts it back at start.
-    await ctl.stop();
+    await env.ctl.stop();
     await dropJump();
     assert.equal((await run(dn('p'), 'ping', '-c', '1', '-W', '2', qIp)).code, 0, 'without the jump, the cut is gone');
-    ctl = await startController(dir, { resyncMs: 2_000, reverifyMs: 1_000 });
+    env.ctl = await startController(dir, fast);
     await eventually(jumped, 'our jump back in mangle FORWARD after the start', 30_000);
     assert.notEqual((await run(dn('p'), 'ping', '-c', '1', '-W', '1', qIp)).code, 0, 'cut again');
 
@@ -335,25 +322,13 @@ test(
     const dir = await tempDir();
     const scope = controllerIdFor(dir);
     const root = hostRootChain(scope);
-    const { startController } = await import('./lib.js');
-    const { execFile } = await import('node:child_process');
-    const { dockerdPid } = await import('../../src/adapters/hostns.js');
     t.after(async () => {
       await removeHostChains(dir);
       await removeDir(dir);
     });
-    const restore = async (program: string) => {
-      const pid = await dockerdPid(process.pid);
-      await new Promise<void>((resolve, reject) => {
-        const child = execFile('nsenter', [`--net=/proc/${pid}/ns/net`, 'iptables-restore', '--noflush'], (e) =>
-          e ? reject(e) : resolve(),
-        );
-        child.stdin?.end(program);
-      });
-    };
     // What the previous version wrote: a root chain under DOCKER-USER, a scenario chain with a cut
     // between two bridge ports that do not exist (it matches nothing).
-    await restore(
+    await hostRestore(
       [
         '*filter',
         `:${root} - [0:0]`,

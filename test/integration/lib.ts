@@ -232,6 +232,18 @@ export async function hostIptablesSave(family: 4 | 6 = 4, table: string = HOST_T
   return stdout.split('\n').filter((l) => l && !l.startsWith('#'));
 }
 
+/** `iptables-restore --noflush` (or ip6tables-restore) of `program` in the host's namespace. */
+export async function hostRestore(program: string, family: 4 | 6 = 4): Promise<void> {
+  const pid = await dockerdPid(process.pid);
+  const tool = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('nsenter', [`--net=/proc/${pid}/ns/net`, tool, '--noflush'], (e) =>
+      e ? reject(e) : resolve(),
+    );
+    child.stdin?.end(program);
+  });
+}
+
 /**
  * Remove a controller's chains from the host (test cleanup: a test's controller stops with its
  * faults in place, as a real one does, and its directory is gone afterwards, so no later controller
@@ -239,7 +251,6 @@ export async function hostIptablesSave(family: 4 | 6 = 4, table: string = HOST_T
  */
 export async function removeHostChains(dir: string): Promise<void> {
   const root = hostRootChain(controllerIdFor(dir));
-  const pid = await dockerdPid(process.pid);
   for (const family of [4, 6] as const)
     for (const table of [HOST_TABLE, 'filter']) {
       const save = await hostIptablesSave(family, table);
@@ -253,13 +264,7 @@ export async function removeHostChains(dir: string): Promise<void> {
         'COMMIT',
         '',
       ].join('\n');
-      const tool = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
-      await new Promise<void>((resolve, reject) => {
-        const child = execFile('nsenter', [`--net=/proc/${pid}/ns/net`, tool, '--noflush'], (e) =>
-          e ? reject(e) : resolve(),
-        );
-        child.stdin?.end(program);
-      });
+      await hostRestore(program, family);
     }
 }
 

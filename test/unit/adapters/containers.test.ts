@@ -5,12 +5,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
 import { engineCalls } from '../../../src/adapters/docker/client.js';
+import { modemError } from '../fakes/modem.js';
 import { containerOps } from '../../../src/adapters/docker/containers.js';
-
-/** What docker-modem rejects with for an HTTP error answer. */
-function modemError(statusCode: number, message: string): Error {
-  return Object.assign(new Error(`(HTTP code ${statusCode}) - ${message}`), { statusCode, json: { message } });
-}
 
 function fakeClient(o: { starts: (Error | undefined)[]; name?: string; labels?: Record<string, string> }) {
   const calls: string[] = [];

@@ -6,11 +6,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
 import { engineCalls } from '../../../src/adapters/docker/client.js';
+import { modemError } from '../fakes/modem.js';
 import { networkOps } from '../../../src/adapters/docker/networks.js';
-
-function modemError(statusCode: number, message: string): Error {
-  return Object.assign(new Error(`(HTTP code ${statusCode}) - ${message}`), { statusCode, json: { message } });
-}
 
 const active = () => modemError(403, 'error while removing network: network s_net id 0123abcd has active endpoints');
 
