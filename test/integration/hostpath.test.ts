@@ -177,8 +177,7 @@ test(
     }, 'B verified on the host path');
     assert.ok(s);
     // Packets: B's cut holds, A's is gone.
-    const ip = (n: string) =>
-      docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', dn(n)).then((x) => x.trim());
+    const ip = (n: string) => ipOf(dn(n));
     const [cut, open_] =
       lastB === 0
         ? [
