@@ -90,8 +90,13 @@ async function p2pPlugin(t: test.TestContext): Promise<{ name: string; calls: st
 }
 
 test('a plugin driver: passed to Docker as is, noted in status, its members joined, a partition placed in their namespaces', async (t) => {
-  const plugin = await p2pPlugin(t);
+  // The fixture first: its teardown (containers, network) runs before the plugin's (node runs
+  // after-hooks in the order they were added). The other way round, Docker found the plugin gone
+  // when it removed the members, and retried Leave and DeleteEndpoint for about 15 s each while
+  // holding its locks: calls of other tests on the same engine hung for 30 s (seen beside
+  // run-command.test.ts).
   const fx = await fixture(t); // host path on: a plugin network must still not use it
+  const plugin = await p2pPlugin(t);
   const sub = await freeSubnet();
   const spec = (faults: string) => `  networks:
     - name: link
