@@ -471,8 +471,12 @@ export class KernelEngine implements KernelPort {
   /** namespace key → its bridge ports, valid for one pid and one set of networks (a restart or a connect changes them). */
   private readonly ports = new Map<string, { stamp: string; ports: string[] }>();
 
-  /** Every scenario's host cuts, their ends named by bridge ports (learned once per container start). */
-  private async hostEntries(): Promise<HostEntry[]> {
+  /**
+   * Every scenario's host cuts, their ends named by bridge ports (learned once per container start),
+   * and the cuts with an end whose bridge ports were not found (key → names): such a cut is not in
+   * the kernel, and must not count as verified. An empty answer is not kept: read again next time.
+   */
+  private async hostEntries(): Promise<{ entries: HostEntry[]; unported: Map<string, string[]> }> {
     const cuts: HostCut[] = [];
     for (const { plan } of this.registry.values()) cuts.push(...plan.host);
     const ends = new Map<string, { target: NetnsTarget; stamp: string }>();
@@ -482,9 +486,19 @@ export class KernelEngine implements KernelPort {
     const unknown = [...ends.values()].filter((e) => this.ports.get(e.target.key)?.stamp !== e.stamp);
     if (unknown.length) {
       for (const [key, ports] of await this.o.bridgePorts!.portsOf(unknown.map((e) => e.target)))
-        this.ports.set(key, { stamp: ends.get(key)!.stamp, ports });
+        if (ports.length) this.ports.set(key, { stamp: ends.get(key)!.stamp, ports });
+        else this.ports.delete(key);
     }
-    return cuts.map((c) => hostEntryOf(c, (t) => this.ports.get(t.key)?.ports ?? []));
+    const portsOf = (t: NetnsTarget) => this.ports.get(t.key)?.ports ?? [];
+    const unported = new Map<string, string[]>();
+    for (const c of cuts) {
+      const missing = [c.receiver, ...c.senders].filter((e) => !portsOf(e.target).length).map((e) => e.target.name);
+      if (missing.length) {
+        const key = `${c.scenario}/${c.fault}`;
+        unported.set(key, [...new Set([...(unported.get(key) ?? []), ...missing])].sort());
+      }
+    }
+    return { entries: cuts.map((c) => hostEntryOf(c, portsOf)), unported };
   }
 
   /** The host's mangle tables of the families asked for (the others as `prev` had them). */
@@ -513,7 +527,7 @@ export class KernelEngine implements KernelPort {
     return this.withLock(HOST_KEY, async () => {
       const t0 = performance.now();
       const hooks = await this.hostHooks();
-      const entries = await this.hostEntries();
+      const { entries, unported } = await this.hostEntries();
       const tEntries = performance.now();
       const hash = contentHash(entries);
       const now = this.now();
@@ -585,6 +599,11 @@ export class KernelEngine implements KernelPort {
       this.seen.set(HOST_KEY, afterKeys);
       if (pending.size && !error)
         error = `host chains still differ after applying (${[...pending].slice(0, 3).join(', ')})`;
+      // A cut with an end whose bridge port was not found is not in the kernel: never verified.
+      for (const [k, names] of unported) {
+        pending.add(k);
+        error ??= `the bridge port of ${names.join(', ')} was not found in the host (container starting or stopping?): ${k} is not cut yet`;
+      }
       const verified = new Set([...keys].filter((k) => !pending.has(k)));
       const outcome: NetnsOutcome = { verified, pending, mechanisms, error, degraded: [] };
       this.hostCache = { hash, at: this.now(), v4: after.v4, v6: after.v6, outcome };

@@ -41,7 +41,9 @@ interface World {
 const stops: (() => void)[] = [];
 afterEach(() => stops.splice(0).forEach((s) => s()));
 
-async function world(opts: { hostRules?: 'auto' | 'off'; isLive?: (s: string) => boolean } = {}): Promise<World> {
+async function world(
+  opts: { hostRules?: 'auto' | 'off'; isLive?: (s: string) => boolean; unported?: Set<string> } = {},
+): Promise<World> {
   const docker = new FakeDocker();
   const kernel = new FakeKernel();
   kernel.add(HOST_PID, ['br-x', 'docker0'], { host: true });
@@ -57,7 +59,11 @@ async function world(opts: { hostRules?: 'auto' | 'off'; isLive?: (s: string) =>
     log,
     hostRules: opts.hostRules ?? 'auto',
     hostPid: async () => HOST_PID,
-    bridgePorts: { portsOf: async (ts: readonly NetnsTarget[]) => new Map(ts.map((t) => [t.key, [`veth-${t.name}`]])) },
+    bridgePorts: {
+      // A container named in `unported` shows no bridge port (its veth not in the host yet).
+      portsOf: async (ts: readonly NetnsTarget[]) =>
+        new Map(ts.map((t) => [t.key, opts.unported?.has(t.name) ? [] : [`veth-${t.name}`]])),
+    },
     isLive: opts.isLive,
     now: () => clock.t,
   });
@@ -134,6 +140,35 @@ describe('reconcile, with a fake engine and kernel', () => {
     assert.equal(again.r.kernelCommands, 0);
     assert.equal(w.kernel.calls.length, calls, 'no program run for an unchanged scenario');
     assert.equal(w.files.writes, writes, 'no status write for an unchanged status');
+  });
+
+  it('a cut whose end has no bridge port (yet) is not verified, says why, and is made once the port is there', async () => {
+    const unported = new Set(['shop_c']);
+    const w = await world({ unported });
+    const spec = boxes(['a', 'b', 'c']) + '  faults: [{ name: split, partition: { groups: [[a, b], [c]] } }]\n';
+    const first = await reconcile(w, 'shop', spec);
+    const f = first.status.faults!.find((x) => x.name === 'split')!;
+    assert.ok(
+      f.targets!.every((t) => !t.verified),
+      `never a silent success: ${JSON.stringify(f.targets)}`,
+    );
+    assert.match(
+      [first.r.error?.message, ...f.targets!.map((t) => t.lastError)].join(' '),
+      /bridge port of shop_c was not found/,
+    );
+    unported.clear();
+    const second = await reconcile(w, 'shop');
+    assert.equal(second.r.error, undefined, second.r.error?.message);
+    const g = second.status.faults!.find((x) => x.name === 'split')!;
+    assert.deepEqual(
+      g.targets!.map((t) => [t.container, t.verified]),
+      [
+        ['a', true],
+        ['b', true],
+        ['c', true],
+      ],
+    );
+    assert.equal(ours(w.kernel.rules(HOST_PID), `${SCOPE}.shop/split`).length, 4);
   });
 
   it('with --host-rules off, each receiver drops its senders in its own namespace', async () => {
