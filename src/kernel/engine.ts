@@ -44,7 +44,7 @@ import {
   hostRootChain,
   hostScenariosIn,
   HOST_TABLE,
-  legacyHostTeardown,
+  hostTeardown,
   observeHost,
   type HostEntry,
   type HostHooks,
@@ -275,7 +275,7 @@ export class KernelEngine implements KernelPort {
   private async dropLegacyHost(host: NetnsTarget, save: string, restore: string): Promise<void> {
     const r = await this.o.exec.run(host, [save, '-t', 'filter']);
     if (r.code !== 0) return; // no such family here
-    const program = legacyHostTeardown(parseIptablesSave(r.stdout), this.root);
+    const program = hostTeardown(parseIptablesSave(r.stdout), this.root, 'filter');
     if (!program) return;
     const w = await this.o.exec.run(host, [restore, '--wait=5', '--noflush'], program);
     if (w.code !== 0) throw new Error(`${restore} exited ${w.code}: ${w.stderr.trim()}`);

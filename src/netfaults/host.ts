@@ -260,14 +260,9 @@ export interface HostObserved {
 
 const norm = (s: string) => s.replace(/"/g, '').replace(/\s+/g, ' ').trim();
 
-export function observeHost(
-  state: IptablesState | null,
-  root: string,
-  hook: string | null,
-  table: string = HOST_TABLE,
-): HostObserved {
+export function observeHost(state: IptablesState | null, root: string, hook: string | null): HostObserved {
   const chains = new Map<string, string[]>();
-  const t = state?.tables[table];
+  const t = state?.tables[HOST_TABLE];
   for (const c of t?.chains ?? []) if (c === root || c.startsWith(`${root}-`)) chains.set(c, []);
   for (const r of t?.rules ?? []) if (chains.has(r.chain)) chains.get(r.chain)!.push(norm(r.spec));
   const hookRules = hook ? (t?.rules ?? []).filter((r) => r.chain === hook) : [];
@@ -363,18 +358,19 @@ export function hostProgramFromScratch(desired: HostDesired): string | undefined
 }
 
 /**
- * The program that removes what faultline versions before mangle left in the FILTER table (their
- * chains of `root`, hung from DOCKER-USER, or from FORWARD for IPv6 on hosts without one); undefined
- * when there is none. Their cuts would otherwise hold beside the new ones, and never be removed.
+ * The program that removes every chain of `root` from one table of an `iptables-save`, with every
+ * jump to it; undefined when it has none. Used on the filter table, where versions before mangle
+ * hung their chains (from DOCKER-USER, or from FORWARD for IPv6 on hosts without one): their cuts
+ * would otherwise hold beside the new ones, and never be removed.
  */
-export function legacyHostTeardown(state: IptablesState | null, root: string): string | undefined {
-  const t = state?.tables.filter;
+export function hostTeardown(state: IptablesState | null, root: string, table: string): string | undefined {
+  const t = state?.tables[table];
   const ours = (t?.chains ?? []).filter((c) => c === root || c.startsWith(`${root}-`)).sort();
   if (!ours.length) return undefined;
   const jumps = (t?.rules ?? [])
     .filter((r) => !ours.includes(r.chain) && norm(r.spec) === `-j ${root}`)
     .map((r) => `-D ${r.chain} -j ${root}`);
-  return ['*filter', ...ours.map((c) => `:${c} - [0:0]`), ...jumps, ...ours.map((c) => `-X ${c}`), 'COMMIT', ''].join(
+  return [`*${table}`, ...ours.map((c) => `:${c} - [0:0]`), ...jumps, ...ours.map((c) => `-X ${c}`), 'COMMIT', ''].join(
     '\n',
   );
 }

@@ -19,7 +19,8 @@ import { createKernel } from '../../src/cli/netfaults.js';
 import { dockerdPid, hostRoutes } from '../../src/adapters/hostns.js';
 import { parseAddressPool } from '../../src/plan/addresses.js';
 import { createSysfsBridgePorts } from '../../src/adapters/bridgeports.js';
-import { HOST_TABLE, hostRootChain, hostScenarioChain } from '../../src/netfaults/host.js';
+import { HOST_TABLE, hostRootChain, hostScenarioChain, hostTeardown } from '../../src/netfaults/host.js';
+import { parseIptablesSave } from '../../src/netfaults/index.js';
 import { binomialInterval } from '../../src/netfaults/probe.js';
 
 const run = promisify(execFile);
@@ -253,18 +254,8 @@ export async function removeHostChains(dir: string): Promise<void> {
   const root = hostRootChain(controllerIdFor(dir));
   for (const family of [4, 6] as const)
     for (const table of [HOST_TABLE, 'filter']) {
-      const save = await hostIptablesSave(family, table);
-      const chains = save.filter((l) => l.startsWith(`:${root}`)).map((l) => l.slice(1).split(' ')[0]);
-      if (!chains.length) continue;
-      const program = [
-        `*${table}`,
-        ...chains.map((c) => `:${c} - [0:0]`),
-        ...save.filter((l) => l.endsWith(`-j ${root}`) && l.startsWith('-A ')).map((l) => l.replace(/^-A/, '-D')),
-        ...chains.map((c) => `-X ${c}`),
-        'COMMIT',
-        '',
-      ].join('\n');
-      await hostRestore(program, family);
+      const program = hostTeardown(parseIptablesSave((await hostIptablesSave(family, table)).join('\n')), root, table);
+      if (program) await hostRestore(program, family);
     }
 }
 

@@ -9,7 +9,7 @@ import {
   hostProgramFromScratch,
   hostRootChain,
   hostScenarioChain,
-  legacyHostTeardown,
+  hostTeardown,
   observeHost,
   type HostEntry,
 } from '../../../src/netfaults/host.js';
@@ -147,7 +147,7 @@ describe('host ledger: partitions in the host FORWARD path', () => {
       'COMMIT',
     ].join('\n');
     assert.equal(
-      legacyHostTeardown(parseIptablesSave(save), root),
+      hostTeardown(parseIptablesSave(save), root, 'filter'),
       [
         '*filter',
         `:${root} - [0:0]`,
@@ -159,7 +159,7 @@ describe('host ledger: partitions in the host FORWARD path', () => {
         '',
       ].join('\n'),
     );
-    assert.equal(legacyHostTeardown(parseIptablesSave(save), hostRootChain('nobody')), undefined);
+    assert.equal(hostTeardown(parseIptablesSave(save), hostRootChain('nobody'), 'filter'), undefined);
   });
 
   it('ports and protocol: the match rides on the receiver jump, tcp and udp each when protocol is all', () => {
