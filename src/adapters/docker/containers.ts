@@ -92,15 +92,10 @@ export function containerOps(e: EngineCalls): ContainerOps {
     const info = await inspect(id);
     const ours = info.Config?.Labels?.[LABEL_MANAGED_BY] === MANAGED_BY;
     if (ours) await remove(id);
-    throw new DockerError({
-      code: err.code,
-      operation: err.operation,
-      statusCode: err.statusCode,
-      dockerMessage: err.dockerMessage,
-      message: ours
-        ? `${err.message}; Docker kept a task of this container from before the engine restarted and cannot start it again: removed, to be made again from the spec`
-        : `${err.message}; Docker kept a task of this container from before the engine restarted and cannot start it again: remove the container and create it again`,
-    });
+    const why = 'Docker kept a task of this container from before the engine restarted and cannot start it again';
+    throw err.explained(
+      ours ? `${why}: removed, to be made again from the spec` : `${why}: remove the container and create it again`,
+    );
   }
 
   return {

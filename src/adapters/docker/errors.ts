@@ -26,6 +26,17 @@ export class DockerError extends Error {
     this.statusCode = init.statusCode;
     this.dockerMessage = init.dockerMessage;
   }
+
+  /** The same answer, with what faultline found out or did about it after its message. */
+  explained(more: string): DockerError {
+    return new DockerError({
+      code: this.code,
+      operation: this.operation,
+      statusCode: this.statusCode,
+      dockerMessage: this.dockerMessage,
+      message: `${this.message}; ${more}`,
+    });
+  }
 }
 
 /** What docker-modem rejects with. */

@@ -68,14 +68,7 @@ export function networkOps(e: EngineCalls): NetworkOps {
       : stale.length === 0
         ? 'Docker counts endpoints on it that it does not list (a stale count, moby#42119): restart the Docker engine to clear it'
         : '';
-    if (why)
-      throw new DockerError({
-        code: refused.code,
-        operation: refused.operation,
-        statusCode: refused.statusCode,
-        dockerMessage: refused.dockerMessage,
-        message: `${refused.message}; ${why}`,
-      });
+    if (why) throw refused.explained(why);
     for (const name of stale)
       await tolerant(
         `disconnect endpoint "${name}" from network "${network}" (its container is gone)`,
