@@ -6,15 +6,19 @@
 import type { NetnsExec, ProbeEnd, ProbeRequest } from '../ports/index.js';
 import {
   LISTEN_SECONDS,
+  TRANSFER_TRIES,
   WIRE_FACTOR,
   connectArgv,
   echoArgv,
   listenArgv,
   parseConnect,
   parseEcho,
+  parseReal,
   sendArgv,
   sentBytes,
+  transferShort,
   type Measurement,
+  type ProbeMethod,
 } from '../netfaults/probe.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,6 +31,46 @@ async function listening(exec: NetnsExec, end: ProbeEnd, port: number): Promise<
     await sleep(100);
   }
   return false;
+}
+
+/** One timed transfer of `m.bytes` from `from` to `to`. */
+async function transferOnce(
+  exec: NetnsExec,
+  from: ProbeEnd,
+  to: ProbeEnd,
+  m: Extract<ProbeMethod, { kind: 'transfer' }>,
+  base: { peer: string },
+  now: () => number,
+): Promise<Measurement> {
+  const listener = exec.run(to, listenArgv(m.port, LISTEN_SECONDS, true)).then(
+    (r) => ({ r, end: now() }),
+    () => ({ r: undefined, end: now() }),
+  );
+  if (!(await listening(exec, to, m.port)))
+    return { ...base, samples: 0, error: `nothing listens on tcp/${m.port} at ${to.address}` };
+  const t0 = now();
+  const sent = await exec.run(from, sendArgv(to.address, m.port, m.bytes)).catch((e: Error) => e);
+  const { r, end } = await listener;
+  if (sent instanceof Error || sent.code !== 0)
+    return {
+      ...base,
+      samples: 0,
+      error: `the transfer failed: ${sent instanceof Error ? sent.message : sent.stderr.trim()}`,
+    };
+  // busybox timeout ends the listener with a non-zero status when the data did not all come
+  const complete = r !== undefined && r.code === 0;
+  const real = complete ? parseReal(r.stderr) : undefined;
+  return {
+    ...base,
+    samples: 1,
+    transfer: {
+      bytes: sentBytes(m.bytes),
+      seconds: real ?? (end - t0) / 1000,
+      wire: to.address.includes(':') ? WIRE_FACTOR.v6 : WIRE_FACTOR.v4,
+      complete,
+      timedBy: real === undefined ? 'controller' : 'receiver',
+    },
+  };
 }
 
 /** Measure one fault on one target against one peer, as the spec says. */
@@ -55,33 +99,16 @@ export async function measure(exec: NetnsExec, req: ProbeRequest, now = () => pe
         return { ...base, samples: 1, connect: parseConnect(r) };
       }
       case 'transfer': {
-        const listener = exec.run(to, listenArgv(m.port, LISTEN_SECONDS)).then(
-          (r) => ({ r, end: now() }),
-          () => ({ r: undefined, end: now() }),
-        );
-        if (!(await listening(exec, to, m.port)))
-          return { ...base, samples: 0, error: `nothing listens on tcp/${m.port} at ${to.address}` };
-        const t0 = now();
-        const sent = await exec.run(from, sendArgv(to.address, m.port, m.bytes)).catch((e: Error) => e);
-        const { r, end } = await listener;
-        if (sent instanceof Error || sent.code !== 0)
-          return {
-            ...base,
-            samples: 0,
-            error: `the transfer failed: ${sent instanceof Error ? sent.message : sent.stderr.trim()}`,
-          };
-        // busybox timeout ends the listener with a non-zero status when the data did not all come
-        const complete = r !== undefined && r.code === 0;
-        return {
-          ...base,
-          samples: 1,
-          transfer: {
-            bytes: sentBytes(m.bytes),
-            seconds: (end - t0) / 1000,
-            wire: to.address.includes(':') ? WIRE_FACTOR.v6 : WIRE_FACTOR.v4,
-            complete,
-          },
-        };
+        // the fastest of up to TRANSFER_TRIES, the next only while the fastest is short of the rate
+        let fastest: Measurement | undefined;
+        for (let n = 1; n <= TRANSFER_TRIES; n++) {
+          const one = await transferOnce(exec, from, to, m, base, now);
+          if (!one.transfer) return fastest ? { ...fastest, samples: n - 1 } : one;
+          if (!fastest?.transfer || one.transfer.seconds < fastest.transfer.seconds) fastest = one;
+          fastest = { ...fastest, samples: n };
+          if (!transferShort(spec, fastest.transfer!)) break;
+        }
+        return fastest!;
       }
     }
   } catch (e) {

@@ -14,6 +14,7 @@ import {
   lossWithin,
   parseConnect,
   parseEcho,
+  parseReal,
   probeSpecOf,
   rateWithin,
   sendArgv,
@@ -136,6 +137,14 @@ describe('programs and their output', () => {
       assert.ok(argv.every((a) => typeof a === 'string' && !a.includes(' ')));
     }
     assert.deepEqual(sendArgv('10.0.0.2', 7, 100_000).slice(-1), ['count=2']);
+    assert.deepEqual(listenArgv(7, 5, true).slice(-7, -1), ['busybox', 'time', '-p', 'busybox', 'dd', 'of=/dev/null']);
+  });
+
+  it('busybox time -p, as this host prints it after dd', () => {
+    assert.equal(parseReal('15+2 records in\n15+2 records out\nreal 2.18\nuser 0.00\nsys 0.01\n'), 2.18);
+    assert.equal(parseReal('real 12\n'), 12);
+    assert.equal(parseReal('real\t0m 2.18s\n'), undefined, 'the default format is not read as seconds');
+    assert.equal(parseReal('16+0 records in\n'), undefined);
   });
 
   it('busybox ping -q and nc, as this host prints them', () => {
@@ -203,6 +212,8 @@ describe('the verdict', () => {
     const cut = judge(b, { peer: 'x', samples: 1, transfer: { bytes: 1e6, seconds: 8, wire, complete: false } }, at);
     assert.equal(cut.verdict, 'EffectMismatch');
     assert.match(cut.message!, /did not arrive within 8 s/);
+    const third = judge(b, { peer: 'x', samples: 3, transfer: { bytes: 1e6, seconds: 2.2, wire, complete: true } }, at);
+    assert.match(third.message!, /fastest of 3 transfers/);
     const err = judge(b, { peer: 'x', samples: 0, error: 'nothing listens on tcp/47999' }, at);
     assert.equal(err.verdict, 'Inconclusive');
   });
