@@ -10,7 +10,6 @@ import {
   addressOf,
   echo,
   ECHO,
-  execIn,
   expectedMatrix,
   failing,
   fixture,
@@ -120,9 +119,10 @@ test('blackhole and reject with peers given as IPv6 CIDRs: IPv6 hit, IPv4 betwee
     `{ name: refuse, targets: { names: [b] }, peers: { cidrs: ["${sub.v6}"] }, ports: ["7"], reject: { with: tcp-reset } }`,
   ]);
   await injected(fx.file, 'refuse', 1);
-  const base = (await execIn(fx.dn('a'), 'true')).ms;
   const refused = await echo(fx.dn('a'), v6.get('b')!, 7, 5);
-  assert.ok(!refused.ok && refused.ms < base + 3000, `nc over IPv6 refused at once (${Math.round(refused.ms)} ms)`);
+  assert.ok(!refused.ok, 'nc over IPv6 to port 7 fails');
+  // refused by a reset, not timed out: nc says so, however long `docker exec` itself took
+  assert.match(refused.stderr, /refused/i, `nc over IPv6 refused at once (${Math.round(refused.ms)} ms)`);
   assert.ok((await echo(fx.dn('a'), v4.get('b')!, 7)).ok, 'nc over IPv4 to port 7 still served');
   assert.ok((await echo(fx.dn('a'), v6.get('b')!, 9)).ok, 'nc over IPv6 to port 9 still served');
   const reject6 = await ownedRules(await pidOf(fx, 'b'), 6);

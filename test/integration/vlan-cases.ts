@@ -14,7 +14,6 @@ import {
   downloadRate,
   echo,
   ECHO,
-  execIn,
   expectedMatrix,
   failing,
   fastestOf,
@@ -136,12 +135,13 @@ export function vlanCases(c: VlanCase): void {
       // 3. reject tcp-reset on b's port 7: refused at once; port 9 of b still answers.
       await write(['{ name: refuse, targets: { names: [b] }, ports: ["7"], reject: { with: tcp-reset } }']);
       await inNamespacesOnly(fx, 'refuse', 1, /^iptables$/);
-      const base = (await execIn(fx.dn('a'), 'true')).ms; // what a docker exec costs here
       const refused = await echo(fx.dn('a'), ip.get('b')!, 7, 5);
       assert.ok(!refused.ok, 'a → b:7 refused');
-      assert.ok(
-        refused.ms < base + 3000,
-        `refused at once, not after nc's 5 s timeout (${Math.round(refused.ms)} ms, an exec costs ${Math.round(base)} ms)`,
+      // refused by a reset, not timed out: nc says so, however long `docker exec` itself took
+      assert.match(
+        refused.stderr,
+        /refused/i,
+        `refused at once, not after nc's 5 s timeout (${Math.round(refused.ms)} ms)`,
       );
       assert.ok((await echo(fx.dn('a'), ip.get('b')!, 9, 3 * slow)).ok, 'a → b:9 still served');
 
