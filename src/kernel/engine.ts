@@ -102,6 +102,8 @@ export interface KernelEngineOptions {
 }
 
 const REVERIFY_MS = 30_000;
+/** A converge with a key waiting for a passing reason (a bridge port not there yet) is tried again this soon. */
+const WAITING_RETRY_MS = 1_000;
 
 /** One namespace (or the host) after a converge: what it shows, the programs run, when the last write ended. */
 type Converged = NetnsOutcome & { commands: number; writes: number; writtenAt?: number };
@@ -599,13 +601,25 @@ export class KernelEngine implements KernelPort {
       this.seen.set(HOST_KEY, afterKeys);
       if (pending.size && !error)
         error = `host chains still differ after applying (${[...pending].slice(0, 3).join(', ')})`;
-      // A cut with an end whose bridge port was not found is not in the kernel: never verified.
+      // A cut with an end whose bridge port was not found is not in the kernel: never verified, and
+      // Pending (a container starting or stopping), its ports looked for again at the next try.
+      const waiting = new Map<string, { reason: string; message: string }>();
       for (const [k, names] of unported) {
         pending.add(k);
-        error ??= `the bridge port of ${names.join(', ')} was not found in the host (container starting or stopping?): ${k} is not cut yet`;
+        waiting.set(k, {
+          reason: 'BridgePortNotFound',
+          message: `the bridge port of ${names.join(', ')} was not found in the host (container starting or stopping?): not cut yet, looked for again`,
+        });
       }
       const verified = new Set([...keys].filter((k) => !pending.has(k)));
-      const outcome: NetnsOutcome = { verified, pending, mechanisms, error, degraded: [] };
+      const outcome: NetnsOutcome = {
+        verified,
+        pending,
+        mechanisms,
+        error,
+        degraded: [],
+        ...(waiting.size && { waiting }),
+      };
       this.hostCache = { hash, at: this.now(), v4: after.v4, v6: after.v6, outcome };
       const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
       this.o.log.debug(
@@ -654,6 +668,7 @@ export class KernelEngine implements KernelPort {
           `${key === HOST_KEY ? 'host' : `container ${this.targets.get(key)?.name ?? key.slice(0, 12)}`}: ${outcome.error}`,
         );
       if (outcome.deferred) report.retryAfterMs = 500;
+      if (outcome.waiting?.size) report.retryAfterMs = Math.min(report.retryAfterMs ?? Infinity, WAITING_RETRY_MS);
     };
     const jobs: Promise<void>[] = [];
     if (hostAffected)

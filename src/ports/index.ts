@@ -148,6 +148,11 @@ export interface NetnsOutcome {
   /** How each key is enforced there (netem, tbf, iptables, iptables-forward…). */
   mechanisms: Map<string, string[]>;
   error?: string;
+  /**
+   * Keys wanted there that cannot be placed yet for a passing reason (Pending with it, not Failed):
+   * the converge is tried again soon (KernelReport.retryAfterMs).
+   */
+  waiting?: Map<string, { reason: string; message: string }>;
   /** Not written: a live scenario with rules there has not registered since the start. */
   deferred?: boolean;
   /** What the compiler left out of the merged ledger (every scenario's, keyed by scope). */

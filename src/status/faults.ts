@@ -4,6 +4,7 @@
 //   network fault, target placed in the host ledger and read back there   Injected, verified,
 //                                                                          mechanism iptables-forward
 //   network fault whose peers match no container                          Pending, reason NoPeers
+//   host cut with an end whose bridge port is not (yet) in the host       Pending, BridgePortNotFound
 //   network fault whose window closed, its key gone from every namespace  Recovered, verified
 //   pause fault, Docker shows the target paused                           Injected, verified, docker
 //   any fault, target on an engine that cannot be reached                 Pending, EngineUnreachable
@@ -193,6 +194,16 @@ export function netTargetStatus(
     };
   }
   const error = outs.find((o) => o?.error)?.error;
+  const waiting = error ? undefined : outs.map((o) => o?.waiting?.get(key)).find((w) => w !== undefined);
+  if (waiting)
+    return {
+      ...base,
+      phase: 'Pending',
+      verified: false,
+      mechanism,
+      reason: waiting.reason,
+      lastError: waiting.message,
+    };
   return { ...base, phase: error ? 'Failed' : 'Pending', verified: false, mechanism, lastError: error };
 }
 

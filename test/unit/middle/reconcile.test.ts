@@ -142,7 +142,7 @@ describe('reconcile, with a fake engine and kernel', () => {
     assert.equal(w.files.writes, writes, 'no status write for an unchanged status');
   });
 
-  it('a cut whose end has no bridge port (yet) is not verified, says why, and is made once the port is there', async () => {
+  it('a cut whose end has no bridge port (yet) is Pending, not verified, says why, is tried again soon, and is made once the port is there', async () => {
     const unported = new Set(['shop_c']);
     const w = await world({ unported });
     const spec = boxes(['a', 'b', 'c']) + '  faults: [{ name: split, partition: { groups: [[a, b], [c]] } }]\n';
@@ -152,9 +152,20 @@ describe('reconcile, with a fake engine and kernel', () => {
       f.targets!.every((t) => !t.verified),
       `never a silent success: ${JSON.stringify(f.targets)}`,
     );
-    assert.match(
-      [first.r.error?.message, ...f.targets!.map((t) => t.lastError)].join(' '),
-      /bridge port of shop_c was not found/,
+    // Pending with why (a container starting or stopping), not Failed; looked for again soon
+    assert.deepEqual(
+      f.targets!.map((t) => [t.container, t.phase, t.reason]),
+      [
+        ['a', 'Pending', 'BridgePortNotFound'],
+        ['b', 'Pending', 'BridgePortNotFound'],
+        ['c', 'Pending', 'BridgePortNotFound'],
+      ],
+    );
+    assert.match(f.targets![0].lastError ?? '', /bridge port of shop_c was not found/);
+    assert.equal(first.r.error, undefined, 'not an error of the reconcile');
+    assert.ok(
+      first.r.requeueAfterMs !== undefined && first.r.requeueAfterMs <= 1000,
+      `tried again soon (${first.r.requeueAfterMs})`,
     );
     unported.clear();
     const second = await reconcile(w, 'shop');
