@@ -15,6 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { specHash } from '../../src/api/hash.js';
 import type { Scenario } from '../../src/api/types.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
+import { HELPER_NAME } from '../../src/adapters/helper/container.js';
 import { judge } from '../../src/lib/verdict.js';
 import {
   docker,
@@ -153,8 +154,12 @@ describe('the controller image', () => {
     const dir = await tempDir();
     const name = uniqueName('img');
     const ctl = `fltest-img-${RUN}-ctl`;
+    // The controller starts the engine's helper under its usual name and leaves it for the next
+    // one; one this test made is removed after it (one that was there before is left alone).
+    const helperBefore = (await dockerStatus('inspect', HELPER_NAME)).code === 0;
     t.after(async () => {
       await dockerStatus('rm', '-f', ctl);
+      if (!helperBefore) await dockerStatus('rm', '-f', HELPER_NAME);
       await forceCleanup(name);
       await removeDir(dir);
     });
