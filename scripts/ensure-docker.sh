@@ -4,7 +4,7 @@
 #
 #  * An engine already answering (DOCKER_HOST or /var/run/docker.sock): nothing is installed.
 #  * Otherwise, as root on Debian: apt-get install docker.io iptables busybox-static (and
-#    docker-compose, debootstrap for the controller image's tests), start
+#    docker-compose, debootstrap for the controller image's tests, nftables for nft monitor), start
 #    dockerd in the background (log: /var/log/faultline-dockerd.log), wait for the socket.
 #  * The image is built from Debian's busybox-static with `docker import`: nothing is pulled.
 set -euo pipefail
@@ -18,6 +18,8 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v iptables >/dev/null 2>&1 || need_pkgs+=(iptables)
 command -v nsenter >/dev/null 2>&1 || need_pkgs+=(util-linux)
 command -v tc >/dev/null 2>&1 || need_pkgs+=(iproute2)
+# Benchmarks and their test watch rule changes from outside with `nft monitor` (bench/lib/kernel.ts).
+command -v nft >/dev/null 2>&1 || need_pkgs+=(nftables)
 # The controller image's tests: Compose brings it up, debootstrap builds it (scripts/build-image.sh).
 command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)

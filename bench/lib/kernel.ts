@@ -44,12 +44,20 @@ export class KernelWatch {
       ...o.pids.map((p) => [String(p), p] as [string, number]),
     ];
     const ready: Promise<void>[] = [];
+    const exits: (() => string | undefined)[] = [];
     for (const [label, pid] of where) {
       for (const tool of o.tc === false ? (['nft'] as const) : (['nft', 'tc'] as const)) {
         const child = spawn('nsenter', [`--net=/proc/${pid}/ns/net`, tool, 'monitor'], {
-          stdio: ['ignore', 'pipe', 'ignore'],
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
         w.children.push(child);
+        let stderr = '';
+        child.stderr!.on('data', (b: Buffer) => void (stderr = (stderr + b.toString()).slice(-500)));
+        exits.push(() =>
+          child.exitCode === null && child.signalCode === null
+            ? undefined
+            : `${tool} monitor in ${label} exited (${child.exitCode ?? child.signalCode}): ${stderr.trim() || 'no message'}`,
+        );
         createInterface({ input: child.stdout! }).on('line', (line) =>
           w.events.push({ at: wallMs(), where: label, tool, line }),
         );
@@ -70,6 +78,13 @@ export class KernelWatch {
     await Promise.all(ready);
     // A monitor subscribes to netlink after it starts: give it a moment before anything changes.
     await new Promise((r) => setTimeout(r, 300));
+    // nsenter starts even when the tool is missing, and a monitor that ended sees nothing: a watch
+    // without its monitors would take "no change seen" for a fact.
+    const gone = exits.map((f) => f()).filter((x) => x !== undefined);
+    if (gone.length) {
+      w.stop();
+      throw new Error(`${gone.join('; ')} — install nftables and iproute2 (make bench does)`);
+    }
     return w;
   }
 
