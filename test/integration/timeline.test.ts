@@ -137,9 +137,10 @@ test('faultline run: exit 0 when every fault was applied and verified, nothing l
     scenario(
       name,
       // A window long enough to outlast container start-up on a busy machine (the timeline starts
-      // at the first reconcile, before the containers exist).
-      '    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 1s, duration: 6s }',
-      '  duration: 8s\n',
+      // at the first reconcile, before the containers exist; under a full CI run start-up took 8 s
+      // once, and a 6 s window passed before container a existed).
+      '    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 1s, duration: 25s }',
+      '  duration: 27s\n',
     ),
   );
   try {
