@@ -222,7 +222,7 @@ export class Controller {
     for (const [path, name] of this.pathName) this.queue.add(name ?? FILE_KEY + path);
 
     this.background.push(
-      this.loop(o.resyncMs ?? 60_000, () => this.enqueueAll()),
+      this.loop(o.resyncMs ?? 60_000, () => this.resync()),
       this.loop(LEASE_RENEW_MS, () => this.renew()),
     );
     for (let i = 0; i < (o.workers ?? 4); i++) this.workers.push(this.worker());
@@ -302,6 +302,24 @@ export class Controller {
         this.o.log.warn({ err: e }, 'periodic task failed');
       }
     }
+  }
+
+  /**
+   * The periodic resync lists the directory again, as the view lists Docker again: a file the
+   * watcher never reported (seen once in CI: 1 of 903 files written at once was never added, and
+   * nothing looked for it) is indexed now, and one gone unreported is taken as deleted, after the
+   * same grace as a reported deletion. Then every scenario is queued.
+   */
+  private async resync(): Promise<void> {
+    const listed = new Set(await this.o.store.list());
+    for (const path of listed)
+      if (!this.pathName.has(path)) {
+        this.o.log.info({ file: path }, 'a scenario file the watcher has not reported: indexed at the resync');
+        await this.refresh(path, false);
+      }
+    for (const path of [...this.pathName.keys()])
+      if (!listed.has(path)) void this.onFileEvent({ kind: 'unlink', path });
+    this.enqueueAll();
   }
 
   private enqueueAll(): void {

@@ -1,6 +1,7 @@
-// A scenario file deleted without the watcher saying so (an unlink event lost): the next resync
-// reconciles the name, finds the file gone, and removes what it owned — never an error retried
-// forever while the scenario's containers and rules stay behind.
+// Watch events that never came. A scenario file deleted without the watcher saying so (an unlink
+// event lost): the next resync reconciles the name, finds the file gone, and removes what it owned
+// — never an error retried forever while the scenario's containers and rules stay behind. A file
+// added without an event: the next resync lists the directory, finds it, and converges it.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,26 +14,22 @@ import { systemClock } from '../../../src/store/index.js';
 import { eventually } from '../../eventually.js';
 import { FakeDocker, MemoryDir } from '../fakes/docker.js';
 import { FakeKernel } from '../fakes/kernel.js';
+import type { Logger } from 'pino';
 import { capturedLog } from '../fakes/log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faultline-missed-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-it('a deletion the watcher never reported: the resync removes the containers and the rules, with no error', async () => {
-  const { log, lines } = capturedLog();
-  const docker = new FakeDocker();
-  const kernel = new FakeKernel();
-  docker.onStart = (c) => kernel.add(c.pid);
-  const files = new MemoryDir();
-  const controller = new Controller({
+function controllerOn(id: string, files: MemoryDir, docker: FakeDocker, kernel: FakeKernel, log: Logger) {
+  return new Controller({
     dir,
-    id: 'dir-missed',
+    id,
     docker,
     store: files,
     clock: systemClock(),
     log,
     kernel: new KernelEngine({
-      scope: 'dir-missed',
+      scope: id,
       exec: kernel,
       scratch: async () => Promise.reject(new Error('no probe')),
       probe: async () => FULL_CAPS,
@@ -41,14 +38,23 @@ it('a deletion the watcher never reported: the resync removes the containers and
     }),
     resyncMs: 200,
   });
+}
+
+const SCENARIO = (name: string) =>
+  `apiVersion: faultline.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: ${name}\nspec:\n  containers:\n    - { name: a, image: testbox }\n  faults:\n    - { name: hole, targets: { names: [${name}_a] }, blackhole: {}, direction: ingress }\n`;
+
+it('a deletion the watcher never reported: the resync removes the containers and the rules, with no error', async () => {
+  const { log, lines } = capturedLog();
+  const docker = new FakeDocker();
+  const kernel = new FakeKernel();
+  docker.onStart = (c) => kernel.add(c.pid);
+  const files = new MemoryDir();
+  const controller = controllerOn('dir-missed', files, docker, kernel, log);
   const file = join(dir, 's.yaml');
   const pidOf = (name: string) => [...docker.containers.values()].find((c) => c.name === name)?.pid;
   await controller.start();
   try {
-    files.save(
-      file,
-      `apiVersion: faultline.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: s\nspec:\n  containers:\n    - { name: a, image: testbox }\n  faults:\n    - { name: hole, targets: { names: [s_a] }, blackhole: {}, direction: ingress }\n`,
-    );
+    files.save(file, SCENARIO('s'));
     const pid = await eventually(() => pidOf('s_a'), 'container s_a started', 10_000);
     await eventually(
       () => kernel.rules(pid).some((l) => l.includes('dir-missed.s/hole')),
@@ -62,6 +68,35 @@ it('a deletion the watcher never reported: the resync removes the containers and
       lines.filter((l) => l.level >= 40).map((l) => l.msg),
       [],
       'no warning or error on the way',
+    );
+  } finally {
+    await controller.stop();
+  }
+});
+
+it('a file the watcher never reported: the resync lists the directory, finds it, and converges it', async () => {
+  const { log, lines } = capturedLog();
+  const docker = new FakeDocker();
+  const kernel = new FakeKernel();
+  docker.onStart = (c) => kernel.add(c.pid);
+  const files = new MemoryDir();
+  const controller = controllerOn('dir-unseen', files, docker, kernel, log);
+  const file = join(dir, 'u.yaml');
+  await controller.start();
+  try {
+    files.texts.set(file, SCENARIO('u')); // there, and no event says so
+    const pid = await eventually(
+      () => [...docker.containers.values()].find((c) => c.name === 'u_a')?.pid,
+      'container u_a started',
+      10_000,
+    );
+    await eventually(
+      () => kernel.rules(pid).some((l) => l.includes('dir-unseen.u/hole')),
+      'the blackhole in its kernel',
+    );
+    assert.ok(
+      lines.some((l) => l.file === file && /watcher has not reported/.test(String(l.msg))),
+      'the log says how it was found',
     );
   } finally {
     await controller.stop();
