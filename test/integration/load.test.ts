@@ -7,7 +7,7 @@
 // with distinct subnets from the pool, a kernel (the host's chain or a's namespace) holds every
 // cut, packets confirm it in the first and the last scenario, and after the files are deleted
 // nothing is left. The controller's memory is sampled from /proc throughout and must stay bounded.
-// Runs alone (Makefile INTEGRATION_ALONE), first of those: its networks take a pool of their own.
+// Runs alone (Makefile INTEGRATION_ALONE): its networks take a pool of their own.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
