@@ -37,8 +37,8 @@ unit: build browser
 
 # Integration files run INTEGRATION_JOBS at a time (each test names its own objects and subnets);
 # the ones that restart dockerd or rewrite the host's FORWARD chains, the ones that time shaped
-# transfers, and the load test run alone, after them (node runs the files of one call sorted by path). A test that hangs fails after 15 min; --test-force-exit
-# ends a file whose tests are all done.
+# transfers, and the load test run alone, after them (node runs the files of one call sorted by
+# path). A test that hangs fails after 15 min; --test-force-exit ends a file whose tests are all done.
 INTEGRATION_JOBS ?= 2
 INTEGRATION_ALONE := daemon examples-net generators hostpath load probe vlan
 INTEGRATION_FLAGS := --test-timeout=900000 --test-force-exit
