@@ -306,9 +306,10 @@ export class Controller {
 
   /**
    * The periodic resync lists the directory again, as the view lists Docker again: a file the
-   * watcher never reported (seen once in CI: 1 of 903 files written at once was never added, and
-   * nothing looked for it) is indexed now, and one gone unreported is taken as deleted, after the
-   * same grace as a reported deletion. Then every scenario is queued.
+   * watcher never reported is indexed now, and one gone unreported is taken as deleted, after the
+   * same grace as a reported deletion. Then every scenario is queued. (Seen once in CI: the last
+   * of 903 files written at once was never added; chokidar's throttled directory reads have known
+   * races that miss files: paulmillr/chokidar#1276, #1465.)
    */
   private async resync(): Promise<void> {
     const listed = new Set(await this.o.store.list());
