@@ -9,10 +9,11 @@
 # local image faultline/testbox (make engine). Prints a table and "RESULT {json}" lines.
 set -euo pipefail
 N=${1:-12}
+[ "$N" -le 55 ] || { echo "at most 55 networks (10.219.100-254 for the churn)" >&2; exit 2; }
 IMG=${IMG:-faultline/testbox}
 p=flgap$$
 CHAIN=FLBENCH-GAP-$$
-third=$(( (RANDOM % 100) + 100 ))
+third=$(( RANDOM % 100 )) # the cut's network 10.219.<third>; the churn's 10.219.<100 + third + i>
 cleanup() {
   iptables -D DOCKER-USER -j "$CHAIN" 2>/dev/null || true
   iptables -t mangle -D FORWARD -j "$CHAIN" 2>/dev/null || true
@@ -41,7 +42,7 @@ measure() { # $1: hook
   local pid=$!
   sleep 0.5
   for i in $(seq 0 $((N - 1))); do
-    docker network create --subnet 10.219.$((third + 100 + i)).0/24 $p-churn$i >/dev/null && made=$((made + 1))
+    docker network create --subnet 10.219.$((100 + third + i)).0/24 $p-churn$i >/dev/null && made=$((made + 1))
     docker network rm $p-churn$i >/dev/null
   done
   wait $pid || true

@@ -40,7 +40,7 @@ const args = benchArgs();
 const runsAt = args.indexOf('--runs');
 const RUNS = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
 const sizes = args
-  .filter((a, i) => i !== runsAt && i !== runsAt + 1)
+  .filter((a, i) => runsAt < 0 || (i !== runsAt && i !== runsAt + 1))
   .map(Number)
   .filter((n) => n > 1);
 const SEED = 42;
