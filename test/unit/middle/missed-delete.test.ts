@@ -14,14 +14,19 @@ import { systemClock } from '../../../src/store/index.js';
 import { eventually } from '../../eventually.js';
 import { FakeDocker, MemoryDir } from '../fakes/docker.js';
 import { FakeKernel } from '../fakes/kernel.js';
-import type { Logger } from 'pino';
 import { capturedLog } from '../fakes/log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faultline-missed-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function controllerOn(id: string, files: MemoryDir, docker: FakeDocker, kernel: FakeKernel, log: Logger) {
-  return new Controller({
+/** A controller on fakes (a directory in memory, Docker, a kernel per started container), resyncing every 200 ms. */
+function controllerOn(id: string) {
+  const { log, lines } = capturedLog();
+  const docker = new FakeDocker();
+  const kernel = new FakeKernel();
+  docker.onStart = (c) => kernel.add(c.pid);
+  const files = new MemoryDir();
+  const controller = new Controller({
     dir,
     id,
     docker,
@@ -38,18 +43,14 @@ function controllerOn(id: string, files: MemoryDir, docker: FakeDocker, kernel: 
     }),
     resyncMs: 200,
   });
+  return { controller, docker, kernel, files, lines };
 }
 
 const SCENARIO = (name: string) =>
   `apiVersion: faultline.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: ${name}\nspec:\n  containers:\n    - { name: a, image: testbox }\n  faults:\n    - { name: hole, targets: { names: [${name}_a] }, blackhole: {}, direction: ingress }\n`;
 
 it('a deletion the watcher never reported: the resync removes the containers and the rules, with no error', async () => {
-  const { log, lines } = capturedLog();
-  const docker = new FakeDocker();
-  const kernel = new FakeKernel();
-  docker.onStart = (c) => kernel.add(c.pid);
-  const files = new MemoryDir();
-  const controller = controllerOn('dir-missed', files, docker, kernel, log);
+  const { controller, docker, kernel, files, lines } = controllerOn('dir-missed');
   const file = join(dir, 's.yaml');
   const pidOf = (name: string) => [...docker.containers.values()].find((c) => c.name === name)?.pid;
   await controller.start();
@@ -75,12 +76,7 @@ it('a deletion the watcher never reported: the resync removes the containers and
 });
 
 it('a file the watcher never reported: the resync lists the directory, finds it, and converges it', async () => {
-  const { log, lines } = capturedLog();
-  const docker = new FakeDocker();
-  const kernel = new FakeKernel();
-  docker.onStart = (c) => kernel.add(c.pid);
-  const files = new MemoryDir();
-  const controller = controllerOn('dir-unseen', files, docker, kernel, log);
+  const { controller, docker, kernel, files, lines } = controllerOn('dir-unseen');
   const file = join(dir, 'u.yaml');
   await controller.start();
   try {
