@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually, ownedLeft, readScenario, teardown, tempDir, TESTBOX, uniqueName } from './lib.js';
+import { eventually, ownedLeft, teardown, tempDir, TESTBOX, uniqueName } from './lib.js';
+import { ready } from './netlib.js';
 
 const BIN = new URL('../../src/cli/bin.js', import.meta.url).pathname;
 
@@ -66,11 +67,7 @@ ${faults}`;
   // The containers first, then a window at an absolute instant 3 s after they are Ready: a window
   // relative to the scenario's start could pass while a busy engine is still starting them.
   await writeFile(file, doc(''));
-  await eventually(
-    async () => (await readScenario(file)).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
-    'the scenario Ready',
-    60_000,
-  );
+  await ready(file);
   const opensAt = Date.now() + 3_000;
   await writeFile(
     file,
