@@ -43,16 +43,16 @@ function controllerOn(id: string) {
     }),
     resyncMs: 200,
   });
-  return { controller, docker, kernel, files, lines };
+  const pidOf = (name: string) => [...docker.containers.values()].find((c) => c.name === name)?.pid;
+  return { controller, docker, kernel, files, lines, pidOf };
 }
 
 const SCENARIO = (name: string) =>
   `apiVersion: faultline.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: ${name}\nspec:\n  containers:\n    - { name: a, image: testbox }\n  faults:\n    - { name: hole, targets: { names: [${name}_a] }, blackhole: {}, direction: ingress }\n`;
 
 it('a deletion the watcher never reported: the resync removes the containers and the rules, with no error', async () => {
-  const { controller, docker, kernel, files, lines } = controllerOn('dir-missed');
+  const { controller, kernel, files, lines, pidOf } = controllerOn('dir-missed');
   const file = join(dir, 's.yaml');
-  const pidOf = (name: string) => [...docker.containers.values()].find((c) => c.name === name)?.pid;
   await controller.start();
   try {
     files.save(file, SCENARIO('s'));
@@ -76,16 +76,12 @@ it('a deletion the watcher never reported: the resync removes the containers and
 });
 
 it('a file the watcher never reported: the resync lists the directory, finds it, and converges it', async () => {
-  const { controller, docker, kernel, files, lines } = controllerOn('dir-unseen');
+  const { controller, kernel, files, lines, pidOf } = controllerOn('dir-unseen');
   const file = join(dir, 'u.yaml');
   await controller.start();
   try {
     files.texts.set(file, SCENARIO('u')); // there, and no event says so
-    const pid = await eventually(
-      () => [...docker.containers.values()].find((c) => c.name === 'u_a')?.pid,
-      'container u_a started',
-      10_000,
-    );
+    const pid = await eventually(() => pidOf('u_a'), 'container u_a started', 10_000);
     await eventually(
       () => kernel.rules(pid).some((l) => l.includes('dir-unseen.u/hole')),
       'the blackhole in its kernel',
