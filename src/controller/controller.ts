@@ -667,6 +667,17 @@ export class Controller {
       failpoint('transition');
       this.stats.kernelCommands += r.commands;
       this.stats.kernelWrites += r.writes;
+      this.o.log.debug(
+        {
+          scenario: name,
+          at: new Date(at).toISOString(),
+          lateMs: r.writtenAt === undefined ? undefined : Math.round((r.writtenAt - at) * 10) / 10,
+          writes: r.writes,
+          warm: r.warm ?? 0,
+          commands: r.commands,
+        },
+        'armed transition applied',
+      );
       const { metrics } = this.o;
       if (metrics) {
         // The instant against the end of its kernel write: what the application felt.

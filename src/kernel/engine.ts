@@ -106,7 +106,7 @@ const REVERIFY_MS = 30_000;
 const WAITING_RETRY_MS = 1_000;
 
 /** One namespace (or the host) after a converge: what it shows, the programs run, when the last write ended. */
-type Converged = NetnsOutcome & { commands: number; writes: number; writtenAt?: number };
+type Converged = NetnsOutcome & { commands: number; writes: number; warm?: number; writtenAt?: number };
 
 interface NsCache {
   pid: number;
@@ -321,8 +321,6 @@ export class KernelEngine implements KernelPort {
 
   /** Programs started ahead of an armed transition, by namespace and argv, until they expire. */
   private readonly warm = new Map<string, { run: PreparedRun; until: number }[]>();
-  /** Every namespace program goes through here: a warm one is used when there is one. */
-  private readonly runner: NetnsExec = { run: (t, argv, stdin) => this.run(t, argv, stdin) };
 
   private warmKey(t: { pid: number }, argv: string[]): string {
     return `${t.pid}\u0000${argv.join('\u0000')}`;
@@ -335,7 +333,7 @@ export class KernelEngine implements KernelPort {
    */
   private readonly standby = new Map<string, { target: NetnsTarget; argv: string[] }>();
 
-  private run(target: { pid: number; containerId: string }, argv: string[], stdin?: string) {
+  private run(target: { pid: number; containerId: string }, argv: string[], stdin?: string, used?: { warm: number }) {
     this.expireWarm();
     const k = this.warmKey(target, argv);
     const list = this.warm.get(k);
@@ -343,6 +341,7 @@ export class KernelEngine implements KernelPort {
     if (list && !list.length) this.warm.delete(k);
     const s = this.standby.get(k);
     if (s) this.startWarm(s.target, s.argv, Number.MAX_SAFE_INTEGER);
+    if (w && used) used.warm++;
     return w ? w.run.run(stdin) : this.o.exec.run(target, argv, stdin);
   }
 
@@ -379,8 +378,6 @@ export class KernelEngine implements KernelPort {
     if (!this.o.exec.prepare) return;
     const until = asOf + 5_000;
     const old = this.registry.get(plan.scenario);
-    const would = new Map(this.registry);
-    would.set(plan.scenario, { asOf, plan });
     const caps = await this.capabilities();
     for (const key of new Set([...(old?.plan.namespaces.keys() ?? []), ...plan.namespaces.keys()])) {
       const target = plan.namespaces.get(key)?.target ?? this.targets.get(key);
@@ -388,13 +385,22 @@ export class KernelEngine implements KernelPort {
       // A namespace never read (its first fault is the one armed): read it now, ahead of the
       // instant, by converging it to what is registered today (usually nothing to write).
       if (this.cache.get(key)?.pid !== target.pid) await this.convergeNetns(target).catch(() => undefined);
-      const cached = this.cache.get(key);
-      if (!cached || cached.pid !== target.pid) continue;
-      const compiled = compileLedger(
-        { netns: key, interfaces: cached.readback.interfaces, entries: this.entriesFor(key, would) },
-        caps,
-      );
-      for (const step of diffLedger(compiled, cached.readback.observed).steps) this.startWarm(target, step.argv, until);
+      // Under the namespace's lock: a write still in flight (the transition just fired, armed
+      // right before its own apply) is compared against, not the state before it. Compiled
+      // against that older state, the next transition looks like no change, and its program
+      // would be started cold at the instant.
+      await this.withLock(key, async () => {
+        const cached = this.cache.get(key);
+        if (!cached || cached.pid !== target.pid) return;
+        const would = new Map(this.registry);
+        would.set(plan.scenario, { asOf, plan });
+        const compiled = compileLedger(
+          { netns: key, interfaces: cached.readback.interfaces, entries: this.entriesFor(key, would) },
+          caps,
+        );
+        for (const step of diffLedger(compiled, cached.readback.observed).steps)
+          this.startWarm(target, step.argv, until);
+      });
     }
     if (contentHash(old?.plan.host ?? []) !== contentHash(plan.host)) {
       const hooks = await this.hostHooks();
@@ -445,8 +451,9 @@ export class KernelEngine implements KernelPort {
       let writes = 0;
       let after = before;
       let writtenAt: number | undefined;
+      const used = { warm: 0 };
       if (!diff.empty) {
-        const r = await runSteps(this.runner, target, diff.steps);
+        const r = await runSteps({ run: (t, argv, stdin) => this.run(t, argv, stdin, used) }, target, diff.steps);
         writtenAt = this.now();
         commands += r.ran;
         writes = r.ran;
@@ -464,7 +471,7 @@ export class KernelEngine implements KernelPort {
       const verified = new Set([...keys].filter((k) => !pending.has(k) && !(error && !check.empty)));
       const outcome: NetnsOutcome = { verified, pending, mechanisms, error, degraded: compiled.degraded };
       this.cache.set(target.key, { hash, pid: target.pid, at: this.now(), readback: after, outcome });
-      return { ...outcome, commands, writes, writtenAt };
+      return { ...outcome, commands, writes, warm: used.warm, writtenAt };
     });
   }
 
@@ -563,6 +570,7 @@ export class KernelEngine implements KernelPort {
       let writes = 0;
       let error: string | undefined;
       const tRead = performance.now();
+      const used = { warm: 0 };
       const desired = families.map((f) => ({ ...f, desired: compileHost(this.o.scope, entries, f.fam, f.hook) }));
       const programs = desired.flatMap((f) => {
         const d = diffHost(f.desired, observeHost(f.state(), this.root, f.hook));
@@ -571,7 +579,7 @@ export class KernelEngine implements KernelPort {
       // One restore per family that differs, in parallel (they are separate tables).
       await Promise.all(
         programs.map(async ({ f, program }) => {
-          const r = await this.run(await this.host(), [f.tool, '--wait=5', '--noflush'], program);
+          const r = await this.run(await this.host(), [f.tool, '--wait=5', '--noflush'], program, used);
           writes++;
           commands++;
           if (r.code !== 0)
@@ -635,7 +643,7 @@ export class KernelEngine implements KernelPort {
         },
         'host converged',
       );
-      return { ...outcome, commands, writes, writtenAt };
+      return { ...outcome, commands, writes, warm: used.warm, writtenAt };
     });
   }
 
@@ -658,10 +666,11 @@ export class KernelEngine implements KernelPort {
     const hostAffected =
       (old?.plan.host.length ?? 0) > 0 || plan.host.length > 0 || [...(this.seen.get(HOST_KEY) ?? [])].some(mine);
     const record = (key: string, out: Converged) => {
-      const { commands, writes, writtenAt, ...outcome } = out;
+      const { commands, writes, warm, writtenAt, ...outcome } = out;
       report.outcomes.set(key, outcome);
       report.commands += commands;
       report.writes += writes;
+      if (warm) report.warm = (report.warm ?? 0) + warm;
       if (writtenAt !== undefined) report.writtenAt = Math.max(report.writtenAt ?? 0, writtenAt);
       if (outcome.error)
         report.errors.push(

@@ -169,6 +169,8 @@ export interface KernelReport {
   /** Programs run: reads (read-back) and writes (programs that change the kernel). */
   commands: number;
   writes: number;
+  /** Of the writes, how many went to a program started ahead (armed transition, host standby). */
+  warm?: number;
   /** Come back soon (a namespace deferred), in ms. */
   retryAfterMs?: number;
   /** When the last program of this converge that changed the kernel finished (ms since the epoch). */
