@@ -131,6 +131,16 @@ const emptyOutcome = (): NetnsOutcome => ({
   degraded: [],
 });
 
+/** The namespaces where `plan` asks for other entries (or another container) than `old` did. */
+function changedNamespaces(old: NetPlan | undefined, plan: NetPlan): string[] {
+  const keys = new Set([...(old?.namespaces.keys() ?? []), ...plan.namespaces.keys()]);
+  return [...keys].filter((k) => {
+    const a = old?.namespaces.get(k);
+    const b = plan.namespaces.get(k);
+    return !a || !b || a.target.pid !== b.target.pid || contentHash(a.entries) !== contentHash(b.entries);
+  });
+}
+
 /** Every key of ours found in a namespace's read-back (iptables comments and tc tags). */
 function keysIn(observed: NetnsReadback['observed']): Set<string> {
   return new Set(
@@ -379,29 +389,34 @@ export class KernelEngine implements KernelPort {
     const until = asOf + 5_000;
     const old = this.registry.get(plan.scenario);
     const caps = await this.capabilities();
-    for (const key of new Set([...(old?.plan.namespaces.keys() ?? []), ...plan.namespaces.keys()])) {
-      const target = plan.namespaces.get(key)?.target ?? this.targets.get(key);
-      if (!target) continue;
-      // A namespace never read (its first fault is the one armed): read it now, ahead of the
-      // instant, by converging it to what is registered today (usually nothing to write).
-      if (this.cache.get(key)?.pid !== target.pid) await this.convergeNetns(target).catch(() => undefined);
-      // Under the namespace's lock: a write still in flight (the transition just fired, armed
-      // right before its own apply) is compared against, not the state before it. Compiled
-      // against that older state, the next transition looks like no change, and its program
-      // would be started cold at the instant.
-      await this.withLock(key, async () => {
-        const cached = this.cache.get(key);
-        if (!cached || cached.pid !== target.pid) return;
-        const would = new Map(this.registry);
-        would.set(plan.scenario, { asOf, plan });
-        const compiled = compileLedger(
-          { netns: key, interfaces: cached.readback.interfaces, entries: this.entriesFor(key, would) },
-          caps,
-        );
-        for (const step of diffLedger(compiled, cached.readback.observed).steps)
-          this.startWarm(target, step.argv, until);
-      });
-    }
+    // Only the namespaces whose entries of this scenario change at the instant, all at once: the
+    // others have nothing to start, and waiting on their locks (a reconcile converging them) would
+    // only hold up the arming.
+    await Promise.all(
+      changedNamespaces(old?.plan, plan).map(async (key) => {
+        const target = plan.namespaces.get(key)?.target ?? this.targets.get(key);
+        if (!target) return;
+        // A namespace never read (its first fault is the one armed): read it now, ahead of the
+        // instant, by converging it to what is registered today (usually nothing to write).
+        if (this.cache.get(key)?.pid !== target.pid) await this.convergeNetns(target).catch(() => undefined);
+        // Under the namespace's lock: a write still in flight (the transition just fired, armed
+        // right before its own apply) is compared against, not the state before it. Compiled
+        // against that older state, the next transition looks like no change, and its program
+        // would be started cold at the instant.
+        await this.withLock(key, async () => {
+          const cached = this.cache.get(key);
+          if (!cached || cached.pid !== target.pid) return;
+          const would = new Map(this.registry);
+          would.set(plan.scenario, { asOf, plan });
+          const compiled = compileLedger(
+            { netns: key, interfaces: cached.readback.interfaces, entries: this.entriesFor(key, would) },
+            caps,
+          );
+          for (const step of diffLedger(compiled, cached.readback.observed).steps)
+            this.startWarm(target, step.argv, until);
+        });
+      }),
+    );
     if (contentHash(old?.plan.host ?? []) !== contentHash(plan.host)) {
       const hooks = await this.hostHooks();
       const host = await this.host();
@@ -411,6 +426,27 @@ export class KernelEngine implements KernelPort {
     }
   }
 
+  /** Read back recently, from the same namespace, without an error: what the cache says still holds. */
+  private fresh(cached: NsCache | undefined, target: NetnsTarget): cached is NsCache {
+    return (
+      !!cached &&
+      cached.pid === target.pid &&
+      this.now() - cached.at < (this.o.reverifyMs ?? REVERIFY_MS) &&
+      !cached.outcome.error
+    );
+  }
+
+  /**
+   * What convergeNetns would answer at once, without waiting for a pool slot: nobody is converging
+   * the namespace and its ledger is the one read back recently. Undefined: it has to be converged.
+   */
+  private settled(target: NetnsTarget): Converged | undefined {
+    if (this.locks.has(target.key)) return undefined;
+    const cached = this.cache.get(target.key);
+    if (!this.fresh(cached, target) || cached.hash !== contentHash(this.entriesFor(target.key))) return undefined;
+    return { ...cached.outcome, commands: 0, writes: 0 };
+  }
+
   /** Converge one container namespace to the union of every scenario's entries. */
   private convergeNetns(target: NetnsTarget): Promise<Converged> {
     const { exec } = this.o;
@@ -418,13 +454,8 @@ export class KernelEngine implements KernelPort {
       const caps = await this.capabilities();
       const entries = this.entriesFor(target.key);
       const hash = contentHash(entries);
-      const now = this.now();
       const cached = this.cache.get(target.key);
-      const fresh =
-        !!cached &&
-        cached.pid === target.pid &&
-        now - cached.at < (this.o.reverifyMs ?? REVERIFY_MS) &&
-        !cached.outcome.error;
+      const fresh = this.fresh(cached, target);
       // Unchanged ledger, same namespace, read back recently: nothing to do, nothing to read.
       if (fresh && cached.hash === hash) return { ...cached.outcome, commands: 0, writes: 0 };
       const before = fresh ? cached.readback : await readNetns(exec, target);
@@ -687,10 +718,18 @@ export class KernelEngine implements KernelPort {
           (e) => record(HOST_KEY, { ...emptyOutcome(), error: (e as Error).message, commands: 0, writes: 0 }),
         ),
       );
-    const running = [...affected].flatMap((k) => {
+    // The namespaces this change touches go first; one that nobody is converging and whose ledger
+    // is the one read back is answered from the cache, without a pool slot (a timed transition
+    // that changes 2 namespaces of 20 does not wait behind the other 18).
+    const changed = new Set(changedNamespaces(old?.plan, plan));
+    const running: NetnsTarget[] = [];
+    for (const k of [...affected].sort((a, b) => Number(changed.has(b)) - Number(changed.has(a)))) {
       const t = plan.namespaces.get(k)?.target ?? this.targets.get(k);
-      return t ? [t] : [];
-    });
+      if (!t) continue;
+      const done = changed.has(k) ? undefined : this.settled(t);
+      if (done) record(k, done);
+      else running.push(t);
+    }
     jobs.push(
       pool(running, this.o.concurrency ?? 8, async (t) => {
         try {
