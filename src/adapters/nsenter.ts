@@ -11,6 +11,7 @@
 // resolved on the host, and nsenter execs it directly (no fork), so killing nsenter kills the tool.
 import type { NetnsExec } from '../ports/index.js';
 import { ExecError, runProcess, startProcess, validateArgv } from './exec.js';
+import { spawner } from './spawner.js';
 
 export interface NsenterOptions {
   /** Per-command limit; the child is killed after it. Default 10 s. */
@@ -19,12 +20,22 @@ export interface NsenterOptions {
   nsenterPath?: string;
   /** Cap on stdout/stderr each. Default 16 MiB (iptables-save on a busy host can be large). */
   maxOutputBytes?: number;
+  /**
+   * Where programs are started: 'helper' (default), a small helper process whose forks neither cost
+   * what the controller's do nor block its event loop (spawner.ts); 'inline', this process.
+   */
+  spawn?: 'helper' | 'inline';
 }
 
 export function createNsenterExec(opts: NsenterOptions = {}): NetnsExec {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const nsenter = opts.nsenterPath ?? 'nsenter';
   const maxOutputBytes = opts.maxOutputBytes ?? 16 * 1024 * 1024;
+  const inline = (opts.spawn ?? process.env.FAULTLINE_SPAWN) === 'inline';
+  const start = inline
+    ? startProcess
+    : (argv: string[], o: Parameters<typeof startProcess>[1]) => spawner().start(argv, o);
+  const run = inline ? runProcess : (argv: string[], o: Parameters<typeof runProcess>[1]) => spawner().run(argv, o);
 
   const full = (target: { pid: number; containerId: string }, argv: string[]) => {
     validateArgv(argv);
@@ -50,10 +61,10 @@ export function createNsenterExec(opts: NsenterOptions = {}): NetnsExec {
 
   return {
     async run(target, argv, stdin) {
-      return runProcess(full(target, argv), { stdin, timeoutMs, maxOutputBytes }).catch(located(target));
+      return run(full(target, argv), { stdin, timeoutMs, maxOutputBytes }).catch(located(target));
     },
     prepare(target, argv) {
-      const p = startProcess(full(target, argv), { timeoutMs, maxOutputBytes });
+      const p = start(full(target, argv), { timeoutMs, maxOutputBytes });
       return { run: (stdin) => p.finish(stdin).catch(located(target)), cancel: () => p.cancel() };
     },
   };
