@@ -88,6 +88,17 @@ export interface ControllerOptions {
 const STATUS_RETRY_MAX_MS = 30_000;
 
 const FILE_KEY = 'file:';
+/** A reconcile a transition's armed path stands in for comes this much after the instant anyway. */
+const ARMED_SAFETY_NET_MS = 1_000;
+/**
+ * After an armed transition, its reconcile (read-back verdict, Docker-level faults, status) comes
+ * at most once per this long per scenario: with windows 200 ms apart, a reconcile after each one
+ * would take the cores the next transition needs. The status lags the kernel by at most this.
+ */
+const POST_FIRE_GAP_MS = 1_000;
+/** …and not from this long before an armed instant until this long after it (a reconcile takes ~100 ms). */
+const QUIET_BEFORE_INSTANT_MS = 250;
+const AFTER_INSTANT_MS = 50;
 
 /** metadata.name when it can be read and is a valid scenario name (nothing else is validated). */
 export function peekName(text: string): string | undefined {
@@ -111,6 +122,8 @@ export class Controller {
   /** Docker network name -> the scenarios that declare it (several may join one external network). */
   private readonly ownedNames = new Map<string, Set<string>>();
   private readonly armed = new Map<string, Armed>();
+  /** When each scenario's last reconcile started (ms since the epoch), to space those after armed transitions. */
+  private readonly reconciledAt = new Map<string, number>();
   /** The last instant the armed path applied, per scenario. */
   private readonly fired = new Map<string, number>();
   /** Faults whose window is open, by kind, per scenario (summed for the active-faults gauge). */
@@ -458,6 +471,7 @@ export class Controller {
       return;
     }
     const files = this.filesNamed(key);
+    this.reconciledAt.set(key, o.clock.now().getTime());
     if (files.length > 1) {
       this.disarm(key);
       o.metrics?.error('name_conflict');
@@ -487,6 +501,7 @@ export class Controller {
     );
     if (files.length === 0) {
       this.fired.delete(key);
+      this.reconciledAt.delete(key);
       this.scenarios.delete(key);
       for (const [n, s] of this.ownedNames) if (s.delete(key) && s.size === 0) this.ownedNames.delete(n);
     }
@@ -508,8 +523,12 @@ export class Controller {
       return;
     }
     this.queue.forget(key);
-    if (r.requeueAfterMs !== undefined) this.queue.addAfter(key, r.requeueAfterMs);
     if (r.scenario && files.length === 1) this.arm(key, files[0], r.nextTransitionAt, r.specHash);
+    if (r.requeueAfterMs === undefined) return;
+    // The armed transition queues this reconcile once its kernel write is done: a second one at
+    // the same instant would only compete with it for the cores. Kept, later, as the safety net.
+    const armed = r.requeueForTransition && this.armed.get(key)?.at === r.nextTransitionAt?.getTime();
+    this.queue.addAfter(key, r.requeueAfterMs + (armed ? ARMED_SAFETY_NET_MS : 0));
   }
 
   // ------------------------------------------------------------------ status the files refuse
@@ -610,21 +629,27 @@ export class Controller {
 
   private async prepare(name: string, file: string, at: number, specHash: string): Promise<void> {
     if (this.armed.get(name)?.at !== at || this.abort.signal.aborted) return;
-    try {
-      const intent = await this.intentAt(file, at, specHash);
-      if (!intent || this.armed.get(name)?.at !== at) return;
-      await this.o.kernel!.prepare?.(intent.plan, at);
+    const untilAt = () => Math.max(0, at - this.o.clock.now().getTime());
+    // Not armed after all: the reconcile at the instant applies it (its safety net comes later).
+    const unarm = (err?: string) => {
       if (this.armed.get(name)?.at !== at) return;
-      const timer = setTimeout(
-        () => void this.fire(name, file, at, specHash, intent),
-        Math.max(0, at - this.o.clock.now().getTime()),
-      );
-      this.armed.set(name, { at, specHash, timer });
-    } catch (e) {
+      this.armed.delete(name);
+      this.queue.addAfter(name, untilAt());
       this.o.log.debug(
-        { scenario: name, err: (e as Error).message },
+        { scenario: name, err },
         'cannot arm the next transition; the reconcile at that instant applies it',
       );
+    };
+    try {
+      const intent = await this.intentAt(file, at, specHash);
+      if (!intent) return unarm('the spec armed for is no longer the one parsed');
+      if (this.armed.get(name)?.at !== at) return;
+      await this.o.kernel!.prepare?.(intent.plan, at);
+      if (this.armed.get(name)?.at !== at) return;
+      const timer = setTimeout(() => void this.fire(name, file, at, specHash, intent), untilAt());
+      this.armed.set(name, { at, specHash, timer });
+    } catch (e) {
+      unarm((e as Error).message);
     }
   }
 
@@ -661,6 +686,7 @@ export class Controller {
     this.armed.delete(name);
     this.fired.set(name, at);
     this.stats.armedFired++;
+    const timerLateMs = Math.round(this.o.clock.now().getTime() - at);
     this.arm(name, file, intent.next, specHash);
     try {
       const r = await this.o.kernel!.apply(intent.plan, at);
@@ -671,6 +697,7 @@ export class Controller {
         {
           scenario: name,
           at: new Date(at).toISOString(),
+          timerLateMs,
           lateMs: r.writtenAt === undefined ? undefined : Math.round((r.writtenAt - at) * 10) / 10,
           writes: r.writes,
           warm: r.warm ?? 0,
@@ -693,7 +720,14 @@ export class Controller {
         'armed transition failed; the reconcile applies it',
       );
     }
-    this.queue.add(name); // verify, Docker-level faults, status
+    // verify, Docker-level faults, status: coalesced (see POST_FIRE_GAP_MS), and not in the moments
+    // before the next armed instant, where its work would compete with that transition's.
+    const now = this.o.clock.now().getTime();
+    let when = Math.max(now, (this.reconciledAt.get(name) ?? -Infinity) + POST_FIRE_GAP_MS);
+    const next = this.armed.get(name)?.at;
+    if (next !== undefined && when > next - QUIET_BEFORE_INSTANT_MS && when < next + AFTER_INSTANT_MS)
+      when = next + AFTER_INSTANT_MS;
+    this.queue.addAfter(name, when - now);
   }
 
   /** Record a scenario's open faults by kind (undefined: it is gone) and publish the sums. */

@@ -100,6 +100,8 @@ export interface ReconcileResult {
   misnamed?: string;
   /** The file is gone (its deletion was not seen yet): index it again, the name is reconciled as deleted. */
   gone?: boolean;
+  /** requeueAfterMs is the next transition: an armed transition, which queues a reconcile once applied, may stand in for it. */
+  requeueForTransition?: boolean;
   /** The next timeline transition (the controller arms it), and the spec it belongs to. */
   nextTransitionAt?: Date;
   specHash?: string;
@@ -278,7 +280,11 @@ export class Reconciler {
       activeKinds: teardown ? {} : countKinds(targets.active.map((a) => a.fault)),
     };
     if (failed.length) result.error = new Error(failed.join('; '));
-    result.requeueAfterMs = this.comeBack(time.result.nextTransitionAt, status, net?.kernel, newerSpec);
+    const wake = this.comeBack(time.result.nextTransitionAt, status, net?.kernel, newerSpec);
+    if (wake) {
+      result.requeueAfterMs = wake.ms;
+      if (wake.transition) result.requeueForTransition = true;
+    }
     return result;
   }
 
@@ -551,21 +557,25 @@ export class Reconciler {
     return w;
   }
 
-  /** When to look again: the next transition; sooner while not Ready or a namespace deferred. */
+  /**
+   * When to look again: the next transition (`transition`: nothing sooner is due); sooner while
+   * not Ready or a namespace deferred.
+   */
   private comeBack(
     next: Date | undefined,
     status: ScenarioStatus,
     kernel: KernelReport | undefined,
     newerSpec: boolean,
-  ): number | undefined {
-    if (newerSpec) return 0;
-    let wake = next ? Math.max(0, next.getTime() - this.deps.clock.now().getTime()) : undefined;
+  ): { ms: number; transition: boolean } | undefined {
+    if (newerSpec) return { ms: 0, transition: false };
+    const atNext = next ? Math.max(0, next.getTime() - this.deps.clock.now().getTime()) : undefined;
+    let wake = atNext ?? Infinity;
     // e.g. a container still starting, or a named container not there yet (its Docker event
     // will wake us too; this is the safety net).
-    if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True')
-      wake = Math.min(wake ?? Infinity, READY_RECHECK_MS);
-    if (kernel?.retryAfterMs !== undefined) wake = Math.min(wake ?? Infinity, kernel.retryAfterMs);
-    return wake;
+    if (status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') wake = Math.min(wake, READY_RECHECK_MS);
+    if (kernel?.retryAfterMs !== undefined) wake = Math.min(wake, kernel.retryAfterMs);
+    if (wake === Infinity) return undefined;
+    return { ms: wake, transition: wake === atNext };
   }
 
   /** Programs run in namespaces, for the counters: read-backs and writes. */
