@@ -7,22 +7,12 @@ import type { FaultSpec, Scenario } from '../../../src/api/types.js';
 import { KernelEngine } from '../../../src/kernel/engine.js';
 import { FULL_CAPS } from '../../../src/netfaults/index.js';
 import { planNetns } from '../../../src/netplan/index.js';
-import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
+import type { ObservedContainer, Snapshot } from '../../../src/resolve/index.js';
 import { FakeKernel } from '../fakes/kernel.js';
+import { bridgeNetwork } from '../fakes/view.js';
 
 const log = pino({ level: 'silent' });
-const NET: ObservedNetwork = {
-  id: 'n1',
-  name: 'e_net',
-  driver: 'bridge',
-  labels: {},
-  internal: false,
-  attachable: false,
-  enableIPv6: false,
-  subnets: [],
-  options: {},
-  containerIds: [],
-};
+const NET = bridgeNetwork({ id: 'n1', name: 'e_net' });
 const box = (name: string, pid: number, ip: string): ObservedContainer => ({
   id: `id-${name}`,
   name,

@@ -5,19 +5,9 @@ import type { FaultSpec, Scenario } from '../../../src/api/types.js';
 import { FULL_CAPS } from '../../../src/netfaults/index.js';
 import { planNetns, type HostPath } from '../../../src/netplan/index.js';
 import type { ActiveFault, ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
+import { bridgeNetwork } from '../fakes/view.js';
 
-const BRIDGE: ObservedNetwork = {
-  id: 'nb',
-  name: 's_net',
-  driver: 'bridge',
-  labels: {},
-  internal: false,
-  attachable: false,
-  enableIPv6: false,
-  subnets: [],
-  options: {},
-  containerIds: [],
-};
+const BRIDGE = bridgeNetwork({ id: 'nb', name: 's_net' });
 const MACVLAN: ObservedNetwork = { ...BRIDGE, id: 'nm', name: 's_lan', driver: 'macvlan' };
 
 let pid = 100;

@@ -7,19 +7,9 @@ import { FULL_CAPS } from '../../../src/netfaults/index.js';
 import { planNetns } from '../../../src/netplan/index.js';
 import { inCidrs, planProbes, type ProbeDecision } from '../../../src/netplan/probe.js';
 import type { ActiveFault, ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
+import { bridgeNetwork } from '../fakes/view.js';
 
-const NET: ObservedNetwork = {
-  id: 'n1',
-  name: 's_net',
-  driver: 'bridge',
-  labels: { 'faultline.dev/scenario': 's' },
-  internal: false,
-  attachable: false,
-  enableIPv6: false,
-  subnets: [],
-  options: {},
-  containerIds: [],
-};
+const NET: ObservedNetwork = bridgeNetwork({ id: 'n1', name: 's_net', labels: { 'faultline.dev/scenario': 's' } });
 const OTHER: ObservedNetwork = { ...NET, id: 'n2', name: 'other', labels: {} };
 let pid = 100;
 const box = (name: string, ip: string, net = NET, labels: Record<string, string> = {}): ObservedContainer => ({

@@ -9,6 +9,7 @@ import { faultNetworks } from '../../../src/plan/external.js';
 import { dockerFaultEffects } from '../../../src/plan/fault-effects.js';
 import { isEmptyPlan, planScenario, planToText, scenariosWithResources } from '../../../src/plan/plan.js';
 import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
+import { bridgeNetwork } from '../fakes/view.js';
 
 const T = '2026-11-30T00:00:00Z';
 const scenario = (spec: Scenario['spec'], name = 'demo'): Scenario => ({
@@ -17,19 +18,8 @@ const scenario = (spec: Scenario['spec'], name = 'demo'): Scenario => ({
   metadata: { name },
   spec,
 });
-const net = (name: string, extra: Partial<ObservedNetwork> = {}): ObservedNetwork => ({
-  id: `id-${name}`,
-  name,
-  driver: 'bridge',
-  labels: {},
-  internal: false,
-  attachable: false,
-  enableIPv6: false,
-  subnets: [],
-  options: {},
-  containerIds: [],
-  ...extra,
-});
+const net = (name: string, extra: Partial<ObservedNetwork> = {}): ObservedNetwork =>
+  bridgeNetwork({ id: `id-${name}`, name, ...extra });
 const ctr = (name: string, extra: Partial<ObservedContainer> = {}): ObservedContainer => ({
   id: `id-${name}`,
   name,

@@ -4,6 +4,7 @@ import type { Scenario } from '../../../src/api/types.js';
 import { desiredState } from '../../../src/plan/desired.js';
 import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../../src/resolve/index.js';
 import { isEmptyPlan, planScenario, planToText } from '../../../src/plan/plan.js';
+import { bridgeNetwork } from '../fakes/view.js';
 
 const scn = (): Scenario => ({
   apiVersion: 'faultline.dev/v1alpha1',
@@ -134,20 +135,7 @@ test('an existing network of the same name that faultline does not own blocks, a
   const s = scn();
   const snap: Snapshot = {
     ...empty,
-    networks: [
-      {
-        id: 'x',
-        name: 'demo_net',
-        driver: 'bridge',
-        labels: {},
-        internal: false,
-        attachable: false,
-        enableIPv6: false,
-        subnets: [],
-        options: {},
-        containerIds: [],
-      },
-    ],
+    networks: [bridgeNetwork({ id: 'x', name: 'demo_net' })],
   };
   const plan = planScenario(desiredState('ctl', s, snap), snap);
   const text = planToText(plan);
