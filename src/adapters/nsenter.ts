@@ -10,7 +10,7 @@
 // Only the network namespace is entered (--net): the mount namespace stays ours, so argv[0] is
 // resolved on the host, and nsenter execs it directly (no fork), so killing nsenter kills the tool.
 import type { NetnsExec } from '../ports/index.js';
-import { ExecError, runProcess, startProcess, validateArgv } from './exec.js';
+import { ExecError, startProcess, validateArgv } from './exec.js';
 import { spawner } from './spawner.js';
 
 export interface NsenterOptions {
@@ -35,7 +35,6 @@ export function createNsenterExec(opts: NsenterOptions = {}): NetnsExec {
   const start = inline
     ? startProcess
     : (argv: string[], o: Parameters<typeof startProcess>[1]) => spawner().start(argv, o);
-  const run = inline ? runProcess : (argv: string[], o: Parameters<typeof runProcess>[1]) => spawner().run(argv, o);
 
   const full = (target: { pid: number; containerId: string }, argv: string[]) => {
     validateArgv(argv);
@@ -61,7 +60,7 @@ export function createNsenterExec(opts: NsenterOptions = {}): NetnsExec {
 
   return {
     async run(target, argv, stdin) {
-      return run(full(target, argv), { stdin, timeoutMs, maxOutputBytes }).catch(located(target));
+      return start(full(target, argv), { timeoutMs, maxOutputBytes }).finish(stdin).catch(located(target));
     },
     prepare(target, argv) {
       const p = start(full(target, argv), { timeoutMs, maxOutputBytes });

@@ -45,13 +45,9 @@ const CHILD = fileURLToPath(new URL('./spawner-child.js', import.meta.url));
 export class Spawner {
   private child: ChildProcess | undefined;
   private nextId = 1;
-  private readonly pending = new Map<
-    number,
-    { child: ChildProcess; resolve: (r: RunResult) => void; reject: (e: unknown) => void }
-  >();
-  /** Started and not finished or cancelled yet (they keep the channel referenced too). */
-  private readonly open = new Set<number>();
-  private readonly owner = new Map<number, ChildProcess>();
+  private readonly pending = new Map<number, { resolve: (r: RunResult) => void; reject: (e: unknown) => void }>();
+  /** Started and not settled or cancelled yet, with the helper that runs each (they keep it referenced). */
+  private readonly open = new Map<number, ChildProcess>();
   private broken = false;
 
   /** Like exec.ts's startProcess, the program started by the helper process. */
@@ -60,8 +56,7 @@ export class Spawner {
     const child = this.ensure();
     if (!child) return startProcess(argv, opts);
     const id = this.nextId++;
-    this.open.add(id);
-    this.owner.set(id, child);
+    this.open.set(id, child);
     this.idle();
     this.send(child, {
       t: 'start',
@@ -76,7 +71,7 @@ export class Spawner {
       finish: (stdin) => {
         if (done) return Promise.reject(new ExecError('SpawnFailed', 'finished or cancelled already'));
         done = true;
-        const result = new Promise<RunResult>((resolve, reject) => this.pending.set(id, { child, resolve, reject }));
+        const result = new Promise<RunResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
         if (this.child !== child)
           this.settle(id, undefined, new ExecError('SpawnFailed', 'the spawner process exited'));
         else this.send(child, { t: 'finish', id, ...(stdin !== undefined ? { stdin } : {}) });
@@ -86,7 +81,6 @@ export class Spawner {
         if (done) return;
         done = true;
         this.open.delete(id);
-        this.owner.delete(id);
         if (this.child === child) this.send(child, { t: 'cancel', id });
         this.idle();
       },
@@ -127,9 +121,8 @@ export class Spawner {
     child.on('error', () => undefined); // 'exit' follows
     const gone = () => {
       if (this.child === child) this.child = undefined;
-      for (const [id, p] of [...this.pending])
-        if (p.child === child) this.settle(id, undefined, new ExecError('SpawnFailed', 'the spawner process exited'));
-      for (const id of [...this.open]) if (this.owner.get(id) === child) this.open.delete(id);
+      for (const [id, c] of [...this.open])
+        if (c === child) this.settle(id, undefined, new ExecError('SpawnFailed', 'the spawner process exited'));
     };
     child.once('disconnect', gone);
     child.once('exit', gone);
@@ -148,7 +141,6 @@ export class Spawner {
     const p = this.pending.get(id);
     this.pending.delete(id);
     this.open.delete(id);
-    this.owner.delete(id);
     if (p) {
       if (r) p.resolve(r);
       else p.reject(e);

@@ -442,8 +442,13 @@ export class KernelEngine implements KernelPort {
    */
   private settled(target: NetnsTarget): Converged | undefined {
     if (this.locks.has(target.key)) return undefined;
+    return this.unchanged(target, contentHash(this.entriesFor(target.key)));
+  }
+
+  /** Unchanged ledger (`hash`), same namespace, read back recently: nothing to do, nothing to read. */
+  private unchanged(target: NetnsTarget, hash: string): Converged | undefined {
     const cached = this.cache.get(target.key);
-    if (!this.fresh(cached, target) || cached.hash !== contentHash(this.entriesFor(target.key))) return undefined;
+    if (!this.fresh(cached, target) || cached.hash !== hash) return undefined;
     return { ...cached.outcome, commands: 0, writes: 0 };
   }
 
@@ -456,8 +461,8 @@ export class KernelEngine implements KernelPort {
       const hash = contentHash(entries);
       const cached = this.cache.get(target.key);
       const fresh = this.fresh(cached, target);
-      // Unchanged ledger, same namespace, read back recently: nothing to do, nothing to read.
-      if (fresh && cached.hash === hash) return { ...cached.outcome, commands: 0, writes: 0 };
+      const unchanged = this.unchanged(target, hash);
+      if (unchanged) return unchanged;
       const before = fresh ? cached.readback : await readNetns(exec, target);
       let commands = fresh ? 0 : before.commands;
       const inKernel = keysIn(before.observed);
