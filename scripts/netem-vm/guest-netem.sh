@@ -49,13 +49,29 @@ fi
 phase "testbox image built"
 
 # ---- the tests (compiled JS; the checkout is read-only here, reports go to OUT)
-echo "[netem-vm guest] node --test $*"
-FAULTLINE_NETEM_REQUIRED=1 node --test --test-concurrency=1 \
+# They get the guest's budget less 90 s (test-netem.sh writes it to OUT/test-budget): a test that
+# hangs is stopped here, and what was stuck is printed, instead of the whole guest being killed
+# with nothing said. The controllers the tests start log at debug level to OUT/controller.log.
+budget=$(cat "$OUT/test-budget" 2>/dev/null || echo 810)
+echo "[netem-vm guest] node --test $* (budget ${budget}s)"
+FAULTLINE_NETEM_REQUIRED=1 FAULTLINE_TEST_LOGFILE="$OUT/controller.log" \
+  timeout -k 10 "$budget" node --test --test-concurrency=1 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$OUT/netem.tap" \
   "$@"
 rc=$?
 phase "node --test (rc=$rc)"
+if [ $rc = 124 ] || [ $rc = 137 ]; then
+  # Also kept in OUT/hang.txt, which test-netem.sh prints last (only a log's tail may be read).
+  {
+    echo "[netem-vm guest] the tests did not finish within ${budget}s; still running were (pid, seconds, argv):"
+    ps -eo pid,etimes,args --sort=start_time | awk 'NR > 1 && /node|nsenter|iptables|tc |ip |docker |ping|nc /' \
+      | grep -v -e ' awk ' -e dockerd -e containerd | cut -c1-160 | tail -12
+    echo "[netem-vm guest] containers: $(docker ps -a --format '{{.Names}}={{.Status}}' | tr '\n' ' ')"
+    echo "[netem-vm guest] last lines of the controllers' log (OUT/controller.log):"
+    tail -5 "$OUT/controller.log" 2>/dev/null | cut -c1-300
+  } | tee "$OUT/hang.txt"
+fi
 if [ $rc != 0 ]; then
   echo "[netem-vm guest] leftover containers:"; docker ps -a --format '  {{.Names}} {{.Status}}'
   echo "[netem-vm guest] dockerd log tail:"; tail -15 "$OUT/dockerd.log"

@@ -9,7 +9,7 @@
 # tests'. If the guest cannot boot or times out (run-in-vm.sh exit 125), this FAILS loudly: a
 # machine that cannot run the netem tests must not report them as passed.
 #
-# Environment: NETEM_VM_TIMEOUT (guest wall-clock limit, default 900 s), NETEM_VM_MEM (MiB,
+# Environment: NETEM_VM_TIMEOUT (guest wall-clock limit, default 1200 s; the tests get 90 s less), NETEM_VM_MEM (MiB,
 # default 2048), NETEM_VM_CPUS (default nproc), NETEM_OUT (reports dir, default
 # dist/netem-vm/<time>-<pid>/: guest-phases.txt, dockerd.log, netem.tap).
 set -euo pipefail
@@ -81,7 +81,9 @@ phase "guest tooling ready"
 
 # ---- 2. boot the guest and run the tests inside
 set +e
-"$here/run-in-vm.sh" -t "${NETEM_VM_TIMEOUT:-900}" -w "$OUT" -- "$here/guest-netem.sh" "$OUT" "${tests[@]}"
+VM_TIMEOUT=${NETEM_VM_TIMEOUT:-1200}
+echo $((VM_TIMEOUT - 90)) > "$OUT/test-budget"   # the tests' own limit in the guest (guest-netem.sh)
+"$here/run-in-vm.sh" -t "$VM_TIMEOUT" -w "$OUT" -- "$here/guest-netem.sh" "$OUT" "${tests[@]}"
 rc=$?
 set -e
 phase "guest run (boot+dockerd+tests)"
@@ -98,9 +100,11 @@ printf '[netem] %s\n' "${SUMMARY[@]}"
 printf '[netem] %-32s %6.1fs\n' "total" "$total"
 [ -s "$OUT/netem.tap" ] && echo "[netem] TAP report: $OUT/netem.tap"
 
+[ -s "$OUT/hang.txt" ] && { echo; cat "$OUT/hang.txt"; }
+
 case $rc in
   0) echo "[netem] PASSED (${tests[*]}, inside the netem guest)" ;;
-  125) fail 125 "the QEMU guest did not boot or did not finish within ${NETEM_VM_TIMEOUT:-900}s" \
+  125) fail 125 "the QEMU guest did not boot or did not finish within ${VM_TIMEOUT}s" \
          "(run-in-vm.sh exit 125); the netem tests did NOT run" ;;
   3) fail 3 "dockerd did not start inside the guest (log: $OUT/dockerd.log)" ;;
   4) fail 4 "building faultline/testbox inside the guest failed" ;;

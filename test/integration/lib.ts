@@ -93,7 +93,7 @@ export async function startController(
     addressPool?: string;
   } = {},
 ): Promise<Running> {
-  const log = opts.log ?? pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
+  const log = opts.log ?? testLogger();
   const docker = createDockerPort();
   const controller = new Controller({
     dir,
@@ -448,6 +448,17 @@ export async function finishedBefore<T>(
   if (Date.now() < instant) return r;
   t.diagnostic(`${what}: not evidence, the check finished after the instant it is about`);
   return undefined;
+}
+
+/**
+ * The controller's log in a test: silent unless FAULTLINE_TEST_LOG names a level; with
+ * FAULTLINE_TEST_LOGFILE, appended to that file (debug by default) and written as it happens, so
+ * that a run killed on a hang still leaves what the controller was doing.
+ */
+export function testLogger(): Logger {
+  const file = process.env.FAULTLINE_TEST_LOGFILE;
+  if (!file) return pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
+  return pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'debug' }, pino.destination({ dest: file, sync: true }));
 }
 
 /** A pino logger whose lines the test can read (level ≥ `level`), parsed. */

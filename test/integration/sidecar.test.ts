@@ -4,7 +4,6 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { access, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { parse } from 'yaml';
 import { Controller } from '../../src/controller/controller.js';
 import { systemClock } from '../../src/store/index.js';
@@ -12,7 +11,7 @@ import { controllerIdFor } from '../../src/controller/lease.js';
 import { createDockerPort } from '../../src/adapters/docker/port.js';
 import { createDirStore } from '../../src/cli/wiring.js';
 import { createKernel } from '../../src/cli/netfaults.js';
-import { cli, docker, eventually, ownedLeft, teardown, tempDir, TESTBOX, uniqueName } from './lib.js';
+import { cli, docker, eventually, ownedLeft, teardown, tempDir, TESTBOX, testLogger, uniqueName } from './lib.js';
 
 // Two subnets of a range no other test uses (10.249, which the metrics test draws from at the same
 // time, made a collision possible), distinct from each other.
@@ -43,7 +42,7 @@ test('sidecar status: the committed file stays byte-identical; get, describe and
   const dir = await tempDir();
   const file = join(dir, `${name}.yaml`);
   const sidecar = join(dir, '.faultline', `${name}.status.yaml`);
-  const log = pino({ level: process.env.FAULTLINE_TEST_LOG ?? 'silent' });
+  const log = testLogger();
   const dockerPort = createDockerPort();
   const ctl = new Controller({
     dir,
