@@ -38,20 +38,51 @@ export function uniqueName(prefix = 'it'): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** docker CLI with an argument array (no shell). Resolves with stdout; rejects on non-zero exit. */
-export async function docker(...args: string[]): Promise<string> {
-  const { stdout } = await run('docker', args, { maxBuffer: 16 << 20 });
-  return stdout;
+/**
+ * How long one docker CLI call may take (FAULTLINE_TEST_DOCKER_TIMEOUT_MS, default 180 s): a call
+ * that never returns (a `docker exec` can hang in the engine under load) fails the test with its
+ * argv, instead of holding the run until CI's limit with nothing said.
+ */
+const DOCKER_CLI_MS = Number(process.env.FAULTLINE_TEST_DOCKER_TIMEOUT_MS ?? 180_000);
+
+function dockerCli(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  // SIGKILL: the docker CLI catches SIGTERM and may exit 0 with nothing printed.
+  return run('docker', args, { maxBuffer: 16 << 20, timeout: DOCKER_CLI_MS, killSignal: 'SIGKILL' }).catch(
+    (e: unknown) => {
+      const err = e as Error & { killed?: boolean; signal?: string; code?: unknown; hung?: boolean };
+      if (err.killed && err.signal === 'SIGKILL' && err.code !== 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+        err.hung = true;
+        err.message = `docker ${args.join(' ')}: no answer within ${DOCKER_CLI_MS / 1000} s (killed)`;
+      }
+      throw err;
+    },
+  );
 }
 
-/** Like docker() but returns the exit code instead of throwing. */
+/** docker CLI with an argument array (no shell). Resolves with stdout; rejects on non-zero exit. */
+export async function docker(...args: string[]): Promise<string> {
+  return (await dockerCli(args)).stdout;
+}
+
+/**
+ * Like docker() but returns the exit code instead of throwing. A `docker exec` that hung (killed
+ * after DOCKER_CLI_MS: the engine's, not the program's, every program the tests exec is bounded) is
+ * run once more, and says so on stderr; a second hang is returned as code 124 with that message.
+ */
 export async function dockerStatus(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('docker', args, { maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { stdout, stderr } = await dockerCli(args);
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code?: number; stdout?: string; stderr?: string; hung?: boolean; message: string };
+      if (err.hung) {
+        process.stderr.write(`${err.message}${attempt === 1 && args[0] === 'exec' ? '; once more' : ''}\n`);
+        if (attempt === 1 && args[0] === 'exec') continue;
+        return { code: 124, stdout: err.stdout ?? '', stderr: `${err.stderr ?? ''}${err.message}` };
+      }
+      return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+    }
   }
 }
 

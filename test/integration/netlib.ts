@@ -294,7 +294,10 @@ export const failing = (m: Map<string, boolean>) =>
 
 /** A program inside a container's network namespace, with the host's binaries. */
 export async function nsenter(pid: number, ...argv: string[]): Promise<string> {
-  const { stdout } = await run('nsenter', ['-t', String(pid), '-n', ...argv], { maxBuffer: 16 << 20 });
+  const { stdout } = await run('nsenter', ['-t', String(pid), '-n', ...argv], {
+    maxBuffer: 16 << 20,
+    timeout: 120_000,
+  });
   return stdout;
 }
 

@@ -38,7 +38,10 @@ export interface RunResult {
 /** Runs `file args...` (no shell) and resolves with its exit code and output; never rejects. */
 export function run(file: string, args: readonly string[], timeoutMs = 30_000 * SLOW): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(file, [...args], { timeout: timeoutMs, maxBuffer: 16 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+    // SIGKILL: the docker CLI catches SIGTERM and may exit 0 with nothing printed (a hung exec
+    // would read as a success).
+    const opts = { timeout: timeoutMs, killSignal: 'SIGKILL' as const, maxBuffer: 16 << 20, encoding: 'utf8' as const };
+    execFile(file, [...args], opts, (err, stdout, stderr) => {
       if (!err) return resolve({ code: 0, stdout, stderr });
       const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string };
       if (typeof e.code === 'number') return resolve({ code: e.code, stdout, stderr });
