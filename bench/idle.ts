@@ -47,10 +47,10 @@ async function cpuTicks(pid: number): Promise<number> {
   }
   return sum;
 }
-/** Resident memory of the controller and its live helpers, each process's VmRSS summed. */
-async function rssKiB(pid: number): Promise<number> {
+/** Resident memory of the controller and its live helpers (`pids`), each process's VmRSS summed. */
+async function rssKiB(pids: number[]): Promise<number> {
   let sum = 0;
-  for (const p of await family(pid)) {
+  for (const p of pids) {
     const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${p}/status`, 'utf8').catch(() => ''));
     sum += Number(m?.[1] ?? 0);
   }
@@ -63,9 +63,9 @@ const PAGE_KIB = 4;
  * the union of the page frames their mappings hold (/proc/PID/pagemap, root only). Summed VmRSS
  * counts the node binary and its libraries (~40 MiB of file pages, shared) once per process.
  */
-async function distinctKiB(pid: number): Promise<number> {
+async function distinctKiB(pids: number[]): Promise<number> {
   const frames = new Set<number>();
-  for (const p of await family(pid)) {
+  for (const p of pids) {
     const smaps = await readFile(`/proc/${p}/smaps`, 'utf8').catch(() => '');
     const ranges: [number, number][] = [];
     let range: [number, number] | undefined;
@@ -131,8 +131,9 @@ async function main(): Promise<void> {
     const summed: number[] = [];
     const distinct: number[] = [];
     while (performance.now() - w0 < WINDOW_S * 1000) {
-      summed.push(await rssKiB(child.pid!));
-      distinct.push(await distinctKiB(child.pid!));
+      const pids = await family(child.pid!);
+      summed.push(await rssKiB(pids));
+      distinct.push(await distinctKiB(pids));
       await new Promise((res) => setTimeout(res, 1000));
     }
     const cpu = (await cpuTicks(child.pid!)) - c0;

@@ -77,8 +77,9 @@ export async function dockerStatus(...args: string[]): Promise<{ code: number; s
     } catch (e) {
       const err = e as { code?: number; stdout?: string; stderr?: string; hung?: boolean; message: string };
       if (err.hung) {
-        process.stderr.write(`${err.message}${attempt === 1 && args[0] === 'exec' ? '; once more' : ''}\n`);
-        if (attempt === 1 && args[0] === 'exec') continue;
+        const again = attempt === 1 && args[0] === 'exec';
+        process.stderr.write(`${err.message}${again ? '; once more' : ''}\n`);
+        if (again) continue;
         return { code: 124, stdout: err.stdout ?? '', stderr: `${err.stderr ?? ''}${err.message}` };
       }
       return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };

@@ -297,6 +297,7 @@ export async function nsenter(pid: number, ...argv: string[]): Promise<string> {
   const { stdout } = await run('nsenter', ['-t', String(pid), '-n', ...argv], {
     maxBuffer: 16 << 20,
     timeout: 120_000,
+    killSignal: 'SIGKILL',
   });
   return stdout;
 }
