@@ -130,9 +130,11 @@ async function main(): Promise<void> {
     const w0 = performance.now();
     const summed: number[] = [];
     const distinct: number[] = [];
+    const own: number[] = []; // the controller process alone
     while (performance.now() - w0 < WINDOW_S * 1000) {
       const pids = await family(child.pid!);
       summed.push(await rssKiB(pids));
+      own.push(await rssKiB([child.pid!]));
       distinct.push(await distinctKiB(pids));
       await new Promise((res) => setTimeout(res, 1000));
     }
@@ -144,7 +146,8 @@ async function main(): Promise<void> {
     console.log(
       `idle controller, ${N} scenario files, ${wall.toFixed(0)} s window incl. resyncs every ${Math.floor(WINDOW_S / 2)} s: ` +
         `CPU ${((cpu / TICKS / wall) * 100).toFixed(2)}% of one core; resident, each page once: avg ${mib(avgRss)}, max ${mib(Math.max(...distinct))}; ` +
-        `VmRSS summed per process: avg ${mib(avg(summed))}, max ${mib(Math.max(...summed))}`,
+        `VmRSS summed per process: avg ${mib(avg(summed))}, max ${mib(Math.max(...summed))}; ` +
+        `the controller's own VmRSS: avg ${mib(avg(own))}, max ${mib(Math.max(...own))}`,
     );
     result({
       figure: `idle, ${N} scenarios: CPU (controller, helper and the programs they ran; resyncs included)`,
@@ -161,6 +164,11 @@ async function main(): Promise<void> {
     result({
       figure: `idle, ${N} scenarios: VmRSS summed per process (shared pages counted in each)`,
       value: avg(summed) / 1024,
+      unit: 'MiB',
+    });
+    result({
+      figure: `idle, ${N} scenarios: the controller process's own VmRSS (average)`,
+      value: avg(own) / 1024,
       unit: 'MiB',
     });
   } finally {

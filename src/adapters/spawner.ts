@@ -104,8 +104,11 @@ export class Spawner {
     let child: ChildProcess;
     try {
       child = fork(CHILD, [], {
-        // A small young generation and heap: its forks copy little.
-        execArgv: ['--max-semi-space-size=1', '--max-old-space-size=64'],
+        // A small young generation and heap: its forks copy little. Lite mode (no optimizing
+        // compiler, feedback allocated lazily): its work is a few lines per program, and after 600
+        // programs it held 10.7 MiB of its own pages instead of 19.7, at the same 1.6 ms a spawn
+        // (measured here, Node 20, two programs at a time).
+        execArgv: ['--max-semi-space-size=1', '--max-old-space-size=64', '--lite-mode'],
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         serialization: 'advanced',
       });

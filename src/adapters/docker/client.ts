@@ -1,8 +1,11 @@
 // Which engine, and how every call to it is made: the dockerode client built from an address, and
 // `call` / `tolerant`, which bound each API call by a deadline and turn failures into DockerErrors.
 // The Docker port, the helper container and the scratch container all reach the engine this way.
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { callWithDeadline, DockerError } from './errors.js';
+import { loadDockerode } from './load.js';
+
+const DockerClient = loadDockerode();
 
 export interface EngineOptions {
   /** Unix socket path. Wins over host. */
@@ -48,7 +51,7 @@ function modemOptions(opts: EngineOptions): Docker.DockerOptions {
 
 /** A dockerode client for the engine at socketPath / host (else DOCKER_HOST, else the local socket). */
 export function connectEngine(opts: EngineOptions = {}): Docker {
-  return new Docker(modemOptions(opts));
+  return new DockerClient(modemOptions(opts));
 }
 
 /** @types/dockerode lacks the options argument (abortSignal, since) on these calls. */
