@@ -103,7 +103,11 @@ const AFTER_INSTANT_MS = 50;
 /** metadata.name when it can be read and is a valid scenario name (nothing else is validated). */
 export function peekName(text: string): string | undefined {
   const r = readName(text);
-  return 'name' in r && DNS_LABEL_RE.test(r.name) && r.name.length <= MAX_SCENARIO_NAME ? r.name : undefined;
+  return 'name' in r ? validName(r.name) : undefined;
+}
+
+function validName(name: string | undefined): string | undefined {
+  return name !== undefined && DNS_LABEL_RE.test(name) && name.length <= MAX_SCENARIO_NAME ? name : undefined;
 }
 
 interface Armed {
@@ -358,7 +362,7 @@ export class Controller {
     // Our own status write changed nothing but the status: the name is the one indexed, and a
     // large file is not parsed again for it (200 faults: a quarter of the controller's CPU).
     const own = old !== undefined && this.o.store.isOwnWrite(path, r.text);
-    const name = own ? old : (peekName(r.text) ?? old);
+    const name = own ? old : (validName(this.reconciler.nameOf(path, r.text)) ?? peekName(r.text) ?? old);
     this.pathName.set(path, name);
     return { old, now: name, text: r.text };
   }

@@ -39,7 +39,7 @@ import { executePlan, type ExecResult } from '../apply/execute.js';
 import type { EngineState } from '../observe/engines.js';
 import { DEFAULT_ENGINE } from '../api/ownership.js';
 import { SINGLE_ENGINE, type PlanEngines } from '../plan/engines.js';
-import { generationOf, readStatus } from '../store/index.js';
+import { generationOf, readStatus, splitTrailingStatus } from '../store/index.js';
 
 export interface ReconcileDeps {
   /** This controller's identity (label faultline.dev/controller, prefix of every kernel key). */
@@ -145,6 +145,13 @@ export class Reconciler {
   private readonly parsed = new Map<string, { text: string; held?: string; parsed: Parsed }>();
   /** path → the invalid text (and held status) last reported: not reported again while unchanged. */
   private readonly refused = new Map<string, string>();
+  /** path → the status block that ends its text (store/yamlEdit.ts splitTrailingStatus) and its value, last read or written. */
+  private readonly tails = new Map<string, { tail: string; status: ScenarioStatus }>();
+  /**
+   * The spec part of a person's save, parsed when the controller indexed the file (`nameOf`), for
+   * the reconcile that follows it. One slot, taken by that reconcile: no Document is kept longer.
+   */
+  private head?: { file: string; text: string; result: ParseResult };
 
   constructor(private readonly deps: ReconcileDeps) {}
 
@@ -393,20 +400,63 @@ export class Reconciler {
    * Parse and validate, or reuse the parse of the same text. `held`: the status kept beside the
    * file; then it, not the file's status entry, is the previous status and holds the generation.
    */
+  /**
+   * The name a file's text gives its scenario, when the reconcile will read only the spec part
+   * (a person's save that kept the status block last read or written): parsed once, here, for
+   * the controller's index and for that reconcile. Undefined: read the name some other way.
+   */
+  nameOf(file: string, text: string): string | undefined {
+    const split = splitTrailingStatus(text);
+    if (!split || this.tails.get(file)?.tail !== split.tail) return undefined;
+    const result = this.parseHead(file, split.head, Buffer.byteLength(text));
+    if (!result.ok || result.doc.has('status')) return undefined;
+    this.head = { file, text: split.head, result };
+    return result.scenario.metadata.name;
+  }
+
+  private parseHead(file: string, head: string, bytes: number): ParseResult {
+    const kept = this.head;
+    this.head = undefined;
+    if (kept?.file === file && kept.text === head) return kept.result;
+    return parseScenario(head, file, { bytes });
+  }
+
   private parse(file: string, text: string, bytes?: number, held?: HeldStatus): Parsed {
     const hit = this.parsed.get(file);
     if (hit && hit.text === text && hit.held === held?.text) return hit.parsed;
-    const result = parseScenario(text, file, bytes === undefined ? {} : { bytes });
+    // A person's save of a file the controller wrote: the status block at its end is the one read
+    // (or written) last time, so only the part before it is parsed. With a 30-container scenario
+    // that is 46 lines instead of 670 (2.7 ms instead of 13 here), on the path to the kernel.
+    const split = held ? undefined : splitTrailingStatus(text);
+    const known = split && this.tails.get(file);
+    let result: ParseResult | undefined;
+    let status: ScenarioStatus | undefined = held?.status;
+    if (split && known?.tail === split.tail) {
+      const head = this.parseHead(file, split.head, bytes ?? Buffer.byteLength(text));
+      if (head.ok && !head.doc.has('status')) {
+        result = head;
+        status = known.status;
+      }
+    }
+    result ??= parseScenario(text, file, bytes === undefined ? {} : { bytes });
     let parsed: Parsed;
     if (result.ok) {
-      const js = (result.doc.toJS() ?? {}) as { spec?: unknown; status?: ScenarioStatus };
-      const g = held
-        ? generationOf({ spec: js.spec, metadata: { generation: held.generation }, status: held.status })
-        : generationOf(result.doc);
+      const js = (result.doc.toJS() ?? {}) as {
+        metadata?: { generation?: unknown };
+        spec?: unknown;
+        status?: ScenarioStatus;
+      };
+      if (status === undefined && split && js.status) this.tails.set(file, { tail: split.tail, status: js.status });
+      status ??= js.status;
+      const g = generationOf({
+        spec: js.spec,
+        metadata: { generation: held ? held.generation : js.metadata?.generation },
+        status,
+      });
       parsed = {
         ok: true,
         scenario: result.scenario,
-        prev: held ? held.status : (js.status ?? {}),
+        prev: status ?? {},
         generation: g.generation,
         specHash: g.specHash,
       };
@@ -465,6 +515,8 @@ export class Reconciler {
   /** The file is gone from the controller's index: drop what was cached for it. */
   forgetFile(file: string): void {
     this.parsed.delete(file);
+    this.tails.delete(file);
+    if (this.head?.file === file) this.head = undefined;
     this.unwritten.delete(file);
     this.refused.delete(file);
   }
@@ -546,6 +598,8 @@ export class Reconciler {
     // Our own text, with the spec we parsed and the status we wrote: the next reconcile need not
     // parse it again (a scenario of 200 faults is ~100 ms of YAML per parse).
     else if (w.own !== false && w.text !== undefined) {
+      const split = w.heldText === undefined ? splitTrailingStatus(w.text) : undefined;
+      if (split) this.tails.set(file, { tail: split.tail, status });
       this.parsed.set(file, {
         text: w.text,
         held: w.heldText,

@@ -17,7 +17,7 @@ export { RECOVERED_PREFIX, tidyTemps, type TidyReport } from './tidy.js';
 export { indexByName, listScenarioFiles, scanScenarioFiles, type DirScan, type NameIndex } from './dir.js';
 export type { StableRead } from './read.js';
 export { watchDir, type WatchEvent, type WatchOptions } from './watch.js';
-export { generationOf, readName, readStatus, type GenerationInfo } from './yamlEdit.js';
+export { generationOf, readName, readStatus, splitTrailingStatus, type GenerationInfo } from './yamlEdit.js';
 export { tryLock, type LockAttempt } from './lock.js';
 export { loadNative, type Native } from './native.js';
 export { SIDECAR_DIR, heldIn, readSidecar, sidecarPath, type HeldStatus } from './sidecar.js';

@@ -42,7 +42,7 @@ import {
   type YAMLSeq,
 } from 'yaml';
 import jsonPatch, { type Operation } from 'fast-json-patch';
-import { guardText } from '../api/guard.js';
+import { guardText, MAX_FILE_BYTES } from '../api/guard.js';
 import { specHash, stableStringify } from '../api/hash.js';
 import type { ScenarioStatus } from '../api/types.js';
 import type { NotEditable } from './commit.js';
@@ -114,6 +114,35 @@ export function plain<T>(v: T): T {
 // ---------------------------------------------------------------- reading names
 
 /** How much of a file too large to parse is read for its name (which sits near the top). */
+/**
+ * A file whose last top-level entry is a block `status:` (where the controller writes it): the
+ * text before that line (`head`) and from it to the end (`tail`). Undefined when the file is
+ * shaped otherwise: no such line, something after the status at column 0 other than a comment (a
+ * later key, `---`, `...`), or a document marker inside the head (the status might then belong to
+ * another document than the head's).
+ *
+ * A status block at column 0 is read the same whatever precedes it, as long as what precedes it is
+ * complete YAML on its own: a quote, a bracket or a block left open at the end of the head makes
+ * the head alone unreadable, and callers then read the whole text. So, for the same tail, the
+ * whole file parses as the head parses plus that status: the reconciler parses only the head when
+ * the tail is one it has read (or written) before (controller/reconcile.ts).
+ */
+export function splitTrailingStatus(text: string): { head: string; tail: string } | undefined {
+  const last = text.lastIndexOf('\nstatus:');
+  const at = last >= 0 ? last + 1 : text.startsWith('status:') ? 0 : -1;
+  if (at < 0) return undefined;
+  const eol = text.indexOf('\n', at);
+  const keyLine = text.slice(at + 'status:'.length, eol < 0 ? text.length : eol).replace(/\r$/, '');
+  if (!/^([ \t]+#.*|[ \t]*)$/.test(keyLine)) return undefined; // `status: {...}` or `status: x`: not a block
+  for (const line of text.slice(eol < 0 ? text.length : eol + 1).split('\n')) {
+    const l = line.replace(/\r$/, '');
+    if (l !== '' && !l.startsWith(' ') && !l.startsWith('#')) return undefined;
+  }
+  const head = text.slice(0, at);
+  if (/\n(---|\.\.\.)(\s|$)/.test(head) || /^\.\.\.(\s|$)/.test(head)) return undefined;
+  return { head, tail: text.slice(at) };
+}
+
 const NAME_HEAD_CHARS = 64 * 1024;
 
 /**
@@ -123,6 +152,15 @@ const NAME_HEAD_CHARS = 64 * 1024;
  * which scenario is too large (and keep treating the file as that scenario) without parsing it.
  */
 export function readName(text: string): { name: string } | { error: string } {
+  // The name is in the spec's part: a status block at the end (hundreds of lines for a large
+  // scenario) need not be guarded or parsed to find it (guarding 670 lines is a parse of its own:
+  // 5 ms here). That part alone unreadable: the whole file decides, as before.
+  const spec =
+    typeof text === 'string' && Buffer.byteLength(text, 'utf8') <= MAX_FILE_BYTES
+      ? splitTrailingStatus(text)?.head
+      : undefined;
+  const inHead = spec !== undefined && guardText(spec) === undefined ? nameIn(spec) : undefined;
+  if (inHead && 'name' in inHead) return inHead;
   const refused = guardText(text);
   if (!refused) return nameIn(text);
   if (refused.code !== 'file.tooLarge' || typeof text !== 'string') return { error: refused.message };

@@ -11,6 +11,7 @@ import { hostRootChain } from '../../../src/netfaults/host.js';
 import { KernelEngine } from '../../../src/kernel/engine.js';
 import { DockerView } from '../../../src/observe/docker-view.js';
 import { Reconciler } from '../../../src/controller/reconcile.js';
+import { splitTrailingStatus } from '../../../src/store/yamlEdit.js';
 import type { Clock, NetnsTarget } from '../../../src/ports/index.js';
 import { parse } from 'yaml';
 import { FakeDocker, MemoryFiles } from '../fakes/docker.js';
@@ -219,6 +220,46 @@ describe('reconcile, with a fake engine and kernel', () => {
     assert.deepEqual(
       status.faults![0].targets!.map((t) => [t.phase, t.injected, t.recovered, t.window]),
       [['Injected', 2, 1, 1]],
+    );
+  });
+
+  it("a person's save that keeps the status block reads on from it; a save that edits the block is read whole", async () => {
+    const w = await world();
+    const file = '/scenarios/tl.yaml';
+    const body =
+      boxes(['a']) +
+      '  faults: [{ name: hole, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 0s, duration: 10s, repeat: { every: 20s } }]\n';
+    await reconcile(w, 'tl', body);
+    w.clock.t += 11_000;
+    let { status } = await reconcile(w, 'tl');
+    const generation = status.observedGeneration!;
+    assert.ok(splitTrailingStatus(w.files.texts.get(file)!), 'the controller wrote the status as the last block');
+    // A fault added in the spec; the status lines stay as the controller wrote them.
+    const added = w.files.texts
+      .get(file)!
+      .replace(
+        'faults: [{ name: hole',
+        'faults: [{ name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress }, { name: hole',
+      );
+    w.files.texts.set(file, added);
+    ({ status } = await reconcile(w, 'tl'));
+    assert.equal(status.observedGeneration, generation + 1);
+    assert.deepEqual(
+      status.faults!.map((f) => [f.name, f.targets!.map((t) => [t.phase, t.injected, t.recovered])]),
+      [
+        ['cut', [['Injected', 1, undefined]]],
+        ['hole', [['Recovered', 1, 1]]],
+      ],
+    );
+    // A person edits the status block itself: what the file now says is what is read.
+    const text = w.files.texts.get(file)!;
+    const edited = text.replace(/(- name: hole\n(?:.*\n)*?\s+recovered:) 1\n/, '$1 7\n');
+    assert.notEqual(edited, text);
+    w.files.texts.set(file, edited);
+    ({ status } = await reconcile(w, 'tl'));
+    assert.deepEqual(
+      status.faults!.find((f) => f.name === 'hole')!.targets!.map((t) => [t.phase, t.recovered]),
+      [['Recovered', 7]],
     );
   });
 
