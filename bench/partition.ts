@@ -10,7 +10,8 @@
 //   warm     the same partition saved again after a removal (median of RUNS)
 //   removal  the partition taken out of the file (median of RUNS)
 //   add      one more fault (a blackhole on one container, in its own namespace) added to the
-//            running scenario (median of RUNS)
+//            running scenario, as a person saves it: the file with its status, one line more
+//            (median of RUNS)
 // and, in the same run, the kernel floor for N (../shared/tools/floor/partition-floor.sh N).
 //   node dist/bench/partition.js [N...] [--runs R]      (default: 30 100, 5 runs)
 import { join } from 'node:path';
@@ -124,7 +125,7 @@ async function bench(n: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000)); // let its start-up reconcile finish (no fault yet)
     const c0 = wallMs();
     await saveByRename(file, scenario(name, n, [SPLIT(names)]));
-    await watch.until(async () => (await cuts()) === want, 'the halves cut');
+    await watch.until(async () => (await cuts()) === want, 'the halves cut', { since: c0 });
     const cold = (await watch.settled(c0)) - c0;
     if (viaHost) await noneInNamespaces();
 
@@ -133,25 +134,43 @@ async function bench(n: number): Promise<void> {
     for (let run = 0; run < RUNS; run++) {
       const r0 = wallMs();
       await saveByRename(file, scenario(name, n, []));
-      await watch.until(async () => (await cuts()) === none, 'no cut left');
+      await watch.until(async () => (await cuts()) === none, 'no cut left', { since: r0 });
       removal.push((await watch.settled(r0)) - r0);
       const w0 = wallMs();
       await saveByRename(file, scenario(name, n, [SPLIT(names)]));
-      await watch.until(async () => (await cuts()) === want, 'the halves cut');
+      await watch.until(async () => (await cuts()) === want, 'the halves cut', { since: w0 });
       warm.push((await watch.settled(w0)) - w0);
     }
-    // One fault added to the running scenario (enforced in one container's own namespace).
+    // One fault added to the running scenario (enforced in one container's own namespace), saved
+    // as a person saves it: the file as it is, the controller's status included (670 lines at 30
+    // containers), with one line more in the spec.
     const add: number[] = [];
     const holePid = inspect[0].State.Pid;
     const holeIn = async () => (await netnsIptablesSave(holePid)).some((l) => l.includes(`"faultline:${key('hole')}"`));
+    const splitLine = `    - ${SPLIT(names)}\n`;
+    const holeLine = `    - ${HOLE}\n`;
+    /** The file once the controller wrote the status of its current spec. */
+    const current = async (): Promise<string> => {
+      let text = '';
+      await eventually(async () => {
+        text = await readFile(file, 'utf8');
+        const s = parse(text) as Scenario;
+        return s.status?.observedGeneration !== undefined && s.status.observedGeneration === s.metadata.generation;
+      }, 'the status of the current spec in the file');
+      return text;
+    };
     for (let run = 0; run < RUNS; run++) {
+      const before = await current();
+      if (!before.includes(splitLine) || before.includes(holeLine))
+        throw new Error('the file is not as the bench wrote it');
       const a0 = wallMs();
-      await saveByRename(file, scenario(name, n, [SPLIT(names), HOLE]));
-      await watch.until(holeIn, 'the blackhole in n000');
+      await saveByRename(file, before.replace(splitLine, splitLine + holeLine));
+      await watch.until(holeIn, 'the blackhole in n000', { since: a0, where: String(holePid) });
       add.push((await watch.settled(a0, 400, (e) => e.where === String(holePid))) - a0);
+      const after = await current();
       const b0 = wallMs();
-      await saveByRename(file, scenario(name, n, [SPLIT(names)]));
-      await watch.until(async () => !(await holeIn()), 'the blackhole gone');
+      await saveByRename(file, after.replace(holeLine, ''));
+      await watch.until(async () => !(await holeIn()), 'the blackhole gone', { since: b0, where: String(holePid) });
       await watch.settled(b0);
     }
     const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');

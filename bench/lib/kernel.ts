@@ -88,11 +88,31 @@ export class KernelWatch {
     return w;
   }
 
-  /** Poll `check` (a read of the kernel) until it holds. */
-  async until(check: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Poll `check` (a read of the kernel) until it holds. With `since` (the save), the reads start
+   * only once the monitors saw a change after it (in `where`, if given) and then nothing for 50 ms:
+   * a read is a program started by this process (nsenter, iptables-save), and started while the
+   * controller works it would take one of this machine's two cores from it, and hold this
+   * process's event loop while the stamps of the changes wait in the pipe. Nothing seen for 5 s:
+   * the reads start anyway (and decide, as without `since`).
+   */
+  async until(
+    check: () => Promise<boolean>,
+    what: string,
+    o: { since?: number; where?: string; timeoutMs?: number } = {},
+  ): Promise<void> {
+    const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+    if (o.since !== undefined) {
+      const mine = (e: KernelEvent) => o.where === undefined || e.where === o.where;
+      const giveUp = wallMs() + 5_000;
+      for (;;) {
+        const last = this.lastAfter(o.since, mine);
+        if ((last !== undefined && wallMs() - last >= 50) || wallMs() > giveUp) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
     while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`the kernel never showed: ${what} (${timeoutMs} ms)`);
+      if (Date.now() > deadline) throw new Error(`the kernel never showed: ${what} (${o.timeoutMs ?? 120_000} ms)`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }

@@ -26,11 +26,11 @@ test(
     const gone = async () => !(await netnsIptablesSave(pid)).some((l) => l.includes('bench-lib-test'));
 
     // While the rule is in the kernel, waiting for it to be gone does not end.
-    await assert.rejects(watch.until(gone, 'the rule gone', 1_500), /never showed: the rule gone/);
+    await assert.rejects(watch.until(gone, 'the rule gone', { timeoutMs: 1_500 }), /never showed: the rule gone/);
     // Once it is deleted, it ends, and the change the monitor saw is after the deletion began.
     const t0 = wallMs();
     await ns('iptables', '-D', ...RULE);
-    await watch.until(gone, 'the rule gone', 10_000);
+    await watch.until(gone, 'the rule gone', { since: t0, timeoutMs: 10_000 });
     const at = await watch.settled(t0, 300);
     assert.ok(at > t0, 'the kernel change was seen after the deletion began');
     // And a figure with no kernel change behind it is refused.
