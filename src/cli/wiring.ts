@@ -49,7 +49,11 @@ export function createDirStore(
     watch: (onEvent, signal, onRefused) => store.watchDir(dir, onEvent, signal, { ignoreInitial: true, onRefused }),
     tidy: () => tidyTemps(dir),
     refused: async () =>
-      (await scanScenarioFiles(dir)).refused.map((r) => ({ file: r.file, message: r.issue.message })),
+      (await scanScenarioFiles(dir)).refused.map((r) => ({
+        file: r.file,
+        message: r.issue.message,
+        code: r.issue.code,
+      })),
   };
 }
 

@@ -218,10 +218,10 @@ export class Controller {
     }
     // Watch first (resolves when the watcher is ready), then index: a file saved in between is
     // seen by one or the other, never by neither.
-    const refused = (file: string, message: string) => o.log.warn({ file, code: 'file.outsideDir' }, message);
+    const refused = (file: string, message: string, code: string) => o.log.warn({ file, code }, message);
     await o.store.watch((e) => void this.onFileEvent(e), signal, refused);
     for (const path of await o.store.list()) await this.indexFile(path);
-    for (const r of (await o.store.refused?.()) ?? []) refused(r.file, r.message);
+    for (const r of (await o.store.refused?.()) ?? []) refused(r.file, r.message, r.code);
     // The view: listed once, then kept current by events.
     this.background.push((await this.view.start(signal)).following);
     // Orphan sweep: scenarios that own Docker objects but have no file any more (deleted while we
@@ -377,7 +377,14 @@ export class Controller {
         return;
       }
     }
-    await this.refresh(e.path, true);
+    // Nobody awaits an event: a file that cannot be read (an I/O error, a name too long, a loop of
+    // links) is said here, and looked at again at its next event or the resync.
+    await this.refresh(e.path, true).catch((err: unknown) =>
+      o.log.warn(
+        { file: e.path, err: (err as Error).message },
+        `cannot read ${e.path}: ${(err as Error).message}; fix the file or its permissions, it is read again at its next change or the resync`,
+      ),
+    );
   }
 
   /** Re-read one file now and queue what it affects (also for callers that just changed it). */

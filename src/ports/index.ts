@@ -277,15 +277,15 @@ export interface DirStore extends ScenarioFiles {
   isOwnWrite(path: string, text: string): boolean;
   /**
    * Report changes until signal aborts; the promise resolves once the watcher is ready. A *.yaml
-   * name refused as a scenario file (a symlink out of the directory) comes as `refused`, once.
+   * name refused as a scenario file (a symlink out of the directory, a named pipe) comes as `refused`, once.
    */
   watch(
     onEvent: (e: DirEvent) => void,
     signal: AbortSignal,
-    onRefused?: (path: string, message: string) => void,
+    onRefused?: (path: string, message: string, code: string) => void,
   ): Promise<void>;
-  /** The *.yaml names refused as scenario files now (symlinks out of the directory), with why. */
-  refused?(): Promise<{ file: string; message: string }[]>;
+  /** The *.yaml names refused as scenario files now (symlinks out of the directory, pipes...), with why. */
+  refused?(): Promise<{ file: string; message: string; code: string }[]>;
   /**
    * The file is gone for good: drop what is kept beside it (a status kept outside the file), so
    * that a new file of the same name starts afresh. Optional: nothing to drop when status lives in

@@ -50,3 +50,31 @@ export function fdPath(fd: number): string | undefined {
     return undefined;
   }
 }
+
+/** What a directory entry is, as fs.Stats and fs.Dirent both say. */
+interface EntryKind {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+}
+
+/**
+ * A *.yaml entry that is not a regular file: a named pipe (opening it for reading waits for a
+ * writer, forever), a socket, a device, a directory. Not a scenario file, never read.
+ */
+export function notRegularFile(path: string, kind: EntryKind): Issue | undefined {
+  if (kind.isFile()) return undefined;
+  const what = kind.isFIFO()
+    ? 'a named pipe (FIFO)'
+    : kind.isDirectory()
+      ? 'a directory'
+      : kind.isSocket()
+        ? 'a socket'
+        : 'a device';
+  return {
+    code: 'file.notRegular',
+    path: [],
+    message: `${path} is ${what}, not a regular file, so it is not read as a scenario; a scenario file must be a regular file: remove it, or rename it to something other than *.yaml`,
+  };
+}

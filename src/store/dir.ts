@@ -18,7 +18,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Issue } from '../api/types.js';
-import { outsideRoot, within } from './confine.js';
+import { notRegularFile, outsideRoot, within } from './confine.js';
 import { loadNative } from './native.js';
 import { type ReadOptions, readStable } from './read.js';
 import { readName } from './yamlEdit.js';
@@ -37,11 +37,11 @@ export function isHiddenPath(root: string, path: string): boolean {
 export interface DirScan {
   /** Scenario files, absolute paths, sorted. */
   files: string[];
-  /** *.yaml entries that are not scenario files because they lead outside the directory. */
+  /** *.yaml entries that are not scenario files: they lead outside the directory, or are not regular files. */
   refused: { file: string; issue: Issue }[];
 }
 
-/** Every scenario file under `dir`, and the symlinks refused. A missing directory is an error. */
+/** Every scenario file under `dir`, and the entries refused. A missing directory is an error. */
 export async function scanScenarioFiles(dir: string): Promise<DirScan> {
   const root = resolve(dir);
   const realRoot = await realpath(root);
@@ -56,7 +56,8 @@ export async function scanScenarioFiles(dir: string): Promise<DirScan> {
         if (depth < MAX_DEPTH) await walk(p, depth + 1);
       } else if (SCENARIO_FILE.test(e.name)) {
         if (e.isFile()) out.push(p);
-        else if (e.isSymbolicLink()) {
+        else if (!e.isSymbolicLink()) refused.push({ file: p, issue: notRegularFile(p, e)! });
+        else {
           const real = await realpath(p).catch(() => undefined);
           const st = real === undefined ? undefined : await stat(real).catch(() => undefined);
           if (!st?.isFile() || real === undefined) continue; // dangling, or not a file

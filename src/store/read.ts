@@ -23,11 +23,11 @@
 // real `size`). That prefix is still too large for every reader (api/guard.ts), so whoever parses
 // it gets file.tooLarge without a parser ever running; a 4.4 MB file once took 16 s of CPU and
 // 544 MiB to be refused after parsing.
-import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { MAX_FILE_BYTES, guardText } from '../api/guard.js';
 import type { Issue } from '../api/types.js';
-import { fdPath, outsideRoot } from './confine.js';
+import { fdPath, notRegularFile, outsideRoot } from './confine.js';
 import type { Clock } from '../ports/index.js';
 import { systemClock } from './clock.js';
 import { EAGAIN, type Native, loadNative } from './native.js';
@@ -134,7 +134,9 @@ function readSnapshot(
 ): FileRead | { refused: Issue } | null {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Non-blocking: a named pipe put where a scenario file was opens at once instead of waiting
+    // for a writer (which would hold the controller's only thread); fstat then refuses it.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     if (isMissingError(e)) return null;
     throw e;
@@ -142,6 +144,8 @@ function readSnapshot(
   try {
     const refused = root === undefined ? undefined : outsideRoot(root, path, fdPath(fd));
     if (refused) return { refused };
+    const irregular = notRegularFile(path, fstatSync(fd));
+    if (irregular) return { refused: irregular };
     const writing = native !== null && native.readLease(fd) === -EAGAIN;
     const before = fstatSync(fd);
     const truncated = before.size > MAX_FILE_BYTES;

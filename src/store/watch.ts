@@ -8,8 +8,9 @@
 //   chokidar: unlink a.yaml, add a.yaml (12 ms later)   -> we report: change a.yaml
 //   chokidar: unlink a.yaml (nothing after)             -> we report: unlink a.yaml (after the delay)
 //
-// A symlink that leads outside the directory is not a scenario file (confine.ts): its add or
-// change is not reported, and a file we reported that becomes such a link is reported as unlink.
+// A symlink that leads outside the directory is not a scenario file (confine.ts), nor is a named
+// pipe, a socket or a device: its add or change is not reported, and a file we reported that
+// becomes one is reported as unlink.
 //
 // A save chokidar does not report is looked for. After a file is replaced by rename (our own
 // status write, an editor), chokidar takes ~100 ms to watch the new inode, and an in-place save in
@@ -23,11 +24,21 @@
 import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { outsideRoot } from './confine.js';
+import { notRegularFile, outsideRoot } from './confine.js';
 import { watch } from 'chokidar';
 import type { Clock } from '../ports/index.js';
 import { systemClock } from './clock.js';
 import { MAX_DEPTH, SCENARIO_FILE, isHiddenPath } from './dir.js';
+import type { Issue } from '../api/types.js';
+
+/** A *.yaml entry that is not a regular file (dir.ts). Gone meanwhile: undefined (the unlink says so). */
+function notRegular(path: string): Issue | undefined {
+  try {
+    return notRegularFile(path, statSync(path));
+  } catch {
+    return undefined;
+  }
+}
 
 export interface WatchEvent {
   path: string; // absolute
@@ -44,9 +55,10 @@ export interface WatchOptions {
   onError?: (err: Error) => void;
   /**
    * A *.yaml name that is not a scenario file because it leads (through a symlink) outside the
-   * directory (confine.ts): said once per appearance, with why and what to do.
+   * directory (confine.ts, file.outsideDir) or is not a regular file (file.notRegular: a named
+   * pipe, a socket, a device): said once per appearance, with why and what to do.
    */
-  onRefused?: (path: string, message: string) => void;
+  onRefused?: (path: string, message: string, code: string) => void;
 }
 
 /**
@@ -73,17 +85,17 @@ export async function watchDir(
   });
   const pending = new Map<string, AbortController>();
   const reported = new Set<string>(); // paths we reported as existing (add/change) and not since as unlink
-  const refusedPaths = new Set<string>(); // symlinks out of the directory, said once (onRefused)
+  const refusedPaths = new Set<string>(); // not scenario files (links out, pipes...), said once (onRefused)
   const recheckMs = opts.recheckMs ?? 200;
   const rechecks = new Map<string, AbortController>(); // path -> the one pending second look
   const emit = (path: string, kind: WatchEvent['kind']): void => {
     if (signal.aborted) return;
-    const outside = kind === 'unlink' ? undefined : outsideRoot(root, path);
+    const outside = kind === 'unlink' ? undefined : (outsideRoot(root, path) ?? notRegular(path));
     if (kind === 'unlink') refusedPaths.delete(path);
     if (outside !== undefined) {
       if (!refusedPaths.has(path)) {
         refusedPaths.add(path);
-        opts.onRefused?.(path, outside.message);
+        opts.onRefused?.(path, outside.message, outside.code);
       }
       if (!reported.has(path)) return; // never a scenario file: nothing more to say
       kind = 'unlink';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -6,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { generationOf, ScenarioStore, type WatchEvent } from '../../../src/store/index.js';
 import { parseDocument } from 'yaml';
 import { eventually } from '../../eventually.js';
+import { scanScenarioFiles } from '../../../src/store/dir.js';
 import { SCENARIO, scratch } from './helpers.js';
 
 const CONFIRM_MS = 50;
@@ -172,6 +174,76 @@ describe('watchDir', () => {
       writeFileSync(join(s.dir, 'a.yaml'), SCENARIO);
       await delay(150);
       assert.deepEqual(events, []);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
+
+describe('a named pipe named *.yaml', () => {
+  it('is not reported as a scenario file: refused once, with why; a file saved beside it still is', async () => {
+    const s = scratch();
+    const ac = new AbortController();
+    try {
+      const store = new ScenarioStore({ unlinkConfirmMs: CONFIRM_MS, durable: false });
+      const events: WatchEvent[] = [];
+      const refused: [string, string, string][] = [];
+      await store.watchDir(s.dir, (e) => events.push(e), ac.signal, {
+        ignoreInitial: true,
+        onRefused: (path, message, code) => refused.push([path, code, message]),
+      });
+      const pipe = join(s.dir, 'pipe.yaml');
+      execFileSync('mkfifo', [pipe]);
+      await eventually(() => refused.length === 1, 'the watcher refused the pipe', 3000, 10);
+      assert.equal(refused[0][0], pipe);
+      assert.equal(refused[0][1], 'file.notRegular');
+      assert.match(refused[0][2], /pipe\.yaml is a named pipe \(FIFO\), not a regular file.*remove it, or rename it/);
+      const f = join(s.dir, 'a.yaml');
+      writeFileSync(f, SCENARIO);
+      await eventually(() => kinds(events, f).includes('add'), 'the watcher reported the file', 3000, 10);
+      assert.deepEqual(kinds(events, pipe), []);
+      assert.equal(refused.length, 1, 'said once');
+    } finally {
+      ac.abort();
+      s.cleanup();
+    }
+  });
+
+  it("is refused when the directory is listed (the controller's start), with why", async () => {
+    const s = scratch();
+    try {
+      const pipe = join(s.dir, 'pipe.yaml');
+      execFileSync('mkfifo', [pipe]);
+      writeFileSync(join(s.dir, 'a.yaml'), SCENARIO);
+      const scan = await scanScenarioFiles(s.dir);
+      assert.deepEqual(scan.files, [join(s.dir, 'a.yaml')]);
+      assert.deepEqual(
+        scan.refused.map((r) => [r.file, r.issue.code]),
+        [[pipe, 'file.notRegular']],
+      );
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('is not read: the read says missing and why, at once (no writer is waited for)', async () => {
+    const s = scratch();
+    try {
+      const pipe = join(s.dir, 'pipe.yaml');
+      execFileSync('mkfifo', [pipe]);
+      // Were the read to wait for a writer, it would hold this process's only thread and no test
+      // timeout could fire: a writer comes after 10 s, so that such a read ends (and fails below).
+      const writer = spawn(process.execPath, [
+        '-e',
+        `setTimeout(() => require('fs').writeFileSync(${JSON.stringify(pipe)}, 'x: 1\\n'), 10000)`,
+      ]);
+      try {
+        const r = await new ScenarioStore({ dir: s.dir, readDelayMs: 1, durable: false }).readStable(pipe);
+        assert.equal(r.missing, true);
+        assert.equal(r.missing && r.refused?.code, 'file.notRegular');
+      } finally {
+        writer.kill('SIGKILL');
+      }
     } finally {
       s.cleanup();
     }
