@@ -23,7 +23,7 @@
 // real `size`). That prefix is still too large for every reader (api/guard.ts), so whoever parses
 // it gets file.tooLarge without a parser ever running; a 4.4 MB file once took 16 s of CPU and
 // 544 MiB to be refused after parsing.
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { MAX_FILE_BYTES, guardText } from '../api/guard.js';
 import type { Issue } from '../api/types.js';
@@ -123,6 +123,31 @@ export function readOnce(path: string, native: Native | null = null, root?: stri
   return s !== null && 'refused' in s ? null : (s as FileRead | null);
 }
 
+class NotRegular extends Error {
+  constructor(readonly issue: Issue) {
+    super(issue.message);
+  }
+}
+
+/**
+ * Open `path` to read. Non-blocking first: a named pipe put where a scenario file was opens at
+ * once instead of waiting for a writer (which would hold the controller's only thread); fstat then
+ * refuses it. A regular file under a write lease (a writer's commit, store/commit.ts) answers a
+ * non-blocking open with EAGAIN; then, once stat says it is still a regular file, the open waits
+ * for the lease like any reader (that wait is what tells the writer somebody reads, and lasts as
+ * long as its commit).
+ */
+function openRegular(path: string): number {
+  try {
+    return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+  }
+  const irregular = notRegularFile(path, statSync(path));
+  if (irregular) throw new NotRegular(irregular);
+  return openSync(path, 'r');
+}
+
 /**
  * readOnce, confined to `root`: a file that turns out (once open: no window for a symlink swap)
  * to lead outside it is not read: `{refused}`.
@@ -134,11 +159,10 @@ function readSnapshot(
 ): FileRead | { refused: Issue } | null {
   let fd: number;
   try {
-    // Non-blocking: a named pipe put where a scenario file was opens at once instead of waiting
-    // for a writer (which would hold the controller's only thread); fstat then refuses it.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openRegular(path);
   } catch (e) {
     if (isMissingError(e)) return null;
+    if (e instanceof NotRegular) return { refused: e.issue };
     throw e;
   }
   try {

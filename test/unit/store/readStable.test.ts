@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { closeSync, openSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadNative } from '../../../src/store/native.js';
@@ -122,6 +123,57 @@ describe('readStable', () => {
       s.cleanup();
     }
   });
+
+  it(
+    "waits for a writer's lease like any reader, and reads what it leaves (it never fails on EAGAIN)",
+    { skip: loadNative() === null ? 'needs Linux leases (koffi)' : false, timeout: 60_000 },
+    async () => {
+      const s = scratch();
+      try {
+        const file = join(s.dir, 'a.yaml');
+        writeFileSync(file, VALID);
+        utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+        // Another process takes the write lease a commit takes (store/commit.ts); once an opener
+        // waits it writes the next text and lets go, 200 ms later.
+        const native = new URL('../../../src/store/native.js', import.meta.url).href;
+        const holder = spawn(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `import { openSync, closeSync, writeSync, ftruncateSync } from 'node:fs';
+             import { loadNative, F_WRLCK } from ${JSON.stringify(native)};
+             const n = loadNative();
+             const fd = openSync(${JSON.stringify(file)}, 'r+');
+             if (n.lease(fd) !== 0) { console.log('no lease'); process.exit(3); }
+             console.log('leased');
+             const t = setInterval(() => {
+               if (n.leaseState(fd) === F_WRLCK) return;
+               clearInterval(t);
+               ftruncateSync(fd, 0);
+               writeSync(fd, ${JSON.stringify(VALID.replace('name: a', 'name: b'))}, 0);
+               setTimeout(() => { closeSync(fd); process.exit(0); }, 200);
+             }, 5);
+             setTimeout(() => process.exit(4), 20000);`,
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        const exited = new Promise<number | null>((r) => holder.once('exit', r));
+        await new Promise<void>((resolve, reject) => {
+          holder.stdout!.on('data', (b: Buffer) =>
+            b.toString().includes('leased') ? resolve() : reject(new Error(b.toString())),
+          );
+          holder.once('exit', (code) => reject(new Error(`the lease holder exited with ${code}`)));
+        });
+        const r = await readStable(file, { clock: scriptedClock() });
+        assert.equal(r.missing, false, JSON.stringify(r));
+        assert.equal(r.missing === false && r.text, VALID.replace('name: a', 'name: b'));
+        assert.equal(await exited, 0, 'the holder saw a waiting opener and let go');
+      } finally {
+        s.cleanup();
+      }
+    },
+  );
 
   it('sees a file that an editor deleted and recreated', async () => {
     const s = scratch();
