@@ -10,6 +10,7 @@ import { appendFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { parse } from 'yaml';
 import type { Scenario } from '../../src/api/types.js';
+import type { KernelPort } from '../../src/ports/index.js';
 import { Controller } from '../../src/controller/controller.js';
 import { systemClock } from '../../src/store/index.js';
 import { controllerIdFor } from '../../src/controller/lease.js';
@@ -123,19 +124,22 @@ export async function startController(
     reverifyMs?: number;
     stateDir?: string;
     addressPool?: string;
+    /** Stands between the controller and its kernel engine (a test that holds a call). */
+    wrapKernel?: (kernel: KernelPort) => KernelPort;
   } = {},
 ): Promise<Running> {
   const log = opts.log ?? testLogger();
   const docker = createDockerPort();
+  const kernel = await createKernel(
+    docker,
+    { mode: 'nsenter', hostRules: opts.hostRules ?? 'auto', reverifyMs: opts.reverifyMs },
+    log,
+    controllerIdFor(dir),
+  );
   const controller = new Controller({
     dir,
     docker,
-    kernel: await createKernel(
-      docker,
-      { mode: 'nsenter', hostRules: opts.hostRules ?? 'auto', reverifyMs: opts.reverifyMs },
-      log,
-      controllerIdFor(dir),
-    ),
+    kernel: opts.wrapKernel ? opts.wrapKernel(kernel) : kernel,
     store: createDirStore(dir),
     clock: systemClock(),
     log,
@@ -228,7 +232,7 @@ export interface ScenarioEnv {
 export async function scenarioEnv(
   t: { after(fn: () => Promise<void> | void): void },
   extraContainers: string[] = [],
-  controllerOpts: { log?: Logger } = {},
+  controllerOpts: Parameters<typeof startController>[1] = {},
 ): Promise<ScenarioEnv> {
   const name = uniqueName();
   const dir = await tempDir();
