@@ -130,6 +130,20 @@ test(
         targets.every((x) => x.phase === 'Injected' && x.verified)
       );
     };
+    /** Wait for `verified(fileL)`; on timeout, say where it stood: the status and the controller's log. */
+    const untilVerified = async (what: string, timeoutMs: number) => {
+      try {
+        await eventually(() => verified(fileL), what, timeoutMs);
+      } catch (e) {
+        const s = await readScenario(fileL).catch((err: Error) => err.message);
+        const status = typeof s === 'string' ? s : JSON.stringify({ generation: s.metadata.generation, ...s.status });
+        const log = (await ctl.lines()).slice(-40).map((l) => JSON.stringify(l));
+        throw new Error(
+          `${(e as Error).message}\nstatus: ${status}\ncontroller log (last 40 lines):\n${log.join('\n')}`,
+          { cause: e },
+        );
+      }
+    };
     /** The kernel state once it holds still (two reads 1 s apart agree). */
     const settled = async () => {
       let last = '';
@@ -148,7 +162,7 @@ test(
     await ctl.start();
     for (const v of [0, 1]) {
       await writeFile(fileL, live(L, subnet, v));
-      await eventually(() => verified(fileL), `variant ${v} verified`, 90_000);
+      await untilVerified(`variant ${v} verified`, 90_000);
       reference.push(await settled());
     }
     assert.ok(reference[0].host.length > 0 && reference[0][boxes[0]].length > 0, 'the reference holds rules');
@@ -231,7 +245,7 @@ test(
       'no container or network of the deleted scenario',
       60_000,
     );
-    await eventually(() => verified(fileL), 'the live scenario verified', 60_000);
+    await untilVerified('the live scenario verified', 60_000);
     const want = reference[lastLive];
     let got: Record<string, string[]> = {};
     await eventually(
