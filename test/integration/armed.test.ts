@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { KernelPort } from '../../src/ports/index.js';
-import { docker, eventually, finishedBefore, netnsIptablesSave, scenarioEnv, TESTBOX } from './lib.js';
+import { docker, eventually, finishedBefore, netnsIptablesSave, pairScenario, scenarioEnv } from './lib.js';
 import { ready } from './netlib.js';
 
 const run = promisify(execFile);
@@ -50,28 +50,19 @@ test(
       });
     const env = await scenarioEnv(t, [], { wrapKernel });
     const { name, file } = env;
-    const doc = (faults: string) => `apiVersion: faultline.dev/v1alpha1
-kind: Scenario
-metadata:
-  name: ${name}
-spec:
-  networks: [{ name: net }]
-  containers:
-    - { name: a, image: ${TESTBOX} }
-    - { name: b, image: ${TESTBOX} }
-  members: [{ network: net, select: { names: [a, b] } }]
-${faults}`;
     // The containers first, so that the window's instant does not pass while the engine starts them.
-    await writeFile(file, doc(''));
+    await writeFile(file, pairScenario(name, ''));
     await ready(file);
     const pid = Number((await docker('inspect', '-f', '{{.State.Pid}}', `${name}_a`)).trim());
     const opensAt = Date.now() + 5_000;
     const closesAt = opensAt + 20_000;
     await writeFile(
       file,
-      doc(`  faults:
-    - { name: hole, targets: { names: [a] }, blackhole: {}, direction: ingress, startAt: "${new Date(opensAt).toISOString()}", duration: 20s }
-`),
+      pairScenario(
+        name,
+        `    - { name: hole, targets: { names: [a] }, blackhole: {}, direction: ingress, startAt: "${new Date(opensAt).toISOString()}", duration: 20s }
+`,
+      ),
     );
     await eventually(() => prepared.includes(opensAt), 'the opening transition armed', 20_000, 10);
 

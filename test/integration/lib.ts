@@ -100,6 +100,24 @@ export const ONE_SHOT = 1 - 1e-6;
 
 export { binomialInterval };
 
+/**
+ * A scenario of two testbox containers, a and b, on one network: `faults` are list items (indented
+ * four spaces; none: no faults key), `extra` spec lines before the network, `network` its entry.
+ */
+export function pairScenario(name: string, faults: string, extra = '', network = '{ name: net }'): string {
+  return `apiVersion: faultline.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: ${name}
+spec:
+${extra}  networks: [${network}]
+  containers:
+    - { name: a, image: ${TESTBOX} }
+    - { name: b, image: ${TESTBOX} }
+  members: [{ network: net, select: { names: [a, b] } }]
+${faults ? `  faults:\n${faults}\n` : ''}`;
+}
+
 export async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'faultline-it-'));
 }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually, ownedLeft, teardown, tempDir, TESTBOX, uniqueName } from './lib.js';
+import { eventually, ownedLeft, pairScenario, teardown, tempDir, uniqueName } from './lib.js';
 import { ready } from './netlib.js';
 
 const BIN = new URL('../../src/cli/bin.js', import.meta.url).pathname;
@@ -53,17 +53,8 @@ test('metrics and health while a scenario with a timed blackhole runs', async (t
 
   const subnet = `10.249.${Math.floor(Math.random() * 200) + 20}.0/24`;
   const file = join(dir, `${name}.yaml`);
-  const doc = (faults: string) => `apiVersion: faultline.dev/v1alpha1
-kind: Scenario
-metadata:
-  name: ${name}
-spec:
-  networks: [{ name: net, ipam: { config: [{ subnet: ${subnet} }] } }]
-  containers:
-    - { name: a, image: ${TESTBOX} }
-    - { name: b, image: ${TESTBOX} }
-  members: [{ network: net, select: { names: [a, b] } }]
-${faults}`;
+  const doc = (faults: string) =>
+    pairScenario(name, faults, '', `{ name: net, ipam: { config: [{ subnet: ${subnet} }] } }`);
   // The containers first, then a window at an absolute instant 3 s after they are Ready: a window
   // relative to the scenario's start could pass while a busy engine is still starting them.
   await writeFile(file, doc(''));
@@ -71,8 +62,7 @@ ${faults}`;
   const opensAt = Date.now() + 3_000;
   await writeFile(
     file,
-    doc(`  faults:
-    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress, startAt: "${new Date(opensAt).toISOString()}", duration: 4s }
+    doc(`    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress, startAt: "${new Date(opensAt).toISOString()}", duration: 4s }
 `),
   );
 
