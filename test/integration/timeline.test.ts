@@ -10,41 +10,33 @@ import { netemAvailable } from '../netem/lib.js';
 import {
   cli,
   docker,
+  dockerStatus,
   eventually,
   finishedBefore,
   forceCleanup,
   ownedLeft,
   readScenario,
   removeDir,
+  pairScenario,
   scenarioEnv,
   tempDir,
-  TESTBOX,
   uniqueName,
 } from './lib.js';
 
 const run = promisify(execFile);
 
-/** Our rules in a container's namespace, as the kernel shows them (iptables-save via nsenter). */
+/**
+ * Our rules in a container's namespace, as the kernel shows them (iptables-save via nsenter). A
+ * container not created or not running yet (the scenario starts before its containers do) has none.
+ */
 async function faultlineRules(container: string): Promise<string[]> {
-  const pid = (await docker('inspect', '-f', '{{.State.Pid}}', container)).trim();
+  const r = await dockerStatus('inspect', '-f', '{{.State.Pid}}', container);
+  if (r.code !== 0 && /no such object/i.test(r.stderr)) return [];
+  if (r.code !== 0) throw new Error(`docker inspect ${container}: ${r.stderr}`);
+  const pid = r.stdout.trim();
+  if (pid === '0') return [];
   const { stdout } = await run('nsenter', ['-t', pid, '-n', 'iptables-save']);
   return stdout.split('\n').filter((l) => l.includes('faultline:'));
-}
-
-function scenario(name: string, faults: string, extra = ''): string {
-  return `apiVersion: faultline.dev/v1alpha1
-kind: Scenario
-metadata:
-  name: ${name}
-spec:
-${extra}  networks: [{ name: net }]
-  containers:
-    - { name: a, image: ${TESTBOX} }
-    - { name: b, image: ${TESTBOX} }
-  members: [{ network: net, select: { names: [a, b] } }]
-  faults:
-${faults}
-`;
 }
 
 test('a fault at +2s for 6s is in the kernel inside its window only; a controller restart mid-window keeps the end on time', async (t) => {
@@ -52,7 +44,7 @@ test('a fault at +2s for 6s is in the kernel inside its window only; a controlle
   const { name, file } = env;
   await writeFile(
     file,
-    scenario(
+    pairScenario(
       name,
       '    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress, at: 2s, duration: 6s }',
     ),
@@ -117,14 +109,14 @@ test('suspend removes every fault and keeps the networks; resuming puts them bac
   const env = await scenarioEnv(t);
   const { name, file } = env;
   const faults = '    - { name: cut, targets: { names: [a] }, blackhole: {}, direction: ingress }';
-  await writeFile(file, scenario(name, faults));
+  await writeFile(file, pairScenario(name, faults));
   await eventually(async () => (await faultlineRules(`${name}_a`)).length > 0, 'active');
-  await writeFile(file, scenario(name, faults, '  suspend: true\n'));
+  await writeFile(file, pairScenario(name, faults, '  suspend: true\n'));
   await eventually(async () => (await readScenario(file)).status?.phase === 'Suspended', 'Suspended');
   await eventually(async () => (await faultlineRules(`${name}_a`)).length === 0, 'rules removed while suspended');
   assert.equal((await ownedLeft(name)).networks.length, 1, 'the network stays');
   await docker('exec', `${name}_b`, 'ping', '-c', '1', '-W', '2', 'a');
-  await writeFile(file, scenario(name, faults));
+  await writeFile(file, pairScenario(name, faults));
   await eventually(async () => (await faultlineRules(`${name}_a`)).length > 0, 'active again after resuming');
 });
 
@@ -134,7 +126,7 @@ test('faultline run: exit 0 when every fault was applied and verified, nothing l
   const file = join(dir, 'ok.yaml');
   await writeFile(
     file,
-    scenario(
+    pairScenario(
       name,
       // A window long enough to outlast container start-up on a busy machine (the timeline starts
       // at the first reconcile, before the containers exist; under a full CI run start-up took 8 s
@@ -168,7 +160,7 @@ test('faultline run: a fault the kernel cannot apply (netem delay here) exits 2 
   const file = join(dir, 'netem.yaml');
   await writeFile(
     file,
-    scenario(
+    pairScenario(
       name,
       '    - { name: slow, targets: { names: [a] }, netem: { delay: 100ms }, at: 1s, duration: 6s }',
       '  duration: 8s\n',
