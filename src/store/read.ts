@@ -123,12 +123,6 @@ export function readOnce(path: string, native: Native | null = null, root?: stri
   return s !== null && 'refused' in s ? null : (s as FileRead | null);
 }
 
-class NotRegular extends Error {
-  constructor(readonly issue: Issue) {
-    super(issue.message);
-  }
-}
-
 /**
  * Open `path` to read. Non-blocking first: a named pipe put where a scenario file was opens at
  * once instead of waiting for a writer (which would hold the controller's only thread); fstat then
@@ -137,15 +131,14 @@ class NotRegular extends Error {
  * for the lease like any reader (that wait is what tells the writer somebody reads, and lasts as
  * long as its commit).
  */
-function openRegular(path: string): number {
+function openRegular(path: string): number | { refused: Issue } {
   try {
     return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
   }
   const irregular = notRegularFile(path, statSync(path));
-  if (irregular) throw new NotRegular(irregular);
-  return openSync(path, 'r');
+  return irregular ? { refused: irregular } : openSync(path, 'r');
 }
 
 /**
@@ -157,21 +150,22 @@ function readSnapshot(
   native: Native | null,
   root: string | undefined,
 ): FileRead | { refused: Issue } | null {
-  let fd: number;
+  let opened: number | { refused: Issue };
   try {
-    fd = openRegular(path);
+    opened = openRegular(path);
   } catch (e) {
     if (isMissingError(e)) return null;
-    if (e instanceof NotRegular) return { refused: e.issue };
     throw e;
   }
+  if (typeof opened !== 'number') return opened;
+  const fd = opened;
   try {
     const refused = root === undefined ? undefined : outsideRoot(root, path, fdPath(fd));
     if (refused) return { refused };
-    const irregular = notRegularFile(path, fstatSync(fd));
-    if (irregular) return { refused: irregular };
     const writing = native !== null && native.readLease(fd) === -EAGAIN;
     const before = fstatSync(fd);
+    const irregular = notRegularFile(path, before);
+    if (irregular) return { refused: irregular };
     const truncated = before.size > MAX_FILE_BYTES;
     const text = readAllFd(fd, before.size, MAX_FILE_BYTES + 1).toString('utf8');
     const after = fstatSync(fd);
