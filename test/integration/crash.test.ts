@@ -84,7 +84,7 @@ type Action = 'live 0' | 'live 1' | 'doomed on' | 'doomed off';
 
 test(
   'SIGKILL at 20 seeded points (random instants, mid-status-write, mid-namespace-batch, mid-transition): nothing left of a deleted scenario, exact rules for the live one',
-  { timeout: 420_000 },
+  { timeout: 600_000 },
   async (t) => {
     const dir = await tempDir();
     const scope = controllerIdFor(dir);
@@ -184,16 +184,8 @@ test(
     let doomedOn = false;
     const hit: Record<string, number> = {};
     let leftBehind = 0;
-    for (let i = 0; i < 20; i++) {
-      const mode = modes[i];
-      let action: Action =
-        i === 19
-          ? 'doomed off'
-          : (['live 0', 'live 1', 'doomed on', 'doomed off', 'doomed on'] as const)[Math.floor(rnd() * 5)];
-      // A transition needs the flapping scenario there.
-      if (mode === 'transition' && i < 19 && (action === 'doomed off' || !doomedOn)) action = 'doomed on';
-      // A status write and namespace programs need a change: the live scenario's other variant.
-      if ((mode === 'status-write' || mode === 'netns-step') && i < 19) action = lastLive === 0 ? 'live 1' : 'live 0';
+    /** One point: start a controller (with the mode's failpoint at `pass`), make the change, kill it. */
+    const point = async (label: string, mode: Mode, action: Action, pass: number) => {
       const act = async () => {
         if (action === 'doomed off') await rm(fileD, { force: true });
         else if (action === 'doomed on') await writeFile(fileD, doomed(D, L));
@@ -213,7 +205,6 @@ test(
         await ctl.kill('SIGKILL');
         how = `SIGKILL ${after} ms after the change`;
       } else {
-        const pass = 1 + Math.floor(rnd() * 3);
         await ctl.start({ FAULTLINE_FAILPOINTS: `${mode}=${pass}` });
         await act();
         const died = await ctl.died(30_000);
@@ -226,8 +217,27 @@ test(
       }
       const left = await ownedLeft(D);
       if (!doomedOn && left.containers.length + left.networks.length > 0) leftBehind++;
-      t.diagnostic(`point ${i + 1}: ${action}; ${how}`);
+      t.diagnostic(`point ${label}: ${action}; ${how}`);
+    };
+    /** The change a failpoint needs: a transition the flapping scenario; a status write and namespace programs the live scenario's other variant. */
+    const needs = (mode: Mode, action: Action): Action => {
+      if (mode === 'transition' && (action === 'doomed off' || !doomedOn)) return 'doomed on';
+      if (mode === 'status-write' || mode === 'netns-step') return lastLive === 0 ? 'live 1' : 'live 0';
+      return action;
+    };
+    for (let i = 0; i < 20; i++) {
+      const mode = modes[i];
+      const drawn = (['live 0', 'live 1', 'doomed on', 'doomed off', 'doomed on'] as const)[Math.floor(rnd() * 5)];
+      const action: Action = i === 19 ? 'doomed off' : needs(mode, drawn);
+      // Pass 2 or 3 of a point is reached only if the change makes that many (status writes are
+      // coalesced and skipped when unchanged, so how many depends on the state the points left).
+      const pass = mode === 'timed' ? 0 : 1 + Math.floor(rnd() * 3);
+      await point(String(i + 1), mode, action, pass);
     }
+    // A failpoint none of the drawn passes reached gets one more point at its first pass, which
+    // the change it needs always reaches: each is then hit at least once, whatever the seed drew.
+    for (const m of ['status-write', 'netns-step', 'transition'] as const)
+      if (!hit[m]) await point(`extra (${m})`, m, needs(m, 'doomed on'), 1);
     t.diagnostic(`failpoints that fired: ${JSON.stringify(hit)}; deleted-while-dead cases: ${leftBehind}`);
     for (const m of ['status-write', 'netns-step', 'transition'] as const)
       assert.ok((hit[m] ?? 0) >= 1, `${m} was hit`);
