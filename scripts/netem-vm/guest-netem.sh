@@ -52,10 +52,12 @@ phase "testbox image built"
 # They get the guest's budget less 90 s (test-netem.sh writes it to OUT/test-budget): a test that
 # hangs is stopped here, and what was stuck is printed, instead of the whole guest being killed
 # with nothing said. The controllers the tests start log at debug level to OUT/controller.log.
+# --test-force-exit: a teardown left to the guest's end (teardown() in test/netem/lib.ts) must not keep
+# its test file running until its docker command times out.
 budget=$(cat "$OUT/test-budget" 2>/dev/null || echo 810)
 echo "[netem-vm guest] node --test $* (budget ${budget}s)"
 FAULTLINE_NETEM_REQUIRED=1 FAULTLINE_TEST_LOGFILE="$OUT/controller.log" \
-  timeout -k 10 "$budget" node --test --test-concurrency=1 \
+  timeout -k 10 "$budget" node --test --test-concurrency=1 --test-force-exit \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$OUT/netem.tap" \
   "$@"

@@ -38,6 +38,7 @@ import {
   serveBlob,
   showQdiscs,
   startTestContainer,
+  teardown,
   testName,
   timedDownload,
   waitFor,
@@ -153,8 +154,10 @@ describe('faultline netem faults through a Scenario and the in-process controlle
     async () => {
       if (skip) return;
       await ctl?.stop();
-      await removeTestContainers(prefix); // their namespaces, and every qdisc in them, go too
-      await removeTestNetwork(net);
+      await teardown('netem faults', PER_TEST_MS - 30_000, async () => {
+        await removeTestContainers(prefix); // their namespaces, and every qdisc in them, go too
+        await removeTestNetwork(net);
+      });
       if (dir) await removeDir(dir);
     },
     { timeout: PER_TEST_MS },

@@ -25,6 +25,7 @@ import {
   setNetem,
   showQdiscs,
   startTestContainer,
+  teardown,
   testName,
   type TestContainer,
 } from './lib.js';
@@ -115,8 +116,10 @@ describe('netem harness self-check: delay and loss on a container eth0 via nsent
   after(
     async () => {
       if (skip) return;
-      await removeTestContainers(testName(''));
-      await removeTestNetwork(net);
+      await teardown('netem harness self-check', PER_TEST_MS - 30_000, async () => {
+        await removeTestContainers(testName(''));
+        await removeTestNetwork(net);
+      });
     },
     { timeout: PER_TEST_MS },
   );

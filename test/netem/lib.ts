@@ -293,6 +293,29 @@ export async function removeTestContainers(prefix = CONTAINER_PREFIX): Promise<s
   return names;
 }
 
+/**
+ * A suite's teardown. On the host it is awaited whole: what it leaves would stay. In the netem
+ * guest (thrown away after the run) a teardown that outlives `boundMs` is left as it stands, said on
+ * stderr, so that a dockerd slow to remove a container under emulation does not fail tests that
+ * all passed (it did once: `docker rm -f` hung past the 360 s of the suite's hook).
+ */
+export async function teardown(what: string, boundMs: number, fn: () => Promise<void>): Promise<void> {
+  if (!IN_GUEST) return fn();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), boundMs)));
+  const done = fn().then(() => 'done' as const);
+  try {
+    if ((await Promise.race([done, late])) === 'late') {
+      process.stderr.write(
+        `${what}: teardown not done after ${boundMs / 1000} s in the netem guest; left to the guest's end\n`,
+      );
+      done.catch(() => undefined);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // ------------------------------------------------------------------------------------ netns / tc
 
 /** Runs `cmd args...` inside the network namespace of host PID `pid` (nsenter, no shell). */
