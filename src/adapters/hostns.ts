@@ -34,7 +34,26 @@ export async function hostRoutes(pid: number): Promise<string[]> {
   return [...out].sort();
 }
 
-/** The pid of a running `dockerd` visible in /proc, else `fallback`. */
+/** A process named `dockerd` in /proc: its pid, its parent's, and when it started (clock ticks since boot). */
+export interface DockerdProc {
+  pid: number;
+  ppid: number;
+  start: number;
+}
+
+/**
+ * The daemon among the processes named `dockerd`. Every program dockerd runs (iptables at each
+ * network and container it creates) is, between its fork and its exec, a child still named
+ * `dockerd`; once pids wrap, such a child can come first in /proc, and be gone by the time its
+ * namespace is opened (a CI run failed so: `nsenter: cannot open /proc/1060/ns/net`). So a process
+ * whose parent is itself one of them is never the answer, and of the rest the oldest is.
+ */
+export function pickDaemon(procs: readonly DockerdProc[]): number | undefined {
+  const pids = new Set(procs.map((p) => p.pid));
+  return procs.filter((p) => !pids.has(p.ppid)).sort((a, b) => a.start - b.start || a.pid - b.pid)[0]?.pid;
+}
+
+/** The pid of the running `dockerd` visible in /proc (see pickDaemon), else `fallback`. */
 export async function dockerdPid(fallback: number): Promise<number> {
   let pids: string[];
   try {
@@ -42,9 +61,15 @@ export async function dockerdPid(fallback: number): Promise<number> {
   } catch {
     return fallback;
   }
+  const found: DockerdProc[] = [];
   for (const p of pids) {
     const comm = await readFile(`/proc/${p}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() === 'dockerd') return Number(p);
+    if (comm.trim() !== 'dockerd') continue;
+    // /proc/<pid>/stat: "pid (comm) state ppid ... starttime(22nd) ..."; comm may hold spaces.
+    const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (f.length < 20) continue; // gone meanwhile
+    found.push({ pid: Number(p), ppid: Number(f[1]), start: Number(f[19]) });
   }
-  return fallback;
+  return pickDaemon(found) ?? fallback;
 }
